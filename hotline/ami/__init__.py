@@ -1,0 +1,1 @@
+"""The AMI edge: connection, typed events, resync, FastAGI."""

@@ -1,0 +1,422 @@
+"""Asterisk Manager Interface client on asyncio streams.
+
+What it guarantees, each against a defect measured in panoramisk 1.4
+(DESIGN.md):
+
+* an action's reply is matched by ActionID alone; whether it is a list is
+  said by the caller (``list_action``), never guessed from the reply text;
+* every action has a timeout and fails with a typed error; on disconnect
+  every pending action fails with AMIDisconnected;
+* nothing a handler does, and nothing the server sends, drops the connection:
+  events are parsed into typed dataclasses and routed through a table by one
+  dispatcher task, with each handler's failure logged;
+* whole messages are decoded, never single reads;
+* login, a checked keep-alive (Ping), reconnect with capped exponential
+  backoff and jitter.
+
+Events are delivered in order. A ``Connected`` marker enters the same queue
+after each login, so handlers see the connection come up in sequence with the
+events around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import random
+import time
+import urllib.parse
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from hotline.ami.events import AsyncAGIExec, Event, parse_event
+from hotline.ami.protocol import FrameBuffer, FrameError, Message, encode
+from hotline.config import AmiSettings
+from hotline.errors import HotlineError
+
+log = logging.getLogger(__name__)
+
+
+class AMIError(HotlineError):
+    error_id = "ami-error"
+    status = 502
+
+
+class AMINotConnected(AMIError):
+    error_id = "ami-not-connected"
+    status = 503
+
+
+class AMIDisconnected(AMIError):
+    error_id = "ami-disconnected"
+    status = 503
+
+
+class AMITimeout(AMIError):
+    error_id = "ami-timeout"
+    status = 504
+
+
+class AMIActionError(AMIError):
+    """Asterisk answered 'Response: Error'."""
+
+    error_id = "ami-action-failed"
+
+    def __init__(self, action: str, message: str, response: Message | None = None):
+        super().__init__(f"{action}: {message}", action=action)
+        self.action = action
+        self.reason = message
+        self.response = response
+
+
+class AMIAuthError(AMIError):
+    error_id = "ami-auth-failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Connected(Event):
+    """Marker put in the event stream after each successful login."""
+
+    server_banner: str = ""
+    connection_number: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Disconnected(Event):
+    """Marker put in the event stream when a connection ends."""
+
+    reason: str = ""
+
+
+@dataclass(slots=True)
+class ListResult:
+    response: Message
+    events: list[Event] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class AGIResult:
+    code: int
+    result: str
+    data: str
+    raw: str
+
+
+def parse_agi_reply(line: str) -> AGIResult:
+    """'200 result=1 (dtmf) endpos=1234' -> AGIResult(200, '1', 'dtmf')."""
+    line = line.strip()
+    code_text, _, rest = line.partition(" ")
+    try:
+        code = int(code_text.rstrip("-"))
+    except ValueError:
+        return AGIResult(0, "", "", line)
+    result, data = "", ""
+    if rest.startswith("result="):
+        value = rest[len("result="):]
+        result, _, tail = value.partition(" ")
+        tail = tail.strip()
+        if tail.startswith("(") and ")" in tail:
+            data = tail[1 : tail.index(")")]
+    else:
+        data = rest
+    return AGIResult(code, result, data, line)
+
+
+@dataclass(slots=True)
+class _Pending:
+    action: str
+    future: asyncio.Future[Any]
+    is_list: bool
+    response: Message | None = None
+    events: list[Event] = field(default_factory=list)
+
+
+Handler = Callable[[Any], Awaitable[None] | None]
+E = TypeVar("E", bound=Event)
+
+
+class AMIClient:
+    def __init__(self, settings: AmiSettings, *, read_size: int = 65536, name: str = "hotline",
+                 quiet: bool = False):
+        self.settings = settings
+        # Waiting for a booting Asterisk expects refused connects; keep them out of the log.
+        self._conn_log_level = logging.DEBUG if quiet else logging.WARNING
+        self.read_size = read_size
+        self._ids = itertools.count(1)
+        self._prefix = f"{name}-{uuid.uuid4().hex[:8]}"
+        self._handlers: dict[type[Event], list[Handler]] = {}
+        self._any_handlers: list[Handler] = []
+        self._pending: dict[str, _Pending] = {}
+        self._agi_pending: dict[str, asyncio.Future[AGIResult]] = {}
+        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self._writer: asyncio.StreamWriter | None = None
+        self._connected = asyncio.Event()
+        self._closing = False
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.connections = 0
+        self.banner = ""
+        self.last_error = ""
+        self.frame_errors = 0
+        self.handler_errors = 0
+        self.connected_since: float | None = None
+
+    # -- wiring ------------------------------------------------------------
+    def on(self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
+        """Route events of this type (and subclasses' exact names) to handler."""
+        self._handlers.setdefault(event_type, []).append(handler)
+
+    def on_any(self, handler: Handler) -> None:
+        self._any_handlers.append(handler)
+
+    @property
+    def connected(self) -> bool:
+        return self._connected.is_set()
+
+    async def wait_connected(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self._connected.wait(), timeout)
+
+    # -- lifecycle ---------------------------------------------------------
+    async def start(self) -> None:
+        self._closing = False
+        self._spawn(self._run(), "ami-connection")
+        self._spawn(self._dispatch_loop(), "ami-dispatch")
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._writer is not None:
+            self._writer.close()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        self._fail_pending(AMIDisconnected("client closed"))
+
+    async def __aenter__(self) -> "AMIClient":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("AMI task %s failed", task.get_name(), exc_info=task.exception())
+
+    def drop_connection(self) -> None:
+        """Abort the TCP connection as a network failure would (reconnect follows)."""
+        if self._writer is not None:
+            self._writer.transport.abort()
+
+    # -- connection loop ---------------------------------------------------
+    async def _run(self) -> None:
+        delay = self.settings.backoff_initial
+        while not self._closing:
+            try:
+                await self._connect_once()
+                delay = self.settings.backoff_initial
+            except asyncio.CancelledError:
+                raise
+            except (OSError, asyncio.TimeoutError, AMIError, asyncio.IncompleteReadError) as exc:
+                self.last_error = f"{type(exc).__name__}: {exc}"
+                log.log(self._conn_log_level, "AMI %s:%s: %s", self.settings.host, self.settings.port,
+                        self.last_error)
+            if self._closing:
+                return
+            # Full jitter keeps a fleet of controllers from reconnecting in step.
+            await asyncio.sleep(random.uniform(delay / 2, delay))
+            delay = min(delay * 2, self.settings.backoff_max)
+
+    async def _connect_once(self) -> None:
+        s = self.settings
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection(s.host, s.port, limit=s.max_message_bytes), s.connect_timeout
+        )
+        self._writer = writer
+        reader_task: asyncio.Task[None] | None = None
+        try:
+            banner = await asyncio.wait_for(reader.readline(), s.connect_timeout)
+            self.banner = banner.decode("utf-8", "replace").strip()
+            if not self.banner.startswith("Asterisk Call Manager"):
+                raise AMIError(f"not an AMI server: {self.banner[:80]!r}")
+            reader_task = self._spawn(self._read_loop(reader), "ami-reader")
+            try:
+                await self._send("Login", {"Username": s.username, "Secret": s.secret, "Events": "on"},
+                                 timeout=s.connect_timeout)
+            except AMIActionError as exc:
+                raise AMIAuthError(f"login as {s.username!r} refused: {exc.reason}") from None
+            self.connections += 1
+            self.connected_since = time.time()
+            self.last_error = ""
+            self._connected.set()
+            await self._events.put(Connected(server_banner=self.banner, connection_number=self.connections))
+            await self._keepalive(reader_task)
+        finally:
+            was_connected = self._connected.is_set()
+            self._connected.clear()
+            self.connected_since = None
+            self._writer = None
+            writer.close()
+            if reader_task is not None:
+                reader_task.cancel()
+                await asyncio.gather(reader_task, return_exceptions=True)
+            self._fail_pending(AMIDisconnected("connection to Asterisk lost"))
+            if was_connected:
+                await self._events.put(Disconnected(reason=self.last_error or "connection closed"))
+
+    async def _keepalive(self, reader_task: asyncio.Task[None]) -> None:
+        s = self.settings
+        while not reader_task.done():
+            done, _ = await asyncio.wait({reader_task}, timeout=s.ping_interval)
+            if done:
+                return
+            try:
+                await self._send("Ping", {}, timeout=s.ping_timeout)
+            except AMIError as exc:
+                # An unanswered Ping means a dead peer even when TCP looks fine.
+                self.last_error = f"keep-alive failed: {exc}"
+                log.warning("AMI %s", self.last_error)
+                return
+
+    async def _read_loop(self, reader: asyncio.StreamReader) -> None:
+        frames = FrameBuffer(self.settings.max_message_bytes)
+        while True:
+            data = await reader.read(self.read_size)
+            if not data:
+                if frames.pending:
+                    self.frame_errors += 1
+                    log.warning("AMI connection closed inside a message (%d bytes dropped)", frames.pending)
+                self.last_error = self.last_error or "Asterisk closed the connection"
+                return
+            for item in frames.feed(data):
+                if isinstance(item, FrameError):
+                    self.frame_errors += 1
+                    log.warning("AMI frame dropped: %s (%d bytes)", item.reason, item.size)
+                    continue
+                self._route(item)
+
+    def _route(self, msg: Message) -> None:
+        action_id = msg.action_id
+        pending = self._pending.get(action_id) if action_id else None
+        if msg.response:
+            if pending is None:
+                log.debug("AMI reply to no pending action dropped: %s", msg.as_dict())
+                return
+            if msg.response.lower() == "error":
+                self._pending.pop(action_id, None)
+                if not pending.future.done():
+                    pending.future.set_exception(AMIActionError(pending.action, msg.get("Message"), msg))
+                return
+            if not pending.is_list:
+                self._pending.pop(action_id, None)
+                if not pending.future.done():
+                    pending.future.set_result(msg)
+                return
+            pending.response = msg
+            return
+        if not msg.event:
+            log.debug("AMI message without Event or Response dropped: %s", msg.as_dict())
+            return
+        event = parse_event(msg)
+        if pending is not None and pending.is_list:
+            if msg.get("EventList").lower() == "complete":
+                self._pending.pop(action_id, None)
+                if not pending.future.done():
+                    pending.future.set_result(ListResult(pending.response or msg, pending.events))
+            else:
+                pending.events.append(event)
+            return
+        if isinstance(event, AsyncAGIExec) and event.command_id in self._agi_pending:
+            fut = self._agi_pending.pop(event.command_id)
+            if not fut.done():
+                fut.set_result(parse_agi_reply(urllib.parse.unquote(event.result)))
+        self._events.put_nowait(event)
+
+    def _fail_pending(self, exc: AMIError) -> None:
+        pending, self._pending = self._pending, {}
+        for p in pending.values():
+            if not p.future.done():
+                p.future.set_exception(exc)
+        agi, self._agi_pending = self._agi_pending, {}
+        for fut in agi.values():
+            if not fut.done():
+                fut.set_exception(exc)
+
+    # -- dispatch ----------------------------------------------------------
+    async def _dispatch_loop(self) -> None:
+        while True:
+            event = await self._events.get()
+            handlers = [*self._handlers.get(type(event), ()), *self._any_handlers]
+            for handler in handlers:
+                try:
+                    result = handler(event)
+                    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                        await result
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    # A failing handler must never take the connection down.
+                    self.handler_errors += 1
+                    log.exception("AMI handler %r failed on %s", handler, type(event).__name__)
+
+    # -- actions -----------------------------------------------------------
+    async def _send(self, action: str, fields: dict[str, Any], *, timeout: float | None,
+                    is_list: bool = False) -> Any:
+        writer = self._writer
+        if writer is None or writer.is_closing():
+            raise AMINotConnected(f"{action}: not connected to Asterisk")
+        action_id = f"{self._prefix}-{next(self._ids)}"
+        payload = encode(action, {"ActionID": action_id, **fields})
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[action_id] = _Pending(action, future, is_list)
+        try:
+            writer.write(payload)
+            await writer.drain()
+            return await asyncio.wait_for(future, timeout if timeout is not None else self.settings.action_timeout)
+        except asyncio.TimeoutError:
+            raise AMITimeout(f"{action}: no reply within {timeout or self.settings.action_timeout:g} s") from None
+        except (ConnectionError, OSError) as exc:
+            raise AMIDisconnected(f"{action}: {exc}") from None
+        finally:
+            self._pending.pop(action_id, None)
+
+    async def action(self, action: str, /, *, timeout: float | None = None, **fields: Any) -> Message:
+        """Send an action, return its Response; 'Response: Error' raises AMIActionError."""
+        if not self.connected and action != "Login":
+            raise AMINotConnected(f"{action}: not connected to Asterisk")
+        return await self._send(action, fields, timeout=timeout)
+
+    async def list_action(self, action: str, /, *, timeout: float | None = None, **fields: Any) -> ListResult:
+        """Send an action answered by an event list; collects until 'EventList: Complete'."""
+        if not self.connected:
+            raise AMINotConnected(f"{action}: not connected to Asterisk")
+        return await self._send(action, fields, timeout=timeout, is_list=True)
+
+    async def command(self, cli: str, *, timeout: float | None = None) -> str:
+        reply = await self.action("Command", Command=cli, timeout=timeout)
+        return "\n".join(reply.all("Output"))
+
+    async def agi(self, channel: str, command: str, *, timeout: float | None = None) -> AGIResult:
+        """Run one AGI command on a channel parked in AGI(agi:async)."""
+        command_id = uuid.uuid4().hex
+        fut: asyncio.Future[AGIResult] = asyncio.get_running_loop().create_future()
+        self._agi_pending[command_id] = fut
+        limit = timeout if timeout is not None else self.settings.action_timeout
+        try:
+            await self.action("AGI", Channel=channel, Command=command, CommandID=command_id, timeout=limit)
+            return await asyncio.wait_for(fut, limit)
+        except asyncio.TimeoutError:
+            raise AMITimeout(f"AGI {command!r} on {channel}: no result within {limit:g} s") from None
+        finally:
+            self._agi_pending.pop(command_id, None)

@@ -1,0 +1,226 @@
+"""FastAGI server: Asterisk connects per call (AGI(agi://host:port/script)).
+
+Routes are looked up by the script path and may be coroutine functions or
+plain functions (panoramisk 1.4 crashed on plain ones under Python 3.11). A
+connection that closes while its headers are being read ends cleanly instead
+of spinning, and cancellation is never swallowed: stopping the server stops
+every session.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.ami.client import AGIResult, parse_agi_reply
+from hotline.config import AgiSettings
+from hotline.errors import HotlineError
+
+log = logging.getLogger(__name__)
+
+
+class AGIError(HotlineError):
+    error_id = "agi-error"
+
+
+class AGIHangup(AGIError):
+    """The caller hung up (Asterisk sent HANGUP or closed the socket)."""
+
+    error_id = "agi-hangup"
+
+
+class AGICommandError(AGIError):
+    error_id = "agi-command-failed"
+
+    def __init__(self, command: str, reply: AGIResult):
+        super().__init__(f"{command}: {reply.raw}", code=reply.code)
+        self.reply = reply
+
+
+class AGITimeout(AGIError):
+    error_id = "agi-timeout"
+
+
+@dataclass(slots=True)
+class AGISession:
+    env: dict[str, str]
+    reader: asyncio.StreamReader
+    writer: asyncio.StreamWriter
+    command_timeout: float
+    hung_up: bool = False
+    commands: int = 0
+    args: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def channel(self) -> str:
+        return self.env.get("agi_channel", "")
+
+    @property
+    def uniqueid(self) -> str:
+        return self.env.get("agi_uniqueid", "")
+
+    @property
+    def script(self) -> str:
+        return self.env.get("agi_network_script", "")
+
+    async def command(self, command: str, *, timeout: float | None = None) -> AGIResult:
+        """Send one AGI command and return its reply (code 200), else raise."""
+        if "\n" in command or "\r" in command:
+            raise AGIError(f"AGI command holds a line break: {command!r}")
+        if self.hung_up:
+            raise AGIHangup(f"{command}: caller has hung up")
+        self.writer.write(command.encode("utf-8") + b"\n")
+        await self.writer.drain()
+        self.commands += 1
+        limit = timeout if timeout is not None else self.command_timeout
+        try:
+            reply = await asyncio.wait_for(self._read_reply(), limit)
+        except asyncio.TimeoutError:
+            raise AGITimeout(f"{command}: no reply within {limit:g} s") from None
+        if reply.code == 200:
+            return reply
+        if reply.code == 511:
+            self.hung_up = True
+            raise AGIHangup(f"{command}: {reply.raw}")
+        raise AGICommandError(command, reply)
+
+    async def _read_reply(self) -> AGIResult:
+        while True:
+            line = await self.reader.readline()
+            if not line:
+                self.hung_up = True
+                raise AGIHangup("Asterisk closed the AGI connection")
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if text == "HANGUP":
+                # Sent asynchronously when the channel hangs up (AGISIGHUP);
+                # the reply to our command still follows.
+                self.hung_up = True
+                continue
+            if text.startswith("520-"):
+                # Multi-line usage text ends with '520 End of proper usage.'
+                lines = [text]
+                while True:
+                    more = await self.reader.readline()
+                    if not more:
+                        break
+                    lines.append(more.decode("utf-8", "replace").rstrip("\r\n"))
+                    if lines[-1].startswith("520 "):
+                        break
+                return AGIResult(520, "", "\n".join(lines[1:-1]), "\n".join(lines))
+            if not text.strip():
+                continue
+            return parse_agi_reply(text)
+
+    # -- small helpers used by flows --------------------------------------
+    async def get_variable(self, name: str) -> str:
+        reply = await self.command(f"GET VARIABLE {name}")
+        return reply.data if reply.result == "1" else ""
+
+    async def set_variable(self, name: str, value: str) -> None:
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        await self.command(f'SET VARIABLE {name} "{escaped}"')
+
+
+Route = Callable[[AGISession], Awaitable[Any] | Any]
+
+
+class FastAGIServer:
+    def __init__(self, settings: AgiSettings):
+        self.settings = settings
+        self.routes: dict[str, Route] = {}
+        self._server: asyncio.base_events.Server | None = None
+        self._sessions: set[asyncio.Task[Any]] = set()
+        self.sessions_started = 0
+        self.sessions_failed = 0
+
+    def route(self, script: str, handler: Route) -> None:
+        self.routes[script.strip("/")] = handler
+
+    @property
+    def active_sessions(self) -> int:
+        return len(self._sessions)
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._accept, self.settings.host, self.settings.port)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+        tasks = list(self._sessions)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if self._server is not None:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._server.wait_closed(), 2)
+            self._server = None
+
+    async def __aenter__(self) -> "FastAGIServer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._sessions.add(task)
+        self.sessions_started += 1
+        try:
+            await self._serve(reader, writer)
+        finally:
+            self._sessions.discard(task)
+            writer.close()
+            with contextlib.suppress(Exception):
+                await writer.wait_closed()
+
+    async def _read_env(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+        env: dict[str, str] = {}
+        for _ in range(self.settings.max_header_lines):
+            line = await reader.readline()
+            if not line:
+                return None  # EOF inside the headers: the call is gone.
+            text = line.decode("utf-8", "replace").rstrip("\r\n")
+            if not text:
+                return env
+            key, sep, value = text.partition(":")
+            if sep:
+                env[key.strip()] = value.strip()
+        log.warning("AGI headers exceed %d lines; dropping connection", self.settings.max_header_lines)
+        return None
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            env = await asyncio.wait_for(self._read_env(reader), 10)
+        except (asyncio.TimeoutError, ConnectionError, ValueError):
+            return
+        if env is None:
+            return
+        url = urllib.parse.urlsplit(env.get("agi_request", ""))
+        script = (env.get("agi_network_script") or url.path).strip("/")
+        session = AGISession(env, reader, writer, self.settings.command_timeout,
+                             args=urllib.parse.parse_qs(url.query))
+        handler = self.routes.get(script)
+        if handler is None:
+            log.warning("AGI request for unknown script %r from %s", script, session.channel)
+            with contextlib.suppress(AGIError, ConnectionError):
+                await session.command('VERBOSE "hotline: unknown AGI script" 1', timeout=2)
+            return
+        try:
+            result = handler(session)
+            if asyncio.iscoroutine(result):
+                await result
+        except AGIHangup:
+            pass
+        except (ConnectionError, AGIError) as exc:
+            self.sessions_failed += 1
+            log.warning("AGI %s on %s ended: %s", script, session.channel, exc)
+        except Exception:
+            self.sessions_failed += 1
+            log.exception("AGI route %s failed on %s", script, session.channel)

@@ -1,0 +1,1 @@
+"""Web edge: auth, errors, pages."""

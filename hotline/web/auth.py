@@ -1,0 +1,83 @@
+"""Every route declares who may call it; undeclared routes are refused.
+
+Failing closed keeps a forgotten decorator from exposing a page: the
+middleware answers 500 'route-without-role' instead of serving it.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+
+from hotline.errors import HotlineError
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+IDENTIFY = web.AppKey("identify", Callable[[web.Request], Awaitable[Any]])
+
+
+class Role(str, enum.Enum):
+    PUBLIC = "public"
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+    DEPARTMENT = "department"
+
+
+class Unauthenticated(HotlineError):
+    error_id = "auth-required"
+    status = 401
+
+
+class Forbidden(HotlineError):
+    error_id = "forbidden"
+    status = 403
+
+
+def allow(*roles: Role) -> Callable[[Handler], Handler]:
+    def mark(handler: Handler) -> Handler:
+        handler.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        return handler
+
+    return mark
+
+
+@web.middleware
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:
+        return await handler(request)  # aiohttp answers 404/405 itself
+    roles = getattr(request.match_info.handler, "allowed_roles", None)
+    if roles is None:
+        log.error("route %s declares no role; refused", request.path)
+        raise HotlineError("route declares no role", path=request.path)
+    if Role.PUBLIC in roles:
+        return await handler(request)
+    identify = request.app.get(IDENTIFY)
+    user = await identify(request) if identify is not None else None
+    if user is None:
+        raise Unauthenticated("log in first")
+    if not (set(getattr(user, "roles", ())) & roles):
+        raise Forbidden("your role may not use this page")
+    request["user"] = user
+    return await handler(request)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Errors leave as JSON with a fixed id; nothing leaks a traceback."""
+    try:
+        return await handler(request)
+    except HotlineError as exc:
+        return web.json_response(exc.to_dict(), status=exc.status,
+                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        body = {"error_id": f"http-{exc.status}", "message": exc.reason, "details": {}}
+        return web.json_response(body, status=exc.status)
