@@ -391,10 +391,21 @@ class AMIClient:
         finally:
             self._pending.pop(action_id, None)
 
-    async def action(self, action: str, /, *, timeout: float | None = None, **fields: Any) -> Message:
-        """Send an action, return its Response; 'Response: Error' raises AMIActionError."""
-        if not self.connected and action != "Login":
+    async def action(self, action: str, /, *, timeout: float | None = None,
+                     allow_blocking: bool = False, **fields: Any) -> Message:
+        """Send an action, return its Response; 'Response: Error' raises AMIActionError.
+
+        Asterisk runs one action at a time per manager session: a synchronous
+        Originate holds the session until the far end answers, and every
+        other action, Ping included, waits behind it (the keep-alive then
+        declares the connection dead). So Originate must be Async unless the
+        caller says it owns a session it may block.
+        """
+        if not self.connected:
             raise AMINotConnected(f"{action}: not connected to Asterisk")
+        if (action.lower() == "originate" and not allow_blocking
+                and str(fields.get("Async", "")).lower() not in ("true", "yes", "1")):
+            raise AMIError("Originate without Async=true would block this AMI session")
         return await self._send(action, fields, timeout=timeout)
 
     async def list_action(self, action: str, /, *, timeout: float | None = None, **fields: Any) -> ListResult:

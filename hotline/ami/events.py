@@ -23,6 +23,11 @@ def _bool(value: str) -> bool:
     return value.strip().lower() in ("1", "yes", "true", "on", "y")
 
 
+def _cid(value: str) -> str:
+    # Asterisk writes '<unknown>' where a caller ID or connected line is empty.
+    return "" if value == "<unknown>" else value
+
+
 def h(header: str, conv: Callable[[str], Any] = str, default: Any = "") -> Any:
     """A field read from AMI header ``header``."""
     return field(default=default, metadata={"ami": header, "conv": conv})
@@ -88,10 +93,10 @@ class ChannelEvent(Event):
     linkedid: str = h("Linkedid")
     channel_state: int = h("ChannelState", _int, 0)
     channel_state_desc: str = h("ChannelStateDesc")
-    caller_id_num: str = h("CallerIDNum")
-    caller_id_name: str = h("CallerIDName")
-    connected_line_num: str = h("ConnectedLineNum")
-    connected_line_name: str = h("ConnectedLineName")
+    caller_id_num: str = h("CallerIDNum", _cid)
+    caller_id_name: str = h("CallerIDName", _cid)
+    connected_line_num: str = h("ConnectedLineNum", _cid)
+    connected_line_name: str = h("ConnectedLineName", _cid)
     context: str = h("Context")
     exten: str = h("Exten")
     priority: int = h("Priority", _int, 0)
@@ -266,7 +271,8 @@ class QueueParams(Event):
 @ami_event("QueueMember")
 @dataclass(frozen=True, slots=True)
 class QueueMember(MemberFields):
-    # QueueStatus names the member "Name" and the state interface "StateInterface".
+    # QueueStatus calls the interface "Location" and the member "Name".
+    interface: str = h("Location")
     member_name: str = h("Name")
 
 

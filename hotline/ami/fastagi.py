@@ -83,6 +83,12 @@ class AGISession:
         except asyncio.TimeoutError:
             raise AGITimeout(f"{command}: no reply within {limit:g} s") from None
         if reply.code == 200:
+            # -1 is "channel failure or hangup"; the HANGUP line may not have
+            # arrived yet (seen: WAIT FOR DIGIT answers -1 first). Either way
+            # the call can go no further here.
+            if reply.result == "-1":
+                self.hung_up = True
+                raise AGIHangup(f"{command}: caller hung up")
             return reply
         if reply.code == 511:
             self.hung_up = True

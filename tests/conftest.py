@@ -1,0 +1,27 @@
+"""Shared fixtures: one bundled Asterisk per test session, reset between tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from hotline.config import Settings, load
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_CONFIG = Path(__file__).resolve().parent / "hotline-test.toml"
+
+
+def make_settings(tmp: Path, **overrides: object) -> Settings:
+    rootfs = os.environ.get("HOTLINE_TEST_ROOTFS", str(ROOT / "var" / "pbx-rootfs"))
+    base = {
+        "state_dir": str(tmp / "state"),
+        "pbx": {"rootfs": rootfs, "instance_dir": str(tmp / "pbx")},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}  # type: ignore[dict-item]
+        else:
+            base[key] = value
+    return load(TEST_CONFIG, **base)

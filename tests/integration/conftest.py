@@ -1,0 +1,86 @@
+"""One bundled Asterisk for the whole session; state reset between tests."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+
+from hotline.ami.client import AMIClient, AMIError
+from hotline.config import Settings
+from hotline.pbx.install import install
+from hotline.pbx.process import Pbx
+from tests.conftest import make_settings
+from tests.integration.helpers import Recorder
+
+pytestmark = pytest.mark.pbx
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(tmp_path_factory.mktemp("hotline"))
+
+
+@pytest.fixture(scope="session")
+def pbx(settings: Settings) -> Iterator[Pbx]:
+    install(settings, say=lambda line: None)  # cached after the first run
+    pbx = Pbx(settings)
+    pbx.start()
+    yield pbx
+    pbx.stop()
+
+
+async def connected_client(settings: Settings, **kwargs: object) -> AMIClient:
+    client = AMIClient(settings.ami, **kwargs)  # type: ignore[arg-type]
+    await client.start()
+    await client.wait_connected(15)
+    return client
+
+
+@pytest.fixture
+async def ami(pbx: Pbx, settings: Settings) -> AsyncIterator[AMIClient]:
+    client = await connected_client(settings)
+    yield client
+    await client.close()
+
+
+@pytest.fixture
+def recorder(ami: AMIClient) -> Recorder:
+    return Recorder(ami)
+
+
+async def reset_pbx(settings: Settings) -> None:
+    """Hang up every call and drop dynamic queue members, without a restart."""
+    client = await connected_client(settings, name="reset")
+    try:
+        await client.action("Setvar", Variable="SIM_RING", Value="1")
+        await client.action("Setvar", Variable="SIM_TALK", Value="3600")
+        status = await client.list_action("QueueStatus")
+        for e in status.events:
+            if type(e).__name__ == "QueueMember" and getattr(e, "membership") == "dynamic":
+                try:
+                    await client.action("QueueRemove", Queue=e.queue, Interface=e.interface)  # type: ignore[attr-defined]
+                except AMIError:
+                    pass
+        for _ in range(50):
+            chans = await client.list_action("CoreShowChannels")
+            if not chans.events:
+                return
+            for c in chans.events:
+                try:
+                    await client.action("Hangup", Channel=c.channel)  # type: ignore[attr-defined]
+                except AMIError:
+                    pass  # already gone
+            await asyncio.sleep(0.1)
+        raise AssertionError("channels survived the reset")
+    finally:
+        await client.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_pbx(pbx: Pbx, settings: Settings) -> AsyncIterator[None]:
+    yield
+    if pbx.supervisor_pid() is None:  # a test stopped it: bring it back
+        pbx.start()
+    await reset_pbx(settings)

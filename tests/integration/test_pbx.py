@@ -1,0 +1,77 @@
+"""The bundled PBX: CLI, start/stop, and clear errors when it cannot start."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hotline.config import Settings
+from hotline.pbx.process import Pbx, PbxError
+
+pytestmark = pytest.mark.pbx
+
+
+def hotline_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    snapshot = Path(settings.pbx.instance_dir) / "settings.json"
+    env = dict(os.environ, HOTLINE_SETTINGS_FILE=str(snapshot))
+    return subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True,
+                          text=True, env=env, timeout=60)
+
+
+def test_cli_core_show_version_is_asterisk_22(pbx: Pbx, settings: Settings) -> None:
+    out = hotline_cli(settings, "pbx", "cli", "core", "show", "version")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.startswith("Asterisk 22."), out.stdout
+
+
+def test_status_reports_running_and_only_loopback(pbx: Pbx, settings: Settings) -> None:
+    out = hotline_cli(settings, "pbx", "status")
+    assert out.returncode == 0, out.stderr
+    info = json.loads(out.stdout)
+    assert info["running"] is True
+    assert info["installed"].startswith("Asterisk 22")
+    assert listening_addresses(settings.ami.port) == {"127.0.0.1"}
+
+
+def listening_addresses(port: int) -> set[str]:
+    """IPv4 addresses with a TCP socket listening on port, from /proc/net/tcp."""
+    found = set()
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        addr, _, hexport = local.partition(":")
+        if state == "0A" and int(hexport, 16) == port:
+            found.add(socket.inet_ntoa(bytes.fromhex(addr)[::-1]))
+    return found
+
+
+def test_stop_then_start_again(pbx: Pbx, settings: Settings) -> None:
+    assert pbx.stop() is True
+    assert pbx.supervisor_pid() is None
+    with socket.socket() as s:
+        assert s.connect_ex((settings.ami.host, settings.ami.port)) != 0, "AMI port still open after stop"
+    assert not any("asterisk" in p for p in _sandbox_processes(settings))
+    pbx.start()
+    assert "Asterisk 22" in pbx.cli("core show version")
+
+
+def test_start_refuses_a_taken_ami_port(pbx: Pbx, settings: Settings, tmp_path: Path) -> None:
+    other = Pbx(settings.model_copy(update={"pbx": settings.pbx.model_copy(update={"instance_dir": tmp_path / "other"})}))
+    with pytest.raises(PbxError, match="already taken"):
+        other.start()
+
+
+def test_cli_without_a_running_pbx_says_so(settings: Settings, tmp_path: Path) -> None:
+    idle = Pbx(settings.model_copy(update={"pbx": settings.pbx.model_copy(update={"instance_dir": tmp_path / "idle"})}))
+    with pytest.raises(PbxError, match="not running"):
+        idle.cli("core show version")
+
+
+def _sandbox_processes(settings: Settings) -> list[str]:
+    out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if str(settings.pbx.instance_dir) in line]
