@@ -93,14 +93,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hotline.server import serve
 
     settings = _settings(args)
-    if args.with_pbx:
-        from hotline.pbx.install import install
-        from hotline.pbx.process import Pbx
+    if not args.with_pbx:
+        serve(settings)
+        return 0
+    from hotline.pbx.install import install, is_installed
+    from hotline.pbx.process import Pbx
 
+    if not is_installed(settings):
         install(settings, say=lambda line: print(line, flush=True))
-        Pbx(settings).start()
-        print("Asterisk is up", flush=True)
-    serve(settings)
+    pbx = Pbx(settings)
+    started_here = pbx.supervisor_pid() is None
+    pbx.start()
+    print("hotline: Asterisk is up", flush=True)
+    try:
+        serve(settings)
+    finally:
+        if started_here:
+            pbx.stop()
+            print("hotline: Asterisk stopped", flush=True)
     return 0
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from pathlib import Path
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -78,12 +79,22 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
 
+STATIC = Path(__file__).resolve().parent / "web" / "static"
+
+
+@allow(Role.PUBLIC)
+async def index(request: web.Request) -> web.FileResponse:
+    """The status page; holds no data itself, it reads /api/health."""
+    return web.FileResponse(STATIC / "index.html")
+
+
 def create_app(settings: Settings) -> web.Application:
     app = web.Application(middlewares=[error_middleware, auth_middleware])
     app[SETTINGS] = settings
     app[STARTED] = time.monotonic()
     app.cleanup_ctx.append(ami_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
+    app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
     return app
 

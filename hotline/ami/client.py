@@ -29,7 +29,7 @@ import random
 import time
 import urllib.parse
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -126,6 +126,14 @@ def parse_agi_reply(line: str) -> AGIResult:
     return AGIResult(code, result, data, line)
 
 
+def backoff(initial: float, cap: float) -> Iterator[float]:
+    """Reconnect delay ceilings: doubling from initial, never above cap."""
+    delay = initial
+    while True:
+        yield delay
+        delay = min(delay * 2, cap)
+
+
 @dataclass(slots=True)
 class _Pending:
     action: str
@@ -158,6 +166,7 @@ class AMIClient:
         self._closing = False
         self._tasks: set[asyncio.Task[Any]] = set()
         self.connections = 0
+        self.attempts = 0
         self.banner = ""
         self.last_error = ""
         self.frame_errors = 0
@@ -221,11 +230,12 @@ class AMIClient:
 
     # -- connection loop ---------------------------------------------------
     async def _run(self) -> None:
-        delay = self.settings.backoff_initial
+        delays = backoff(self.settings.backoff_initial, self.settings.backoff_max)
         while not self._closing:
+            self.attempts += 1
             try:
                 await self._connect_once()
-                delay = self.settings.backoff_initial
+                delays = backoff(self.settings.backoff_initial, self.settings.backoff_max)
             except asyncio.CancelledError:
                 raise
             except (OSError, asyncio.TimeoutError, AMIError, asyncio.IncompleteReadError) as exc:
@@ -234,9 +244,9 @@ class AMIClient:
                         self.last_error)
             if self._closing:
                 return
-            # Full jitter keeps a fleet of controllers from reconnecting in step.
-            await asyncio.sleep(random.uniform(delay / 2, delay))
-            delay = min(delay * 2, self.settings.backoff_max)
+            # Jitter keeps a fleet of controllers from reconnecting in step.
+            ceiling = next(delays)
+            await asyncio.sleep(random.uniform(ceiling / 2, ceiling))
 
     async def _connect_once(self) -> None:
         s = self.settings

@@ -151,8 +151,15 @@ class FastAGIServer:
     def active_sessions(self) -> int:
         return len(self._sessions)
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, self.settings.host, self.settings.port)
+    async def start(self, port: int | None = None) -> None:
+        """Listen on the configured port (or `port`; 0 picks a free one)."""
+        self._server = await asyncio.start_server(
+            self._accept, self.settings.host, self.settings.port if port is None else port)
+
+    @property
+    def port(self) -> int:
+        assert self._server is not None, "not started"
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def close(self) -> None:
         if self._server is not None:

@@ -82,7 +82,7 @@ class MirrorKeeper:
             snap = await take_snapshot(self.client)
         except AMIError as exc:
             # The connection will be re-established and we resync then.
-            log.warning("resync failed: %s", exc)
+            log.log(logging.WARNING if self.client.connected else logging.DEBUG, "resync failed: %s", exc)
             return
         self.mirror.load(snap)
         self.resyncs += 1

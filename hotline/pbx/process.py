@@ -204,6 +204,9 @@ class Pbx:
             start_new_session=True, env=env,
         )
         sup_log.close()
+        # Written here as well as by the supervisor, so a stop() that comes
+        # before the child has run still finds it.
+        self.paths.pidfile.write_text(str(proc.pid))
         if wait:
             self.wait_booted(proc)
         return proc.pid

@@ -20,6 +20,7 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IDENTIFY = web.AppKey("identify", Callable[[web.Request], Awaitable[Any]])
+USER = web.RequestKey("user", object)
 
 
 class Role(str, enum.Enum):
@@ -64,7 +65,7 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise Unauthenticated("log in first")
     if not (set(getattr(user, "roles", ())) & roles):
         raise Forbidden("your role may not use this page")
-    request["user"] = user
+    request[USER] = user
     return await handler(request)
 
 

@@ -82,5 +82,5 @@ async def reset_pbx(settings: Settings) -> None:
 async def clean_pbx(pbx: Pbx, settings: Settings) -> AsyncIterator[None]:
     yield
     if pbx.supervisor_pid() is None:  # a test stopped it: bring it back
-        pbx.start()
+        await asyncio.to_thread(pbx.start)
     await reset_pbx(settings)

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from hotline.web.auth import IDENTIFY, Role, allow, auth_middleware, error_middleware
+
+
+async def make_client(identity: object) -> TestClient:
+    app = web.Application(middlewares=[error_middleware, auth_middleware])
+
+    async def identify(request: web.Request) -> object:
+        return identity
+
+    app[IDENTIFY] = identify
+
+    @allow(Role.LEAD, Role.ADMIN)
+    async def lead_only(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    async def undeclared(request: web.Request) -> web.Response:
+        return web.json_response({"leak": True})
+
+    app.router.add_get("/lead", lead_only)
+    app.router.add_get("/undeclared", undeclared)
+    client = TestClient(TestServer(app, host="127.0.0.1"))
+    await client.start_server()
+    return client
+
+
+async def test_anonymous_gets_401_agent_gets_403_lead_gets_200() -> None:
+    for identity, expected in ((None, 401), (SimpleNamespace(roles={Role.AGENT}), 403),
+                               (SimpleNamespace(roles={Role.LEAD}), 200)):
+        client = await make_client(identity)
+        resp = await client.get("/lead")
+        assert resp.status == expected, identity
+        if expected != 200:
+            assert (await resp.json())["error_id"] in ("auth-required", "forbidden")
+        await client.close()
+
+
+async def test_route_without_declared_role_is_refused() -> None:
+    client = await make_client(SimpleNamespace(roles={Role.ADMIN}))
+    resp = await client.get("/undeclared")
+    assert resp.status == 500
+    assert "leak" not in await resp.text()
+    await client.close()
