@@ -103,6 +103,80 @@ class SeatSettings(_Section):
         return [f"{self.prefix}{i:0{width}d}" for i in range(1, self.count + 1)]
 
 
+class DatabaseSettings(_Section):
+    url: str = Field("", description="SQLAlchemy async URL; empty: SQLite in state_dir/hotline.db")
+    echo: bool = False
+
+
+_HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class Schedule(_Section):
+    """A weekly window: ISO weekdays (1 = Monday) and a local time span."""
+
+    weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
+    start: str = "08:00"
+    end: str = "20:00"
+
+    @field_validator("weekdays")
+    @classmethod
+    def _days(cls, value: list[int]) -> list[int]:
+        if not value or any(d < 1 or d > 7 for d in value):
+            raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time HH:MM")
+        return value
+
+
+class IvrSettings(_Section):
+    prompts_dir: Path | None = Field(None, description="synthesised prompts; default: the PBX instance's lib/prompts")
+    pbx_prompts_dir: str = Field("/var/lib/asterisk/hotline/prompts",
+                                 description="the same folder as Asterisk sees it")
+    messages_dir: Path | None = Field(None, description="voice messages; default: the PBX instance's lib/messages")
+    pbx_messages_dir: str = "/var/lib/asterisk/hotline/messages"
+    voice: str = "cmn-latn-pinyin"
+    speed: int = Field(160, ge=80, le=400)
+    timezone: str = "Asia/Shanghai"
+    # Named weekly windows that time_switch nodes refer to.
+    schedules: dict[str, Schedule] = Field(default_factory=lambda: {
+        "day": Schedule(start="08:00", end="20:00"),
+        "lawyer": Schedule(weekdays=[1, 2, 3, 4, 5], start="09:00", end="17:00"),
+    })
+    holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD dates")
+    # How a transfer reaches an outside number; {number} is filled in. The
+    # bundled PBX has no trunk, so its default rings a simulated line.
+    transfer_dial: str = "Local/{number}@sim-pstn"
+    max_message_seconds: int = Field(120, ge=5, le=600)
+
+    @field_validator("holidays")
+    @classmethod
+    def _dates(cls, value: list[str]) -> list[str]:
+        import datetime as _dt
+
+        for d in value:
+            try:
+                _dt.date.fromisoformat(d)
+            except ValueError:
+                raise ValueError(f"{d!r} is not a date YYYY-MM-DD") from None
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        import zoneinfo
+
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
 _EXTEN = re.compile(r"^[0-9]{3,15}$")
 
 
@@ -128,6 +202,8 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     pbx: PbxSettings = Field(default_factory=PbxSettings)
     seats: SeatSettings = Field(default_factory=SeatSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
+    ivr: IvrSettings = Field(default_factory=IvrSettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -161,6 +237,18 @@ class Settings(BaseSettings):
     @property
     def secrets_file(self) -> Path:
         return self.state_dir / SECRETS_NAME
+
+    @property
+    def database_url(self) -> str:
+        return self.database.url or f"sqlite+aiosqlite:///{self.state_dir / 'hotline.db'}"
+
+    @property
+    def prompts_dir(self) -> Path:
+        return self.ivr.prompts_dir or self.pbx.instance_dir / "lib" / "prompts"
+
+    @property
+    def messages_dir(self) -> Path:
+        return self.ivr.messages_dir or self.pbx.instance_dir / "lib" / "messages"
 
 
 def _format_error(err: ValidationError) -> list[str]:
@@ -216,6 +304,10 @@ def load(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settin
     settings.pbx.instance_dir = _resolve(settings.pbx.instance_dir, base)
     if settings.pbx.templates is not None:
         settings.pbx.templates = _resolve(settings.pbx.templates, base)
+    if settings.ivr.prompts_dir is not None:
+        settings.ivr.prompts_dir = _resolve(settings.ivr.prompts_dir, base)
+    if settings.ivr.messages_dir is not None:
+        settings.ivr.messages_dir = _resolve(settings.ivr.messages_dir, base)
     _apply_secrets(settings)
     return settings
 
@@ -280,6 +372,12 @@ def masked(settings: Settings) -> dict[str, Any]:
     data = settings.model_dump(mode="json")
 
     def walk(node: Any) -> Any:
+        if isinstance(node, str) and "://" in node and "@" in node:
+            # user:password@host in a database URL
+            scheme, _, rest = node.partition("://")
+            creds, _, host = rest.rpartition("@")
+            user = creds.split(":", 1)[0]
+            return f"{scheme}://{user}:{MASK}@{host}"
         if isinstance(node, dict):
             return {
                 k: (MASK if k in _SECRET_KEYS and v else walk(v)) for k, v in node.items()
@@ -291,18 +389,23 @@ def masked(settings: Settings) -> dict[str, Any]:
     return walk(data)
 
 
-def to_toml(data: dict[str, Any]) -> str:
+def to_toml(data: dict[str, Any], prefix: str = "") -> str:
     """Small TOML writer for `hotline config show` (tomllib only reads)."""
-    scalars = {k: v for k, v in data.items() if not isinstance(v, dict)}
-    tables = {k: v for k, v in data.items() if isinstance(v, dict)}
-    out = [f"{k} = {_toml_value(v)}" for k, v in scalars.items()]
-    for name, table in tables.items():
-        out.append("")
-        out.append(f"[{name}]")
-        for k, v in table.items():
-            key = k if re.match(r"^[A-Za-z0-9_-]+$", k) else _toml_value(k)
-            out.append(f"{key} = {_toml_value(v)}")
-    return "\n".join(out) + "\n"
+    out = []
+    for k, v in data.items():
+        if not isinstance(v, dict):
+            out.append(f"{_toml_key(k)} = {_toml_value(v)}")
+    for k, v in data.items():
+        if isinstance(v, dict):
+            name = f"{prefix}{_toml_key(k)}"
+            out.append("")
+            out.append(f"[{name}]")
+            out.append(to_toml(v, name + ".").rstrip("\n"))
+    return "\n".join(line for line in out if line is not None) + "\n"
+
+
+def _toml_key(k: str) -> str:
+    return k if re.match(r"^[A-Za-z0-9_-]+$", k) else _toml_value(k)
 
 
 def _toml_value(v: Any) -> str:

@@ -1,0 +1,1 @@
+"""Database: engine set-up, models, Alembic migrations."""

@@ -1,0 +1,138 @@
+"""Tables. Every schema change goes through an Alembic migration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Stored as UTC; SQLite drops the zone, so it is put back on load."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime")
+        return value.astimezone(dt.timezone.utc) if value is not None else None
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[str] = mapped_column(String(128), doc="comma-separated Role values")
+    password_hash: Mapped[str] = mapped_column(String(256))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class WebSession(Base):
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class IvrFlow(Base):
+    __tablename__ = "ivr_flows"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    draft: Mapped[str] = mapped_column(Text)
+    draft_updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    draft_updated_by: Mapped[str] = mapped_column(String(64))
+    current_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class IvrFlowVersion(Base):
+    __tablename__ = "ivr_flow_versions"
+    __table_args__ = (UniqueConstraint("flow_name", "version"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_name: Mapped[str] = mapped_column(ForeignKey("ivr_flows.name"))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    published_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    published_by: Mapped[str] = mapped_column(String(64))
+
+
+class IvrAudit(Base):
+    __tablename__ = "ivr_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    flow_name: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    diff: Mapped[str] = mapped_column(Text, default="")
+
+
+class Announcement(Base):
+    """The emergency notice (预案) played before the menu while active."""
+
+    __tablename__ = "announcements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text, default="")
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class Call(Base):
+    """One inbound call, from the IVR on. Tickets and figures join on call_id."""
+
+    __tablename__ = "calls"
+    call_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    caller: Mapped[str] = mapped_column(String(32), default="", index=True)
+    caller_name: Mapped[str] = mapped_column(String(64), default="")
+    dialed: Mapped[str] = mapped_column(String(32), default="")
+    tag: Mapped[str] = mapped_column(String(32), default="")
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    flow_name: Mapped[str] = mapped_column(String(64), default="")
+    flow_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    ivr_path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    category: Mapped[str] = mapped_column(String(64), default="")
+    route: Mapped[str] = mapped_column(String(32), default="")
+    survey: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class VoiceMessage(Base):
+    __tablename__ = "voice_messages"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(ForeignKey("calls.call_id"), index=True)
+    caller: Mapped[str] = mapped_column(String(32), default="")
+    category: Mapped[str] = mapped_column(String(64), default="")
+    file: Mapped[str] = mapped_column(String(256))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Ticket(Base):
+    """A citizen's request. The agent desk extends this (see migrations)."""
+
+    __tablename__ = "tickets"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    number: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(16), default="accepted")
+    channel: Mapped[str] = mapped_column(String(16), default="phone")
+    caller: Mapped[str] = mapped_column(String(32), default="", index=True)
+    call_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,260 @@
+"""The IVR interpreter as a pure generator.
+
+``run(flow, ctx)`` yields instructions (play these files, wait for a key,
+read digits, record, look a ticket up) and receives their results; it returns
+where the call goes. It does no I/O, so every branch is unit-tested by driving
+it with scripted results, and the FastAGI driver (hotline/ivr/agi.py) only
+translates instructions into AGI commands.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.ivr.flow import Flow
+from hotline.ivr.schedule import Calendar
+
+# A validated flow cannot loop without input, but a call must end even if one
+# slipped through: past this many steps the caller goes to a seat.
+MAX_STEPS = 200
+
+
+# -- instructions ---------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Play:
+    """Play files in turn; a key in `digits` interrupts. Result: that key or ''."""
+
+    files: tuple[str, ...]
+    digits: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class WaitDigit:
+    """Result: the key pressed, or '' after timeout_ms."""
+
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class ReadDigits:
+    """Play a prompt and read up to max_digits (ended by '#'). Result: the digits."""
+
+    files: tuple[str, ...]
+    max_digits: int
+    timeout_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """Record the caller after a beep. Result: the file's name, or '' if nothing was said."""
+
+    max_seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class LookupTicket:
+    """Result: the ticket's status code, or None when there is no such ticket."""
+
+    number: str
+
+
+@dataclass(frozen=True, slots=True)
+class CurrentAnnouncement:
+    """Result: the prompt file of the active emergency notice, or None."""
+
+
+Instruction = Play | WaitDigit | ReadDigits | Record | LookupTicket | CurrentAnnouncement
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    kind: str  # queue | transfer | hangup
+    queue: str = ""
+    skill: str = ""
+    priority: int = 0
+    number: str = ""
+
+
+@dataclass(slots=True)
+class Step:
+    node: str
+    type: str
+    label: str
+    key: str
+    at: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"node": self.node, "type": self.type, "label": self.label, "key": self.key, "at": self.at}
+
+
+@dataclass(slots=True)
+class CallContext:
+    now: Callable[[], dt.datetime]
+    calendar: Calendar
+    path: list[Step] = field(default_factory=list)
+    vars: dict[str, str] = field(default_factory=dict)
+    category: str = ""
+    message_file: str = ""
+    survey: int | None = None
+
+    def step(self, nid: str, node: Any, key: str = "") -> None:
+        self.path.append(Step(nid, node.type, node.label or nid, key, self.now().isoformat(timespec="seconds")))
+
+
+# Status words read back to a caller asking about a ticket; synthesised with
+# the other system prompts at publish time.
+STATUS_WORDS = {
+    "accepted": "已受理，正在派发。",
+    "dispatched": "已派发至承办部门办理。",
+    "feedback": "承办部门已反馈，等待回访。",
+    "revisit": "正在回访。",
+    "closed": "已办结。",
+    "returned": "已退回，正在重新派发。",
+}
+DIGIT_WORDS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledFlow:
+    """A flow version with every prompt resolved to a playable file."""
+
+    flow: Flow
+    version: int
+    prompts: dict[tuple[str, str], str]  # (node, field) -> file as Asterisk plays it
+    system: dict[str, str]  # status:<code>, digit:<d> -> file
+
+    def files(self, nid: str, fieldname: str) -> tuple[str, ...]:
+        f = self.prompts.get((nid, fieldname))
+        return (f,) if f else ()
+
+
+Gen = Generator[Instruction, Any, Route]
+
+
+def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
+    flow = cf.flow
+    nid = flow.start
+    for _ in range(MAX_STEPS):
+        node = flow.nodes[nid]
+        t = node.type
+        if t == "play":
+            ctx.step(nid, node)
+            yield Play(cf.files(nid, "prompt"))
+            nid = node.next
+        elif t == "announcement":
+            notice = yield CurrentAnnouncement()
+            ctx.step(nid, node, "on" if notice else "off")
+            if notice:
+                yield Play((notice,))
+            nid = node.next
+        elif t == "tag":
+            ctx.category = node.category
+            ctx.step(nid, node)
+            nid = node.next
+        elif t == "time_switch":
+            target, why = _time_branch(node, ctx)
+            ctx.step(nid, node, why)
+            nid = target
+        elif t == "menu":
+            nid = yield from _menu(cf, nid, node, ctx)
+        elif t == "collect":
+            nid = yield from _collect(cf, nid, node, ctx)
+        elif t == "ticket_status":
+            number = ctx.vars.get(node.var, "")
+            status = (yield LookupTicket(number)) if number else None
+            ctx.step(nid, node, status or "none")
+            if status and f"status:{status}" in cf.system:
+                yield Play(cf.files(nid, "found_prompt") + (cf.system[f"status:{status}"],))
+            else:
+                yield Play(cf.files(nid, "not_found_prompt"))
+            nid = node.next
+        elif t == "survey":
+            key = yield Play(cf.files(nid, "prompt"), digits="12345")
+            if not key:
+                key = yield WaitDigit(int(node.timeout * 1000))
+            ctx.step(nid, node, key)
+            if key and key in "12345":
+                ctx.survey = int(key)
+                yield Play(cf.files(nid, "thanks"))
+            if node.next is None:
+                return Route("hangup")
+            nid = node.next
+        elif t == "message":
+            ctx.category = node.category or ctx.category
+            yield Play(cf.files(nid, "prompt"))
+            name = yield Record(node.max_seconds)
+            ctx.message_file = name or ""
+            ctx.step(nid, node, "recorded" if name else "silent")
+            if name:
+                yield Play(cf.files(nid, "thanks"))
+            return Route("hangup")
+        elif t == "queue":
+            ctx.step(nid, node)
+            if cf.files(nid, "prompt"):
+                yield Play(cf.files(nid, "prompt"))
+            return Route("queue", queue=node.queue, skill=node.skill, priority=node.priority)
+        elif t == "transfer":
+            ctx.step(nid, node, node.number)
+            if cf.files(nid, "prompt"):
+                yield Play(cf.files(nid, "prompt"))
+            return Route("transfer", number=node.number)
+        elif t == "hangup":
+            ctx.step(nid, node)
+            if cf.files(nid, "prompt"):
+                yield Play(cf.files(nid, "prompt"))
+            return Route("hangup")
+        else:  # pragma: no cover - the model admits no other type
+            raise ValueError(f"unknown node type {t}")
+    return Route("queue", queue="hotline")
+
+
+def _time_branch(node: Any, ctx: CallContext) -> tuple[str, str]:
+    now = ctx.now()
+    if node.holiday and ctx.calendar.is_holiday(now):
+        return node.holiday, "节假日"
+    for case in node.cases:
+        if ctx.calendar.within(case.schedule, now):
+            return case.next, case.schedule
+    return node.default, "其他时间"
+
+
+def _menu(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[Instruction, Any, str]:
+    keys = "".join(node.options)
+    misses = 0
+    while True:
+        key = yield Play(cf.files(nid, "prompt"), digits=keys)
+        if not key:
+            key = yield WaitDigit(int(node.timeout * 1000))
+        if key in node.options:
+            ctx.step(nid, node, key)
+            return node.options[key]
+        if not key and node.timeout_next:
+            ctx.step(nid, node, "")
+            return node.timeout_next
+        misses += 1
+        if misses > node.retries:
+            ctx.step(nid, node, key or "timeout")
+            return node.default
+        yield Play(cf.files(nid, "timeout_prompt" if not key else "invalid_prompt"))
+
+
+def _collect(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[Instruction, Any, str]:
+    pattern = re.compile(node.pattern) if node.pattern else None
+    for attempt in range(node.retries + 1):
+        digits = yield ReadDigits(cf.files(nid, "prompt"), node.max_digits, int(node.timeout * 1000))
+        digits = "".join(c for c in (digits or "") if c in "0123456789*")
+        ok = node.min_digits <= len(digits) <= node.max_digits and (
+            pattern is None or pattern.fullmatch(digits) is not None)
+        if ok:
+            ctx.vars[node.var] = digits
+            ctx.step(nid, node, digits)
+            return node.next
+        if attempt < node.retries:
+            yield Play(cf.files(nid, "invalid_prompt"))
+    ctx.step(nid, node, "fail")
+    return node.fail

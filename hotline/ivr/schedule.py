@@ -1,0 +1,46 @@
+"""Which schedule window is open now: day/night, lawyer hours, holidays."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from dataclasses import dataclass
+
+from hotline.config import IvrSettings, Schedule
+
+
+def _hm(text: str) -> dt.time:
+    h, m = text.split(":")
+    return dt.time(int(h), int(m))
+
+
+@dataclass(frozen=True)
+class Calendar:
+    schedules: dict[str, Schedule]
+    holidays: frozenset[dt.date]
+    tz: zoneinfo.ZoneInfo
+
+    @classmethod
+    def from_settings(cls, ivr: IvrSettings) -> "Calendar":
+        return cls(dict(ivr.schedules), frozenset(dt.date.fromisoformat(d) for d in ivr.holidays),
+                   zoneinfo.ZoneInfo(ivr.timezone))
+
+    def local(self, now: dt.datetime) -> dt.datetime:
+        return now.astimezone(self.tz)
+
+    def is_holiday(self, now: dt.datetime) -> bool:
+        return self.local(now).date() in self.holidays
+
+    def within(self, name: str, now: dt.datetime) -> bool:
+        sched = self.schedules.get(name)
+        if sched is None:
+            return False
+        local = self.local(now)
+        start, end = _hm(sched.start), _hm(sched.end)
+        t = local.time()
+        if start <= end:
+            return local.isoweekday() in sched.weekdays and start <= t < end
+        # A window across midnight (e.g. 20:00-08:00) belongs to the day it starts.
+        if t >= start:
+            return local.isoweekday() in sched.weekdays
+        return (local - dt.timedelta(days=1)).isoweekday() in sched.weekdays and t < end

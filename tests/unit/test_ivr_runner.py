@@ -1,0 +1,196 @@
+"""The IVR interpreter, driven without a PBX: every branch of the default flow."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from hotline.config import IvrSettings
+from hotline.ivr.flow import load_yaml, prompts_of
+from hotline.ivr.runner import (
+    CallContext, CompiledFlow, CurrentAnnouncement, LookupTicket, Play, ReadDigits, Record, Route,
+    WaitDigit, run,
+)
+from hotline.ivr.schedule import Calendar
+
+DEFAULT = Path(__file__).resolve().parents[2] / "hotline" / "ivr" / "flows" / "hotline.yaml"
+CAL = Calendar.from_settings(IvrSettings(holidays=["2026-10-01"]))
+TZ = CAL.tz
+DAY = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TZ)      # Wednesday 10:00
+NIGHT = dt.datetime(2026, 11, 25, 23, 0, tzinfo=TZ)    # Wednesday 23:00
+WEEKEND_DAY = dt.datetime(2026, 11, 28, 10, 0, tzinfo=TZ)  # Saturday: day menu, no lawyer
+HOLIDAY = dt.datetime(2026, 10, 1, 10, 0, tzinfo=TZ)
+
+
+def compiled() -> CompiledFlow:
+    flow = load_yaml(DEFAULT.read_text(encoding="utf-8"))
+    prompts = {(nid, f): f"/p/{nid}.{f}" for nid, n in flow.nodes.items() for f, p in prompts_of(n) if not p.empty}
+    system = {"status:dispatched": "/p/status-dispatched"} | {f"digit:{d}": f"/p/d{d}" for d in "0123456789"}
+    return CompiledFlow(flow, 1, prompts, system)
+
+
+class Caller:
+    """Answers the interpreter's instructions like a caller on a phone would."""
+
+    def __init__(self, keys: str = "", *, notice: str | None = None, tickets: dict[str, str] | None = None,
+                 digits: list[str] | None = None, barge: bool = False):
+        self.keys = list(keys)
+        self.notice = notice
+        self.tickets = tickets or {}
+        self.digits = list(digits or [])
+        self.barge = barge
+        self.played: list[str] = []
+
+    def answer(self, ins: Any) -> Any:
+        if isinstance(ins, Play):
+            self.played.extend(ins.files)
+            if self.barge and ins.digits and self.keys:
+                return self.keys.pop(0)
+            return ""
+        if isinstance(ins, WaitDigit):
+            return self.keys.pop(0) if self.keys else ""
+        if isinstance(ins, ReadDigits):
+            self.played.extend(ins.files)
+            return self.digits.pop(0) if self.digits else ""
+        if isinstance(ins, CurrentAnnouncement):
+            return self.notice
+        if isinstance(ins, LookupTicket):
+            return self.tickets.get(ins.number)
+        if isinstance(ins, Record):
+            return "msg-1"
+        raise AssertionError(ins)
+
+
+def call(caller: Caller, now: dt.datetime) -> tuple[Route, CallContext]:
+    ctx = CallContext(now=lambda: now, calendar=CAL)
+    gen = run(compiled(), ctx)
+    try:
+        ins = next(gen)
+        while True:
+            ins = gen.send(caller.answer(ins))
+    except StopIteration as stop:
+        return stop.value, ctx
+
+
+def keys_of(ctx: CallContext) -> list[tuple[str, str]]:
+    return [(s.node, s.key) for s in ctx.path]
+
+
+def test_key_1_consultation_to_a_seat() -> None:
+    route, ctx = call(Caller("1"), DAY)
+    assert route == Route("queue", queue="hotline")
+    assert ctx.category == "咨询投诉求助"
+    assert ("day_menu", "1") in keys_of(ctx)
+
+
+def test_key_pressed_during_the_prompt_interrupts_it() -> None:
+    caller = Caller("1", barge=True)
+    route, ctx = call(caller, DAY)
+    assert route.kind == "queue" and ("day_menu", "1") in keys_of(ctx)
+
+
+def test_key_2_car_moving_queues_for_a_seat() -> None:
+    route, ctx = call(Caller("2"), DAY)
+    assert route.kind == "queue" and ctx.category == "挪车"
+
+
+def test_key_3_legal_in_lawyer_hours_goes_to_the_lawyer_queue() -> None:
+    route, ctx = call(Caller("3"), DAY)
+    assert route == Route("queue", queue="hotline", skill="lawyer", priority=1)
+    assert ctx.category == "法律咨询"
+
+
+def test_key_3_legal_out_of_hours_leaves_a_message() -> None:
+    caller = Caller("3")
+    route, ctx = call(caller, WEEKEND_DAY)
+    assert route.kind == "hangup" and ctx.message_file == "msg-1"
+    assert "/p/legal_message.thanks" in caller.played
+
+
+def test_key_9_ticket_status_is_read_back() -> None:
+    caller = Caller("9", digits=["20261126001"], tickets={"20261126001": "dispatched"})
+    caller.keys.append("")  # then hangs on without a key: goodbye
+    route, ctx = call(caller, DAY)
+    assert "/p/status-dispatched" in caller.played
+    assert ctx.vars["ticket_number"] == "20261126001"
+    assert route.kind == "hangup"
+
+
+def test_key_9_unknown_ticket_then_0_for_a_seat() -> None:
+    caller = Caller("90", digits=["99999999"])
+    route, _ = call(caller, DAY)
+    assert "/p/ticket_status.not_found_prompt" in caller.played
+    assert route.kind == "queue"
+
+
+def test_bad_ticket_number_retries_then_seat() -> None:
+    caller = Caller("9", digits=["12", "34", "56"])  # too short, three times
+    route, ctx = call(caller, DAY)
+    assert caller.played.count("/p/ticket_query.invalid_prompt") == 2
+    assert route.kind == "queue" and ("ticket_query", "fail") in keys_of(ctx)
+
+
+def test_key_0_and_no_key_reach_a_seat_at_once() -> None:
+    for keys in ("0", ""):
+        caller = Caller(keys)
+        route, ctx = call(caller, DAY)
+        assert route.kind == "queue"
+        assert "/p/day_menu.timeout_prompt" not in caller.played
+
+
+def test_invalid_keys_retry_then_default() -> None:
+    caller = Caller("777")
+    route, ctx = call(caller, DAY)
+    assert caller.played.count("/p/day_menu.invalid_prompt") == 2  # retries: 2
+    assert caller.played.count("/p/day_menu.prompt") == 3
+    assert route.kind == "queue" and ("day_menu", "7") in keys_of(ctx)
+
+
+def test_invalid_then_valid_key() -> None:
+    caller = Caller("71")
+    route, ctx = call(caller, DAY)
+    assert caller.played.count("/p/day_menu.invalid_prompt") == 1
+    assert ctx.category == "咨询投诉求助"
+
+
+def test_night_variant_has_fewer_options() -> None:
+    caller = Caller("2")  # car moving is a day-only option
+    route, ctx = call(caller, NIGHT)
+    assert "/p/night_menu.prompt" in caller.played and "/p/day_menu.prompt" not in caller.played
+    assert ("shift", "其他时间") in keys_of(ctx)
+    assert ctx.category == ""  # '2' was not accepted at night
+
+
+def test_holiday_uses_the_night_menu() -> None:
+    caller = Caller("1")
+    route, ctx = call(caller, HOLIDAY)
+    assert ("shift", "节假日") in keys_of(ctx) and route.kind == "queue"
+
+
+def test_emergency_notice_on_and_off() -> None:
+    on = Caller("1", notice="/p/notice-123")
+    call(on, DAY)
+    assert on.played.index("/p/notice-123") < on.played.index("/p/day_menu.prompt")
+    off = Caller("1")
+    _, ctx = call(off, DAY)
+    assert ("notice", "off") in keys_of(ctx) and "/p/notice-123" not in off.played
+
+
+def test_path_records_node_key_and_time() -> None:
+    _, ctx = call(Caller("1"), DAY)
+    step = next(s for s in ctx.path if s.node == "day_menu")
+    assert step.as_dict() == {"node": "day_menu", "type": "menu", "label": "日间主菜单", "key": "1",
+                              "at": "2026-11-25T10:00:00+08:00"}
+
+
+def test_schedule_across_midnight() -> None:
+    from hotline.config import Schedule
+
+    cal = Calendar({"night": Schedule(weekdays=[5], start="20:00", end="08:00")}, frozenset(), TZ)
+    friday_late = dt.datetime(2026, 11, 27, 23, 0, tzinfo=TZ)
+    saturday_early = dt.datetime(2026, 11, 28, 7, 0, tzinfo=TZ)
+    saturday_late = dt.datetime(2026, 11, 28, 23, 0, tzinfo=TZ)
+    assert cal.within("night", friday_late) and cal.within("night", saturday_early)
+    assert not cal.within("night", saturday_late)
