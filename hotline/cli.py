@@ -114,6 +114,71 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ivr_validate(args: argparse.Namespace) -> int:
+    from hotline.ivr.flow import FlowInvalid, load_yaml, validate
+
+    settings = _settings(args)
+    try:
+        text = Path(args.file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{args.file}: 无法读取：{exc}", file=sys.stderr)
+        return 2
+    try:
+        flow = load_yaml(text)
+        problems = validate(flow, schedules=settings.ivr.schedules.keys(),
+                            prompt_files=settings.state_dir / "prompt-uploads")
+    except FlowInvalid as exc:
+        problems = exc.problems
+    for p in problems:
+        print(f"{args.file}: {p}", file=sys.stderr)
+    if problems:
+        print(f"{args.file}: {len(problems)} 个问题", file=sys.stderr)
+        return 1
+    print(f"{args.file}: 校验通过（{len(flow.nodes)} 个节点）")
+    return 0
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hotline.accounts import create_user
+    from hotline.db.engine import make_engine, sessionmaker
+    from hotline.db.migrate import upgrade
+    from hotline.web.auth import Role
+
+    settings = _settings(args)
+    upgrade(settings)
+    try:
+        roles = [Role(r) for r in args.role]
+    except ValueError as exc:
+        print(f"hotline: {exc}; roles: agent, lead, admin, department", file=sys.stderr)
+        return 2
+    password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
+
+    async def add() -> tuple[object, str]:
+        engine = make_engine(settings)
+        try:
+            async with sessionmaker(engine)() as db, db.begin():
+                return await create_user(db, args.username, args.name or args.username, roles, password)
+        finally:
+            await engine.dispose()
+
+    who, pw = asyncio.run(add())
+    print(f"user {args.username} ({', '.join(r.value for r in roles)}) created")
+    if not args.password_stdin:
+        print(f"password: {pw}")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from hotline.db.migrate import upgrade
+
+    settings = _settings(args)
+    upgrade(settings)
+    print(f"database at the newest schema: {settings.database_url.split('://')[0]}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="12345 citizen service hotline back end")
     p.add_argument("-c", "--config", help="TOML configuration file (default: $HOTLINE_CONFIG or ./hotline.toml)")
@@ -142,6 +207,22 @@ def build_parser() -> argparse.ArgumentParser:
     render = pbx.add_parser("render-config", help="write the configuration for your own Asterisk")
     render.add_argument("dir")
     render.set_defaults(func=cmd_pbx_render)
+
+    ivr = sub.add_parser("ivr", help="IVR flows").add_subparsers(dest="sub", required=True)
+    validate = ivr.add_parser("validate", help="check a flow file; exits 1 with the problems")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_ivr_validate)
+
+    user = sub.add_parser("user", help="people who log in").add_subparsers(dest="sub", required=True)
+    add = user.add_parser("add", help="create a user; prints a generated password")
+    add.add_argument("username")
+    add.add_argument("--name", help="display name, e.g. 张三")
+    add.add_argument("--role", action="append", required=True, help="agent, lead, admin or department (repeatable)")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.set_defaults(func=cmd_user_add)
+
+    db = sub.add_parser("db", help="the database").add_subparsers(dest="sub", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
     return p
 
 

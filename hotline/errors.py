@@ -17,3 +17,8 @@ class HotlineError(Exception):
 
     def to_dict(self) -> dict[str, object]:
         return {"error_id": self.error_id, "message": str(self), "details": self.details}
+
+
+class BadRequest(HotlineError):
+    error_id = "bad-request"
+    status = 400

@@ -1,32 +1,65 @@
-"""App factory: one cleanup context per resource (AMI, FastAGI, ...).
-
-Later parts (IVR, ACD, seat map, tickets) plug their routes and resources in
-here; nothing starts a resource outside a cleanup context.
+"""App factory: one cleanup context per resource, started in this order:
+database, IVR services, AMI, FastAGI. Later parts (ACD, seat map, tickets)
+plug their routes and resources in here; nothing starts a resource outside a
+cleanup context.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
-from pathlib import Path
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
 from hotline import __version__
 from hotline.ami.client import AMIClient
-from hotline.ami.fastagi import AGISession, FastAGIServer
+from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
+from hotline.db.engine import make_engine, sessionmaker
+from hotline.db.migrate import upgrade_async
+from hotline.ivr import api as ivr_api
+from hotline.ivr.agi import IvrDriver
+from hotline.ivr.prompts import PromptStore
+from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.web import login
 from hotline.web.auth import Role, allow, auth_middleware, error_middleware
+from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
+from hotline.web.pages import page
 
 log = logging.getLogger(__name__)
 
-SETTINGS = web.AppKey("settings", Settings)
 AMI = web.AppKey("ami", AMIClient)
 KEEPER = web.AppKey("keeper", MirrorKeeper)
 FASTAGI = web.AppKey("fastagi", FastAGIServer)
+IVR = web.AppKey("ivr", IvrDriver)
+CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
 STARTED = web.AppKey("started", float)
+
+
+async def db_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    await upgrade_async(settings)
+    engine = make_engine(settings)
+    app[ENGINE] = engine
+    app[SESSIONS] = sessionmaker(engine)
+    yield
+    await engine.dispose()
+
+
+async def ivr_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    prompts = PromptStore(settings)
+    flows = FlowService(settings, app[SESSIONS], prompts)
+    announcements = AnnouncementService(app[SESSIONS], prompts)
+    await flows.load()
+    await announcements.load()
+    app[ivr_api.FLOWS] = flows
+    app[ivr_api.ANNOUNCEMENTS] = announcements
+    app[IVR] = IvrDriver(settings, flows, announcements, app[SESSIONS], clock=app[CLOCK])
+    yield
 
 
 async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -38,18 +71,9 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await client.close()
 
 
-async def ivr_placeholder(session: AGISession) -> None:
-    """Until a flow is published the IVR hands every caller to a seat.
-
-    Ending the AGI without HOTLINE_ROUTE sends the call down the static route
-    (queue 'hotline'); the IVR issue replaces this with the flow interpreter.
-    """
-    await session.command('VERBOSE "hotline: no IVR flow, to the queue" 3')
-
-
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     server = FastAGIServer(app[SETTINGS].agi)
-    server.route("ivr", ivr_placeholder)
+    server.route("ivr", app[IVR].handle)
     app[FASTAGI] = server
     await server.start()
     yield
@@ -62,6 +86,7 @@ async def health(request: web.Request) -> web.Response:
     app = request.app
     client = app[AMI]
     keeper = app[KEEPER]
+    flow = app[ivr_api.FLOWS].current()
     body = {
         "status": "ok" if client.connected and keeper.mirror.synced else "degraded",
         "version": __version__,
@@ -75,27 +100,30 @@ async def health(request: web.Request) -> web.Response:
         },
         "asterisk_version": keeper.asterisk_version or None,
         "fastagi": {"active_sessions": app[FASTAGI].active_sessions},
+        "ivr": {"flow_version": flow.version if flow else None},
     }
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
 
-STATIC = Path(__file__).resolve().parent / "web" / "static"
-
-
 @allow(Role.PUBLIC)
-async def index(request: web.Request) -> web.FileResponse:
+async def index(request: web.Request) -> web.StreamResponse:
     """The status page; holds no data itself, it reads /api/health."""
-    return web.FileResponse(STATIC / "index.html")
+    return page("index.html")
 
 
-def create_app(settings: Settings) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware])
+def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> web.Application:
+    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024)
     app[SETTINGS] = settings
     app[STARTED] = time.monotonic()
+    app[CLOCK] = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+    app.cleanup_ctx.append(db_ctx)
+    app.cleanup_ctx.append(ivr_ctx)
     app.cleanup_ctx.append(ami_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
+    login.setup(app)
+    ivr_api.setup(app)
     return app
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import urllib.parse
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -55,6 +57,10 @@ class AGISession:
     hung_up: bool = False
     commands: int = 0
     args: dict[str, list[str]] = field(default_factory=dict)
+    # Seconds from each reply read to the next command sent: the controller's
+    # own share of an IVR step (bench/ivr_latency.py reads it).
+    turnarounds: deque[float] | None = None
+    _reply_at: float | None = None
 
     @property
     def channel(self) -> str:
@@ -68,6 +74,10 @@ class AGISession:
     def script(self) -> str:
         return self.env.get("agi_network_script", "")
 
+    def arg(self, n: int) -> str:
+        """The n-th argument of AGI(url,arg1,arg2,...), 1-based."""
+        return self.env.get(f"agi_arg_{n}", "")
+
     async def command(self, command: str, *, timeout: float | None = None) -> AGIResult:
         """Send one AGI command and return its reply (code 200), else raise."""
         if "\n" in command or "\r" in command:
@@ -75,6 +85,8 @@ class AGISession:
         if self.hung_up:
             raise AGIHangup(f"{command}: caller has hung up")
         self.writer.write(command.encode("utf-8") + b"\n")
+        if self._reply_at is not None and self.turnarounds is not None:
+            self.turnarounds.append(time.perf_counter() - self._reply_at)
         await self.writer.drain()
         self.commands += 1
         limit = timeout if timeout is not None else self.command_timeout
@@ -82,6 +94,7 @@ class AGISession:
             reply = await asyncio.wait_for(self._read_reply(), limit)
         except asyncio.TimeoutError:
             raise AGITimeout(f"{command}: no reply within {limit:g} s") from None
+        self._reply_at = time.perf_counter()
         if reply.code == 200:
             # -1 is "channel failure or hangup"; the HANGUP line may not have
             # arrived yet (seen: WAIT FOR DIGIT answers -1 first). Either way
@@ -143,6 +156,7 @@ class FastAGIServer:
         self._sessions: set[asyncio.Task[Any]] = set()
         self.sessions_started = 0
         self.sessions_failed = 0
+        self.turnarounds: deque[float] = deque(maxlen=100_000)
 
     def route(self, script: str, handler: Route) -> None:
         self.routes[script.strip("/")] = handler
@@ -218,7 +232,7 @@ class FastAGIServer:
         url = urllib.parse.urlsplit(env.get("agi_request", ""))
         script = (env.get("agi_network_script") or url.path).strip("/")
         session = AGISession(env, reader, writer, self.settings.command_timeout,
-                             args=urllib.parse.parse_qs(url.query))
+                             args=urllib.parse.parse_qs(url.query), turnarounds=self.turnarounds)
         handler = self.routes.get(script)
         if handler is None:
             log.warning("AGI request for unknown script %r from %s", script, session.channel)

@@ -119,7 +119,8 @@ class Pbx:
         # bwrap cannot create a mount point inside a read-only root.
         (self.settings.pbx.rootfs / "var/lib/asterisk/hotline").mkdir(exist_ok=True)
         p = self.paths
-        for folder in (p.etc, p.run, p.log, p.spool, p.spool / "db", p.spool / "monitor", p.lib):
+        for folder in (p.etc, p.run, p.log, p.spool, p.spool / "db", p.spool / "monitor", p.lib,
+                       p.lib / "prompts", p.lib / "messages"):
             folder.mkdir(parents=True, exist_ok=True)
         render_config(self.settings, p.etc)
         ensure_hold_music(p.lib / "moh")

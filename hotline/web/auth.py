@@ -41,9 +41,13 @@ class Forbidden(HotlineError):
     status = 403
 
 
-def allow(*roles: Role) -> Callable[[Handler], Handler]:
+def allow(*roles: Role, page: bool = False) -> Callable[[Handler], Handler]:
+    """Declare who may call a route; `page` routes answer people, not scripts:
+    they redirect to the login page and explain a refusal in Chinese."""
+
     def mark(handler: Handler) -> Handler:
         handler.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
+        handler.is_page = page  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -61,10 +65,17 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         return await handler(request)
     identify = request.app.get(IDENTIFY)
     user = await identify(request) if identify is not None else None
+    is_page = getattr(request.match_info.handler, "is_page", False)
     if user is None:
-        raise Unauthenticated("log in first")
+        if is_page:
+            raise web.HTTPFound(f"/login?next={request.path_qs}")
+        raise Unauthenticated("请先登录")
     if not (set(getattr(user, "roles", ())) & roles):
-        raise Forbidden("your role may not use this page")
+        if is_page:
+            return web.Response(status=403, content_type="text/html", charset="utf-8",
+                                text="<!doctype html><meta charset=utf-8><title>无权访问</title>"
+                                     "<p>您的账号无权访问此页面。<a href=\"/\">返回首页</a></p>")
+        raise Forbidden("您的角色无权执行此操作")
     request[USER] = user
     return await handler(request)
 

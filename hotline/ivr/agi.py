@@ -1,0 +1,168 @@
+"""Runs a call through its flow over FastAGI: instructions become AGI commands.
+
+The dialplan passes the call id, the legacy-number tag and the dialled number
+as AGI arguments, so a call costs no round trips before its first prompt.
+When the interpreter is done it sets HOTLINE_ROUTE (and the queue, priority,
+skill or transfer target) and ends the AGI; the dialplan takes it from there.
+Any failure ends the AGI without a route, and the static route queues the
+caller for a seat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from hotline.ami.fastagi import AGIHangup, AGISession
+from hotline.config import Settings
+from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
+from hotline.ivr.runner import (
+    CallContext, CurrentAnnouncement, LookupTicket, Play, ReadDigits, Record, Route, WaitDigit, run,
+)
+from hotline.ivr.schedule import Calendar
+from hotline.ivr.service import AnnouncementService, FlowService
+
+log = logging.getLogger(__name__)
+
+
+def _quote(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _key(result: str) -> str:
+    """AGI reports a key as its ASCII code; 0 means none."""
+    try:
+        code = int(result)
+    except ValueError:
+        return ""
+    return chr(code) if code > 0 else ""
+
+
+def path_summary(path: list[dict[str, str]]) -> str:
+    """Compact form for the channel variable: 'day_menu:1>consult>to_seat'."""
+    return ">".join(f"{s['node']}:{s['key']}" if s["key"] else s["node"] for s in path)[:250]
+
+
+class IvrDriver:
+    def __init__(self, settings: Settings, flows: FlowService, announcements: AnnouncementService,
+                 sessions: async_sessionmaker, clock: Callable[[], dt.datetime] | None = None):
+        self.settings = settings
+        self.flows = flows
+        self.announcements = announcements
+        self.sessions = sessions
+        self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
+        self.calendar = Calendar.from_settings(settings.ivr)
+        self.calls_started = 0
+        self.calls_routed = 0
+
+    async def handle(self, session: AGISession) -> None:
+        compiled = self.flows.current()
+        if compiled is None:
+            return  # no flow: the static route queues the caller
+        call_id = session.arg(1) or session.uniqueid
+        caller = session.env.get("agi_callerid", "")
+        caller = "" if caller == "unknown" else caller
+        call = Call(
+            call_id=call_id, caller=caller, caller_name=session.env.get("agi_calleridname", "")[:64],
+            dialed=session.arg(3), tag=session.arg(2), flow_name=compiled.flow.name,
+            flow_version=compiled.version, started_at=utcnow(),
+        )
+        async with self.sessions() as db, db.begin():
+            await db.merge(call)
+        self.calls_started += 1
+        ctx = CallContext(now=self.clock, calendar=self.calendar)
+        route: Route | None = None
+        recorded: list[str] = []
+        try:
+            gen = run(compiled, ctx)
+            instruction = next(gen)
+            while True:
+                result = await self._execute(session, instruction, call_id, recorded)
+                instruction = gen.send(result)
+        except StopIteration as stop:
+            route = stop.value
+        except AGIHangup:
+            pass
+        finally:
+            await self._finish(call_id, ctx, route, recorded)
+        if route is not None:
+            await self._hand_off(session, ctx, route)
+            self.calls_routed += 1
+
+    async def _execute(self, session: AGISession, ins: Any, call_id: str, recorded: list[str]) -> Any:
+        if isinstance(ins, Play):
+            escape = _quote(ins.digits)
+            for f in ins.files:
+                reply = await session.command(f"STREAM FILE {f} {escape}")
+                key = _key(reply.result)
+                if key:
+                    return key
+            return ""
+        if isinstance(ins, WaitDigit):
+            return _key((await session.command(f"WAIT FOR DIGIT {ins.timeout_ms}")).result)
+        if isinstance(ins, ReadDigits):
+            *lead, last = ins.files or ("silence/1",)
+            for f in lead:
+                await session.command(f'STREAM FILE {f} ""')
+            reply = await session.command(f"GET DATA {last} {ins.timeout_ms} {ins.max_digits}")
+            return reply.result if reply.result.lstrip("-").isdigit() or reply.result == "" else ""
+        if isinstance(ins, Record):
+            name = f"{call_id}-{len(recorded) + 1}"
+            path = f"{self.settings.ivr.pbx_messages_dir.rstrip('/')}/{name}"
+            try:
+                await session.command(
+                    f'RECORD FILE {path} wav "#" {ins.max_seconds * 1000} 0 BEEP s=5',
+                    timeout=ins.max_seconds + 30)
+            except AGIHangup:
+                # Hanging up is how many callers end a message; keep it.
+                if self._has_audio(name):
+                    recorded.append(name)
+                raise
+            if self._has_audio(name):
+                recorded.append(name)
+                return name
+            return ""
+        if isinstance(ins, LookupTicket):
+            async with self.sessions() as db:
+                return await db.scalar(select(Ticket.status).where(Ticket.number == ins.number))
+        if isinstance(ins, CurrentAnnouncement):
+            return self.announcements.current_file()
+        raise TypeError(f"unknown instruction {ins!r}")
+
+    def _has_audio(self, name: str) -> bool:
+        f = self.settings.messages_dir / f"{name}.wav"
+        return f.is_file() and f.stat().st_size > 44 + 1600  # header + 0.1 s
+
+    async def _finish(self, call_id: str, ctx: CallContext, route: Route | None, recorded: list[str]) -> None:
+        path = [s.as_dict() for s in ctx.path]
+        try:
+            async with self.sessions() as db, db.begin():
+                row = await db.get(Call, call_id)
+                if row is not None:
+                    row.ivr_path, row.category, row.survey = path, ctx.category, ctx.survey
+                    row.route = route.kind if route is not None else "hangup-in-ivr"
+                    for name in recorded:
+                        db.add(VoiceMessage(call_id=call_id, caller=row.caller, category=ctx.category,
+                                            file=f"{name}.wav"))
+        except Exception:
+            log.exception("could not store the IVR path of call %s", call_id)
+
+    async def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
+        values = {
+            "HOTLINE_CATEGORY": ctx.category,
+            "HOTLINE_IVR": path_summary([s.as_dict() for s in ctx.path]),
+        }
+        if route.kind == "queue":
+            values |= {"HOTLINE_QUEUE": route.queue, "HOTLINE_SKILL": route.skill,
+                       "HOTLINE_PRIORITY": str(route.priority)}
+        elif route.kind == "transfer":
+            values["HOTLINE_TRANSFER_DIAL"] = self.settings.ivr.transfer_dial.format(number=route.number)
+        for name, value in values.items():
+            await session.set_variable(name, value)
+        # The route goes last: a call that hangs up halfway has no half-set route.
+        await session.set_variable("HOTLINE_ROUTE", route.kind)

@@ -1,0 +1,143 @@
+"""Admin API for IVR flows, and the shift lead's emergency announcement."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline.errors import BadRequest
+from hotline.ivr.flow import edges
+from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.web.auth import USER, Role, allow
+from hotline.web.login import json_body
+from hotline.web.pages import page
+
+FLOWS = web.AppKey("flows", FlowService)
+ANNOUNCEMENTS = web.AppKey("announcements", AnnouncementService)
+
+
+def _actor(request: web.Request) -> str:
+    return request[USER].username
+
+
+def _problems(problems: list) -> list[dict[str, str]]:
+    return [{"node": p.node, "message": p.message} for p in problems]
+
+
+def _document(body: dict) -> str:
+    doc = body.get("document")
+    if not isinstance(doc, str) or not doc.strip():
+        raise BadRequest("缺少流程文档 document", field="document")
+    if len(doc) > 256 * 1024:
+        raise BadRequest("流程文档过大（上限 256 KB）", field="document")
+    return doc
+
+
+def _graph(service: FlowService, document: str) -> dict[str, object]:
+    flow, problems = service.check(document)
+    if flow is None:
+        return {"nodes": [], "edges": [], "start": None}
+    return {
+        "start": flow.start,
+        "nodes": [{"id": nid, "type": n.type, "label": n.label or nid} for nid, n in flow.nodes.items()],
+        "edges": [{"from": nid, "to": t, "label": label}
+                  for nid, n in flow.nodes.items() for label, t in edges(n)],
+    }
+
+
+@allow(Role.ADMIN)
+async def list_flows(request: web.Request) -> web.Response:
+    return web.json_response({"flows": await request.app[FLOWS].list()})
+
+
+@allow(Role.ADMIN)
+async def get_flow(request: web.Request) -> web.Response:
+    service = request.app[FLOWS]
+    data = await service.get(request.match_info["name"])
+    data["graph"] = _graph(service, str(data["draft"]))
+    return web.json_response(data)
+
+
+@allow(Role.ADMIN)
+async def put_draft(request: web.Request) -> web.Response:
+    service = request.app[FLOWS]
+    doc = _document(await json_body(request))
+    problems = await service.save_draft(request.match_info["name"], doc, _actor(request))
+    return web.json_response({"saved": True, "problems": _problems(problems), "graph": _graph(service, doc)})
+
+
+@allow(Role.ADMIN)
+async def validate_flow(request: web.Request) -> web.Response:
+    service = request.app[FLOWS]
+    doc = _document(await json_body(request))
+    _, problems = service.check(doc)
+    return web.json_response({"valid": not problems, "problems": _problems(problems),
+                              "graph": _graph(service, doc)})
+
+
+@allow(Role.ADMIN)
+async def publish(request: web.Request) -> web.Response:
+    # An invalid flow raises FlowRejected: 422 with every problem listed.
+    version = await request.app[FLOWS].publish(request.match_info["name"], _actor(request))
+    return web.json_response({"version": version})
+
+
+@allow(Role.ADMIN)
+async def rollback(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    version = body.get("version")
+    if not isinstance(version, int) or version < 1:
+        raise BadRequest("version 必须是正整数", field="version")
+    done = await request.app[FLOWS].rollback(request.match_info["name"], version, _actor(request))
+    return web.json_response({"current_version": done})
+
+
+@allow(Role.ADMIN)
+async def get_version(request: web.Request) -> web.Response:
+    try:
+        version = int(request.match_info["version"])
+    except ValueError:
+        raise BadRequest("版本号必须是整数") from None
+    doc = await request.app[FLOWS].version(request.match_info["name"], version)
+    return web.json_response({"version": version, "document": doc})
+
+
+@allow(Role.ADMIN)
+async def audit(request: web.Request) -> web.Response:
+    return web.json_response({"audit": await request.app[FLOWS].audit(request.match_info["name"])})
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def get_announcement(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ANNOUNCEMENTS].view())
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def put_announcement(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    active = body.get("active")
+    if not isinstance(active, bool):
+        raise BadRequest("active 必须是 true 或 false", field="active")
+    text = body.get("text", "")
+    if not isinstance(text, str) or len(text) > 500:
+        raise BadRequest("公告内容必须是不超过 500 字的文本", field="text")
+    return web.json_response(await request.app[ANNOUNCEMENTS].set(active, text, _actor(request)))
+
+
+@allow(Role.ADMIN, page=True)
+async def editor_page(request: web.Request) -> web.StreamResponse:
+    return page("ivr.html")
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/admin/ivr", editor_page)
+    r.add_get("/api/ivr/flows", list_flows)
+    r.add_get("/api/ivr/flows/{name}", get_flow)
+    r.add_put("/api/ivr/flows/{name}/draft", put_draft)
+    r.add_post("/api/ivr/flows/{name}/validate", validate_flow)
+    r.add_post("/api/ivr/flows/{name}/publish", publish)
+    r.add_post("/api/ivr/flows/{name}/rollback", rollback)
+    r.add_get("/api/ivr/flows/{name}/versions/{version}", get_version)
+    r.add_get("/api/ivr/flows/{name}/audit", audit)
+    r.add_get("/api/ivr/announcement", get_announcement)
+    r.add_put("/api/ivr/announcement", put_announcement)

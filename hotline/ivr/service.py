@@ -1,0 +1,228 @@
+"""Flows in the database: drafts, versions, publish, rollback, audit; and the
+emergency announcement. Holds the compiled current version of each flow for
+the interpreter; a call keeps the version it started with."""
+
+from __future__ import annotations
+
+import difflib
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from hotline.config import Settings
+from hotline.db.models import Announcement, IvrAudit, IvrFlow, IvrFlowVersion, utcnow
+from hotline.errors import BadRequest, HotlineError
+from hotline.ivr.flow import Flow, FlowInvalid, Problem, load_yaml, validate
+from hotline.ivr.prompts import PromptStore
+from hotline.ivr.runner import CompiledFlow
+
+log = logging.getLogger(__name__)
+
+SHIPPED_FLOWS = Path(__file__).resolve().parent / "flows"
+MAIN_FLOW = "hotline"
+KNOWN_QUEUES = ("hotline",)
+
+
+class FlowNotFound(HotlineError):
+    error_id = "ivr-flow-not-found"
+    status = 404
+
+
+class FlowRejected(HotlineError):
+    error_id = "ivr-flow-invalid"
+    status = 422
+
+    def __init__(self, problems: list[Problem]):
+        super().__init__("流程未通过校验", problems=[{"node": p.node, "message": p.message} for p in problems])
+        self.problems = problems
+
+
+class VersionNotFound(HotlineError):
+    error_id = "ivr-version-not-found"
+    status = 404
+
+
+class FlowService:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker, prompts: PromptStore):
+        self.settings = settings
+        self.sessions = sessions
+        self.prompts = prompts
+        self._current: dict[str, CompiledFlow] = {}
+
+    # -- checking ------------------------------------------------------------
+    def check(self, document: str) -> tuple[Flow | None, list[Problem]]:
+        try:
+            flow = load_yaml(document)
+        except FlowInvalid as exc:
+            return None, exc.problems
+        return flow, validate(flow, schedules=self.settings.ivr.schedules.keys(),
+                              prompt_files=self.prompts.uploads, queues=KNOWN_QUEUES)
+
+    # -- start-up --------------------------------------------------------------
+    async def load(self) -> None:
+        """Seed the shipped flow on first start, then compile every current version."""
+        async with self.sessions() as db:
+            names = (await db.scalars(select(IvrFlow.name))).all()
+        if MAIN_FLOW not in names:
+            document = (SHIPPED_FLOWS / f"{MAIN_FLOW}.yaml").read_text(encoding="utf-8")
+            await self.save_draft(MAIN_FLOW, document, actor="system")
+            await self.publish(MAIN_FLOW, actor="system")
+        async with self.sessions() as db:
+            rows = (await db.execute(
+                select(IvrFlowVersion).join(IvrFlow, (IvrFlow.name == IvrFlowVersion.flow_name)
+                                            & (IvrFlow.current_version == IvrFlowVersion.version))
+            )).scalars().all()
+        for row in rows:
+            try:
+                self._current[row.flow_name] = await self.prompts.compile(load_yaml(row.document), row.version)
+            except (FlowInvalid, HotlineError) as exc:
+                # Keep serving: calls fall through to the static route to a seat.
+                log.error("flow %s v%s cannot be loaded: %s", row.flow_name, row.version, exc)
+
+    def current(self, name: str = MAIN_FLOW) -> CompiledFlow | None:
+        return self._current.get(name)
+
+    # -- drafts ----------------------------------------------------------------
+    async def list(self) -> list[dict[str, object]]:
+        async with self.sessions() as db:
+            flows = (await db.scalars(select(IvrFlow).order_by(IvrFlow.name))).all()
+        return [{"name": f.name, "current_version": f.current_version,
+                 "draft_updated_at": f.draft_updated_at.isoformat(), "draft_updated_by": f.draft_updated_by}
+                for f in flows]
+
+    async def get(self, name: str) -> dict[str, object]:
+        async with self.sessions() as db:
+            flow = await db.get(IvrFlow, name)
+            if flow is None:
+                raise FlowNotFound(f"没有名为 {name} 的流程")
+            versions = (await db.scalars(select(IvrFlowVersion).where(IvrFlowVersion.flow_name == name)
+                                         .order_by(IvrFlowVersion.version.desc()))).all()
+        _, problems = self.check(flow.draft)
+        return {
+            "name": name, "draft": flow.draft, "current_version": flow.current_version,
+            "draft_updated_at": flow.draft_updated_at.isoformat(), "draft_updated_by": flow.draft_updated_by,
+            "problems": [{"node": p.node, "message": p.message} for p in problems],
+            "versions": [{"version": v.version, "published_at": v.published_at.isoformat(),
+                          "published_by": v.published_by} for v in versions],
+        }
+
+    async def version(self, name: str, version: int) -> str:
+        async with self.sessions() as db:
+            row = await db.scalar(select(IvrFlowVersion).where(
+                IvrFlowVersion.flow_name == name, IvrFlowVersion.version == version))
+        if row is None:
+            raise VersionNotFound(f"流程 {name} 没有第 {version} 版")
+        return row.document
+
+    async def save_draft(self, name: str, document: str, actor: str) -> list[Problem]:
+        """Drafts are kept even when invalid: an admin saves work in progress."""
+        flow, problems = self.check(document)
+        if flow is not None and flow.name != name:
+            problems = [Problem("", f"文档中的 name（{flow.name}）与流程名 {name} 不一致"), *problems]
+        async with self.sessions() as db, db.begin():
+            row = await db.get(IvrFlow, name)
+            before = row.draft if row is not None else ""
+            if row is None:
+                db.add(IvrFlow(name=name, draft=document, draft_updated_by=actor))
+            else:
+                row.draft, row.draft_updated_by, row.draft_updated_at = document, actor, utcnow()
+            db.add(IvrAudit(flow_name=name, actor=actor, action="save_draft", diff=_diff(before, document)))
+        return problems
+
+    # -- publishing --------------------------------------------------------------
+    async def publish(self, name: str, actor: str) -> int:
+        async with self.sessions() as db:
+            row = await db.get(IvrFlow, name)
+            if row is None:
+                raise FlowNotFound(f"没有名为 {name} 的流程")
+            document = row.draft
+        flow, problems = self.check(document)
+        if flow is not None and flow.name != name:
+            problems.insert(0, Problem("", f"文档中的 name（{flow.name}）与流程名 {name} 不一致"))
+        if problems or flow is None:
+            raise FlowRejected(problems)
+        # Prompts are made before anything is stored: a prompt that cannot be
+        # made fails the publish and leaves the current version serving.
+        async with self.sessions() as db:
+            latest = await db.scalar(select(IvrFlowVersion.version).where(IvrFlowVersion.flow_name == name)
+                                     .order_by(IvrFlowVersion.version.desc()).limit(1))
+        version = (latest or 0) + 1
+        compiled = await self.prompts.compile(flow, version)
+        async with self.sessions() as db, db.begin():
+            row = await db.get(IvrFlow, name)
+            previous = ""
+            if row.current_version is not None:
+                previous = await db.scalar(select(IvrFlowVersion.document).where(
+                    IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version)) or ""
+            db.add(IvrFlowVersion(flow_name=name, version=version, document=document, published_by=actor))
+            row.current_version = version
+            db.add(IvrAudit(flow_name=name, actor=actor, action="publish", version=version,
+                            diff=_diff(previous, document)))
+        self._current[name] = compiled
+        log.info("flow %s v%d published by %s", name, version, actor)
+        return version
+
+    async def rollback(self, name: str, version: int, actor: str) -> int:
+        document = await self.version(name, version)
+        compiled = await self.prompts.compile(load_yaml(document), version)
+        async with self.sessions() as db, db.begin():
+            row = await db.get(IvrFlow, name)
+            previous = await db.scalar(select(IvrFlowVersion.document).where(
+                IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version)) or ""
+            row.current_version = version
+            db.add(IvrAudit(flow_name=name, actor=actor, action="rollback", version=version,
+                            diff=_diff(previous, document)))
+        self._current[name] = compiled
+        return version
+
+    async def audit(self, name: str, limit: int = 200) -> list[dict[str, object]]:
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(IvrAudit).where(IvrAudit.flow_name == name)
+                                     .order_by(IvrAudit.id.desc()).limit(limit))).all()
+        return [{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "version": r.version,
+                 "diff": r.diff} for r in rows]
+
+
+def _diff(before: str, after: str) -> str:
+    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
+                                        "before", "after", n=2))
+
+
+class AnnouncementService:
+    """The emergency notice: its prompt is made when the lead switches it on."""
+
+    def __init__(self, sessions: async_sessionmaker, prompts: PromptStore):
+        self.sessions = sessions
+        self.prompts = prompts
+        self._file: str | None = None
+        self.active = False
+        self.text = ""
+
+    async def load(self) -> None:
+        async with self.sessions() as db:
+            row = await db.get(Announcement, 1)
+        if row is not None:
+            self.active, self.text = row.active, row.text
+            self._file = await self.prompts.for_text(row.text) if row.active and row.text else None
+
+    def current_file(self) -> str | None:
+        return self._file if self.active else None
+
+    async def set(self, active: bool, text: str, actor: str) -> dict[str, object]:
+        text = text.strip()
+        if active and not text:
+            raise BadRequest("开启应急公告时必须填写公告内容", field="text")
+        file = await self.prompts.for_text(text) if active else None
+        async with self.sessions() as db, db.begin():
+            row = await db.get(Announcement, 1)
+            if row is None:
+                row = Announcement(id=1)
+                db.add(row)
+            row.active, row.text, row.updated_by, row.updated_at = active, text, actor, utcnow()
+        self.active, self.text, self._file = active, text, file
+        return self.view()
+
+    def view(self) -> dict[str, object]:
+        return {"active": self.active, "text": self.text}
