@@ -11,6 +11,10 @@ from __future__ import annotations
 from hotline.ami.client import AMIClient
 
 
+# What a speaking simulated caller says: the hold tune, about 11 s a turn.
+SPEECH = "/var/lib/asterisk/hotline/moh/hold"
+
+
 def seat_interface(seat: str) -> str:
     # '/n' keeps the Local channel pair from optimising itself away, so the
     # queue sees a stable member channel for the whole call.
@@ -18,14 +22,20 @@ def seat_interface(seat: str) -> str:
 
 
 async def call_in(client: AMIClient, caller: str, *, number: str = "12345", name: str = "",
-                  hold_s: int = 600) -> None:
-    """Place a simulated call from `caller` to `number` in from-pstn."""
+                  hold_s: int = 600, speak: bool = False) -> None:
+    """Place a simulated call from `caller` to `number` in from-pstn.
+
+    A silent caller (Wait) sends no audio at all, so a recording of it stays
+    empty; `speak` has the caller send a steady sound (the hold music) the
+    way a real phone always sends audio. (MusicOnHold on the originated half
+    was measured sending nothing into the call; Playback does.)
+    """
     caller_id = f'"{name}" <{caller}>' if name else f"<{caller}>"
     await client.action(
         "Originate",
         Channel=f"Local/{number}@from-pstn",
-        Application="Wait",
-        Data=str(hold_s),
+        Application="Playback" if speak else "Wait",
+        Data="&".join([SPEECH] * 10) if speak else str(hold_s),
         CallerID=caller_id,
         Async="true",
         Timeout=30000,

@@ -390,3 +390,19 @@ class AsyncAGIExec(ChannelEvent):
 @dataclass(frozen=True, slots=True)
 class AsyncAGIEnd(ChannelEvent):
     pass
+
+
+@ami_event("AGIExecStart")
+@dataclass(frozen=True, slots=True)
+class AGIExecStart(ChannelEvent):
+    command: str = h("Command")
+    command_id: str = h("CommandId")
+
+
+@ami_event("AGIExecEnd")
+@dataclass(frozen=True, slots=True)
+class AGIExecEnd(ChannelEvent):
+    command: str = h("Command")
+    command_id: str = h("CommandId")
+    result_code: int = h("ResultCode", _int, 0)
+    result: str = h("Result")

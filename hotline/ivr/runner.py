@@ -106,6 +106,8 @@ class CallContext:
         self.path.append(Step(nid, node.type, node.label or nid, key, self.now().isoformat(timespec="seconds")))
 
 
+ALL_KEYS = "0123456789*#"
+
 # Status words read back to a caller asking about a ticket; synthesised with
 # the other system prompts at publish time.
 STATUS_WORDS = {
@@ -224,12 +226,15 @@ def _time_branch(node: Any, ctx: CallContext) -> tuple[str, str]:
 
 
 def _menu(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[Instruction, Any, str]:
-    keys = "".join(node.options)
     misses = 0
+    key: str | None = None  # a key pressed during a retry prompt counts as the next choice
     while True:
-        key = yield Play(cf.files(nid, "prompt"), digits=keys)
-        if not key:
-            key = yield WaitDigit(int(node.timeout * 1000))
+        if key is None:
+            # Any key stops the prompt, a wrong one too: callers press during
+            # the prompt, and a wrong key must be answered, not swallowed.
+            key = yield Play(cf.files(nid, "prompt"), digits=ALL_KEYS)
+            if not key:
+                key = yield WaitDigit(int(node.timeout * 1000))
         if key in node.options:
             ctx.step(nid, node, key)
             return node.options[key]
@@ -240,7 +245,8 @@ def _menu(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[
         if misses > node.retries:
             ctx.step(nid, node, key or "timeout")
             return node.default
-        yield Play(cf.files(nid, "timeout_prompt" if not key else "invalid_prompt"))
+        retry = "timeout_prompt" if not key else "invalid_prompt"
+        key = (yield Play(cf.files(nid, retry), digits=ALL_KEYS)) or None
 
 
 def _collect(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[Instruction, Any, str]:

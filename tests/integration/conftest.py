@@ -7,12 +7,22 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+import datetime as dt
+import zoneinfo
+
+from aiohttp.test_utils import TestServer
+
 from hotline.ami.client import AMIClient, AMIError
 from hotline.config import Settings
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
 from tests.conftest import make_settings
-from tests.integration.helpers import Recorder
+from hotline.server import KEEPER, create_app
+from tests.integration.helpers import Recorder, eventually
+
+SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
+# A Wednesday morning: day menu, lawyer hours.
+WEEKDAY_MORNING = dt.datetime(2026, 11, 25, 10, 0, tzinfo=SHANGHAI)
 
 pytestmark = pytest.mark.pbx
 
@@ -84,3 +94,28 @@ async def clean_pbx(pbx: Pbx, settings: Settings) -> AsyncIterator[None]:
     if pbx.supervisor_pid() is None:  # a test stopped it: bring it back
         await asyncio.to_thread(pbx.start)
     await reset_pbx(settings)
+
+
+class Clock:
+    """The controller's clock, set by a test (the night variant, lawyer hours)."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(WEEKDAY_MORNING)
+
+
+@pytest.fixture
+async def controller(pbx: Pbx, settings: Settings, clock: Clock) -> AsyncIterator[TestServer]:
+    """The whole controller (AMI, FastAGI, IVR, web) on the configured ports."""
+    server = TestServer(create_app(settings, clock=clock), host=settings.web.host, port=settings.web.port)
+    await server.start_server()
+    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
+    yield server
+    await server.close()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import aiohttp
 import pytest
@@ -16,15 +15,6 @@ from hotline.sim import seat_interface
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.pbx
-
-
-@pytest.fixture
-async def controller(pbx: Pbx, settings: Settings) -> AsyncIterator[TestServer]:
-    server = TestServer(create_app(settings), host=settings.web.host, port=settings.web.port)
-    await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    yield server
-    await server.close()
 
 
 async def _health(server: TestServer) -> tuple[int, dict]:

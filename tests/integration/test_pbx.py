@@ -75,3 +75,10 @@ def test_cli_without_a_running_pbx_says_so(settings: Settings, tmp_path: Path) -
 def _sandbox_processes(settings: Settings) -> list[str]:
     out = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
     return [line for line in out.splitlines() if str(settings.pbx.instance_dir) in line]
+
+
+def test_rendered_configuration_loads_without_warnings(pbx: Pbx) -> None:
+    log = pbx.paths.messages_log.read_text(errors="replace")
+    boot = log[: log.index("Asterisk Ready")]
+    bad = [line for line in boot.splitlines() if " WARNING[" in line or " ERROR[" in line]
+    assert bad == [], "\n".join(bad)

@@ -1,0 +1,104 @@
+"""Simulated callers in the IVR and an API client with a logged-in user."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+from aiohttp.test_utils import TestServer
+
+from hotline import accounts
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.db.models import Call
+from hotline.ivr.api import FLOWS
+from hotline.sim import call_in
+from hotline.web.auth import Role
+from hotline.web.keys import SESSIONS
+from tests.integration.helpers import Recorder, eventually
+
+_numbers = itertools.count(13500000000)
+
+
+class IvrCaller:
+    """One caller: dials in, waits for prompts, presses keys over DTMF."""
+
+    def __init__(self, ami: AMIClient, recorder: Recorder, number: str = "12345", speak: bool = False):
+        self.speak = speak
+        self.ami = ami
+        self.rec = recorder
+        self.number = number
+        self.caller = str(next(_numbers))
+        self.outer = ""  # the ;1 half: the caller's phone
+        self.inner = ""  # the ;2 half: the call in the IVR
+
+    async def dial(self) -> "IvrCaller":
+        await call_in(self.ami, self.caller, number=self.number, speak=self.speak)
+        outer = await self.rec.wait_for(ev.NewCallerid, lambda e: e.caller_id_num == self.caller
+                                        and e.channel.endswith(";1"))
+        inner = await self.rec.wait_for(ev.NewCallerid, lambda e: e.caller_id_num == self.caller
+                                        and e.channel.endswith(";2"))
+        self.outer, self.inner = outer.channel, inner.channel
+        return self
+
+    def heard(self, file: str) -> bool:
+        return bool(self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command))
+
+    async def wait_prompt(self, file: str, timeout: float = 30) -> None:
+        await self.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command,
+                                timeout=timeout)
+
+    async def press(self, keys: str) -> None:
+        for key in keys:
+            await self.ami.action("PlayDTMF", Channel=self.outer, Digit=key, Duration=120)
+            await asyncio.sleep(0.25)
+
+    async def queued(self, timeout: float = 40) -> ev.QueueCallerJoin:
+        return await self.rec.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == self.caller,
+                                       timeout=timeout)
+
+    async def hung_up(self, timeout: float = 40) -> None:
+        await self.rec.wait_for(ev.Hangup, lambda e: e.channel == self.inner, timeout=timeout)
+
+
+def prompt(app: Any, node: str, field: str = "prompt") -> str:
+    compiled = app[FLOWS].current()
+    return compiled.prompts[(node, field)]
+
+
+async def call_row(app: Any, caller: str, timeout: float = 10) -> Call:
+    async def find() -> Call | None:
+        async with app[SESSIONS]() as db:
+            row = await db.scalar(select(Call).where(Call.caller == caller))
+            return row if row is not None and row.route else None
+
+    return await eventually(find, timeout=timeout)
+
+
+class Api:
+    """An HTTP client logged in as a user of the given role."""
+
+    def __init__(self, server: TestServer):
+        self.server = server
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+
+    async def login_as(self, role: Role, username: str | None = None) -> "Api":
+        username = username or f"{role.value}-{next(_numbers)}"
+        async with self.server.app[SESSIONS]() as db, db.begin():
+            _, password = await accounts.create_user(db, username, username, [role])
+        async with self.http.post(self.server.make_url("/api/login"),
+                                  json={"username": username, "password": password}) as resp:
+            assert resp.status == 200, await resp.text()
+        return self
+
+    async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        async with self.http.request(method, self.server.make_url(path), allow_redirects=False, **kwargs) as resp:
+            ctype = resp.headers.get("Content-Type", "")
+            body = await resp.json() if "json" in ctype else await resp.text()
+            return resp.status, body
+
+    async def close(self) -> None:
+        await self.http.close()

@@ -1,0 +1,282 @@
+"""The IVR against the real PBX: simulated callers (Originate + PlayDTMF)
+through the default flow, run by the controller over FastAGI."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from aiohttp.test_utils import TestServer
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import Settings
+from hotline.db.models import Ticket, VoiceMessage
+from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
+from hotline.server import FASTAGI
+from hotline.web.auth import Role
+from hotline.web.keys import SESSIONS
+from tests.integration.conftest import SHANGHAI, Clock
+from tests.integration.helpers import Recorder, eventually
+from tests.integration.ivr_helpers import Api, IvrCaller, call_row, prompt
+
+pytestmark = pytest.mark.pbx
+
+NIGHT = dt.datetime(2026, 11, 25, 23, 30, tzinfo=SHANGHAI)
+SATURDAY = dt.datetime(2026, 11, 28, 10, 0, tzinfo=SHANGHAI)
+
+
+@pytest.fixture
+async def admin(controller: TestServer) -> AsyncIterator[Api]:
+    api = await Api(controller).login_as(Role.ADMIN)
+    yield api
+    await api.close()
+
+
+async def choose(controller: TestServer, ami: AMIClient, recorder: Recorder, keys: str,
+                 menu: str = "day_menu", speak: bool = False) -> IvrCaller:
+    caller = await IvrCaller(ami, recorder, speak=speak).dial()
+    await caller.wait_prompt(prompt(controller.app, menu))
+    await caller.press(keys)
+    return caller
+
+
+async def test_menu_branches_reach_a_seat_with_category_and_path(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    app = controller.app
+    cases = {"1": "咨询投诉求助", "2": "挪车", "0": ""}
+    callers = await asyncio.gather(*(choose(controller, ami, recorder, k) for k in cases))
+    for key, caller in zip(cases, callers):
+        joined = await caller.queued()
+        assert joined.queue == "hotline"
+        row = await call_row(app, caller.caller)
+        assert row.route == "queue" and row.category == cases[key]
+        assert row.tag == "12345" and row.dialed == "12345" and row.flow_version >= 1
+        menu_step = next(s for s in row.ivr_path if s["node"] == "day_menu")
+        assert menu_step["key"] == key and menu_step["label"] == "日间主菜单"
+        assert caller.heard(prompt(app, "to_seat"))  # "正在为您转接人工服务"
+
+
+async def test_no_key_reaches_a_seat(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    caller = await IvrCaller(ami, recorder).dial()
+    await caller.queued(timeout=60)
+    row = await call_row(controller.app, caller.caller)
+    assert any(s["node"] == "day_menu" and s["key"] == "" for s in row.ivr_path)
+    assert not caller.heard(prompt(controller.app, "day_menu", "timeout_prompt"))
+
+
+async def test_invalid_keys_retry_then_a_seat(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    app = controller.app
+    caller = await IvrCaller(ami, recorder).dial()
+    menu = prompt(app, "day_menu")
+    for attempt in range(3):
+        await eventually(lambda: len(recorder.of(
+            ev.AGIExecStart, lambda e: e.channel == caller.inner and menu in e.command)) > attempt, timeout=40)
+        await caller.press("7")
+    await caller.queued()
+    invalid = prompt(app, "day_menu", "invalid_prompt")
+    assert len(recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner and invalid in e.command)) == 2
+    row = await call_row(app, caller.caller)
+    assert row.route == "queue" and row.category == ""
+
+
+async def test_legal_in_lawyer_hours_queues_with_priority(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    caller = await choose(controller, ami, recorder, "3")
+    await caller.queued()
+    row = await call_row(controller.app, caller.caller)
+    assert row.category == "法律咨询"
+    assert [s["node"] for s in row.ivr_path][-2:] == ["legal_queue_tag", "lawyer_queue"]
+
+
+async def test_legal_out_of_hours_leaves_a_message(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings) -> None:
+    clock.now = SATURDAY
+    caller = await choose(controller, ami, recorder, "3", speak=True)
+    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
+                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await asyncio.sleep(1.5)  # the caller speaks (silence is audio too)
+    await caller.press("#")
+    await caller.hung_up()
+    row = await call_row(controller.app, caller.caller)
+    assert row.route == "hangup" and row.category == "法律咨询"
+    async with controller.app[SESSIONS]() as db:
+        msg = await db.scalar(select(VoiceMessage).where(VoiceMessage.call_id == row.call_id))
+    assert msg is not None and msg.category == "法律咨询"
+    assert (settings.messages_dir / msg.file).stat().st_size > 8000
+
+
+async def test_ticket_progress_is_read_back(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    app = controller.app
+    async with app[SESSIONS]() as db, db.begin():
+        db.add(Ticket(number="20261125007", status="dispatched", caller="13800000000"))
+    caller = await choose(controller, ami, recorder, "9")
+    await caller.wait_prompt(prompt(app, "ticket_query"))
+    await caller.press("20261125007#")
+    status_file = app[FLOWS].current().system["status:dispatched"]
+    await caller.wait_prompt(status_file)
+    await caller.wait_prompt(prompt(app, "after_query"))
+    await caller.press("0")
+    await caller.queued()
+    row = await call_row(app, caller.caller)
+    assert ("ticket_query", "20261125007") in [(s["node"], s["key"]) for s in row.ivr_path]
+    assert ("ticket_status", "dispatched") in [(s["node"], s["key"]) for s in row.ivr_path]
+
+
+async def test_unknown_ticket_number(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    app = controller.app
+    caller = await choose(controller, ami, recorder, "9")
+    await caller.wait_prompt(prompt(app, "ticket_query"))
+    await caller.press("99999999#")
+    await caller.wait_prompt(prompt(app, "ticket_status", "not_found_prompt"))
+
+
+async def test_night_variant_under_a_fixed_clock(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    clock.now = NIGHT
+    app = controller.app
+    caller = await choose(controller, ami, recorder, "2", menu="night_menu")  # 2 exists by day only
+    assert not caller.heard(prompt(app, "day_menu"))
+    await caller.wait_prompt(prompt(app, "night_menu", "invalid_prompt"))
+    await caller.press("1")
+    await caller.queued()
+    row = await call_row(app, caller.caller)
+    assert ("shift", "其他时间") in [(s["node"], s["key"]) for s in row.ivr_path]
+    assert row.category == "咨询投诉求助"
+
+
+async def test_emergency_notice_on_and_off(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api) -> None:
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        status, body = await lead.request("PUT", "/api/ivr/announcement",
+                                          json={"active": True, "text": "因暴雨，地铁二号线暂停运营。"})
+        assert status == 200 and body["active"] is True
+        notice = controller.app[ANNOUNCEMENTS].current_file()
+        assert notice
+        on = await IvrCaller(ami, recorder).dial()
+        await on.wait_prompt(notice)
+        await on.wait_prompt(prompt(controller.app, "day_menu"))
+        status, body = await lead.request("PUT", "/api/ivr/announcement", json={"active": False, "text": ""})
+        assert status == 200 and body["active"] is False
+        off = await IvrCaller(ami, recorder).dial()
+        await off.wait_prompt(prompt(controller.app, "day_menu"))
+        assert not off.heard(notice)
+        status, body = await lead.request("PUT", "/api/ivr/announcement", json={"active": True, "text": " "})
+        assert status == 400 and body["error_id"] == "bad-request"
+    finally:
+        await lead.close()
+
+
+async def test_publish_during_a_call_changes_nothing_for_it(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api) -> None:
+    app = controller.app
+    old_menu = prompt(app, "day_menu")
+    before = await IvrCaller(ami, recorder).dial()
+    await before.wait_prompt(old_menu)
+    _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
+    v1 = flow["current_version"]
+    # v2: key 1 now says goodbye instead of reaching a seat.
+    changed = flow["draft"].replace('"1": consult\n      "2": car_move', '"1": goodbye\n      "2": car_move')
+    changed = changed.replace("咨询、投诉、求助请按1；挪车", "新版菜单。挪车")
+    assert changed != flow["draft"]
+    status, body = await admin.request("PUT", "/api/ivr/flows/hotline/draft", json={"document": changed})
+    assert status == 200 and body["problems"] == []
+    status, body = await admin.request("POST", "/api/ivr/flows/hotline/publish")
+    assert status == 200 and body["version"] == v1 + 1
+    await before.press("1")
+    await before.queued()  # the call in progress keeps v1: 1 still reaches a seat
+    assert (await call_row(app, before.caller)).flow_version == v1
+
+    after = await IvrCaller(ami, recorder).dial()
+    await after.wait_prompt(prompt(app, "day_menu"))
+    assert prompt(app, "day_menu") != old_menu
+    await after.press("1")
+    await after.hung_up()
+    row = await call_row(app, after.caller)
+    assert row.flow_version == v1 + 1 and row.route == "hangup"
+
+    # Roll back to v1: the next caller hears the old menu again.
+    status, body = await admin.request("POST", "/api/ivr/flows/hotline/rollback", json={"version": v1})
+    assert status == 200 and body["current_version"] == v1
+    assert prompt(app, "day_menu") == old_menu
+    status, body = await admin.request("GET", "/api/ivr/flows/hotline/audit")
+    actions = [a["action"] for a in body["audit"]]
+    assert actions[:3] == ["rollback", "publish", "save_draft"]
+    publish_entry = body["audit"][1]
+    assert publish_entry["actor"].startswith("admin-") and "+      \"1\": goodbye" in publish_entry["diff"]
+
+
+async def test_killing_fastagi_mid_menu_sends_the_caller_to_the_queue(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    caller = await IvrCaller(ami, recorder).dial()
+    await caller.wait_prompt(prompt(controller.app, "day_menu"))
+    loop = asyncio.get_running_loop()
+    killed = loop.time()
+    await controller.app[FASTAGI].close()  # the IVR server dies during the menu
+    await caller.queued(timeout=10)
+    assert loop.time() - killed < 2.0 + 2.0  # 2 s, with a margin for a loaded machine
+
+
+async def test_transfer_node_dials_the_outside_number(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api) -> None:
+    _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
+    doc = flow["draft"].replace('"2": car_move', '"2": police').replace(
+        "  to_seat:\n", "  police:\n    type: transfer\n    number: \"110\"\n  to_seat:\n")
+    status, body = await admin.request("PUT", "/api/ivr/flows/hotline/draft", json={"document": doc})
+    assert body["problems"] == [{"node": "car_move", "message": "从起始节点无法到达此节点"}]
+    doc = doc.replace("  car_move:\n    type: tag\n    label: 挪车\n    category: 挪车\n    next: to_seat\n", "")
+    await admin.request("PUT", "/api/ivr/flows/hotline/draft", json={"document": doc})
+    status, body = await admin.request("POST", "/api/ivr/flows/hotline/publish")
+    assert status == 200, body
+    try:
+        await choose(controller, ami, recorder, "2")
+        await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith("Local/110@sim-pstn"), timeout=30)
+    finally:
+        await admin.request("POST", "/api/ivr/flows/hotline/rollback", json={"version": 1})
+
+
+async def test_invalid_flow_is_refused_with_reasons(controller: TestServer, admin: Api) -> None:
+    _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
+    current = flow["current_version"]
+    bad = flow["draft"].replace('"9": ticket_query', '"9": nowhere').replace('"0": to_seat\n    timeout: 5\n    retries: 2\n    timeout_next: to_seat\n    default: to_seat\n    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu', '"0": to_seat\n      "10": to_seat\n    timeout: 5\n    retries: 2\n    timeout_next: to_seat\n    default: to_seat\n    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu')
+    status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate", json={"document": bad})
+    assert status == 200 and body["valid"] is False
+    messages = {(p["node"], p["message"]) for p in body["problems"]}
+    assert ("day_menu", "出口（9）指向不存在的节点 'nowhere'") in messages
+    assert ("day_menu", "按键 '10' 无效：只能是 0-9、* 或 # 中的一个") in messages
+    status, body = await admin.request("PUT", "/api/ivr/flows/hotline/draft", json={"document": bad})
+    assert status == 200 and body["saved"] is True  # work in progress is kept
+    status, body = await admin.request("POST", "/api/ivr/flows/hotline/publish")
+    assert status == 422 and body["error_id"] == "ivr-flow-invalid"
+    assert any(p["message"].startswith("出口（9）") for p in body["details"]["problems"])
+    _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
+    assert flow["current_version"] == current  # nothing was published
+    status, body = await admin.request("PUT", "/api/ivr/flows/hotline/draft", json={"document": "name: [x"})
+    assert status == 200 and body["problems"][0]["message"].startswith("YAML 格式错误")
+    status, body = await admin.request("PUT", "/api/ivr/flows/hotline/draft", data=b"not json")
+    assert status == 400
+
+
+async def test_only_admins_edit_flows(controller: TestServer) -> None:
+    agent = await Api(controller).login_as(Role.AGENT)
+    lead = await Api(controller).login_as(Role.LEAD)
+    anonymous = Api(controller)
+    try:
+        for api, expected in ((agent, 403), (lead, 403), (anonymous, 401)):
+            status, body = await api.request("GET", "/api/ivr/flows")
+            assert status == expected
+            status, _ = await api.request("POST", "/api/ivr/flows/hotline/publish")
+            assert status == expected
+        status, _ = await agent.request("GET", "/admin/ivr")
+        assert status == 403
+        status, _ = await anonymous.request("GET", "/admin/ivr")
+        assert status == 302
+        status, _ = await agent.request("PUT", "/api/ivr/announcement", json={"active": False, "text": ""})
+        assert status == 403
+    finally:
+        for api in (agent, lead, anonymous):
+            await api.close()
