@@ -53,6 +53,13 @@ class AmiSettings(_Section):
     backoff_initial: float = Field(0.2, gt=0, le=10)
     backoff_max: float = Field(4.0, gt=0, le=60)
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
+    # Events the controller never uses, dropped by Asterisk before they are
+    # sent (AMI Filter): per-command AGI events and variable sets are most
+    # of the traffic of a call in the IVR.
+    event_filters: list[str] = Field(default_factory=lambda: [
+        "!Event: VarSet", "!Event: Newexten", "!Event: AGIExecStart", "!Event: AGIExecEnd",
+        "!Event: DTMFBegin", "!Event: RTCPSent", "!Event: RTCPReceived", "!Event: TestEvent",
+    ])
 
     @model_validator(mode="after")
     def _backoff_order(self) -> "AmiSettings":

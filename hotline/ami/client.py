@@ -149,8 +149,9 @@ E = TypeVar("E", bound=Event)
 
 class AMIClient:
     def __init__(self, settings: AmiSettings, *, read_size: int = 65536, name: str = "hotline",
-                 quiet: bool = False):
+                 quiet: bool = False, event_filters: list[str] | None = None):
         self.settings = settings
+        self.event_filters = settings.event_filters if event_filters is None else event_filters
         # Waiting for a booting Asterisk expects refused connects; keep them out of the log.
         self._conn_log_level = logging.DEBUG if quiet else logging.WARNING
         self.read_size = read_size
@@ -266,6 +267,13 @@ class AMIClient:
                                  timeout=s.connect_timeout)
             except AMIActionError as exc:
                 raise AMIAuthError(f"login as {s.username!r} refused: {exc.reason}") from None
+            for expression in self.event_filters:
+                try:
+                    await self._send("Filter", {"Operation": "Add", "Filter": expression},
+                                     timeout=s.connect_timeout)
+                except AMIActionError as exc:
+                    # Filters only save work; without them every event still arrives.
+                    log.warning("AMI event filter %r refused: %s", expression, exc.reason)
             self.connections += 1
             self.connected_since = time.time()
             self.last_error = ""

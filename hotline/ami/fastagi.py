@@ -60,6 +60,10 @@ class AGISession:
     # Seconds from each reply read to the next command sent: the controller's
     # own share of an IVR step (bench/ivr_latency.py reads it).
     turnarounds: deque[float] | None = None
+    # Set by the caller of command() when the last reply carried a DTMF key:
+    # the next turnaround is then a "key in -> next command out" figure.
+    keyed: bool = False
+    key_turnarounds: deque[float] | None = None
     _reply_at: float | None = None
 
     @property
@@ -86,7 +90,11 @@ class AGISession:
             raise AGIHangup(f"{command}: caller has hung up")
         self.writer.write(command.encode("utf-8") + b"\n")
         if self._reply_at is not None and self.turnarounds is not None:
-            self.turnarounds.append(time.perf_counter() - self._reply_at)
+            delta = time.perf_counter() - self._reply_at
+            self.turnarounds.append(delta)
+            if self.keyed and self.key_turnarounds is not None:
+                self.key_turnarounds.append(delta)
+        self.keyed = False
         await self.writer.drain()
         self.commands += 1
         limit = timeout if timeout is not None else self.command_timeout
@@ -157,6 +165,7 @@ class FastAGIServer:
         self.sessions_started = 0
         self.sessions_failed = 0
         self.turnarounds: deque[float] = deque(maxlen=100_000)
+        self.key_turnarounds: deque[float] = deque(maxlen=100_000)
 
     def route(self, script: str, handler: Route) -> None:
         self.routes[script.strip("/")] = handler
@@ -232,7 +241,8 @@ class FastAGIServer:
         url = urllib.parse.urlsplit(env.get("agi_request", ""))
         script = (env.get("agi_network_script") or url.path).strip("/")
         session = AGISession(env, reader, writer, self.settings.command_timeout,
-                             args=urllib.parse.parse_qs(url.query), turnarounds=self.turnarounds)
+                             args=urllib.parse.parse_qs(url.query), turnarounds=self.turnarounds,
+                             key_turnarounds=self.key_turnarounds)
         handler = self.routes.get(script)
         if handler is None:
             log.warning("AGI request for unknown script %r from %s", script, session.channel)

@@ -42,6 +42,8 @@ def pbx(settings: Settings) -> Iterator[Pbx]:
 
 
 async def connected_client(settings: Settings, **kwargs: object) -> AMIClient:
+    # Tests watch every event (AGIExecStart tells which prompt a caller hears).
+    kwargs.setdefault("event_filters", [])
     client = AMIClient(settings.ami, **kwargs)  # type: ignore[arg-type]
     await client.start()
     await client.wait_connected(15)

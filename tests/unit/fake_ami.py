@@ -53,6 +53,8 @@ class FakeAMI:
                     if action == "login":
                         self.logins += 1
                         writer.write(f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n".encode())
+                    elif action == "filter":
+                        writer.write(f"Response: Success\r\nActionID: {aid}\r\nMessage: Filter Added Successfully\r\n\r\n".encode())
                     elif action == "ping" and self.answer_pings:
                         writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n".encode())
                     elif action == "fail":

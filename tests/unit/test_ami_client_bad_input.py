@@ -130,3 +130,11 @@ async def test_refused_connects_keep_retrying(fake: FakeAMI) -> None:
     await c.close()
     assert c.attempts >= 5 and not c.connected
     assert "refused" in c.last_error.lower() or "connect call failed" in c.last_error.lower()
+
+
+async def test_event_filters_are_installed_after_login(fake: FakeAMI, client: AMIClient) -> None:
+    filters = [m.get("Filter") for m in fake.actions if m.get("Action") == "Filter"]
+    assert "!Event: VarSet" in filters and "!Event: AGIExecStart" in filters
+    login_at = next(i for i, m in enumerate(fake.actions) if m.get("Action") == "Login")
+    first_filter = next(i for i, m in enumerate(fake.actions) if m.get("Action") == "Filter")
+    assert login_at < first_filter

@@ -1,0 +1,83 @@
+"""IVR step latency with many callers in the IVR at once (target p99 < 20 ms).
+
+Runs the bundled PBX and the controller on the bench ports; a separate
+process dials the callers and presses a key when each hears the menu. Prints
+the controller's turnaround from a DTMF reply to its next AGI command (and
+over every step), and the controller's CPU per step and when idle.
+
+    .venv/bin/python bench/ivr_latency.py [--callers 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import zoneinfo
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from aiohttp import web
+
+from bench.common import bench_pbx, percentile
+from hotline.config import Settings
+from hotline.ivr.api import FLOWS
+from hotline.server import FASTAGI, IVR, KEEPER, create_app
+
+
+async def run(settings: Settings, callers: int) -> None:
+    # A weekday morning, so every caller hears the day menu.
+    morning = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    app = create_app(settings, clock=lambda: morning)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    try:
+        for _ in range(300):
+            if app[KEEPER].mirror.synced:
+                break
+            await asyncio.sleep(0.05)
+        agi, driver = app[FASTAGI], app[IVR]
+        menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
+
+        idle_cpu0, idle_t0 = time.process_time(), time.monotonic()
+        await asyncio.sleep(5)
+        idle_pct = 100 * (time.process_time() - idle_cpu0) / (time.monotonic() - idle_t0)
+
+        cpu0 = time.process_time()
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
+            "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu,
+            stdout=subprocess.PIPE)
+        out, _ = await proc.communicate()
+        cpu = time.process_time() - cpu0
+        load = json.loads(out.decode().strip().splitlines()[-1])
+        steps = len(agi.turnarounds) + agi.sessions_started
+        key_ms = [x * 1000 for x in agi.key_turnarounds]
+        all_ms = [x * 1000 for x in agi.turnarounds]
+        print(f"callers dialled          {load['callers']}  (peak {load['peak_in_ivr']} in the IVR at once)")
+        print(f"pressed a key / queued   {load['pressed']} / {load['queued']}  in {load['seconds']} s")
+        print(f"IVR sessions / routed    {agi.sessions_started} / {driver.calls_routed}  failed {agi.sessions_failed}")
+        print(f"DTMF -> next command     p50 {percentile(key_ms, 50):.2f} ms  p99 {percentile(key_ms, 99):.2f} ms"
+              f"  max {max(key_ms, default=float('nan')):.2f} ms  (n={len(key_ms)})")
+        print(f"any reply -> next cmd    p50 {percentile(all_ms, 50):.2f} ms  p99 {percentile(all_ms, 99):.2f} ms"
+              f"  (n={len(all_ms)})")
+        print(f"controller CPU           {cpu * 1000 / max(steps, 1):.3f} ms per AGI step ({steps} steps, {cpu:.2f} s)")
+        print(f"controller CPU idle      {idle_pct:.2f} %")
+    finally:
+        await runner.cleanup()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--callers", type=int, default=200)
+    args = p.parse_args()
+    with bench_pbx() as (settings, _pbx):
+        asyncio.run(run(settings, args.callers))
+
+
+if __name__ == "__main__":
+    main()
