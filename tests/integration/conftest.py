@@ -9,6 +9,7 @@ import pytest
 
 import datetime as dt
 import zoneinfo
+from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
@@ -114,9 +115,11 @@ def clock() -> Clock:
 
 
 @pytest.fixture
-async def controller(pbx: Pbx, settings: Settings, clock: Clock) -> AsyncIterator[TestServer]:
-    """The whole controller (AMI, FastAGI, IVR, web) on the configured ports."""
-    server = TestServer(create_app(settings, clock=clock), host=settings.web.host, port=settings.web.port)
+async def controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
+    """The whole controller (AMI, FastAGI, IVR, web) on the configured ports,
+    with a database of its own; the PBX and the prompt cache are shared."""
+    own = settings.model_copy(update={"state_dir": tmp_path / "state"})
+    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
     yield server
