@@ -13,7 +13,7 @@ import re
 import secrets
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -104,6 +104,12 @@ class PbxSettings(_Section):
 class SeatSettings(_Section):
     count: int = Field(26, ge=1, le=999)
     prefix: str = Field("seat", pattern=r"^[a-z]+$")
+    # pjsip: seats are softphones (PJSIP/seatNN). simulated: each seat is a
+    # Local channel that answers by itself (demos, tests, load runs).
+    phones: Literal["pjsip", "simulated"] = "pjsip"
+
+    def interface(self, seat: str) -> str:
+        return f"Local/{seat}@sim-seat/n" if self.phones == "simulated" else f"PJSIP/{seat}"
 
     def names(self) -> list[str]:
         width = max(2, len(str(self.count)))
@@ -184,6 +190,26 @@ class IvrSettings(_Section):
         return value
 
 
+class LineWindow(_Section):
+    schedule: str = Field(description="a window of ivr.schedules")
+    lines: int = Field(ge=0, le=999)
+
+
+class AcdSettings(_Section):
+    queue: str = "hotline"
+    # Lines staffed in each window; outside every window, default_lines; on
+    # ivr.holidays, holiday_lines.
+    windows: list[LineWindow] = Field(default_factory=lambda: [LineWindow(schedule="day", lines=6)])
+    default_lines: int = Field(2, ge=0, le=999)
+    holiday_lines: int = Field(2, ge=0, le=999)
+    wrapup_seconds: float = Field(30.0, ge=0, le=3600)
+    ring_no_answer_limit: int = Field(2, ge=1, le=10)
+    no_answer_reason: str = "未接听"
+    standby_wait_seconds: float = Field(15.0, gt=0, le=3600)
+    standby_calm_seconds: float = Field(60.0, gt=0, le=3600)
+    tick_seconds: float = Field(1.0, gt=0, le=10)
+
+
 _EXTEN = re.compile(r"^[0-9]{3,15}$")
 
 
@@ -211,6 +237,7 @@ class Settings(BaseSettings):
     seats: SeatSettings = Field(default_factory=SeatSettings)
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
+    acd: AcdSettings = Field(default_factory=AcdSettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -226,6 +253,9 @@ class Settings(BaseSettings):
     def _no_clash(self) -> "Settings":
         if self.hotline_number in self.legacy_numbers:
             raise ValueError(f"legacy number {self.hotline_number} is the hotline number itself")
+        for w in self.acd.windows:
+            if w.schedule not in self.ivr.schedules:
+                raise ValueError(f"acd.windows: schedule {w.schedule!r} is not in ivr.schedules")
         return self
 
     @classmethod
@@ -424,5 +454,7 @@ def _toml_value(v: Any) -> str:
         return repr(v)
     if isinstance(v, list):
         return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
     s = str(v).replace("\\", "\\\\").replace('"', '\\"')
     return f'"{s}"'

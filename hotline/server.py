@@ -1,5 +1,5 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, FastAGI. Later parts (ACD, seat map, tickets)
+database, IVR services, AMI, ACD, FastAGI. Later parts (ACD, seat map, tickets)
 plug their routes and resources in here; nothing starts a resource outside a
 cleanup context.
 """
@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from aiohttp import web
 
 from hotline import __version__
+from hotline.acd import api as acd_api
+from hotline.acd.service import AcdService
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
@@ -71,6 +73,14 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await client.close()
 
 
+async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
+    service = AcdService(app[SETTINGS], app[AMI], app[KEEPER], app[SESSIONS], app[CLOCK])
+    app[acd_api.ACD] = service
+    await service.start()
+    yield
+    await service.close()
+
+
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     server = FastAGIServer(app[SETTINGS].agi)
     server.route("ivr", app[IVR].handle)
@@ -119,11 +129,13 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(db_ctx)
     app.cleanup_ctx.append(ivr_ctx)
     app.cleanup_ctx.append(ami_ctx)
+    app.cleanup_ctx.append(acd_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
     login.setup(app)
     ivr_api.setup(app)
+    acd_api.setup(app)
     return app
 
 

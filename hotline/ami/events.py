@@ -101,6 +101,14 @@ class ChannelEvent(Event):
     exten: str = h("Exten")
     priority: int = h("Priority", _int, 0)
 
+    def var(self, name: str) -> str:
+        """A channel variable sent along (manager.conf channelvars)."""
+        prefix = name + "="
+        for value in self.raw.all("ChanVariable"):
+            if value.startswith(prefix):
+                return value[len(prefix):]
+        return ""
+
 
 @dataclass(frozen=True, slots=True)
 class MemberFields(Event):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -136,3 +136,46 @@ class Ticket(Base):
     call_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AgentSession(Base):
+    """Who is logged in where: the controller's intent, rebuilt after a restart."""
+
+    __tablename__ = "agent_sessions"
+    seat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    agent: Mapped[str] = mapped_column(String(64), unique=True)
+    agent_name: Mapped[str] = mapped_column(String(64), default="")
+    login_at: Mapped[float] = mapped_column(Float)
+    standby: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause: Mapped[str] = mapped_column(String(32), default="")
+
+
+class QueueCall(Base):
+    """One caller's stay in the queue; figures over a rolling 24 hours come from here."""
+
+    __tablename__ = "queue_calls"
+    uniqueid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    queue: Mapped[str] = mapped_column(String(64), default="")
+    caller: Mapped[str] = mapped_column(String(32), default="")
+    tag: Mapped[str] = mapped_column(String(32), default="")
+    joined_at: Mapped[float] = mapped_column(Float, index=True)
+    answered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    ended_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    seat: Mapped[str] = mapped_column(String(32), default="")
+    hold_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    wrapup_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AcdEvent(Base):
+    """Every change of lines, standby and seats, with its reason (shown to the lead)."""
+
+    __tablename__ = "acd_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    seat: Mapped[str] = mapped_column(String(32), default="")
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -1,0 +1,109 @@
+"""Agents work their seat; the shift lead sets lines and standby."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from hotline.acd.service import AcdService
+from hotline.errors import BadRequest, HotlineError
+from hotline.web.auth import USER, Role, allow
+from hotline.web.login import json_body
+
+ACD = web.AppKey("acd", AcdService)
+
+
+class NotAtSeat(HotlineError):
+    error_id = "agent-not-logged-in"
+    status = 409
+
+
+def _my_seat(request: web.Request) -> str:
+    seat = request.app[ACD].floor.seat_of_agent(request[USER].username)
+    if seat is None:
+        raise NotAtSeat("您还没有在任何座席登录")
+    return seat.name
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def agent_state(request: web.Request) -> web.Response:
+    acd = request.app[ACD]
+    seat = acd.floor.seat_of_agent(request[USER].username)
+    return web.json_response({"seat": acd.seat_view(seat) if seat else None,
+                              "pause_reasons": ["break", "meal", "training", "meeting"]})
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def agent_login(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    seat = body.get("seat")
+    if not isinstance(seat, str):
+        raise BadRequest("缺少座席 seat", field="seat")
+    who = request[USER]
+    s = await request.app[ACD].login(seat, who.username, who.display_name, bool(body.get("standby", False)))
+    return web.json_response(request.app[ACD].seat_view(s))
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def agent_ready(request: web.Request) -> web.Response:
+    acd = request.app[ACD]
+    return web.json_response(acd.seat_view(await acd.ready(_my_seat(request), request[USER].username)))
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def agent_pause(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    reason = body.get("reason")
+    if not isinstance(reason, str):
+        raise BadRequest("缺少暂停原因 reason", field="reason")
+    acd = request.app[ACD]
+    return web.json_response(acd.seat_view(await acd.pause(_my_seat(request), reason, request[USER].username)))
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def agent_end_wrapup(request: web.Request) -> web.Response:
+    acd = request.app[ACD]
+    return web.json_response(acd.seat_view(acd.end_wrapup(_my_seat(request), request[USER].username)))
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def agent_logout(request: web.Request) -> web.Response:
+    await request.app[ACD].logout(_my_seat(request), request[USER].username)
+    return web.json_response({"ok": True})
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def floor(request: web.Request) -> web.Response:
+    return web.json_response(request.app[ACD].floor_view())
+
+
+@allow(Role.LEAD)
+async def set_lines(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    count = body.get("count")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 999):
+        raise BadRequest("count 必须是 0-999 的整数，或 null 表示恢复按排班", field="count")
+    request.app[ACD].set_lines(count, request[USER].username)
+    return web.json_response(request.app[ACD].floor_view()["lines"])
+
+
+@allow(Role.LEAD)
+async def set_standby(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    active = body.get("active")
+    if active is not None and not isinstance(active, bool):
+        raise BadRequest("active 必须是 true、false 或 null（自动）", field="active")
+    request.app[ACD].set_standby(active, request[USER].username)
+    return web.json_response(request.app[ACD].floor_view()["lines"])
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/api/agent/state", agent_state)
+    r.add_post("/api/agent/login", agent_login)
+    r.add_post("/api/agent/ready", agent_ready)
+    r.add_post("/api/agent/pause", agent_pause)
+    r.add_post("/api/agent/wrapup/end", agent_end_wrapup)
+    r.add_post("/api/agent/logout", agent_logout)
+    r.add_get("/api/acd/floor", floor)
+    r.add_put("/api/acd/lines", set_lines)
+    r.add_put("/api/acd/standby", set_standby)

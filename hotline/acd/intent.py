@@ -1,0 +1,51 @@
+"""What queue membership the controller wants, and the actions that get
+Asterisk there. Pure: the reconciler applies each Fix as one AMI action."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hotline.ami.mirror import Member
+from hotline.seats.state import Floor
+
+
+@dataclass(frozen=True, slots=True)
+class Want:
+    interface: str
+    name: str
+    paused: bool
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Fix:
+    kind: str  # add | remove | pause
+    interface: str
+    name: str = ""
+    paused: bool = False
+    reason: str = ""
+
+
+def desired(floor: Floor) -> dict[str, Want]:
+    """Every logged-in agent is a member; only agents on a line and free are unpaused."""
+    out = {}
+    for s in floor.seats.values():
+        if s.logged_in:
+            reason = s.queue_pause()
+            out[s.interface] = Want(s.interface, s.agent_name or s.agent, bool(reason), reason)
+    return out
+
+
+def diff(want: dict[str, Want], have: dict[str, Member]) -> list[Fix]:
+    fixes = []
+    for iface, w in sorted(want.items()):
+        m = have.get(iface)
+        if m is None:
+            fixes.append(Fix("add", iface, w.name, w.paused, w.reason))
+        elif m.paused != w.paused or (w.paused and m.paused_reason != w.reason):
+            fixes.append(Fix("pause", iface, w.name, w.paused, w.reason))
+    for iface, m in sorted(have.items()):
+        # Static members belong to queues.conf; only our dynamic ones are ghosts.
+        if iface not in want and m.membership == "dynamic":
+            fixes.append(Fix("remove", iface, m.name))
+    return fixes

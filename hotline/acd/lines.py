@@ -1,0 +1,118 @@
+"""How many phone lines are staffed, who is on them, and when standby joins.
+
+Pure functions of the floor, the schedule and the clock. The shift lead may
+override the count; the override lasts until the schedule's next window.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+
+from hotline.config import AcdSettings
+from hotline.ivr.schedule import Calendar
+from hotline.seats.state import Floor, Seat
+
+
+@dataclass(frozen=True, slots=True)
+class Lines:
+    window: str = ""
+    scheduled: int = 0
+    override: int | None = None
+    override_window: str = ""
+    standby_active: bool = False
+    standby_manual: bool | None = None  # the lead's choice; None: automatic
+    standby_reason: str = ""
+    calm_since: float | None = None
+
+    @property
+    def target(self) -> int:
+        if self.override is not None and self.override_window == self.window:
+            return self.override
+        return self.scheduled
+
+
+def window(acd: AcdSettings, calendar: Calendar, now: dt.datetime) -> tuple[str, int]:
+    """The current window's name and its line count."""
+    if calendar.is_holiday(now):
+        return "holiday", acd.holiday_lines
+    for w in acd.windows:
+        if calendar.within(w.schedule, now):
+            return w.schedule, w.lines
+    return "default", acd.default_lines
+
+
+def follow_schedule(lines: Lines, name: str, count: int) -> Lines:
+    """Enter the current window; an override from an earlier window lapses."""
+    if lines.window == name and lines.scheduled == count:
+        return lines
+    keep = lines.override if lines.override_window == name else None
+    return replace(lines, window=name, scheduled=count, override=keep,
+                   override_window=name if keep is not None else "")
+
+
+def set_override(lines: Lines, count: int | None) -> Lines:
+    return replace(lines, override=count, override_window=lines.window if count is not None else "")
+
+
+def assign(floor: Floor, lines: Lines) -> Floor:
+    """Put exactly `target` available agents on the lines (standby on top when active).
+
+    Agents already on a line keep it (no reshuffle under their feet); free
+    places go to the longest logged-in agents first. When there are more
+    holders than lines, idle holders leave first, the latest to log in first;
+    an agent in a call keeps the line until the call ends.
+    """
+    seats = list(floor.seats.values())
+    regular = [s for s in seats if s.available and not s.standby]
+    holders = sorted((s for s in regular if s.on_line), key=lambda s: s.login_at)
+    others = sorted((s for s in regular if not s.on_line), key=lambda s: s.login_at)
+    target = lines.target
+    keep: list[Seat] = holders
+    if len(holders) > target:
+        busy = [s for s in holders if s.talking or s.ringing]
+        idle = [s for s in holders if not (s.talking or s.ringing)]
+        room = max(target - len(busy), 0)
+        keep = busy + idle[:room]
+    on = {s.name for s in keep}
+    for s in others:
+        if len(on) >= target:
+            break
+        on.add(s.name)
+    if lines.standby_active:
+        on |= {s.name for s in seats if s.standby and s.available}
+    new = {n: (replace(s, on_line=n in on) if s.on_line != (n in on) else s) for n, s in floor.seats.items()}
+    return replace(floor, seats=new)
+
+
+def free_lines(floor: Floor) -> int:
+    return sum(1 for s in floor.seats.values() if s.on_line and s.queue_pause() == "" and not s.talking
+               and not s.ringing)
+
+
+def standby(lines: Lines, acd: AcdSettings, now: float, waits: list[float], free: int) -> Lines:
+    """Bring standby on when a caller has waited too long or callers outnumber
+    free lines; release it after a calm period with nobody waiting."""
+    if lines.standby_manual is not None:
+        return replace(lines, standby_active=lines.standby_manual,
+                       standby_reason="值班长手动开启" if lines.standby_manual else "值班长手动关闭")
+    longest = max(waits, default=0.0)
+    if longest > acd.standby_wait_seconds:
+        trigger = f"来电等待超过 {acd.standby_wait_seconds:g} 秒"
+    elif len(waits) > free:
+        trigger = "排队人数多于空闲线路"
+    else:
+        trigger = ""
+    if trigger:
+        if not lines.standby_active:
+            return replace(lines, standby_active=True, standby_reason=trigger, calm_since=None)
+        return replace(lines, calm_since=None) if lines.calm_since is not None else lines
+    if not lines.standby_active:
+        return lines
+    if waits:
+        return replace(lines, calm_since=None) if lines.calm_since is not None else lines
+    if lines.calm_since is None:
+        return replace(lines, calm_since=now)
+    if now - lines.calm_since >= acd.standby_calm_seconds:
+        return replace(lines, standby_active=False, standby_reason="话务平稳，备班释放", calm_since=None)
+    return lines
