@@ -197,6 +197,7 @@ class LineWindow(_Section):
 
 class AcdSettings(_Section):
     queue: str = "hotline"
+    ring_seconds: int = Field(15, ge=2, le=120, description="how long a seat rings before the next is tried")
     # Lines staffed in each window; outside every window, default_lines; on
     # ivr.holidays, holiday_lines.
     windows: list[LineWindow] = Field(default_factory=lambda: [LineWindow(schedule="day", lines=6)])

@@ -85,22 +85,23 @@ def assign(floor: Floor, lines: Lines) -> Floor:
     return replace(floor, seats=new)
 
 
-def free_lines(floor: Floor) -> int:
-    return sum(1 for s in floor.seats.values() if s.on_line and s.queue_pause() == "" and not s.talking
-               and not s.ringing)
+def staffed_lines(floor: Floor) -> int:
+    """Regular lines with an agent on them (standby not counted)."""
+    return sum(1 for s in floor.seats.values() if s.on_line and not s.standby)
 
 
-def standby(lines: Lines, acd: AcdSettings, now: float, waits: list[float], free: int) -> Lines:
-    """Bring standby on when a caller has waited too long or callers outnumber
-    free lines; release it after a calm period with nobody waiting."""
+def standby(lines: Lines, acd: AcdSettings, now: float, waits: list[float], staffed: int) -> Lines:
+    """Bring standby on when a caller has waited too long or more callers wait
+    than there are lines to serve them; release it after a calm period with
+    nobody waiting."""
     if lines.standby_manual is not None:
         return replace(lines, standby_active=lines.standby_manual,
                        standby_reason="值班长手动开启" if lines.standby_manual else "值班长手动关闭")
     longest = max(waits, default=0.0)
     if longest > acd.standby_wait_seconds:
         trigger = f"来电等待超过 {acd.standby_wait_seconds:g} 秒"
-    elif len(waits) > free:
-        trigger = "排队人数多于空闲线路"
+    elif len(waits) > staffed:
+        trigger = "排队人数多于在岗线路"
     else:
         trigger = ""
     if trigger:

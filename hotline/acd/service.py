@@ -141,7 +141,7 @@ class AcdService:
         lines = ln.follow_schedule(self.lines, name, count)
         now = self.now()
         waits = [now - t for t in self.waiting.values()]
-        lines = ln.standby(lines, self.acd, now, waits, ln.free_lines(self.floor))
+        lines = ln.standby(lines, self.acd, now, waits, ln.staffed_lines(self.floor))
         self.lines = lines
         self.floor = ln.assign(self.floor, lines)
         if (lines.window, lines.target) != (before_lines.window, before_lines.target):

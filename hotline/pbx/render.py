@@ -39,6 +39,7 @@ def context(settings: Settings) -> dict[str, object]:
         "seats": seats,
         "legacy_numbers": settings.legacy_numbers,
         "hotline_number": settings.hotline_number,
+        "acd": settings.acd,
     }
 
 

@@ -95,15 +95,15 @@ def test_login_rules() -> None:
 
 def test_standby_joins_on_long_wait_or_crowd_and_leaves_after_calm() -> None:
     lines = ln.Lines(window="day", scheduled=6)
-    assert not ln.standby(lines, ACD, 0.0, [3.0], free=2).standby_active
-    on = ln.standby(lines, ACD, 0.0, [16.0], free=2)
+    assert not ln.standby(lines, ACD, 0.0, [3.0, 2.0], staffed=2).standby_active
+    on = ln.standby(lines, ACD, 0.0, [16.0], staffed=2)
     assert on.standby_active and "15" in on.standby_reason
-    crowd = ln.standby(lines, ACD, 0.0, [1.0, 1.0, 1.0], free=2)
-    assert crowd.standby_active and crowd.standby_reason == "排队人数多于空闲线路"
-    calm = ln.standby(on, ACD, 100.0, [], free=3)
+    crowd = ln.standby(lines, ACD, 0.0, [1.0, 1.0, 1.0], staffed=2)
+    assert crowd.standby_active and crowd.standby_reason == "排队人数多于在岗线路"
+    calm = ln.standby(on, ACD, 100.0, [], staffed=3)
     assert calm.standby_active and calm.calm_since == 100.0
-    assert ln.standby(calm, ACD, 159.0, [], free=3).standby_active
-    off = ln.standby(calm, ACD, 160.0, [], free=3)
+    assert ln.standby(calm, ACD, 159.0, [], staffed=3).standby_active
+    off = ln.standby(calm, ACD, 160.0, [], staffed=3)
     assert not off.standby_active and off.standby_reason.startswith("话务平稳")
 
 

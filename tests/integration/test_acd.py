@@ -1,0 +1,252 @@
+"""The ACD against the real PBX: simulated seats and callers through app_queue."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hotline.acd.api import ACD
+from hotline.acd.service import AcdService
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import Settings
+from hotline.pbx.process import Pbx
+from hotline.server import KEEPER, create_app
+from hotline.web.auth import Role
+from hotline.web.keys import SETTINGS
+from tests.integration.conftest import Clock
+from tests.integration.helpers import Recorder, eventually
+from tests.integration.ivr_helpers import Api
+
+pytestmark = pytest.mark.pbx
+
+_callers = itertools.count(13600000000)
+
+
+def acd(server: TestServer) -> AcdService:
+    return server.app[ACD]
+
+
+async def staff(server: TestServer, seats: int, *, standby: list[int] = ()) -> None:
+    """Log agents in at seat01..seatNN, in seat order."""
+    service = acd(server)
+    for i in range(1, seats + 1):
+        await service.login(f"seat{i:02d}", f"agent{i:02d}", f"坐席员{i}", standby=i in standby)
+        service.clock.now += dt.timedelta(seconds=1)  # a distinct login time each
+
+
+async def queue_caller(ami: AMIClient, caller: str | None = None) -> str:
+    """A caller straight into the hotline queue (the IVR is tested on its own)."""
+    caller = caller or str(next(_callers))
+    await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
+                     CallerID=f"<{caller}>", Async="true")
+    return caller
+
+
+async def members(ami: AMIClient) -> dict[str, ev.QueueMember]:
+    status = await ami.list_action("QueueStatus", Queue="hotline")
+    return {e.interface: e for e in status.events if isinstance(e, ev.QueueMember)}
+
+
+async def takers(ami: AMIClient) -> set[str]:
+    """Members Asterisk may offer a call to right now."""
+    return {i for i, m in (await members(ami)).items() if not m.paused}
+
+
+def iface(n: int) -> str:
+    return f"Local/seat{n:02d}@sim-seat/n"
+
+
+async def test_ten_callers_six_lines(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    await staff(controller, 8)
+    await eventually(lambda: takers(ami), timeout=10)
+    assert await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 7)}))
+    offline = (await members(ami))[iface(7)]
+    assert offline.paused and offline.paused_reason == "工单处理"
+    callers = []
+    for _ in range(10):
+        callers.append(await queue_caller(ami))
+        await asyncio.sleep(0.3)
+    await eventually(lambda: len(recorder.of(ev.AgentConnect)) >= 6, timeout=20)
+    await asyncio.sleep(1.5)
+    connected = recorder.of(ev.AgentConnect)
+    assert len(connected) == 6
+    assert {e.interface for e in connected} == {iface(i) for i in range(1, 7)}
+    assert {e.caller_id_num for e in connected} == set(callers[:6])  # first come, first served
+    status = await ami.list_action("QueueStatus", Queue="hotline")
+    waiting = sorted((e for e in status.events if isinstance(e, ev.QueueEntry)), key=lambda e: e.position)
+    assert [e.caller_id_num for e in waiting] == callers[6:]
+    assert [e.position for e in waiting] == [1, 2, 3, 4]
+    floor = acd(controller).floor_view()
+    assert floor["waiting"]["count"] == 4
+    assert sum(1 for s in floor["seats"] if s["status"] == "talking") == 6
+
+
+async def _equals(awaitable, expected) -> bool:  # noqa: ANN001
+    return (await awaitable) == expected
+
+
+async def test_night_window_staffs_two_lines(controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    await staff(controller, 6)
+    await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 7)}))
+    clock.now = clock.now.replace(hour=22)
+    await eventually(lambda: _equals(takers(ami), {iface(1), iface(2)}), timeout=5)
+    lines = acd(controller).floor_view()["lines"]
+    assert (lines["window"], lines["target"], lines["staffed"]) == ("default", 2, 2)
+    assert any(c["kind"] == "lines" and "6 → 2" in c["detail"] for c in acd(controller).floor_view()["changes"])
+
+
+async def test_a_pausing_line_agent_is_replaced(controller: TestServer, ami: AMIClient) -> None:
+    await staff(controller, 8)
+    await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 7)}))
+    await acd(controller).pause("seat03", "meal", "agent03")
+    await eventually(lambda: _equals(takers(ami), {iface(i) for i in (1, 2, 4, 5, 6, 7)}))
+    m = (await members(ami))[iface(3)]
+    assert m.paused and m.paused_reason == "用餐"
+
+
+async def test_a_paused_seat_is_never_offered_a_call(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    await staff(controller, 2)
+    await acd(controller).pause("seat01", "break", "agent01")
+    await eventually(lambda: _equals(takers(ami), {iface(2)}))
+    for _ in range(3):
+        await queue_caller(ami)
+    await recorder.wait_for(ev.AgentConnect)
+    await asyncio.sleep(4)  # a ring cycle for the other two callers
+    assert not recorder.of(ev.AgentCalled, lambda e: e.interface == iface(1))
+
+
+async def test_after_call_work_holds_the_seat(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    await staff(controller, 1)
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+    first = await queue_caller(ami)
+    connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == first)
+    await ami.action("Hangup", Channel=connect.channel)
+    await recorder.wait_for(ev.AgentComplete)
+    await eventually(lambda: acd(controller).floor.seats["seat01"].status().value == "wrapup")
+    m = await eventually(lambda: _member_paused(ami, iface(1), "话后处理"))
+    assert m
+    second = await queue_caller(ami)
+    await asyncio.sleep(3)
+    assert not recorder.of(ev.AgentCalled, lambda e: e.caller_id_num == second)
+    clock.now += dt.timedelta(seconds=31)  # the wrap-up timer runs out
+    await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == second, timeout=10)
+
+
+async def _member_paused(ami: AMIClient, interface: str, reason: str) -> bool:
+    m = (await members(ami)).get(interface)
+    return m is not None and m.paused and m.paused_reason == reason
+
+
+async def test_agent_ends_after_call_work(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    await staff(controller, 1)
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+    caller = await queue_caller(ami)
+    connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == caller)
+    await ami.action("Hangup", Channel=connect.channel)
+    await eventually(lambda: _member_paused(ami, iface(1), "话后处理"))
+    acd(controller).end_wrapup("seat01", "agent01")
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+
+
+async def test_two_unanswered_rings_pause_the_seat(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    await ami.action("Setvar", Variable="SIM_RING", Value="30")  # the phone rings and rings
+    await staff(controller, 1)
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+    await queue_caller(ami)
+    await eventually(lambda: len(recorder.of(ev.AgentRingNoAnswer)) >= 2, timeout=20)
+    await eventually(lambda: _member_paused(ami, iface(1), "未接听"), timeout=5)
+    assert acd(controller).floor.seats["seat01"].status().value == "paused"
+
+
+async def test_standby_joins_after_15s_wait_and_leaves_after_calm(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    await staff(controller, 2, standby=[2])
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+    assert (await members(ami))[iface(2)].paused_reason == "备班"
+    busy = await queue_caller(ami)
+    await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == busy)
+    waiting = await queue_caller(ami)
+    await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == waiting)
+    await asyncio.sleep(1.5)
+    assert iface(2) not in await takers(ami)  # one waiting caller, not long yet
+    clock.now += dt.timedelta(seconds=16)
+    await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == waiting and e.interface == iface(2),
+                            timeout=10)
+    lines = acd(controller).floor_view()["lines"]
+    assert lines["standby_active"] and "15" in lines["standby_reason"]
+    clock.now += dt.timedelta(seconds=61)  # calm: nobody waits any more
+    await eventually(lambda: not acd(controller).lines.standby_active, timeout=5)
+    kinds = [c["kind"] for c in acd(controller).floor_view()["changes"]]
+    assert kinds.count("standby") == 2
+
+
+async def test_controller_restart_rebuilds_membership_without_ghosts(
+        pbx: Pbx, settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    await staff(controller, 7)
+    await acd(controller).pause("seat02", "training", "agent02")
+    expected = {iface(i) for i in (1, 3, 4, 5, 6, 7)}
+    await eventually(lambda: _equals(takers(ami), expected))
+    own = controller.app[SETTINGS]  # same database: the intent survives
+    await controller.close()
+    # While the controller is down: a stray member appears, a real one vanishes.
+    await ami.action("QueueAdd", Queue="hotline", Interface=iface(20), MemberName="ghost")
+    await ami.action("QueueRemove", Queue="hotline", Interface=iface(4))
+    again = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
+    await again.start_server()
+    try:
+        await eventually(lambda: again.app[KEEPER].mirror.synced, timeout=15)
+        await eventually(lambda: _equals(takers(ami), expected), timeout=10)
+        have = await members(ami)
+        assert iface(20) not in have and set(have) == {iface(i) for i in range(1, 8)}
+        assert have[iface(2)].paused_reason == "培训"
+    finally:
+        await again.close()
+
+
+async def test_asterisk_restart_reapplies_intent(
+        pbx: Pbx, controller: TestServer, ami: AMIClient) -> None:
+    await staff(controller, 3)
+    await eventually(lambda: _equals(takers(ami), {iface(i) for i in (1, 2, 3)}))
+    await asyncio.to_thread(pbx.stop)
+    await asyncio.to_thread(pbx.start)
+    fresh = AMIClient(ami.settings, event_filters=[])
+    await fresh.start()
+    try:
+        await fresh.wait_connected(15)
+        await eventually(lambda: _equals(takers(fresh), {iface(i) for i in (1, 2, 3)}), timeout=15)
+    finally:
+        await fresh.close()
+
+
+async def test_agent_api_and_roles(controller: TestServer, ami: AMIClient) -> None:
+    agent = await Api(controller).login_as(Role.AGENT, "api-agent")
+    lead = await Api(controller).login_as(Role.LEAD, "api-lead")
+    try:
+        status, body = await agent.request("POST", "/api/agent/login", json={"seat": "seat05"})
+        assert status == 200 and body["seat"] == "seat05" and body["status"] == "ready"
+        await eventually(lambda: _equals(takers(ami), {iface(5)}))
+        status, body = await agent.request("POST", "/api/agent/pause", json={"reason": "meeting"})
+        assert status == 200 and body["status"] == "paused" and body["pause_reason"] == "会议"
+        await eventually(lambda: _member_paused(ami, iface(5), "会议"))
+        status, body = await agent.request("POST", "/api/agent/pause", json={"reason": "nap"})
+        assert status == 409 and body["error_id"] == "seat-refused"
+        status, _ = await agent.request("GET", "/api/acd/floor")
+        assert status == 403
+        status, body = await lead.request("PUT", "/api/acd/lines", json={"count": 0})
+        assert status == 200 and body["target"] == 0
+        status, body = await lead.request("PUT", "/api/acd/lines", json={"count": "six"})
+        assert status == 400
+        status, body = await agent.request("POST", "/api/agent/logout")
+        assert status == 200
+        await eventually(lambda: _equals(members(ami), {}))
+    finally:
+        await agent.close()
+        await lead.close()
