@@ -277,6 +277,10 @@ class Settings(BaseSettings):
         return self.state_dir / SECRETS_NAME
 
     @property
+    def metrics_token(self) -> str:
+        return str(read_secrets(self).get("metrics_token", ""))
+
+    @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite+aiosqlite:///{self.state_dir / 'hotline.db'}"
 
@@ -378,9 +382,10 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
     """Generate missing secrets once; existing ones are never rotated silently."""
     current = read_secrets(settings)
     changed = False
-    if not current.get("ami_secret"):
-        current["ami_secret"] = secrets.token_urlsafe(24)
-        changed = True
+    for key in ("ami_secret", "metrics_token"):
+        if not current.get(key):
+            current[key] = secrets.token_urlsafe(24)
+            changed = True
     seats = dict(current.get("seat_passwords", {}))
     for name in settings.seats.names():
         if not seats.get(name):
@@ -390,7 +395,8 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
     if changed:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         tmp = settings.secrets_file.with_suffix(".tmp")
-        lines = [f'ami_secret = "{current["ami_secret"]}"', "", "[seat_passwords]"]
+        lines = [f'ami_secret = "{current["ami_secret"]}"', f'metrics_token = "{current["metrics_token"]}"',
+                 "", "[seat_passwords]"]
         lines += [f'{k} = "{v}"' for k, v in sorted(seats.items())]
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 from aiohttp import web
 
+from hotline.acd.metrics import CONTENT_TYPE, Metrics
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
 from hotline.web.auth import USER, Role, allow
 from hotline.web.login import json_body
 
 ACD = web.AppKey("acd", AcdService)
+METRICS = web.AppKey("metrics", Metrics)
 
 
 class NotAtSeat(HotlineError):
@@ -96,7 +100,20 @@ async def set_standby(request: web.Request) -> web.Response:
     return web.json_response(request.app[ACD].floor_view()["lines"])
 
 
+@allow(Role.LEAD, Role.ADMIN)
+async def get_figures(request: web.Request) -> web.Response:
+    return web.json_response(await request.app[ACD].figures(),
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+@allow(Role.LEAD, Role.ADMIN, Role.METRICS)
+async def metrics(request: web.Request) -> web.Response:
+    body = await request.app[METRICS].render(request.app[ACD])
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
 def setup(app: web.Application) -> None:
+    app[METRICS] = Metrics()
     r = app.router
     r.add_get("/api/agent/state", agent_state)
     r.add_post("/api/agent/login", agent_login)
@@ -107,3 +124,5 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/acd/floor", floor)
     r.add_put("/api/acd/lines", set_lines)
     r.add_put("/api/acd/standby", set_standby)
+    r.add_get("/api/acd/figures", get_figures)
+    r.add_get("/metrics", metrics)

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from hotline.acd import figures
 from hotline.acd import lines as ln
 from hotline.acd.intent import Fix, desired, diff
 from hotline.ami import events as ev
@@ -64,6 +65,7 @@ class AcdService:
         self.desynced: dict[str, str] = {}  # seat -> why it could not be repaired
         self.changes: deque[Change] = deque(maxlen=500)
         self.actions_sent = 0
+        self._wrapup_started: dict[str, tuple[str, float]] = {}  # seat -> (caller uniqueid, start)
         self._listeners: list[Callable[[], None]] = []
         self._dirty = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -158,8 +160,25 @@ class AcdService:
 
     def _apply(self, floor: st.Floor) -> None:
         if floor is not self.floor:
+            self._record_wrapups(self.floor, floor)
             self.floor = floor
             self._recompute()
+
+    def _record_wrapups(self, before: st.Floor, after: st.Floor) -> None:
+        """After-call time ends when the agent ends it or its timer runs out."""
+        now = self.now()
+        for name, old in before.seats.items():
+            new = after.seats[name]
+            if old.wrapup_until is not None and new.wrapup_until is None:
+                started = self._wrapup_started.pop(name, None)
+                if started is not None:
+                    uniqueid, t0 = started
+                    self._spawn(self._store_wrapup(uniqueid, now - t0), "acd-wrapup")
+
+    async def _store_wrapup(self, uniqueid: str, seconds: float) -> None:
+        async with self.sessions() as db, db.begin():
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
+                wrapup_s=round(seconds, 1)))
 
     # -- agent commands ------------------------------------------------------------
     async def login(self, seat: str, agent: str, agent_name: str, standby: bool = False) -> st.Seat:
@@ -235,6 +254,9 @@ class AcdService:
 
     async def _on_complete(self, e: ev.AgentComplete) -> None:
         now = self.now()
+        seat = self.floor.at_interface(e.interface)
+        if seat is not None and self.acd.wrapup_seconds > 0:
+            self._wrapup_started[seat.name] = (e.uniqueid, now)
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
         async with self.sessions() as db, db.begin():
             await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
@@ -274,7 +296,9 @@ class AcdService:
     async def _ticker(self) -> None:
         while True:
             await asyncio.sleep(self.acd.tick_seconds)
-            self.floor = st.tick(self.floor, self.now())
+            ticked = st.tick(self.floor, self.now())
+            self._record_wrapups(self.floor, ticked)
+            self.floor = ticked
             self._recompute()
 
     async def _reconciler(self) -> None:
@@ -312,6 +336,20 @@ class AcdService:
                 self._changed()
         except AMIError as exc:
             log.warning("ACD %s %s: %s (retried after reconnect)", fix.kind, fix.interface, exc)
+
+    # -- figures -----------------------------------------------------------------------
+    async def figures(self) -> dict[str, Any]:
+        now = self.now()
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(QueueCall).where(QueueCall.joined_at >= now - figures.WINDOW_S))).all()
+        return {
+            "window_hours": 24,
+            "total": figures.compute(rows).as_dict(),
+            "by_seat": {k: v.as_dict() for k, v in figures.by(rows, "seat").items()},
+            "by_tag": {k: v.as_dict() for k, v in figures.by(rows, "tag").items()},
+            "by_queue": {k: v.as_dict() for k, v in figures.by(rows, "queue").items()},
+            "hourly": figures.hourly(rows, now),
+        }
 
     # -- views -------------------------------------------------------------------------
     def seat_view(self, s: st.Seat) -> dict[str, Any]:

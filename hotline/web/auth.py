@@ -29,6 +29,7 @@ class Role(str, enum.Enum):
     LEAD = "lead"
     ADMIN = "admin"
     DEPARTMENT = "department"
+    METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
 
 
 class Unauthenticated(HotlineError):

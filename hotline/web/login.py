@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hmac
+
 from aiohttp import web
 
 from hotline import accounts
 from hotline.errors import BadRequest, HotlineError
 from hotline.web.auth import IDENTIFY, USER, Role, allow
-from hotline.web.keys import SESSIONS
+from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.web.pages import page
 
 COOKIE = "hotline_session"
@@ -19,6 +21,12 @@ class LoginFailed(HotlineError):
 
 
 async def identify(request: web.Request) -> accounts.Identity | None:
+    bearer = request.headers.get("Authorization", "")
+    if bearer.startswith("Bearer "):
+        expected = request.app[SETTINGS].metrics_token
+        if expected and hmac.compare_digest(bearer[7:].strip(), expected):
+            return accounts.Identity(0, "metrics", "Prometheus", frozenset({Role.METRICS}))
+        return None
     token = request.cookies.get(COOKIE)
     if not token:
         return None

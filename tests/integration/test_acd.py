@@ -250,3 +250,64 @@ async def test_agent_api_and_roles(controller: TestServer, ami: AMIClient) -> No
     finally:
         await agent.close()
         await lead.close()
+
+
+async def test_figures_over_24_hours_with_queue_log_and_metrics(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, pbx: Pbx) -> None:
+    from hotline.config import ensure_secrets
+
+    await staff(controller, 1)
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+    # One answered call from a legacy number, one caller who gives up after 6 s.
+    await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
+                     CallerID="<13688880001>", Variable="__HOTLINE_TAG=城建", Async="true")
+    talk = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13688880001")
+    gone = await queue_caller(ami, "13688880002")
+    join = await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == gone)
+    await asyncio.sleep(6)  # Asterisk's own hold time counts: really wait
+    await ami.action("Hangup", Channel=join.channel)
+    await recorder.wait_for(ev.QueueCallerAbandon)
+    await ami.action("Hangup", Channel=talk.channel)
+    await eventually(lambda: acd(controller).floor.seats["seat01"].status().value == "wrapup")
+    clock.now += dt.timedelta(seconds=12)  # the ticket takes twelve seconds
+    acd(controller).end_wrapup("seat01", "agent01")
+
+    async def figures_ready() -> dict | None:
+        f = await acd(controller).figures()
+        t = f["total"]
+        return f if t["offered"] == 2 and t["answered"] == 1 and t["abandoned"] == 1 \
+            and t["after_call_s"] is not None else None
+
+    try:
+        f = await eventually(figures_ready)
+    except AssertionError:
+        raise AssertionError(f"figures never settled: {(await acd(controller).figures())['total']}") from None
+    total = f["total"]
+    assert total["connection_rate"] == 0.5 and total["answered_within_15s"] == 1
+    assert total["after_call_s"] == 12.0 and total["aht_s"] >= 12.0
+    assert total["abandoned_long"] == 1 and total["abandoned_short"] == 0
+    assert f["by_tag"]["城建"]["answered"] == 1 and f["by_seat"]["seat01"]["answered"] == 1
+    assert sum(h["offered"] for h in f["hourly"]) == 2
+
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        status, body = await lead.request("GET", "/api/acd/figures")
+        assert status == 200 and body["total"]["offered"] == 2
+        status, text = await lead.request("GET", "/metrics")
+        assert status == 200
+        assert 'hotline_figure_24h{figure="connection_rate",key="",scope="total"} 0.5' in text
+        assert 'hotline_figure_24h{figure="answered",key="城建",scope="tag"} 1.0' in text
+    finally:
+        await lead.close()
+    settings = controller.app[SETTINGS]
+    token = ensure_secrets(settings)["metrics_token"]
+    scraper = Api(controller)
+    try:
+        status, _ = await scraper.request("GET", "/metrics", headers={"Authorization": f"Bearer {token}"})
+        assert status == 200
+        status, _ = await scraper.request("GET", "/metrics", headers={"Authorization": "Bearer wrong"})
+        assert status == 401
+    finally:
+        await scraper.close()
+    queue_log = (pbx.paths.log / "queue_log").read_text()
+    assert f"|hotline|{iface(1)}|HOTLINECALL|" in queue_log and talk.linkedid in queue_log

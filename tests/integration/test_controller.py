@@ -10,7 +10,10 @@ from aiohttp.test_utils import TestServer
 
 from hotline.config import Settings
 from hotline.pbx.process import Pbx
-from hotline.server import AMI, KEEPER, create_app
+from hotline.acd.api import ACD
+from hotline.ami.client import AMIClient
+from hotline.ami.resync import MirrorKeeper
+from hotline.server import AMI, KEEPER
 from hotline.sim import seat_interface
 from tests.integration.helpers import eventually
 
@@ -51,14 +54,13 @@ async def test_restart_asterisk_reconnects_and_resyncs_like_a_fresh_controller(
         pbx: Pbx, settings: Settings, controller: TestServer) -> None:
     app = controller.app
     client, keeper = app[AMI], app[KEEPER]
-    # Give the mirror something a restart wipes out: a member and a waiting caller.
-    await client.action("QueueAdd", Queue="hotline", Interface=seat_interface("seat05"),
-                        MemberName="坐席五", Paused="true", Reason="培训")
-    # Straight into the queue (the IVR is tested elsewhere).
+    # Give the mirror something a restart wipes out: an agent's membership
+    # (which the controller re-applies) and a waiting caller (which is gone).
+    await app[ACD].login("seat05", "agent05", "坐席五")
     await client.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
                         CallerID="<13700000001>", Async="true")
     await eventually(lambda: keeper.mirror.queues.get("hotline") and keeper.mirror.queues["hotline"].callers)
-    assert seat_interface("seat05") in keeper.mirror.queues["hotline"].members
+    await eventually(lambda: seat_interface("seat05") in keeper.mirror.queues["hotline"].members)
 
     loop = asyncio.get_running_loop()
     resyncs_before = keeper.resyncs
@@ -70,22 +72,22 @@ async def test_restart_asterisk_reconnects_and_resyncs_like_a_fresh_controller(
     assert reconnect_s < 10, f"reconnect took {reconnect_s:.1f} s"
     assert client.connections >= 2
 
-    # A controller started from scratch now must see exactly what ours sees.
-    # (its own FastAGI port: ours still holds the configured one)
-    fresh_settings = settings.model_copy(update={"agi": settings.agi.model_copy(update={"port": settings.agi.port + 1})})
-    fresh = TestServer(create_app(fresh_settings), host=settings.web.host, port=settings.web.port + 1)
-    await fresh.start_server()
+    # A mirror built from scratch now must hold exactly what ours holds.
+    fresh_client = AMIClient(settings.ami)
+    fresh = MirrorKeeper(fresh_client)
+    await fresh_client.start()
     try:
-        fresh_keeper = fresh.app[KEEPER]
-        await eventually(lambda: fresh_keeper.mirror.synced, timeout=15)
-        await eventually(lambda: fresh_keeper.mirror.view() == keeper.mirror.view(), timeout=5)
+        await eventually(lambda: fresh.mirror.synced, timeout=15)
+        await eventually(lambda: seat_interface("seat05") in keeper.mirror.queues["hotline"].members)
+        await eventually(lambda: fresh.mirror.view() == keeper.mirror.view(), timeout=5)
         view = keeper.mirror.view()
         assert view["channels"] == {}, "ghost channels survived the restart"
-        assert view["queues"]["hotline"]["members"] == {}, "ghost member survived the restart"
+        assert view["queues"]["hotline"]["callers"] == {}, "a ghost caller survived the restart"
+        assert list(view["queues"]["hotline"]["members"]) == [seat_interface("seat05")]
 
         # Events after the reconnect keep both mirrors in step.
-        await client.action("QueueAdd", Queue="hotline", Interface=seat_interface("seat06"), MemberName="坐席六")
+        await app[ACD].login("seat06", "agent06", "坐席六")
         await eventually(lambda: seat_interface("seat06") in keeper.mirror.queues["hotline"].members)
-        await eventually(lambda: fresh_keeper.mirror.view() == keeper.mirror.view(), timeout=5)
+        await eventually(lambda: fresh.mirror.view() == keeper.mirror.view(), timeout=5)
     finally:
-        await fresh.close()
+        await fresh_client.close()
