@@ -17,11 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def bench_pbx() -> Iterator[tuple[Settings, Pbx]]:
+def bench_pbx(**overrides: object) -> Iterator[tuple[Settings, Pbx]]:
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         rootfs = os.environ.get("HOTLINE_TEST_ROOTFS", str(ROOT / "var" / "pbx-rootfs"))
         settings = load(Path(__file__).parent / "hotline-bench.toml", state_dir=f"{tmp}/state",
-                        pbx={"rootfs": rootfs, "instance_dir": f"{tmp}/pbx"})
+                        pbx={"rootfs": rootfs, "instance_dir": f"{tmp}/pbx"}, **overrides)
         install(settings, say=lambda line: None)
         pbx = Pbx(settings)
         pbx.start()

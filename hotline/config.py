@@ -209,6 +209,13 @@ class AcdSettings(_Section):
     standby_wait_seconds: float = Field(15.0, gt=0, le=3600)
     standby_calm_seconds: float = Field(60.0, gt=0, le=3600)
     tick_seconds: float = Field(1.0, gt=0, le=10)
+    # Callbacks (回拨): offered to a caller who has waited this long, keeping
+    # their place; and made for every caller who gave up after waiting longer
+    # than callback_abandon_seconds (漏接回拨).
+    callback_offer_seconds: int = Field(60, ge=5, le=3600)
+    callback_abandon_seconds: float = Field(5.0, ge=0, le=3600)
+    callback_attempts: int = Field(3, ge=1, le=10)
+    callback_retry_seconds: float = Field(120.0, ge=1, le=86400)
 
 
 _EXTEN = re.compile(r"^[0-9]{3,15}$")

@@ -1,11 +1,12 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, ACD, FastAGI. Later parts (ACD, seat map, tickets)
+database, IVR services, AMI, ACD, callbacks, FastAGI. Later parts (ACD, seat map, tickets)
 plug their routes and resources in here; nothing starts a resource outside a
 cleanup context.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
@@ -15,6 +16,7 @@ from aiohttp import web
 
 from hotline import __version__
 from hotline.acd import api as acd_api
+from hotline.acd.callbacks import FIXED_PROMPTS, CallbackService
 from hotline.acd.service import AcdService
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
@@ -81,9 +83,24 @@ async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
     await service.close()
 
 
+async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    prompts = PromptStore(settings)
+    for name, text in FIXED_PROMPTS.items():
+        await prompts.fixed(name, text)
+    service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
+                              settings.ivr.pbx_prompts_dir)
+    app[acd_api.CALLBACKS] = service
+    task = asyncio.create_task(service.run(), name="callback-dispatch")
+    yield
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     server = FastAGIServer(app[SETTINGS].agi)
     server.route("ivr", app[IVR].handle)
+    server.route("callback", app[acd_api.CALLBACKS].book)
     app[FASTAGI] = server
     await server.start()
     yield
@@ -130,6 +147,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(ivr_ctx)
     app.cleanup_ctx.append(ami_ctx)
     app.cleanup_ctx.append(acd_ctx)
+    app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)

@@ -6,6 +6,7 @@ import json
 
 from aiohttp import web
 
+from hotline.acd.callbacks import CallbackService
 from hotline.acd.metrics import CONTENT_TYPE, Metrics
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
@@ -14,6 +15,7 @@ from hotline.web.login import json_body
 
 ACD = web.AppKey("acd", AcdService)
 METRICS = web.AppKey("metrics", Metrics)
+CALLBACKS = web.AppKey("callbacks", CallbackService)
 
 
 class NotAtSeat(HotlineError):
@@ -112,6 +114,12 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
 
 
+@allow(Role.LEAD, Role.ADMIN)
+async def list_callbacks(request: web.Request) -> web.Response:
+    return web.json_response({"callbacks": await request.app[CALLBACKS].list()},
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
 def setup(app: web.Application) -> None:
     app[METRICS] = Metrics()
     r = app.router
@@ -126,3 +134,4 @@ def setup(app: web.Application) -> None:
     r.add_put("/api/acd/standby", set_standby)
     r.add_get("/api/acd/figures", get_figures)
     r.add_get("/metrics", metrics)
+    r.add_get("/api/acd/callbacks", list_callbacks)

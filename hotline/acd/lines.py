@@ -85,6 +85,12 @@ def assign(floor: Floor, lines: Lines) -> Floor:
     return replace(floor, seats=new)
 
 
+def free_seats(floor: Floor) -> int:
+    """Lines that could take a call this moment."""
+    return sum(1 for s in floor.seats.values() if s.on_line and s.queue_pause() == "" and not s.talking
+               and not s.ringing)
+
+
 def staffed_lines(floor: Floor) -> int:
     """Regular lines with an agent on them (standby not counted)."""
     return sum(1 for s in floor.seats.values() if s.on_line and not s.standby)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.acd import figures
@@ -27,7 +27,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIActionError, AMIClient, AMIError
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
-from hotline.db.models import AcdEvent, AgentSession, QueueCall, utcnow
+from hotline.db.models import AcdEvent, AgentSession, Callback, QueueCall, utcnow
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 
@@ -66,6 +66,10 @@ class AcdService:
         self.changes: deque[Change] = deque(maxlen=500)
         self.actions_sent = 0
         self._wrapup_started: dict[str, tuple[str, float]] = {}  # seat -> (caller uniqueid, start)
+        # interface -> caller uniqueid of the call in progress. AgentComplete
+        # was seen without any caller fields when the caller hung up first
+        # (Asterisk 22: the caller's snapshot is gone by then).
+        self._in_call: dict[str, str] = {}
         self._listeners: list[Callable[[], None]] = []
         self._dirty = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -124,7 +128,7 @@ class AcdService:
             except Exception:
                 log.exception("ACD listener failed")
 
-    def _note(self, kind: str, seat: str, detail: str, actor: str = "") -> None:
+    def note(self, kind: str, seat: str, detail: str, actor: str = "") -> None:
         change = Change(self.clock().isoformat(timespec="seconds"), kind, seat, detail, actor)
         self.changes.append(change)
         log.info("acd %s %s: %s", kind, seat or "-", detail)
@@ -147,15 +151,15 @@ class AcdService:
         self.lines = lines
         self.floor = ln.assign(self.floor, lines)
         if (lines.window, lines.target) != (before_lines.window, before_lines.target):
-            self._note("lines", "", f"线路数 {before_lines.target} → {lines.target}（时段 {lines.window}"
+            self.note("lines", "", f"线路数 {before_lines.target} → {lines.target}（时段 {lines.window}"
                        + ("，值班长调整）" if lines.override is not None else "）"))
         if lines.standby_active != before_lines.standby_active:
-            self._note("standby", "", ("备班上线：" if lines.standby_active else "备班下线：") + lines.standby_reason)
+            self.note("standby", "", ("备班上线：" if lines.standby_active else "备班下线：") + lines.standby_reason)
         after_on = {n for n, s in self.floor.seats.items() if s.on_line}
         for n in sorted(after_on - before_on):
-            self._note("line-on", n, f"{self.floor.seats[n].agent_name} 接入话务线路")
+            self.note("line-on", n, f"{self.floor.seats[n].agent_name} 接入话务线路")
         for n in sorted(before_on - after_on):
-            self._note("line-off", n, "离开话务线路")
+            self.note("line-off", n, "离开话务线路")
         self._changed()
 
     def _apply(self, floor: st.Floor) -> None:
@@ -188,7 +192,7 @@ class AcdService:
             await db.execute(delete(AgentSession).where(AgentSession.seat == seat))
             await db.execute(insert(AgentSession), [{"seat": seat, "agent": agent, "agent_name": agent_name,
                                                      "login_at": s.login_at, "standby": standby, "pause": ""}])
-        self._note("login", seat, f"{agent_name} 登录" + ("（备班）" if standby else ""), agent)
+        self.note("login", seat, f"{agent_name} 登录" + ("（备班）" if standby else ""), agent)
         self._apply(floor)
         return self.floor.seats[seat]
 
@@ -196,20 +200,20 @@ class AcdService:
         floor = st.logout(self.floor, seat, self.now())
         async with self.sessions() as db, db.begin():
             await db.execute(delete(AgentSession).where(AgentSession.seat == seat))
-        self._note("logout", seat, "退出", actor)
+        self.note("logout", seat, "退出", actor)
         self._apply(floor)
 
     async def pause(self, seat: str, reason: str, actor: str) -> st.Seat:
         floor = st.pause(self.floor, seat, reason, self.now())
         await self._store_pause(seat, floor.seats[seat].pause)
-        self._note("pause", seat, f"暂停：{floor.seats[seat].pause}", actor)
+        self.note("pause", seat, f"暂停：{floor.seats[seat].pause}", actor)
         self._apply(floor)
         return self.floor.seats[seat]
 
     async def ready(self, seat: str, actor: str) -> st.Seat:
         floor = st.ready(self.floor, seat, self.now())
         await self._store_pause(seat, "")
-        self._note("ready", seat, "就绪", actor)
+        self.note("ready", seat, "就绪", actor)
         self._apply(floor)
         return self.floor.seats[seat]
 
@@ -223,12 +227,12 @@ class AcdService:
 
     def set_lines(self, count: int | None, actor: str) -> None:
         self.lines = ln.set_override(self.lines, count)
-        self._note("lines-override", "", f"值班长将线路数设为 {count}" if count is not None else "恢复按排班", actor)
+        self.note("lines-override", "", f"值班长将线路数设为 {count}" if count is not None else "恢复按排班", actor)
         self._recompute()
 
     def set_standby(self, active: bool | None, actor: str) -> None:
         self.lines = replace(self.lines, standby_manual=active)
-        self._note("standby-manual", "", {True: "值班长开启备班", False: "值班长关闭备班", None: "备班恢复自动"}[active],
+        self.note("standby-manual", "", {True: "值班长开启备班", False: "值班长关闭备班", None: "备班恢复自动"}[active],
                    actor)
         self._recompute()
 
@@ -240,6 +244,7 @@ class AcdService:
         now = self.now()
         self._apply(st.agent_connected(self.floor, e.interface, e.caller_id_num, now))
         self.waiting.pop(e.uniqueid, None)
+        self._in_call[e.interface] = e.uniqueid
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
         async with self.sessions() as db, db.begin():
@@ -254,12 +259,13 @@ class AcdService:
 
     async def _on_complete(self, e: ev.AgentComplete) -> None:
         now = self.now()
+        uniqueid = self._in_call.pop(e.interface, "") or e.uniqueid
         seat = self.floor.at_interface(e.interface)
         if seat is not None and self.acd.wrapup_seconds > 0:
-            self._wrapup_started[seat.name] = (e.uniqueid, now)
+            self._wrapup_started[seat.name] = (uniqueid, now)
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
         async with self.sessions() as db, db.begin():
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
                 ended_at=now, talk_s=float(e.talk_time)))
 
     def _on_no_answer(self, e: ev.AgentRingNoAnswer) -> None:
@@ -268,7 +274,7 @@ class AcdService:
                                       self.acd.no_answer_reason))
         after = self.floor.at_interface(e.interface)
         if before and after and after.pause == self.acd.no_answer_reason and before.pause != after.pause:
-            self._note("no-answer", after.name, f"连续 {self.acd.ring_no_answer_limit} 次未接听，已暂停")
+            self.note("no-answer", after.name, f"连续 {self.acd.ring_no_answer_limit} 次未接听，已暂停")
             self._spawn(self._store_pause(after.name, after.pause), "acd-pause")
 
     async def _on_join(self, e: ev.QueueCallerJoin) -> None:
@@ -278,7 +284,8 @@ class AcdService:
             if await db.get(QueueCall, e.uniqueid) is None:
                 await db.execute(insert(QueueCall), [{
                     "uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
-                    "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now}])
+                    "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
+                    "callback_id": int(e.var("HOTLINE_CB_ID")) if e.var("HOTLINE_CB_ID").isdigit() else None}])
         self._recompute()
 
     def _on_leave(self, e: ev.QueueCallerLeave) -> None:
@@ -326,13 +333,13 @@ class AcdService:
                 await self.client.action("QueueRemove", Queue=q, Interface=fix.interface)
             self.actions_sent += 1
             if self.desynced.pop(seat, None) is not None:
-                self._note("repaired", seat, "与交换机状态已一致")
+                self.note("repaired", seat, "与交换机状态已一致")
         except AMIActionError as exc:
             if any(word in exc.reason.lower() for word in _CONVERGED):
                 return
             if self.desynced.get(seat) != exc.reason:
                 self.desynced[seat] = exc.reason
-                self._note("desynced", seat, f"无法同步到交换机：{exc.reason}")
+                self.note("desynced", seat, f"无法同步到交换机：{exc.reason}")
                 self._changed()
         except AMIError as exc:
             log.warning("ACD %s %s: %s (retried after reconnect)", fix.kind, fix.interface, exc)
@@ -341,10 +348,18 @@ class AcdService:
     async def figures(self) -> dict[str, Any]:
         now = self.now()
         async with self.sessions() as db:
-            rows = (await db.scalars(select(QueueCall).where(QueueCall.joined_at >= now - figures.WINDOW_S))).all()
+            all_rows = (await db.scalars(select(QueueCall).where(
+                QueueCall.joined_at >= now - figures.WINDOW_S))).all()
+            made = await db.scalar(select(func.count()).select_from(Callback).where(
+                Callback.created_at >= now - figures.WINDOW_S, Callback.attempts > 0))
+            reached = await db.scalar(select(func.count()).select_from(Callback).where(
+                Callback.created_at >= now - figures.WINDOW_S, Callback.status == "reached"))
+        # A callback waits in the queue as a placeholder; it is not a call offered.
+        rows = [r for r in all_rows if r.callback_id is None]
+        callbacks = (made or 0, reached or 0)
         return {
             "window_hours": 24,
-            "total": figures.compute(rows).as_dict(),
+            "total": figures.compute(rows, callbacks).as_dict(),
             "by_seat": {k: v.as_dict() for k, v in figures.by(rows, "seat").items()},
             "by_tag": {k: v.as_dict() for k, v in figures.by(rows, "tag").items()},
             "by_queue": {k: v.as_dict() for k, v in figures.by(rows, "queue").items()},

@@ -29,6 +29,7 @@ import random
 import time
 import urllib.parse
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -173,6 +174,8 @@ class AMIClient:
         self.frame_errors = 0
         self.handler_errors = 0
         self.connected_since: float | None = None
+        # Seconds from Asterisk sending an event to its handlers running.
+        self.event_lags: deque[float] = deque(maxlen=100_000)
 
     # -- wiring ------------------------------------------------------------
     def on(self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
@@ -375,6 +378,12 @@ class AMIClient:
     async def _dispatch_loop(self) -> None:
         while True:
             event = await self._events.get()
+            stamp = event.raw.get("Timestamp")
+            if stamp:
+                try:
+                    self.event_lags.append(time.time() - float(stamp))
+                except ValueError:
+                    pass
             handlers = [*self._handlers.get(type(event), ()), *self._any_handlers]
             for handler in handlers:
                 try:

@@ -167,6 +167,7 @@ class QueueCall(Base):
     talk_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     wrapup_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
+    callback_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AcdEvent(Base):
@@ -179,3 +180,20 @@ class AcdEvent(Base):
     seat: Mapped[str] = mapped_column(String(32), default="")
     actor: Mapped[str] = mapped_column(String(64), default="")
     detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class Callback(Base):
+    """A call back to a citizen: booked in the queue (keeps the place) or for a missed call."""
+
+    __tablename__ = "callbacks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # keep-place | missed
+    number: Mapped[str] = mapped_column(String(32))
+    call_id: Mapped[str] = mapped_column(String(64), default="", index=True)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_result: Mapped[str] = mapped_column(String(32), default="")
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    due_at: Mapped[float] = mapped_column(Float)
+    done_at: Mapped[float | None] = mapped_column(Float, nullable=True)

@@ -118,6 +118,17 @@ class PromptStore:
         finally:
             tmp.unlink(missing_ok=True)
 
+    async def fixed(self, name: str, text: str) -> str:
+        """A prompt Asterisk's own config names (queues.conf): synthesised, then
+        given that fixed name; replaced atomically when the text changes."""
+        made = await self.for_text(text)
+        src = self.dir / f"{made.rsplit('/', 1)[-1]}.wav"
+        target = self.dir / f"{name}.wav"
+        tmp = target.with_suffix(".tmp.wav")
+        shutil.copyfile(src, tmp)
+        os.replace(tmp, target)
+        return self._pbx(name)
+
     async def for_file(self, rel: str) -> str:
         """A recorded prompt from the uploads folder, converted to 8 kHz once."""
         src = self.uploads / rel

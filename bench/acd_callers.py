@@ -1,0 +1,104 @@
+"""Load generator for bench/acd_load.py (its own process): N callers dial
+12345, press 1 at the menu, and are followed until a seat has finished
+their call. Prints how many completed, were lost or got stuck."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import AmiSettings
+from hotline.sim import call_in
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--secret", required=True)
+    p.add_argument("--callers", type=int, default=300)
+    p.add_argument("--menu-file", required=True)
+    p.add_argument("--spread", type=float, default=30.0)
+    p.add_argument("--deadline", type=float, default=600.0)
+    args = p.parse_args()
+
+    client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-acd",
+                       event_filters=[])
+    numbers = {str(13100000000 + i) for i in range(args.callers)}
+    inner_of: dict[str, str] = {}
+    pressed: set[str] = set()
+    queued: set[str] = set()
+    connected: set[str] = set()
+    completed: set[str] = set()
+    lost: set[str] = set()
+    done = asyncio.Event()
+
+    def finish_check() -> None:
+        if len(completed) + len(lost) >= len(numbers):
+            done.set()
+
+    def on_callerid(e: ev.NewCallerid) -> None:
+        if e.caller_id_num in numbers and e.channel.endswith(";2") and e.channel.startswith("Local/12345@"):
+            inner_of[e.channel] = e.caller_id_num
+
+    async def on_agi(e: ev.AGIExecStart) -> None:
+        caller = inner_of.get(e.channel)
+        if caller and caller not in pressed and args.menu_file in e.command:
+            pressed.add(caller)
+            await client.action("PlayDTMF", Channel=e.channel[:-1] + "1", Digit="1", Duration=100)
+
+    def on_join(e: ev.QueueCallerJoin) -> None:
+        if e.caller_id_num in numbers:
+            queued.add(e.caller_id_num)
+
+    def on_connect(e: ev.AgentConnect) -> None:
+        if e.caller_id_num in numbers:
+            connected.add(e.caller_id_num)
+
+    def on_complete(e: ev.AgentComplete) -> None:
+        if e.caller_id_num in numbers:
+            completed.add(e.caller_id_num)
+            finish_check()
+
+    def on_abandon(e: ev.QueueCallerAbandon) -> None:
+        if e.caller_id_num in numbers:
+            lost.add(e.caller_id_num)
+            finish_check()
+
+    def on_hangup(e: ev.Hangup) -> None:
+        caller = inner_of.get(e.channel)
+        if caller and caller not in connected and caller not in lost:
+            lost.add(caller)  # hung up (or was dropped) before reaching a seat
+            finish_check()
+
+    client.on(ev.NewCallerid, on_callerid)
+    client.on(ev.AGIExecStart, on_agi)
+    client.on(ev.QueueCallerJoin, on_join)
+    client.on(ev.AgentConnect, on_connect)
+    client.on(ev.AgentComplete, on_complete)
+    client.on(ev.QueueCallerAbandon, on_abandon)
+    client.on(ev.Hangup, on_hangup)
+    await client.start()
+    await client.wait_connected(10)
+    started = time.monotonic()
+    for number in sorted(numbers):
+        await call_in(client, number, hold_s=3600)
+        await asyncio.sleep(args.spread / args.callers)
+    try:
+        await asyncio.wait_for(done.wait(), args.deadline)
+    except asyncio.TimeoutError:
+        pass
+    elapsed = time.monotonic() - started
+    stuck = len(numbers) - len(completed) - len(lost)
+    await client.action("Hangup", Channel="/^Local/")
+    await client.close()
+    print(json.dumps({"callers": len(numbers), "pressed": len(pressed), "queued": len(queued),
+                      "connected": len(connected), "completed": len(completed), "lost": len(lost),
+                      "stuck": stuck, "seconds": round(elapsed, 1)}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

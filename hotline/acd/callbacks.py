@@ -1,0 +1,193 @@
+"""Callbacks (回拨) that keep the caller's place, and one for every missed call.
+
+A callback is a placeholder in the queue: a Local channel whose ;2 half
+queues in the citizen's place (app_queue's position argument) with the
+citizen's number as caller ID, so the seat sees who it will call. When a seat
+answers the placeholder, its ;1 half rings the citizen with the hotline's
+number and reports the outcome in a UserEvent. A seat is thus always on the
+line before the citizen's phone rings, and no more callbacks are being dialled
+than there are seats free to take them: a placeholder rings the citizen only
+once a seat has picked it up. Missed-call callbacks are let into the queue
+only while lines are free, so they never push in front of live callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from hotline.acd import lines as ln
+from hotline.acd.service import AcdService
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient, AMIError
+from hotline.ami.fastagi import AGISession
+from hotline.config import Settings
+from hotline.db.models import Callback
+
+log = logging.getLogger(__name__)
+
+OFFER_TEXT = "如您不想继续等待，请按1，轮到您时我们将给您回电，您的排队位置会为您保留。"
+BOOKED_TEXT = "已为您登记回拨，轮到您时我们将用12345给您回电，请挂机。"
+# app_queue plays these by a fixed name (queues.conf); made when the controller starts.
+FIXED_PROMPTS = {"queue-callback-offer": OFFER_TEXT, "queue-callback-booked": BOOKED_TEXT}
+
+
+class CallbackService:
+    def __init__(self, settings: Settings, client: AMIClient, acd: AcdService, sessions: async_sessionmaker,
+                 clock: Callable[[], dt.datetime], prompts_pbx_dir: str):
+        self.settings = settings
+        self.client = client
+        self.acd = acd
+        self.sessions = sessions
+        self.clock = clock
+        self.prompts = prompts_pbx_dir.rstrip("/")
+        self.in_queue: set[int] = set()  # placeholders waiting or connected
+        self._lock = asyncio.Lock()
+        client.on(ev.QueueCallerAbandon, self._on_abandon)
+        client.on(ev.UserEvent, self._on_user_event)
+        client.on(ev.Hangup, self._on_hangup)
+
+    def now(self) -> float:
+        return self.clock().timestamp()
+
+    # -- booking in the queue ---------------------------------------------------------
+    async def book(self, session: AGISession) -> None:
+        """FastAGI route 'callback': the caller pressed 1 while waiting."""
+        number = session.env.get("agi_callerid", "")
+        if not number.isdigit():
+            return  # no number to call back: the dialplan puts the caller back in the queue
+        position = int(session.arg(2)) if session.arg(2).isdigit() else 0
+        now = self.now()
+        async with self.sessions() as db, db.begin():
+            result = await db.execute(insert(Callback).returning(Callback.id), [{
+                "kind": "keep-place", "number": number, "call_id": session.arg(1), "position": position,
+                "status": "pending", "created_at": now, "due_at": now}])
+            cb_id = result.scalar_one()
+        # Into the queue before the caller hangs up: the place is never empty.
+        await self._place(cb_id, number, position)
+        await session.command(f'STREAM FILE {self.prompts}/queue-callback-booked ""')
+        await session.set_variable("HOTLINE_ROUTE", "callback")
+        self.acd.note("callback", "", f"{_mask(number)} 登记回拨，保留第 {position} 位")
+
+    async def _place(self, cb_id: int, number: str, position: int) -> None:
+        dial = self.settings.ivr.transfer_dial.format(number=number)
+        try:
+            await self.client.action(
+                "Originate", Channel=f"Local/cb{cb_id}@hotline-callback", Context="hotline-callback-dial",
+                Exten=number, Priority=1, CallerID=f"<{number}>", Async="true", Timeout=4 * 3600 * 1000,
+                Variable=[f"__HOTLINE_CB_ID={cb_id}", f"HOTLINE_CB_POSITION={position}",
+                          f"HOTLINE_CB_DIAL={dial}", f"__HOTLINE_CALLID=cb{cb_id}"])
+        except AMIError as exc:
+            log.warning("callback %s could not be queued: %s", cb_id, exc)
+            await self._set(cb_id, status="pending", due_at=self.now() + 5)
+            return
+        self.in_queue.add(cb_id)
+        await self._set(cb_id, status="queued", attempts=Callback.attempts + 1)
+
+    # -- missed calls ----------------------------------------------------------------
+    async def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
+        if e.var("HOTLINE_CB_ID") or e.hold_time < self.settings.acd.callback_abandon_seconds:
+            return
+        number = e.caller_id_num
+        if not number.isdigit():
+            return
+        now = self.now()
+        async with self.sessions() as db, db.begin():
+            await db.execute(insert(Callback), [{
+                "kind": "missed", "number": number, "call_id": e.var("HOTLINE_CALLID") or e.linkedid,
+                "position": 0, "status": "pending", "created_at": now, "due_at": now}])
+        self.acd.note("callback", "", f"{_mask(number)} 等待 {e.hold_time} 秒后挂断，已生成漏接回拨任务")
+
+    async def dispatch(self) -> None:
+        """Let due callbacks into the queue while lines are free for them."""
+        async with self._lock:
+            # Callers already waiting (placeholders among them) go first.
+            room = ln.free_seats(self.acd.floor) - len(self.acd.waiting)
+            if room <= 0:
+                return
+            async with self.sessions() as db:
+                due = (await db.scalars(select(Callback).where(
+                    Callback.status == "pending", Callback.due_at <= self.now())
+                    .order_by(Callback.due_at, Callback.id).limit(room))).all()
+            for cb in due:
+                await self._place(cb.id, cb.number, 0)
+
+    # -- outcomes --------------------------------------------------------------------
+    async def _on_user_event(self, e: ev.UserEvent) -> None:
+        if e.user_event != "HotlineCallback":
+            return
+        try:
+            cb_id = int(e.raw.get("Id"))
+        except ValueError:
+            return
+        status = e.raw.get("Status")
+        self.in_queue.discard(cb_id)
+        await self._outcome(cb_id, "reached" if status == "ANSWER" else "failed", status)
+
+    async def _on_hangup(self, e: ev.Hangup) -> None:
+        # A placeholder that left the queue without a seat ever answering it.
+        if not e.channel.startswith("Local/cb") or not e.channel.endswith(";2"):
+            return
+        try:
+            cb_id = int(e.channel[len("Local/cb"):].split("@", 1)[0])
+        except ValueError:
+            return
+        if cb_id in self.in_queue:
+            self.in_queue.discard(cb_id)
+            await self._outcome(cb_id, "failed", "NOSEAT")
+
+    async def _outcome(self, cb_id: int, result: str, detail: str) -> None:
+        async with self.sessions() as db:
+            cb = await db.get(Callback, cb_id)
+        if cb is None or cb.status in ("reached", "failed"):
+            return
+        if result == "reached":
+            await self._set(cb_id, status="reached", last_result=detail, done_at=self.now())
+            self.acd.note("callback", "", f"回拨 {_mask(cb.number)} 已接通")
+        elif cb.attempts < self.settings.acd.callback_attempts:
+            await self._set(cb_id, status="pending", last_result=detail,
+                            due_at=self.now() + self.settings.acd.callback_retry_seconds)
+            self.acd.note("callback", "", f"回拨 {_mask(cb.number)} 未接通（{detail}），稍后重试")
+        else:
+            await self._set(cb_id, status="failed", last_result=detail, done_at=self.now())
+            self.acd.note("callback", "", f"回拨 {_mask(cb.number)} 多次未接通，已结束")
+
+    async def _set(self, cb_id: int, **values: Any) -> None:
+        async with self.sessions() as db, db.begin():
+            await db.execute(update(Callback).where(Callback.id == cb_id).values(**values))
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.acd.tick_seconds)
+            try:
+                await self.dispatch()
+            except AMIError as exc:
+                log.warning("callback dispatch: %s", exc)
+
+    # -- views -----------------------------------------------------------------------
+    async def counts(self, since: float) -> dict[str, int]:
+        async with self.sessions() as db:
+            rows = (await db.execute(select(Callback.status, func.count()).where(Callback.created_at >= since)
+                                     .group_by(Callback.status))).all()
+        by = {status: n for status, n in rows}
+        return {"pending": by.get("pending", 0) + by.get("queued", 0), "reached": by.get("reached", 0),
+                "failed": by.get("failed", 0),
+                "made": by.get("reached", 0) + by.get("failed", 0) + by.get("queued", 0)}
+
+    async def list(self, limit: int = 100) -> list[dict[str, Any]]:
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(Callback).order_by(Callback.id.desc()).limit(limit))).all()
+        return [{"id": r.id, "kind": r.kind, "number": _mask(r.number), "status": r.status,
+                 "attempts": r.attempts, "last_result": r.last_result, "position": r.position,
+                 "created_at": r.created_at} for r in rows]
+
+
+def _mask(number: str) -> str:
+    """138****0000: what a lead's screen shows of a citizen's number."""
+    return number[:3] + "****" + number[-4:] if len(number) >= 8 else number
