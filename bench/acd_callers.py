@@ -54,13 +54,18 @@ async def main() -> None:
         if e.caller_id_num in numbers:
             queued.add(e.caller_id_num)
 
+    on_seat: dict[str, str] = {}  # interface -> caller in a call there
+
     def on_connect(e: ev.AgentConnect) -> None:
         if e.caller_id_num in numbers:
             connected.add(e.caller_id_num)
+            on_seat[e.interface] = e.caller_id_num
 
     def on_complete(e: ev.AgentComplete) -> None:
-        if e.caller_id_num in numbers:
-            completed.add(e.caller_id_num)
+        # AgentComplete can arrive without the caller's fields; the seat says who it was.
+        caller = on_seat.pop(e.interface, "") or e.caller_id_num
+        if caller in numbers:
+            completed.add(caller)
             finish_check()
 
     def on_abandon(e: ev.QueueCallerAbandon) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -70,6 +70,9 @@ class AcdService:
         # was seen without any caller fields when the caller hung up first
         # (Asterisk 22: the caller's snapshot is gone by then).
         self._in_call: dict[str, str] = {}
+        # Database writes go through one ordered queue, so event handlers
+        # never wait on a commit (fsync) and the dispatcher keeps up.
+        self._writes: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
         self._listeners: list[Callable[[], None]] = []
         self._dirty = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -99,8 +102,30 @@ class AcdService:
         self._recompute()
         self._spawn(self._reconciler(), "acd-reconciler")
         self._spawn(self._ticker(), "acd-ticker")
+        self._spawn(self._writer(), "acd-writer")
+
+    async def _writer(self) -> None:
+        while True:
+            write = await self._writes.get()
+            try:
+                await write()
+            except Exception:
+                log.exception("ACD database write failed")
+            finally:
+                self._writes.task_done()
+
+    def _persist(self, write: Callable[[], Awaitable[None]]) -> None:
+        self._writes.put_nowait(write)
+
+    async def drain(self) -> None:
+        """Wait until every queued write is done (figures read after this)."""
+        await self._writes.join()
 
     async def close(self) -> None:
+        try:
+            await asyncio.wait_for(self.drain(), 5)  # what was acknowledged gets stored
+        except asyncio.TimeoutError:
+            log.error("ACD closed with %d database writes not done", self._writes.qsize())
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -132,7 +157,7 @@ class AcdService:
         change = Change(self.clock().isoformat(timespec="seconds"), kind, seat, detail, actor)
         self.changes.append(change)
         log.info("acd %s %s: %s", kind, seat or "-", detail)
-        self._spawn(self._store_change(change), "acd-event")
+        self._persist(lambda: self._store_change(change))
 
     async def _store_change(self, c: Change) -> None:
         async with self.sessions() as db, db.begin():
@@ -177,7 +202,7 @@ class AcdService:
                 started = self._wrapup_started.pop(name, None)
                 if started is not None:
                     uniqueid, t0 = started
-                    self._spawn(self._store_wrapup(uniqueid, now - t0), "acd-wrapup")
+                    self._persist(lambda u=uniqueid, d=now - t0: self._store_wrapup(u, d))
 
     async def _store_wrapup(self, uniqueid: str, seconds: float) -> None:
         async with self.sessions() as db, db.begin():
@@ -240,16 +265,23 @@ class AcdService:
     def _on_called(self, e: ev.AgentCalled) -> None:
         self._apply(st.agent_called(self.floor, e.interface, e.caller_id_num, self.now()))
 
-    async def _on_connect(self, e: ev.AgentConnect) -> None:
+    def _on_connect(self, e: ev.AgentConnect) -> None:
         now = self.now()
         self._apply(st.agent_connected(self.floor, e.interface, e.caller_id_num, now))
         self.waiting.pop(e.uniqueid, None)
         self._in_call[e.interface] = e.uniqueid
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
-        async with self.sessions() as db, db.begin():
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
-                answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
+
+        async def write() -> None:
+            async with self.sessions() as db, db.begin():
+                await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+                    answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
+
+        self._persist(write)
+        self._spawn(self._queue_log(e, call_id), "acd-queuelog")
+
+    async def _queue_log(self, e: ev.AgentConnect, call_id: str) -> None:
         try:
             # Stamped into queue_log, so Asterisk's own records join to tickets.
             await self.client.action("QueueLog", Queue=e.queue, Event="HOTLINECALL", Uniqueid=e.uniqueid,
@@ -257,16 +289,20 @@ class AcdService:
         except AMIError as exc:
             log.warning("QueueLog for %s failed: %s", call_id, exc)
 
-    async def _on_complete(self, e: ev.AgentComplete) -> None:
+    def _on_complete(self, e: ev.AgentComplete) -> None:
         now = self.now()
         uniqueid = self._in_call.pop(e.interface, "") or e.uniqueid
         seat = self.floor.at_interface(e.interface)
         if seat is not None and self.acd.wrapup_seconds > 0:
             self._wrapup_started[seat.name] = (uniqueid, now)
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
-        async with self.sessions() as db, db.begin():
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
-                ended_at=now, talk_s=float(e.talk_time)))
+
+        async def write() -> None:
+            async with self.sessions() as db, db.begin():
+                await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
+                    ended_at=now, talk_s=float(e.talk_time)))
+
+        self._persist(write)
 
     def _on_no_answer(self, e: ev.AgentRingNoAnswer) -> None:
         before = self.floor.at_interface(e.interface)
@@ -275,28 +311,37 @@ class AcdService:
         after = self.floor.at_interface(e.interface)
         if before and after and after.pause == self.acd.no_answer_reason and before.pause != after.pause:
             self.note("no-answer", after.name, f"连续 {self.acd.ring_no_answer_limit} 次未接听，已暂停")
-            self._spawn(self._store_pause(after.name, after.pause), "acd-pause")
+            self._persist(lambda: self._store_pause(after.name, after.pause))
 
-    async def _on_join(self, e: ev.QueueCallerJoin) -> None:
+    def _on_join(self, e: ev.QueueCallerJoin) -> None:
         now = self.now()
         self.waiting[e.uniqueid] = now
-        async with self.sessions() as db, db.begin():
-            if await db.get(QueueCall, e.uniqueid) is None:
-                await db.execute(insert(QueueCall), [{
-                    "uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
-                    "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
-                    "callback_id": int(e.var("HOTLINE_CB_ID")) if e.var("HOTLINE_CB_ID").isdigit() else None}])
+        row = {"uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
+               "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
+               "callback_id": int(e.var("HOTLINE_CB_ID")) if e.var("HOTLINE_CB_ID").isdigit() else None}
+
+        async def write() -> None:
+            async with self.sessions() as db, db.begin():
+                if await db.get(QueueCall, e.uniqueid) is None:
+                    await db.execute(insert(QueueCall), [row])
+
+        self._persist(write)
         self._recompute()
 
     def _on_leave(self, e: ev.QueueCallerLeave) -> None:
         if self.waiting.pop(e.uniqueid, None) is not None:
             self._recompute()
 
-    async def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
+    def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
         self.waiting.pop(e.uniqueid, None)
-        async with self.sessions() as db, db.begin():
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
-                abandoned=True, ended_at=self.now(), hold_s=float(e.hold_time)))
+        now = self.now()
+
+        async def write() -> None:
+            async with self.sessions() as db, db.begin():
+                await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+                    abandoned=True, ended_at=now, hold_s=float(e.hold_time)))
+
+        self._persist(write)
         self._recompute()
 
     # -- background ------------------------------------------------------------------
@@ -346,6 +391,7 @@ class AcdService:
 
     # -- figures -----------------------------------------------------------------------
     async def figures(self) -> dict[str, Any]:
+        await self.drain()
         now = self.now()
         async with self.sessions() as db:
             all_rows = (await db.scalars(select(QueueCall).where(
