@@ -212,6 +212,7 @@ class AcdSettings(_Section):
     # Callbacks (回拨): offered to a caller who has waited this long, keeping
     # their place; and made for every caller who gave up after waiting longer
     # than callback_abandon_seconds (漏接回拨).
+    announce_seconds: int = Field(30, ge=5, le=3600, description="position/wait announcement interval")
     callback_offer_seconds: int = Field(60, ge=5, le=3600)
     callback_abandon_seconds: float = Field(5.0, ge=0, le=3600)
     callback_attempts: int = Field(3, ge=1, le=10)

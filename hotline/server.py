@@ -16,7 +16,7 @@ from aiohttp import web
 
 from hotline import __version__
 from hotline.acd import api as acd_api
-from hotline.acd.callbacks import FIXED_PROMPTS, CallbackService
+from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
 from hotline.acd.service import AcdService
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
@@ -88,6 +88,9 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
     prompts = PromptStore(settings)
     for name, text in FIXED_PROMPTS.items():
         await prompts.fixed(name, text)
+    digits = settings.pbx.instance_dir / "lib" / "sounds-zh" / "digits"
+    for name, text in ZH_DIGITS.items():
+        await prompts.fixed(name, text, folder=digits)
     service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
                               settings.ivr.pbx_prompts_dir)
     app[acd_api.CALLBACKS] = service

@@ -118,12 +118,15 @@ class PromptStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    async def fixed(self, name: str, text: str) -> str:
-        """A prompt Asterisk's own config names (queues.conf): synthesised, then
-        given that fixed name; replaced atomically when the text changes."""
+    async def fixed(self, name: str, text: str, folder: Path | None = None) -> str:
+        """A prompt Asterisk's own config names (queues.conf, say.c): synthesised,
+        then given that fixed name; replaced atomically when the text changes."""
         made = await self.for_text(text)
         src = self.dir / f"{made.rsplit('/', 1)[-1]}.wav"
-        target = self.dir / f"{name}.wav"
+        (folder or self.dir).mkdir(parents=True, exist_ok=True)
+        target = (folder or self.dir) / f"{name}.wav"
+        if target.exists() and target.read_bytes() == src.read_bytes():
+            return self._pbx(name)
         tmp = target.with_suffix(".tmp.wav")
         shutil.copyfile(src, tmp)
         os.replace(tmp, target)

@@ -102,6 +102,8 @@ class Pbx:
             "--bind", str(p.log), "/var/log/asterisk",
             "--bind", str(p.spool), "/var/spool/asterisk",
             "--bind", str(p.lib), "/var/lib/asterisk/hotline",
+            # Mandarin number words (digits/...), made by the controller.
+            "--bind", str(p.lib / "sounds-zh"), "/usr/share/asterisk/sounds/zh",
             "--proc", "/proc",
             "--dev", "/dev",
             "--unshare-pid",
@@ -118,9 +120,10 @@ class Pbx:
             )
         # bwrap cannot create a mount point inside a read-only root.
         (self.settings.pbx.rootfs / "var/lib/asterisk/hotline").mkdir(exist_ok=True)
+        (self.settings.pbx.rootfs / "usr/share/asterisk/sounds/zh").mkdir(exist_ok=True)
         p = self.paths
         for folder in (p.etc, p.run, p.log, p.spool, p.spool / "db", p.spool / "monitor", p.lib,
-                       p.lib / "prompts", p.lib / "messages"):
+                       p.lib / "prompts", p.lib / "messages", p.lib / "sounds-zh" / "digits"):
             folder.mkdir(parents=True, exist_ok=True)
         render_config(self.settings, p.etc)
         ensure_hold_music(p.lib / "moh")

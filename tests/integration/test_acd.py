@@ -311,3 +311,28 @@ async def test_figures_over_24_hours_with_queue_log_and_metrics(
         await scraper.close()
     queue_log = (pbx.paths.log / "queue_log").read_text()
     assert f"|hotline|{iface(1)}|HOTLINECALL|" in queue_log and talk.linkedid in queue_log
+
+
+async def test_waiting_callers_hear_position_and_wait_in_mandarin(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, pbx: Pbx) -> None:
+    await staff(controller, 1)
+    await eventually(lambda: _equals(takers(ami), {iface(1)}))
+    busy = await queue_caller(ami)
+    await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == busy)
+    log = pbx.paths.messages_log
+    start = log.stat().st_size
+    await ami.command("core set verbose 3")  # file.c names every file it plays, and its language
+    try:
+        await queue_caller(ami)
+        await queue_caller(ami)
+
+        def heard() -> str:
+            text = log.read_text(errors="replace")[start:]
+            return text if "queue-callswaiting" in text and "queue-youarenext" in text else ""
+
+        text = await eventually(heard, timeout=20)
+    finally:
+        await ami.command("core set verbose 2")
+    lines = [line for line in text.splitlines() if "Playing" in line]
+    assert any("digits/2" in line and "(language 'zh')" in line for line in lines), lines[-10:]
+    assert any("queue-callswaiting" in line for line in lines)

@@ -52,6 +52,10 @@ async def test_callback_keeps_the_callers_place(
     assert seat_takes.channel.startswith("Local/cb")  # the seat is on the line first ...
     citizen = await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith(f"Local/{second}@sim-pstn"))
     assert recorder.events.index(seat_takes) < recorder.events.index(citizen)  # ... then the citizen rings
+    # The citizen's end (;2 of the simulated line) sees the hotline calling.
+    shown = await recorder.wait_for(ev.NewCallerid, lambda e: e.channel.startswith(f"Local/{second}@sim-pstn")
+                                    and e.channel.endswith(";2"))
+    assert shown.caller_id_num == "12345"
     assert not recorder.of(ev.AgentConnect, lambda e: e.caller_id_num == third)
     await ami.action("Hangup", Channel=seat_takes.channel)
     await eventually(lambda: _status(controller, "reached"), timeout=10)
