@@ -11,37 +11,23 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import json
 import subprocess
 import sys
 import time
-import zoneinfo
 from pathlib import Path
 
-from aiohttp import web
 
-from bench.common import bench_pbx, percentile
+from bench.common import bench_pbx, controller, percentile
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired, diff
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
-from hotline.server import AMI, FASTAGI, KEEPER, create_app
+from hotline.server import AMI, FASTAGI, KEEPER
 
 
 async def run(settings: Settings, callers: int, seats: int, talk_s: int) -> None:
-    morning = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
-    real_start = time.time()
-    # The clock runs (wrap-up timers end) but always reads as a weekday morning.
-    app = create_app(settings, clock=lambda: morning + dt.timedelta(seconds=time.time() - real_start))
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-    try:
-        for _ in range(300):
-            if app[KEEPER].mirror.synced:
-                break
-            await asyncio.sleep(0.05)
+    async with controller(settings) as app:
         acd = app[ACD]
         await app[AMI].action("Setvar", Variable="SIM_TALK", Value=str(talk_s))
         for i in range(1, seats + 1):
@@ -72,8 +58,6 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int) -> None
         print(f"AMI event lag             p50 {percentile(lags, 50):.1f} ms  p99 {percentile(lags, 99):.1f} ms"
               f"  max {max(lags, default=float('nan')):.1f} ms  (n={len(lags)})")
         print(f"controller CPU            {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
-    finally:
-        await runner.cleanup()
 
 
 def main() -> None:

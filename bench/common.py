@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import os
 import statistics
 import tempfile
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import time
+import zoneinfo
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+from aiohttp import web
 
 from hotline.config import Settings, load
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
+from hotline.server import KEEPER, create_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,3 +45,30 @@ def percentile(values: Iterable[float], p: float) -> float:
     if len(data) == 1:
         return data[0]
     return statistics.quantiles(data, n=1000, method="inclusive")[int(p * 10) - 1]
+
+
+# A weekday morning in the hotline's city: every caller hears the day menu.
+MORNING = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
+
+
+def morning_clock() -> Callable[[], dt.datetime]:
+    """Runs (timers end) but always reads as a weekday morning."""
+    start = time.time()
+    return lambda: MORNING + dt.timedelta(seconds=time.time() - start)
+
+
+@asynccontextmanager
+async def controller(settings: Settings) -> AsyncIterator[web.Application]:
+    """The whole controller in this process, synced with the PBX."""
+    app = create_app(settings, clock=morning_clock())
+    runner = web.AppRunner(app)
+    await runner.setup()
+    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
+    try:
+        for _ in range(300):
+            if app[KEEPER].mirror.synced:
+                break
+            await asyncio.sleep(0.05)
+        yield app
+    finally:
+        await runner.cleanup()

@@ -12,34 +12,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
-import zoneinfo
 import json
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from aiohttp import web
 
-from bench.common import bench_pbx, percentile
+from bench.common import bench_pbx, controller, percentile
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
-from hotline.server import FASTAGI, IVR, KEEPER, create_app
+from hotline.server import FASTAGI, IVR
 
 
 async def run(settings: Settings, callers: int) -> None:
-    # A weekday morning, so every caller hears the day menu.
-    morning = dt.datetime(2026, 11, 25, 10, 0, tzinfo=zoneinfo.ZoneInfo("Asia/Shanghai"))
-    app = create_app(settings, clock=lambda: morning)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, settings.web.host, settings.web.port).start()
-    try:
-        for _ in range(300):
-            if app[KEEPER].mirror.synced:
-                break
-            await asyncio.sleep(0.05)
+    async with controller(settings) as app:
         agi, driver = app[FASTAGI], app[IVR]
         menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
 
@@ -67,8 +54,6 @@ async def run(settings: Settings, callers: int) -> None:
               f"  (n={len(all_ms)})")
         print(f"controller CPU           {cpu * 1000 / max(steps, 1):.3f} ms per AGI step ({steps} steps, {cpu:.2f} s)")
         print(f"controller CPU idle      {idle_pct:.2f} %")
-    finally:
-        await runner.cleanup()
 
 
 def main() -> None:

@@ -22,7 +22,6 @@ events around it.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import random

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 
 from hotline.ivr.flow import FlowInvalid, load_yaml, validate
 
