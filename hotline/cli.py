@@ -179,6 +179,14 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seatmap(args: argparse.Namespace) -> int:
+    from hotline.seatmap.terminal import main as seatmap
+
+    settings = _settings(args)
+    url = args.url or f"http://{settings.web.host}:{settings.web.port}"
+    return seatmap(url, args.user)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="12345 citizen service hotline back end")
     p.add_argument("-c", "--config", help="TOML configuration file (default: $HOTLINE_CONFIG or ./hotline.toml)")
@@ -220,6 +228,11 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", action="append", required=True, help="agent, lead, admin or department (repeatable)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.set_defaults(func=cmd_user_add)
+
+    seatmap = sub.add_parser("seatmap", help="the live seat map in this terminal (shift lead)")
+    seatmap.add_argument("--user", required=True, help="a shift lead's username")
+    seatmap.add_argument("--url", help="the hotline's web address (default: from the configuration)")
+    seatmap.set_defaults(func=cmd_seatmap)
 
     db = sub.add_parser("db", help="the database").add_subparsers(dest="sub", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -107,6 +107,9 @@ class SeatSettings(_Section):
     # pjsip: seats are softphones (PJSIP/seatNN). simulated: each seat is a
     # Local channel that answers by itself (demos, tests, load runs).
     phones: Literal["pjsip", "simulated"] = "pjsip"
+    # The floor as the seat map draws it: seats per row, and names on the floor.
+    columns: int = Field(6, ge=1, le=64)
+    labels: dict[str, str] = Field(default_factory=dict, description="seat -> name shown, e.g. A区1号")
 
     def interface(self, seat: str) -> str:
         return f"Local/{seat}@sim-seat/n" if self.phones == "simulated" else f"PJSIP/{seat}"

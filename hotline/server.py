@@ -1,5 +1,5 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, ACD, callbacks, FastAGI. Later parts (ACD, seat map, tickets)
+database, IVR services, AMI, ACD, callbacks, seat map, FastAGI. Later parts (ACD, seat map, tickets)
 plug their routes and resources in here; nothing starts a resource outside a
 cleanup context.
 """
@@ -28,6 +28,8 @@ from hotline.ivr import api as ivr_api
 from hotline.ivr.agi import IvrDriver
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.seatmap import api as seatmap_api
+from hotline.seatmap.hub import SeatMapHub
 from hotline.web import login
 from hotline.web.auth import Role, allow, auth_middleware, error_middleware
 from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
@@ -100,6 +102,15 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
     await asyncio.gather(task, return_exceptions=True)
 
 
+async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub = SeatMapHub(app[acd_api.ACD])
+    app[seatmap_api.HUB] = hub
+    app[seatmap_api.SPY_AMI] = app[AMI]
+    hub.start()
+    yield
+    await hub.close()
+
+
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     server = FastAGIServer(app[SETTINGS].agi)
     server.route("ivr", app[IVR].handle)
@@ -151,12 +162,14 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(ami_ctx)
     app.cleanup_ctx.append(acd_ctx)
     app.cleanup_ctx.append(callbacks_ctx)
+    app.cleanup_ctx.append(seatmap_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
     login.setup(app)
     ivr_api.setup(app)
     acd_api.setup(app)
+    seatmap_api.setup(app)
     return app
 
 

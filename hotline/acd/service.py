@@ -70,6 +70,7 @@ class AcdService:
         # was seen without any caller fields when the caller hung up first
         # (Asterisk 22: the caller's snapshot is gone by then).
         self._in_call: dict[str, str] = {}
+        self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
         # Database writes go through one ordered queue, so event handlers
         # never wait on a commit (fsync) and the dispatcher keeps up.
         self._writes: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
@@ -270,6 +271,7 @@ class AcdService:
         self._apply(st.agent_connected(self.floor, e.interface, e.caller_id_num, now))
         self.waiting.pop(e.uniqueid, None)
         self._in_call[e.interface] = e.uniqueid
+        self._call_info[e.interface] = {"tag": e.var("HOTLINE_TAG"), "category": e.var("HOTLINE_CATEGORY")}
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
 
@@ -292,6 +294,7 @@ class AcdService:
     def _on_complete(self, e: ev.AgentComplete) -> None:
         now = self.now()
         uniqueid = self._in_call.pop(e.interface, "") or e.uniqueid
+        self._call_info.pop(e.interface, None)
         seat = self.floor.at_interface(e.interface)
         if seat is not None and self.acd.wrapup_seconds > 0:
             self._wrapup_started[seat.name] = (uniqueid, now)
@@ -419,6 +422,7 @@ class AcdService:
             "pause_reason": s.queue_pause(), "on_line": s.on_line, "standby": s.standby,
             "since": s.since, "caller": s.caller, "wrapup_until": s.wrapup_until,
             "desynced": self.desynced.get(s.name),
+            **self._call_info.get(s.interface, {"tag": "", "category": ""}),
         }
 
     def floor_view(self) -> dict[str, Any]:

@@ -1,0 +1,141 @@
+"""Seat map page, its websocket, and the shift lead's actions on a seat."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import WSMsgType, web
+
+from hotline.acd.api import ACD
+from hotline.ami.client import AMIClient
+from hotline.errors import BadRequest, HotlineError
+from hotline.seatmap.hub import SeatMapHub
+from hotline.web.auth import USER, Role, allow
+from hotline.web.login import json_body
+from hotline.web.pages import page
+
+log = logging.getLogger(__name__)
+
+HUB = web.AppKey("seatmap_hub", SeatMapHub)
+SPY_AMI = web.AppKey("seatmap_ami", AMIClient)
+
+# ChanSpy options: q quiet (no beep, no name), E end with the spied call,
+# w whisper to the agent only, B barge: talk to both.
+SPY_OPTIONS = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
+SPY_TEXT = {"listen": "监听", "whisper": "耳语", "barge": "强插"}
+
+
+class NoLeadPhone(HotlineError):
+    error_id = "lead-not-at-seat"
+    status = 409
+
+
+class SeatIdle(HotlineError):
+    error_id = "seat-not-in-call"
+    status = 409
+
+
+def _dumps(o: object) -> str:
+    return json.dumps(o, ensure_ascii=False)
+
+
+@allow(Role.LEAD, page=True)
+async def seatmap_page(request: web.Request) -> web.StreamResponse:
+    return page("seatmap.html")
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def seatmap_ws(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    hub = request.app[HUB]
+    viewer = hub.join()
+
+    async def reader() -> None:
+        async for msg in ws:  # the page sends nothing; this notices a close
+            if msg.type == WSMsgType.ERROR:
+                break
+
+    closing = asyncio.ensure_future(reader())
+    try:
+        while not ws.closed:
+            if viewer.resync:
+                viewer.resync = False
+                await ws.send_str(_dumps(hub.snapshot()))
+                continue
+            getter = asyncio.ensure_future(viewer.queue.get())
+            done, _ = await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            frame = getter.result()
+            if frame.get("type") == "resync":
+                continue  # loop round: viewer.resync is set, a snapshot goes out
+            await ws.send_str(_dumps(frame))
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.leave(viewer)
+        closing.cancel()
+    return ws
+
+
+@allow(Role.LEAD)
+async def force(request: web.Request) -> web.Response:
+    seat, action = request.match_info["seat"], request.match_info["action"]
+    acd = request.app[ACD]
+    who = request[USER].username
+    if action == "ready":
+        s = await acd.ready(seat, who)
+    elif action == "pause":
+        body = await json_body(request)
+        s = await acd.pause(seat, str(body.get("reason", "")), who)
+    elif action == "logout":
+        await acd.logout(seat, who)
+        s = acd.floor.seat(seat)
+    else:
+        raise web.HTTPNotFound()
+    acd.note("lead", seat, f"值班长强制{ {'ready': '就绪', 'pause': '暂停', 'logout': '退出'}[action] }", who)
+    return web.json_response(acd.seat_view(s), dumps=_dumps)
+
+
+@allow(Role.LEAD)
+async def spy(request: web.Request) -> web.Response:
+    """Listen, whisper or barge: the lead's own seat phone rings into ChanSpy."""
+    body = await json_body(request)
+    mode = body.get("mode")
+    if mode not in SPY_OPTIONS:
+        raise BadRequest("mode 必须是 listen、whisper 或 barge", field="mode")
+    acd = request.app[ACD]
+    target = acd.floor.seat(request.match_info["seat"])
+    if not target.talking:
+        raise SeatIdle(f"座席 {target.name} 当前没有通话")
+    who = request[USER]
+    mine = acd.floor.seat_of_agent(who.username)
+    if mine is None:
+        raise NoLeadPhone("请先在一个座席登录，监听时会呼叫该座席的话机")
+    settings = acd.settings
+    # ChanSpy matches a channel name prefix: the target seat's phone channel.
+    prefix = f"Local/{target.name}@sim-seat" if settings.seats.phones == "simulated" else f"PJSIP/{target.name}"
+    phone = settings.seats.interface(mine.name)
+    await request.app[SPY_AMI].action(
+        "Originate", Channel=phone, Application="ChanSpy", Data=f"{prefix},{SPY_OPTIONS[mode]}",
+        CallerID=f'"{SPY_TEXT[mode]} {target.name}" <{target.name}>', Async="true", Timeout=30000)
+    acd.note("spy", target.name, f"{who.display_name}{SPY_TEXT[mode]}（话机 {mine.name}）", who.username)
+    return web.json_response({"mode": mode, "seat": target.name, "phone": mine.name})
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def actions_log(request: web.Request) -> web.Response:
+    return web.json_response({"changes": request.app[ACD].floor_view()["changes"]}, dumps=_dumps)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/lead/seatmap", seatmap_page)
+    r.add_get("/ws/seatmap", seatmap_ws)
+    r.add_post("/api/lead/seats/{seat}/{action:ready|pause|logout}", force)
+    r.add_post("/api/lead/seats/{seat}/spy", spy)
+    r.add_get("/api/lead/log", actions_log)

@@ -1,0 +1,104 @@
+"""Live seat map fan-out: update, compare, notify.
+
+The hub rebuilds the view when the ACD reports a change (at most every
+`min_interval` seconds, so a burst of events costs one frame), sends each
+viewer only what changed, and gives every viewer a bounded queue: a viewer
+that falls behind loses its backlog and gets one fresh snapshot instead,
+so one slow browser never delays the others.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.acd.service import AcdService
+from hotline.seatmap import model
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Viewer:
+    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    resync: bool = True  # the next frame must be a whole snapshot
+    dropped: int = 0
+
+    def offer(self, frame: dict[str, Any]) -> None:
+        if self.resync:
+            return  # a snapshot is coming anyway
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            while not self.queue.empty():
+                self.queue.get_nowait()
+                self.dropped += 1
+            self.resync = True
+            self.queue.put_nowait({"type": "resync"})
+
+
+class SeatMapHub:
+    def __init__(self, acd: AcdService, min_interval: float = 0.05):
+        self.acd = acd
+        self.min_interval = min_interval
+        self.viewers: set[Viewer] = set()
+        self.view: dict[str, Any] | None = None
+        self.frames = 0
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        acd.subscribe(self._changed.set)
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="seatmap-hub")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    def snapshot(self) -> dict[str, Any]:
+        if self.view is None:
+            self.view = self._build()
+        # "at" is the controller's clock, the one seat times are measured on.
+        seats = self.acd.settings.seats
+        return {"type": "snapshot", "at": self.acd.now(), **self.view, "changes": self.acd.floor_view()["changes"],
+                "floor": {"columns": seats.columns, "labels": seats.labels}}
+
+    def _build(self) -> dict[str, Any]:
+        return model.build(self.acd.floor_view(), self.acd.now())
+
+    def join(self) -> Viewer:
+        viewer = Viewer()
+        self.viewers.add(viewer)
+        return viewer
+
+    def leave(self, viewer: Viewer) -> None:
+        self.viewers.discard(viewer)
+
+    def refresh(self) -> None:
+        new = self._build()
+        d = model.delta(self.view, new)
+        self.view = new
+        if d is None:
+            return
+        self.frames += 1
+        frame = {"type": "delta", "at": self.acd.now(), **d}
+        if "header" in d:
+            frame["changes"] = self.acd.floor_view()["changes"][-5:]
+        for viewer in list(self.viewers):
+            viewer.offer(frame)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._changed.wait(), 1.0)
+            except asyncio.TimeoutError:
+                pass  # the longest wait grows even when nothing happens
+            self._changed.clear()
+            try:
+                self.refresh()
+            except Exception:
+                log.exception("seat map refresh failed")
+            await asyncio.sleep(self.min_interval)

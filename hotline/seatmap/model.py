@@ -1,0 +1,56 @@
+"""What the shift lead's seat map shows, as plain data, and what changed.
+
+Pure: built from the ACD's floor view (and the caller details the mirror
+holds); ``delta`` compares two views so only real changes go out.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+STATE_TEXT = {
+    "offline": "未登录", "ready": "空闲", "ringing": "振铃", "talking": "通话中", "wrapup": "话后处理",
+    "paused": "暂停", "off_line": "工单处理", "standby": "备班", "desynced": "未同步",
+}
+
+
+def mask(number: str) -> str:
+    return number[:3] + "****" + number[-4:] if len(number) >= 8 else number
+
+
+def build(floor: dict[str, Any], now: float) -> dict[str, Any]:
+    """floor: AcdService.floor_view()."""
+    seats = {}
+    for s in floor["seats"]:
+        state = "desynced" if s["desynced"] else s["status"]
+        info = {"tag": s.get("tag", ""), "category": s.get("category", "")}
+        seats[s["seat"]] = {
+            "seat": s["seat"], "agent": s["agent_name"] or s["agent"], "state": state,
+            "text": STATE_TEXT.get(state, state) + (f"（{s['pause_reason']}）" if state == "paused" else ""),
+            "since": s["since"], "on_line": s["on_line"],
+            "caller": mask(s["caller"]) if state in ("talking", "ringing") else "",
+            "tag": info.get("tag", "") if state in ("talking", "ringing") else "",
+            "category": info.get("category", "") if state in ("talking", "ringing") else "",
+            "desynced": s["desynced"] or "",
+        }
+    lines = floor["lines"]
+    header = {
+        "window": lines["window"], "lines_target": lines["target"], "lines_scheduled": lines["scheduled"],
+        "lines_staffed": lines["staffed"], "standby": lines["standby_active"],
+        "standby_reason": lines["standby_reason"], "waiting": floor["waiting"]["count"],
+        "longest_wait_s": floor["waiting"]["longest_s"], "alert": floor["waiting"]["longest_s"] > 15,
+    }
+    return {"header": header, "seats": seats}
+
+
+def delta(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | None:
+    """The parts of `new` that differ from `old`; None when nothing changed."""
+    if old is None:
+        return {"header": new["header"], "seats": new["seats"]}
+    out: dict[str, Any] = {}
+    if old["header"] != new["header"]:
+        out["header"] = new["header"]
+    seats = {k: v for k, v in new["seats"].items() if old["seats"].get(k) != v}
+    if seats:
+        out["seats"] = seats
+    return out or None
