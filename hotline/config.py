@@ -102,7 +102,7 @@ class PbxSettings(_Section):
 
 
 class SeatSettings(_Section):
-    count: int = Field(26, ge=1, le=999)
+    count: int = Field(26, ge=1, le=9999)
     prefix: str = Field("seat", pattern=r"^[a-z]+$")
     # pjsip: seats are softphones (PJSIP/seatNN). simulated: each seat is a
     # Local channel that answers by itself (demos, tests, load runs).

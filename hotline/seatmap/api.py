@@ -11,7 +11,7 @@ from aiohttp import WSMsgType, web
 from hotline.acd.api import ACD
 from hotline.ami.client import AMIClient
 from hotline.errors import BadRequest, HotlineError
-from hotline.seatmap.hub import SeatMapHub
+from hotline.seatmap.hub import RESYNC, SeatMapHub
 from hotline.web.auth import USER, Role, allow
 from hotline.web.login import json_body
 from hotline.web.pages import page
@@ -71,9 +71,9 @@ async def seatmap_ws(request: web.Request) -> web.StreamResponse:
                 getter.cancel()
                 break
             frame = getter.result()
-            if frame.get("type") == "resync":
+            if frame == RESYNC:
                 continue  # loop round: viewer.resync is set, a snapshot goes out
-            await ws.send_str(_dumps(frame))
+            await ws.send_str(frame)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:

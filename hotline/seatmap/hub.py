@@ -10,6 +10,7 @@ so one slow browser never delays the others.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,13 +21,17 @@ from hotline.seatmap import model
 log = logging.getLogger(__name__)
 
 
+RESYNC = "resync"
+
+
 @dataclass(eq=False)
 class Viewer:
-    queue: asyncio.Queue[dict[str, Any]] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
+    # Frames are serialised once by the hub and shared by every viewer.
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=64))
     resync: bool = True  # the next frame must be a whole snapshot
     dropped: int = 0
 
-    def offer(self, frame: dict[str, Any]) -> None:
+    def offer(self, frame: str) -> None:
         if self.resync:
             return  # a snapshot is coming anyway
         try:
@@ -36,7 +41,7 @@ class Viewer:
                 self.queue.get_nowait()
                 self.dropped += 1
             self.resync = True
-            self.queue.put_nowait({"type": "resync"})
+            self.queue.put_nowait(RESYNC)
 
 
 class SeatMapHub:
@@ -87,8 +92,9 @@ class SeatMapHub:
         frame = {"type": "delta", "at": self.acd.now(), **d}
         if "header" in d:
             frame["changes"] = self.acd.floor_view()["changes"][-5:]
+        text = json.dumps(frame, ensure_ascii=False)
         for viewer in list(self.viewers):
-            viewer.offer(frame)
+            viewer.offer(text)
 
     async def _run(self) -> None:
         while True:

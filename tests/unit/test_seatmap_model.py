@@ -3,7 +3,7 @@ from __future__ import annotations
 import asyncio
 
 from hotline.seatmap import model
-from hotline.seatmap.hub import Viewer
+from hotline.seatmap.hub import RESYNC, Viewer
 from hotline.seatmap.terminal import render
 
 
@@ -37,9 +37,9 @@ def test_a_slow_viewer_loses_its_backlog_and_gets_a_snapshot() -> None:
         v = Viewer(queue=asyncio.Queue(maxsize=3))
         v.resync = False
         for i in range(10):
-            v.offer({"type": "delta", "n": i})
+            v.offer(f'{{"type": "delta", "n": {i}}}')
         assert v.resync and v.dropped == 3 and v.queue.qsize() == 1
-        assert v.queue.get_nowait() == {"type": "resync"}
+        assert v.queue.get_nowait() == RESYNC
 
     asyncio.run(go())
 
