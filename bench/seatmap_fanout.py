@@ -29,6 +29,7 @@ from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami.protocol import FrameBuffer, Message
 from hotline.config import load
+from hotline.seatmap.api import HUB
 from hotline.server import KEEPER, create_app
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS
@@ -153,6 +154,7 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
             cpu = time.process_time() - cpu0
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await asyncio.sleep(0.2)
             for http in sessions:
                 await http.close()
             ms = [x * 1000 for x in lat]
@@ -161,7 +163,7 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
                   f"  max {max(ms, default=float('nan')):.1f} ms  (n={len(ms)})")
             print(f"frames to fast viewers    {stats['deltas']} deltas, {stats['snapshots']} snapshots")
             print(f"slow viewer               {slow_stats['deltas']} deltas, {slow_stats['snapshots']} snapshots"
-                  " (its backlog dropped, resynced by snapshot)")
+                  f" read (one frame a second); server frames dropped for it: {app[HUB].dropped}")
             print(f"process CPU (all of it)   {cpu:.1f} s over {seconds:g} s")
         finally:
             await runner.cleanup()

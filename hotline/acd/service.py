@@ -426,6 +426,11 @@ class AcdService:
         }
 
     def floor_view(self) -> dict[str, Any]:
+        return {**self.header_view(), "seats": [self.seat_view(s) for s in self.floor.seats.values()],
+                "changes": [asdict(c) for c in list(self.changes)[-50:]]}
+
+    def header_view(self) -> dict[str, Any]:
+        """Lines and waiting callers: cheap, for callers who track seats themselves."""
         now = self.now()
         return {
             "lines": {"window": self.lines.window, "scheduled": self.lines.scheduled, "target": self.lines.target,
@@ -434,6 +439,4 @@ class AcdService:
                       "staffed": sum(1 for s in self.floor.seats.values() if s.on_line)},
             "waiting": {"count": len(self.waiting),
                         "longest_s": round(max((now - t for t in self.waiting.values()), default=0.0), 1)},
-            "seats": [self.seat_view(s) for s in self.floor.seats.values()],
-            "changes": [asdict(c) for c in list(self.changes)[-50:]],
         }

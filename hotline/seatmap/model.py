@@ -20,27 +20,33 @@ def mask(number: str) -> str:
 
 def build(floor: dict[str, Any], now: float) -> dict[str, Any]:
     """floor: AcdService.floor_view()."""
-    seats = {}
-    for s in floor["seats"]:
-        state = "desynced" if s["desynced"] else s["status"]
-        info = {"tag": s.get("tag", ""), "category": s.get("category", "")}
-        seats[s["seat"]] = {
-            "seat": s["seat"], "agent": s["agent_name"] or s["agent"], "state": state,
-            "text": STATE_TEXT.get(state, state) + (f"（{s['pause_reason']}）" if state == "paused" else ""),
-            "since": s["since"], "on_line": s["on_line"],
-            "caller": mask(s["caller"]) if state in ("talking", "ringing") else "",
-            "tag": info.get("tag", "") if state in ("talking", "ringing") else "",
-            "category": info.get("category", "") if state in ("talking", "ringing") else "",
-            "desynced": s["desynced"] or "",
-        }
+    return {"header": header(floor), "seats": {s["seat"]: seat(s) for s in floor["seats"]}}
+
+
+def seat(s: dict[str, Any]) -> dict[str, Any]:
+    """One tile, from AcdService.seat_view()."""
+    state = "desynced" if s["desynced"] else s["status"]
+    info = {"tag": s.get("tag", ""), "category": s.get("category", "")}
+    return {
+        "seat": s["seat"], "agent": s["agent_name"] or s["agent"], "state": state,
+        "text": STATE_TEXT.get(state, state) + (f"（{s['pause_reason']}）" if state == "paused" else ""),
+        "since": s["since"], "on_line": s["on_line"],
+        "caller": mask(s["caller"]) if state in ("talking", "ringing") else "",
+        "tag": info.get("tag", "") if state in ("talking", "ringing") else "",
+        "category": info.get("category", "") if state in ("talking", "ringing") else "",
+        "desynced": s["desynced"] or "",
+    }
+
+
+def header(floor: dict[str, Any]) -> dict[str, Any]:
+    """The map's header, from AcdService.header_view() (or floor_view())."""
     lines = floor["lines"]
-    header = {
+    return {
         "window": lines["window"], "lines_target": lines["target"], "lines_scheduled": lines["scheduled"],
         "lines_staffed": lines["staffed"], "standby": lines["standby_active"],
         "standby_reason": lines["standby_reason"], "waiting": floor["waiting"]["count"],
         "longest_wait_s": floor["waiting"]["longest_s"], "alert": floor["waiting"]["longest_s"] > 15,
     }
-    return {"header": header, "seats": seats}
 
 
 def delta(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | None:
