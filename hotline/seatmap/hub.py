@@ -55,12 +55,15 @@ class SeatMapHub:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[Any, str | None]] = {}
+        self._closing = False
         acd.subscribe(self._changed.set)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="seatmap-hub")
 
     async def close(self) -> None:
+        self._closing = True
+        self._changed.set()
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -133,10 +136,13 @@ class SeatMapHub:
             viewer.offer(text)
 
     async def _run(self) -> None:
-        while True:
+        while not self._closing:
+            # asyncio.timeout, not wait_for: Python 3.11's wait_for was seen to
+            # swallow the cancel that shuts the hub down.
             try:
-                await asyncio.wait_for(self._changed.wait(), 1.0)
-            except asyncio.TimeoutError:
+                async with asyncio.timeout(1.0):
+                    await self._changed.wait()
+            except TimeoutError:
                 pass  # the longest wait grows even when nothing happens
             self._changed.clear()
             try:

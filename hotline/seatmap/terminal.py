@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -40,27 +41,34 @@ def render(view: dict[str, Any], columns: int = 6) -> Group:
     return Group(head, table)
 
 
-async def run(base_url: str, username: str, password: str) -> None:
+async def follow(base_url: str, username: str, password: str) -> AsyncIterator[dict[str, Any]]:
+    """Log in, then yield the whole map after every frame; reconnects by itself."""
     async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as http:
         async with http.post(f"{base_url}/api/login", json={"username": username, "password": password}) as r:
             if r.status != 200:
                 raise SystemExit(f"登录失败：{(await r.json()).get('message', r.status)}")
         view: dict[str, Any] = {}
-        with Live(auto_refresh=False) as live:
-            while True:
-                try:
-                    async with http.ws_connect(f"{base_url}/ws/seatmap") as ws:
-                        async for msg in ws:
-                            m = json.loads(msg.data)
-                            if m["type"] == "snapshot":
-                                view = {"header": m["header"], "seats": m["seats"]}
-                            else:
-                                view["header"] = m.get("header", view["header"])
-                                view["seats"].update(m.get("seats", {}))
-                            live.update(render(view), refresh=True)
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(1)  # reconnect; the server sends a fresh snapshot
+        while True:
+            try:
+                async with http.ws_connect(f"{base_url}/ws/seatmap") as ws:
+                    async for msg in ws:
+                        m = json.loads(msg.data)
+                        if m["type"] == "snapshot":
+                            view = {"header": m["header"], "seats": m["seats"],
+                                    "columns": m.get("floor", {}).get("columns", 6)}
+                        else:
+                            view["header"] = m.get("header", view["header"])
+                            view["seats"].update(m.get("seats", {}))
+                        yield view
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(1)  # reconnect; the server sends a fresh snapshot
+
+
+async def run(base_url: str, username: str, password: str) -> None:
+    with Live(auto_refresh=False) as live:
+        async for view in follow(base_url, username, password):
+            live.update(render(view, view.get("columns", 6)), refresh=True)
 
 
 def main(base_url: str, username: str) -> int:

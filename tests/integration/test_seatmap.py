@@ -140,3 +140,34 @@ async def test_the_page_turns_a_seat_when_a_call_connects_and_back(
         controller.app[ACD].end_wrapup("seat01", "agent01")
         await page.wait_for_selector("#seat-seat01[data-state=ready]")
         assert await page.locator("#conn").inner_text() == "● 实时"
+
+
+async def test_terminal_seat_map_follows_the_floor(controller: TestServer, ami: AMIClient) -> None:
+    from rich.console import Console
+
+    from hotline.seatmap.terminal import follow, render
+
+    await staff(controller, 1)
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, password = await accounts.create_user(db, "tty-lead", "值班长", [Role.LEAD])
+    base = str(controller.make_url("")).rstrip("/")
+    views = follow(base, "tty-lead", password)
+    try:
+        first = await asyncio.wait_for(views.__anext__(), 10)
+        assert first["seats"]["seat01"]["state"] == "ready"
+        caller = await queue_caller(ami, "13711112222")
+
+        async def talking() -> dict:
+            async for view in views:
+                if view["seats"]["seat01"]["state"] == "talking":
+                    return view
+            raise AssertionError("stream ended")
+
+        view = await asyncio.wait_for(talking(), 15)
+        console = Console(width=140, record=True)
+        console.print(render(view, view["columns"]))
+        text = console.export_text()
+        assert "通话中" in text and "137****2222" in text
+        assert caller == "13711112222"
+    finally:
+        await views.aclose()
