@@ -37,11 +37,12 @@ class Identity:
     username: str
     display_name: str
     roles: frozenset[Role]
+    department: str = ""  # department accounts: the code of their department
 
 
 def _identity(user: User) -> Identity:
     return Identity(user.id, user.username, user.display_name,
-                    frozenset(Role(r) for r in user.roles.split(",") if r))
+                    frozenset(Role(r) for r in user.roles.split(",") if r), user.department or "")
 
 
 def _token_hash(token: str) -> str:
@@ -49,7 +50,7 @@ def _token_hash(token: str) -> str:
 
 
 async def create_user(db: AsyncSession, username: str, display_name: str, roles: list[Role],
-                      password: str | None = None) -> tuple[Identity, str]:
+                      password: str | None = None, department: str = "") -> tuple[Identity, str]:
     """Create a user; returns it and the password (generated when not given)."""
     if not _USERNAME.match(username):
         raise AccountError("username: 2-64 letters, digits, '_', '.', '-'", field="username")
@@ -60,8 +61,11 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     password = password or secrets.token_urlsafe(12)
     if len(password) < 8:
         raise AccountError("password: at least 8 characters", field="password")
+    if Role.DEPARTMENT in roles and not department:
+        raise AccountError("department accounts need --department CODE", field="department")
     user = User(username=username, display_name=display_name or username,
-                roles=",".join(r.value for r in roles), password_hash=_hasher.hash(password))
+                roles=",".join(r.value for r in roles), password_hash=_hasher.hash(password),
+                department=department)
     db.add(user)
     await db.flush()
     return _identity(user), password

@@ -159,7 +159,8 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         engine = make_engine(settings)
         try:
             async with sessionmaker(engine)() as db, db.begin():
-                return await create_user(db, args.username, args.name or args.username, roles, password)
+                return await create_user(db, args.username, args.name or args.username, roles, password,
+                                         department=args.department or "")
         finally:
             await engine.dispose()
 
@@ -167,6 +168,31 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     print(f"user {args.username} ({', '.join(r.value for r in roles)}) created")
     if not args.password_stdin:
         print(f"password: {pw}")
+    return 0
+
+
+def cmd_recordings_purge(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from hotline.db.engine import make_engine, sessionmaker
+    from hotline.db.migrate import upgrade
+    from hotline.recordings.store import RecordingStore
+
+    settings = _settings(args)
+    upgrade(settings)
+
+    async def purge() -> list[str]:
+        engine = make_engine(settings)
+        try:
+            store = RecordingStore(settings, sessionmaker(engine))
+            return await store.purge(days=args.days, dry_run=args.dry_run)
+        finally:
+            await engine.dispose()
+
+    gone = asyncio.run(purge())
+    for name in gone:
+        print(("would delete " if args.dry_run else "deleted ") + name)
+    print(f"{len(gone)} recording(s) {'to delete' if args.dry_run else 'deleted'}")
     return 0
 
 
@@ -227,7 +253,14 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--name", help="display name, e.g. 张三")
     add.add_argument("--role", action="append", required=True, help="agent, lead, admin or department (repeatable)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add.add_argument("--department", help="department accounts: the department code (tickets.departments)")
     add.set_defaults(func=cmd_user_add)
+
+    rec = sub.add_parser("recordings", help="call recordings").add_subparsers(dest="sub", required=True)
+    purge = rec.add_parser("purge", help="delete recordings older than recordings.retention_days")
+    purge.add_argument("--days", type=int, help="override the retention period for this run")
+    purge.add_argument("--dry-run", action="store_true", help="list what would be deleted")
+    purge.set_defaults(func=cmd_recordings_purge)
 
     seatmap = sub.add_parser("seatmap", help="the live seat map in this terminal (shift lead)")
     seatmap.add_argument("--user", required=True, help="a shift lead's username")

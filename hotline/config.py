@@ -21,6 +21,9 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from hotline.errors import HotlineError
 
 DEFAULT_CONFIG_NAME = "hotline.toml"
+# Channels other than the phone whose gateways create tickets over HTTP, each
+# with a bearer token of its own (so a leaked SMS token cannot pose as WeChat).
+GATEWAY_CHANNELS = ("web", "wechat", "sms", "app", "110")
 SECRETS_NAME = "secrets.toml"
 MASK = "********"
 
@@ -225,6 +228,93 @@ class AcdSettings(_Section):
 _EXTEN = re.compile(r"^[0-9]{3,15}$")
 
 
+class Category(_Section):
+    """A node of the ticket category tree (诉求分类); deadlines are inherited."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    name: str = Field(min_length=1, max_length=32)
+    deadline_days: float | None = Field(None, gt=0, le=365, description="handling deadline; none: the parent's")
+    department: str = Field("", description="the department it usually goes to (a departments code)")
+    children: list["Category"] = Field(default_factory=list)
+
+
+class Department(_Section):
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    name: str = Field(min_length=1, max_length=32)
+    # Where a blind transfer of a caller to this department dials.
+    phone: str = Field("", pattern=r"^[0-9]{0,15}$")
+
+
+def _c(code: str, name: str, days: float | None = None, dept: str = "", *kids: Category) -> Category:
+    return Category(code=code, name=name, deadline_days=days, department=dept, children=list(kids))
+
+
+def _default_categories() -> list[Category]:
+    return [
+        _c("consult", "政策咨询", 1, "", _c("consult-social", "社保政策"), _c("consult-housing", "住房政策")),
+        _c("urban", "城乡建设", 5, "zjw", _c("urban-property", "物业管理"), _c("urban-building", "房屋安全", 3),
+           _c("urban-works", "施工扰民", 2)),
+        _c("env", "生态环境", 5, "sthj", _c("env-noise", "噪音污染", 3), _c("env-air", "大气污染"),
+           _c("env-water", "水污染")),
+        _c("labour", "劳动保障", 7, "rsj", _c("labour-wages", "拖欠工资", 5), _c("labour-insurance", "社保缴纳")),
+        _c("traffic", "交通出行", 5, "jtw", _c("traffic-bus", "公交服务"), _c("traffic-road", "道路设施")),
+        _c("market", "市场监管", 7, "scjg", _c("market-consumer", "消费投诉"), _c("market-food", "食品安全", 3)),
+        _c("other", "其他", 5),
+    ]
+
+
+def _default_departments() -> list[Department]:
+    return [Department(code="zjw", name="市住房城乡建设委", phone="66001001"),
+            Department(code="sthj", name="市生态环境局", phone="66001002"),
+            Department(code="rsj", name="市人力社保局", phone="66001003"),
+            Department(code="jtw", name="市交通委", phone="66001004"),
+            Department(code="scjg", name="市市场监管局", phone="66001005")]
+
+
+class TicketSettings(_Section):
+    categories: list[Category] = Field(default_factory=_default_categories)
+    departments: list[Department] = Field(default_factory=_default_departments)
+    districts: list[str] = Field(default_factory=lambda: ["东城区", "西城区", "南城区", "北城区", "新区", "郊县"])
+    deadline_days: float = Field(5, gt=0, le=365, description="when a category names none")
+    revisit_days: float = Field(2, gt=0, le=365, description="feedback must be revisited within")
+    # Outside numbers an agent may transfer a caller to, or add to a call.
+    outside_numbers: dict[str, str] = Field(default_factory=lambda: {"110": "110 报警服务台", "12348": "法律援助律师"})
+    # Caller numbers from the same caller within this many days flag a repeat caller.
+    repeat_days: int = Field(30, ge=1, le=365)
+    history_limit: int = Field(10, ge=1, le=100)
+    survey: bool = Field(True, description="after the seat hangs up, the caller rates the service")
+
+    @model_validator(mode="after")
+    def _tree(self) -> "TicketSettings":
+        depts = {d.code for d in self.departments}
+        if len(depts) != len(self.departments):
+            raise ValueError("departments: codes must be unique")
+        seen: set[str] = set()
+
+        def walk(nodes: list[Category], where: str) -> None:
+            for n in nodes:
+                if n.code in seen:
+                    raise ValueError(f"categories: code {n.code!r} appears twice")
+                seen.add(n.code)
+                if n.department and n.department not in depts:
+                    raise ValueError(f"categories: {where}{n.code} names unknown department {n.department!r}")
+                walk(n.children, f"{where}{n.code}/")
+
+        walk(self.categories, "")
+        for number in self.outside_numbers:
+            if not _EXTEN.match(number):
+                raise ValueError(f"outside_numbers: {number!r} is not a dialable number (3-15 digits)")
+        return self
+
+
+class RecordingSettings(_Section):
+    dir: Path | None = Field(None, description="recordings; default: the PBX instance's lib/recordings")
+    pbx_dir: str = Field("/var/lib/asterisk/hotline/recordings", description="the same folder as Asterisk sees it")
+    retention_days: int = Field(180, ge=1, le=3650)
+
+
+
+
 class Settings(BaseSettings):
     """The effective configuration of one hotline installation."""
 
@@ -250,6 +340,8 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     ivr: IvrSettings = Field(default_factory=IvrSettings)
     acd: AcdSettings = Field(default_factory=AcdSettings)
+    tickets: TicketSettings = Field(default_factory=TicketSettings)
+    recordings: RecordingSettings = Field(default_factory=RecordingSettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -302,6 +394,14 @@ class Settings(BaseSettings):
     @property
     def messages_dir(self) -> Path:
         return self.ivr.messages_dir or self.pbx.instance_dir / "lib" / "messages"
+
+    @property
+    def recordings_dir(self) -> Path:
+        return self.recordings.dir or self.pbx.instance_dir / "lib" / "recordings"
+
+    @property
+    def gateway_tokens(self) -> dict[str, str]:
+        return dict(read_secrets(self).get("gateway_tokens", {}))
 
 
 def _format_error(err: ValidationError) -> list[str]:
@@ -361,6 +461,8 @@ def load(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settin
         settings.ivr.prompts_dir = _resolve(settings.ivr.prompts_dir, base)
     if settings.ivr.messages_dir is not None:
         settings.ivr.messages_dir = _resolve(settings.ivr.messages_dir, base)
+    if settings.recordings.dir is not None:
+        settings.recordings.dir = _resolve(settings.recordings.dir, base)
     _apply_secrets(settings)
     return settings
 
@@ -403,12 +505,19 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
             seats[name] = secrets.token_urlsafe(12)
             changed = True
     current["seat_passwords"] = seats
+    gateways = dict(current.get("gateway_tokens", {}))
+    for channel in GATEWAY_CHANNELS:
+        if not gateways.get(channel):
+            gateways[channel] = secrets.token_urlsafe(24)
+            changed = True
+    current["gateway_tokens"] = gateways
     if changed:
         settings.state_dir.mkdir(parents=True, exist_ok=True)
         tmp = settings.secrets_file.with_suffix(".tmp")
         lines = [f'ami_secret = "{current["ami_secret"]}"', f'metrics_token = "{current["metrics_token"]}"',
                  "", "[seat_passwords]"]
         lines += [f'{k} = "{v}"' for k, v in sorted(seats.items())]
+        lines += ["", "[gateway_tokens]"] + [f'{k} = "{v}"' for k, v in sorted(gateways.items())]
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write("\n".join(lines) + "\n")

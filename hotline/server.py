@@ -1,5 +1,5 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, ACD, callbacks, seat map, FastAGI. Later parts (ACD, seat map, tickets)
+database, IVR services, AMI, ACD, callbacks, seat map, tickets, FastAGI. Later parts (ACD, seat map, tickets)
 plug their routes and resources in here; nothing starts a resource outside a
 cleanup context.
 """
@@ -28,8 +28,15 @@ from hotline.ivr import api as ivr_api
 from hotline.ivr.agi import IvrDriver
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.recordings import api as recordings_api
+from hotline.recordings.store import RecordingStore
 from hotline.seatmap import api as seatmap_api
 from hotline.seatmap.hub import SeatMapHub
+from hotline.tickets import api as tickets_api
+from hotline.tickets.calls import CallControls
+from hotline.tickets.desk import DeskHub
+from hotline.tickets.handoff import Handoff
+from hotline.tickets.store import TicketStore
 from hotline.web import login
 from hotline.web.auth import Role, allow, auth_middleware, error_middleware
 from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
@@ -111,6 +118,31 @@ async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
     await hub.close()
 
 
+SURVEY_PROMPTS = {
+    "survey-ask": "请您对本次服务进行评价：非常满意请按1，满意请按2，基本满意请按3，不满意请按4，非常不满意请按5。",
+    "survey-thanks": "感谢您的评价，再见。",
+}
+
+
+async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if settings.tickets.survey:
+        prompts = PromptStore(settings)
+        for name, text in SURVEY_PROMPTS.items():
+            await prompts.fixed(name, text)
+    store = TicketStore(settings, app[SESSIONS], app[CLOCK])
+    await store.seed_kb()
+    hub = DeskHub(app[acd_api.ACD])
+    handoff = Handoff(app[AMI], app[acd_api.ACD], store, hub)
+    app[tickets_api.STORE] = store
+    app[tickets_api.DESKS] = hub
+    app[tickets_api.HANDOFF] = handoff
+    app[tickets_api.CONTROLS] = CallControls(settings, app[AMI], handoff)
+    app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
+    yield
+    await handoff.close()
+
+
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     server = FastAGIServer(app[SETTINGS].agi)
     server.route("ivr", app[IVR].handle)
@@ -163,6 +195,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(acd_ctx)
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_ctx)
+    app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
@@ -170,6 +203,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     ivr_api.setup(app)
     acd_api.setup(app)
     seatmap_api.setup(app)
+    tickets_api.setup(app)
+    recordings_api.setup(app)
     return app
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 
 from hotline.config import Settings, load
+from tests.pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 TEST_CONFIG = Path(__file__).resolve().parent / "hotline-test.toml"
@@ -24,3 +27,18 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
         else:
             base[key] = value
     return load(TEST_CONFIG, **base)
+
+
+# The private PostgreSQL server of the session (tests/pg.py), started only
+# when a test asks for it.
+PG_PORT = int(os.environ.get("HOTLINE_TEST_PG_PORT", "15432"))
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    server = PostgresServer(PG_PORT)
+    if not server.available:
+        pytest.fail("PostgreSQL is not installed (scripts/bootstrap installs it)")
+    server.start()
+    yield server
+    server.stop()

@@ -44,6 +44,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    department: Mapped[str] = mapped_column(String(32), default="", server_default="",
+                                            doc="department code, for department accounts")
 
 
 class WebSession(Base):
@@ -125,16 +127,98 @@ class VoiceMessage(Base):
 
 
 class Ticket(Base):
-    """A citizen's request. The agent desk extends this (see migrations)."""
+    """One citizen's request (工单), from any channel, through its whole workflow."""
 
     __tablename__ = "tickets"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     number: Mapped[str] = mapped_column(String(32), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="accepted")
+    status: Mapped[str] = mapped_column(String(16), default="accepted", index=True)
     channel: Mapped[str] = mapped_column(String(16), default="phone")
     caller: Mapped[str] = mapped_column(String(32), default="", index=True)
+    caller_name: Mapped[str] = mapped_column(String(64), default="", server_default="")
     call_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    tag: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    ivr_path: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    category: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    district: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    address: Mapped[str] = mapped_column(String(256), default="", server_default="")
+    content: Mapped[str] = mapped_column(Text, default="", server_default="")
+    handling: Mapped[str] = mapped_column(String(16), default="", server_default="",
+                                          doc="answered (on the spot) | dispatched")
+    answer: Mapped[str] = mapped_column(Text, default="", server_default="")
+    department: Mapped[str] = mapped_column(String(32), default="", server_default="", index=True)
+    deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
+    feedback: Mapped[str] = mapped_column(Text, default="", server_default="")
+    feedback_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revisit_due_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revisit_note: Mapped[str] = mapped_column(Text, default="", server_default="")
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    satisfaction_source: Mapped[str] = mapped_column(String(16), default="", server_default="")
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    agent: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
+    seat: Mapped[str] = mapped_column(String(32), default="", server_default="")
+    wait_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    redispatches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class TicketCall(Base):
+    """A call a ticket came from (a caller may call again about the same ticket)."""
+
+    __tablename__ = "ticket_calls"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    uniqueid: Mapped[str] = mapped_column(String(64), default="")
+    seat: Mapped[str] = mapped_column(String(32), default="")
+    agent: Mapped[str] = mapped_column(String(64), default="", index=True)
+    answered_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    recording: Mapped[str] = mapped_column(String(256), default="", doc="file name in the recordings folder")
+    recording_purged: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class TicketEvent(Base):
+    """Status history: who moved the ticket, from what to what, and why."""
+
+    __tablename__ = "ticket_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(16))
+    from_status: Mapped[str] = mapped_column(String(16), default="")
+    to_status: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class TicketDraft(Base):
+    """The desk's form as typed, so closing the browser loses nothing."""
+
+    __tablename__ = "ticket_drafts"
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), primary_key=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class TicketSequence(Base):
+    """Per-day counter behind readable ticket numbers (20261127000001)."""
+
+    __tablename__ = "ticket_sequences"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class KbArticle(Base):
+    """Knowledge base (知识库) the desk searches while a citizen talks."""
+
+    __tablename__ = "kb_articles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(128))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(String(32), default="")
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -123,7 +123,7 @@ class Pbx:
         (self.settings.pbx.rootfs / "usr/share/asterisk/sounds/zh").mkdir(exist_ok=True)
         p = self.paths
         for folder in (p.etc, p.run, p.log, p.spool, p.spool / "db", p.spool / "monitor", p.lib,
-                       p.lib / "prompts", p.lib / "messages", p.lib / "sounds-zh" / "digits"):
+                       p.lib / "prompts", p.lib / "messages", p.lib / "recordings", p.lib / "sounds-zh" / "digits"):
             folder.mkdir(parents=True, exist_ok=True)
         render_config(self.settings, p.etc)
         ensure_hold_music(p.lib / "moh")

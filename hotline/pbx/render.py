@@ -40,6 +40,10 @@ def context(settings: Settings) -> dict[str, object]:
         "legacy_numbers": settings.legacy_numbers,
         "hotline_number": settings.hotline_number,
         "acd": settings.acd,
+        "tickets": settings.tickets,
+        "recordings": settings.recordings,
+        # {number} becomes the dialplan's ${EXTEN}: one template for every outside number.
+        "outside_dial": settings.ivr.transfer_dial.replace("{number}", "${EXTEN}"),
     }
 
 

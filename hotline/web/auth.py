@@ -30,6 +30,7 @@ class Role(str, enum.Enum):
     ADMIN = "admin"
     DEPARTMENT = "department"
     METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
+    GATEWAY = "gateway"  # a web/WeChat/SMS/app/110 gateway with its channel's bearer token
 
 
 class Unauthenticated(HotlineError):

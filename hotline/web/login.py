@@ -23,9 +23,14 @@ class LoginFailed(HotlineError):
 async def identify(request: web.Request) -> accounts.Identity | None:
     bearer = request.headers.get("Authorization", "")
     if bearer.startswith("Bearer "):
-        expected = request.app[SETTINGS].metrics_token
-        if expected and hmac.compare_digest(bearer[7:].strip(), expected):
+        given = bearer[7:].strip().encode()
+        settings = request.app[SETTINGS]
+        expected = settings.metrics_token
+        if expected and hmac.compare_digest(given, expected.encode()):
             return accounts.Identity(0, "metrics", "Prometheus", frozenset({Role.METRICS}))
+        for channel, token in settings.gateway_tokens.items():
+            if token and hmac.compare_digest(given, str(token).encode()):
+                return accounts.Identity(0, f"gateway:{channel}", f"{channel} 网关", frozenset({Role.GATEWAY}))
         return None
     token = request.cookies.get(COOKIE)
     if not token:

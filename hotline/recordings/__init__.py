@@ -1,0 +1,1 @@
+"""Call recordings: made by Asterisk (MixMonitor), indexed on tickets, served and purged here."""

@@ -1,0 +1,200 @@
+"""Desk page and websocket, ticket workflow, knowledge base, gateways' API."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import WSMsgType, web
+
+from hotline.acd.api import ACD
+from hotline.errors import BadRequest
+from hotline.tickets.calls import CallControls
+from hotline.tickets.desk import CLOSE, DeskHub, dumps
+from hotline.tickets.handoff import Handoff
+from hotline.tickets.store import TicketStore
+from hotline.web.auth import USER, Role, allow
+from hotline.web.login import json_body
+from hotline.web.pages import page
+
+STORE = web.AppKey("tickets", TicketStore)
+DESKS = web.AppKey("desks", DeskHub)
+HANDOFF = web.AppKey("handoff", Handoff)
+CONTROLS = web.AppKey("call_controls", CallControls)
+
+STAFF = (Role.AGENT, Role.LEAD, Role.ADMIN)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=dumps)
+
+
+# -- the desk ------------------------------------------------------------------------------
+@allow(Role.AGENT, Role.LEAD, page=True)
+async def desk_page(request: web.Request) -> web.StreamResponse:
+    return page("desk.html")
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def desk_ws(request: web.Request) -> web.StreamResponse:
+    ws = web.WebSocketResponse(heartbeat=20)
+    await ws.prepare(request)
+    hub = request.app[DESKS]
+    agent = request[USER].username
+    desk = hub.join(agent)
+    closing = asyncio.ensure_future(_drain(ws))
+    try:
+        await ws.send_str(dumps(hub.seat_frame(agent)))
+        while not ws.closed:
+            getter = asyncio.ensure_future(desk.queue.get())
+            done, _ = await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            frame = getter.result()
+            if frame == CLOSE:
+                await ws.close(code=4000, message=b"desk fell behind; reload the open ticket")
+                break
+            await ws.send_str(frame)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        hub.leave(desk)
+        closing.cancel()
+    return ws
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:  # the desk sends nothing; this notices a close
+        if msg.type == WSMsgType.ERROR:
+            break
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def desk_current(request: web.Request) -> web.Response:
+    who = request[USER]
+    app = request.app
+    open_ticket = await app[STORE].open_ticket_of(who.username)
+    call = app[HANDOFF].call_of(who.username)
+    return _json({"open": open_ticket, **app[DESKS].seat_frame(who.username),
+                  "in_call": call is not None and call.ticket == (open_ticket or {}).get("ticket", {}).get("number"),
+                  "held": bool(call and call.held)})
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def call_control(request: web.Request) -> web.Response:
+    action = request.match_info["action"]
+    who = request[USER].username
+    controls = request.app[CONTROLS]
+    if action in ("transfer", "conference"):
+        number = (await json_body(request)).get("number")
+        if not isinstance(number, str):
+            raise BadRequest("缺少号码 number", field="number")
+        call = await (controls.transfer if action == "transfer" else controls.conference)(who, number)
+        text = {"transfer": "转接", "conference": "三方通话"}[action]
+        if call.ticket:
+            await request.app[STORE].note(call.ticket, who, action, f"{text} {controls.targets()[number]}（{number}）")
+    else:
+        call = await (controls.hold if action == "hold" else controls.unhold)(who)
+    return _json({"action": action, "held": call.held, "ticket": call.ticket})
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def transfer_targets(request: web.Request) -> web.Response:
+    return _json({"targets": request.app[CONTROLS].targets()})
+
+
+# -- tickets -------------------------------------------------------------------------------
+@allow(*STAFF, Role.DEPARTMENT)
+async def meta(request: web.Request) -> web.Response:
+    return _json(request.app[STORE].tree.as_json())
+
+
+@allow(*STAFF, Role.DEPARTMENT)
+async def list_tickets(request: web.Request) -> web.Response:
+    q = request.query
+    try:
+        limit = int(q.get("limit", "50"))
+    except ValueError:
+        raise BadRequest("limit 必须是整数", field="limit") from None
+    rows = await request.app[STORE].search(request[USER], status=q.get("status") or None,
+                                          caller=q.get("caller") or None, department=q.get("department") or None,
+                                          limit=limit)
+    return _json({"tickets": rows})
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def ledger(request: web.Request) -> web.Response:
+    return _json({"overdue": await request.app[STORE].ledger(request[USER])})
+
+
+@allow(*STAFF, Role.DEPARTMENT)
+async def get_ticket(request: web.Request) -> web.Response:
+    return _json(await request.app[STORE].get(request.match_info["number"], request[USER]))
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def save_draft(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    return _json(await request.app[STORE].save_draft(request.match_info["number"], request[USER], body))
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def submit(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    who = request[USER]
+    ticket = await request.app[STORE].submit(request.match_info["number"], who, body)
+    request.app[HANDOFF].ticket_submitted(ticket["number"], ticket["agent"])
+    return _json(ticket)
+
+
+@allow(*STAFF, Role.DEPARTMENT)
+async def act(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    return _json(await request.app[STORE].act(request.match_info["number"], request.match_info["action"],
+                                              request[USER], body))
+
+
+# -- knowledge base --------------------------------------------------------------------------
+@allow(*STAFF)
+async def kb_search(request: web.Request) -> web.Response:
+    return _json({"articles": await request.app[STORE].kb_search(request.query.get("q", ""))})
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def kb_add(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    article = await request.app[STORE].kb_add(str(body.get("title", "")), str(body.get("body", "")),
+                                              str(body.get("category", "")))
+    return _json({"id": article}, status=201)
+
+
+# -- other channels ------------------------------------------------------------------------------
+@allow(Role.GATEWAY)
+async def gateway_create(request: web.Request) -> web.Response:
+    """Web, WeChat, SMS, app and 110 gateways: the token names the channel."""
+    body = await json_body(request)
+    who = request[USER]
+    channel = who.username.removeprefix("gateway:")
+    ticket = await request.app[STORE].create(channel, who.username, body)
+    return _json(ticket, status=201)
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/desk", desk_page)
+    r.add_get("/ws/desk", desk_ws)
+    r.add_get("/api/desk/current", desk_current)
+    r.add_get("/api/desk/targets", transfer_targets)
+    r.add_post("/api/desk/call/{action:hold|unhold|transfer|conference}", call_control)
+    r.add_get("/api/tickets/meta", meta)
+    r.add_get("/api/tickets/ledger", ledger)
+    r.add_get("/api/tickets", list_tickets)
+    r.add_get("/api/tickets/{number:[0-9]{8,20}}", get_ticket)
+    r.add_put("/api/tickets/{number:[0-9]{8,20}}/draft", save_draft)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/submit", submit)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit}", act)
+    r.add_get("/api/kb", kb_search)
+    r.add_post("/api/kb", kb_add)
+    r.add_post("/api/channels/tickets", gateway_create)
+

@@ -1,0 +1,86 @@
+"""Call controls on the desk: each is a rule (may this agent do it now?)
+plus AMI actions on the channels the hand-off recorded.
+
+- hold: the seat's leg is muted both ways (MuteAudio) and hold music is
+  whispered to the caller by a ChanSpy leg; AMI has no hold action, and
+  pulling the caller out of app_queue's bridge would end the queue call.
+- blind transfer: BlindTransfer of the seat's leg; the caller goes on to
+  [hotline-outside] and the seat is free.
+- three-way: the outside number is dialled into a ChanSpy leg in barge mode
+  on the seat's leg: it hears both and both hear it.
+"""
+
+from __future__ import annotations
+
+from hotline.ami.client import AMIClient
+from hotline.config import Settings
+from hotline.errors import BadRequest, HotlineError
+from hotline.tickets.handoff import ActiveCall, Handoff
+
+
+class NotInCall(HotlineError):
+    error_id = "desk-not-in-call"
+    status = 409
+
+
+class CallControls:
+    def __init__(self, settings: Settings, client: AMIClient, handoff: Handoff):
+        self.settings = settings
+        self.client = client
+        self.handoff = handoff
+
+    def targets(self) -> dict[str, str]:
+        """Numbers an agent may send a caller to: outside lines and departments."""
+        out = dict(self.settings.tickets.outside_numbers)
+        for d in self.settings.tickets.departments:
+            if d.phone:
+                out[d.phone] = d.name
+        return out
+
+    def _call(self, agent: str) -> ActiveCall:
+        call = self.handoff.call_of(agent)
+        if call is None or not call.seat_channel:
+            raise NotInCall("当前没有通话")
+        return call
+
+    def _target(self, number: str) -> str:
+        if number not in self.targets():
+            raise BadRequest("只能转接到配置的外线号码或部门", field="number")
+        return number
+
+    async def hold(self, agent: str) -> ActiveCall:
+        call = self._call(agent)
+        if call.held:
+            return call
+        await self.client.action("MuteAudio", Channel=call.seat_channel, Direction="all", State="on")
+        await self.client.action("Originate", Channel=f"Local/hold-{call.seat}@hotline-hold", Application="ChanSpy",
+                                 Data=f"{call.caller_channel},qwE", CallerID=f'"保持" <{call.seat}>', Async="true")
+        call.held = True
+        return call
+
+    async def unhold(self, agent: str) -> ActiveCall:
+        call = self._call(agent)
+        if not call.held:
+            return call
+        # Hangup takes a /regex/; "." stands for the slash, which a POSIX regex may not escape.
+        await self.client.action("Hangup", Channel=f"/^Local.hold-{call.seat}@hotline-hold-/")
+        await self.client.action("MuteAudio", Channel=call.seat_channel, Direction="all", State="off")
+        call.held = False
+        return call
+
+    async def transfer(self, agent: str, number: str) -> ActiveCall:
+        call = self._call(agent)
+        number = self._target(number)
+        if call.held:
+            await self.unhold(agent)
+        await self.client.action("BlindTransfer", Channel=call.seat_channel, Context="hotline-outside", Exten=number)
+        return call
+
+    async def conference(self, agent: str, number: str) -> ActiveCall:
+        call = self._call(agent)
+        number = self._target(number)
+        await self.client.action(
+            "Originate", Channel=f"Local/{number}@hotline-outside", Application="ChanSpy",
+            Data=f"{call.seat_channel},qBE", CallerID=f'"12345" <{self.settings.hotline_number}>', Async="true",
+            Timeout=60000)
+        return call

@@ -1,0 +1,86 @@
+"""Agent desks' websockets: a screen pop goes to one agent's desks only.
+
+Each open desk (an agent may have two tabs) gets a bounded queue. A desk
+that cannot keep up is closed rather than silently missing a pop: the page
+reconnects and reads its open ticket again. Seat state reaches each desk by
+update-compare-notify: a frame only when that agent's seat view changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from hotline.acd.service import AcdService
+
+log = logging.getLogger(__name__)
+
+CLOSE = "close"
+
+
+@dataclass(eq=False)
+class Desk:
+    agent: str
+    queue: asyncio.Queue[str] = field(default_factory=lambda: asyncio.Queue(maxsize=32))
+    overflowed: bool = False
+
+    def offer(self, frame: str) -> None:
+        if self.overflowed:
+            return
+        try:
+            self.queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            self.overflowed = True
+            while not self.queue.empty():
+                self.queue.get_nowait()
+            self.queue.put_nowait(CLOSE)
+
+
+def dumps(o: object) -> str:
+    return json.dumps(o, ensure_ascii=False)
+
+
+class DeskHub:
+    def __init__(self, acd: AcdService):
+        self.acd = acd
+        self.desks: dict[str, set[Desk]] = {}
+        self.pops_sent = 0
+        self._last_seat: dict[str, Any] = {}
+        acd.subscribe(self._seats_changed)
+
+    def join(self, agent: str) -> Desk:
+        desk = Desk(agent)
+        self.desks.setdefault(agent, set()).add(desk)
+        return desk
+
+    def leave(self, desk: Desk) -> None:
+        mine = self.desks.get(desk.agent)
+        if mine is not None:
+            mine.discard(desk)
+            if not mine:
+                del self.desks[desk.agent]
+                self._last_seat.pop(desk.agent, None)
+
+    def push(self, agent: str, message: dict[str, Any]) -> int:
+        """Send to every open desk of this agent; returns how many got it."""
+        desks = self.desks.get(agent, ())
+        if not desks:
+            return 0
+        frame = dumps(message)
+        for desk in list(desks):
+            desk.offer(frame)
+        return len(desks)
+
+    def seat_frame(self, agent: str) -> dict[str, Any]:
+        seat = self.acd.floor.seat_of_agent(agent)
+        return {"type": "seat", "seat": self.acd.seat_view(seat) if seat else None}
+
+    def _seats_changed(self) -> None:
+        for agent in list(self.desks):
+            frame = self.seat_frame(agent)
+            if frame != self._last_seat.get(agent):
+                self._last_seat[agent] = frame
+                self.push(agent, frame)

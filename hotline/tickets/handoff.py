@@ -1,0 +1,148 @@
+"""Hand-off of answered calls: AgentConnect opens the ticket and pops it up.
+
+The ACD's own handler runs first (it was registered first), so by the time
+this one runs the floor already shows the seat talking. The database work
+runs in a tracked task, never in the AMI dispatcher. After-call work ends
+when the ticket is submitted (or the ACD's wrap-up timer runs out).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+from hotline.acd.service import AcdService
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.tickets import workflow as wf
+from hotline.tickets.desk import DeskHub
+from hotline.tickets.store import TicketStore
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class ActiveCall:
+    seat: str
+    agent: str
+    call_id: str
+    uniqueid: str
+    caller_channel: str
+    seat_channel: str  # the member's leg in the bridge (DestChannel)
+    caller: str
+    ticket: str = ""
+    held: bool = False
+
+
+class Handoff:
+    def __init__(self, client: AMIClient, acd: AcdService, store: TicketStore, hub: DeskHub):
+        self.client = client
+        self.acd = acd
+        self.store = store
+        self.hub = hub
+        self.active: dict[str, ActiveCall] = {}  # seat -> call in progress
+        self.submitted: set[str] = set()  # tickets submitted while their call still runs
+        self.pop_seconds: deque[float] = deque(maxlen=10_000)  # event in -> frame queued
+        self.surveys = 0
+        self._tasks: set[asyncio.Task[Any]] = set()
+        client.on(ev.AgentConnect, self._on_connect)
+        client.on(ev.AgentComplete, self._on_complete)
+        client.on(ev.UserEvent, self._on_user_event)
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("hand-off task %s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+
+    async def close(self) -> None:
+        # Tickets being opened are let finish: their calls were answered.
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=5)
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    # -- events ----------------------------------------------------------------------
+    def _on_connect(self, e: ev.AgentConnect) -> None:
+        t0 = time.monotonic()
+        seat = self.acd.floor.at_interface(e.interface)
+        if seat is None or not seat.agent:
+            log.warning("AgentConnect on %s, which no logged-in seat owns: no ticket", e.interface)
+            return
+        if e.channel.startswith("Local/cb"):
+            caller = e.connected_line_num or e.caller_id_num  # a callback placeholder
+        else:
+            caller = e.caller_id_num
+        call = ActiveCall(seat=seat.name, agent=seat.agent, call_id=e.var("HOTLINE_CALLID") or e.linkedid,
+                          uniqueid=e.uniqueid, caller_channel=e.channel, seat_channel=e.dest_channel,
+                          caller=caller)
+        self.active[seat.name] = call
+        self._spawn(self._open(e, call, t0), f"ticket-open-{call.call_id}")
+
+    async def _open(self, e: ev.AgentConnect, call: ActiveCall, t0: float) -> None:
+        try:
+            pop = await self.store.open_for_call(
+                call_id=call.call_id, uniqueid=call.uniqueid, caller=call.caller,
+                caller_name=e.caller_id_name if e.caller_id_name != call.caller else "",
+                tag=e.var("HOTLINE_TAG"), seat=call.seat, agent=call.agent, wait_s=float(e.hold_time))
+        except Exception:
+            log.exception("could not open the ticket of call %s", call.call_id)
+            self.hub.push(call.agent, {"type": "pop-failed", "call_id": call.call_id, "caller": call.caller,
+                                       "message": "工单创建失败，请手工记录来电并报告值班长"})
+            return
+        call.ticket = pop["ticket"]["number"]
+        self.hub.push(call.agent, {"type": "pop", "seat": call.seat, "wait_s": e.hold_time, **pop})
+        self.pop_seconds.append(time.monotonic() - t0)
+
+    def _on_complete(self, e: ev.AgentComplete) -> None:
+        seat = self.acd.floor.at_interface(e.interface)
+        if seat is None:
+            return
+        call = self.active.pop(seat.name, None)
+        if call is None:
+            return
+        self.hub.push(call.agent, {"type": "call-ended", "ticket": call.ticket, "reason": e.reason})
+        if call.ticket and call.ticket in self.submitted:
+            self.submitted.discard(call.ticket)
+            self.acd.end_wrapup(seat.name, "ticket")
+
+    def _on_user_event(self, e: ev.UserEvent) -> None:
+        if e.user_event != "HotlineSurvey":
+            return
+        call_id, score = e.raw.get("CallId", ""), e.raw.get("Score", "")
+        if not call_id or not score.isdigit() or int(score) not in wf.SATISFACTION:
+            log.warning("survey event with call %r and score %r ignored", call_id, score)
+            return
+        self.surveys += 1
+        self._spawn(self._survey(call_id, int(score)), f"survey-{call_id}")
+
+    async def _survey(self, call_id: str, score: int) -> None:
+        number = await self.store.set_satisfaction(call_id, score)
+        log.info("survey of call %s: %s (ticket %s)", call_id, wf.SATISFACTION[score], number or "none")
+
+    # -- the desk -------------------------------------------------------------------------
+    def ticket_submitted(self, number: str, agent: str) -> None:
+        """A submitted ticket ends after-call work, now or when its call ends."""
+        seat = self.acd.floor.seat_of_agent(agent)
+        if seat is None:
+            return
+        call = self.active.get(seat.name)
+        if call is not None and call.ticket == number:
+            self.submitted.add(number)
+        elif seat.wrapup_until is not None:
+            self.acd.end_wrapup(seat.name, agent)
+
+    def call_of(self, agent: str) -> ActiveCall | None:
+        seat = self.acd.floor.seat_of_agent(agent)
+        return self.active.get(seat.name) if seat is not None else None

@@ -1,0 +1,63 @@
+"""A private PostgreSQL server for the test session (never the system one).
+
+initdb into a fresh folder, listen on loopback only at the configured port,
+trust authentication (nothing but this test run can reach it), and one new
+database per test. As root, the server runs as the 'postgres' account,
+because PostgreSQL refuses to run as root.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import subprocess
+import tempfile
+import uuid
+from pathlib import Path
+
+import asyncpg
+
+
+def _bindir() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(p.split("/")[4]))
+    return Path(found[-1]).parent if found else None
+
+
+class PostgresServer:
+    def __init__(self, port: int):
+        self.port = port
+        self.bindir = _bindir()
+        self.base = Path(tempfile.mkdtemp(prefix="hotline-pg-"))
+        self.data = self.base / "data"
+        self._as = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    @property
+    def available(self) -> bool:
+        return self.bindir is not None
+
+    def start(self) -> None:
+        assert self.bindir is not None
+        if self._as:
+            shutil.chown(self.base, "postgres", "postgres")
+        subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "hotline",
+                        "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
+        subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
+                        str(self.base / "server.log"), "-w", "-t", "60", "-o",
+                        f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "start"],
+                       check=True, capture_output=True)
+
+    def stop(self) -> None:
+        if self.bindir is not None and self.data.exists():
+            subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
+                            "stop"], capture_output=True)
+        shutil.rmtree(self.base, ignore_errors=True)
+
+    async def new_database(self) -> str:
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(host="127.0.0.1", port=self.port, user="hotline", database="postgres")
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return f"postgresql+asyncpg://hotline@127.0.0.1:{self.port}/{name}"
