@@ -93,7 +93,7 @@ async def call_control(request: web.Request) -> web.Response:
         call = await (controls.transfer if action == "transfer" else controls.conference)(who, number)
         text = {"transfer": "转接", "conference": "三方通话"}[action]
         if call.ticket:
-            await request.app[STORE].note(call.ticket, who, action, f"{text} {controls.targets()[number]}（{number}）")
+            await request.app[STORE].note(call.ticket, request[USER], action, f"{text} {controls.targets()[number]}（{number}）")
     else:
         call = await (controls.hold if action == "hold" else controls.unhold)(who)
     return _json({"action": action, "held": call.held, "ticket": call.ticket})

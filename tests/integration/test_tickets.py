@@ -1,0 +1,254 @@
+"""Answered calls become tickets, against the real PBX: hand-off, screen pop,
+recording, survey, call controls, and the workflow through the HTTP API."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hotline import accounts
+from hotline.acd.api import ACD
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import ensure_secrets
+from hotline.web.auth import Role
+from hotline.web.keys import SESSIONS, SETTINGS
+from tests.integration.helpers import Recorder, eventually
+from tests.integration.ivr_helpers import Api, IvrCaller, prompt
+
+pytestmark = pytest.mark.pbx
+
+_users = itertools.count(1)
+FORM = {"category": "env-noise", "district": "东城区", "address": "幸福路1号", "content": "楼下酒吧夜间噪音"}
+
+
+class Desk:
+    """An agent: logged in on the web, working a seat, with the desk's websocket open."""
+
+    def __init__(self, server: TestServer, seat: str):
+        self.server = server
+        self.seat = seat
+        self.api = Api(server)
+        self.frames: list[dict[str, Any]] = []
+        self.username = ""
+        self._ws: aiohttp.ClientWebSocketResponse | None = None
+        self._reader: asyncio.Task[None] | None = None
+
+    async def start(self, ready: bool = True) -> "Desk":
+        self.username = f"desk{next(_users)}"
+        await self.api.login_as(Role.AGENT, self.username)
+        status, body = await self.api.request("POST", "/api/agent/login", json={"seat": self.seat})
+        assert status == 200, body
+        if not ready:
+            await self.api.request("POST", "/api/agent/pause", json={"reason": "meeting"})
+        self._ws = await self.api.http.ws_connect(self.server.make_url("/ws/desk"))
+        self._reader = asyncio.ensure_future(self._read())
+        return self
+
+    async def _read(self) -> None:
+        assert self._ws is not None
+        async for msg in self._ws:
+            self.frames.append(json.loads(msg.data))
+
+    def pops(self) -> list[dict[str, Any]]:
+        return [f for f in self.frames if f["type"] == "pop"]
+
+    async def pop(self, timeout: float = 20) -> dict[str, Any]:
+        await eventually(lambda: self.pops(), timeout=timeout)
+        return self.pops()[-1]
+
+    async def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
+        return await self.api.request(method, path, **kw)
+
+    async def close(self) -> None:
+        if self._ws is not None:
+            await self._ws.close()
+        if self._reader is not None:
+            await asyncio.gather(self._reader, return_exceptions=True)
+        await self.api.close()
+
+
+async def department_api(server: TestServer, dept: str) -> Api:
+    api = Api(server)
+    username = f"dept{next(_users)}"
+    async with server.app[SESSIONS]() as db, db.begin():
+        _, password = await accounts.create_user(db, username, username, [Role.DEPARTMENT], department=dept)
+    async with api.http.post(server.make_url("/api/login"), json={"username": username, "password": password}) as r:
+        assert r.status == 200
+    return api
+
+
+async def queue_caller(ami: AMIClient, caller: str) -> None:
+    await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
+                     CallerID=f"<{caller}>", Async="true")
+
+
+async def channels(ami: AMIClient) -> list[ev.CoreShowChannel]:
+    return [e for e in (await ami.list_action("CoreShowChannels")).events if isinstance(e, ev.CoreShowChannel)]
+
+
+async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    settings = controller.app[SETTINGS]
+    mine = await Desk(controller, "seat01").start()
+    other = await Desk(controller, "seat02").start(ready=False)
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        await ami.action("Setvar", Variable="SIM_TALK", Value="4")
+        caller = await IvrCaller(ami, recorder).dial()
+        await caller.wait_prompt(prompt(controller.app, "day_menu"), timeout=30)
+        await caller.press("1")  # 咨询、投诉、求助
+        pop = await mine.pop()
+        ticket = pop["ticket"]
+        assert ticket["caller"] == caller.caller and ticket["status"] == "accepted"
+        assert [step.get("node") for step in ticket["ivr_path"]][:1] == ["welcome"]
+        assert any(step.get("key") == "1" for step in ticket["ivr_path"]), ticket["ivr_path"]
+        assert not pop["repeat"] and pop["seat"] == "seat01"
+        assert other.pops() == []  # the screen pop reaches that agent only
+
+        status, full = await lead.request("GET", f"/api/tickets/{ticket['number']}")
+        assert status == 200 and [c["call_id"] for c in full["calls"]] == [ticket["call_id"]]
+        recording = settings.recordings_dir / f"{ticket['call_id']}.wav"
+        await eventually(lambda: recording.is_file(), timeout=10)
+
+        # The seat hangs up after SIM_TALK; the caller stays for the survey.
+        await recorder.wait_for(ev.AgentComplete, lambda e: e.interface == "Local/seat01@sim-seat/n", timeout=20)
+        await eventually(lambda: any(f["type"] == "call-ended" for f in mine.frames))
+        assert controller.app[ACD].floor.seats["seat01"].wrapup_until is not None  # after-call work
+        await asyncio.sleep(1.5)  # the survey question starts
+        await caller.press("2")
+        async def rated() -> bool:
+            _, t = await lead.request("GET", f"/api/tickets/{ticket['number']}")
+            return t["satisfaction"] == 2 and t["satisfaction_source"] == "survey"
+        assert await eventually(rated, timeout=20)
+
+        # Recordings: the agent hears their own call, with range requests; another agent may not.
+        await eventually(lambda: recording.stat().st_size > 1000)
+        async with mine.api.http.get(controller.make_url(f"/api/recordings/{ticket['call_id']}")) as resp:
+            assert resp.status == 200 and resp.headers["Content-Type"] == "audio/wav"
+            assert len(await resp.read()) == recording.stat().st_size
+        async with mine.api.http.get(controller.make_url(f"/api/recordings/{ticket['call_id']}"),
+                                     headers={"Range": "bytes=0-43"}) as resp:
+            assert resp.status == 206 and (await resp.read())[:4] == b"RIFF"
+        status, body = await other.call("GET", f"/api/recordings/{ticket['call_id']}")
+        assert status == 403 and body["error_id"] == "recording-forbidden"
+
+        # Submitting the ticket ends after-call work.
+        status, done = await mine.call("POST", f"/api/tickets/{ticket['number']}/submit",
+                                       json={**FORM, "handling": "dispatched"})
+        assert status == 200 and done["status"] == "dispatched" and done["department"] == "sthj"
+        await eventually(lambda: controller.app[ACD].floor.seats["seat01"].wrapup_until is None, timeout=3)
+    finally:
+        await mine.close()
+        await other.close()
+        await lead.close()
+
+
+async def test_hold_three_way_and_blind_transfer_to_110(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    desk = await Desk(controller, "seat01").start()
+    try:
+        await queue_caller(ami, "13912345678")
+        await desk.pop()
+        assert (await desk.call("POST", "/api/desk/call/transfer", json={"number": "999"}))[0] == 400
+
+        status, body = await desk.call("POST", "/api/desk/call/hold")
+        assert status == 200 and body["held"], body
+        await eventually(lambda: _has(ami, "Local/hold-seat01@hotline-hold", "ChanSpy"))
+        status, body = await desk.call("POST", "/api/desk/call/unhold")
+        assert status == 200 and not body["held"]
+        await eventually(lambda: _gone(ami, "Local/hold-seat01@hotline-hold"))
+
+        status, _ = await desk.call("POST", "/api/desk/call/conference", json={"number": "12348"})
+        assert status == 200
+        await eventually(lambda: _has(ami, "Local/12348@hotline-outside", "ChanSpy"))
+        await eventually(lambda: _has(ami, "Local/12348@sim-pstn", ""))
+
+        status, body = await desk.call("POST", "/api/desk/call/transfer", json={"number": "110"})
+        assert status == 200
+        await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith("Local/110@sim-pstn"))
+        await recorder.wait_for(ev.AgentComplete, lambda e: e.interface == "Local/seat01@sim-seat/n")
+        _, full = await desk.call("GET", f"/api/tickets/{body['ticket']}")
+        assert [h["action"] for h in full["history"]] == ["accept", "conference", "transfer"]
+        assert "110" in full["history"][-1]["note"]
+        assert (await desk.call("POST", "/api/desk/call/hold"))[1]["error_id"] == "desk-not-in-call"
+    finally:
+        await desk.close()
+
+
+async def _has(ami: AMIClient, prefix: str, application: str) -> bool:
+    return any(c.channel.startswith(prefix) and (not application or c.application == application)
+               for c in await channels(ami))
+
+
+async def _gone(ami: AMIClient, prefix: str) -> bool:
+    return not any(c.channel.startswith(prefix) for c in await channels(ami))
+
+
+async def test_workflow_end_to_end_through_the_api(controller: TestServer, ami: AMIClient) -> None:
+    desk = await Desk(controller, "seat01").start()
+    dept = await department_api(controller, "zjw")
+    wrong = await department_api(controller, "rsj")
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        await queue_caller(ami, "13700000001")
+        number = (await desk.pop())["ticket"]["number"]
+        # A draft survives a reload of the desk.
+        status, _ = await desk.call("PUT", f"/api/tickets/{number}/draft", json={"content": "物业不作为"})
+        assert status == 200
+        _, current = await desk.call("GET", "/api/desk/current")
+        assert current["open"]["ticket"]["number"] == number and current["open"]["draft"]["content"] == "物业不作为"
+        status, body = await desk.call("POST", f"/api/tickets/{number}/submit",
+                                       json={**FORM, "category": "urban-property", "handling": "dispatched"})
+        assert status == 200 and body["department"] == "zjw"
+        status, body = await wrong.request("POST", f"/api/tickets/{number}/feedback", json={"note": "x"})
+        assert status == 403 and body["error_id"] == "ticket-not-yours"
+        _, listed = await dept.request("GET", "/api/tickets")
+        assert [t["number"] for t in listed["tickets"]] == [number]
+        status, body = await dept.request("POST", f"/api/tickets/{number}/feedback", json={"note": "已督促物业整改"})
+        assert status == 200 and body["status"] == "feedback"
+        status, body = await dept.request("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
+        assert status == 403 and body["error_id"] == "ticket-role-refused"
+        status, body = await desk.call("POST", f"/api/tickets/{number}/revisit",
+                                       json={"satisfied": True, "satisfaction": 2, "note": "市民满意"})
+        assert status == 200 and body["status"] == "closed"
+        status, body = await desk.call("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
+        assert status == 409 and body["error_id"] == "ticket-transition-refused"
+        assert (await lead.request("GET", "/api/tickets/ledger"))[1] == {"overdue": []}
+        assert (await desk.call("GET", "/api/tickets/ledger"))[0] == 403
+        status, body = await desk.call("POST", f"/api/tickets/{number}/submit", data="not json")
+        assert status == 400
+        _, kb = await desk.call("GET", "/api/kb", params={"q": "物业"})
+        assert isinstance(kb["articles"], list)
+        _, kb = await desk.call("GET", "/api/kb", params={"q": "施工噪音"})
+        assert kb["articles"][0]["title"] == "夜间施工噪音扰民"
+    finally:
+        for api in (dept, wrong, lead):
+            await api.close()
+        await desk.close()
+
+
+async def test_gateways_create_tickets_with_their_own_token(controller: TestServer) -> None:
+    tokens = ensure_secrets(controller.app[SETTINGS])["gateway_tokens"]
+    async with aiohttp.ClientSession() as http:
+        url = controller.make_url("/api/channels/tickets")
+        async with http.post(url, json=FORM) as resp:
+            assert resp.status == 401
+        async with http.post(url, json=FORM, headers={"Authorization": "Bearer wrong"}) as resp:
+            assert resp.status == 401
+        async with http.post(url, json={**FORM, "caller": "13600000000"},
+                             headers={"Authorization": f"Bearer {tokens['wechat']}"}) as resp:
+            assert resp.status == 201
+            ticket = await resp.json()
+        assert (ticket["channel"], ticket["status"]) == ("wechat", "accepted")
+        async with http.post(url, json={"content": ""}, headers={"Authorization": f"Bearer {tokens['sms']}"}) as r:
+            assert r.status == 400 and (await r.json())["error_id"] == "bad-request"
+        async with http.get(controller.make_url("/api/tickets"),
+                            headers={"Authorization": f"Bearer {tokens['sms']}"}) as resp:
+            assert resp.status == 403  # a gateway creates; it does not read others' tickets
