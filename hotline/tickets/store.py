@@ -7,10 +7,12 @@ PostgreSQL: a committed transaction).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import zoneinfo
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
-from collections.abc import Callable
 from typing import Any
 
 import yaml
@@ -54,6 +56,19 @@ class TicketStore:
         self.clock = clock
         self.tree = CategoryTree(settings.tickets)
         self.tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
+        # SQLite has one writer at a time: queue writers here instead of in
+        # SQLite's busy handler, which sleeps in growing steps (a p99 of
+        # seconds under a burst, measured by bench/ticket_writes.py).
+        self._one_writer = asyncio.Lock() if settings.database_url.startswith("sqlite") else None
+
+    @asynccontextmanager
+    async def _tx(self) -> AsyncIterator[AsyncSession]:
+        if self._one_writer is None:
+            async with self.sessions() as db, db.begin():
+                yield db
+            return
+        async with self._one_writer, self.sessions() as db, db.begin():
+            yield db
 
     # -- numbers -------------------------------------------------------------------
     async def _next_number(self, db: AsyncSession, now: dt.datetime) -> str:
@@ -73,7 +88,7 @@ class TicketStore:
         """The ticket a seat's answer opens (or joins, when the call already has
         one), plus what the screen pop shows: the caller's earlier tickets."""
         now = self.clock()
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             ticket = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
                                      .where(TicketCall.call_id == call_id).limit(1))
             call = await db.get(Call, call_id)
@@ -123,7 +138,7 @@ class TicketStore:
         if caller and (not caller.isdigit() or len(caller) > 20):
             raise BadRequest("caller 必须是 1-20 位数字", field="caller")
         now = self.clock()
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
                             channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
                             confidential=bool(body.get("confidential", False)), ivr_path=[],
@@ -154,7 +169,7 @@ class TicketStore:
         if "confidential" in data:
             clean["confidential"] = bool(data["confidential"])
         now = self.clock()
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             t = await self._get(db, number)
             self._own(t, who)
             if t.status != wf.Status.ACCEPTED.value:
@@ -175,7 +190,7 @@ class TicketStore:
         if handling == "answered" and not form.get("answer"):
             raise BadRequest("当场答复需要填写答复内容", field="answer")
         now = self.clock()
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             t = await self._get(db, number)
             self._own(t, who)
             action = "answer" if handling == "answered" else "dispatch"
@@ -251,7 +266,7 @@ class TicketStore:
         note = str(body.get("note", "")).strip()
         if len(note) > 4000:
             raise BadRequest("说明最长 4000 字", field="note")
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             t = await self._get(db, number)
             if action == "revisit" and body.get("satisfied") is False:
                 action = "reopen"
@@ -298,14 +313,14 @@ class TicketStore:
 
     async def note(self, number: str, who: Identity, action: str, note: str) -> None:
         """Something done on the call (transfer, three-way) kept in the history."""
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             t = await self._get(db, number)
             db.add(TicketEvent(ticket_id=t.id, at=self.clock(), actor=who.username, action=action,
                                from_status=t.status, to_status=t.status, note=note))
 
     async def set_satisfaction(self, call_id: str, score: int) -> str | None:
         """The caller's key from the post-call survey; returns the ticket number."""
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             await db.execute(update(Call).where(Call.call_id == call_id).values(survey=score))
             t = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
                                 .where(TicketCall.call_id == call_id).order_by(Ticket.id.desc()).limit(1))
@@ -454,7 +469,7 @@ class TicketStore:
     async def kb_add(self, title: str, body: str, category: str = "") -> int:
         if not title.strip() or not body.strip():
             raise BadRequest("标题和正文都不能为空")
-        async with self.sessions() as db, db.begin():
+        async with self._tx() as db:
             a = KbArticle(title=title.strip()[:128], body=body.strip(), category=category, updated_at=self.clock())
             db.add(a)
             await db.flush()

@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import os
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -19,11 +22,13 @@ from hotline.ami.client import AMIClient
 from hotline.config import ensure_secrets
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS, SETTINGS
+from tests.integration.browser import chromium
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
 pytestmark = pytest.mark.pbx
 
+SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS", "/tmp/hotline-screenshots"))
 _users = itertools.count(1)
 FORM = {"category": "env-noise", "district": "东城区", "address": "幸福路1号", "content": "楼下酒吧夜间噪音"}
 
@@ -252,3 +257,53 @@ async def test_gateways_create_tickets_with_their_own_token(controller: TestServ
         async with http.get(controller.make_url("/api/tickets"),
                             headers={"Authorization": f"Bearer {tokens['sms']}"}) as resp:
             assert resp.status == 403  # a gateway creates; it does not read others' tickets
+
+
+async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServer, ami: AMIClient) -> None:
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, password = await accounts.create_user(db, "desk-li", "李坐席", [Role.AGENT])
+    base = str(controller.make_url("/"))
+    async with chromium() as browser:
+        context = await browser.new_context(viewport={"width": 1400, "height": 1000})
+        page = await context.new_page()
+        await page.goto(base + "desk")
+        await page.fill("#u", "desk-li")
+        await page.fill("#p", password)
+        await page.click("button[type=submit]")
+        await page.wait_for_url(lambda url: urlsplit(url).path == "/desk")
+        await page.wait_for_selector("#conn:has-text('已连接')")
+        await page.fill("#seatInput", "seat01")
+        await page.click("#seatLogin")
+        await page.wait_for_selector("#seatState.ready")
+
+        await queue_caller(ami, "13811112222")
+        await page.wait_for_selector("#caller:has-text('13811112222')", timeout=20000)
+        number = await page.locator("#number").inner_text()
+        assert number.startswith("2026") and await page.locator("#callState").inner_text() == "通话中"
+
+        await page.select_option("#category", "labour-wages")
+        await page.select_option("#district", "西城区")
+        await page.fill("#content", "公司拖欠三个月工资")
+        await page.wait_for_selector("#draftState:has-text('草稿已保存')")
+        # Closing the browser loses nothing: a new page shows the draft again.
+        again = await context.new_page()
+        await again.goto(base + "desk")  # the session cookie is shared in this context
+        await again.wait_for_selector("#draftState:has-text('已恢复草稿')")
+        assert await again.locator("#content").input_value() == "公司拖欠三个月工资"
+        await again.close()
+
+        await page.fill("#kbQuery", "拖欠工资")
+        await page.wait_for_selector("#kb h3:has-text('拖欠工资如何投诉')")
+        await page.check("input[name=handling][value=dispatched]")
+        assert await page.locator("#department").input_value() == "rsj"  # the category's department
+        await page.click("#btnSubmit")
+        await page.wait_for_selector("#msg.ok:has-text('已派单')")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SHOTS / "desk.png"), full_page=True)
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        _, t = await lead.request("GET", f"/api/tickets/{number}")
+        assert (t["status"], t["department"], t["district"], t["content"]) == (
+            "dispatched", "rsj", "西城区", "公司拖欠三个月工资")
+    finally:
+        await lead.close()

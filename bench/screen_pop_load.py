@@ -1,0 +1,97 @@
+"""Load process of bench/screen_pop.py: the agents' desks and the callers.
+
+Reads the agents (username, password) as JSON on stdin, opens a desk
+websocket for each, queues N callers at once, and for every pop records the
+time since Asterisk stamped that call's AgentConnect. Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+
+import aiohttp
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import AmiSettings
+
+
+async def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--secret", required=True)
+    p.add_argument("--url", required=True)
+    p.add_argument("--callers", type=int, default=300)
+    p.add_argument("--deadline", type=float, default=900.0)
+    args = p.parse_args()
+    agents = json.loads(sys.stdin.read())
+
+    connected_at: dict[str, float] = {}  # caller -> Asterisk's AgentConnect timestamp
+    popped_at: dict[str, float] = {}  # caller -> pop arrival (wall clock)
+    numbers = [str(13200000000 + i) for i in range(args.callers)]
+    done = asyncio.Event()
+
+    def check() -> None:
+        if len(connected_at) >= len(numbers) and len(popped_at) >= len(numbers):
+            done.set()
+
+    def on_connect(e: ev.AgentConnect) -> None:
+        stamp = e.raw.get("Timestamp")
+        if stamp and e.caller_id_num in set(numbers):
+            connected_at[e.caller_id_num] = float(stamp)
+            check()
+
+    client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-pop",
+                       event_filters=[])
+    client.on(ev.AgentConnect, on_connect)
+    await client.start()
+    await client.wait_connected(15)
+
+    sessions = []
+    sockets = []
+
+    async def desk(agent: dict[str, str]) -> None:
+        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        sessions.append(http)
+        async with http.post(args.url + "api/login", json={"username": agent["username"],
+                                                         "password": agent["password"]}) as resp:
+            resp.raise_for_status()
+        ws = await http.ws_connect(args.url + "ws/desk")
+        sockets.append(ws)
+
+        async def read() -> None:
+            async for msg in ws:
+                frame = json.loads(msg.data)
+                if frame["type"] == "pop":
+                    popped_at.setdefault(frame["ticket"]["caller"], time.time())
+                    check()
+
+        readers.append(asyncio.ensure_future(read()))
+
+    readers: list[asyncio.Task[None]] = []
+    await asyncio.gather(*(desk(a) for a in agents))
+    for number in numbers:
+        await client.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="900",
+                            CallerID=f"<{number}>", Async="true")
+    try:
+        async with asyncio.timeout(args.deadline):
+            await done.wait()
+    except TimeoutError:
+        pass
+    latencies = [popped_at[n] - connected_at[n] for n in numbers if n in popped_at and n in connected_at]
+    for ws in sockets:
+        await ws.close()
+    for r in readers:
+        r.cancel()
+    for http in sessions:
+        await http.close()
+    await client.close()
+    print(json.dumps({"desks": len(sockets), "connected": len(connected_at), "latencies": latencies}))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
