@@ -1,0 +1,71 @@
+"""A real SIP phone for end-to-end tests: Debian's baresip, headless.
+
+It sends a 440 Hz tone as its microphone and writes what it hears to a
+file; everything stays on loopback. `answer=True` picks up every call.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+BARESIP = shutil.which("baresip") or "/usr/bin/baresip"
+MODULES = Path("/usr/lib/baresip/modules")
+
+
+class Baresip:
+    def __init__(self, folder: Path, *, user: str, password: str, pbx_port: int, listen_port: int,
+                 rtp_ports: tuple[int, int], answer: bool = False):
+        self.folder = folder
+        self.user = user
+        self.folder.mkdir(parents=True, exist_ok=True)
+        (folder / "config").write_text("\n".join([
+            "poll_method epoll",
+            f"sip_listen 127.0.0.1:{listen_port}",
+            "audio_player aufile," + str(folder / "heard.wav"),
+            "audio_source ausine,440",
+            # ausine only makes 48 kHz stereo; baresip resamples to the codec's 8 kHz.
+            "ausrc_srate 48000",
+            "auplay_srate 48000",
+            "ausrc_channels 2",
+            "auplay_channels 2",
+            "audio_alert aufile," + str(folder / "alert.wav"),
+            f"rtp_ports {rtp_ports[0]}-{rtp_ports[1]}",
+            f"module_path {MODULES}",
+            "module g711.so",
+            "module ausine.so",
+            "module aufile.so",
+            "module_app account.so",
+            "module_app menu.so",
+            "",
+        ]))
+        params = f";auth_pass={password};regint=600" + (";answermode=auto" if answer else "")
+        (folder / "accounts").write_text(f"<sip:{user}@127.0.0.1:{pbx_port}>{params}\n")
+        self.pbx_port = pbx_port
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @staticmethod
+    def available() -> bool:
+        return Path(BARESIP).exists() and (MODULES / "ausine.so").exists()
+
+    def start(self, dial: str | None = None) -> None:
+        args = [BARESIP, "-f", str(self.folder)]
+        if dial:
+            args += ["-e", f"/dial sip:{dial}@127.0.0.1:{self.pbx_port}"]
+        self.log = (self.folder / "baresip.log").open("wb")
+        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return (self.folder / "baresip.log").read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.proc is not None:
+            self.log.close()
