@@ -36,6 +36,8 @@ from hotline.tickets import api as tickets_api
 from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import DeskHub
 from hotline.tickets.handoff import Handoff
+from hotline.tickets.revisit import PROMPTS as REVISIT_PROMPTS
+from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
 from hotline.web import login
 from hotline.web.auth import Role, allow, auth_middleware, error_middleware
@@ -126,10 +128,9 @@ SURVEY_PROMPTS = {
 
 async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    if settings.tickets.survey:
-        prompts = PromptStore(settings)
-        for name, text in SURVEY_PROMPTS.items():
-            await prompts.fixed(name, text)
+    prompts = PromptStore(settings)
+    for name, text in {**(SURVEY_PROMPTS if settings.tickets.survey else {}), **REVISIT_PROMPTS}.items():
+        await prompts.fixed(name, text)
     store = TicketStore(settings, app[SESSIONS], app[CLOCK])
     await store.seed_kb()
     hub = DeskHub(app[acd_api.ACD])
@@ -139,8 +140,10 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     app[tickets_api.HANDOFF] = handoff
     app[tickets_api.CONTROLS] = CallControls(settings, app[AMI], handoff)
     app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
+    app[tickets_api.REVISITS] = revisits = RevisitCalls(settings, app[AMI], store)
     yield
     await handoff.close()
+    await revisits.close()
 
 
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -12,6 +12,7 @@ from hotline.errors import BadRequest
 from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import CLOSE, DeskHub, dumps
 from hotline.tickets.handoff import Handoff
+from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
 from hotline.web.auth import USER, Role, allow
 from hotline.web.login import json_body
@@ -21,6 +22,7 @@ STORE = web.AppKey("tickets", TicketStore)
 DESKS = web.AppKey("desks", DeskHub)
 HANDOFF = web.AppKey("handoff", Handoff)
 CONTROLS = web.AppKey("call_controls", CallControls)
+REVISITS = web.AppKey("revisits", RevisitCalls)
 
 STAFF = (Role.AGENT, Role.LEAD, Role.ADMIN)
 
@@ -33,6 +35,11 @@ def _json(body: Any, status: int = 200) -> web.Response:
 @allow(Role.AGENT, Role.LEAD, page=True)
 async def desk_page(request: web.Request) -> web.StreamResponse:
     return page("desk.html")
+
+
+@allow(*STAFF, Role.DEPARTMENT, page=True)
+async def tickets_page(request: web.Request) -> web.StreamResponse:
+    return page("tickets.html")
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -155,6 +162,11 @@ async def act(request: web.Request) -> web.Response:
                                               request[USER], body))
 
 
+@allow(Role.AGENT, Role.LEAD)
+async def revisit_call(request: web.Request) -> web.Response:
+    return _json(await request.app[REVISITS].place(request.match_info["number"], request[USER]))
+
+
 # -- knowledge base --------------------------------------------------------------------------
 @allow(*STAFF)
 async def kb_search(request: web.Request) -> web.Response:
@@ -184,6 +196,7 @@ def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/desk", desk_page)
     r.add_get("/ws/desk", desk_ws)
+    r.add_get("/tickets", tickets_page)
     r.add_get("/api/desk/current", desk_current)
     r.add_get("/api/desk/targets", transfer_targets)
     r.add_post("/api/desk/call/{action:hold|unhold|transfer|conference}", call_control)
@@ -194,6 +207,7 @@ def setup(app: web.Application) -> None:
     r.add_put("/api/tickets/{number:[0-9]{8,20}}/draft", save_draft)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/submit", submit)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit}", act)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/revisit-call", revisit_call)
     r.add_get("/api/kb", kb_search)
     r.add_post("/api/kb", kb_add)
     r.add_post("/api/channels/tickets", gateway_create)

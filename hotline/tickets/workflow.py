@@ -27,7 +27,8 @@ STATUS_TEXT = {Status.ACCEPTED: "已受理", Status.DISPATCHED: "已派单", Sta
                Status.FEEDBACK: "已反馈", Status.CLOSED: "已办结"}
 ACTION_TEXT = {"accept": "受理", "answer": "直接答复", "dispatch": "派单", "return": "退单", "feedback": "反馈",
                "revisit": "回访", "reopen": "重办",
-               "survey": "满意度评价", "transfer": "转接", "conference": "三方通话"}
+               "survey": "满意度评价", "transfer": "转接", "conference": "三方通话",
+               "revisit-call": "自动回访电话"}
 
 # The 5-level 好差评 scale, key pressed = level.
 SATISFACTION = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}

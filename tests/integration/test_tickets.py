@@ -4,6 +4,7 @@ recording, survey, call controls, and the workflow through the HTTP API."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import itertools
 import json
 import os
@@ -22,7 +23,9 @@ from hotline.ami.client import AMIClient
 from hotline.config import ensure_secrets
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS, SETTINGS
+from hotline.tickets.api import STORE
 from tests.integration.browser import chromium
+from tests.integration.conftest import Clock
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
@@ -307,3 +310,67 @@ async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServe
             "dispatched", "rsj", "西城区", "公司拖欠三个月工资")
     finally:
         await lead.close()
+
+
+async def test_automated_revisit_call_closes_the_ticket_on_key_1(
+        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    desk = await Desk(controller, "seat01").start()
+    dept = await department_api(controller, "sthj")
+    try:
+        await queue_caller(ami, "13655556666")
+        number = (await desk.pop())["ticket"]["number"]
+        await desk.call("POST", f"/api/tickets/{number}/submit", json={**FORM, "handling": "dispatched"})
+        status, body = await desk.call("POST", f"/api/tickets/{number}/revisit-call")
+        assert status == 409  # nothing to revisit before the department answers
+        await dept.request("POST", f"/api/tickets/{number}/feedback", json={"note": "已约谈酒吧经营者"})
+        status, _ = await desk.call("POST", f"/api/tickets/{number}/revisit-call")
+        assert status == 200
+        # The citizen's phone (a simulated outside line) rings and answers; they press 1.
+        citizen = await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith("Local/13655556666@sim-pstn")
+                                          and e.channel.endswith(";2"), timeout=10)
+        await eventually(lambda: _has(ami, "Local/13655556666@hotline-outside", "Read"), timeout=10)
+        await ami.action("PlayDTMF", Channel=citizen.channel, Digit="1", Duration=120)
+        async def closed() -> bool:
+            return (await desk.call("GET", f"/api/tickets/{number}"))[1]["status"] == "closed"
+        assert await eventually(closed, timeout=15)
+        _, full = await desk.call("GET", f"/api/tickets/{number}")
+        assert full["history"][-1]["actor"] == "auto-revisit" and "满意" in full["history"][-1]["note"]
+    finally:
+        await dept.close()
+        await desk.close()
+
+
+async def test_department_feeds_back_on_the_tickets_page_and_the_lead_sees_the_ledger(
+        controller: TestServer, clock: Clock) -> None:
+    store = controller.app[STORE]
+    ticket = await store.create("web", "gateway:web", {**FORM, "caller": "13900001111"})
+    lead_id = accounts.Identity(0, "lead-x", "值班长", frozenset({Role.LEAD}))
+    await store.act(ticket["number"], "dispatch", lead_id, {"department": "sthj"})
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, dept_pw = await accounts.create_user(db, "sthj-wang", "王科长", [Role.DEPARTMENT], department="sthj")
+        _, lead_pw = await accounts.create_user(db, "lead-zhao", "赵值班长", [Role.LEAD])
+    base = str(controller.make_url("/"))
+    async with chromium() as browser:
+        dept = await (await browser.new_context()).new_page()
+        await dept.goto(base + "tickets")
+        await dept.fill("#u", "sthj-wang")
+        await dept.fill("#p", dept_pw)
+        await dept.click("button[type=submit]")
+        await dept.wait_for_selector(f"tr.row[data-n='{ticket['number']}']")
+        await dept.click(f"tr.row[data-n='{ticket['number']}']")
+        await dept.wait_for_selector("#deptBox:not(.hidden)")
+        await dept.fill("#deptNote", "已现场检查并责令整改")
+        await dept.click("#btnFeedback")
+        await dept.wait_for_selector("#dStatus:has-text('已反馈')")
+        assert "已现场检查并责令整改" in await dept.locator("#history").inner_text()
+
+        clock.now += dt.timedelta(days=3)  # nobody revisited in time
+        lead = await (await browser.new_context()).new_page()
+        await lead.goto(base + "tickets")
+        await lead.fill("#u", "lead-zhao")
+        await lead.fill("#p", lead_pw)
+        await lead.click("button[type=submit]")
+        await lead.click("#ledgerBtn")
+        await lead.wait_for_selector(f"tr.row[data-n='{ticket['number']}'] td.late:has-text('回访超时')")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await lead.screenshot(path=str(SHOTS / "ledger.png"), full_page=True)
