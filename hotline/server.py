@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import gc
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -156,6 +157,15 @@ async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     await server.close()
 
 
+async def freeze_startup_objects(app: web.Application) -> None:
+    """Everything built at start-up (modules, settings, compiled flows) lives
+    as long as the process: move it out of the garbage collector's sight.
+    Full collections scanning it took 130-210 ms, a stall in every event
+    handler of that moment (measured under bench/screen_pop.py)."""
+    gc.collect()
+    gc.freeze()
+
+
 @allow(Role.PUBLIC)
 async def health(request: web.Request) -> web.Response:
     """Liveness for monitoring: public, and holds nothing a caller could misuse."""
@@ -200,6 +210,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
+    app.on_startup.append(freeze_startup_objects)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
     login.setup(app)

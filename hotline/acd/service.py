@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import itertools
 import logging
 from collections import deque
 from collections.abc import Awaitable, Callable
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd import figures
 from hotline.acd import lines as ln
@@ -32,6 +33,8 @@ from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 
 log = logging.getLogger(__name__)
+
+Write = Callable[[AsyncSession], Awaitable[None]]
 
 # Replies that mean Asterisk already is where we want it.
 _CONVERGED = ("already there", "not there", "not found")
@@ -72,8 +75,9 @@ class AcdService:
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
         # Database writes go through one ordered queue, so event handlers
-        # never wait on a commit (fsync) and the dispatcher keeps up.
-        self._writes: asyncio.Queue[Callable[[], Awaitable[None]]] = asyncio.Queue()
+        # never wait on a commit (fsync) and the dispatcher keeps up; what has
+        # piled up is written in one transaction (one fsync for a burst).
+        self._writes: asyncio.Queue[Write] = asyncio.Queue()
         self._listeners: list[Callable[[], None]] = []
         self._dirty = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -107,15 +111,34 @@ class AcdService:
 
     async def _writer(self) -> None:
         while True:
-            write = await self._writes.get()
+            batch = [await self._writes.get()]
+            while not self._writes.empty() and len(batch) < 200:
+                batch.append(self._writes.get_nowait())
             try:
-                await write()
+                await self._write_batch(batch)
+            finally:
+                for _ in batch:
+                    self._writes.task_done()
+
+    async def _write_batch(self, batch: list[Write]) -> None:
+        try:
+            async with self.sessions() as db, db.begin():
+                for write in batch:
+                    await write(db)
+            return
+        except Exception:
+            if len(batch) == 1:
+                log.exception("ACD database write failed")
+                return
+        # One bad write must not take the others with it: each on its own.
+        for write in batch:
+            try:
+                async with self.sessions() as db, db.begin():
+                    await write(db)
             except Exception:
                 log.exception("ACD database write failed")
-            finally:
-                self._writes.task_done()
 
-    def _persist(self, write: Callable[[], Awaitable[None]]) -> None:
+    def _persist(self, write: Write) -> None:
         self._writes.put_nowait(write)
 
     async def drain(self) -> None:
@@ -158,12 +181,12 @@ class AcdService:
         change = Change(self.clock().isoformat(timespec="seconds"), kind, seat, detail, actor)
         self.changes.append(change)
         log.info("acd %s %s: %s", kind, seat or "-", detail)
-        self._persist(lambda: self._store_change(change))
+        self._persist(lambda db: self._store_change(db, change))
 
-    async def _store_change(self, c: Change) -> None:
-        async with self.sessions() as db, db.begin():
-            await db.execute(insert(AcdEvent), [{"at": utcnow(), "kind": c.kind, "seat": c.seat,
-                                                 "actor": c.actor, "detail": c.detail}])
+    @staticmethod
+    async def _store_change(db: AsyncSession, c: Change) -> None:
+        await db.execute(insert(AcdEvent), [{"at": utcnow(), "kind": c.kind, "seat": c.seat,
+                                             "actor": c.actor, "detail": c.detail}])
 
     # -- recompute ---------------------------------------------------------------
     def _recompute(self) -> None:
@@ -203,12 +226,12 @@ class AcdService:
                 started = self._wrapup_started.pop(name, None)
                 if started is not None:
                     uniqueid, t0 = started
-                    self._persist(lambda u=uniqueid, d=now - t0: self._store_wrapup(u, d))
+                    self._persist(lambda db, u=uniqueid, d=now - t0: self._store_wrapup(db, u, d))
 
-    async def _store_wrapup(self, uniqueid: str, seconds: float) -> None:
-        async with self.sessions() as db, db.begin():
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
-                wrapup_s=round(seconds, 1)))
+    @staticmethod
+    async def _store_wrapup(db: AsyncSession, uniqueid: str, seconds: float) -> None:
+        await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
+            wrapup_s=round(seconds, 1)))
 
     # -- agent commands ------------------------------------------------------------
     async def login(self, seat: str, agent: str, agent_name: str, standby: bool = False) -> st.Seat:
@@ -249,7 +272,11 @@ class AcdService:
 
     async def _store_pause(self, seat: str, reason: str) -> None:
         async with self.sessions() as db, db.begin():
-            await db.execute(update(AgentSession).where(AgentSession.seat == seat).values(pause=reason))
+            await self._write_pause(db, seat, reason)
+
+    @staticmethod
+    async def _write_pause(db: AsyncSession, seat: str, reason: str) -> None:
+        await db.execute(update(AgentSession).where(AgentSession.seat == seat).values(pause=reason))
 
     def set_lines(self, count: int | None, actor: str) -> None:
         self.lines = ln.set_override(self.lines, count)
@@ -275,10 +302,9 @@ class AcdService:
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
 
-        async def write() -> None:
-            async with self.sessions() as db, db.begin():
-                await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
-                    answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
+        async def write(db: AsyncSession) -> None:
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+                answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
 
         self._persist(write)
         self._spawn(self._queue_log(e, call_id), "acd-queuelog")
@@ -300,10 +326,9 @@ class AcdService:
             self._wrapup_started[seat.name] = (uniqueid, now)
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
 
-        async def write() -> None:
-            async with self.sessions() as db, db.begin():
-                await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
-                    ended_at=now, talk_s=float(e.talk_time)))
+        async def write(db: AsyncSession) -> None:
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
+                ended_at=now, talk_s=float(e.talk_time)))
 
         self._persist(write)
 
@@ -314,7 +339,7 @@ class AcdService:
         after = self.floor.at_interface(e.interface)
         if before and after and after.pause == self.acd.no_answer_reason and before.pause != after.pause:
             self.note("no-answer", after.name, f"连续 {self.acd.ring_no_answer_limit} 次未接听，已暂停")
-            self._persist(lambda: self._store_pause(after.name, after.pause))
+            self._persist(lambda db: self._write_pause(db, after.name, after.pause))
 
     def _on_join(self, e: ev.QueueCallerJoin) -> None:
         now = self.now()
@@ -323,10 +348,9 @@ class AcdService:
                "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
                "callback_id": int(e.var("HOTLINE_CB_ID")) if e.var("HOTLINE_CB_ID").isdigit() else None}
 
-        async def write() -> None:
-            async with self.sessions() as db, db.begin():
-                if await db.get(QueueCall, e.uniqueid) is None:
-                    await db.execute(insert(QueueCall), [row])
+        async def write(db: AsyncSession) -> None:
+            if await db.get(QueueCall, e.uniqueid) is None:
+                await db.execute(insert(QueueCall), [row])
 
         self._persist(write)
         self._recompute()
@@ -339,10 +363,9 @@ class AcdService:
         self.waiting.pop(e.uniqueid, None)
         now = self.now()
 
-        async def write() -> None:
-            async with self.sessions() as db, db.begin():
-                await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
-                    abandoned=True, ended_at=now, hold_s=float(e.hold_time)))
+        async def write(db: AsyncSession) -> None:
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+                abandoned=True, ended_at=now, hold_s=float(e.hold_time)))
 
         self._persist(write)
         self._recompute()
@@ -427,7 +450,10 @@ class AcdService:
 
     def floor_view(self) -> dict[str, Any]:
         return {**self.header_view(), "seats": [self.seat_view(s) for s in self.floor.seats.values()],
-                "changes": [asdict(c) for c in list(self.changes)[-50:]]}
+                "changes": self.recent_changes(50)}
+
+    def recent_changes(self, n: int) -> list[dict[str, Any]]:
+        return [asdict(c) for c in list(itertools.islice(reversed(self.changes), n))[::-1]]
 
     def header_view(self) -> dict[str, Any]:
         """Lines and waiting callers: cheap, for callers who track seats themselves."""

@@ -40,6 +40,8 @@ from hotline.errors import HotlineError
 
 log = logging.getLogger(__name__)
 
+_DISPATCH_SLICE = 0.002  # seconds of event handling before other tasks get a turn
+
 
 class AMIError(HotlineError):
     error_id = "ami-error"
@@ -375,8 +377,19 @@ class AMIClient:
 
     # -- dispatch ----------------------------------------------------------
     async def _dispatch_loop(self) -> None:
+        # Queue.get() does not yield while events are queued: a burst of
+        # thousands (300 callers at once) would starve every other task (a
+        # screen pop waited seconds, bench/screen_pop.py). Yield every few ms.
+        slice_end = time.monotonic() + _DISPATCH_SLICE
         while True:
-            event = await self._events.get()
+            if time.monotonic() >= slice_end:
+                await asyncio.sleep(0)
+                slice_end = time.monotonic() + _DISPATCH_SLICE
+            if self._events.empty():
+                event = await self._events.get()
+                slice_end = time.monotonic() + _DISPATCH_SLICE
+            else:
+                event = self._events.get_nowait()
             stamp = event.raw.get("Timestamp")
             if stamp:
                 try:

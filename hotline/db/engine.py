@@ -1,25 +1,37 @@
 """The async engine, with SQLite set up as DESIGN.md measured it.
 
 SQLite: WAL, synchronous=FULL (an acknowledged ticket survives kill -9),
-foreign keys on, a busy timeout, and every transaction opened with BEGIN
-IMMEDIATE so two writers queue on the lock instead of failing halfway with
-'database is locked'. Never hold a transaction across an AMI await.
+foreign keys on, a busy timeout. An explicit transaction (`async with
+db.begin()`) is a write: it first takes the engine's in-process write lock,
+then opens with BEGIN IMMEDIATE, so writers queue in FIFO order instead of in
+SQLite's busy handler (which sleeps in growing steps: seconds of p99 under a
+burst, measured by bench/screen_pop.py). Reads (autobegin) send no BEGIN:
+each statement reads its own WAL snapshot and never waits for a writer. Never hold a transaction
+across an AMI await.
 """
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import Engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, AsyncSessionTransaction, async_sessionmaker, \
+    create_async_engine
+
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_WRITE = "hotline_write"
 
 from hotline.config import Settings
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
-    kwargs: dict[str, Any] = {"echo": settings.database.echo}
+    kwargs: dict[str, Any] = {"echo": settings.database.echo, "pool_size": settings.database.pool_size,
+                              "max_overflow": settings.database.max_overflow}
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
@@ -45,8 +57,46 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
     @event.listens_for(engine.sync_engine, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Reads send no BEGIN at all: each statement is its own snapshot,
+        # and a screen pop saves a round trip to the database thread.
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
+
+
+class _WriteTransaction:
+    def __init__(self, session: "HotlineSession", lock: asyncio.Lock):
+        self.session = session
+        self.lock = lock
+        self.tx: AsyncSessionTransaction | None = None
+
+    async def __aenter__(self) -> AsyncSessionTransaction:
+        await self.lock.acquire()
+        try:
+            self.tx = AsyncSession.begin(self.session)
+            await self.tx.__aenter__()
+            await self.session.connection(execution_options={_WRITE: True})
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.tx
+
+    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        try:
+            assert self.tx is not None
+            await self.tx.__aexit__(kind, exc, tb)
+        finally:
+            self.lock.release()
+
+
+class HotlineSession(AsyncSession):
+    def begin(self) -> Any:  # type: ignore[override]
+        bind = self.bind
+        lock = _WRITE_LOCKS.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
+        return super().begin() if lock is None else _WriteTransaction(self, lock)
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=HotlineSession, expire_on_commit=False)

@@ -73,7 +73,7 @@ class SeatMapHub:
             self.view = self._build()
         # "at" is the controller's clock, the one seat times are measured on.
         seats = self.acd.settings.seats
-        return {"type": "snapshot", "at": self.acd.now(), **self.view, "changes": self.acd.floor_view()["changes"],
+        return {"type": "snapshot", "at": self.acd.now(), **self.view, "changes": self.acd.recent_changes(50),
                 "floor": {"columns": seats.columns, "labels": seats.labels}}
 
     def _build(self) -> dict[str, Any]:
@@ -130,7 +130,7 @@ class SeatMapHub:
         self.frames += 1
         frame = {"type": "delta", "at": self.acd.now(), **d}
         if "header" in d:
-            frame["changes"] = self.acd.floor_view()["changes"][-5:]
+            frame["changes"] = self.acd.recent_changes(5)
         text = json.dumps(frame, ensure_ascii=False)
         for viewer in list(self.viewers):
             viewer.offer(text)
@@ -145,6 +145,9 @@ class SeatMapHub:
             except TimeoutError:
                 pass  # the longest wait grows even when nothing happens
             self._changed.clear()
+            if not self.viewers:
+                self.view = None  # nobody watches: the next viewer gets a fresh build
+                continue
             try:
                 self.refresh()
             except Exception:

@@ -49,6 +49,7 @@ class DeskHub:
         self.desks: dict[str, set[Desk]] = {}
         self.pops_sent = 0
         self._last_seat: dict[str, Any] = {}
+        self._flush_scheduled = False
         acd.subscribe(self._seats_changed)
 
     def join(self, agent: str) -> Desk:
@@ -79,6 +80,14 @@ class DeskHub:
         return {"type": "seat", "seat": self.acd.seat_view(seat) if seat else None}
 
     def _seats_changed(self) -> None:
+        # A burst of ACD changes (300 callers joining) costs one comparison
+        # per open desk, at the end of this turn of the loop.
+        if self.desks and not self._flush_scheduled:
+            self._flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self._flush_seats)
+
+    def _flush_seats(self) -> None:
+        self._flush_scheduled = False
         for agent in list(self.desks):
             frame = self.seat_frame(agent)
             if frame != self._last_seat.get(agent):

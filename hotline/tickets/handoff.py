@@ -46,7 +46,9 @@ class Handoff:
         self.hub = hub
         self.active: dict[str, ActiveCall] = {}  # seat -> call in progress
         self.submitted: set[str] = set()  # tickets submitted while their call still runs
-        self.pop_seconds: deque[float] = deque(maxlen=10_000)  # event in -> frame queued
+        # Event in -> frame queued: the pop, and the ticket frame after its commit.
+        self.pop_seconds: deque[float] = deque(maxlen=10_000)
+        self.ticket_seconds: deque[float] = deque(maxlen=10_000)
         self.surveys = 0
         self._tasks: set[asyncio.Task[Any]] = set()
         client.on(ev.AgentConnect, self._on_connect)
@@ -91,19 +93,30 @@ class Handoff:
         self._spawn(self._open(e, call, t0), f"ticket-open-{call.call_id}")
 
     async def _open(self, e: ev.AgentConnect, call: ActiveCall, t0: float) -> None:
+        """Two frames: the pop (caller, IVR path, history; reads only, so it
+        never queues behind database writers), then the ticket once committed."""
         try:
-            pop = await self.store.open_for_call(
+            ctx = await self.store.caller_context(call.call_id, call.caller)
+        except Exception:
+            log.exception("caller context of call %s", call.call_id)
+            ctx = {"ivr_path": [], "ivr_category": "", "ivr_tag": "", "history": [], "repeat": False}
+        self.hub.push(call.agent, {"type": "pop", "seat": call.seat, "call_id": call.call_id, "caller": call.caller,
+                                   "tag": e.var("HOTLINE_TAG") or ctx["ivr_tag"], "wait_s": e.hold_time,
+                                   "ivr_path": ctx["ivr_path"], "history": ctx["history"], "repeat": ctx["repeat"]})
+        self.pop_seconds.append(time.monotonic() - t0)
+        try:
+            opened = await self.store.open_for_call(
                 call_id=call.call_id, uniqueid=call.uniqueid, caller=call.caller,
                 caller_name=e.caller_id_name if e.caller_id_name != call.caller else "",
-                tag=e.var("HOTLINE_TAG"), seat=call.seat, agent=call.agent, wait_s=float(e.hold_time))
+                tag=e.var("HOTLINE_TAG"), seat=call.seat, agent=call.agent, wait_s=float(e.hold_time), context=ctx)
         except Exception:
             log.exception("could not open the ticket of call %s", call.call_id)
             self.hub.push(call.agent, {"type": "pop-failed", "call_id": call.call_id, "caller": call.caller,
                                        "message": "工单创建失败，请手工记录来电并报告值班长"})
             return
-        call.ticket = pop["ticket"]["number"]
-        self.hub.push(call.agent, {"type": "pop", "seat": call.seat, "wait_s": e.hold_time, **pop})
-        self.pop_seconds.append(time.monotonic() - t0)
+        call.ticket = opened["ticket"]["number"]
+        self.hub.push(call.agent, {"type": "ticket", "seat": call.seat, "wait_s": e.hold_time, **opened})
+        self.ticket_seconds.append(time.monotonic() - t0)
 
     def _on_complete(self, e: ev.AgentComplete) -> None:
         seat = self.acd.floor.at_interface(e.interface)

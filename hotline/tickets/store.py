@@ -7,7 +7,6 @@ PostgreSQL: a committed transaction).
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import zoneinfo
 from collections.abc import AsyncIterator, Callable
@@ -56,18 +55,11 @@ class TicketStore:
         self.clock = clock
         self.tree = CategoryTree(settings.tickets)
         self.tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
-        # SQLite has one writer at a time: queue writers here instead of in
-        # SQLite's busy handler, which sleeps in growing steps (a p99 of
-        # seconds under a burst, measured by bench/ticket_writes.py).
-        self._one_writer = asyncio.Lock() if settings.database_url.startswith("sqlite") else None
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
-        if self._one_writer is None:
-            async with self.sessions() as db, db.begin():
-                yield db
-            return
-        async with self._one_writer, self.sessions() as db, db.begin():
+        """A write transaction (on SQLite, queued behind the engine's write lock)."""
+        async with self.sessions() as db, db.begin():
             yield db
 
     # -- numbers -------------------------------------------------------------------
@@ -83,31 +75,41 @@ class TicketStore:
         return f"{day}{seq:06d}"
 
     # -- hand-off of an answered call --------------------------------------------------
+    async def caller_context(self, call_id: str, caller: str) -> dict[str, Any]:
+        """What the screen pop shows before the ticket exists: the IVR path and
+        the caller's earlier tickets. Reads only, so it never waits for a writer."""
+        async with self.sessions() as db:
+            call = await db.get(Call, call_id)
+            history = await self._history(db, caller, 0) if caller else []
+        since = (self.clock() - dt.timedelta(days=self.cfg.repeat_days)).isoformat()
+        return {"ivr_path": list(call.ivr_path) if call else [], "ivr_category": call.category if call else "",
+                "ivr_tag": call.tag if call else "", "history": history,
+                "repeat": any(h["created_at"] >= since for h in history)}
+
     async def open_for_call(self, *, call_id: str, uniqueid: str, caller: str, caller_name: str, tag: str,
-                            seat: str, agent: str, wait_s: float) -> dict[str, Any]:
+                            seat: str, agent: str, wait_s: float,
+                            context: dict[str, Any] | None = None) -> dict[str, Any]:
         """The ticket a seat's answer opens (or joins, when the call already has
-        one), plus what the screen pop shows: the caller's earlier tickets."""
+        one), with the caller context of the screen pop."""
+        ctx = context if context is not None else await self.caller_context(call_id, caller)
         now = self.clock()
         async with self._tx() as db:
             ticket = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
                                      .where(TicketCall.call_id == call_id).limit(1))
-            call = await db.get(Call, call_id)
             if ticket is None:
                 ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
                                 channel="phone", caller=caller, caller_name=caller_name, call_id=call_id,
-                                tag=tag or (call.tag if call else ""), ivr_path=list(call.ivr_path) if call else [],
-                                agent=agent, seat=seat, wait_s=wait_s, created_at=now, updated_at=now,
-                                category=self._category_from_ivr(call.category if call else ""))
+                                tag=tag or ctx["ivr_tag"], ivr_path=ctx["ivr_path"], agent=agent, seat=seat,
+                                wait_s=wait_s, created_at=now, updated_at=now,
+                                category=self._category_from_ivr(ctx["ivr_category"]))
                 db.add(ticket)
                 await db.flush()
                 db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=agent, action="accept", from_status="",
                                    to_status=ticket.status, note=f"{seat} 接听来电"))
             db.add(TicketCall(ticket_id=ticket.id, call_id=call_id, uniqueid=uniqueid, seat=seat, agent=agent,
                               answered_at=now, recording=f"{call_id}.wav"))
-            history = await self._history(db, caller, ticket.id) if caller else []
-        since = now - dt.timedelta(days=self.cfg.repeat_days)
-        return {"ticket": self._row(ticket), "history": history,
-                "repeat": any(h["created_at"] >= since.isoformat() for h in history)}
+        history = [h for h in ctx["history"] if h["number"] != ticket.number]
+        return {"ticket": self._row(ticket), "history": history, "repeat": ctx["repeat"] and bool(history)}
 
     def _category_from_ivr(self, name: str) -> str:
         """The IVR menu may already have asked what the call is about."""

@@ -65,11 +65,16 @@ class Desk:
             self.frames.append(json.loads(msg.data))
 
     def pops(self) -> list[dict[str, Any]]:
-        return [f for f in self.frames if f["type"] == "pop"]
+        return [f for f in self.frames if f["type"] in ("pop", "ticket")]
 
     async def pop(self, timeout: float = 20) -> dict[str, Any]:
-        await eventually(lambda: self.pops(), timeout=timeout)
-        return self.pops()[-1]
+        """The screen pop and then the ticket it opened, as one dict."""
+        await eventually(lambda: [f for f in self.frames if f["type"] == "ticket"], timeout=timeout)
+        pop = [f for f in self.frames if f["type"] == "pop"][-1]
+        ticket = [f for f in self.frames if f["type"] == "ticket"][-1]
+        assert pop["call_id"] == ticket["ticket"]["call_id"] and pop["caller"] == ticket["ticket"]["caller"]
+        assert self.frames.index(pop) < self.frames.index(ticket)  # caller and history come first
+        return {**pop, **ticket}
 
     async def call(self, method: str, path: str, **kw: Any) -> tuple[int, Any]:
         return await self.api.request(method, path, **kw)
@@ -281,6 +286,7 @@ async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServe
 
         await queue_caller(ami, "13811112222")
         await page.wait_for_selector("#caller:has-text('13811112222')", timeout=20000)
+        await page.wait_for_function("document.getElementById('number').textContent.startsWith('20')")
         number = await page.locator("#number").inner_text()
         assert number.startswith("2026") and await page.locator("#callState").inner_text() == "通话中"
 
