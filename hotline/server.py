@@ -11,13 +11,15 @@ import datetime as dt
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
+from prometheus_client import Gauge
 
 from hotline import __version__
 from hotline.acd import api as acd_api
 from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
+from hotline.acd.metrics import Metrics
 from hotline.acd.service import AcdService
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
@@ -127,6 +129,25 @@ SURVEY_PROMPTS = {
 }
 
 
+def ticket_metrics(metrics: Metrics, store: TicketStore, handoff: Handoff) -> Callable[[], Awaitable[None]]:
+    r = metrics.registry
+    tickets = Gauge("hotline_tickets", "Tickets by status (overdue: in the supervision ledger)", ["status"], registry=r)
+    pops = Gauge("hotline_screen_pop_seconds", "AgentConnect handled -> screen pop queued, recent calls",
+                 ["quantile"], registry=r)
+    surveys = Gauge("hotline_surveys_received", "Post-call survey answers since start", registry=r)
+
+    async def update() -> None:
+        tickets.clear()
+        for status, n in (await store.counts()).items():
+            tickets.labels(status).set(n)
+        recent = sorted(handoff.pop_seconds)
+        for q in (0.5, 0.99):
+            pops.labels(str(q)).set(recent[min(len(recent) - 1, int(q * len(recent)))] if recent else 0)
+        surveys.set(handoff.surveys)
+
+    return update
+
+
 async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     prompts = PromptStore(settings)
@@ -142,6 +163,7 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     app[tickets_api.CONTROLS] = CallControls(settings, app[AMI], handoff)
     app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
     app[tickets_api.REVISITS] = revisits = RevisitCalls(settings, app[AMI], store)
+    app[acd_api.METRICS].add_updater(ticket_metrics(app[acd_api.METRICS], store, handoff))
     yield
     await handoff.close()
     await revisits.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Gauge, generate_latest
@@ -28,6 +29,11 @@ class Metrics:
         self.standby = Gauge("hotline_standby_active", "1 while standby is on the lines", registry=r)
         self.seats = Gauge("hotline_seats", "Seats by state", ["state"], registry=r)
         self.figures = Gauge("hotline_figure_24h", "Rolling 24-hour figure", ["figure", "scope", "key"], registry=r)
+        # Other parts (tickets) add their own gauges and refresh them here.
+        self._updaters: list[Callable[[], Awaitable[None]]] = []
+
+    def add_updater(self, update: Callable[[], Awaitable[None]]) -> None:
+        self._updaters.append(update)
 
     async def render(self, acd: AcdService) -> bytes:
         floor = acd.floor_view()
@@ -48,6 +54,8 @@ class Metrics:
         for scope in ("by_seat", "by_tag", "by_queue"):
             for key, values in figs[scope].items():
                 self._figures(scope[3:], key, values)
+        for update in self._updaters:
+            await update()
         return generate_latest(self.registry)
 
     def _figures(self, scope: str, key: str, values: dict[str, Any]) -> None:

@@ -416,7 +416,7 @@ class TicketStore:
                                      .limit(max(1, min(limit, 500))))).all()
         return [self.view(t, who) for t in rows]
 
-    async def ledger(self, who: Identity) -> list[dict[str, Any]]:
+    async def ledger(self, who: Identity | None) -> list[dict[str, Any]]:
         """督办台账: tickets past a deadline, the most overdue first."""
         now = self.clock()
         async with self.sessions() as db:
@@ -433,6 +433,14 @@ class TicketStore:
             row["overdue_stage"] = "办理超时" if t.status == wf.Status.DISPATCHED.value else "回访超时"
             out.append(row)
         return sorted(out, key=lambda r: -r["overdue_hours"])
+
+    async def counts(self) -> dict[str, int]:
+        """Tickets by status, and how many are overdue (for the metrics)."""
+        async with self.sessions() as db:
+            rows = (await db.execute(select(Ticket.status, func.count()).group_by(Ticket.status))).all()
+        out = {status: int(n) for status, n in rows}
+        out["overdue"] = len(await self.ledger(None))
+        return out
 
     async def count(self) -> int:
         async with self.sessions() as db:

@@ -234,6 +234,9 @@ async def test_workflow_end_to_end_through_the_api(controller: TestServer, ami: 
         status, body = await desk.call("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
         assert status == 409 and body["error_id"] == "ticket-transition-refused"
         assert (await lead.request("GET", "/api/tickets/ledger"))[1] == {"overdue": []}
+        _, metrics = await lead.request("GET", "/metrics")
+        assert 'hotline_tickets{status="closed"} 1.0' in metrics
+        assert 'hotline_screen_pop_seconds{quantile="0.99"}' in metrics
         assert (await desk.call("GET", "/api/tickets/ledger"))[0] == 403
         status, body = await desk.call("POST", f"/api/tickets/{number}/submit", data="not json")
         assert status == 400
