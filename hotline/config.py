@@ -44,6 +44,16 @@ def _loopback_default() -> str:
     return "127.0.0.1"
 
 
+# AMI events some part of the controller handles (hotline/ami/mirror.py,
+# acd/, tickets/, resync): keep in step when a handler is added.
+USED_EVENTS = (
+    "Newchannel", "Newstate", "NewCallerid", "Hangup", "DeviceStateChange", "FullyBooted", "Shutdown",
+    "QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause", "QueueMemberPenalty", "QueueMemberRemoved",
+    "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon",
+    "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "UserEvent",
+)
+
+
 class AmiSettings(_Section):
     host: str = Field(default_factory=_loopback_default, description="AMI host")
     port: int = Field(5038, ge=1, le=65535)
@@ -56,13 +66,11 @@ class AmiSettings(_Section):
     backoff_initial: float = Field(0.2, gt=0, le=10)
     backoff_max: float = Field(4.0, gt=0, le=60)
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
-    # Events the controller never uses, dropped by Asterisk before they are
-    # sent (AMI Filter): per-command AGI events and variable sets are most
-    # of the traffic of a call in the IVR.
-    event_filters: list[str] = Field(default_factory=lambda: [
-        "!Event: VarSet", "!Event: Newexten", "!Event: AGIExecStart", "!Event: AGIExecEnd",
-        "!Event: DTMFBegin", "!Event: RTCPSent", "!Event: RTCPReceived", "!Event: TestEvent",
-    ])
+    # Only the events the controller uses reach it (AMI Filter whitelist):
+    # a call makes dozens of others (dial, bridge, local-channel, RTCP, ...),
+    # and parsing them was most of the controller's CPU per call. Replies to
+    # actions (QueueStatus lists and the like) are never filtered.
+    event_filters: list[str] = Field(default_factory=lambda: [f"Event: {name}" for name in USED_EVENTS])
 
     @model_validator(mode="after")
     def _backoff_order(self) -> "AmiSettings":
