@@ -133,10 +133,11 @@ class SeatSettings(_Section):
 class DatabaseSettings(_Section):
     url: str = Field("", description="SQLAlchemy async URL; empty: SQLite in state_dir/hotline.db")
     echo: bool = False
-    # Every answered call reads the caller's history at once: 26 seats
-    # answering together must not queue for a connection.
-    pool_size: int = Field(10, ge=1, le=200)
-    max_overflow: int = Field(30, ge=0, le=500)
+    # A fixed pool: with aiosqlite every new connection starts a thread from
+    # the event loop, and overflow connections made and dropped in a burst
+    # were seen stalling the loop (bench/acd_load.py). Short reads queue.
+    pool_size: int = Field(12, ge=1, le=200)
+    max_overflow: int = Field(0, ge=0, le=500)
 
 
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
