@@ -40,12 +40,18 @@ class PostgresServer:
         assert self.bindir is not None
         if self._as:
             shutil.chown(self.base, "postgres", "postgres")
-        subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "hotline",
-                        "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-        subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
-                        str(self.base / "server.log"), "-w", "-t", "60", "-o",
-                        f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "start"],
-                       check=True, capture_output=True)
+        try:
+            subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "hotline",
+                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
+            subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
+                            str(self.base / "server.log"), "-w", "-t", "60", "-o",
+                            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "start"],
+                           check=True, capture_output=True)
+        except subprocess.CalledProcessError as exc:
+            log = self.base / "server.log"
+            tail = log.read_text(errors="replace")[-1500:] if log.exists() else exc.stderr.decode(errors="replace")
+            self.stop()
+            raise RuntimeError(f"PostgreSQL for the tests did not start on 127.0.0.1:{self.port}:\n{tail}") from None
 
     def stop(self) -> None:
         if self.bindir is not None and self.data.exists():
