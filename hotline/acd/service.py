@@ -31,6 +31,7 @@ from hotline.config import Settings
 from hotline.db.models import AcdEvent, AgentSession, Callback, QueueCall, utcnow
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
+from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,7 @@ class AcdService:
         self._writes: asyncio.Queue[Write] = asyncio.Queue()
         self._listeners: list[Callable[[], None]] = []
         self._dirty = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("ACD")
         client.on(ev.AgentCalled, self._on_called)
         client.on(ev.AgentConnect, self._on_connect)
         client.on(ev.AgentComplete, self._on_complete)
@@ -105,9 +106,9 @@ class AcdService:
                     floor = floor.with_seat(replace(floor.seats[r.seat], pause=r.pause))
         self.floor = floor
         self._recompute()
-        self._spawn(self._reconciler(), "acd-reconciler")
-        self._spawn(self._ticker(), "acd-ticker")
-        self._spawn(self._writer(), "acd-writer")
+        self._tasks.spawn(self._reconciler(), "acd-reconciler")
+        self._tasks.spawn(self._ticker(), "acd-ticker")
+        self._tasks.spawn(self._writer(), "acd-writer")
 
     async def _writer(self) -> None:
         while True:
@@ -150,21 +151,7 @@ class AcdService:
             await asyncio.wait_for(self.drain(), 5)  # what was acknowledged gets stored
         except asyncio.TimeoutError:
             log.error("ACD closed with %d database writes not done", self._writes.qsize())
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("ACD task %s failed", name, exc_info=t.exception())
-
-        task.add_done_callback(done)
+        await self._tasks.close()
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -307,7 +294,7 @@ class AcdService:
                 answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
 
         self._persist(write)
-        self._spawn(self._queue_log(e, call_id), "acd-queuelog")
+        self._tasks.spawn(self._queue_log(e, call_id), "acd-queuelog")
 
     async def _queue_log(self, e: ev.AgentConnect, call_id: str) -> None:
         try:

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
 from hotline.acd.api import ACD
 from hotline.ami.client import AMIClient
@@ -15,6 +15,7 @@ from hotline.seatmap.hub import RESYNC, SeatMapHub
 from hotline.web.auth import USER, Role, allow
 from hotline.web.login import json_body
 from hotline.web.pages import page
+from hotline.web.ws import pump
 
 log = logging.getLogger(__name__)
 
@@ -53,32 +54,21 @@ async def seatmap_ws(request: web.Request) -> web.StreamResponse:
     hub = request.app[HUB]
     viewer = hub.join()
 
-    async def reader() -> None:
-        async for msg in ws:  # the page sends nothing; this notices a close
-            if msg.type == WSMsgType.ERROR:
-                break
+    async def send(frame: str) -> bool:
+        if frame == RESYNC:  # this viewer fell behind: a fresh snapshot instead
+            viewer.resync = False
+            frame = _dumps(hub.snapshot())
+        await ws.send_str(frame)
+        return True
 
-    closing = asyncio.ensure_future(reader())
     try:
-        while not ws.closed:
-            if viewer.resync:
-                viewer.resync = False
-                await ws.send_str(_dumps(hub.snapshot()))
-                continue
-            getter = asyncio.ensure_future(viewer.queue.get())
-            done, _ = await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                break
-            frame = getter.result()
-            if frame == RESYNC:
-                continue  # loop round: viewer.resync is set, a snapshot goes out
-            await ws.send_str(frame)
+        viewer.resync = False
+        await ws.send_str(_dumps(hub.snapshot()))
+        await pump(ws, viewer.queue, send)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
         hub.leave(viewer)
-        closing.cancel()
     return ws
 
 

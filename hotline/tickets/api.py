@@ -5,9 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from aiohttp import WSMsgType, web
+from aiohttp import web
 
-from hotline.acd.api import ACD
 from hotline.errors import BadRequest
 from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import CLOSE, DeskHub, dumps
@@ -17,6 +16,7 @@ from hotline.tickets.store import TicketStore
 from hotline.web.auth import USER, Role, allow
 from hotline.web.login import json_body
 from hotline.web.pages import page
+from hotline.web.ws import pump
 
 STORE = web.AppKey("tickets", TicketStore)
 DESKS = web.AppKey("desks", DeskHub)
@@ -49,32 +49,22 @@ async def desk_ws(request: web.Request) -> web.StreamResponse:
     hub = request.app[DESKS]
     agent = request[USER].username
     desk = hub.join(agent)
-    closing = asyncio.ensure_future(_drain(ws))
+
+    async def send(frame: str) -> bool:
+        if frame == CLOSE:
+            await ws.close(code=4000, message=b"desk fell behind; reload the open ticket")
+            return False
+        await ws.send_str(frame)
+        return True
+
     try:
         await ws.send_str(dumps(hub.seat_frame(agent)))
-        while not ws.closed:
-            getter = asyncio.ensure_future(desk.queue.get())
-            done, _ = await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
-            if getter not in done:
-                getter.cancel()
-                break
-            frame = getter.result()
-            if frame == CLOSE:
-                await ws.close(code=4000, message=b"desk fell behind; reload the open ticket")
-                break
-            await ws.send_str(frame)
+        await pump(ws, desk.queue, send)
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
         hub.leave(desk)
-        closing.cancel()
     return ws
-
-
-async def _drain(ws: web.WebSocketResponse) -> None:
-    async for msg in ws:  # the desk sends nothing; this notices a close
-        if msg.type == WSMsgType.ERROR:
-            break
 
 
 @allow(Role.AGENT, Role.LEAD)

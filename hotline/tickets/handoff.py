@@ -8,18 +8,17 @@ when the ticket is submitted (or the ACD's wrap-up timer runs out).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
 from hotline.acd.service import AcdService
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.tickets import workflow as wf
 from hotline.tickets.desk import DeskHub
+from hotline.tasks import TaskSet
 from hotline.tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -50,30 +49,14 @@ class Handoff:
         self.pop_seconds: deque[float] = deque(maxlen=10_000)
         self.ticket_seconds: deque[float] = deque(maxlen=10_000)
         self.surveys = 0
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("hand-off")
         client.on(ev.AgentConnect, self._on_connect)
         client.on(ev.AgentComplete, self._on_complete)
         client.on(ev.UserEvent, self._on_user_event)
 
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("hand-off task %s failed", name, exc_info=t.exception())
-
-        task.add_done_callback(done)
-
     async def close(self) -> None:
         # Tickets being opened are let finish: their calls were answered.
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.close(grace=5)
 
     # -- events ----------------------------------------------------------------------
     def _on_connect(self, e: ev.AgentConnect) -> None:
@@ -90,7 +73,7 @@ class Handoff:
                           uniqueid=e.uniqueid, caller_channel=e.channel, seat_channel=e.dest_channel,
                           caller=caller)
         self.active[seat.name] = call
-        self._spawn(self._open(e, call, t0), f"ticket-open-{call.call_id}")
+        self._tasks.spawn(self._open(e, call, t0), f"ticket-open-{call.call_id}")
 
     async def _open(self, e: ev.AgentConnect, call: ActiveCall, t0: float) -> None:
         """Two frames: the pop (caller, IVR path, history; reads only, so it
@@ -138,7 +121,7 @@ class Handoff:
             log.warning("survey event with call %r and score %r ignored", call_id, score)
             return
         self.surveys += 1
-        self._spawn(self._survey(call_id, int(score)), f"survey-{call_id}")
+        self._tasks.spawn(self._survey(call_id, int(score)), f"survey-{call_id}")
 
     async def _survey(self, call_id: str, score: int) -> None:
         number = await self.store.set_satisfaction(call_id, score)

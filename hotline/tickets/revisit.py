@@ -4,7 +4,6 @@ ticket (1, satisfied) or sends it back to the department (2)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -13,6 +12,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.errors import BadRequest
+from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import TicketStore
 from hotline.web.auth import Role
@@ -32,7 +32,7 @@ class RevisitCalls:
         self.settings = settings
         self.client = client
         self.store = store
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("revisit")
         client.on(ev.UserEvent, self._on_user_event)
 
     async def place(self, number: str, who: Identity) -> dict[str, Any]:
@@ -52,9 +52,7 @@ class RevisitCalls:
         if e.user_event != "HotlineRevisit":
             return
         number, answer = e.raw.get("Ticket", ""), e.raw.get("Answer", "")
-        task = asyncio.ensure_future(self._answered(number, answer))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._tasks.spawn(self._answered(number, answer), f"revisit-{number}")
 
     async def _answered(self, number: str, answer: str) -> None:
         try:
@@ -69,6 +67,5 @@ class RevisitCalls:
             log.exception("revisit answer %r for ticket %s not recorded", answer, number)
 
     async def close(self) -> None:
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=5)
+        await self._tasks.close(grace=5)
 

@@ -1,0 +1,34 @@
+"""The send side of a websocket fed from a bounded per-client queue."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+from aiohttp import WSMsgType, web
+
+
+async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[str],
+               handle: Callable[[str], Awaitable[bool]]) -> None:
+    """Pass each queued frame to `handle` (which sends it) until the client
+    goes away or `handle` returns False."""
+    closing = asyncio.ensure_future(_drain(ws))
+    try:
+        while not ws.closed:
+            getter = asyncio.ensure_future(queue.get())
+            done, _ = await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
+            if getter not in done:
+                getter.cancel()
+                break
+            if not await handle(getter.result()):
+                break
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        closing.cancel()
+
+
+async def _drain(ws: web.WebSocketResponse) -> None:
+    async for msg in ws:  # the pages send nothing; this notices a close
+        if msg.type == WSMsgType.ERROR:
+            break
