@@ -47,7 +47,6 @@ class DeskHub:
     def __init__(self, acd: AcdService):
         self.acd = acd
         self.desks: dict[str, set[Desk]] = {}
-        self.pops_sent = 0
         self._last_seat: dict[str, Any] = {}
         self._flush_scheduled = False
         acd.subscribe(self._seats_changed)

@@ -45,9 +45,7 @@ class Handoff:
         self.hub = hub
         self.active: dict[str, ActiveCall] = {}  # seat -> call in progress
         self.submitted: set[str] = set()  # tickets submitted while their call still runs
-        # Event in -> frame queued: the pop, and the ticket frame after its commit.
-        self.pop_seconds: deque[float] = deque(maxlen=10_000)
-        self.ticket_seconds: deque[float] = deque(maxlen=10_000)
+        self.pop_seconds: deque[float] = deque(maxlen=10_000)  # event in -> pop queued
         self.surveys = 0
         self._tasks = TaskSet("hand-off")
         client.on(ev.AgentConnect, self._on_connect)
@@ -99,7 +97,6 @@ class Handoff:
             return
         call.ticket = opened["ticket"]["number"]
         self.hub.push(call.agent, {"type": "ticket", "seat": call.seat, "wait_s": e.hold_time, **opened})
-        self.ticket_seconds.append(time.monotonic() - t0)
 
     def _on_complete(self, e: ev.AgentComplete) -> None:
         seat = self.acd.floor.at_interface(e.interface)
