@@ -1,8 +1,11 @@
 """Load generator for bench/ivr_latency.py, run as its own process so that
 its work does not count as the controller's CPU.
 
-Dials N simulated callers into 12345, presses a key as soon as each hears the
-menu, and reports how many reached the queue.
+Dials N simulated callers into 12345 (or any channel: bench/native_twin.py
+dials the native-dialplan twin), presses a key as soon as each hears the
+menu (an AGI command or a dialplan application playing --menu-file), and
+reports how many reached the queue and each one's time from answer to the
+queue, by Asterisk's own event timestamps.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ async def main() -> None:
     p.add_argument("--key", default="1")
     p.add_argument("--spread", type=float, default=5.0, help="seconds over which the calls arrive")
     p.add_argument("--deadline", type=float, default=180.0)
+    p.add_argument("--channel", default="", help="originate this instead of Local/12345@from-pstn")
     args = p.parse_args()
 
     client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-load",
@@ -38,35 +42,56 @@ async def main() -> None:
     in_ivr = 0
     peak_in_ivr = 0
     inner_of: dict[str, str] = {}
+    answered: dict[str, float] = {}
+    to_queue: list[float] = []
     done = asyncio.Event()
 
     def on_callerid(e: ev.NewCallerid) -> None:
         if e.caller_id_num in numbers and e.channel.endswith(";2"):
             inner_of[e.channel] = e.caller_id_num
 
-    async def on_agi(e: ev.AGIExecStart) -> None:
-        caller = inner_of.get(e.channel)
-        if caller is None or caller in pressed or args.menu_file not in e.command:
+    async def press(channel: str) -> None:
+        caller = inner_of.get(channel)
+        if caller is None or caller in pressed:
             return
         pressed.add(caller)
-        await client.action("PlayDTMF", Channel=e.channel[:-1] + "1", Digit=args.key, Duration=100)
+        await client.action("PlayDTMF", Channel=channel[:-1] + "1", Digit=args.key, Duration=100)
+
+    async def on_agi(e: ev.AGIExecStart) -> None:
+        if args.menu_file in e.command:
+            await press(e.channel)
+
+    async def on_exten(e: ev.Newexten) -> None:
+        if e.channel not in inner_of:
+            return
+        if e.application == "Answer":
+            answered[inner_of[e.channel]] = float(e.raw.get("Timestamp") or 0)
+        elif args.menu_file in e.app_data:
+            await press(e.channel)
 
     def on_join(e: ev.QueueCallerJoin) -> None:
         nonlocal in_ivr
         if e.caller_id_num in numbers and e.caller_id_num not in queued:
             queued.add(e.caller_id_num)
+            if e.caller_id_num in answered:
+                to_queue.append(float(e.raw.get("Timestamp") or 0) - answered[e.caller_id_num])
             in_ivr -= 1
             if len(queued) == len(numbers):
                 done.set()
 
     client.on(ev.NewCallerid, on_callerid)
     client.on(ev.AGIExecStart, on_agi)
+    client.on(ev.Newexten, on_exten)
     client.on(ev.QueueCallerJoin, on_join)
     await client.start()
     await client.wait_connected(10)
     started = time.monotonic()
     for i, number in enumerate(sorted(numbers)):
-        await call_in(client, number, hold_s=600)
+        if args.channel:
+            await client.action("Originate", Channel=args.channel, Application="Wait", Data="600",
+                                CallerID=f"<{number}>", Async="true", Timeout=30000)
+        else:
+            await call_in(client, number, hold_s=600)
         in_ivr += 1
         peak_in_ivr = max(peak_in_ivr, in_ivr)
         await asyncio.sleep(args.spread / args.callers)
@@ -78,7 +103,7 @@ async def main() -> None:
     await client.action("Hangup", Channel="/^Local/")
     await client.close()
     print(json.dumps({"callers": len(numbers), "pressed": len(pressed), "queued": len(queued),
-                      "peak_in_ivr": peak_in_ivr, "seconds": round(elapsed, 1)}))
+                      "peak_in_ivr": peak_in_ivr, "seconds": round(elapsed, 1), "to_queue": to_queue}))
 
 
 if __name__ == "__main__":

@@ -81,7 +81,7 @@ async def main() -> None:
         async with http.post(args.url + "api/login", json={"username": agent["username"],
                                                          "password": agent["password"]}) as resp:
             resp.raise_for_status()
-        ws = await http.ws_connect(args.url + "ws/desk")
+        ws = await http.ws_connect(args.url + "ws/desk", origin=args.url.rstrip("/"))
         sockets.append(ws)
 
         async def read() -> None:

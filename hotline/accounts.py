@@ -22,7 +22,8 @@ from hotline.db.models import User, WebSession, utcnow
 from hotline.errors import HotlineError
 from hotline.web.auth import Role
 
-SESSION_TTL = dt.timedelta(hours=12)
+SESSION_TTL = dt.timedelta(hours=12)  # the longest a session lives, however busy
+SESSION_IDLE = dt.timedelta(minutes=30)  # ends after this long without a request
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -73,34 +74,85 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     return _identity(user), password
 
 
-async def authenticate(db: AsyncSession, username: str, password: str) -> Identity | None:
+@dataclass(frozen=True, slots=True)
+class LoginCandidate:
+    who: Identity | None
+    password_hash: str
+
+
+async def find_login(db: AsyncSession, username: str) -> LoginCandidate:
+    """The account a login names (read only: no write lock, no transaction)."""
     user = await db.scalar(select(User).where(User.username == username, User.active.is_(True)))
-    # argon2 takes ~0.2 s of CPU by design: in a thread, so a login never
-    # stalls the event loop that carries the AMI events.
     if user is None:
-        await asyncio.to_thread(_hasher.hash, password)  # same cost either way: no user enumeration by timing
-        return None
-    try:
-        await asyncio.to_thread(_hasher.verify, user.password_hash, password)
-    except (VerificationError, InvalidHashError):
-        return None
-    return _identity(user)
+        return LoginCandidate(None, "")
+    return LoginCandidate(_identity(user), user.password_hash)
 
 
-async def open_session(db: AsyncSession, who: Identity) -> str:
+async def verify_password(candidate: LoginCandidate, password: str, slots: asyncio.Semaphore) -> Identity | None:
+    """argon2 costs ~0.2 s of CPU by design: in a thread, never inside a
+    database transaction, and at most `slots` at a time, so a flood of logins
+    queues here instead of taking the cores the calls need."""
+    async with slots:
+        if candidate.who is None:
+            await asyncio.to_thread(_hasher.hash, password)  # same cost either way: no user enumeration by timing
+            return None
+        try:
+            await asyncio.to_thread(_hasher.verify, candidate.password_hash, password)
+        except (VerificationError, InvalidHashError):
+            return None
+    return candidate.who
+
+
+async def open_session(db: AsyncSession, who: Identity, idle: dt.timedelta = SESSION_IDLE) -> str:
     token = secrets.token_urlsafe(32)
-    db.add(WebSession(token_hash=_token_hash(token), user_id=who.user_id,
-                      expires_at=utcnow() + SESSION_TTL))
+    now = utcnow()
+    db.add(WebSession(token_hash=_token_hash(token), user_id=who.user_id, created_at=now,
+                      expires_at=now + min(idle, SESSION_TTL)))
     await db.flush()
     return token
 
 
-async def session_identity(db: AsyncSession, token: str) -> Identity | None:
+async def purge_expired_sessions(db: AsyncSession) -> int:
+    result = await db.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
+    return int(result.rowcount or 0)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSession:
+    who: Identity
+    created_at: dt.datetime
+    expires_at: dt.datetime
+
+
+async def session_identity(db: AsyncSession, token: str) -> LiveSession | None:
+    """The session's person and its times (None: no such live session)."""
     row = await db.get(WebSession, _token_hash(token))
     if row is None or row.expires_at <= utcnow():
         return None
     user = await db.get(User, row.user_id)
-    return _identity(user) if user is not None and user.active else None
+    if user is None or not user.active:
+        return None
+    return LiveSession(_identity(user), row.created_at, row.expires_at)
+
+
+def extended_expiry(created_at: dt.datetime, expires_at: dt.datetime, now: dt.datetime,
+                    idle: dt.timedelta = SESSION_IDLE) -> dt.datetime | None:
+    """A new expiry when activity should push the idle timeout on, else None.
+
+    Sessions end after `idle` without a request and never later than
+    SESSION_TTL after login; the expiry moves at most once a minute, so a busy
+    page costs one write a minute, not one per request."""
+    target = min(now + idle, created_at + SESSION_TTL)
+    return target if target - expires_at >= dt.timedelta(minutes=1) else None
+
+
+async def touch_session(db: AsyncSession, token: str, idle: dt.timedelta = SESSION_IDLE) -> None:
+    row = await db.get(WebSession, _token_hash(token))
+    if row is None:
+        return
+    new = extended_expiry(row.created_at, row.expires_at, utcnow(), idle)
+    if new is not None:
+        row.expires_at = new
 
 
 async def close_session(db: AsyncSession, token: str) -> None:

@@ -11,16 +11,22 @@ from pathlib import Path
 
 from hotline.config import ConfigError, Settings, load, masked, to_toml
 from hotline.errors import HotlineError
+from hotline.privileges import drop_privileges
 
 SETTINGS_SNAPSHOT = "settings.json"
 
 
-def _settings(args: argparse.Namespace) -> Settings:
+def _settings(args: argparse.Namespace, *, as_service: bool = True) -> Settings:
+    """The configuration; unless told otherwise, root becomes the service user here."""
     snapshot = os.environ.get("HOTLINE_SETTINGS_FILE")
     if snapshot:
         # The PBX supervisor runs with exactly the settings its parent had.
-        return Settings.model_validate_json(Path(snapshot).read_text())
-    return load(args.config)
+        settings = Settings.model_validate_json(Path(snapshot).read_text())
+    else:
+        settings = load(args.config)
+    if as_service:
+        drop_privileges(settings)
+    return settings
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
@@ -32,7 +38,9 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 def cmd_pbx_install(args: argparse.Namespace) -> int:
     from hotline.pbx.install import install
 
-    install(_settings(args), say=lambda line: print(line, flush=True))
+    # Root builds the root filesystem; the state it leaves is handed to the
+    # service user when a service command first runs.
+    install(_settings(args, as_service=False), say=lambda line: print(line, flush=True))
     return 0
 
 
@@ -81,7 +89,7 @@ def cmd_pbx_cli(args: argparse.Namespace) -> int:
 def cmd_pbx_render(args: argparse.Namespace) -> int:
     from hotline.pbx.render import render_config
 
-    written = render_config(_settings(args), Path(args.dir))
+    written = render_config(_settings(args, as_service=False), Path(args.dir))
     for path in written:
         print(path)
     print(f"{len(written)} files; they hold secrets (mode 600). Install them as /etc/asterisk.",
@@ -92,15 +100,18 @@ def cmd_pbx_render(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from hotline.server import serve
 
-    settings = _settings(args)
+    settings = _settings(args, as_service=False)
+    if args.with_pbx:
+        from hotline.pbx.install import install, is_installed
+
+        if not is_installed(settings):
+            install(settings, say=lambda line: print(line, flush=True))
+    drop_privileges(settings)
     if not args.with_pbx:
         serve(settings)
         return 0
-    from hotline.pbx.install import install, is_installed
     from hotline.pbx.process import Pbx
 
-    if not is_installed(settings):
-        install(settings, say=lambda line: print(line, flush=True))
     pbx = Pbx(settings)
     started_here = pbx.supervisor_pid() is None
     pbx.start()
@@ -134,6 +145,17 @@ def cmd_ivr_validate(args: argparse.Namespace) -> int:
     if problems:
         print(f"{args.file}: {len(problems)} 个问题", file=sys.stderr)
         return 1
+    from hotline.ivr.flow import Prompt, slow_path_warnings
+    from hotline.ivr.prompts import PromptStore
+
+    store = PromptStore(settings)
+
+    def seconds_of(nid: str, field: str) -> float:
+        prompt = getattr(flow.nodes[nid], field, None)
+        return store.seconds(prompt) if isinstance(prompt, Prompt) else 0.0
+
+    for w in slow_path_warnings(flow, seconds_of, settings.ivr.max_seconds_to_seat):
+        print(f"{args.file}: 建议：{w}", file=sys.stderr)
     print(f"{args.file}: 校验通过（{len(flow.nodes)} 个节点）")
     return 0
 

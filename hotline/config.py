@@ -85,11 +85,20 @@ class AgiSettings(_Section):
     # A caller must never wait on a stuck controller longer than this.
     command_timeout: float = Field(30.0, gt=0, le=3600)
     max_header_lines: int = Field(256, ge=16, le=4096)
+    header_timeout: float = Field(3.0, gt=0, le=60)
+    key: str = Field("", description="generated at install; empty means 'read the secrets file'")
+    max_sessions: int = Field(2000, ge=1, le=100_000)
 
 
 class WebSettings(_Section):
     host: str = Field(default_factory=_loopback_default)
     port: int = Field(8080, ge=1, le=65535)
+    # A session ends after this long without a request (and 12 h after login).
+    session_idle_minutes: int = Field(30, ge=1, le=720)
+    # Origins besides the server's own that may open its websockets and post
+    # to its API (e.g. "https://hotline.example.gov.cn" behind a proxy).
+    allowed_origins: list[str] = Field(default_factory=list)
+    max_websockets_per_session: int = Field(4, ge=1, le=64)
 
 
 class PbxSettings(_Section):
@@ -104,6 +113,12 @@ class PbxSettings(_Section):
     rtp_start: int = Field(10000, ge=1024, le=65535)
     rtp_end: int = Field(10999, ge=1024, le=65535)
     boot_timeout: float = Field(60.0, gt=0, le=600)
+    # The supervisor restarts a crashed Asterisk after this, doubling per
+    # crash in a row up to restart_max; a run longer than restart_stable
+    # seconds counts as healthy and resets the backoff.
+    restart_initial: float = Field(0.5, gt=0, le=60)
+    restart_max: float = Field(30.0, gt=0, le=3600)
+    restart_stable: float = Field(60.0, gt=0, le=86400)
 
     @model_validator(mode="after")
     def _rtp_order(self) -> "PbxSettings":
@@ -172,7 +187,10 @@ class IvrSettings(_Section):
     messages_dir: Path | None = Field(None, description="voice messages; default: the PBX instance's lib/messages")
     pbx_messages_dir: str = "/var/lib/asterisk/hotline/messages"
     voice: str = "cmn-latn-pinyin"
-    speed: int = Field(160, ge=80, le=400)
+    speed: int = Field(180, ge=80, le=400)
+    # The validator warns when a caller who presses nothing needs longer than
+    # this to reach the queue (prompts + waits, from the prompt audio).
+    max_seconds_to_seat: float = Field(15.0, gt=0, le=300)
     timezone: str = "Asia/Shanghai"
     # Named weekly windows that time_switch nodes refer to.
     schedules: dict[str, Schedule] = Field(default_factory=lambda: {
@@ -339,6 +357,8 @@ class Settings(BaseSettings):
     )
 
     state_dir: Path = Field(Path("var"), description="secrets, database, recordings")
+    # Started as root, the controller and the PBX become this user.
+    service_user: str = Field("hotline", pattern=r"^[a-z_][a-z0-9_-]{0,31}$")
     hotline_number: str = Field("12345", pattern=r"^[0-9]{3,15}$")
     # Older hotline numbers folded into 12345: extension -> tag kept on the call
     # and its ticket, for separate figures per old number.
@@ -500,15 +520,17 @@ def read_secrets(settings: Settings) -> dict[str, Any]:
 
 
 def _apply_secrets(settings: Settings) -> None:
-    if not settings.ami.secret:
-        settings.ami.secret = str(read_secrets(settings).get("ami_secret", ""))
+    if not settings.ami.secret or not settings.agi.key:
+        stored = read_secrets(settings)
+        settings.ami.secret = settings.ami.secret or str(stored.get("ami_secret", ""))
+        settings.agi.key = settings.agi.key or str(stored.get("agi_key", ""))
 
 
 def ensure_secrets(settings: Settings) -> dict[str, Any]:
     """Generate missing secrets once; existing ones are never rotated silently."""
     current = read_secrets(settings)
     changed = False
-    for key in ("ami_secret", "metrics_token"):
+    for key in ("ami_secret", "metrics_token", "agi_key"):
         if not current.get(key):
             current[key] = secrets.token_urlsafe(24)
             changed = True
@@ -525,10 +547,10 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
             changed = True
     current["gateway_tokens"] = gateways
     if changed:
-        settings.state_dir.mkdir(parents=True, exist_ok=True)
+        settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         tmp = settings.secrets_file.with_suffix(".tmp")
         lines = [f'ami_secret = "{current["ami_secret"]}"', f'metrics_token = "{current["metrics_token"]}"',
-                 "", "[seat_passwords]"]
+                 f'agi_key = "{current["agi_key"]}"', "", "[seat_passwords]"]
         lines += [f'{k} = "{v}"' for k, v in sorted(seats.items())]
         lines += ["", "[gateway_tokens]"] + [f'{k} = "{v}"' for k, v in sorted(gateways.items())]
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -537,12 +559,14 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
         os.replace(tmp, settings.secrets_file)
     if not settings.ami.secret:
         settings.ami.secret = current["ami_secret"]
+    if not settings.agi.key:
+        settings.agi.key = current["agi_key"]
     return current
 
 
 # -- display ---------------------------------------------------------------
 
-_SECRET_KEYS = {"secret", "password", "ami_secret"}
+_SECRET_KEYS = {"secret", "password", "ami_secret", "key", "agi_key"}
 
 
 def masked(settings: Settings) -> dict[str, Any]:

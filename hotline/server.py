@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import gc
 import logging
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -22,12 +23,15 @@ from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
 from hotline.acd.metrics import Metrics
 from hotline.acd.service import AcdService
 from hotline.ami.client import AMIClient
+from hotline.ami.agi_guard import AgiGuard
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
-from hotline.config import Settings
+from hotline.config import Settings, ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.ivr import api as ivr_api
+from hotline.pbx.health import PbxWatch, metrics_updater
+from hotline.pbx.process import Pbx
 from hotline.ivr.agi import IvrDriver
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.service import AnnouncementService, FlowService
@@ -42,15 +46,18 @@ from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import PROMPTS as REVISIT_PROMPTS
 from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
+from hotline.tasks import TaskSet
 from hotline.web import login
 from hotline.web.auth import Role, allow, auth_middleware, error_middleware
 from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
+from hotline.web.origin import WS_OPEN, csrf_middleware, security_headers
 from hotline.web.pages import page
 
 log = logging.getLogger(__name__)
 
 AMI = web.AppKey("ami", AMIClient)
 KEEPER = web.AppKey("keeper", MirrorKeeper)
+PBX_WATCH = web.AppKey("pbx_watch", PbxWatch)
 FASTAGI = web.AppKey("fastagi", FastAGIServer)
 IVR = web.AppKey("ivr", IvrDriver)
 CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
@@ -59,6 +66,9 @@ STARTED = web.AppKey("started", float)
 
 async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    # Secrets, the database and prompt uploads: the service user's alone.
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(settings.state_dir, 0o700)
     await upgrade_async(settings)
     engine = make_engine(settings)
     app[ENGINE] = engine
@@ -84,6 +94,10 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     client = AMIClient(app[SETTINGS].ami)
     app[AMI] = client
     app[KEEPER] = MirrorKeeper(client)
+    # The bundled PBX's supervisor writes its restarts next to its instance;
+    # against an operator's own Asterisk there is no such file and the watch
+    # reports what AMI shows.
+    app[PBX_WATCH] = PbxWatch(client, app[KEEPER], Pbx(app[SETTINGS]), clock=lambda: app[CLOCK]().timestamp())
     await client.start()
     yield
     await client.close()
@@ -108,14 +122,15 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
     service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
                               settings.ivr.pbx_prompts_dir)
     app[acd_api.CALLBACKS] = service
-    task = asyncio.create_task(service.run(), name="callback-dispatch")
+    tasks = TaskSet("callbacks")
+    tasks.spawn(service.run(), name="callback-dispatch")
     yield
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await tasks.close()
 
 
 async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub = SeatMapHub(app[acd_api.ACD])
+    hub = SeatMapHub(app[acd_api.ACD], pbx=app[PBX_WATCH])
+    app[acd_api.METRICS].add_updater(metrics_updater(app[acd_api.METRICS].registry, app[PBX_WATCH]))
     app[seatmap_api.HUB] = hub
     app[seatmap_api.SPY_AMI] = app[AMI]
     hub.start()
@@ -170,7 +185,10 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
-    server = FastAGIServer(app[SETTINGS].agi)
+    settings = app[SETTINGS]
+    if not settings.agi.key:
+        await asyncio.to_thread(ensure_secrets, settings)
+    server = FastAGIServer(settings.agi, guard=AgiGuard(app[KEEPER].mirror, settings.agi.key))
     server.route("ivr", app[IVR].handle)
     server.route("callback", app[acd_api.CALLBACKS].book)
     app[FASTAGI] = server
@@ -207,6 +225,7 @@ async def health(request: web.Request) -> web.Response:
             "resyncs": keeper.resyncs,
         },
         "asterisk_version": keeper.asterisk_version or None,
+        "pbx": app[PBX_WATCH].view(),
         "fastagi": {"active_sessions": app[FASTAGI].active_sessions},
         "ivr": {"flow_version": flow.version if flow else None},
     }
@@ -220,7 +239,10 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 
 def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, auth_middleware], client_max_size=1024 * 1024)
+    app = web.Application(middlewares=[error_middleware, csrf_middleware, auth_middleware],
+                          client_max_size=1024 * 1024)
+    app[WS_OPEN] = {}
+    app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[STARTED] = time.monotonic()
     app[CLOCK] = clock or (lambda: dt.datetime.now(dt.timezone.utc))

@@ -11,7 +11,7 @@ from hotline.acd.metrics import CONTENT_TYPE, Metrics
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
 from hotline.web.auth import USER, Role, allow
-from hotline.web.login import json_body
+from hotline.web.json import json_body
 
 ACD = web.AppKey("acd", AcdService)
 METRICS = web.AppKey("metrics", Metrics)
@@ -45,7 +45,10 @@ async def agent_login(request: web.Request) -> web.Response:
     if not isinstance(seat, str):
         raise BadRequest("缺少座席 seat", field="seat")
     who = request[USER]
-    s = await request.app[ACD].login(seat, who.username, who.display_name, bool(body.get("standby", False)))
+    standby = body.get("standby", False)
+    if type(standby) is not bool:
+        raise BadRequest("standby 必须是 true 或 false", field="standby")
+    s = await request.app[ACD].login(seat, who.username, who.display_name, standby)
     return web.json_response(request.app[ACD].seat_view(s))
 
 

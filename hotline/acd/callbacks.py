@@ -29,6 +29,7 @@ from hotline.ami.client import AMIClient, AMIError
 from hotline.ami.fastagi import AGISession
 from hotline.config import Settings
 from hotline.db.models import Callback
+from hotline.numbers import ascii_digits, mask_number
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +67,7 @@ class CallbackService:
         self.prompts = prompts_pbx_dir.rstrip("/")
         self.in_queue: set[int] = set()  # placeholders waiting or connected
         self._lock = asyncio.Lock()
+        self.dispatch_errors = 0
         client.on(ev.QueueCallerAbandon, self._on_abandon)
         client.on(ev.UserEvent, self._on_user_event)
         client.on(ev.Hangup, self._on_hangup)
@@ -76,10 +78,12 @@ class CallbackService:
     # -- booking in the queue ---------------------------------------------------------
     async def book(self, session: AGISession) -> None:
         """FastAGI route 'callback': the caller pressed 1 while waiting."""
-        number = session.env.get("agi_callerid", "")
-        if not number.isdigit():
+        # The number to ring is the one the PBX has on the live channel (the
+        # guard found it), not what the session's headers claim.
+        number = session.live.caller_num if session.live is not None else session.env.get("agi_callerid", "")
+        if not ascii_digits(number):
             return  # no number to call back: the dialplan puts the caller back in the queue
-        position = int(session.arg(2)) if session.arg(2).isdigit() else 0
+        position = int(session.arg(2)) if ascii_digits(session.arg(2)) else 0
         now = self.now()
         async with self.sessions() as db, db.begin():
             result = await db.execute(insert(Callback).returning(Callback.id), [{
@@ -90,7 +94,7 @@ class CallbackService:
         await self._place(cb_id, number, position)
         await session.command(f'STREAM FILE {self.prompts}/queue-callback-booked ""')
         await session.set_variable("HOTLINE_ROUTE", "callback")
-        self.acd.note("callback", "", f"{_mask(number)} 登记回拨，保留第 {position} 位")
+        self.acd.note("callback", "", f"{mask_number(number)} 登记回拨，保留第 {position} 位")
 
     async def _place(self, cb_id: int, number: str, position: int) -> None:
         dial = self.settings.ivr.transfer_dial.format(number=number)
@@ -112,14 +116,14 @@ class CallbackService:
         if e.var("HOTLINE_CB_ID") or e.hold_time < self.settings.acd.callback_abandon_seconds:
             return
         number = e.caller_id_num
-        if not number.isdigit():
+        if not ascii_digits(number):
             return
         now = self.now()
         async with self.sessions() as db, db.begin():
             await db.execute(insert(Callback), [{
                 "kind": "missed", "number": number, "call_id": e.var("HOTLINE_CALLID") or e.linkedid,
                 "position": 0, "status": "pending", "created_at": now, "due_at": now}])
-        self.acd.note("callback", "", f"{_mask(number)} 等待 {e.hold_time} 秒后挂断，已生成漏接回拨任务")
+        self.acd.note("callback", "", f"{mask_number(number)} 等待 {e.hold_time} 秒后挂断，已生成漏接回拨任务")
 
     async def dispatch(self) -> None:
         """Let due callbacks into the queue while lines are free for them."""
@@ -166,26 +170,31 @@ class CallbackService:
             return
         if result == "reached":
             await self._set(cb_id, status="reached", last_result=detail, done_at=self.now())
-            self.acd.note("callback", "", f"回拨 {_mask(cb.number)} 已接通")
+            self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 已接通")
         elif cb.attempts < self.settings.acd.callback_attempts:
             await self._set(cb_id, status="pending", last_result=detail,
                             due_at=self.now() + self.settings.acd.callback_retry_seconds)
-            self.acd.note("callback", "", f"回拨 {_mask(cb.number)} 未接通（{detail}），稍后重试")
+            self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 未接通（{detail}），稍后重试")
         else:
             await self._set(cb_id, status="failed", last_result=detail, done_at=self.now())
-            self.acd.note("callback", "", f"回拨 {_mask(cb.number)} 多次未接通，已结束")
+            self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 多次未接通，已结束")
 
     async def _set(self, cb_id: int, **values: Any) -> None:
         async with self.sessions() as db, db.begin():
             await db.execute(update(Callback).where(Callback.id == cb_id).values(**values))
 
     async def run(self) -> None:
+        """Dispatch due callbacks every tick until cancelled; no error ends it
+        (a database hiccup once ended callback dispatch silently)."""
         while True:
             await asyncio.sleep(self.settings.acd.tick_seconds)
             try:
                 await self.dispatch()
             except AMIError as exc:
                 log.warning("callback dispatch: %s", exc)
+            except Exception:
+                self.dispatch_errors += 1
+                log.exception("callback dispatch failed; retrying next tick")
 
     # -- views -----------------------------------------------------------------------
     async def counts(self, since: float) -> dict[str, int]:
@@ -200,11 +209,6 @@ class CallbackService:
     async def list(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self.sessions() as db:
             rows = (await db.scalars(select(Callback).order_by(Callback.id.desc()).limit(limit))).all()
-        return [{"id": r.id, "kind": r.kind, "number": _mask(r.number), "status": r.status,
+        return [{"id": r.id, "kind": r.kind, "number": mask_number(r.number), "status": r.status,
                  "attempts": r.attempts, "last_result": r.last_result, "position": r.position,
                  "created_at": r.created_at} for r in rows]
-
-
-def _mask(number: str) -> str:
-    """138****0000: what a lead's screen shows of a citizen's number."""
-    return number[:3] + "****" + number[-4:] if len(number) >= 8 else number

@@ -32,6 +32,7 @@ from hotline.db.models import AcdEvent, AgentSession, Callback, QueueCall, utcno
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 from hotline.tasks import TaskSet
+from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -333,7 +334,7 @@ class AcdService:
         self.waiting[e.uniqueid] = now
         row = {"uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
                "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
-               "callback_id": int(e.var("HOTLINE_CB_ID")) if e.var("HOTLINE_CB_ID").isdigit() else None}
+               "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None}
 
         async def write(db: AsyncSession) -> None:
             if await db.get(QueueCall, e.uniqueid) is None:

@@ -64,6 +64,9 @@ class AGISession:
     # the next turnaround is then a "key in -> next command out" figure.
     keyed: bool = False
     key_turnarounds: deque[float] | None = None
+    # The channel as the PBX mirror knows it, set by the guard (agi_guard.py):
+    # routes trust it over what the session's headers claim.
+    live: Any = None
     _reply_at: float | None = None
 
     @property
@@ -76,7 +79,7 @@ class AGISession:
 
     @property
     def script(self) -> str:
-        return self.env.get("agi_network_script", "")
+        return self.env.get("agi_network_script", "").split("?", 1)[0].strip("/")
 
     def arg(self, n: int) -> str:
         """The n-th argument of AGI(url,arg1,arg2,...), 1-based."""
@@ -156,14 +159,20 @@ class AGISession:
 Route = Callable[[AGISession], Awaitable[Any] | Any]
 
 
+Guard = Callable[[AGISession], Awaitable[str | None]]
+
+
 class FastAGIServer:
-    def __init__(self, settings: AgiSettings):
+    def __init__(self, settings: AgiSettings, guard: Guard | None = None):
         self.settings = settings
+        self.guard = guard
         self.routes: dict[str, Route] = {}
         self._server: asyncio.base_events.Server | None = None
         self._sessions: set[asyncio.Task[Any]] = set()
         self.sessions_started = 0
         self.sessions_failed = 0
+        self.sessions_refused = 0
+        self.commands_total = 0  # AGI commands of finished sessions (benchmarks read it)
         self.turnarounds: deque[float] = deque(maxlen=100_000)
         self.key_turnarounds: deque[float] = deque(maxlen=100_000)
 
@@ -209,6 +218,12 @@ class FastAGIServer:
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         assert task is not None
+        if len(self._sessions) >= self.settings.max_sessions:
+            # Past any real load (one session per caller in the IVR): refuse
+            # rather than let idle connections pile up.
+            log.warning("AGI: %d sessions open; refusing another", len(self._sessions))
+            writer.close()
+            return
         self._sessions.add(task)
         self.sessions_started += 1
         try:
@@ -236,17 +251,24 @@ class FastAGIServer:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            env = await asyncio.wait_for(self._read_env(reader), 10)
+            # Asterisk sends its headers at once; a silent peer is not Asterisk.
+            env = await asyncio.wait_for(self._read_env(reader), self.settings.header_timeout)
         except (asyncio.TimeoutError, ConnectionError, ValueError):
             return
         if env is None:
             return
         url = urllib.parse.urlsplit(env.get("agi_request", ""))
-        script = (env.get("agi_network_script") or url.path).strip("/")
+        script = (env.get("agi_network_script") or url.path).split("?", 1)[0].strip("/")
         session = AGISession(env, reader, writer, self.settings.command_timeout,
                              args=urllib.parse.parse_qs(url.query), turnarounds=self.turnarounds,
                              key_turnarounds=self.key_turnarounds)
         handler = self.routes.get(script)
+        if handler is not None and self.guard is not None:
+            why = await self.guard(session)
+            if why is not None:
+                self.sessions_refused += 1
+                log.warning("AGI %s refused: %s", script, why)
+                return  # no route set: the dialplan's static path serves a real caller
         if handler is None:
             log.warning("AGI request for unknown script %r from %s", script, session.channel)
             with contextlib.suppress(AGIError, ConnectionError):
@@ -264,3 +286,5 @@ class FastAGIServer:
         except Exception:
             self.sessions_failed += 1
             log.exception("AGI route %s failed on %s", script, session.channel)
+        finally:
+            self.commands_total += session.commands

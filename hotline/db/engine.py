@@ -13,6 +13,7 @@ across an AMI await.
 from __future__ import annotations
 
 import asyncio
+import os
 import weakref
 from pathlib import Path
 from types import TracebackType
@@ -35,11 +36,23 @@ def make_engine(settings: Settings) -> AsyncEngine:
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(path))
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         _sqlite_setup(engine)
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """The database holds citizens' numbers and complaints: its folder and
+    file are the service user's alone. SQLite gives the -wal and -shm files
+    the database file's mode, so they follow."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+    os.chmod(path, 0o600)
+    for extra in (path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if extra.exists():
+            os.chmod(extra, 0o600)
 
 
 def _sqlite_setup(engine: AsyncEngine) -> None:

@@ -26,6 +26,7 @@ from hotline.ivr.runner import (
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class IvrDriver:
             for f in lead:
                 await session.command(f'STREAM FILE {f} ""')
             reply = await session.command(f"GET DATA {last} {ins.timeout_ms} {ins.max_digits}")
-            return reply.result if reply.result.lstrip("-").isdigit() or reply.result == "" else ""
+            return reply.result if ascii_digits(reply.result.lstrip("-")) or reply.result == "" else ""
         if isinstance(ins, Record):
             name = f"{call_id}-{len(recorded) + 1}"
             path = f"{self.settings.ivr.pbx_messages_dir.rstrip('/')}/{name}"

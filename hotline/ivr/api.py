@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.ivr.flow import edges
+from hotline.ivr.flow import MAX_DOCUMENT_CHARS, edges
 from hotline.ivr.service import AnnouncementService, FlowService
 from hotline.web.auth import USER, Role, allow
-from hotline.web.login import json_body
+from hotline.web.json import json_body
 from hotline.web.pages import page
 
 FLOWS = web.AppKey("flows", FlowService)
@@ -25,15 +27,15 @@ def _problems(problems: list) -> list[dict[str, str]]:
 
 def _document(body: dict) -> str:
     doc = body.get("document")
-    if not isinstance(doc, str) or not doc.strip():
+    if type(doc) is not str or not doc.strip():
         raise BadRequest("缺少流程文档 document", field="document")
-    if len(doc) > 256 * 1024:
-        raise BadRequest("流程文档过大（上限 256 KB）", field="document")
+    if len(doc) > MAX_DOCUMENT_CHARS:
+        raise BadRequest(f"流程文档过大（上限 {MAX_DOCUMENT_CHARS} 个字符）", field="document")
     return doc
 
 
-def _graph(service: FlowService, document: str) -> dict[str, object]:
-    flow, problems = service.check(document)
+async def _graph(service: FlowService, document: str) -> dict[str, object]:
+    flow, problems = await service.check_async(document)
     if flow is None:
         return {"nodes": [], "edges": [], "start": None}
     return {
@@ -53,7 +55,8 @@ async def list_flows(request: web.Request) -> web.Response:
 async def get_flow(request: web.Request) -> web.Response:
     service = request.app[FLOWS]
     data = await service.get(request.match_info["name"])
-    data["graph"] = _graph(service, str(data["draft"]))
+    data["graph"] = await _graph(service, str(data["draft"]))
+    data["warnings"] = _problems(await service.warnings_async(str(data["draft"])))
     return web.json_response(data)
 
 
@@ -62,30 +65,37 @@ async def put_draft(request: web.Request) -> web.Response:
     service = request.app[FLOWS]
     doc = _document(await json_body(request))
     problems = await service.save_draft(request.match_info["name"], doc, _actor(request))
-    return web.json_response({"saved": True, "problems": _problems(problems), "graph": _graph(service, doc)})
+    return web.json_response({"saved": True, "problems": _problems(problems),
+                              "warnings": _problems(await service.warnings_async(doc)),
+                              "graph": await _graph(service, doc)})
 
 
 @allow(Role.ADMIN)
 async def validate_flow(request: web.Request) -> web.Response:
     service = request.app[FLOWS]
     doc = _document(await json_body(request))
-    _, problems = service.check(doc)
+    _, problems = await service.check_async(doc)
     return web.json_response({"valid": not problems, "problems": _problems(problems),
-                              "graph": _graph(service, doc)})
+                              "warnings": _problems(await service.warnings_async(doc)),
+                              "graph": await _graph(service, doc)})
 
 
 @allow(Role.ADMIN)
 async def publish(request: web.Request) -> web.Response:
     # An invalid flow raises FlowRejected: 422 with every problem listed.
-    version = await request.app[FLOWS].publish(request.match_info["name"], _actor(request))
-    return web.json_response({"version": version})
+    service = request.app[FLOWS]
+    version = await service.publish(request.match_info["name"], _actor(request))
+    # Measured now from the prompts just made, not estimated.
+    compiled = service.current(request.match_info["name"])
+    warnings = await asyncio.to_thread(service.warnings, compiled.flow if compiled else None)
+    return web.json_response({"version": version, "warnings": _problems(warnings)})
 
 
 @allow(Role.ADMIN)
 async def rollback(request: web.Request) -> web.Response:
     body = await json_body(request)
     version = body.get("version")
-    if not isinstance(version, int) or version < 1:
+    if type(version) is not int or version < 1:
         raise BadRequest("version 必须是正整数", field="version")
     done = await request.app[FLOWS].rollback(request.match_info["name"], version, _actor(request))
     return web.json_response({"current_version": done})

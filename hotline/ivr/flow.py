@@ -7,7 +7,7 @@ by the admins who edit flows, so they are in Chinese and name the node.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -220,10 +220,53 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
 _StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
 
 
+# A real flow is a few KB; these bound what a pasted document can cost.
+MAX_DOCUMENT_CHARS = 64 * 1024
+MAX_YAML_DEPTH = 12
+MAX_YAML_NODES = 20_000
+
+
+def _check_shape(root: yaml.Node | None) -> None:
+    """Depth and size of the composed document, before anything is built;
+    anchors and aliases are refused (a flow never needs them, and they are
+    how a small document expands into a huge one)."""
+    stack = [(root, 1)] if root is not None else []
+    seen: set[int] = set()
+    count = 0
+    while stack:
+        node, depth = stack.pop()
+        if id(node) in seen:  # the composer shares one node for an anchor and its aliases
+            raise FlowInvalid([Problem("", "流程文档不支持 YAML 锚点与别名（& 和 *）")])
+        seen.add(id(node))
+        count += 1
+        if count > MAX_YAML_NODES:
+            raise FlowInvalid([Problem("", f"文档过大（超过 {MAX_YAML_NODES} 个元素）")])
+        if depth > MAX_YAML_DEPTH:
+            raise FlowInvalid([Problem("", f"文档嵌套过深（超过 {MAX_YAML_DEPTH} 层）")])
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                stack.append((k, depth + 1))
+                stack.append((v, depth + 1))
+        elif isinstance(node, yaml.SequenceNode):
+            stack.extend((v, depth + 1) for v in node.value)
+
+
+def _compose_checked(text: str) -> Any:
+    loader = _StrictLoader(text)
+    try:
+        root = loader.get_single_node()
+        _check_shape(root)
+        return loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
+
+
 def load_yaml(text: str) -> Flow:
     """Parse a flow document; every problem becomes a Problem in FlowInvalid."""
+    if len(text) > MAX_DOCUMENT_CHARS:
+        raise FlowInvalid([Problem("", f"流程文档过大（{len(text)} 个字符，上限 {MAX_DOCUMENT_CHARS}）")])
     try:
-        data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+        data = _compose_checked(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"第 {mark.line + 1} 行" if mark is not None else "文档"
@@ -456,3 +499,69 @@ def _before_input(flow: Flow) -> set[str]:
         if flow.nodes[nid].type not in INPUT_TYPES:
             stack.extend(t for _, t in edges(flow.nodes[nid]))
     return seen
+
+
+# -- time to a seat -------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PathTime:
+    """What a caller who presses nothing sits through before the queue."""
+
+    prompts: float
+    waits: float
+    nodes: tuple[str, ...]
+
+    @property
+    def total(self) -> float:
+        return self.prompts + self.waits
+
+
+def no_key_path(flow: Flow, seconds_of: Callable[[str, str], float]) -> PathTime | None:
+    """The slowest way to a seat for a caller who presses nothing (the worst
+    branch where the time of day decides); None when pressing nothing never
+    reaches a seat. `seconds_of(node, field)` is the length of a prompt."""
+
+    def walk(nid: str, seen: tuple[str, ...]) -> PathTime | None:
+        if nid not in flow.nodes or nid in seen:
+            return None
+        node = flow.nodes[nid]
+        here = (*seen, nid)
+        t = node.type
+
+        def then(target: str | None, prompts: float = 0.0, waits: float = 0.0) -> PathTime | None:
+            rest = walk(target, here) if target else None
+            return None if rest is None else PathTime(prompts + rest.prompts, waits + rest.waits, rest.nodes)
+
+        if t == "queue":
+            return PathTime(seconds_of(nid, "prompt"), 0.0, here)
+        if t in ("play",):
+            return then(node.next, seconds_of(nid, "prompt"))
+        if t in ("announcement", "tag"):
+            return then(node.next)
+        if t == "time_switch":
+            branches = [walk(target, here) for _, target in edges(node)]
+            found = [b for b in branches if b is not None]
+            return max(found, key=lambda b: b.total) if found else None
+        if t == "menu":
+            prompt, wait = seconds_of(nid, "prompt"), node.timeout
+            if node.timeout_next:
+                return then(node.timeout_next, prompt, wait)
+            retry = seconds_of(nid, "timeout_prompt") + prompt
+            return then(node.default, prompt + node.retries * retry, wait * (node.retries + 1))
+        if t == "collect":
+            tries = node.retries + 1
+            return then(node.fail, tries * seconds_of(nid, "prompt") + node.retries * seconds_of(nid, "invalid_prompt"),
+                        tries * node.timeout)
+        return None  # message, transfer, hangup, survey: no seat this way
+
+    return walk(flow.start, ())
+
+
+def slow_path_warnings(flow: Flow, seconds_of: Callable[[str, str], float], bound: float) -> list[Problem]:
+    """Advice, not a refusal: GB/T 33358 counts the wait from the first ring."""
+    path = no_key_path(flow, seconds_of)
+    if path is None or path.total <= bound:
+        return []
+    return [Problem(path.nodes[-1], f"不按键的来电者约 {path.total:.1f} 秒后才进入人工排队（提示音 {path.prompts:.1f} 秒"
+                                    f" + 等待 {path.waits:.1f} 秒，经过 {' → '.join(path.nodes)}），超过 {bound:g} 秒；"
+                                    "建议缩短提示音或菜单等待时间")]

@@ -22,10 +22,13 @@ from typing import Protocol
 
 from hotline.config import Settings
 from hotline.errors import HotlineError
-from hotline.ivr.flow import Flow, prompts_of
+from hotline.ivr.flow import Flow, Prompt, prompts_of
 from hotline.ivr.runner import DIGIT_WORDS, STATUS_WORDS, CompiledFlow
 
 RATE = 8000
+# Mandarin through espeak-ng cmn-latn-pinyin at speed 180, measured on the
+# shipped prompts: what a prompt not yet synthesised is assumed to last.
+SECONDS_PER_CHAR_AT_180 = 0.27
 
 
 class PromptError(HotlineError):
@@ -52,20 +55,36 @@ class EspeakSynthesizer:
         for tool in ("espeak-ng", "sox"):
             if shutil.which(tool) is None:
                 raise PromptError(f"{tool} 未安装，无法合成提示音")
+        # The text is whatever an admin or a shift lead typed: it goes in on
+        # stdin, never as an argument, where "-f FILE" or "--phonout=FILE"
+        # would be read as options (both were exploited: a secrets file read
+        # aloud to callers, an arbitrary file truncated).
         espeak = subprocess.Popen(
-            ["espeak-ng", "-v", self.voice, "-s", str(self.speed), "--stdout", text],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            ["espeak-ng", "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
-        sox = subprocess.run(
+        sox = subprocess.Popen(
             ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
-             str(out), "gain", "-3"],
-            stdin=espeak.stdout, capture_output=True, timeout=60,
+             "--", str(out), "gain", "-3"],
+            stdin=espeak.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
-        assert espeak.stdout is not None
-        espeak.stdout.close()
-        espeak_err = espeak.stderr.read().decode(errors="replace") if espeak.stderr else ""
-        if espeak.wait(timeout=60) != 0 or sox.returncode != 0:
-            raise PromptError(f"合成失败：{(espeak_err or sox.stderr.decode(errors='replace')).strip()[:200]}")
+        assert espeak.stdin is not None and espeak.stdout is not None
+        espeak.stdout.close()  # sox holds it now; espeak sees EPIPE if sox dies
+        try:
+            espeak.stdin.write(text.encode("utf-8"))
+            espeak.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            sox_err = sox.communicate(timeout=60)[1]
+            espeak_err = espeak.stderr.read().decode(errors="replace") if espeak.stderr else ""
+            espeak_code = espeak.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            sox.kill()
+            espeak.kill()
+            raise PromptError("合成超时") from None
+        if espeak_code != 0 or sox.returncode != 0:
+            raise PromptError(f"合成失败：{(espeak_err or sox_err.decode(errors='replace')).strip()[:200]}")
 
 
 def check_wav(path: Path) -> float:
@@ -99,6 +118,26 @@ class PromptStore:
     def text_name(self, text: str) -> str:
         digest = hashlib.sha256(f"{self.synth.name}\0{text}".encode()).hexdigest()[:24]
         return f"tts-{digest}"
+
+    def seconds(self, prompt: Prompt) -> float:
+        """How long a prompt plays: from its audio when it has been made,
+        else estimated from the text (drafts are checked before synthesis)."""
+        if prompt.file:
+            for candidate in (self.uploads / prompt.file,):
+                try:
+                    with wave.open(str(candidate), "rb") as w:
+                        return w.getnframes() / float(w.getframerate())
+                except (wave.Error, EOFError, OSError):
+                    return 0.0
+        text = prompt.text.strip()
+        if not text:
+            return 0.0
+        made = self.dir / f"{self.text_name(text)}.wav"
+        try:
+            return check_wav(made)
+        except PromptError:
+            speed = getattr(self.synth, "speed", 180)
+            return len(text) * SECONDS_PER_CHAR_AT_180 * 180 / speed
 
     async def for_text(self, text: str) -> str:
         name = self.text_name(text)

@@ -101,6 +101,10 @@ class CallContext:
     category: str = ""
     message_file: str = ""
     survey: int | None = None
+    # A key pressed during a prompt that asked for none (the welcome, the
+    # notice): it stops that prompt and is the answer to the next menu, so a
+    # caller who knows what they want never waits for the menu (type-ahead).
+    typed_ahead: str = ""
 
     def step(self, nid: str, node: Any, key: str = "") -> None:
         self.path.append(Step(nid, node.type, node.label or nid, key, self.now().isoformat(timespec="seconds")))
@@ -138,6 +142,16 @@ class CompiledFlow:
 Gen = Generator[Instruction, Any, Route]
 
 
+def _say(files: tuple[str, ...], ctx: CallContext) -> Generator[Instruction, Any, None]:
+    """A prompt any key stops; the key is kept for the next menu. Once a key
+    is waiting, the prompts before that menu are skipped altogether."""
+    if not files or ctx.typed_ahead:
+        return
+    key = yield Play(files, digits=ALL_KEYS)
+    if key:
+        ctx.typed_ahead = key
+
+
 def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
     flow = cf.flow
     nid = flow.start
@@ -146,13 +160,13 @@ def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
         t = node.type
         if t == "play":
             ctx.step(nid, node)
-            yield Play(cf.files(nid, "prompt"))
+            yield from _say(cf.files(nid, "prompt"), ctx)
             nid = node.next
         elif t == "announcement":
             notice = yield CurrentAnnouncement()
             ctx.step(nid, node, "on" if notice else "off")
             if notice:
-                yield Play((notice,))
+                yield from _say((notice,), ctx)
             nid = node.next
         elif t == "tag":
             ctx.category = node.category
@@ -171,44 +185,44 @@ def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
             status = (yield LookupTicket(number)) if number else None
             ctx.step(nid, node, status or "none")
             if status and f"status:{status}" in cf.system:
-                yield Play(cf.files(nid, "found_prompt") + (cf.system[f"status:{status}"],))
+                yield from _say(cf.files(nid, "found_prompt") + (cf.system[f"status:{status}"],), ctx)
             else:
-                yield Play(cf.files(nid, "not_found_prompt"))
+                yield from _say(cf.files(nid, "not_found_prompt"), ctx)
             nid = node.next
         elif t == "survey":
-            key = yield Play(cf.files(nid, "prompt"), digits="12345")
+            key, ctx.typed_ahead = ctx.typed_ahead, ""
+            if not key:
+                key = yield Play(cf.files(nid, "prompt"), digits="12345")
             if not key:
                 key = yield WaitDigit(int(node.timeout * 1000))
             ctx.step(nid, node, key)
             if key and key in "12345":
                 ctx.survey = int(key)
-                yield Play(cf.files(nid, "thanks"))
+                yield from _say(cf.files(nid, "thanks"), ctx)
             if node.next is None:
                 return Route("hangup")
             nid = node.next
         elif t == "message":
             ctx.category = node.category or ctx.category
-            yield Play(cf.files(nid, "prompt"))
+            ctx.typed_ahead = ""  # the caller must hear how to leave a message
+            yield Play(cf.files(nid, "prompt"), digits=ALL_KEYS)  # any key: straight to the beep
             name = yield Record(node.max_seconds)
             ctx.message_file = name or ""
             ctx.step(nid, node, "recorded" if name else "silent")
             if name:
-                yield Play(cf.files(nid, "thanks"))
+                yield from _say(cf.files(nid, "thanks"), ctx)
             return Route("hangup")
         elif t == "queue":
             ctx.step(nid, node)
-            if cf.files(nid, "prompt"):
-                yield Play(cf.files(nid, "prompt"))
+            yield from _say(cf.files(nid, "prompt"), ctx)
             return Route("queue", queue=node.queue, skill=node.skill, priority=node.priority)
         elif t == "transfer":
             ctx.step(nid, node, node.number)
-            if cf.files(nid, "prompt"):
-                yield Play(cf.files(nid, "prompt"))
+            yield from _say(cf.files(nid, "prompt"), ctx)
             return Route("transfer", number=node.number)
         elif t == "hangup":
             ctx.step(nid, node)
-            if cf.files(nid, "prompt"):
-                yield Play(cf.files(nid, "prompt"))
+            yield from _say(cf.files(nid, "prompt"), ctx)
             return Route("hangup")
         else:  # pragma: no cover - the model admits no other type
             raise ValueError(f"unknown node type {t}")
@@ -227,7 +241,9 @@ def _time_branch(node: Any, ctx: CallContext) -> tuple[str, str]:
 
 def _menu(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[Instruction, Any, str]:
     misses = 0
-    key: str | None = None  # a key pressed during a retry prompt counts as the next choice
+    # A key typed ahead, or pressed during a retry prompt, is the next choice.
+    key: str | None = ctx.typed_ahead or None
+    ctx.typed_ahead = ""
     while True:
         if key is None:
             # Any key stops the prompt, a wrong one too: callers press during
@@ -251,6 +267,7 @@ def _menu(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[
 
 def _collect(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generator[Instruction, Any, str]:
     pattern = re.compile(node.pattern) if node.pattern else None
+    ctx.typed_ahead = ""  # digits are read afresh (GET DATA cannot take a first key)
     for attempt in range(node.retries + 1):
         digits = yield ReadDigits(cf.files(nid, "prompt"), node.max_digits, int(node.timeout * 1000))
         digits = "".join(c for c in (digits or "") if c in "0123456789*")
@@ -261,6 +278,6 @@ def _collect(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generat
             ctx.step(nid, node, digits)
             return node.next
         if attempt < node.retries:
-            yield Play(cf.files(nid, "invalid_prompt"))
+            yield Play(cf.files(nid, "invalid_prompt"), digits=ALL_KEYS)
     ctx.step(nid, node, "fail")
     return node.fail

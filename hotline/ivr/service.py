@@ -4,6 +4,8 @@ the interpreter; a call keeps the version it started with."""
 
 from __future__ import annotations
 
+import asyncio
+
 import difflib
 import logging
 from pathlib import Path
@@ -14,7 +16,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from hotline.config import Settings
 from hotline.db.models import Announcement, IvrAudit, IvrFlow, IvrFlowVersion, utcnow
 from hotline.errors import BadRequest, HotlineError
-from hotline.ivr.flow import Flow, FlowInvalid, Problem, load_yaml, validate
+from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt, load_yaml, slow_path_warnings, validate
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.runner import CompiledFlow
 
@@ -60,6 +62,29 @@ class FlowService:
         return flow, validate(flow, schedules=self.settings.ivr.schedules.keys(),
                               prompt_files=self.prompts.uploads, queues=KNOWN_QUEUES)
 
+    def warnings(self, flow: Flow | None) -> list[Problem]:
+        """Advice that does not stop a publish: a slow way to a seat."""
+        if flow is None:
+            return []
+
+        def seconds_of(nid: str, field: str) -> float:
+            prompt = getattr(flow.nodes[nid], field, None)
+            return self.prompts.seconds(prompt) if isinstance(prompt, Prompt) else 0.0
+
+        return slow_path_warnings(flow, seconds_of, self.settings.ivr.max_seconds_to_seat)
+
+    async def warnings_async(self, document: str) -> list[Problem]:
+        def run() -> list[Problem]:
+            flow, problems = self.check(document)
+            return [] if problems else self.warnings(flow)
+
+        return await asyncio.to_thread(run)
+
+    async def check_async(self, document: str) -> tuple[Flow | None, list[Problem]]:
+        """check() in a thread: parsing and validating a pasted document
+        must not stall the event loop that runs the calls."""
+        return await asyncio.to_thread(self.check, document)
+
     # -- start-up --------------------------------------------------------------
     async def load(self) -> None:
         """Seed the shipped flow on first start, then compile every current version."""
@@ -99,7 +124,7 @@ class FlowService:
                 raise FlowNotFound(f"没有名为 {name} 的流程")
             versions = (await db.scalars(select(IvrFlowVersion).where(IvrFlowVersion.flow_name == name)
                                          .order_by(IvrFlowVersion.version.desc()))).all()
-        _, problems = self.check(flow.draft)
+        _, problems = await self.check_async(flow.draft)
         return {
             "name": name, "draft": flow.draft, "current_version": flow.current_version,
             "draft_updated_at": flow.draft_updated_at.isoformat(), "draft_updated_by": flow.draft_updated_by,
@@ -118,7 +143,7 @@ class FlowService:
 
     async def save_draft(self, name: str, document: str, actor: str) -> list[Problem]:
         """Drafts are kept even when invalid: an admin saves work in progress."""
-        flow, problems = self.check(document)
+        flow, problems = await self.check_async(document)
         if flow is not None and flow.name != name:
             problems = [Problem("", f"文档中的 name（{flow.name}）与流程名 {name} 不一致"), *problems]
         async with self.sessions() as db, db.begin():
@@ -138,7 +163,7 @@ class FlowService:
             if row is None:
                 raise FlowNotFound(f"没有名为 {name} 的流程")
             document = row.draft
-        flow, problems = self.check(document)
+        flow, problems = await self.check_async(document)
         if flow is not None and flow.name != name:
             problems.insert(0, Problem("", f"文档中的 name（{flow.name}）与流程名 {name} 不一致"))
         if problems or flow is None:

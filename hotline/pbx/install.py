@@ -47,6 +47,10 @@ def asterisk_version(rootfs: Path) -> str:
         return ""
 
 
+# Folders the sandbox binds the instance's own folders onto.
+MOUNT_POINTS = ("var/lib/asterisk/hotline", "usr/share/asterisk/sounds/zh")
+
+
 def install(settings: Settings, say: Callable[[str], None] = print) -> bool:
     """Install if needed; returns True when something was built."""
     steps = 4
@@ -75,6 +79,10 @@ def install(settings: Settings, say: Callable[[str], None] = print) -> bool:
     if not version.startswith("Asterisk 22"):
         raise InstallError(f"expected Asterisk 22 in {root}, found {version or 'nothing'}")
     say(f"      {version}")
+    # bwrap cannot create a mount point inside the read-only root, and the
+    # unprivileged service user cannot create one either: made here, as root.
+    for point in MOUNT_POINTS:
+        (root / point).mkdir(parents=True, exist_ok=True)
     step(4, "generating secrets (kept in the state folder, mode 600)")
     ensure_secrets(settings)
     say(f"done in {time.monotonic() - started:.1f} s")

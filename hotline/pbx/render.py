@@ -35,6 +35,8 @@ def context(settings: Settings) -> dict[str, object]:
     return {
         "ami": settings.ami,
         "agi": settings.agi,
+        # Proves to the FastAGI server that a session comes from this dialplan.
+        "agi_key": settings.agi.key or secrets["agi_key"],
         "pbx": settings.pbx,
         "seats": seats,
         "legacy_numbers": settings.legacy_numbers,

@@ -13,7 +13,9 @@ from hotline.ami.client import AMIClient
 from hotline.errors import BadRequest, HotlineError
 from hotline.seatmap.hub import RESYNC, SeatMapHub
 from hotline.web.auth import USER, Role, allow
-from hotline.web.login import json_body
+from hotline.web.json import json_body, text_field
+from hotline.web.login import COOKIE
+from hotline.web.origin import websocket
 from hotline.web.pages import page
 from hotline.web.ws import pump
 
@@ -49,26 +51,25 @@ async def seatmap_page(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.LEAD, Role.ADMIN)
 async def seatmap_ws(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(heartbeat=20)
-    await ws.prepare(request)
-    hub = request.app[HUB]
-    viewer = hub.join()
+    async with websocket(request, COOKIE) as ws:
+        hub = request.app[HUB]
+        viewer = hub.join()
 
-    async def send(frame: str) -> bool:
-        if frame == RESYNC:  # this viewer fell behind: a fresh snapshot instead
+        async def send(frame: str) -> bool:
+            if frame == RESYNC:  # this viewer fell behind: a fresh snapshot instead
+                viewer.resync = False
+                frame = _dumps(hub.snapshot())
+            await ws.send_str(frame)
+            return True
+
+        try:
             viewer.resync = False
-            frame = _dumps(hub.snapshot())
-        await ws.send_str(frame)
-        return True
-
-    try:
-        viewer.resync = False
-        await ws.send_str(_dumps(hub.snapshot()))
-        await pump(ws, viewer.queue, send)
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
-    finally:
-        hub.leave(viewer)
+            await ws.send_str(_dumps(hub.snapshot()))
+            await pump(ws, viewer.queue, send)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            hub.leave(viewer)
     return ws
 
 
@@ -81,7 +82,7 @@ async def force(request: web.Request) -> web.Response:
         s = await acd.ready(seat, who)
     elif action == "pause":
         body = await json_body(request)
-        s = await acd.pause(seat, str(body.get("reason", "")), who)
+        s = await acd.pause(seat, text_field(body, "reason", max_len=32), who)
     elif action == "logout":
         await acd.logout(seat, who)
         s = acd.floor.seat(seat)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.acd.service import AcdService
+from hotline.pbx.health import PbxWatch
 from hotline.seatmap import model
 
 log = logging.getLogger(__name__)
@@ -45,8 +46,9 @@ class Viewer:
 
 
 class SeatMapHub:
-    def __init__(self, acd: AcdService, min_interval: float = 0.05):
+    def __init__(self, acd: AcdService, min_interval: float = 0.05, pbx: PbxWatch | None = None):
         self.acd = acd
+        self.pbx = pbx
         self.min_interval = min_interval
         self.viewers: set[Viewer] = set()
         self.view: dict[str, Any] | None = None
@@ -57,6 +59,8 @@ class SeatMapHub:
         self._seen: dict[str, tuple[Any, str | None]] = {}
         self._closing = False
         acd.subscribe(self._changed.set)
+        if pbx is not None:
+            pbx.subscribe(self._changed.set)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="seatmap-hub")
@@ -78,7 +82,13 @@ class SeatMapHub:
 
     def _build(self) -> dict[str, Any]:
         self._seen = {n: (s, self.acd.desynced.get(n)) for n, s in self.acd.floor.seats.items()}
-        return model.build(self.acd.floor_view(), self.acd.now())
+        view = model.build(self.acd.floor_view(), self.acd.now())
+        view["header"]["pbx"] = self._pbx()
+        return view
+
+    def _pbx(self) -> dict[str, Any] | None:
+        # The lead's banner: whether the PBX is up, since when, the last outage.
+        return self.pbx.view() if self.pbx is not None else None
 
     def _changed_seats(self) -> dict[str, Any]:
         """Tiles of the seats whose state object changed since the last frame.
@@ -119,6 +129,7 @@ class SeatMapHub:
             return
         d: dict[str, Any] = {}
         head = model.header(self.acd.header_view())
+        head["pbx"] = self._pbx()
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()

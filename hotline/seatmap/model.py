@@ -8,14 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from hotline.numbers import mask_number
+
 STATE_TEXT = {
     "offline": "未登录", "ready": "空闲", "ringing": "振铃", "talking": "通话中", "wrapup": "话后处理",
     "paused": "暂停", "off_line": "工单处理", "standby": "备班", "desynced": "未同步",
 }
-
-
-def mask(number: str) -> str:
-    return number[:3] + "****" + number[-4:] if len(number) >= 8 else number
 
 
 def build(floor: dict[str, Any], now: float) -> dict[str, Any]:
@@ -31,7 +29,7 @@ def seat(s: dict[str, Any]) -> dict[str, Any]:
         "seat": s["seat"], "agent": s["agent_name"] or s["agent"], "state": state,
         "text": STATE_TEXT.get(state, state) + (f"（{s['pause_reason']}）" if state == "paused" else ""),
         "since": s["since"], "on_line": s["on_line"],
-        "caller": mask(s["caller"]) if state in ("talking", "ringing") else "",
+        "caller": mask_number(s["caller"]) if state in ("talking", "ringing") else "",
         "tag": info.get("tag", "") if state in ("talking", "ringing") else "",
         "category": info.get("category", "") if state in ("talking", "ringing") else "",
         "desynced": s["desynced"] or "",

@@ -50,7 +50,7 @@ async def follow(base_url: str, username: str, password: str) -> AsyncIterator[d
         view: dict[str, Any] = {}
         while True:
             try:
-                async with http.ws_connect(f"{base_url}/ws/seatmap") as ws:
+                async with http.ws_connect(f"{base_url}/ws/seatmap", origin=base_url.rstrip("/")) as ws:
                     async for msg in ws:
                         m = json.loads(msg.data)
                         if m["type"] == "snapshot":

@@ -14,7 +14,10 @@ from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
 from hotline.web.auth import USER, Role, allow
-from hotline.web.login import json_body
+from hotline.numbers import ascii_digits
+from hotline.web.json import json_body, query_text, text_field
+from hotline.web.login import COOKIE
+from hotline.web.origin import websocket
 from hotline.web.pages import page
 from hotline.web.ws import pump
 
@@ -44,26 +47,25 @@ async def tickets_page(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.AGENT, Role.LEAD)
 async def desk_ws(request: web.Request) -> web.StreamResponse:
-    ws = web.WebSocketResponse(heartbeat=20)
-    await ws.prepare(request)
-    hub = request.app[DESKS]
-    agent = request[USER].username
-    desk = hub.join(agent)
+    async with websocket(request, COOKIE) as ws:
+        hub = request.app[DESKS]
+        agent = request[USER].username
+        desk = hub.join(agent)
 
-    async def send(frame: str) -> bool:
-        if frame == CLOSE:
-            await ws.close(code=4000, message=b"desk fell behind; reload the open ticket")
-            return False
-        await ws.send_str(frame)
-        return True
+        async def send(frame: str) -> bool:
+            if frame == CLOSE:
+                await ws.close(code=4000, message=b"desk fell behind; reload the open ticket")
+                return False
+            await ws.send_str(frame)
+            return True
 
-    try:
-        await ws.send_str(dumps(hub.seat_frame(agent)))
-        await pump(ws, desk.queue, send)
-    except (ConnectionResetError, asyncio.CancelledError):
-        pass
-    finally:
-        hub.leave(desk)
+        try:
+            await ws.send_str(dumps(hub.seat_frame(agent)))
+            await pump(ws, desk.queue, send)
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            hub.leave(desk)
     return ws
 
 
@@ -109,14 +111,13 @@ async def meta(request: web.Request) -> web.Response:
 
 @allow(*STAFF, Role.DEPARTMENT)
 async def list_tickets(request: web.Request) -> web.Response:
-    q = request.query
-    try:
-        limit = int(q.get("limit", "50"))
-    except ValueError:
-        raise BadRequest("limit 必须是整数", field="limit") from None
-    rows = await request.app[STORE].search(request[USER], status=q.get("status") or None,
-                                          caller=q.get("caller") or None, department=q.get("department") or None,
-                                          limit=limit)
+    limit_text = query_text(request, "limit", max_len=4) or "50"
+    if not ascii_digits(limit_text):
+        raise BadRequest("limit 必须是整数", field="limit")
+    rows = await request.app[STORE].search(request[USER], status=query_text(request, "status", max_len=16) or None,
+                                          caller=query_text(request, "caller", max_len=20) or None,
+                                          department=query_text(request, "department", max_len=32) or None,
+                                          limit=int(limit_text))
     return _json({"tickets": rows})
 
 
@@ -160,14 +161,15 @@ async def revisit_call(request: web.Request) -> web.Response:
 # -- knowledge base --------------------------------------------------------------------------
 @allow(*STAFF)
 async def kb_search(request: web.Request) -> web.Response:
-    return _json({"articles": await request.app[STORE].kb_search(request.query.get("q", ""))})
+    return _json({"articles": await request.app[STORE].kb_search(query_text(request, "q", max_len=100))})
 
 
 @allow(Role.LEAD, Role.ADMIN)
 async def kb_add(request: web.Request) -> web.Response:
     body = await json_body(request)
-    article = await request.app[STORE].kb_add(str(body.get("title", "")), str(body.get("body", "")),
-                                              str(body.get("category", "")))
+    article = await request.app[STORE].kb_add(text_field(body, "title", max_len=128, required=True),
+                                              text_field(body, "body", max_len=20_000, required=True),
+                                              text_field(body, "category", max_len=32))
     return _json({"id": article}, status=201)
 
 

@@ -20,6 +20,7 @@ from hotline.tickets import workflow as wf
 from hotline.tickets.desk import DeskHub
 from hotline.tasks import TaskSet
 from hotline.tickets.store import TicketStore
+from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -114,7 +115,7 @@ class Handoff:
         if e.user_event != "HotlineSurvey":
             return
         call_id, score = e.raw.get("CallId", ""), e.raw.get("Score", "")
-        if not call_id or not score.isdigit() or int(score) not in wf.SATISFACTION:
+        if not call_id or not ascii_digits(score) or int(score) not in wf.SATISFACTION:
             log.warning("survey event with call %r and score %r ignored", call_id, score)
             return
         self.surveys += 1

@@ -16,6 +16,7 @@ from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import TicketStore
 from hotline.web.auth import Role
+from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class RevisitCalls:
         ticket = await self.store.get(number, who)
         wf.transition(ticket["status"], "revisit", who.roles)  # refused unless the department has answered
         caller = ticket["caller"] if not ticket["masked"] else ""
-        if not caller.isdigit():
+        if not ascii_digits(caller):
             raise BadRequest("该工单没有可回拨的市民号码", field="caller")
         await self.client.action(
             "Originate", Channel=f"Local/{caller}@hotline-outside", Context="hotline-revisit", Exten="s",

@@ -23,6 +23,7 @@ from hotline.accounts import Identity
 from hotline.config import Settings
 from hotline.db.models import Call, KbArticle, Ticket, TicketCall, TicketDraft, TicketEvent, TicketSequence
 from hotline.errors import BadRequest, HotlineError
+from hotline.numbers import ascii_digits, mask_number
 from hotline.tickets import workflow as wf
 from hotline.tickets.categories import CategoryTree
 from hotline.web.auth import Role
@@ -136,14 +137,16 @@ class TicketStore:
         if channel not in CHANNELS or channel == "phone":
             raise BadRequest(f"未知渠道 {channel}", field="channel")
         form = self._form(body, require_content=True)
-        caller = str(body.get("caller", ""))
-        if caller and (not caller.isdigit() or len(caller) > 20):
+        caller = body.get("caller", "")
+        if type(caller) is not str:
+            raise BadRequest("caller 必须是数字字符串", field="caller")
+        if caller and (not ascii_digits(caller) or len(caller) > 20):
             raise BadRequest("caller 必须是 1-20 位数字", field="caller")
         now = self.clock()
         async with self._tx() as db:
             ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
                             channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
-                            confidential=bool(body.get("confidential", False)), ivr_path=[],
+                            confidential=_flag(body, "confidential", False), ivr_path=[],
                             **{k: v for k, v in form.items() if k != "handling"})
             db.add(ticket)
             await db.flush()
@@ -166,10 +169,11 @@ class TicketStore:
         return {"ticket": self._row(t), "draft": draft.data if draft else {}, "history": history}
 
     async def save_draft(self, number: str, who: Identity, data: dict[str, Any]) -> dict[str, Any]:
+        # A draft keeps what was typed; only text (or a number of days) is text.
         clean = {k: str(v)[:limit] for k, limit in {**_FORM_TEXT, "handling": 16, "deadline_days": 8}.items()
-                 if (v := data.get(k)) is not None}
+                 if type(v := data.get(k)) in (str, int, float)}
         if "confidential" in data:
-            clean["confidential"] = bool(data["confidential"])
+            clean["confidential"] = _flag(data, "confidential", False)
         now = self.clock()
         async with self._tx() as db:
             t = await self._get(db, number)
@@ -198,7 +202,7 @@ class TicketStore:
             action = "answer" if handling == "answered" else "dispatch"
             after = wf.transition(t.status, action, who.roles)
             self._apply_form(t, form)
-            t.confidential = bool(body.get("confidential", t.confidential))
+            t.confidential = _flag(body, "confidential", t.confidential)
             t.handling = handling
             note = ""
             if action == "dispatch":
@@ -212,7 +216,10 @@ class TicketStore:
         return self._row(t)
 
     def _dispatch(self, t: Ticket, body: dict[str, Any], now: dt.datetime) -> str:
-        dept = str(body.get("department") or t.department or "")
+        given = body.get("department")
+        if given is not None and type(given) is not str:
+            raise BadRequest("department 必须是部门代码", field="department")
+        dept = given or t.department or ""
         if not dept:
             node = self.tree.get(t.category)
             dept = node.department if node else ""
@@ -222,10 +229,13 @@ class TicketStore:
         days = body.get("deadline_days")
         if days in (None, ""):
             days = node.deadline_days if node else self.cfg.deadline_days
-        try:
-            days = float(days)
-        except (TypeError, ValueError):
-            raise BadRequest("deadline_days 必须是天数", field="deadline_days") from None
+        if type(days) is str:
+            try:
+                days = float(days)
+            except ValueError:
+                raise BadRequest("deadline_days 必须是天数", field="deadline_days") from None
+        if type(days) not in (int, float) or days != days:  # NaN is no number of days
+            raise BadRequest("deadline_days 必须是天数", field="deadline_days")
         if not 0 < days <= 365:
             raise BadRequest("办理时限必须在 0-365 天之间", field="deadline_days")
         t.department = dept
@@ -265,16 +275,20 @@ class TicketStore:
     async def act(self, number: str, action: str, who: Identity, body: dict[str, Any]) -> dict[str, Any]:
         """Department feedback or return, re-dispatch, revisit."""
         now = self.clock()
-        note = str(body.get("note", "")).strip()
+        note = body.get("note", "")
+        if type(note) is not str:
+            raise BadRequest("note 必须是文本", field="note")
+        note = note.strip()
         if len(note) > 4000:
             raise BadRequest("说明最长 4000 字", field="note")
         async with self._tx() as db:
             t = await self._get(db, number)
+            # Before any rule about the ticket's state: whatever a department
+            # is refused must look the same as a ticket that does not exist.
+            self._may_read(t, who)
             if action == "revisit" and body.get("satisfied") is False:
                 action = "reopen"
             after = wf.transition(t.status, action, who.roles)
-            if Role.DEPARTMENT in who.roles and not (who.roles & PRIVILEGED) and t.department != who.department:
-                raise NotYourTicket("该工单不属于您的部门")
             if action in ("return", "feedback") and not note:
                 raise BadRequest("请填写" + ("退单理由" if action == "return" else "办理结果"), field="note")
             if action == "feedback":
@@ -290,7 +304,7 @@ class TicketStore:
                 t.revisit_note = note
                 score = body.get("satisfaction")
                 if score is not None:
-                    if score not in wf.SATISFACTION:
+                    if type(score) is not int or score not in wf.SATISFACTION:
                         raise BadRequest("satisfaction 是 1-5（1 非常满意 … 5 非常不满意）", field="satisfaction")
                     t.satisfaction, t.satisfaction_source = score, "revisit"
                 if action == "reopen":
@@ -365,16 +379,18 @@ class TicketStore:
 
     @staticmethod
     def _may_read(t: Ticket, who: Identity) -> None:
+        """Departments see their own tickets; another department's ticket is
+        answered exactly as a missing one, so its number's existence leaks not."""
         if Role.DEPARTMENT in who.roles and not (who.roles & PRIVILEGED) and not (
                 {Role.AGENT} & who.roles) and t.department != who.department:
-            raise NotYourTicket("该工单不属于您的部门")
+            raise TicketNotFound(f"工单 {t.number} 不存在", number=t.number)
 
     def view(self, t: Ticket, who: Identity | None) -> dict[str, Any]:
         row = self._row(t)
         # Confidential callers are shown only to the agent who took the call,
         # the shift lead and admins.
         if t.confidential and not (who is not None and (who.roles & PRIVILEGED or who.username == t.agent)):
-            row["caller"] = wf.mask_number(t.caller)
+            row["caller"] = mask_number(t.caller)
             row["caller_name"] = "*" * len(t.caller_name) if t.caller_name else ""
             row["address"] = "（保密）" if t.address else ""
             row["masked"] = True
@@ -484,3 +500,10 @@ class TicketStore:
             db.add(a)
             await db.flush()
             return a.id
+
+
+def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
+    value = body.get(key, default)
+    if type(value) is not bool:
+        raise BadRequest(f"{key} 必须是 true 或 false", field=key)
+    return value

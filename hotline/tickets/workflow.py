@@ -79,8 +79,3 @@ def transition(status: str, action: str, roles: frozenset[Role]) -> Status:
     return rule.after
 
 
-def mask_number(number: str) -> str:
-    """13800001234 -> 138****1234; shorter numbers keep only their last two digits."""
-    if len(number) >= 11:
-        return number[:3] + "****" + number[-4:]
-    return "*" * max(0, len(number) - 2) + number[-2:]

@@ -6,6 +6,7 @@ middleware answers 500 'route-without-role' instead of serving it.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import json
 import logging
@@ -88,10 +89,21 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HotlineError as exc:
-        return web.json_response(exc.to_dict(), status=exc.status,
+        resp = web.json_response(exc.to_dict(), status=exc.status,
                                  dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        if "retry_after" in exc.details:
+            resp.headers["Retry-After"] = str(exc.details["retry_after"])
+        return resp
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         body = {"error_id": f"http-{exc.status}", "message": exc.reason, "details": {}}
         return web.json_response(body, status=exc.status)
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        # A bug, not the caller's fault: logged with its traceback here, and
+        # the caller gets a fixed id instead of aiohttp's bare text page.
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        body = {"error_id": "internal-error", "message": "服务器内部错误", "details": {}}
+        return web.json_response(body, status=500, dumps=lambda o: json.dumps(o, ensure_ascii=False))

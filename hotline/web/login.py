@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+import datetime as dt
 import hmac
+import time
+from dataclasses import dataclass
 
 from aiohttp import web
 
 from hotline import accounts
-from hotline.errors import BadRequest, HotlineError
+from hotline.config import ensure_secrets
+from hotline.errors import HotlineError
 from hotline.web.auth import IDENTIFY, USER, Role, allow
+from hotline.web.json import json_body, text_field
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.web.pages import page
+from hotline.web.throttle import LoginThrottle
 
 COOKIE = "hotline_session"
 
@@ -20,51 +27,88 @@ class LoginFailed(HotlineError):
     status = 401
 
 
+class TooManyAttempts(HotlineError):
+    error_id = "login-throttled"
+    status = 429
+
+
+@dataclass(frozen=True)
+class Bearers:
+    """Tokens of the machines that call in (Prometheus, channel gateways),
+    read once at start-up: a request never reads the secrets file."""
+
+    metrics: bytes
+    gateways: tuple[tuple[str, bytes], ...]
+
+
+BEARERS = web.AppKey("bearers", Bearers)
+THROTTLE = web.AppKey("login_throttle", LoginThrottle)
+ARGON2_SLOTS = web.AppKey("argon2_slots", asyncio.Semaphore)
+
+
 async def identify(request: web.Request) -> accounts.Identity | None:
     bearer = request.headers.get("Authorization", "")
     if bearer.startswith("Bearer "):
-        given = bearer[7:].strip().encode()
-        settings = request.app[SETTINGS]
-        expected = settings.metrics_token
-        if expected and hmac.compare_digest(given, expected.encode()):
+        given = bearer[7:].strip().encode("utf-8", "replace")
+        tokens = request.app[BEARERS]
+        if tokens.metrics and hmac.compare_digest(given, tokens.metrics):
             return accounts.Identity(0, "metrics", "Prometheus", frozenset({Role.METRICS}))
-        for channel, token in settings.gateway_tokens.items():
-            if token and hmac.compare_digest(given, str(token).encode()):
+        for channel, token in tokens.gateways:
+            if token and hmac.compare_digest(given, token):
                 return accounts.Identity(0, f"gateway:{channel}", f"{channel} 网关", frozenset({Role.GATEWAY}))
         return None
     token = request.cookies.get(COOKIE)
-    if not token:
+    if not token or len(token) > 128:
         return None
-    async with request.app[SESSIONS]() as db:
-        return await accounts.session_identity(db, token)
+    sessions = request.app[SESSIONS]
+    async with sessions() as db:
+        found = await accounts.session_identity(db, token)
+    if found is None:
+        return None
+    idle = _idle(request.app)
+    if accounts.extended_expiry(found.created_at, found.expires_at, accounts.utcnow(), idle) is not None:
+        # Activity pushes the idle timeout on (at most one write a minute).
+        async with sessions() as db, db.begin():
+            await accounts.touch_session(db, token, idle)
+    return found.who
 
 
-async def json_body(request: web.Request) -> dict:
-    """Mutating requests carry JSON; a form post from another site cannot."""
-    if request.content_type != "application/json":
-        raise BadRequest("请求体必须是 JSON（Content-Type: application/json）")
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("请求体不是有效的 JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("请求体必须是 JSON 对象")
-    return body
+def _idle(app: web.Application) -> dt.timedelta:
+    return dt.timedelta(minutes=app[SETTINGS].web.session_idle_minutes)
 
 
 @allow(Role.PUBLIC)
 async def login(request: web.Request) -> web.Response:
     body = await json_body(request)
-    username, password = str(body.get("username", "")), str(body.get("password", ""))
-    async with request.app[SESSIONS]() as db, db.begin():
-        who = await accounts.authenticate(db, username, password)
-        if who is None:
-            raise LoginFailed("用户名或密码错误")
-        token = await accounts.open_session(db, who)
+    username = text_field(body, "username", max_len=64)
+    password = text_field(body, "password", max_len=256)
+    app = request.app
+    throttle = app[THROTTLE]
+    address = request.remote or ""
+    wait = throttle.admit(address, username, time.monotonic())
+    if wait is not None:
+        raise TooManyAttempts("登录尝试过于频繁，请稍后再试", retry_after=int(wait + 0.999))
+    ok = False
+    try:
+        # Read the account, then verify with no session or transaction open:
+        # a slow argon2 never holds the database's writer lock or a pooled
+        # connection that calls and tickets need.
+        async with app[SESSIONS]() as db:
+            candidate = await accounts.find_login(db, username)
+        who = await accounts.verify_password(candidate, password, app[ARGON2_SLOTS])
+        ok = who is not None
+    finally:
+        throttle.done(address, username, ok, time.monotonic())
+    if who is None:
+        raise LoginFailed("用户名或密码错误")
+    async with app[SESSIONS]() as db, db.begin():
+        await accounts.purge_expired_sessions(db)
+        token = await accounts.open_session(db, who, _idle(app))
     resp = web.json_response({"username": who.username, "display_name": who.display_name,
                               "roles": sorted(r.value for r in who.roles)})
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", max_age=int(accounts.SESSION_TTL.total_seconds()),
-                    path="/")
+    # A session cookie (no max_age): it ends with the browser, and the server
+    # ends it after the idle timeout or SESSION_TTL, whichever comes first.
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
     return resp
 
 
@@ -90,8 +134,20 @@ async def login_page(request: web.Request) -> web.StreamResponse:
     return page("login.html")
 
 
+async def load_bearers(app: web.Application) -> None:
+    secrets = await asyncio.to_thread(ensure_secrets, app[SETTINGS])
+    app[BEARERS] = Bearers(
+        metrics=str(secrets.get("metrics_token", "")).encode(),
+        gateways=tuple((channel, str(token).encode()) for channel, token in secrets.get("gateway_tokens", {}).items()),
+    )
+
+
 def setup(app: web.Application) -> None:
     app[IDENTIFY] = identify
+    app[THROTTLE] = LoginThrottle()
+    # One argon2 at a time: on two cores the other stays with the event loop.
+    app[ARGON2_SLOTS] = asyncio.Semaphore(1)
+    app.on_startup.append(load_bearers)
     app.router.add_get("/login", login_page)
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)

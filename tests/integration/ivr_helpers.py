@@ -94,7 +94,14 @@ class Api:
             assert resp.status == 200, await resp.text()
         return self
 
+    @property
+    def origin(self) -> str:
+        return str(self.server.make_url("/")).rstrip("/")
+
     async def request(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
+        if method != "GET" and "json" not in kwargs and "data" not in kwargs:
+            # As the pages do: every change is declared JSON, body or not.
+            kwargs["headers"] = {"Content-Type": "application/json", **kwargs.get("headers", {})}
         async with self.http.request(method, self.server.make_url(path), allow_redirects=False, **kwargs) as resp:
             ctype = resp.headers.get("Content-Type", "")
             body = await resp.json() if "json" in ctype else await resp.text()

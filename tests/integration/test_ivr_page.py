@@ -38,7 +38,7 @@ async def test_admin_edits_the_flow_with_inline_validation_and_graph(controller:
         await page.click("button[type=submit]")
         await page.wait_for_url("**/admin/ivr")
         await page.wait_for_selector("#graph svg g.node")
-        assert await page.locator("#graph svg g.node").count() == 16
+        assert await page.locator("#graph svg g.node").count() == 17
         assert await page.locator("#problems").inner_text() == "✔ 校验通过"
         assert "当前生效：第" in await page.locator("#current").inner_text()
 

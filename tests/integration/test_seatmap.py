@@ -42,7 +42,7 @@ async def test_websocket_snapshot_then_deltas(controller: TestServer, ami: AMICl
     await staff(controller, 2)
     lead = await Api(controller).login_as(Role.LEAD)
     try:
-        async with lead.http.ws_connect(controller.make_url("/ws/seatmap")) as ws:
+        async with lead.http.ws_connect(controller.make_url("/ws/seatmap"), origin=lead.origin) as ws:
             first = await frames(ws, lambda m: True)
             assert first["type"] == "snapshot" and len(first["seats"]) == 26
             assert first["seats"]["seat01"]["state"] == "ready" and first["seats"]["seat03"]["state"] == "offline"
@@ -68,7 +68,7 @@ async def test_an_agent_is_refused_the_map_and_its_websocket(controller: TestSer
         status, _ = await agent.request("GET", "/lead/seatmap")
         assert status == 403
         with pytest.raises(aiohttp.WSServerHandshakeError) as info:
-            await agent.http.ws_connect(controller.make_url("/ws/seatmap"))
+            await agent.http.ws_connect(controller.make_url("/ws/seatmap"), origin=agent.origin)
         assert info.value.status == 403
     finally:
         await agent.close()

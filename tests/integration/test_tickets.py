@@ -55,7 +55,7 @@ class Desk:
         assert status == 200, body
         if not ready:
             await self.api.request("POST", "/api/agent/pause", json={"reason": "meeting"})
-        self._ws = await self.api.http.ws_connect(self.server.make_url("/ws/desk"))
+        self._ws = await self.api.http.ws_connect(self.server.make_url("/ws/desk"), origin=self.api.origin)
         self._reader = asyncio.ensure_future(self._read())
         return self
 
@@ -220,8 +220,14 @@ async def test_workflow_end_to_end_through_the_api(controller: TestServer, ami: 
         status, body = await desk.call("POST", f"/api/tickets/{number}/submit",
                                        json={**FORM, "category": "urban-property", "handling": "dispatched"})
         assert status == 200 and body["department"] == "zjw"
+        # Another department's ticket answers exactly as a number that does not exist.
         status, body = await wrong.request("POST", f"/api/tickets/{number}/feedback", json={"note": "x"})
-        assert status == 403 and body["error_id"] == "ticket-not-yours"
+        assert status == 404 and body["error_id"] == "ticket-not-found"
+        missing = await wrong.request("POST", "/api/tickets/20991231999999/feedback", json={"note": "x"})
+        assert (status, body["message"].replace(number, "N")) == (missing[0], missing[1]["message"].replace(
+            "20991231999999", "N"))
+        status, body = await wrong.request("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
+        assert status == 404
         _, listed = await dept.request("GET", "/api/tickets")
         assert [t["number"] for t in listed["tickets"]] == [number]
         status, body = await dept.request("POST", f"/api/tickets/{number}/feedback", json={"note": "已督促物业整改"})

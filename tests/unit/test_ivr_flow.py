@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from hotline.ivr.flow import FlowInvalid, load_yaml, validate
+from hotline.ivr.flow import FlowInvalid, load_yaml, no_key_path, slow_path_warnings, validate
 
 DEFAULT = Path(__file__).resolve().parents[2] / "hotline" / "ivr" / "flows" / "hotline.yaml"
 SCHEDULES = ["day", "lawyer"]
@@ -39,7 +39,7 @@ def test_default_flow_is_valid() -> None:
     # GB/T 33358: a seat with at most one key; no key at all also reaches one.
     for menu in ("day_menu", "night_menu"):
         node = flow.nodes[menu]
-        assert node.options["0"] == "to_seat" and node.timeout_next == "to_seat"
+        assert node.options["0"] == "to_seat" and flow.nodes[node.timeout_next].type == "queue"
 
 
 def test_minimal_flow_is_valid() -> None:
@@ -134,3 +134,39 @@ def test_not_yaml() -> None:
 def test_unknown_queue() -> None:
     assert problems(BASE.replace("type: queue", "type: queue\n    queue: vip")) == [
         "q: 队列 'vip' 不存在（可用：hotline）"]
+
+
+def _seconds(lengths: dict[str, float]):
+    return lambda nid, field: lengths.get(f"{nid}.{field}", 0.0)
+
+
+def test_no_key_path_of_the_default_flow_is_one_menu_round() -> None:
+    flow = load_yaml(DEFAULT.read_text(encoding="utf-8"))
+    path = no_key_path(flow, _seconds({"welcome.prompt": 3.0, "day_menu.prompt": 8.0, "night_menu.prompt": 5.0}))
+    assert path is not None
+    # The worst branch is the day menu: welcome + menu + its one-second wait.
+    assert path.nodes == ("welcome", "notice", "shift", "day_menu", "waited")
+    assert (path.prompts, path.waits) == (11.0, 1.0)
+    assert slow_path_warnings(flow, _seconds({"welcome.prompt": 3.0, "day_menu.prompt": 8.0}), 15) == []
+
+
+def test_slow_no_key_path_is_a_warning_naming_the_route() -> None:
+    flow = load_yaml(DEFAULT.read_text(encoding="utf-8"))
+    warnings = slow_path_warnings(flow, _seconds({"welcome.prompt": 6.2, "day_menu.prompt": 13.7}), 15)
+    assert len(warnings) == 1
+    assert "20.9 秒" in warnings[0].message and "day_menu" in warnings[0].message
+    assert validate(flow, schedules=SCHEDULES) == []  # a warning never blocks a publish
+
+
+def test_menu_without_timeout_next_costs_every_retry() -> None:
+    flow = load_yaml(BASE)  # menu m: no timeout_next, 2 retries, 5 s to answer
+    path = no_key_path(flow, _seconds({"m.prompt": 4.0, "m.timeout_prompt": 1.0}))
+    assert path is not None and path.nodes == ("m", "q")
+    assert path.prompts == 4.0 + 2 * (1.0 + 4.0)
+    assert path.waits == 5.0 * 3
+
+
+def test_oversized_or_aliased_documents_are_refused_before_parsing_finishes() -> None:
+    assert "过大" in problems("x: " + "a" * 70_000)[0]
+    assert "嵌套过深" in problems("[" * 40 + "]" * 40)[0]
+    assert "锚点" in problems("a: &x [1, 2]\nb: *x\n")[0]

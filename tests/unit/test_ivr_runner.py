@@ -193,3 +193,67 @@ def test_schedule_across_midnight() -> None:
     saturday_late = dt.datetime(2026, 11, 28, 23, 0, tzinfo=TZ)
     assert cal.within("night", friday_late) and cal.within("night", saturday_early)
     assert not cal.within("night", saturday_late)
+
+
+class TypingCaller(Caller):
+    """Presses keys during whichever prompt plays at that moment (type-ahead)."""
+
+    def __init__(self, during: dict[str, str], **kw: Any):
+        super().__init__(**kw)
+        self.during = during  # prompt file -> key pressed while it plays
+
+    def answer(self, ins: Any) -> Any:
+        if isinstance(ins, Play):
+            self.played.extend(ins.files)
+            for f in ins.files:
+                if f in self.during and f in ins.files and ins.digits and self.during[f] in ins.digits:
+                    return self.during.pop(f)
+            return ""
+        return super().answer(ins)
+
+
+def test_key_during_the_welcome_chooses_from_the_menu_without_hearing_it() -> None:
+    caller = TypingCaller({"/p/welcome.prompt": "1"})
+    route, ctx = call(caller, DAY)
+    assert route == Route("queue", queue="hotline")
+    assert ctx.category == "咨询投诉求助"
+    assert "/p/day_menu.prompt" not in caller.played
+    # What follows the choice still plays: it tells the caller the key was taken.
+    assert caller.played == ["/p/welcome.prompt", "/p/to_seat.prompt"]
+    assert ("day_menu", "1") in keys_of(ctx)
+
+
+def test_key_during_the_emergency_notice_is_the_menu_choice() -> None:
+    caller = TypingCaller({"/p/notice.wav": "2"}, notice="/p/notice.wav")
+    route, ctx = call(caller, DAY)
+    assert route.kind == "queue" and ctx.category == "挪车"
+    assert "/p/day_menu.prompt" not in caller.played
+
+
+def test_every_prompt_before_the_menu_can_be_interrupted() -> None:
+    plays: list[Play] = []
+    ctx = CallContext(now=lambda: DAY, calendar=CAL)
+    gen = run(compiled(), ctx)
+    ins = next(gen)
+    try:
+        while True:
+            if isinstance(ins, Play):
+                plays.append(ins)
+            ins = gen.send("" if not isinstance(ins, CurrentAnnouncement) else "/p/notice.wav")
+    except StopIteration:
+        pass
+    assert plays and all(p.digits for p in plays)
+
+
+def test_no_key_reaches_the_queue_after_one_menu_round_without_another_prompt() -> None:
+    caller = Caller("")
+    route, ctx = call(caller, DAY)
+    assert route.kind == "queue"
+    assert caller.played == ["/p/welcome.prompt", "/p/day_menu.prompt"]
+
+
+def test_a_wrong_typed_ahead_key_is_answered_by_the_menu() -> None:
+    caller = TypingCaller({"/p/welcome.prompt": "7"})
+    caller.keys = ["1"]
+    route, ctx = call(caller, DAY)
+    assert "/p/day_menu.invalid_prompt" in caller.played and ctx.category == "咨询投诉求助"

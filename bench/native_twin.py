@@ -1,0 +1,108 @@
+"""The controller's IVR against the floor: a native-dialplan twin, one run.
+
+The same callers go twice through the default flow's day menu, pressing 1 as
+soon as the menu starts: once through the twin (context hotline-twin:
+Background/WaitExten, the same audio, the same queue route, no FastAGI),
+once through the controller over FastAGI. The controller runs both times (it
+follows the queue over AMI in production either way). Printed per run: CPU
+per call of Asterisk and of the controller, time from answer to the queue;
+then the ratios the targets are set on (DESIGN.md: Asterisk + controller
+<= 1.25x the twin's CPU per call, <= +50 ms to the queue, < 1 ms of
+controller CPU per IVR step).
+
+    .venv/bin/python -m bench.native_twin [--callers 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import bench_pbx, controller, percentile
+from hotline.config import Settings
+from hotline.ivr.api import FLOWS
+from hotline.pbx.process import Pbx
+from hotline.server import FASTAGI
+
+TICK = os.sysconf("SC_CLK_TCK")
+TWIN_PROMPTS = {"welcome": "twin-welcome", "day_menu": "twin-menu", "to_seat": "twin-to-seat"}
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime, every thread
+
+
+async def one_run(settings: Settings, pbx: Pbx, app: object, callers: int, *, channel: str, menu_file: str,
+                  spread: float) -> dict[str, object]:
+    agi = app[FASTAGI]  # type: ignore[index]
+    asterisk = pbx.asterisk_pid()
+    assert asterisk is not None
+    commands0 = agi.commands_total
+    ast0, ctl0 = cpu_seconds(asterisk), time.process_time()
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
+        "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu_file,
+        "--spread", str(spread), "--deadline", "240", *(["--channel", channel] if channel else []),
+        stdout=subprocess.PIPE)
+    out, _ = await proc.communicate()
+    load = json.loads(out.decode().strip().splitlines()[-1])
+    # Let the hang-ups drain through AMI before reading the CPU.
+    await asyncio.sleep(3)
+    return {**load, "asterisk_cpu": cpu_seconds(asterisk) - ast0, "controller_cpu": time.process_time() - ctl0,
+            "agi_commands": agi.commands_total - commands0}
+
+
+async def run(settings: Settings, pbx: Pbx, callers: int, spread: float) -> None:
+    async with controller(settings) as app:
+        compiled = app[FLOWS].current()
+        for node, name in TWIN_PROMPTS.items():
+            src = settings.prompts_dir / (compiled.prompts[(node, "prompt")].rsplit("/", 1)[-1] + ".wav")
+            shutil.copyfile(src, settings.prompts_dir / f"{name}.wav")
+        await asyncio.sleep(3)  # start-up work settles
+        runs = {
+            "native twin": await one_run(settings, pbx, app, callers, channel="Local/s@hotline-twin",
+                                         menu_file=TWIN_PROMPTS["day_menu"], spread=spread),
+            "controller": await one_run(settings, pbx, app, callers, channel="",
+                                        menu_file=compiled.prompts[("day_menu", "prompt")], spread=spread),
+        }
+    print(f"callers per run          {callers} over {spread:g} s, each presses 1 when the menu starts")
+    per_call: dict[str, float] = {}
+    to_queue: dict[str, float] = {}
+    for name, r in runs.items():
+        n = max(int(r["queued"]), 1)  # type: ignore[arg-type]
+        ast_ms = 1000 * float(r["asterisk_cpu"]) / n  # type: ignore[arg-type]
+        ctl_ms = 1000 * float(r["controller_cpu"]) / n  # type: ignore[arg-type]
+        per_call[name] = ast_ms + ctl_ms
+        times = [1000 * t for t in r["to_queue"]]  # type: ignore[union-attr]
+        to_queue[name] = percentile(times, 50)
+        print(f"{name:<24} queued {r['queued']}/{r['callers']}; CPU per call: Asterisk {ast_ms:6.2f} ms + "
+              f"controller {ctl_ms:6.2f} ms = {ast_ms + ctl_ms:6.2f} ms; answer -> queue p50 "
+              f"{percentile(times, 50):7.1f} ms  p95 {percentile(times, 95):7.1f} ms")
+    steps = int(runs["controller"]["agi_commands"])  # type: ignore[arg-type]
+    extra_ctl = float(runs["controller"]["controller_cpu"]) - float(runs["native twin"]["controller_cpu"])  # type: ignore[arg-type]
+    print(f"CPU ratio controller/twin {per_call['controller'] / per_call['native twin']:.2f}x  (target <= 1.25x)")
+    print(f"to the queue, difference  {to_queue['controller'] - to_queue['native twin']:+.1f} ms  (target <= +50 ms)")
+    total_ctl = float(runs["controller"]["controller_cpu"])  # type: ignore[arg-type]
+    print(f"controller CPU per step   {1000 * total_ctl / max(steps, 1):.3f} ms in all, "
+          f"{1000 * extra_ctl / max(steps, 1):.3f} ms over the twin's run ({steps} AGI commands; target < 1 ms)")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--callers", type=int, default=300)
+    p.add_argument("--spread", type=float, default=30.0, help="seconds over which each run's calls arrive")
+    args = p.parse_args()
+    with bench_pbx() as (settings, pbx):
+        asyncio.run(run(settings, pbx, args.callers, args.spread))
+
+
+if __name__ == "__main__":
+    main()

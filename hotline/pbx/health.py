@@ -1,0 +1,142 @@
+"""Is the PBX up, as the controller sees it, and when was it last down?
+
+`PbxHealth` is pure: it is told when AMI lost Asterisk and when a resync
+after reconnecting succeeded, and keeps what the shift lead and monitoring
+need (down since, why, the last outage and how long it lasted). `PbxWatch`
+feeds it from the AMI client and the mirror keeper, adds what the bundled
+supervisor recorded (restarts, the exit reason of the last crash) and tells
+its subscribers (the seat map) about every change.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from prometheus_client import Gauge
+
+from hotline.ami.client import AMIClient, Disconnected
+from hotline.ami.resync import MirrorKeeper
+from hotline.pbx.process import Pbx, SupervisorState
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    down_at: float
+    up_at: float
+    reason: str
+
+    @property
+    def seconds(self) -> float:
+        return self.up_at - self.down_at
+
+
+@dataclass(frozen=True, slots=True)
+class PbxHealth:
+    up: bool = False
+    since: float = 0.0
+    reason: str = "尚未连接"
+    ever_up: bool = False
+    outages: int = 0
+    last_outage: Outage | None = None
+
+    def lost(self, now: float, reason: str) -> "PbxHealth":
+        if not self.up and self.ever_up:
+            return self  # still down: keep the moment it went down
+        if not self.up:
+            return dataclasses.replace(self, reason=reason)
+        return dataclasses.replace(self, up=False, since=now, reason=reason)
+
+    def back(self, now: float) -> "PbxHealth":
+        if self.up:
+            return self
+        if not self.ever_up:
+            return PbxHealth(up=True, since=now, reason="", ever_up=True)
+        return dataclasses.replace(self, up=True, since=now, reason="", outages=self.outages + 1,
+                                   last_outage=Outage(self.since, now, self.reason))
+
+
+class PbxWatch:
+    def __init__(self, client: AMIClient, keeper: MirrorKeeper, pbx: Pbx | None,
+                 clock: Callable[[], float] = time.time):
+        self.client = client
+        self.keeper = keeper
+        self.pbx = pbx  # the bundled PBX's supervisor, None for an operator's own Asterisk
+        self.clock = clock
+        self.health = PbxHealth(since=clock())
+        self.supervisor: SupervisorState | None = None
+        self._listeners: list[Callable[[], None]] = []
+        keeper.subscribe(self._on_mirror)
+        client.on(Disconnected, self._on_disconnected)
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        self._listeners.append(listener)
+
+    def _set(self, health: PbxHealth) -> None:
+        if health == self.health:
+            return
+        was_up = self.health.up
+        self.health = health
+        if self.pbx is not None:
+            self.supervisor = self.pbx.supervisor_state()
+        if was_up and not health.up:
+            log.error("PBX down: %s", health.reason)
+        elif health.up and health.last_outage is not None and not was_up:
+            log.warning("PBX back after %.1f s (%s)", health.last_outage.seconds, health.last_outage.reason)
+        for listener in self._listeners:
+            try:
+                listener()
+            except Exception:
+                log.exception("PBX watch listener %r failed", listener)
+
+    def _on_mirror(self, _event: object) -> None:
+        if self.keeper.mirror.synced and self.client.connected:
+            self._set(self.health.back(self.clock()))
+
+    def _on_disconnected(self, e: Disconnected) -> None:
+        self._set(self.health.lost(self.clock(), "与电话系统的连接中断"))
+
+    def refresh_supervisor(self) -> SupervisorState | None:
+        if self.pbx is not None:
+            self.supervisor = self.pbx.supervisor_state()
+        return self.supervisor
+
+    def view(self) -> dict[str, Any]:
+        """What the seat map's banner and /api/health show."""
+        h = self.health
+        sup = self.supervisor
+        out: dict[str, Any] = {
+            "up": h.up, "since": round(h.since, 3), "reason": h.reason, "outages": h.outages,
+            "restarts": sup.restarts if sup else None,
+            "last_exit": sup.last_exit if sup and sup.last_exit else None,
+            "restarting": bool(sup and sup.state == "restarting"),
+        }
+        if h.last_outage is not None:
+            out["last_outage"] = {"down_at": round(h.last_outage.down_at, 3), "up_at": round(h.last_outage.up_at, 3),
+                                  "seconds": round(h.last_outage.seconds, 1)}
+        return out
+
+
+def metrics_updater(registry: Any, watch: PbxWatch) -> Callable[[], Awaitable[None]]:
+    """PBX gauges for /metrics: up, restarts by the supervisor, outages seen."""
+    up = Gauge("hotline_pbx_up", "1 while AMI is connected to a synced Asterisk", registry=registry)
+    restarts = Gauge("hotline_pbx_restarts", "Asterisk restarts by the bundled supervisor since it started",
+                     registry=registry)
+    outages = Gauge("hotline_pbx_outages", "PBX outages the controller saw end since it started", registry=registry)
+    last = Gauge("hotline_pbx_last_outage_seconds", "Length of the last PBX outage", registry=registry)
+
+    async def update() -> None:
+        sup = await asyncio.to_thread(watch.refresh_supervisor)
+        up.set(1 if watch.health.up else 0)
+        restarts.set(sup.restarts if sup is not None else 0)
+        outages.set(watch.health.outages)
+        last.set(watch.health.last_outage.seconds if watch.health.last_outage else 0)
+
+    return update

@@ -1,0 +1,92 @@
+"""Request input, checked at the edge: JSON bodies and query text.
+
+Mutating requests carry JSON (a form post or a bodiless POST from another
+site cannot pass, see csrf_middleware). Text that reaches the database, a
+log or the PBX is valid Unicode without NUL; numbers are numbers, not
+strings that look like them.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from hotline.errors import BadRequest
+
+MAX_DEPTH = 32
+
+
+def check_text(value: str, where: str) -> str:
+    if "\x00" in value:
+        raise BadRequest(f"{where} 含有 NUL 字符", field=where)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise BadRequest(f"{where} 含有无效的 Unicode 字符（孤立代理项）", field=where) from None
+    return value
+
+
+def _check_tree(body: Any) -> None:
+    """Depth, then every key and string: iteratively, so no input can recurse."""
+    stack: list[tuple[Any, int, str]] = [(body, 1, "body")]
+    while stack:
+        node, depth, where = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequest(f"JSON 嵌套超过 {MAX_DEPTH} 层")
+        if isinstance(node, str):
+            check_text(node, where)
+        elif isinstance(node, dict):
+            for k, v in node.items():
+                check_text(k, where)
+                stack.append((v, depth + 1, k))
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1, where) for v in node)
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise BadRequest("请求体必须是 JSON（Content-Type: application/json）")
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        raise BadRequest("请求体不是有效的 JSON") from None
+    if type(body) is not dict:
+        raise BadRequest("请求体必须是 JSON 对象")
+    _check_tree(body)
+    return body
+
+
+def text_field(body: dict[str, Any], name: str, *, max_len: int = 2000, default: str = "",
+               required: bool = False) -> str:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"缺少 {name}", field=name)
+        return default
+    if type(value) is not str:
+        raise BadRequest(f"{name} 必须是字符串", field=name)
+    if len(value) > max_len:
+        raise BadRequest(f"{name} 超过 {max_len} 个字符", field=name)
+    return value
+
+
+def int_field(body: dict[str, Any], name: str, *, low: int, high: int, default: int | None = None,
+              required: bool = False) -> int | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise BadRequest(f"缺少 {name}", field=name)
+        return default
+    if type(value) is not int or not low <= value <= high:
+        raise BadRequest(f"{name} 必须是 {low} 到 {high} 之间的整数", field=name)
+    return value
+
+
+def query_text(request: web.Request, name: str, *, max_len: int = 200) -> str:
+    value = request.query.get(name, "")
+    if len(value) > max_len:
+        raise BadRequest(f"{name} 超过 {max_len} 个字符", field=name)
+    return check_text(value, name)

@@ -1,0 +1,92 @@
+"""Same-origin rules: who may change things and open websockets.
+
+Browsers attach the session cookie to requests other sites make. The cookie
+is SameSite=Strict, but a page on another port of the same host is
+"same-site" and gets it anyway, so:
+
+* a change (POST/PUT/PATCH/DELETE) made with the cookie must declare
+  `Content-Type: application/json` (a cross-site form cannot; a `fetch` that
+  does is preflighted and refused), and when the browser names its Origin it
+  must be ours;
+* a websocket must name its Origin and it must be ours (browsers send it on
+  every websocket handshake; websockets are not covered by CORS at all);
+* pages may not be framed (clickjacking).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hotline.errors import HotlineError
+from hotline.web.auth import Handler
+from hotline.web.keys import SETTINGS
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+WS_OPEN = web.AppKey("websockets_open", dict)
+
+
+class CrossOrigin(HotlineError):
+    error_id = "cross-origin"
+    status = 403
+
+
+class JsonRequired(HotlineError):
+    error_id = "json-required"
+    status = 400
+
+
+class TooManyWebsockets(HotlineError):
+    error_id = "too-many-websockets"
+    status = 429
+
+
+def own_origin(request: web.Request) -> str:
+    return f"{request.scheme}://{request.host}"
+
+
+def origin_allowed(request: web.Request, origin: str) -> bool:
+    return origin == own_origin(request) or origin in request.app[SETTINGS].web.allowed_origins
+
+
+@web.middleware
+async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method in UNSAFE and not request.headers.get("Authorization", "").startswith("Bearer "):
+        if request.content_type != "application/json":
+            raise JsonRequired("修改请求必须是 JSON（Content-Type: application/json）")
+        origin = request.headers.get("Origin")
+        if origin is not None and not origin_allowed(request, origin):
+            raise CrossOrigin("请求来自其他网站，已拒绝", origin=origin)
+    return await handler(request)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response, errors and websocket handshakes included."""
+    response.headers.setdefault("Content-Security-Policy", "frame-ancestors 'none'")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+
+
+@contextlib.asynccontextmanager
+async def websocket(request: web.Request, cookie: str) -> AsyncIterator[web.WebSocketResponse]:
+    """A websocket from one of our own pages, at most N per login session."""
+    origin = request.headers.get("Origin", "")
+    if not origin or not origin_allowed(request, origin):
+        raise CrossOrigin("websocket 必须来自本站页面", origin=origin)
+    key = hashlib.sha256(request.cookies.get(cookie, "").encode()).hexdigest()
+    open_now: dict[str, int] = request.app[WS_OPEN]
+    if open_now.get(key, 0) >= request.app[SETTINGS].web.max_websockets_per_session:
+        raise TooManyWebsockets("此登录打开的实时连接过多，请关闭其他窗口")
+    open_now[key] = open_now.get(key, 0) + 1
+    try:
+        ws = web.WebSocketResponse(heartbeat=20)
+        await ws.prepare(request)
+        yield ws
+    finally:
+        open_now[key] -= 1
+        if open_now[key] <= 0:
+            del open_now[key]

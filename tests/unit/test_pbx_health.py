@@ -1,0 +1,36 @@
+"""The supervisor's restart policy and the controller's view of PBX health: pure."""
+
+from __future__ import annotations
+
+from hotline.pbx.health import PbxHealth
+from hotline.pbx.process import RestartPolicy, SupervisorState, exit_reason
+
+
+def test_restart_backoff_is_capped_and_resets_after_a_healthy_run() -> None:
+    policy = RestartPolicy(initial=0.5, maximum=4.0, stable=60.0)
+    assert [policy.next_delay(1.0) for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    assert policy.next_delay(3600.0) == 0.5  # a crash after a long healthy run is retried at once
+    assert exit_reason(-9) == "killed by SIGKILL" and exit_reason(137) == "killed by SIGKILL"
+    assert exit_reason(1) == "exit code 1"
+
+
+def test_supervisor_state_counts_crashes() -> None:
+    s = SupervisorState(supervisor_pid=1).started(10)
+    assert (s.state, s.asterisk_pid, s.restarts) == ("running", 10, 0)
+    s = s.crashed("killed by SIGKILL", 0.5)
+    assert (s.state, s.asterisk_pid, s.restarts, s.last_exit) == ("restarting", 0, 1, "killed by SIGKILL")
+    assert s.started(11).restarts == 1
+
+
+def test_health_keeps_when_it_went_down_and_the_last_outage() -> None:
+    h = PbxHealth(since=0.0)
+    assert not h.up
+    h = h.back(5.0)  # first connection: not an outage
+    assert h.up and h.outages == 0 and h.last_outage is None
+    h = h.lost(100.0, "连接中断")
+    assert not h.up and h.since == 100.0
+    assert h.lost(103.0, "again") == h  # still down since 100
+    h = h.back(112.5)
+    assert h.up and h.outages == 1 and h.last_outage is not None
+    assert h.last_outage.seconds == 12.5 and h.last_outage.reason == "连接中断"
+    assert h.back(120.0) is h  # no change, nothing to announce
