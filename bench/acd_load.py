@@ -19,6 +19,7 @@ from pathlib import Path
 
 
 from bench.common import bench_pbx, controller, percentile
+from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired, diff
 from hotline.config import Settings
@@ -68,7 +69,7 @@ def main() -> None:
     args = p.parse_args()
     with bench_pbx(seats={"phones": "simulated", "count": max(args.seats, 26)},
                    acd={"wrapup_seconds": 2.0}) as (settings, _pbx):
-        asyncio.run(run(settings, args.callers, args.seats, args.talk))
+        eventloop.run(run(settings, args.callers, args.seats, args.talk))
 
 
 if __name__ == "__main__":

@@ -31,6 +31,8 @@ async def main() -> None:
     p.add_argument("--spread", type=float, default=5.0, help="seconds over which the calls arrive")
     p.add_argument("--deadline", type=float, default=180.0)
     p.add_argument("--channel", default="", help="originate this instead of Local/12345@from-pstn")
+    p.add_argument("--hangup-queued", action="store_true",
+                   help="hang a caller up once queued: only the IVR's cost is measured, not hours of hold music")
     args = p.parse_args()
 
     client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-load",
@@ -69,7 +71,7 @@ async def main() -> None:
         elif args.menu_file in e.app_data:
             await press(e.channel)
 
-    def on_join(e: ev.QueueCallerJoin) -> None:
+    async def on_join(e: ev.QueueCallerJoin) -> None:
         nonlocal in_ivr
         if e.caller_id_num in numbers and e.caller_id_num not in queued:
             queued.add(e.caller_id_num)
@@ -78,6 +80,8 @@ async def main() -> None:
             in_ivr -= 1
             if len(queued) == len(numbers):
                 done.set()
+            if args.hangup_queued:
+                await client.action("Hangup", Channel=e.channel)
 
     client.on(ev.NewCallerid, on_callerid)
     client.on(ev.AGIExecStart, on_agi)

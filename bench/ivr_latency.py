@@ -20,6 +20,7 @@ from pathlib import Path
 
 
 from bench.common import bench_pbx, controller, percentile
+from hotline import eventloop
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
 from hotline.server import FASTAGI, IVR
@@ -61,7 +62,7 @@ def main() -> None:
     p.add_argument("--callers", type=int, default=200)
     args = p.parse_args()
     with bench_pbx() as (settings, _pbx):
-        asyncio.run(run(settings, args.callers))
+        eventloop.run(run(settings, args.callers))
 
 
 if __name__ == "__main__":

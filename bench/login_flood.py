@@ -15,12 +15,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import itertools
+import json
 import statistics
+import subprocess
+import sys
 import time
 
 import aiohttp
 
 from bench.common import bench_pbx, controller
+from hotline import eventloop
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings, ensure_secrets
@@ -60,12 +64,13 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
         base = f"http://{settings.web.host}:{settings.web.port}"
         async with aiohttp.ClientSession() as http:
 
-            async def bad_login(i: int) -> int:
-                connector = aiohttp.TCPConnector(local_addr=(f"127.0.1.{i % 250 + 1}", 0))
-                async with aiohttp.ClientSession(connector=connector) as own, \
-                        own.post(f"{base}/api/login", json={"username": f"x{i}-{time.monotonic_ns()}",
-                                                            "password": "wrong-one"}) as r:
-                    return r.status
+            async def flood() -> list[int]:
+                # Its own process: the attacker's work is not the controller's.
+                proc = await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bench.login_flood", "--attack", base, "--logins", str(logins),
+                    stdout=subprocess.PIPE)
+                out, _ = await proc.communicate()
+                return json.loads(out)
 
             async def ticket() -> float:
                 t = time.perf_counter()
@@ -78,11 +83,11 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
             quiet_ticket = [await ticket() for _ in range(calls)]
             flood_agi, flood_ticket, statuses = [], [], []
             for _ in range(calls):
-                flood = [asyncio.ensure_future(bad_login(i)) for i in range(logins)]
-                await asyncio.sleep(0.01)
+                attack = asyncio.ensure_future(flood())
+                await asyncio.sleep(1.0)  # the attacker has started and its logins are in flight
                 flood_agi.append(await first_command_delay(client))
                 flood_ticket.append(await ticket())
-                statuses += await asyncio.gather(*flood)
+                statuses += await attack
                 await asyncio.sleep(0.5)
         await client.close()
 
@@ -97,13 +102,28 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
           f"{statuses.count(401)} x 401 (checked), {statuses.count(429)} x 429 (throttled)")
 
 
+async def attack(base: str, logins: int) -> None:
+    async def bad_login(i: int) -> int:
+        connector = aiohttp.TCPConnector(local_addr=(f"127.0.1.{i % 250 + 1}", 0))
+        async with aiohttp.ClientSession(connector=connector) as http, \
+                http.post(f"{base}/api/login", json={"username": f"x{i}-{time.monotonic_ns()}",
+                                                     "password": "wrong-one"}) as r:
+            return r.status
+
+    print(json.dumps(await asyncio.gather(*(bad_login(i) for i in range(logins)))))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--calls", type=int, default=10)
     p.add_argument("--logins", type=int, default=25)
+    p.add_argument("--attack", help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.attack:
+        asyncio.run(attack(args.attack, args.logins))
+        return
     with bench_pbx() as (settings, _pbx):
-        asyncio.run(run(settings, args.calls, args.logins))
+        eventloop.run(run(settings, args.calls, args.logins))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import time
 import aiohttp
 
 from bench.common import bench_pbx, controller
+from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.boot import wait_fully_booted
@@ -105,7 +106,7 @@ def main() -> None:
     p.add_argument("--rounds", type=int, default=3)
     args = p.parse_args()
     with bench_pbx() as (settings, pbx):
-        asyncio.run(run(settings, pbx, args.seats, args.rounds))
+        eventloop.run(run(settings, pbx, args.seats, args.rounds))
 
 
 if __name__ == "__main__":

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import bench_pbx, controller, percentile
+from hotline import eventloop
 from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.config import Settings
@@ -77,7 +78,7 @@ def main() -> None:
     args = p.parse_args()
     with bench_pbx(seats={"phones": "simulated", "count": max(args.seats, 26)},
                    acd={"wrapup_seconds": 1.0}, tickets={"survey": False}) as (settings, _pbx):
-        asyncio.run(run(settings, args.callers, args.seats, args.talk, args.spread))
+        eventloop.run(run(settings, args.callers, args.seats, args.talk, args.spread))
 
 
 if __name__ == "__main__":

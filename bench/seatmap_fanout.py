@@ -25,6 +25,7 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import morning_clock, percentile
+from hotline import eventloop
 from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami.protocol import FrameBuffer, Message
@@ -180,7 +181,7 @@ def main() -> None:
     p.add_argument("--seconds", type=float, default=30)
     p.add_argument("--viewers", type=int, default=20)
     a = p.parse_args()
-    asyncio.run(run(a.seats, a.rate, a.seconds, a.viewers))
+    eventloop.run(run(a.seats, a.rate, a.seconds, a.viewers))
 
 
 if __name__ == "__main__":

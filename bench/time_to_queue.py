@@ -17,6 +17,7 @@ import itertools
 import statistics
 
 from bench.common import bench_pbx, controller
+from hotline import eventloop
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
@@ -100,7 +101,7 @@ def main() -> None:
     p.add_argument("--calls", type=int, default=5, help="calls per path")
     args = p.parse_args()
     with bench_pbx() as (settings, _pbx):
-        asyncio.run(run(settings, args.calls))
+        eventloop.run(run(settings, args.calls))
 
 
 if __name__ == "__main__":

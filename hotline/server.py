@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import Gauge
 
-from hotline import __version__
+from hotline import __version__, eventloop
 from hotline.acd import api as acd_api
 from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
 from hotline.acd.metrics import Metrics
@@ -270,4 +270,4 @@ def serve(settings: Settings) -> None:
     app = create_app(settings)
     url = f"http://{settings.web.host}:{settings.web.port}/"
     print(f"hotline: serving on {url}", flush=True)
-    web.run_app(app, host=settings.web.host, port=settings.web.port, print=None)
+    web.run_app(app, host=settings.web.host, port=settings.web.port, print=None, loop=eventloop.new_loop())

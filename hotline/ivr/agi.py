@@ -15,7 +15,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.ami.fastagi import AGIHangup, AGISession
@@ -60,6 +61,7 @@ class IvrDriver:
         self.calendar = Calendar.from_settings(settings.ivr)
         self.calls_started = 0
         self.calls_routed = 0
+        self.dialect = settings.database_url.split("+", 1)[0].split(":", 1)[0]
 
     async def handle(self, session: AGISession) -> None:
         compiled = self.flows.current()
@@ -68,17 +70,13 @@ class IvrDriver:
         call_id = session.arg(1) or session.uniqueid
         caller = session.env.get("agi_callerid", "")
         caller = "" if caller == "unknown" else caller
-        # Core statements, not the ORM unit of work: two rows a call is the
-        # whole database cost of the IVR, measured in bench/ivr_latency.py.
+        # One row per call, written once when the caller leaves the IVR (a
+        # single short transaction: bench/native_twin.py measures the cost).
         row = {
             "call_id": call_id, "caller": caller, "caller_name": session.env.get("agi_calleridname", "")[:64],
             "dialed": session.arg(3), "tag": session.arg(2), "flow_name": compiled.flow.name,
-            "flow_version": compiled.version, "started_at": utcnow(), "ivr_path": [], "category": "", "route": "",
+            "flow_version": compiled.version, "started_at": utcnow(),
         }
-        async with self.sessions() as db, db.begin():
-            exists = await db.scalar(select(Call.call_id).where(Call.call_id == call_id))
-            if exists is None:
-                await db.execute(insert(Call), [row])
         self.calls_started += 1
         ctx = CallContext(now=self.clock, calendar=self.calendar)
         route: Route | None = None
@@ -96,11 +94,11 @@ class IvrDriver:
             pass
         try:
             if route is not None:
-                # The caller waits on the hand-off; the database can wait on the caller.
                 await self._hand_off(session, ctx, route)
                 self.calls_routed += 1
         finally:
-            await self._finish(call_id, ctx, route, recorded)
+            # Before the AGI ends, so the row is there when a seat answers.
+            await self._finish(row, ctx, route, recorded)
 
     async def _execute(self, session: AGISession, ins: Any, call_id: str, recorded: list[str]) -> Any:
         if isinstance(ins, Play):
@@ -146,20 +144,20 @@ class IvrDriver:
         f = self.settings.messages_dir / f"{name}.wav"
         return f.is_file() and f.stat().st_size > 44 + 1600  # header + 0.1 s
 
-    async def _finish(self, call_id: str, ctx: CallContext, route: Route | None, recorded: list[str]) -> None:
-        path = [s.as_dict() for s in ctx.path]
+    async def _finish(self, row: dict[str, Any], ctx: CallContext, route: Route | None, recorded: list[str]) -> None:
+        row = {**row, "ivr_path": [s.as_dict() for s in ctx.path], "category": ctx.category, "survey": ctx.survey,
+               "route": route.kind if route is not None else "hangup-in-ivr"}
+        insert_call = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(Call)
         try:
             async with self.sessions() as db, db.begin():
-                await db.execute(update(Call).where(Call.call_id == call_id).values(
-                    ivr_path=path, category=ctx.category, survey=ctx.survey,
-                    route=route.kind if route is not None else "hangup-in-ivr"))
+                # A call id seen before (an IVR run again on the same call) keeps its first row.
+                await db.execute(insert_call.on_conflict_do_nothing(index_elements=[Call.call_id]), [row])
                 if recorded:
-                    caller = await db.scalar(select(Call.caller).where(Call.call_id == call_id))
                     await db.execute(insert(VoiceMessage), [
-                        {"call_id": call_id, "caller": caller or "", "category": ctx.category,
+                        {"call_id": row["call_id"], "caller": row["caller"], "category": ctx.category,
                          "file": f"{name}.wav", "created_at": utcnow()} for name in recorded])
         except Exception:
-            log.exception("could not store the IVR path of call %s", call_id)
+            log.exception("could not store the IVR path of call %s", row["call_id"])
 
     async def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
         values = {

@@ -43,7 +43,6 @@ class Bearers:
 
 BEARERS = web.AppKey("bearers", Bearers)
 THROTTLE = web.AppKey("login_throttle", LoginThrottle)
-ARGON2_SLOTS = web.AppKey("argon2_slots", asyncio.Semaphore)
 
 
 async def identify(request: web.Request) -> accounts.Identity | None:
@@ -95,7 +94,7 @@ async def login(request: web.Request) -> web.Response:
         # connection that calls and tickets need.
         async with app[SESSIONS]() as db:
             candidate = await accounts.find_login(db, username)
-        who = await accounts.verify_password(candidate, password, app[ARGON2_SLOTS])
+        who = await accounts.verify_password(candidate, password)
         ok = who is not None
     finally:
         throttle.done(address, username, ok, time.monotonic())
@@ -145,8 +144,6 @@ async def load_bearers(app: web.Application) -> None:
 def setup(app: web.Application) -> None:
     app[IDENTIFY] = identify
     app[THROTTLE] = LoginThrottle()
-    # One argon2 at a time: on two cores the other stays with the event loop.
-    app[ARGON2_SLOTS] = asyncio.Semaphore(1)
     app.on_startup.append(load_bearers)
     app.router.add_get("/login", login_page)
     app.router.add_post("/api/login", login)
