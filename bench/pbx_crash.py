@@ -24,6 +24,7 @@ import aiohttp
 from bench.common import bench_pbx, controller
 from hotline import eventloop
 from hotline.acd.api import ACD
+from hotline.acd.intent import desired
 from hotline.ami import events as ev
 from hotline.ami.boot import wait_fully_booted
 from hotline.ami.client import AMIClient
@@ -49,7 +50,11 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
             await acd.login(f"seat{i:02d}", f"agent{i:02d}", f"坐席员{i}")
         await acd.pause("seat02", "training", "agent02")
         await asyncio.sleep(2)
-        intent = await membership(settings)
+
+        def intent() -> dict[str, tuple[bool, str]]:
+            # What the controller wants now: after a crash, the agents whose
+            # calls died are in after-call work.
+            return {w.interface: (w.paused, w.reason) for w in desired(acd.floor).values()}
         client = AMIClient(settings.ami, name="bench-callers", quiet=True)
         await client.start()
         await client.wait_connected(5)
@@ -80,7 +85,7 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
                 healthy.append(time.monotonic() - t0)
                 while True:
                     try:
-                        if await membership(settings) == intent:
+                        if await membership(settings) == intent():
                             break
                     except Exception:
                         pass

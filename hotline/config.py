@@ -64,7 +64,8 @@ class AmiSettings(_Section):
     ping_interval: float = Field(5.0, gt=0, le=300)
     ping_timeout: float = Field(3.0, gt=0, le=60)
     backoff_initial: float = Field(0.2, gt=0, le=10)
-    backoff_max: float = Field(4.0, gt=0, le=60)
+    # Short: after a PBX restart the controller is back within a second of Asterisk.
+    backoff_max: float = Field(1.0, gt=0, le=60)
     max_message_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
     # Only the events the controller uses reach it (AMI Filter whitelist):
     # a call makes dozens of others (dial, bridge, local-channel, RTCP, ...),
@@ -413,10 +414,6 @@ class Settings(BaseSettings):
         return self.state_dir / SECRETS_NAME
 
     @property
-    def metrics_token(self) -> str:
-        return str(read_secrets(self).get("metrics_token", ""))
-
-    @property
     def database_url(self) -> str:
         return self.database.url or f"sqlite+aiosqlite:///{self.state_dir / 'hotline.db'}"
 
@@ -431,10 +428,6 @@ class Settings(BaseSettings):
     @property
     def recordings_dir(self) -> Path:
         return self.recordings.dir or self.pbx.instance_dir / "lib" / "recordings"
-
-    @property
-    def gateway_tokens(self) -> dict[str, str]:
-        return dict(read_secrets(self).get("gateway_tokens", {}))
 
 
 def _format_error(err: ValidationError) -> list[str]:

@@ -12,6 +12,7 @@ import gc
 import logging
 import os
 import time
+import zoneinfo
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 from aiohttp import web
@@ -97,7 +98,8 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     # The bundled PBX's supervisor writes its restarts next to its instance;
     # against an operator's own Asterisk there is no such file and the watch
     # reports what AMI shows.
-    app[PBX_WATCH] = PbxWatch(client, app[KEEPER], Pbx(app[SETTINGS]), clock=lambda: app[CLOCK]().timestamp())
+    app[PBX_WATCH] = PbxWatch(client, app[KEEPER], Pbx(app[SETTINGS]), clock=lambda: app[CLOCK]().timestamp(),
+                              tz=zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone))
     await client.start()
     yield
     await client.close()

@@ -36,6 +36,9 @@ from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
+# app_queue member status (a device state): AST_DEVICE_RINGING.
+_DEVICE_RINGING = 6
+
 Write = Callable[[AsyncSession], Awaitable[None]]
 
 # Replies that mean Asterisk already is where we want it.
@@ -90,7 +93,7 @@ class AcdService:
         client.on(ev.QueueCallerJoin, self._on_join)
         client.on(ev.QueueCallerLeave, self._on_leave)
         client.on(ev.QueueCallerAbandon, self._on_abandon)
-        keeper.subscribe(lambda _e: self._dirty.set())
+        keeper.subscribe(self._on_mirror)
 
     # -- lifecycle -------------------------------------------------------------
     def now(self) -> float:
@@ -276,6 +279,37 @@ class AcdService:
         self.note("standby-manual", "", {True: "值班长开启备班", False: "值班长关闭备班", None: "备班恢复自动"}[active],
                    actor)
         self._recompute()
+
+    def _on_mirror(self, event: ev.Event | None) -> None:
+        self._dirty.set()
+        if event is None and self.keeper.mirror.synced:
+            self._drop_vanished_calls()
+
+    def _drop_vanished_calls(self) -> None:
+        """After a resync: calls the seats were on that Asterisk no longer has
+        (it crashed and restarted) ended while no AgentComplete could say so."""
+        mirror = self.keeper.mirror
+        queue = mirror.queues.get(self.acd.queue)
+        now = self.now()
+        for seat in list(self.floor.seats.values()):
+            if not (seat.talking or seat.ringing):
+                continue
+            interface = self.settings.seats.interface(seat.name)
+            if seat.talking and self._in_call.get(interface, "") in mirror.channels:
+                continue
+            member = queue.members.get(interface) if queue is not None else None
+            if not seat.talking and member is not None and member.status == _DEVICE_RINGING:
+                continue
+            uniqueid = self._in_call.pop(interface, "")
+            self._call_info.pop(interface, None)
+            self._apply(st.call_vanished(self.floor, interface, now, self.acd.wrapup_seconds))
+            self.note("pbx", seat.name, "交换机重启，通话已中断" if seat.talking else "交换机重启，振铃已中断")
+            if uniqueid:
+                async def write(db: AsyncSession, uniqueid: str = uniqueid) -> None:
+                    await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid, QueueCall.ended_at.is_(None))
+                                     .values(ended_at=now))
+
+                self._persist(write)
 
     # -- queue events ----------------------------------------------------------------
     def _on_called(self, e: ev.AgentCalled) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -65,7 +66,8 @@ class PbxHealth:
 
 class PbxWatch:
     def __init__(self, client: AMIClient, keeper: MirrorKeeper, pbx: Pbx | None,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, tz: dt.tzinfo = dt.timezone.utc):
+        self.tz = tz  # the hotline's own time zone: what the lead's clock says
         self.client = client
         self.keeper = keeper
         self.pbx = pbx  # the bundled PBX's supervisor, None for an operator's own Asterisk
@@ -113,15 +115,20 @@ class PbxWatch:
         h = self.health
         sup = self.supervisor
         out: dict[str, Any] = {
-            "up": h.up, "since": round(h.since, 3), "reason": h.reason, "outages": h.outages,
+            "up": h.up, "since": round(h.since, 3), "since_text": self._clock_text(h.since),
+            "reason": h.reason, "outages": h.outages,
             "restarts": sup.restarts if sup else None,
             "last_exit": sup.last_exit if sup and sup.last_exit else None,
             "restarting": bool(sup and sup.state == "restarting"),
         }
         if h.last_outage is not None:
             out["last_outage"] = {"down_at": round(h.last_outage.down_at, 3), "up_at": round(h.last_outage.up_at, 3),
+                                  "up_text": self._clock_text(h.last_outage.up_at),
                                   "seconds": round(h.last_outage.seconds, 1)}
         return out
+
+    def _clock_text(self, at: float) -> str:
+        return dt.datetime.fromtimestamp(at, self.tz).strftime("%H:%M:%S")
 
 
 def metrics_updater(registry: Any, watch: PbxWatch) -> Callable[[], Awaitable[None]]:

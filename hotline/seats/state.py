@@ -183,6 +183,18 @@ def agent_completed(floor: Floor, interface: str, now: float, wrapup_s: float) -
     return floor.with_seat(replace(s, talking=False, ringing=False, caller="", wrapup_until=until, since=now))
 
 
+def call_vanished(floor: Floor, interface: str, now: float, wrapup_s: float) -> Floor:
+    """The PBX no longer has the call a seat was on (it restarted, or the call
+    ended while the controller was away): a call in progress ends as if hung
+    up, with after-call work; a ring just stops."""
+    s = floor.at_interface(interface)
+    if s is None or not (s.talking or s.ringing):
+        return floor
+    if s.talking:
+        return agent_completed(floor, interface, now, wrapup_s)
+    return floor.with_seat(replace(s, ringing=False, caller="", since=now))
+
+
 def ring_no_answer(floor: Floor, interface: str, now: float, limit: int, reason: str) -> Floor:
     """Unanswered rings are counted; at the limit the seat is paused with a reason."""
     s = floor.at_interface(interface)

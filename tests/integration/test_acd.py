@@ -182,6 +182,9 @@ async def test_standby_joins_after_15s_wait_and_leaves_after_calm(
                             timeout=10)
     lines = acd(controller).floor_view()["lines"]
     assert lines["standby_active"] and "15" in lines["standby_reason"]
+    # The calm period starts when the controller itself has seen the queue
+    # empty (its QueueCallerLeave may trail the AgentConnect seen here).
+    await eventually(lambda: acd(controller).lines.calm_since is not None, timeout=5)
     clock.now += dt.timedelta(seconds=61)  # calm: nobody waits any more
     await eventually(lambda: not acd(controller).lines.standby_active, timeout=5)
     kinds = [c["kind"] for c in acd(controller).floor_view()["changes"]]

@@ -354,3 +354,66 @@ async def test_database_recordings_and_logs_are_private(controller: TestServer, 
         assert mode & 0o077 == 0, f"{path} is {oct(mode)}"
     for folder in (db.parent, recordings, pbx.paths.log, pbx.paths.base):
         assert stat.S_IMODE(folder.stat().st_mode) & 0o077 == 0, folder
+
+
+# -- the login page returns only to this site ----------------------------------------------------
+
+async def test_login_never_redirects_off_the_site(controller: TestServer) -> None:
+    from urllib.parse import urlsplit
+
+    from hotline import accounts
+    from tests.integration.browser import chromium
+
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, password = await accounts.create_user(db, "redirected", "张三", [Role.LEAD])
+    base = str(controller.make_url("/")).rstrip("/")
+    own = urlsplit(base).netloc
+    async with chromium() as browser:
+        for nxt, lands in (("/\\evil.example/x", "/"), ("//evil.example/x", "/"), ("https://evil.example/", "/"),
+                           ("/lead/seatmap", "/lead/seatmap")):
+            page = await browser.new_page()
+            await page.goto(f"{base}/login?next={nxt}")
+            await page.fill("#u", "redirected")
+            await page.fill("#p", password)
+            await page.click("button[type=submit]")
+            await page.wait_for_url(lambda url: urlsplit(url).path == lands)
+            assert urlsplit(page.url).netloc == own, (nxt, page.url)
+            await page.context.clear_cookies()
+            await page.close()
+
+
+# -- code-read bugs ---------------------------------------------------------------------------------
+
+async def test_callback_dispatch_survives_a_database_error(controller: TestServer) -> None:
+    from hotline.acd.api import CALLBACKS
+
+    service = controller.app[CALLBACKS]
+    real, calls = service.dispatch, []
+
+    async def flaky() -> None:
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("database is locked")  # not an AMI error: once ended dispatch for good
+        await real()
+
+    service.dispatch = flaky  # type: ignore[method-assign]
+    try:
+        await eventually(lambda: len(calls) >= 3, timeout=15)
+        assert service.dispatch_errors == 1
+    finally:
+        service.dispatch = real  # type: ignore[method-assign]
+
+
+async def test_bearer_tokens_are_not_read_from_disk_per_request(controller: TestServer) -> None:
+    from hotline.config import ensure_secrets
+
+    own = controller.app[SETTINGS]
+    token = ensure_secrets(own)["metrics_token"]
+    saved = own.secrets_file.read_bytes()
+    try:
+        own.secrets_file.write_text("not = [valid toml", encoding="utf-8")
+        async with aiohttp.ClientSession() as http:
+            async with http.get(controller.make_url("/metrics"), headers={"Authorization": f"Bearer {token}"}) as r:
+                assert r.status == 200  # answered from the tokens read at start-up
+    finally:
+        own.secrets_file.write_bytes(saved)

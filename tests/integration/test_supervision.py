@@ -15,6 +15,7 @@ from aiohttp.test_utils import TestServer
 
 from hotline import accounts
 from hotline.acd.api import ACD
+from hotline.acd.intent import desired
 from hotline.ami.client import AMIClient
 from hotline.config import Settings, ensure_secrets
 from hotline.pbx.process import Pbx
@@ -46,13 +47,18 @@ async def test_kill_9_of_asterisk_is_survived(pbx: Pbx, settings: Settings, cont
     async def membership(client: AMIClient) -> dict[str, tuple[bool, str]]:
         return {i: (m.paused, m.paused_reason) for i, m in (await members(client)).items()}
 
-    async def matches_intent(client: AMIClient) -> bool:
+    def current_intent() -> dict[str, tuple[bool, str]]:
+        # What the controller wants now (after the crash: seats whose call
+        # died are in after-call work, paused 话后处理).
+        return {w.interface: (w.paused, w.reason) for w in desired(acd.floor).values()}
+
+    async def matches_intent(client: AMIClient, expected: dict[str, tuple[bool, str]] | None = None) -> bool:
         try:
-            return await membership(client) == intent
+            return await membership(client) == (expected or current_intent())
         except Exception:
             return False
 
-    await eventually(lambda: matches_intent(ami), timeout=15)
+    await eventually(lambda: matches_intent(ami, intent), timeout=15)
     # Calls in the queue: more callers than the two ready seats take.
     for _ in range(4):
         await queue_caller(ami)
@@ -91,6 +97,10 @@ async def test_kill_9_of_asterisk_is_survived(pbx: Pbx, settings: Settings, cont
         assert after is not None and after.restarts == 1 and after.last_exit == "killed by SIGKILL"
         assert pbx.asterisk_pid() not in (None, victim)
 
+        # The calls the seats were on died with Asterisk: no seat is left
+        # "talking"; the agents who were on them are in after-call work.
+        await eventually(lambda: not any(s.talking or s.ringing for s in acd.floor.seats.values()), timeout=10)
+        assert current_intent()[iface(2)] == (True, "培训")
         # The controller re-applied its intent to the fresh Asterisk.
         fresh = AMIClient(settings.ami, event_filters=[])
         await fresh.start()
@@ -101,6 +111,7 @@ async def test_kill_9_of_asterisk_is_survived(pbx: Pbx, settings: Settings, cont
             await fresh.close()
 
         await page.wait_for_selector("#pbx.back", timeout=10_000)
+        await page.wait_for_selector("#seat-seat01:not([data-state=talking])", timeout=10_000)
         text = await page.locator("#pbx").inner_text()
         assert "恢复" in text and "重新同步" in text
         SHOTS.mkdir(parents=True, exist_ok=True)

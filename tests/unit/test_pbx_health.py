@@ -34,3 +34,21 @@ def test_health_keeps_when_it_went_down_and_the_last_outage() -> None:
     assert h.up and h.outages == 1 and h.last_outage is not None
     assert h.last_outage.seconds == 12.5 and h.last_outage.reason == "连接中断"
     assert h.back(120.0) is h  # no change, nothing to announce
+
+
+def test_the_banner_reads_the_hotline_clock() -> None:
+    import zoneinfo
+
+    from hotline.pbx.health import PbxWatch
+
+    class Stub:
+        def subscribe(self, _f: object) -> None: ...
+
+        def on(self, *_a: object) -> None: ...
+
+    watch = PbxWatch(Stub(), Stub(), None, clock=lambda: 1795780800.0,  # type: ignore[arg-type]
+                     tz=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    watch.health = PbxHealth(since=1795780800.0).back(1795780800.0).lost(1795780810.0, "x").back(1795780812.5)
+    view = watch.view()
+    assert view["up"] and view["last_outage"]["seconds"] == 2.5
+    assert view["last_outage"]["up_text"] == "20:00:12"  # 12:00:12 UTC, in Shanghai

@@ -161,3 +161,15 @@ def test_recorded_call_drives_a_seat_through_ringing_talking_wrapup() -> None:
             continue
         seen.append(f.seats["seat01"].status())
     assert seen == [st.Status.RINGING, st.Status.TALKING, st.Status.WRAPUP]
+
+
+def test_a_call_the_pbx_lost_ends_with_after_call_work_and_a_ring_just_stops() -> None:
+    f = logged(3, 3, 3)
+    f = st.agent_connected(f, "Local/seat01@sim-seat/n", "13800000001", 10.0)
+    f = st.agent_called(f, "Local/seat02@sim-seat/n", "13800000002", 10.0)
+    f = st.call_vanished(f, "Local/seat01@sim-seat/n", 20.0, wrapup_s=30)
+    f = st.call_vanished(f, "Local/seat02@sim-seat/n", 20.0, wrapup_s=30)
+    one, two = f.seats["seat01"], f.seats["seat02"]
+    assert not one.talking and one.caller == "" and one.wrapup_until == 50.0
+    assert not two.ringing and two.caller == "" and two.wrapup_until is None
+    assert st.call_vanished(f, "Local/seat03@sim-seat/n", 20.0, wrapup_s=30) is f  # idle: nothing to end
