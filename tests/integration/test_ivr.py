@@ -308,3 +308,16 @@ async def test_only_admins_edit_flows(controller: TestServer) -> None:
     finally:
         for api in (agent, lead, anonymous):
             await api.close()
+
+
+async def test_a_slow_way_to_a_seat_is_a_warning_not_a_refusal(controller: TestServer, admin: Api) -> None:
+    _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
+    assert flow["warnings"] == []  # the shipped flow reaches a seat in about 12 s
+    long_menu = "咨询投诉按1，挪车按2，法律咨询按3，查工单按9，人工按0或稍候。" * 3
+    slow = flow["draft"].replace("prompt: 咨询投诉按1，挪车按2，法律咨询按3，查工单按9，人工按0或稍候。",
+                                 f"prompt: {long_menu}")
+    assert slow != flow["draft"]
+    status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate", json={"document": slow})
+    assert status == 200 and body["valid"] and body["problems"] == []
+    assert len(body["warnings"]) == 1 and "day_menu" in body["warnings"][0]["message"]
+    assert "秒" in body["warnings"][0]["message"]
