@@ -169,7 +169,12 @@ class IvrDriver:
                        "HOTLINE_PRIORITY": str(route.priority)}
         elif route.kind == "transfer":
             values["HOTLINE_TRANSFER_DIAL"] = self.settings.ivr.transfer_dial.format(number=route.number)
+        # The dialplan reads an unset variable as its default (queue hotline,
+        # priority 0, no category): each command saved is a round trip and
+        # Asterisk's work on every call (bench/native_twin.py).
+        defaults = {"HOTLINE_QUEUE": "hotline", "HOTLINE_PRIORITY": "0"}
         for name, value in values.items():
-            await session.set_variable(name, value)
+            if value and value != defaults.get(name):
+                await session.set_variable(name, value)
         # The route goes last: a call that hangs up halfway has no half-set route.
         await session.set_variable("HOTLINE_ROUTE", route.kind)
