@@ -3,7 +3,6 @@ controller re-applies its intent, and the shift lead sees it happen."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 from pathlib import Path
