@@ -3,8 +3,6 @@ validation messages inline; other roles are refused."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -13,11 +11,10 @@ from aiohttp.test_utils import TestServer
 from hotline import accounts
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS
-from tests.integration.browser import chromium
+from tests.integration.browser import SHOTS, chromium
 
 pytestmark = pytest.mark.pbx
 
-SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS", "/tmp/hotline-screenshots"))
 
 
 async def make_user(server: TestServer, username: str, role: Role) -> str:

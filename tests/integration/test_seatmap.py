@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,13 +17,12 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS
-from tests.integration.browser import chromium
+from tests.integration.browser import SHOTS, chromium
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.test_acd import _equals, _member_paused, iface, queue_caller, staff, takers
 
 pytestmark = pytest.mark.pbx
-SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS", "/tmp/hotline-screenshots"))
 
 
 async def frames(ws: aiohttp.ClientWebSocketResponse, until, timeout: float = 15) -> dict:  # noqa: ANN001

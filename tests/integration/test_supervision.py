@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -21,13 +20,12 @@ from hotline.pbx.process import Pbx
 from hotline.web.auth import Role
 from hotline.server import KEEPER
 from hotline.web.keys import SESSIONS, SETTINGS
-from tests.integration.browser import chromium
+from tests.integration.browser import SHOTS, chromium
 from tests.integration.helpers import eventually
 from tests.integration.test_acd import iface, members, queue_caller, staff
 
 pytestmark = pytest.mark.pbx
 
-SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS", "/tmp/hotline-screenshots"))
 
 
 async def _health(http: aiohttp.ClientSession, server: TestServer) -> tuple[int, dict]:

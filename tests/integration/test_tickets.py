@@ -7,8 +7,6 @@ import asyncio
 import datetime as dt
 import itertools
 import json
-import os
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -24,14 +22,13 @@ from hotline.config import ensure_secrets
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.tickets.api import STORE
-from tests.integration.browser import chromium
+from tests.integration.browser import SHOTS, chromium
 from tests.integration.conftest import Clock
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
 pytestmark = pytest.mark.pbx
 
-SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS", "/tmp/hotline-screenshots"))
 _users = itertools.count(1)
 FORM = {"category": "env-noise", "district": "东城区", "address": "幸福路1号", "content": "楼下酒吧夜间噪音"}
 
