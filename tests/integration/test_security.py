@@ -17,6 +17,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIActionError, AMIClient
 from hotline.config import Settings
 from hotline.db.models import Call, Callback, WebSession
+from hotline.ivr.api import ANNOUNCEMENTS
 from hotline.ivr.prompts import check_wav
 from hotline.pbx.process import Pbx
 from hotline.web.auth import Role
@@ -41,21 +42,13 @@ async def test_announcement_text_is_spoken_not_run_as_espeak_options(controller:
         for text in (f"-f {secret}", f"--phonout={victim}"):
             status, body = await lead.request("PUT", "/api/ivr/announcement", json={"active": True, "text": text})
             assert status == 200, body
+            # What callers hear is the option's own words, a few seconds, never the file read aloud.
+            current = app[ANNOUNCEMENTS].current_file()
+            assert current, "the announcement is on"
+            assert check_wav(app[SETTINGS].prompts_dir / (current.rsplit("/", 1)[-1] + ".wav")) < 8
         assert victim.read_text(encoding="utf-8") == "keep me"
-        # The notice callers hear is the option's own words, a couple of seconds, not the file.
-        notice = Path(str(app[SETTINGS].prompts_dir)) / (
-            (await _current_notice(controller)).rsplit("/", 1)[-1] + ".wav")
-        assert check_wav(notice) < 8
     finally:
         await lead.close()
-
-
-async def _current_notice(controller: TestServer) -> str:
-    from hotline.ivr.api import ANNOUNCEMENTS
-
-    current = controller.app[ANNOUNCEMENTS].current_file()
-    assert current, "the announcement is on"
-    return current
 
 
 # -- login flood -------------------------------------------------------------------------------
