@@ -228,7 +228,8 @@ async def health(request: web.Request) -> web.Response:
         },
         "asterisk_version": keeper.asterisk_version or None,
         "pbx": app[PBX_WATCH].view(),
-        "fastagi": {"active_sessions": app[FASTAGI].active_sessions},
+        # Refused: sessions without the dialplan's key or a live channel.
+        "fastagi": {"active_sessions": app[FASTAGI].active_sessions, "refused": app[FASTAGI].sessions_refused},
         "ivr": {"flow_version": flow.version if flow else None},
     }
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)

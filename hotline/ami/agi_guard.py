@@ -29,7 +29,6 @@ class AgiGuard:
         self.mirror = mirror
         self.key = key.encode()
         self.wait = wait
-        self.refused = 0
 
     async def live_channel(self, session: AGISession) -> Channel | None:
         deadline = time.monotonic() + self.wait
@@ -45,15 +44,11 @@ class AgiGuard:
         """None to serve the session, else why it is refused."""
         given = (session.args.get("key") or [""])[0].encode()
         if not self.key or not hmac.compare_digest(given, self.key):
-            return self._refuse("wrong or missing key")
+            return "wrong or missing key"
         chan = await self.live_channel(session)
         if chan is None:
-            return self._refuse(f"no live channel {session.channel!r} ({session.uniqueid!r})")
+            return f"no live channel {session.channel!r} ({session.uniqueid!r})"
         if session.script == "ivr" and session.arg(1) not in ("", session.uniqueid):
-            return self._refuse(f"call id {session.arg(1)!r} is not the channel's own")
+            return f"call id {session.arg(1)!r} is not the channel's own"
         session.live = chan
         return None
-
-    def _refuse(self, why: str) -> str:
-        self.refused += 1
-        return why

@@ -73,18 +73,6 @@ def text_field(body: dict[str, Any], name: str, *, max_len: int = 2000, default:
     return value
 
 
-def int_field(body: dict[str, Any], name: str, *, low: int, high: int, default: int | None = None,
-              required: bool = False) -> int | None:
-    value = body.get(name)
-    if value is None:
-        if required:
-            raise BadRequest(f"缺少 {name}", field=name)
-        return default
-    if type(value) is not int or not low <= value <= high:
-        raise BadRequest(f"{name} 必须是 {low} 到 {high} 之间的整数", field=name)
-    return value
-
-
 def query_text(request: web.Request, name: str, *, max_len: int = 200) -> str:
     value = request.query.get(name, "")
     if len(value) > max_len:

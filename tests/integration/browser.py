@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from playwright.async_api import Browser, async_playwright
+from urllib.parse import urlsplit
+
+from playwright.async_api import Browser, Page, async_playwright
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Screenshots of each page, to look at: one folder per user, so runs by
@@ -29,3 +31,12 @@ async def chromium() -> AsyncIterator[Browser]:
             yield browser
         finally:
             await browser.close()
+
+
+async def sign_in(page: Page, username: str, password: str, lands: str) -> None:
+    """On the login page a redirect brought the browser to: sign in, and wait
+    until the browser is on `lands` (a path)."""
+    await page.fill("#u", username)
+    await page.fill("#p", password)
+    await page.click("button[type=submit]")
+    await page.wait_for_url(lambda url: urlsplit(url).path == lands)

@@ -3,7 +3,6 @@ validation messages inline; other roles are refused."""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -11,7 +10,7 @@ from aiohttp.test_utils import TestServer
 from hotline import accounts
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS
-from tests.integration.browser import SHOTS, chromium
+from tests.integration.browser import SHOTS, chromium, sign_in
 
 pytestmark = pytest.mark.pbx
 
@@ -58,8 +57,5 @@ async def test_agent_is_refused_the_editor(controller: TestServer) -> None:
     async with chromium() as browser:
         page = await browser.new_page()
         await page.goto(base + "login?next=/admin/ivr")
-        await page.fill("#u", "page-agent")
-        await page.fill("#p", password)
-        await page.click("button[type=submit]")
-        await page.wait_for_url(lambda url: urlsplit(url).path == "/admin/ivr")
+        await sign_in(page, "page-agent", password, "/admin/ivr")
         assert "您的账号无权访问此页面" in await page.content()

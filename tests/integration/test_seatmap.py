@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -17,7 +16,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS
-from tests.integration.browser import SHOTS, chromium
+from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.test_acd import _equals, _member_paused, iface, queue_caller, staff, takers
@@ -118,10 +117,7 @@ async def test_the_page_turns_a_seat_when_a_call_connects_and_back(
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
         await page.goto(base + "lead/seatmap")
-        await page.fill("#u", "map-lead")
-        await page.fill("#p", password)
-        await page.click("button[type=submit]")
-        await page.wait_for_url(lambda url: urlsplit(url).path == "/lead/seatmap")
+        await sign_in(page, "map-lead", password, "/lead/seatmap")
         seat = page.locator("#seat-seat01")
         await seat.wait_for()
         await page.wait_for_selector("#seat-seat01[data-state=ready]")

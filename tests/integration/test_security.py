@@ -355,7 +355,7 @@ async def test_login_never_redirects_off_the_site(controller: TestServer) -> Non
     from urllib.parse import urlsplit
 
     from hotline import accounts
-    from tests.integration.browser import chromium
+    from tests.integration.browser import chromium, sign_in
 
     async with controller.app[SESSIONS]() as db, db.begin():
         _, password = await accounts.create_user(db, "redirected", "张三", [Role.LEAD])
@@ -366,10 +366,7 @@ async def test_login_never_redirects_off_the_site(controller: TestServer) -> Non
                            ("/lead/seatmap", "/lead/seatmap")):
             page = await browser.new_page()
             await page.goto(f"{base}/login?next={nxt}")
-            await page.fill("#u", "redirected")
-            await page.fill("#p", password)
-            await page.click("button[type=submit]")
-            await page.wait_for_url(lambda url: urlsplit(url).path == lands)
+            await sign_in(page, "redirected", password, lands)
             assert urlsplit(page.url).netloc == own, (nxt, page.url)
             await page.context.clear_cookies()
             await page.close()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -20,7 +19,7 @@ from hotline.pbx.process import Pbx
 from hotline.web.auth import Role
 from hotline.server import KEEPER
 from hotline.web.keys import SESSIONS, SETTINGS
-from tests.integration.browser import SHOTS, chromium
+from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.helpers import eventually
 from tests.integration.test_acd import iface, members, queue_caller, staff
 
@@ -68,10 +67,7 @@ async def test_kill_9_of_asterisk_is_survived(pbx: Pbx, settings: Settings, cont
     async with chromium() as browser, aiohttp.ClientSession() as http:
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
         await page.goto(base + "lead/seatmap")
-        await page.fill("#u", "crash-lead")
-        await page.fill("#p", password)
-        await page.click("button[type=submit]")
-        await page.wait_for_url(lambda url: urlsplit(url).path == "/lead/seatmap")
+        await sign_in(page, "crash-lead", password, "/lead/seatmap")
         await page.wait_for_selector("#seat-seat01[data-state]")
         assert not await page.locator("#pbx.down").count()
         assert (await _health(http, controller))[0] == 200

@@ -8,7 +8,6 @@ import datetime as dt
 import itertools
 import json
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import pytest
@@ -22,7 +21,7 @@ from hotline.config import ensure_secrets
 from hotline.web.auth import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.tickets.api import STORE
-from tests.integration.browser import SHOTS, chromium
+from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
@@ -281,10 +280,7 @@ async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServe
         context = await browser.new_context(viewport={"width": 1400, "height": 1000})
         page = await context.new_page()
         await page.goto(base + "desk")
-        await page.fill("#u", "desk-li")
-        await page.fill("#p", password)
-        await page.click("button[type=submit]")
-        await page.wait_for_url(lambda url: urlsplit(url).path == "/desk")
+        await sign_in(page, "desk-li", password, "/desk")
         await page.wait_for_selector("#conn:has-text('已连接')")
         await page.fill("#seatInput", "seat01")
         await page.click("#seatLogin")
