@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.models import User, WebSession, utcnow
 from hotline.errors import HotlineError
@@ -36,6 +36,11 @@ class AccountError(HotlineError):
     status = 400
 
 
+class WrongPassword(HotlineError):
+    error_id = "password-wrong"
+    status = 403
+
+
 @dataclass(frozen=True, slots=True)
 class Identity:
     user_id: int
@@ -43,11 +48,13 @@ class Identity:
     display_name: str
     roles: frozenset[Role]
     department: str = ""  # department accounts: the code of their department
+    must_change_password: bool = False
 
 
 def _identity(user: User) -> Identity:
     return Identity(user.id, user.username, user.display_name,
-                    frozenset(Role(r) for r in user.roles.split(",") if r), user.department or "")
+                    frozenset(Role(r) for r in user.roles.split(",") if r), user.department or "",
+                    bool(user.must_change_password))
 
 
 def _token_hash(token: str) -> str:
@@ -55,7 +62,8 @@ def _token_hash(token: str) -> str:
 
 
 async def create_user(db: AsyncSession, username: str, display_name: str, roles: list[Role],
-                      password: str | None = None, department: str = "") -> tuple[Identity, str]:
+                      password: str | None = None, department: str = "",
+                      must_change_password: bool = False) -> tuple[Identity, str]:
     """Create a user; returns it and the password (generated when not given)."""
     if not _USERNAME.match(username):
         raise AccountError("username: 2-64 letters, digits, '_', '.', '-'", field="username")
@@ -71,7 +79,7 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, password)
     user = User(username=username, display_name=display_name or username,
                 roles=",".join(r.value for r in roles), password_hash=hashed,
-                department=department)
+                department=department, must_change_password=must_change_password)
     db.add(user)
     await db.flush()
     return _identity(user), password
@@ -116,6 +124,23 @@ async def verify_password(candidate: LoginCandidate, password: str) -> Identity 
     except (VerificationError, InvalidHashError):
         return None
     return candidate.who
+
+
+async def change_password(sessions: "async_sessionmaker[AsyncSession]", who: Identity, current: str,
+                          new: str) -> None:
+    """The user sets their own password (and a one-time one stops being needed)."""
+    if len(new) < 10:
+        raise AccountError("新密码至少 10 个字符", field="new_password")
+    if new == current:
+        raise AccountError("新密码不能与当前密码相同", field="new_password")
+    async with sessions() as db:
+        candidate = await find_login(db, who.username)
+    if candidate.who is None or candidate.who.user_id != who.user_id or await verify_password(candidate, current) is None:
+        raise WrongPassword("当前密码不正确", field="current_password")
+    hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, new)
+    async with sessions() as db, db.begin():
+        await db.execute(update(User).where(User.id == who.user_id)
+                         .values(password_hash=hashed, must_change_password=False))
 
 
 async def open_session(db: AsyncSession, who: Identity, idle: dt.timedelta = SESSION_IDLE) -> str:
@@ -172,3 +197,25 @@ async def touch_session(db: AsyncSession, token: str, idle: dt.timedelta = SESSI
 
 async def close_session(db: AsyncSession, token: str) -> None:
     await db.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
+
+
+FIRST_ADMIN_FILE = "first-admin.txt"
+
+
+async def ensure_first_admin(sessions: "async_sessionmaker[AsyncSession]", state_dir: "os.PathLike[str]") -> str | None:
+    """A fresh installation has no one who could log in: create `admin`
+    with a one-time password, kept only in the private state folder (and
+    printed once by the caller). Returns that password when made now."""
+    from pathlib import Path
+
+    async with sessions() as db, db.begin():
+        users = (await db.execute(select(User.roles))).scalars().all()
+        if any(Role.ADMIN.value in roles.split(",") for roles in users):
+            return None
+        _, password = await create_user(db, "admin", "系统管理员", [Role.ADMIN], must_change_password=True)
+    target = Path(state_dir) / FIRST_ADMIN_FILE
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(f"username: admin\npassword: {password}\n"
+                 "# One-time password: the first login asks for a new one, and this file is then deleted.\n")
+    return password

@@ -86,6 +86,14 @@ def cmd_pbx_cli(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_pbx_reload(args: argparse.Namespace) -> int:
+    from hotline.pbx.process import Pbx
+
+    Pbx(_settings(args)).reload()
+    print("configuration applied: SIP endpoints, trunks, ACLs and dialplan reloaded (calls kept)")
+    return 0
+
+
 def cmd_pbx_render(args: argparse.Namespace) -> int:
     from hotline.pbx.render import render_config
 
@@ -101,6 +109,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hotline.server import serve
 
     settings = _settings(args, as_service=False)
+    demo = None
+    if args.demo:
+        from hotline.demo import DemoOptions, demo_settings
+
+        if args.demo_rate <= 0 or args.demo_rate > 600 or not 1 <= args.demo_agents <= 200:
+            print("hotline: --demo-rate is calls a minute (0-600], --demo-agents 1-200", file=sys.stderr)
+            return 2
+        demo = DemoOptions(rate_per_minute=args.demo_rate, agents=args.demo_agents)
+        settings = demo_settings(settings, demo.agents)
     if args.with_pbx:
         from hotline.pbx.install import install, is_installed
 
@@ -108,7 +125,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             install(settings, say=lambda line: print(line, flush=True))
     drop_privileges(settings)
     if not args.with_pbx:
-        serve(settings)
+        serve(settings, demo)
         return 0
     from hotline.pbx.process import Pbx
 
@@ -117,7 +134,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     pbx.start()
     print("hotline: Asterisk is up", flush=True)
     try:
-        serve(settings)
+        serve(settings, demo)
     finally:
         if started_here:
             pbx.stop()
@@ -227,12 +244,32 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seat_phone(args: argparse.Namespace) -> int:
+    from hotline.seats.phone import linphone_xml, phone_details
+
+    details = phone_details(_settings(args), args.seat)
+    if args.linphone:
+        print(linphone_xml(details), end="")
+    elif args.json:
+        print(json.dumps(details.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print(details.text())
+    return 0
+
+
 def cmd_seatmap(args: argparse.Namespace) -> int:
     from hotline.seatmap.terminal import main as seatmap
 
     settings = _settings(args)
     url = args.url or f"http://{settings.web.host}:{settings.web.port}"
     return seatmap(url, args.user)
+
+
+def _demo_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--demo", action="store_true",
+                   help="simulated agents and callers through the real PBX; data kept in <state_dir>/demo")
+    p.add_argument("--demo-rate", type=float, default=8.0, help="demo: callers a minute (default 8)")
+    p.add_argument("--demo-agents", type=int, default=6, help="demo: agents logged in (default 6)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -244,7 +281,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the controller and web server")
     serve.add_argument("--with-pbx", action="store_true",
                        help="install (if needed) and start the bundled Asterisk first")
+    _demo_options(serve)
     serve.set_defaults(func=cmd_serve)
+
+    demo = sub.add_parser("demo", help="run the hotline with simulated agents and callers (own state folder)")
+    _demo_options(demo)
+    demo.set_defaults(func=cmd_serve, demo=True, with_pbx=True)
 
     config = sub.add_parser("config", help="configuration").add_subparsers(dest="sub", required=True)
     show = config.add_parser("show", help="print the effective configuration, secrets masked")
@@ -260,6 +302,8 @@ def build_parser() -> argparse.ArgumentParser:
     cli = pbx.add_parser("cli", help="run an Asterisk CLI command")
     cli.add_argument("command", nargs="+")
     cli.set_defaults(func=cmd_pbx_cli)
+    pbx.add_parser("reload", help="apply a changed configuration (trunks, seats, dialplan) without a restart"
+                   ).set_defaults(func=cmd_pbx_reload)
     render = pbx.add_parser("render-config", help="write the configuration for your own Asterisk")
     render.add_argument("dir")
     render.set_defaults(func=cmd_pbx_render)
@@ -283,6 +327,14 @@ def build_parser() -> argparse.ArgumentParser:
     purge.add_argument("--days", type=int, help="override the retention period for this run")
     purge.add_argument("--dry-run", action="store_true", help="list what would be deleted")
     purge.set_defaults(func=cmd_recordings_purge)
+
+    seat = sub.add_parser("seat", help="seat phones").add_subparsers(dest="sub", required=True)
+    phone = seat.add_parser("phone", help="what a softphone needs to register as this seat (holds its password)")
+    phone.add_argument("seat", help="e.g. seat01")
+    how = phone.add_mutually_exclusive_group()
+    how.add_argument("--json", action="store_true", help="as JSON")
+    how.add_argument("--linphone", action="store_true", help="a Linphone remote-provisioning XML file")
+    phone.set_defaults(func=cmd_seat_phone)
 
     seatmap = sub.add_parser("seatmap", help="the live seat map in this terminal (shift lead)")
     seatmap.add_argument("--user", required=True, help="a shift lead's username")

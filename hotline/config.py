@@ -51,6 +51,8 @@ USED_EVENTS = (
     "QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause", "QueueMemberPenalty", "QueueMemberRemoved",
     "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon",
     "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "UserEvent",
+    # Trunk state (pbx/trunks.py) and failed authentication (pbx/sipguard.py).
+    "ContactStatus", "Registry", "ChallengeResponseFailed", "InvalidAccountID", "InvalidPassword",
 )
 
 
@@ -109,8 +111,24 @@ class PbxSettings(_Section):
     suite: str = Field("sid", pattern=r"^[a-z]+$")
     mirror: str = Field("", description="Debian mirror URL for mmdebstrap; empty: its default")
     packages: list[str] = Field(default_factory=lambda: ["asterisk", "asterisk-core-sounds-en-gsm"])
+    # Seats' phones reach the PBX here (UDP and TCP on sip_port, TLS on
+    # sip_tls_port). Loopback by default: exposing SIP is a decision.
     sip_host: str = Field(default_factory=_loopback_default)
     sip_port: int = Field(5060, ge=1, le=65535)
+    sip_tls_port: int = Field(5061, ge=1, le=65535)
+    # The address phones and carriers must use, when the PBX sits behind NAT
+    # or sip_host is 0.0.0.0; empty: sip_host.
+    public_address: str = Field("", pattern=r"^[A-Za-z0-9.:-]{0,253}$")
+    # The operator's own certificate and key (PEM); empty: a self-signed pair
+    # made at install in the state folder.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    # Networks seat phones may reach the PBX from (SIP ACL); carriers' own
+    # addresses (trunks[].match) are added. Everything else gets 403.
+    sip_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8", "::1/128"])
+    # Offer SRTP (SDES, keys inside TLS signalling) to seat phones; a phone
+    # that cannot do it still gets plain RTP.
+    srtp: bool = True
     rtp_start: int = Field(10000, ge=1024, le=65535)
     rtp_end: int = Field(10999, ge=1024, le=65535)
     boot_timeout: float = Field(60.0, gt=0, le=600)
@@ -125,7 +143,145 @@ class PbxSettings(_Section):
     def _rtp_order(self) -> "PbxSettings":
         if self.rtp_end <= self.rtp_start:
             raise ValueError("rtp_end must be greater than rtp_start")
+        if self.sip_tls_port == self.sip_port:
+            raise ValueError("sip_tls_port must differ from sip_port")
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together")
         return self
+
+    @field_validator("sip_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [_network(n) for n in value]
+
+    @property
+    def address(self) -> str:
+        """Where a phone sends its SIP: the public address, else the bound one."""
+        return self.public_address or self.sip_host
+
+
+def _network(text: str) -> str:
+    """An address or network as Asterisk's ACLs take it (strict: no host bits)."""
+    import ipaddress
+
+    try:
+        return str(ipaddress.ip_network(text, strict=False))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an IP address or network") from None
+
+
+def _is_ip(text: str) -> bool:
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        return False
+
+
+_TRUNK_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
+# What may reach a trunk as a destination: Asterisk extension patterns of
+# digits, X/Z/N and ranges, no wildcards that match letters.
+_PATTERN = re.compile(r"^(_[0-9XZN\[\]\-]{1,30}\.?|[0-9]{2,20})$")
+_DELIVERED = re.compile(r"^\+?[0-9]{3,20}$")
+
+
+class Trunk(_Section):
+    """A carrier's SIP trunk (or a gateway's). Listed in order of preference:
+    outbound calls take the first one that is up."""
+
+    name: str = Field(description="lower-case name, e.g. telecom-a")
+    host: str = Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")
+    port: int = Field(5060, ge=1, le=65535)
+    transport: Literal["udp", "tcp", "tls"] = "udp"
+    # Registration (the carrier knows the hotline by account), or none: the
+    # carrier's addresses in match identify its calls.
+    registration: bool = False
+    username: str = Field("", pattern=r"^[A-Za-z0-9_.+-]{0,64}$")
+    password: str = Field("", description="empty: trunk_passwords.<name> in the secrets file")
+    match: list[str] = Field(default_factory=list, description="addresses/networks the carrier sends from")
+    # Numbers as the carrier delivers them -> the hotline's number they mean
+    # (12345 or a legacy number); empty: those numbers themselves.
+    numbers: dict[str, str] = Field(default_factory=dict)
+    # The carrier confirms it is alive every qualify_seconds (SIP OPTIONS);
+    # unanswered, the trunk counts as down and the next one takes the calls.
+    qualify_seconds: int = Field(10, ge=2, le=300)
+    codecs: list[Literal["alaw", "ulaw", "g722"]] = Field(default_factory=lambda: ["alaw", "ulaw"])
+    max_calls: int = Field(0, ge=0, le=100_000, description="0: no limit")
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not _TRUNK_NAME.match(value) or value.startswith("seat"):
+            raise ValueError(f"{value!r}: lower-case letters, digits and '-', not starting with 'seat'")
+        return value
+
+    @field_validator("match")
+    @classmethod
+    def _match(cls, value: list[str]) -> list[str]:
+        return [_network(n) for n in value]
+
+    @field_validator("numbers")
+    @classmethod
+    def _numbers(cls, value: dict[str, str]) -> dict[str, str]:
+        for delivered, meant in value.items():
+            if not _DELIVERED.match(delivered):
+                raise ValueError(f"{delivered!r} is not a number as delivered (+ and 3-20 digits)")
+            if not _EXTEN.match(meant):
+                raise ValueError(f"{meant!r} is not a hotline number")
+        return value
+
+    @model_validator(mode="after")
+    def _auth(self) -> "Trunk":
+        if self.registration and not self.username:
+            raise ValueError(f"trunk {self.name}: registration needs a username")
+        if not self.registration and not self.match:
+            raise ValueError(f"trunk {self.name}: without registration, match must list the carrier's addresses")
+        if not self.match and not _is_ip(self.host):
+            raise ValueError(f"trunk {self.name}: host is a name; list the carrier's signalling addresses in "
+                             "match (the SIP ACL admits only listed networks)")
+        return self
+
+
+class OutboundSettings(_Section):
+    """Calls the hotline places: callbacks, revisits, transfers to 110 and departments."""
+
+    # Shown to the called party (and sent as P-Asserted-Identity); empty: hotline_number.
+    caller_id: str = Field("", pattern=r"^[0-9]{0,15}$")
+    # Destinations a trunk may carry (Asterisk patterns): mobiles, fixed lines
+    # with area code, local numbers, emergency and 12xxx service numbers.
+    # Anything else (international, premium) is refused in the dialplan.
+    allowed: list[str] = Field(default_factory=lambda: [
+        "_1[3-9]XXXXXXXXX", "_0[1-9]XXXXXXXX", "_0[1-9]XXXXXXXXX", "_[2-8]XXXXXXX", "_[2-8]XXXXXX",
+        "110", "119", "120", "122", "_12XXX",
+    ])
+    ring_seconds: int = Field(60, ge=5, le=300)
+
+    @field_validator("allowed")
+    @classmethod
+    def _patterns(cls, value: list[str]) -> list[str]:
+        for p in value:
+            if not _PATTERN.match(p):
+                raise ValueError(f"{p!r} is not a digits pattern (e.g. _1[3-9]XXXXXXXXX or 110)")
+        return value
+
+
+class SipSecuritySettings(_Section):
+    """Blocking addresses that keep failing SIP authentication (scanners)."""
+
+    enabled: bool = True
+    failures: int = Field(5, ge=1, le=1000, description="failed attempts from one address ...")
+    window_seconds: float = Field(60.0, gt=0, le=86400, description="... within this long block it")
+    block_seconds: float = Field(3600.0, gt=0, le=30 * 86400)
+    # Never blocked (still logged): the controller's own host and networks
+    # the operator vouches for. Carriers' match addresses are never blocked.
+    never_block: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+
+    @field_validator("never_block")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return [_network(n) for n in value]
 
 
 class SeatSettings(_Section):
@@ -156,6 +312,7 @@ class DatabaseSettings(_Section):
     max_overflow: int = Field(0, ge=0, le=500)
 
 
+_EXTEN = re.compile(r"^[0-9]{3,15}$")
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
@@ -199,9 +356,6 @@ class IvrSettings(_Section):
         "lawyer": Schedule(weekdays=[1, 2, 3, 4, 5], start="09:00", end="17:00"),
     })
     holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD dates")
-    # How a transfer reaches an outside number; {number} is filled in. The
-    # bundled PBX has no trunk, so its default rings a simulated line.
-    transfer_dial: str = "Local/{number}@sim-pstn"
     max_message_seconds: int = Field(120, ge=5, le=600)
 
     @field_validator("holidays")
@@ -255,9 +409,6 @@ class AcdSettings(_Section):
     callback_abandon_seconds: float = Field(5.0, ge=0, le=3600)
     callback_attempts: int = Field(3, ge=1, le=10)
     callback_retry_seconds: float = Field(120.0, ge=1, le=86400)
-
-
-_EXTEN = re.compile(r"^[0-9]{3,15}$")
 
 
 class Category(_Section):
@@ -376,6 +527,9 @@ class Settings(BaseSettings):
     acd: AcdSettings = Field(default_factory=AcdSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    trunks: list[Trunk] = Field(default_factory=list)
+    outbound: OutboundSettings = Field(default_factory=OutboundSettings)
+    sip_security: SipSecuritySettings = Field(default_factory=SipSecuritySettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -394,7 +548,24 @@ class Settings(BaseSettings):
         for w in self.acd.windows:
             if w.schedule not in self.ivr.schedules:
                 raise ValueError(f"acd.windows: schedule {w.schedule!r} is not in ivr.schedules")
+        names = [t.name for t in self.trunks]
+        if len(set(names)) != len(names):
+            raise ValueError("trunks: names must be unique")
+        ours = {self.hotline_number, *self.legacy_numbers}
+        for t in self.trunks:
+            for delivered, meant in t.numbers.items():
+                if meant not in ours:
+                    raise ValueError(f"trunks.{t.name}.numbers: {delivered} -> {meant}, which is not "
+                                     "the hotline number or a legacy number")
         return self
+
+    def trunk_numbers(self, trunk: Trunk) -> dict[str, str]:
+        """Delivered number -> hotline number, for one trunk."""
+        return dict(trunk.numbers) or {n: n for n in (self.hotline_number, *self.legacy_numbers)}
+
+    @property
+    def outbound_caller_id(self) -> str:
+        return self.outbound.caller_id or self.hotline_number
 
     @classmethod
     def settings_customise_sources(
@@ -540,21 +711,30 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
             changed = True
     current["gateway_tokens"] = gateways
     if changed:
-        settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = settings.secrets_file.with_suffix(".tmp")
-        lines = [f'ami_secret = "{current["ami_secret"]}"', f'metrics_token = "{current["metrics_token"]}"',
-                 f'agi_key = "{current["agi_key"]}"', "", "[seat_passwords]"]
-        lines += [f'{k} = "{v}"' for k, v in sorted(seats.items())]
-        lines += ["", "[gateway_tokens]"] + [f'{k} = "{v}"' for k, v in sorted(gateways.items())]
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write("\n".join(lines) + "\n")
-        os.replace(tmp, settings.secrets_file)
+        write_secrets(settings, current)
     if not settings.ami.secret:
         settings.ami.secret = current["ami_secret"]
     if not settings.agi.key:
         settings.agi.key = current["agi_key"]
     return current
+
+
+def write_secrets(settings: Settings, current: dict[str, Any]) -> None:
+    """Replace the secrets file atomically; sections the operator added
+    (trunk_passwords) are kept as they are."""
+    settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    tmp = settings.secrets_file.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(to_toml(current))
+    os.replace(tmp, settings.secrets_file)
+
+
+def trunk_password(settings: Settings, trunk: "Trunk") -> str:
+    if trunk.password:
+        return trunk.password
+    stored = read_secrets(settings).get("trunk_passwords", {})
+    return str(stored.get(trunk.name, "")) if isinstance(stored, dict) else ""
 
 
 # -- display ---------------------------------------------------------------

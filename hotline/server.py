@@ -1,5 +1,5 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, ACD, callbacks, seat map, tickets, FastAGI. Later parts (ACD, seat map, tickets)
+database, IVR services, AMI, SIP guard, ACD, callbacks, seat map, tickets, FastAGI. Later parts (ACD, seat map, tickets)
 plug their routes and resources in here; nothing starts a resource outside a
 cleanup context.
 """
@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from aiohttp import web
 from prometheus_client import Gauge
 
-from hotline import __version__, eventloop
+from hotline import __version__, accounts, eventloop
 from hotline.acd import api as acd_api
 from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
 from hotline.acd.metrics import Metrics
@@ -28,11 +28,16 @@ from hotline.ami.agi_guard import AgiGuard
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings, ensure_secrets
+from hotline.demo import DemoDriver, DemoOptions
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.ivr import api as ivr_api
 from hotline.pbx.health import PbxWatch, metrics_updater
 from hotline.pbx.process import Pbx
+from hotline.pbx import api as pbx_api
+from hotline.pbx.sipguard import SipGuard
+from hotline.pbx.trunks import TrunkWatch, trunk_metrics
+from hotline.seats import api as seats_api
 from hotline.ivr.agi import IvrDriver
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.service import AnnouncementService, FlowService
@@ -52,17 +57,21 @@ from hotline.web import login
 from hotline.web.auth import Role, allow, auth_middleware, error_middleware
 from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
 from hotline.web.origin import WS_OPEN, csrf_middleware, security_headers
-from hotline.web.pages import page
+from hotline.web.pages import STATIC, page
 
 log = logging.getLogger(__name__)
 
 AMI = web.AppKey("ami", AMIClient)
 KEEPER = web.AppKey("keeper", MirrorKeeper)
 PBX_WATCH = web.AppKey("pbx_watch", PbxWatch)
+TRUNKS = web.AppKey("trunks", TrunkWatch)
 FASTAGI = web.AppKey("fastagi", FastAGIServer)
 IVR = web.AppKey("ivr", IvrDriver)
 CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
 STARTED = web.AppKey("started", float)
+DEMO = web.AppKey("demo", DemoOptions)
+DEMO_DRIVER = web.AppKey("demo_driver", DemoDriver)
+FIRST_ADMIN = web.AppKey("first_admin", str)
 
 
 async def db_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -100,9 +109,18 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     # reports what AMI shows.
     app[PBX_WATCH] = PbxWatch(client, app[KEEPER], Pbx(app[SETTINGS]), clock=lambda: app[CLOCK]().timestamp(),
                               tz=zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone))
+    app[TRUNKS] = TrunkWatch(app[SETTINGS], client, tz=zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone))
     await client.start()
     yield
     await client.close()
+
+
+async def sip_guard_ctx(app: web.Application) -> AsyncIterator[None]:
+    guard = SipGuard(app[SETTINGS], app[AMI], app[SESSIONS])
+    app[pbx_api.GUARD] = guard
+    await guard.start()
+    yield
+    await guard.close()
 
 
 async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -131,8 +149,9 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub = SeatMapHub(app[acd_api.ACD], pbx=app[PBX_WATCH])
+    hub = SeatMapHub(app[acd_api.ACD], pbx=app[PBX_WATCH], trunks=app[TRUNKS])
     app[acd_api.METRICS].add_updater(metrics_updater(app[acd_api.METRICS].registry, app[PBX_WATCH]))
+    app[acd_api.METRICS].add_updater(trunk_metrics(app[acd_api.METRICS].registry, app[TRUNKS]))
     app[seatmap_api.HUB] = hub
     app[seatmap_api.SPY_AMI] = app[AMI]
     hub.start()
@@ -199,6 +218,21 @@ async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     await server.close()
 
 
+async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
+    opts = app[DEMO]
+    driver = DemoDriver(app[SETTINGS], app[acd_api.ACD], app[AMI], app[SESSIONS],
+                        rate_per_minute=opts.rate_per_minute, agents=opts.agents)
+    app[DEMO_DRIVER] = driver
+    await driver.start()
+    yield
+    await driver.close()
+
+
+async def first_admin(app: web.Application) -> None:
+    """A fresh installation gets an admin with a one-time password."""
+    app[FIRST_ADMIN] = await accounts.ensure_first_admin(app[SESSIONS], app[SETTINGS].state_dir) or ""
+
+
 async def freeze_startup_objects(app: web.Application) -> None:
     """Everything built at start-up (modules, settings, compiled flows) lives
     as long as the process: move it out of the garbage collector's sight.
@@ -215,8 +249,11 @@ async def health(request: web.Request) -> web.Response:
     client = app[AMI]
     keeper = app[KEEPER]
     flow = app[ivr_api.FLOWS].current()
+    trunks = app[TRUNKS]
+    # Every configured trunk known to be down: no citizen can get through.
+    cut_off = bool(trunks.trunks) and not trunks.any_up and all(s.known for s in trunks.board.states.values())
     body = {
-        "status": "ok" if client.connected and keeper.mirror.synced else "degraded",
+        "status": "ok" if client.connected and keeper.mirror.synced and not cut_off else "degraded",
         "version": __version__,
         "uptime_s": round(time.monotonic() - app[STARTED], 1),
         "ami": {
@@ -228,6 +265,9 @@ async def health(request: web.Request) -> web.Response:
         },
         "asterisk_version": keeper.asterisk_version or None,
         "pbx": app[PBX_WATCH].view(),
+        "trunks": trunks.view(),
+        # Simulated callers and agents: every page says so.
+        "demo": DEMO in app,
         # Refused: sessions without the dialplan's key or a live channel.
         "fastagi": {"active_sessions": app[FASTAGI].active_sessions, "refused": app[FASTAGI].sessions_refused},
         "ivr": {"flow_version": flow.version if flow else None},
@@ -241,7 +281,16 @@ async def index(request: web.Request) -> web.StreamResponse:
     return page("index.html")
 
 
-def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None) -> web.Application:
+@allow(Role.PUBLIC)
+async def banner_js(request: web.Request) -> web.StreamResponse:
+    """The demo banner every page loads (an empty script outside demo mode)."""
+    resp = web.FileResponse(STATIC / "banner.js")
+    resp.headers["Cache-Control"] = "no-store"
+    return resp
+
+
+def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
+               demo: DemoOptions | None = None) -> web.Application:
     app = web.Application(middlewares=[error_middleware, csrf_middleware, auth_middleware],
                           client_max_size=1024 * 1024)
     app[WS_OPEN] = {}
@@ -252,25 +301,53 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(db_ctx)
     app.cleanup_ctx.append(ivr_ctx)
     app.cleanup_ctx.append(ami_ctx)
+    app.cleanup_ctx.append(sip_guard_ctx)
     app.cleanup_ctx.append(acd_ctx)
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
+    if demo is not None:
+        app[DEMO] = demo
+        app.cleanup_ctx.append(demo_ctx)
+    app.on_startup.append(first_admin)
     app.on_startup.append(freeze_startup_objects)
     app.router.add_get("/", index)
     app.router.add_get("/api/health", health)
+    app.router.add_get("/banner.js", banner_js)
     login.setup(app)
     ivr_api.setup(app)
     acd_api.setup(app)
     seatmap_api.setup(app)
     tickets_api.setup(app)
     recordings_api.setup(app)
+    pbx_api.setup(app)
+    seats_api.setup(app)
     return app
 
 
-def serve(settings: Settings) -> None:
-    app = create_app(settings)
-    url = f"http://{settings.web.host}:{settings.web.port}/"
-    print(f"hotline: serving on {url}", flush=True)
-    web.run_app(app, host=settings.web.host, port=settings.web.port, print=None, loop=eventloop.new_loop())
+def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
+    app = create_app(settings, demo=demo)
+    web.run_app(app, host=settings.web.host, port=settings.web.port, loop=eventloop.new_loop(),
+                print=lambda _line: print(banner(settings, app), flush=True))
+
+
+def banner(settings: Settings, app: web.Application) -> str:
+    """What a person who just started the hotline needs, printed once it listens."""
+    host = "127.0.0.1" if settings.web.host in ("0.0.0.0", "::") else settings.web.host
+    url = f"http://{host}:{settings.web.port}/"
+    lines = [f"hotline: serving on {url}", "",
+             f"  12345 市民服务热线已启动。在浏览器打开：{url}"]
+    if DEMO in app:
+        lines.append(f"  演示模式：模拟坐席与来电（每分钟约 {app[DEMO].rate_per_minute:g} 通），数据在 {settings.state_dir}")
+        lines.append(f"  座席工作台可用演示坐席登录：账号 demo01，密码见 {settings.state_dir / 'demo-accounts.txt'}")
+    password = app.get(FIRST_ADMIN, "")
+    if password:
+        lines += ["", "  首次启动，已创建管理员（仅此一次显示；首次登录后须设置新密码）：",
+                  "    账号 admin", f"    一次性密码 {password}",
+                  f"    （另存于 {settings.state_dir / accounts.FIRST_ADMIN_FILE}，仅服务用户可读，改密后删除）"]
+    lines += ["", "  添加坐席：  .venv/bin/hotline user add zhangsan --name 张三 --role agent",
+              "  值班长：    .venv/bin/hotline user add lisi --name 李四 --role lead",
+              "  软电话设置：.venv/bin/hotline seat phone seat01",
+              "  按 Ctrl+C 停止。"]
+    return "\n".join(lines)

@@ -97,13 +97,12 @@ class CallbackService:
         self.acd.note("callback", "", f"{mask_number(number)} 登记回拨，保留第 {position} 位")
 
     async def _place(self, cb_id: int, number: str, position: int) -> None:
-        dial = self.settings.ivr.transfer_dial.format(number=number)
         try:
             await self.client.action(
                 "Originate", Channel=f"Local/cb{cb_id}@hotline-callback", Context="hotline-callback-dial",
                 Exten=number, Priority=1, CallerID=f"<{number}>", Async="true", Timeout=4 * 3600 * 1000,
                 Variable=[f"__HOTLINE_CB_ID={cb_id}", f"HOTLINE_CB_POSITION={position}",
-                          f"HOTLINE_CB_DIAL={dial}", f"__HOTLINE_CALLID=cb{cb_id}"])
+                          f"__HOTLINE_CALLID=cb{cb_id}"])
         except AMIError as exc:
             log.warning("callback %s could not be queued: %s", cb_id, exc)
             await self._set(cb_id, status="pending", due_at=self.now() + 5)

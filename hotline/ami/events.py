@@ -414,3 +414,95 @@ class AGIExecEnd(ChannelEvent):
     command_id: str = h("CommandId")
     result_code: int = h("ResultCode", _int, 0)
     result: str = h("Result")
+
+
+# -- SIP trunks and security ---------------------------------------------------
+
+def _usec(value: str) -> float:
+    """Round-trip time in microseconds ('N/A' or empty before a qualify)."""
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0
+
+
+@ami_event("ContactStatus")
+@dataclass(frozen=True, slots=True)
+class ContactStatus(Event):
+    """A PJSIP contact's qualify result changed (OPTIONS answered or not)."""
+
+    uri: str = h("URI")
+    status: str = h("ContactStatus")  # Reachable, Unreachable, Unknown, NonQualified, Created, Removed
+    aor: str = h("AOR")
+    endpoint: str = h("EndpointName")
+    rtt_usec: float = h("RoundtripUsec", _usec, 0.0)
+
+
+@ami_event("ContactStatusDetail")
+@dataclass(frozen=True, slots=True)
+class ContactStatusDetail(Event):
+    """One contact in PJSIPShowEndpoint's answer (permanent contacts too,
+    which PJSIPShowContacts leaves out)."""
+
+    uri: str = h("URI")
+    status: str = h("Status")
+    aor: str = h("AOR")
+    endpoint: str = h("EndpointName")
+    rtt_usec: float = h("RoundtripUsec", _usec, 0.0)
+
+
+@ami_event("Registry")
+@dataclass(frozen=True, slots=True)
+class Registry(Event):
+    """An outbound registration's state changed."""
+
+    channel_type: str = h("ChannelType")
+    username: str = h("Username")  # the registration's client URI
+    domain: str = h("Domain")  # its server URI
+    status: str = h("Status")  # Registered, Unregistered, Rejected, Failed
+    cause: str = h("Cause")
+
+
+@ami_event("OutboundRegistrationDetail")
+@dataclass(frozen=True, slots=True)
+class OutboundRegistrationDetail(Event):
+    """One registration in PJSIPShowRegistrationsOutbound' answer."""
+
+    object_name: str = h("ObjectName")
+    status: str = h("Status")
+    server_uri: str = h("ServerUri")
+    client_uri: str = h("ClientUri")
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEvent(Event):
+    """Asterisk's security events (manager class 'security')."""
+
+    service: str = h("Service")  # PJSIP, AMI
+    account_id: str = h("AccountID")
+    session_id: str = h("SessionID")
+    remote_address: str = h("RemoteAddress")  # IPV4/UDP/203.0.113.9/5060
+
+    @property
+    def address(self) -> str:
+        """The remote IP address alone ('' when Asterisk sent none)."""
+        parts = self.remote_address.split("/")
+        return parts[2] if len(parts) >= 4 and parts[0] in ("IPV4", "IPV6") else ""
+
+
+@ami_event("ChallengeResponseFailed")
+@dataclass(frozen=True, slots=True)
+class ChallengeResponseFailed(SecurityEvent):
+    pass
+
+
+@ami_event("InvalidAccountID")
+@dataclass(frozen=True, slots=True)
+class InvalidAccountID(SecurityEvent):
+    pass
+
+
+@ami_event("InvalidPassword")
+@dataclass(frozen=True, slots=True)
+class InvalidPassword(SecurityEvent):
+    pass

@@ -46,6 +46,9 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     department: Mapped[str] = mapped_column(String(32), default="", server_default="",
                                             doc="department code, for department accounts")
+    # A password someone else chose (the first admin's, printed at first
+    # start): the user must set their own before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class WebSession(Base):
@@ -281,3 +284,17 @@ class Callback(Base):
     created_at: Mapped[float] = mapped_column(Float, index=True)
     due_at: Mapped[float] = mapped_column(Float)
     done_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+
+
+class SipBlock(Base):
+    """An address refused at the SIP ACL after repeated failed authentication."""
+
+    __tablename__ = "sip_blocks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    accounts: Mapped[str] = mapped_column(String(256), default="", doc="account names it tried, comma-separated")
+    blocked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lifted_by: Mapped[str] = mapped_column(String(64), default="", doc="admin who lifted it; empty: expired")

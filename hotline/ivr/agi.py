@@ -168,7 +168,7 @@ class IvrDriver:
             values |= {"HOTLINE_QUEUE": route.queue, "HOTLINE_SKILL": route.skill,
                        "HOTLINE_PRIORITY": str(route.priority)}
         elif route.kind == "transfer":
-            values["HOTLINE_TRANSFER_DIAL"] = self.settings.ivr.transfer_dial.format(number=route.number)
+            values["HOTLINE_TRANSFER_NUMBER"] = route.number
         # The dialplan reads an unset variable as its default (queue hotline,
         # priority 0, no category): each command saved is a round trip and
         # Asterisk's work on every call (bench/native_twin.py).

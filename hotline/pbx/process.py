@@ -416,6 +416,23 @@ class Pbx:
             raise PbxNotRunning(proc.stderr.strip() or proc.stdout.strip() or "asterisk -rx failed")
         return proc.stdout
 
+    # What a configuration change touches, reloaded in this order: SIP
+    # (endpoints, trunks, ACLs), trunk registrations, then the dialplan that
+    # names them. Calls in progress are kept; queues and AMI are not touched.
+    RELOAD_MODULES = ("res_pjsip.so", "res_pjsip_outbound_registration.so", "pbx_config.so")
+
+    def reload(self) -> None:
+        """Render the configuration again and apply it without a restart.
+
+        Transports (ports, TLS files) are the exception: Asterisk binds them
+        once, so changing those needs `hotline pbx stop` and start.
+        """
+        render_config(self.settings, self.paths.etc)
+        for module in self.RELOAD_MODULES:
+            out = self.cli(f"module reload {module}")
+            if "reloaded successfully" not in out and "queued" not in out:
+                raise PbxError(f"reloading {module} failed: {out.strip()}")
+
     def status(self) -> dict[str, object]:
         pid = self.supervisor_pid()
         info: dict[str, object] = {

@@ -9,10 +9,16 @@ from pathlib import Path
 
 import jinja2
 
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings, ensure_secrets, trunk_password
 from hotline.errors import HotlineError
+from hotline.pbx.tls import copy_into, tls_files
 
 SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "asterisk-conf"
+# Where Asterisk finds the files rendered next to its configuration.
+ASTERISK_ETC = "/etc/asterisk"
+# Characters an Asterisk config value cannot hold as they are (';' starts a
+# comment, a newline ends the value).
+_CONF_UNSAFE = set(";\n\r[]\\")
 
 
 class RenderError(HotlineError):
@@ -32,7 +38,30 @@ def context(settings: Settings) -> dict[str, object]:
         {"name": name, "password": secrets["seat_passwords"][name]}
         for name in settings.seats.names()
     ]
+    trunks = []
+    for trunk in settings.trunks:
+        password = trunk_password(settings, trunk)
+        if trunk.registration and not password:
+            raise RenderError(f"trunk {trunk.name}: no password (trunks.password, or "
+                              f"[trunk_passwords] {trunk.name} in {settings.secrets_file})")
+        if _CONF_UNSAFE & set(password) or password != password.strip():
+            raise RenderError(f"trunk {trunk.name}: the password holds ; [ ] \\ or spaces at its ends, "
+                              "which Asterisk's configuration cannot carry")
+        trunks.append(trunk.model_copy(update={"password": password}))
+    permit = list(dict.fromkeys(
+        settings.pbx.sip_networks
+        + [net for t in settings.trunks for net in t.match]
+        + [f"{t.host}/32" for t in settings.trunks if _is_ipv4(t.host)]))
+    external = settings.pbx.public_address if settings.pbx.public_address != settings.pbx.sip_host else ""
     return {
+        "trunks": trunks,
+        "trunk_numbers": {t.name: settings.trunk_numbers(t) for t in settings.trunks},
+        "acl_permit": permit,
+        "sip_bind": settings.pbx.sip_host,
+        "external": external,
+        "tls": {"cert": f"{ASTERISK_ETC}/hotline-tls.crt", "key": f"{ASTERISK_ETC}/hotline-tls.key"},
+        "outbound": settings.outbound,
+        "outbound_caller_id": settings.outbound_caller_id,
         "ami": settings.ami,
         "agi": settings.agi,
         # Proves to the FastAGI server that a session comes from this dialplan.
@@ -44,9 +73,16 @@ def context(settings: Settings) -> dict[str, object]:
         "acd": settings.acd,
         "tickets": settings.tickets,
         "recordings": settings.recordings,
-        # {number} becomes the dialplan's ${EXTEN}: one template for every outside number.
-        "outside_dial": settings.ivr.transfer_dial.replace("{number}", "${EXTEN}"),
     }
+
+
+def _is_ipv4(host: str) -> bool:
+    import ipaddress
+
+    try:
+        return isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address)
+    except ValueError:
+        return False
 
 
 def render_config(settings: Settings, dest: Path) -> list[Path]:
@@ -77,6 +113,7 @@ def render_config(settings: Settings, dest: Path) -> list[Path]:
             fh.write(text)
         os.replace(tmp, out)
         written.append(out)
+    copy_into(tls_files(settings), dest)
     return written
 
 

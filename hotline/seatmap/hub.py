@@ -17,6 +17,7 @@ from typing import Any
 
 from hotline.acd.service import AcdService
 from hotline.pbx.health import PbxWatch
+from hotline.pbx.trunks import TrunkWatch
 from hotline.seatmap import model
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,11 @@ class Viewer:
 
 
 class SeatMapHub:
-    def __init__(self, acd: AcdService, min_interval: float = 0.05, pbx: PbxWatch | None = None):
+    def __init__(self, acd: AcdService, min_interval: float = 0.05, pbx: PbxWatch | None = None,
+                 trunks: TrunkWatch | None = None):
         self.acd = acd
         self.pbx = pbx
+        self.trunks = trunks
         self.min_interval = min_interval
         self.viewers: set[Viewer] = set()
         self.view: dict[str, Any] | None = None
@@ -61,6 +64,8 @@ class SeatMapHub:
         acd.subscribe(self._changed.set)
         if pbx is not None:
             pbx.subscribe(self._changed.set)
+        if trunks is not None:
+            trunks.subscribe(self._changed.set)
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="seatmap-hub")
@@ -84,7 +89,14 @@ class SeatMapHub:
         self._seen = {n: (s, self.acd.desynced.get(n)) for n, s in self.acd.floor.seats.items()}
         view = model.build(self.acd.floor_view(), self.acd.now())
         view["header"]["pbx"] = self._pbx()
+        view["header"]["trunks"] = self._trunks()
         return view
+
+    def _trunks(self) -> list[dict[str, Any]]:
+        # Round-trip times change with every qualify: not the lead's business.
+        if self.trunks is None:
+            return []
+        return [{k: t[k] for k in ("name", "up", "known", "reason", "since_text")} for t in self.trunks.view()]
 
     def _pbx(self) -> dict[str, Any] | None:
         # The lead's banner: whether the PBX is up, since when, the last outage.
@@ -130,6 +142,7 @@ class SeatMapHub:
         d: dict[str, Any] = {}
         head = model.header(self.acd.header_view())
         head["pbx"] = self._pbx()
+        head["trunks"] = self._trunks()
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()

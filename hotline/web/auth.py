@@ -44,13 +44,21 @@ class Forbidden(HotlineError):
     status = 403
 
 
-def allow(*roles: Role, page: bool = False) -> Callable[[Handler], Handler]:
+class PasswordChangeRequired(HotlineError):
+    error_id = "password-change-required"
+    status = 403
+
+
+def allow(*roles: Role, page: bool = False, before_password_change: bool = False) -> Callable[[Handler], Handler]:
     """Declare who may call a route; `page` routes answer people, not scripts:
-    they redirect to the login page and explain a refusal in Chinese."""
+    they redirect to the login page and explain a refusal in Chinese.
+    `before_password_change`: open to a user still holding a one-time
+    password (who may do nothing else until they set their own)."""
 
     def mark(handler: Handler) -> Handler:
         handler.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
         handler.is_page = page  # type: ignore[attr-defined]
+        handler.before_password_change = before_password_change  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -79,6 +87,11 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
                                 text="<!doctype html><meta charset=utf-8><title>无权访问</title>"
                                      "<p>您的账号无权访问此页面。<a href=\"/\">返回首页</a></p>")
         raise Forbidden("您的角色无权执行此操作")
+    if getattr(user, "must_change_password", False) and not getattr(
+            request.match_info.handler, "before_password_change", False):
+        if is_page:
+            raise web.HTTPFound(f"/login?change=1&next={request.path_qs}")
+        raise PasswordChangeRequired("请先修改一次性密码")
     request[USER] = user
     return await handler(request)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hmac
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from hotline import accounts
+from hotline.accounts import FIRST_ADMIN_FILE
 from hotline.config import ensure_secrets
 from hotline.errors import HotlineError
 from hotline.web.auth import IDENTIFY, USER, Role, allow
@@ -104,14 +106,15 @@ async def login(request: web.Request) -> web.Response:
         await accounts.purge_expired_sessions(db)
         token = await accounts.open_session(db, who, _idle(app))
     resp = web.json_response({"username": who.username, "display_name": who.display_name,
-                              "roles": sorted(r.value for r in who.roles)})
+                              "roles": sorted(r.value for r in who.roles),
+                              "must_change_password": who.must_change_password})
     # A session cookie (no max_age): it ends with the browser, and the server
     # ends it after the idle timeout or SESSION_TTL, whichever comes first.
     resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
     return resp
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT)
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, before_password_change=True)
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(COOKIE, "")
     async with request.app[SESSIONS]() as db, db.begin():
@@ -121,11 +124,27 @@ async def logout(request: web.Request) -> web.Response:
     return resp
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT)
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, before_password_change=True)
 async def me(request: web.Request) -> web.Response:
     who = request[USER]
     return web.json_response({"username": who.username, "display_name": who.display_name,
-                              "roles": sorted(r.value for r in who.roles)})
+                              "roles": sorted(r.value for r in who.roles),
+                              "must_change_password": who.must_change_password})
+
+
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, before_password_change=True)
+async def change_password(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    current = text_field(body, "current_password", max_len=256)
+    new = text_field(body, "new_password", max_len=256)
+    await accounts.change_password(request.app[SESSIONS], request[USER], current, new)
+    # The first admin's one-time password was kept only for this moment.
+    settings = request.app[SETTINGS]
+    with contextlib.suppress(FileNotFoundError):
+        first = settings.state_dir / FIRST_ADMIN_FILE
+        if first.read_text(encoding="utf-8").splitlines()[0].strip() == f"username: {request[USER].username}":
+            first.unlink()
+    return web.json_response({"ok": True})
 
 
 @allow(Role.PUBLIC)
@@ -149,3 +168,4 @@ def setup(app: web.Application) -> None:
     app.router.add_post("/api/login", login)
     app.router.add_post("/api/logout", logout)
     app.router.add_get("/api/me", me)
+    app.router.add_post("/api/me/password", change_password)

@@ -16,13 +16,15 @@ MODULES = Path("/usr/lib/baresip/modules")
 
 class Baresip:
     def __init__(self, folder: Path, *, user: str, password: str, pbx_port: int, listen_port: int,
-                 rtp_ports: tuple[int, int], answer: bool = False):
+                 rtp_ports: tuple[int, int], answer: bool = False, transport: str = "udp",
+                 srtp: bool = False, address: str = "127.0.0.1", server: str = "127.0.0.1"):
         self.folder = folder
         self.user = user
+        self.server = server
         self.folder.mkdir(parents=True, exist_ok=True)
         (folder / "config").write_text("\n".join([
             "poll_method epoll",
-            f"sip_listen 127.0.0.1:{listen_port}",
+            f"sip_listen {address}:{listen_port}",
             "audio_player aufile," + str(folder / "heard.wav"),
             "audio_source ausine,440",
             # ausine only makes 48 kHz stereo; baresip resamples to the codec's 8 kHz.
@@ -36,12 +38,15 @@ class Baresip:
             "module g711.so",
             "module ausine.so",
             "module aufile.so",
+            *(["module srtp.so"] if srtp else []),
             "module_app account.so",
             "module_app menu.so",
             "",
         ]))
-        params = f";auth_pass={password};regint=600" + (";answermode=auto" if answer else "")
-        (folder / "accounts").write_text(f"<sip:{user}@127.0.0.1:{pbx_port}>{params}\n")
+        params = (f";auth_pass={password};regint=600" + (";answermode=auto" if answer else "")
+                  + (";mediaenc=srtp" if srtp else ""))
+        uri = f"sip:{user}@{server}:{pbx_port}" + (f";transport={transport}" if transport != "udp" else "")
+        (folder / "accounts").write_text(f"<{uri}>{params}\n")
         self.pbx_port = pbx_port
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -52,7 +57,7 @@ class Baresip:
     def start(self, dial: str | None = None) -> None:
         args = [BARESIP, "-f", str(self.folder)]
         if dial:
-            args += ["-e", f"/dial sip:{dial}@127.0.0.1:{self.pbx_port}"]
+            args += ["-e", f"/dial sip:{dial}@{self.server}:{self.pbx_port}"]
         self.log = (self.folder / "baresip.log").open("wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
 

@@ -1,0 +1,128 @@
+"""Demo mode: simulated agents and callers through the real PBX.
+
+A newcomer who starts `hotline demo` (or `scripts/run --demo`) sees the
+seat map, the desk and the figures move within a minute: agents log in at
+simulated seat phones (Local channels that answer by themselves), callers
+dial 12345 at a chosen rate, go through the real IVR (pressing nothing, so
+the menu's timeout takes them to the queue), wait, talk for a while and hang
+up; the seats wrap up and take the next call. Some callers give up while
+waiting, as in life, and get a missed-call callback.
+
+Demo data is kept apart: `demo_settings` moves the state folder (database,
+secrets, recordings) and the PBX instance into var/demo, and every page
+shows a banner saying the data is simulated (/api/health says demo).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline import accounts
+from hotline.acd.service import AcdService
+from hotline.ami.client import AMIClient, AMIError
+from hotline.config import Settings
+from hotline.db.models import User
+from hotline.tasks import TaskSet
+from hotline.web.auth import Role
+
+log = logging.getLogger(__name__)
+
+DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄丽", "周杰", "吴婷", "徐强", "孙悦"]
+
+
+def demo_settings(settings: Settings, agents: int) -> Settings:
+    """The same installation, with demo state in its own folder and seats
+    that answer by themselves."""
+    base = settings.state_dir / "demo"
+    return settings.model_copy(update={
+        "state_dir": base,
+        "pbx": settings.pbx.model_copy(update={"instance_dir": base / "pbx"}),
+        "seats": settings.seats.model_copy(update={"phones": "simulated", "count": max(settings.seats.count, agents)}),
+        "recordings": settings.recordings.model_copy(update={"dir": None}),
+        "ivr": settings.ivr.model_copy(update={"prompts_dir": None, "messages_dir": None}),
+    })
+
+
+@dataclass(frozen=True)
+class DemoOptions:
+    rate_per_minute: float = 8.0
+    agents: int = 6
+
+
+class DemoDriver:
+    def __init__(self, settings: Settings, acd: AcdService, client: AMIClient,
+                 sessions: async_sessionmaker[AsyncSession], *, rate_per_minute: float, agents: int,
+                 rng: random.Random | None = None, sleep: Callable[[float], object] = asyncio.sleep):
+        self.settings = settings
+        self.acd = acd
+        self.client = client
+        self.sessions = sessions
+        self.rate = rate_per_minute
+        self.agents = agents
+        self.rng = rng or random.Random()
+        self.placed = 0
+        self._tasks = TaskSet("demo")
+        self._sleep = sleep
+
+    async def start(self) -> None:
+        self._tasks.spawn(self._run(), name="demo")
+
+    async def close(self) -> None:
+        await self._tasks.close()
+
+    async def ensure_accounts(self) -> dict[str, str]:
+        """Demo agent accounts (demo01...), so a newcomer can open the desk
+        as one of them; their passwords are kept in the demo state folder."""
+        made: dict[str, str] = {}
+        async with self.sessions() as db, db.begin():
+            have = set((await db.execute(select(User.username))).scalars())
+            for i in range(1, self.agents + 1):
+                name = f"demo{i:02d}"
+                if name not in have:
+                    _, made[name] = await accounts.create_user(db, name, NAMES[(i - 1) % len(NAMES)], [Role.AGENT])
+        if made:
+            path = Path(self.settings.state_dir) / DEMO_ACCOUNTS_FILE
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "a", encoding="utf-8") as fh:
+                fh.writelines(f"{name} {password}\n" for name, password in made.items())
+        return made
+
+    async def _run(self) -> None:
+        await self.ensure_accounts()
+        await self._staff()
+        while True:
+            # Arrivals are random (Poisson), like real callers.
+            await self._sleep(self.rng.expovariate(self.rate / 60.0))
+            await self._call()
+
+    async def _staff(self) -> None:
+        seats = self.settings.seats.names()[: self.agents]
+        for i, seat in enumerate(seats, start=1):
+            agent = f"demo{i:02d}"
+            if self.acd.floor.seat_of_agent(agent) is not None or self.acd.floor.seats[seat].agent:
+                continue  # restored from the last run
+            await self.acd.login(seat, agent, NAMES[(i - 1) % len(NAMES)])
+
+    async def _call(self) -> None:
+        number = "1" + self.rng.choice("3578") + "".join(self.rng.choice("0123456789") for _ in range(9))
+        # The caller stays on the line this long in all (IVR, queue and talk);
+        # a short one gives up in the queue.
+        stay = self.rng.choice([25, 40, 55, 70, 90]) if self.rng.random() > 0.1 else 12
+        dialled = self.rng.choice([self.settings.hotline_number] * 4 + list(self.settings.legacy_numbers))
+        try:
+            await self.client.action("Originate", Channel=f"Local/{dialled}@from-pstn", Application="Wait",
+                                     Data=str(stay), CallerID=f"<{number}>", Async="true")
+        except AMIError as exc:
+            log.warning("demo caller not placed: %s", exc)
+            return
+        self.placed += 1

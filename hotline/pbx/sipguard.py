@@ -1,0 +1,295 @@
+"""Blocking addresses that keep failing SIP authentication.
+
+Any SIP port on a public network is scanned within hours (sipvicious and
+friends try account after account). Asterisk reports every failed attempt as
+a security event over AMI; the controller counts them per address and, after
+`sip_security.failures` within `window_seconds`, refuses that address for
+`block_seconds`.
+
+Where the block is enforced: Asterisk's own SIP ACL (a `type=acl` object in
+pjsip_hotline_blocked.conf, rewritten over AMI UpdateConfig, then res_pjsip
+reloaded). Chosen over the host firewall because the controller and the PBX
+run unprivileged (no CAP_NET_ADMIN, see deploy/systemd), because it works
+the same for the bundled PBX and an operator's own Asterisk (only AMI is
+needed), and because the ACL is checked before any authentication or dialog
+work. The firewall would also stop the packets from reaching Asterisk at
+all; an operator who wants that can add fail2ban on Asterisk's security log
+beside this.
+
+`FailureLedger` is the pure part (counting, thresholds, expiry);
+`SipGuard` feeds it from AMI, keeps blocks in the database (they outlive a
+controller restart) and re-applies them whenever the PBX (re)connects.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import ipaddress
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient, AMIError, Connected
+from hotline.config import Settings
+from hotline.db.models import SipBlock
+from hotline.errors import HotlineError
+from hotline.tasks import TaskSet
+
+log = logging.getLogger(__name__)
+
+BLOCK_FILE = "pjsip_hotline_blocked.conf"
+BLOCK_ACL = "hotline-blocked"
+# A distributed scan must not grow the ledger without bound.
+MAX_TRACKED = 20_000
+
+
+class NotBlocked(HotlineError):
+    error_id = "sip-address-not-blocked"
+    status = 404
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    at: float
+    address: str
+    account: str
+    kind: str  # ChallengeResponseFailed (wrong password) | InvalidAccountID (no such account)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    address: str
+    failures: int
+    accounts: tuple[str, ...]
+    at: float
+    until: float
+
+
+@dataclass
+class _Tally:
+    times: collections.deque[float] = field(default_factory=collections.deque)
+    accounts: dict[str, None] = field(default_factory=dict)
+
+
+class FailureLedger:
+    def __init__(self, limit: int, window: float, block_seconds: float, never: Iterable[str] = ()):
+        self.limit = limit
+        self.window = window
+        self.block_seconds = block_seconds
+        self.never = [ipaddress.ip_network(n) for n in never]
+        self.tallies: dict[str, _Tally] = {}
+        self.blocked: dict[str, Block] = {}
+
+    def exempt(self, address: str) -> bool:
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return True  # nothing the ACL could hold
+        return any(ip in net for net in self.never)
+
+    def failed(self, address: str, account: str, now: float) -> Block | None:
+        """Count one failure; returns the new block when this one crossed the line."""
+        if address in self.blocked or self.exempt(address):
+            return None
+        tally = self.tallies.get(address)
+        if tally is None:
+            if len(self.tallies) >= MAX_TRACKED:
+                self._prune(now)
+            tally = self.tallies[address] = _Tally()
+        tally.times.append(now)
+        if account:
+            tally.accounts[account[:64]] = None
+        while tally.times and tally.times[0] <= now - self.window:
+            tally.times.popleft()
+        if len(tally.times) < self.limit:
+            return None
+        del self.tallies[address]
+        block = Block(address, len(tally.times), tuple(list(tally.accounts)[:8]), now, now + self.block_seconds)
+        self.blocked[address] = block
+        return block
+
+    def _prune(self, now: float) -> None:
+        for address in [a for a, t in self.tallies.items() if not t.times or t.times[-1] <= now - self.window]:
+            del self.tallies[address]
+        while len(self.tallies) >= MAX_TRACKED:
+            self.tallies.pop(next(iter(self.tallies)))
+
+    def restore(self, block: Block) -> None:
+        self.blocked[block.address] = block
+
+    def lift(self, address: str) -> Block | None:
+        return self.blocked.pop(address, None)
+
+    def expire(self, now: float) -> list[Block]:
+        gone = [b for b in self.blocked.values() if b.until <= now]
+        for b in gone:
+            del self.blocked[b.address]
+        return gone
+
+    def next_expiry(self) -> float | None:
+        return min((b.until for b in self.blocked.values()), default=None)
+
+
+def acl_actions(addresses: Iterable[str]) -> dict[str, str]:
+    """UpdateConfig fields that make the blocked ACL hold exactly `addresses`."""
+    fields = {"SrcFilename": BLOCK_FILE, "DstFilename": BLOCK_FILE, "Reload": "res_pjsip.so",
+              "Action-000000": "EmptyCat", "Cat-000000": BLOCK_ACL,
+              "Action-000001": "Append", "Cat-000001": BLOCK_ACL, "Var-000001": "type", "Value-000001": "acl"}
+    for i, address in enumerate(sorted(addresses), start=2):
+        ip = ipaddress.ip_address(address)  # never anything but an address into the file
+        fields |= {f"Action-{i:06d}": "Append", f"Cat-{i:06d}": BLOCK_ACL, f"Var-{i:06d}": "deny",
+                   f"Value-{i:06d}": f"{ip}/{ip.max_prefixlen}"}
+    return fields
+
+
+class SipGuard:
+    def __init__(self, settings: Settings, client: AMIClient, sessions: async_sessionmaker[AsyncSession],
+                 clock: Callable[[], float] = time.time):
+        sec = settings.sip_security
+        # Carriers are never blocked: a carrier with a stale password must
+        # show up as a failing trunk, not vanish behind the ACL.
+        never = list(sec.never_block) + [n for t in settings.trunks for n in t.match]
+        for t in settings.trunks:
+            try:
+                never.append(str(ipaddress.ip_address(t.host)))
+            except ValueError:
+                pass
+        self.enabled = sec.enabled
+        self.ledger = FailureLedger(sec.failures, sec.window_seconds, sec.block_seconds, never)
+        self.client = client
+        self.sessions = sessions
+        self.clock = clock
+        self.recent: collections.deque[Failure] = collections.deque(maxlen=100)
+        self.failures_total = 0
+        self.blocks_total = 0
+        self.applied: tuple[str, ...] | None = None
+        self._dirty = asyncio.Event()
+        self._tasks = TaskSet("sip-guard")
+        client.on(ev.ChallengeResponseFailed, self._on_failure)
+        client.on(ev.InvalidAccountID, self._on_failure)
+        client.on(Connected, self._on_connected)
+
+    async def start(self) -> None:
+        async with self.sessions() as db:
+            rows = (await db.execute(select(SipBlock).where(SipBlock.lifted_at.is_(None)))).scalars().all()
+        for row in rows:
+            self.ledger.restore(Block(row.address, row.failures, tuple(filter(None, row.accounts.split(","))),
+                                      row.blocked_at.timestamp(), row.until.timestamp()))
+        self._dirty.set()
+        self._tasks.spawn(self._run(), name="sip-guard")
+        log.info("SIP guard: %d address(es) blocked at start (%s after %d failures in %.0f s)",
+                 len(self.ledger.blocked), "on" if self.enabled else "off", self.ledger.limit, self.ledger.window)
+
+    async def close(self) -> None:
+        await self._tasks.close()
+
+    # -- events ------------------------------------------------------------
+    def _on_failure(self, e: ev.SecurityEvent) -> None:
+        if e.service != "PJSIP" or not e.address:
+            return
+        # An unknown account yields InvalidAccountID and then a failed
+        # challenge for "<unknown>": one attempt, counted once.
+        if isinstance(e, ev.ChallengeResponseFailed) and e.account_id == "<unknown>":
+            return
+        now = self.clock()
+        self.failures_total += 1
+        self.recent.append(Failure(now, e.address, e.account_id, e.NAME))
+        if not self.enabled:
+            return
+        block = self.ledger.failed(e.address, e.account_id, now)
+        if block is None:
+            return
+        self.blocks_total += 1
+        log.warning("SIP: blocking %s for %.0f s after %d failed authentications (accounts tried: %s)",
+                    block.address, block.until - block.at, block.failures, ", ".join(block.accounts) or "-")
+        self._tasks.spawn(self._store(block), name=f"sip-block-{block.address}")
+        self._dirty.set()
+
+    def _on_connected(self, _e: Connected) -> None:
+        # A restarted PBX rendered an empty block list: put ours back.
+        self.applied = None
+        self._dirty.set()
+
+    # -- effects -----------------------------------------------------------
+    async def _store(self, block: Block) -> None:
+        async with self.sessions() as db, db.begin():
+            db.add(SipBlock(address=block.address, failures=block.failures, accounts=",".join(block.accounts),
+                            blocked_at=_utc(block.at), until=_utc(block.until), lifted_by=""))
+
+    async def _run(self) -> None:
+        while True:
+            nxt = self.ledger.next_expiry()
+            wait = None if nxt is None else max(0.0, nxt - self.clock()) + 0.05
+            try:
+                async with asyncio.timeout(wait):
+                    await self._dirty.wait()
+            except TimeoutError:
+                pass
+            self._dirty.clear()
+            expired = self.ledger.expire(self.clock())
+            for b in expired:
+                log.info("SIP: block of %s expired", b.address)
+                await self._lifted(b.address, by="")
+            await self._apply()
+
+    async def _apply(self) -> None:
+        wanted = tuple(sorted(self.ledger.blocked))
+        if wanted == self.applied or not self.client.connected:
+            return
+        try:
+            await self.client.action("UpdateConfig", **acl_actions(wanted))
+        except AMIError as exc:
+            # Applied again on the next (re)connect or change.
+            log.error("SIP: could not update the blocked ACL (%s): %s", BLOCK_FILE, exc)
+            return
+        self.applied = wanted
+
+    async def _lifted(self, address: str, by: str) -> None:
+        async with self.sessions() as db, db.begin():
+            await db.execute(update(SipBlock).where(SipBlock.address == address, SipBlock.lifted_at.is_(None))
+                             .values(lifted_at=_utc(self.clock()), lifted_by=by))
+
+    async def lift(self, address: str, by: str) -> None:
+        """An admin frees an address now (a seat that mistyped its password)."""
+        if self.ledger.lift(address) is None:
+            raise NotBlocked(f"{address} 当前未被封禁")
+        log.warning("SIP: %s lifted the block of %s", by, address)
+        await self._lifted(address, by)
+        self._dirty.set()
+
+    # -- view --------------------------------------------------------------
+    async def view(self, tz: dt.tzinfo) -> dict[str, Any]:
+        def when(at: float) -> str:
+            return dt.datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S")
+
+        async with self.sessions() as db:
+            rows = (await db.execute(select(SipBlock).order_by(SipBlock.id.desc()).limit(50))).scalars().all()
+        return {
+            "enabled": self.enabled,
+            "rule": {"failures": self.ledger.limit, "window_seconds": self.ledger.window,
+                     "block_seconds": self.ledger.block_seconds},
+            "applied": self.applied is not None and self.applied == tuple(sorted(self.ledger.blocked)),
+            "blocked": [{"address": b.address, "failures": b.failures, "accounts": list(b.accounts),
+                         "at": when(b.at), "until": when(b.until)}
+                        for b in sorted(self.ledger.blocked.values(), key=lambda b: -b.at)],
+            "history": [{"address": r.address, "failures": r.failures, "accounts": r.accounts,
+                         "at": when(r.blocked_at.timestamp()), "until": when(r.until.timestamp()),
+                         "lifted_at": when(r.lifted_at.timestamp()) if r.lifted_at else None,
+                         "lifted_by": r.lifted_by} for r in rows],
+            "recent_failures": [{"at": when(f.at), "address": f.address, "account": f.account,
+                                 "kind": "密码错误" if f.kind == "ChallengeResponseFailed" else "账号不存在"}
+                                for f in reversed(self.recent)][:30],
+            "failures_total": self.failures_total,
+        }
+
+
+def _utc(at: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(at, dt.timezone.utc)
