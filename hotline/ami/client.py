@@ -267,7 +267,11 @@ class AMIClient:
                 raise AMIError(f"not an AMI server: {self.banner[:80]!r}")
             reader_task = self._spawn(self._read_loop(reader), "ami-reader")
             try:
-                await self._send("Login", {"Username": s.username, "Secret": s.secret, "Events": "on"},
+                # No "Events: on": Asterisk reads "on" as a fixed list of
+                # classes that leaves out 'security' (failed SIP logins);
+                # without the header the session gets every class its
+                # manager.conf read= allows, and the Filter below narrows it.
+                await self._send("Login", {"Username": s.username, "Secret": s.secret},
                                  timeout=s.connect_timeout)
             except AMIActionError as exc:
                 raise AMIAuthError(f"login as {s.username!r} refused: {exc.reason}") from None
@@ -331,7 +335,9 @@ class AMIClient:
     def _route(self, msg: Message) -> None:
         action_id = msg.action_id
         pending = self._pending.get(action_id) if action_id else None
-        if msg.response:
+        # An event may carry a field named Response (ChallengeResponseFailed
+        # has the digest the phone sent): Event decides what a message is.
+        if msg.response and not msg.event:
             if pending is None:
                 log.debug("AMI reply to no pending action dropped: %s", msg.as_dict())
                 return

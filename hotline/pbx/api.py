@@ -16,7 +16,7 @@ from hotline.web.pages import page
 GUARD = web.AppKey("sip_guard", SipGuard)
 
 
-@allow(Role.ADMIN)
+@allow(Role.ADMIN, page=True)
 async def security_page(request: web.Request) -> web.StreamResponse:
     return page("security.html")
 

@@ -140,3 +140,15 @@ async def test_event_filters_are_installed_after_login(fake: FakeAMI, client: AM
     login_at = next(i for i, m in enumerate(fake.actions) if m.get("Action") == "Login")
     first_filter = next(i for i, m in enumerate(fake.actions) if m.get("Action") == "Filter")
     assert login_at < first_filter
+
+
+async def test_an_event_with_a_response_field_is_an_event(fake: FakeAMI, client: AMIClient) -> None:
+    # Asterisk's ChallengeResponseFailed carries the digest the phone sent in
+    # a field named Response; read as an action reply, it was silently lost.
+    await fake.send(b"Event: ChallengeResponseFailed\r\nService: PJSIP\r\nAccountID: seat02\r\n"
+                    b"RemoteAddress: IPV4/UDP/203.0.113.9/5060\r\nChallenge: 1/abc\r\nResponse: 5b5c\r\n"
+                    b"ExpectedResponse: \r\n\r\n")
+    await still_healthy(client)
+    await asyncio.sleep(0.05)
+    failed = [e for e in client.seen if isinstance(e, ev.ChallengeResponseFailed)]  # type: ignore[attr-defined]
+    assert [(e.account_id, e.address) for e in failed] == [("seat02", "203.0.113.9")]

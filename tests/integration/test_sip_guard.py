@@ -1,0 +1,84 @@
+"""Registration attacks: an address that keeps failing SIP authentication is
+refused at the PBX's SIP ACL, and an admin sees it and can lift the block.
+
+The attacker is a real SIP phone (baresip) on its own loopback address,
+127.0.0.9, so the block never touches the seats on 127.0.0.1."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hotline import accounts
+from hotline.ami.client import AMIClient
+from hotline.config import Settings, read_secrets
+from hotline.pbx.api import GUARD
+from hotline.pbx.sipguard import acl_actions
+from hotline.web.auth import Role
+from hotline.web.keys import SESSIONS
+from tests.integration.browser import SHOTS, chromium, sign_in
+from tests.integration.helpers import eventually
+from tests.integration.sip_phone import Baresip
+
+pytestmark = pytest.mark.pbx
+
+ATTACKER = "127.0.0.9"
+
+
+def phone(tmp: Path, settings: Settings, name: str, password: str, address: str, offset: int) -> Baresip:
+    rtp = settings.pbx.rtp_end + 100 + offset
+    return Baresip(tmp / name, user="seat02", password=password, pbx_port=settings.pbx.sip_port,
+                   listen_port=settings.pbx.sip_port + 40 + offset, address=address, rtp_ports=(rtp, rtp + 9))
+
+
+async def run_until(p: Baresip, *texts: str, timeout: float = 15) -> None:
+    """Run the phone until its registration ends in one of `texts`."""
+    p.start()
+    try:
+        await eventually(lambda: any(t in p.output() for t in texts), timeout=timeout)
+    finally:
+        p.stop()
+
+
+async def test_five_wrong_passwords_block_the_address_and_an_admin_sees_and_lifts_it(
+        controller: TestServer, settings: Settings, ami: AMIClient, tmp_path: Path) -> None:
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    right = read_secrets(settings)["seat_passwords"]["seat02"]
+    guard = controller.app[GUARD]
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, password = await accounts.create_user(db, "sec-admin", "管理员", [Role.ADMIN])
+    try:
+        # A scanner guessing seat02's password from 127.0.0.9.
+        # Its retries are refused with 401 until the block lands, then 403.
+        await run_until(phone(tmp_path, settings, "guess", "wrong-guess", ATTACKER, 0),
+                        "401 Unauthorized", "403 Forbidden")
+        await eventually(lambda: ATTACKER in guard.ledger.blocked, timeout=10)
+        await eventually(lambda: guard.applied == (ATTACKER,), timeout=10)
+        block = guard.ledger.blocked[ATTACKER]
+        assert block.failures >= settings.sip_security.failures and block.accounts == ("seat02",)
+
+        # Refused now, even with the right password; the seats' own address is not.
+        await run_until(phone(tmp_path, settings, "blocked", right, ATTACKER, 10), "403 Forbidden")
+        await run_until(phone(tmp_path, settings, "seat", right, "127.0.0.1", 20), "200 OK")
+
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1300, "height": 900})
+            await page.goto(str(controller.make_url("/admin/security")))
+            await sign_in(page, "sec-admin", password, "/admin/security")
+            row = page.locator(f"#blocked tr[data-address='{ATTACKER}']")
+            await row.wait_for(timeout=10000)
+            assert "seat02" in await row.inner_text()
+            assert "密码错误" in await page.inner_text("#failures")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "admin-security.png"), full_page=True)
+            await row.locator("button").click()
+            await page.wait_for_selector(f"#blocked tr[data-address='{ATTACKER}']", state="detached", timeout=10000)
+            assert "（sec-admin）" in await page.inner_text("#history")
+        await eventually(lambda: guard.applied == (), timeout=10)
+        await run_until(phone(tmp_path, settings, "lifted", right, ATTACKER, 30), "200 OK")
+    finally:
+        # Whatever happened, the session's PBX leaves this test with no block.
+        await ami.action("UpdateConfig", **acl_actions([]))
