@@ -9,7 +9,7 @@ import os
 import sys
 from pathlib import Path
 
-from hotline.config import ConfigError, Settings, load, masked, to_toml
+from hotline.config import ConfigError, Settings, from_snapshot, load, masked, to_toml
 from hotline.errors import HotlineError
 from hotline.privileges import drop_privileges
 
@@ -21,7 +21,7 @@ def _settings(args: argparse.Namespace, *, as_service: bool = True) -> Settings:
     snapshot = os.environ.get("HOTLINE_SETTINGS_FILE")
     if snapshot:
         # The PBX supervisor runs with exactly the settings its parent had.
-        settings = Settings.model_validate_json(Path(snapshot).read_text())
+        settings = from_snapshot(Path(snapshot).read_text())
     else:
         settings = load(args.config)
     if as_service:

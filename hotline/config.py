@@ -601,6 +601,28 @@ class Settings(BaseSettings):
         return self.recordings.dir or self.pbx.instance_dir / "lib" / "recordings"
 
 
+class _Exact(Settings):
+    """Settings as serialised, nothing else: no environment variable applies."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings,)
+
+
+def from_snapshot(text: str) -> Settings:
+    """The settings a parent process handed over (the PBX supervisor's): the
+    environment must not change them on the way, or the supervisor renders
+    another state folder's secrets than its parent waits with."""
+    return _Exact.model_validate_json(text)
+
+
 def _format_error(err: ValidationError) -> list[str]:
     problems = []
     for e in err.errors():

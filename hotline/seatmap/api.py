@@ -44,7 +44,7 @@ def _dumps(o: object) -> str:
     return json.dumps(o, ensure_ascii=False)
 
 
-@allow(Role.LEAD, page=True)
+@allow(Role.LEAD, Role.ADMIN, page=True)
 async def seatmap_page(request: web.Request) -> web.StreamResponse:
     return page("seatmap.html")
 

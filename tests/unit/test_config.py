@@ -91,3 +91,13 @@ def test_config_show_masks_and_exit_codes(tmp_path: Path, capsys: pytest.Capture
     bad = write(tmp_path, "[web]\nport = -1\n")
     assert main(["-c", str(bad), "config", "show"]) == 2
     assert "web.port:" in capsys.readouterr().err
+
+
+def test_a_snapshot_is_not_changed_by_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from hotline.config import from_snapshot
+
+    original = load(None, state_dir=str(tmp_path / "demo"), ami={"secret": "handed-over"})
+    monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "other"))
+    monkeypatch.setenv("HOTLINE_AMI__SECRET", "")
+    copy = from_snapshot(original.model_dump_json())
+    assert copy.state_dir == original.state_dir and copy.ami.secret == "handed-over"

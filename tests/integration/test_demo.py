@@ -1,0 +1,122 @@
+"""A newcomer's first minutes: `hotline demo` starts its own PBX, controller
+and simulated agents and callers in its own state folder, prints the address
+and a one-time admin password, and the admin who signs in (and sets their
+own password) watches seats talking on the seat map within a minute.
+
+Run as a newcomer runs it: the real command in a subprocess, on ports of its
+own so the session's PBX is untouched."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from hotline.config import Settings
+from tests.conftest import ROOT, TEST_CONFIG
+from tests.integration.browser import SHOTS, chromium
+
+pytestmark = pytest.mark.pbx
+
+OFFSET = 100
+
+
+def demo_env(settings: Settings, state: Path) -> dict[str, str]:
+    s = settings
+    return dict(
+        os.environ, HOTLINE_CONFIG=str(TEST_CONFIG), HOTLINE_STATE_DIR=str(state),
+        HOTLINE_PBX__ROOTFS=str(s.pbx.rootfs),
+        HOTLINE_AMI__PORT=str(s.ami.port + OFFSET), HOTLINE_AGI__PORT=str(s.agi.port + OFFSET),
+        HOTLINE_WEB__PORT=str(s.web.port + OFFSET), HOTLINE_PBX__SIP_PORT=str(s.pbx.sip_port + OFFSET),
+        HOTLINE_PBX__SIP_TLS_PORT=str(s.pbx.sip_tls_port + OFFSET),
+        HOTLINE_PBX__RTP_START="33000", HOTLINE_PBX__RTP_END="33999",
+        # Its own secrets: nothing of the session's state is shared.
+        HOTLINE_AMI__SECRET="", HOTLINE_AGI__KEY="")
+
+
+def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings: Settings, tmp_path: Path) -> None:
+    state = tmp_path / "var"
+    log = (tmp_path / "demo.log").open("w+b")
+    started = time.monotonic()
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "demo", "--demo-rate", "30", "--demo-agents", "4"],
+                            env=demo_env(settings, state), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    try:
+        def banner() -> str:
+            text = (tmp_path / "demo.log").read_text(errors="replace")
+            assert proc.poll() is None, text[-3000:]
+            return text if "一次性密码" in text else ""
+
+        text = _wait(banner, 120)
+        url = re.search(r"hotline: serving on (\S+)", text).group(1)  # type: ignore[union-attr]
+        password = re.search(r"一次性密码 (\S+)", text).group(1)  # type: ignore[union-attr]
+        assert "演示模式" in text and "hotline user add" in text
+        # The one-time password is kept nowhere but the demo's private state folder.
+        first = state / "demo" / "first-admin.txt"
+        assert password in first.read_text() and stat.S_IMODE(first.stat().st_mode) == 0o600
+        assert stat.S_IMODE((state / "demo").stat().st_mode) == 0o700
+        assert not (state / "hotline.db").exists()  # demo data stays out of the real state folder
+
+        import asyncio
+
+        asyncio.run(_watch(url, password, first))
+        print(f"demo: start to talking seats seen by the admin in {time.monotonic() - started:.1f} s")
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
+        log.close()
+    # Stopping the demo stops its PBX too.
+    assert not _ami_open(settings.ami.port + OFFSET)
+
+
+async def _watch(url: str, password: str, first: Path) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+        await page.goto(url + "lead/seatmap")
+        await page.fill("#u", "admin")
+        await page.fill("#p", password)
+        await page.click("#f button[type=submit]")
+        # A one-time password: the admin sets their own before anything else.
+        await page.wait_for_selector("#c:not([hidden])")
+        await page.fill("#n1", "my-own-admin-pass")
+        await page.fill("#n2", "my-own-admin-pass")
+        await page.click("#c button[type=submit]")
+        await page.wait_for_url(lambda u: u.endswith("/lead/seatmap"))
+        assert "演示模式" in await page.inner_text("#demo-banner")
+        await page.wait_for_selector("#grid .talking", timeout=60000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SHOTS / "demo-seatmap.png"), full_page=True)
+        assert not first.exists()  # the one-time password is gone with its use
+        # The status page, too, says it is a demo.
+        await page.goto(url)
+        await page.wait_for_selector("#demo-banner")
+        await browser.close()
+
+
+def _wait(check, timeout: float):  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"not within {timeout} s")
+
+
+def _ami_open(port: int) -> bool:
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
