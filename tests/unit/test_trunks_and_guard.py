@@ -160,3 +160,11 @@ def test_a_provisioning_link_works_once_and_expires() -> None:
     late = links.issue("seat04")
     now[0] = 601
     assert links.redeem(late) is None and links.redeem("made-up") is None
+
+
+def test_a_trunk_with_a_call_limit_counts_its_calls(tmp_path: Path) -> None:
+    settings = load(None, state_dir=str(tmp_path / "state"), trunks=[B.model_dump() | {"max_calls": 30}])
+    render_config(settings, tmp_path / "etc")
+    dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
+    assert "GROUP_COUNT(telecom-b@hotline-trunks)} >= 30" in dialplan
+    assert "Set(GROUP(hotline-trunks)=telecom-b)" in dialplan
