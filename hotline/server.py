@@ -35,7 +35,7 @@ from hotline.ivr import api as ivr_api
 from hotline.pbx.health import PbxWatch, metrics_updater
 from hotline.pbx.process import Pbx
 from hotline.pbx import api as pbx_api
-from hotline.pbx.sipguard import SipGuard
+from hotline.pbx.sipguard import SipGuard, guard_metrics
 from hotline.pbx.trunks import TrunkWatch, trunk_metrics
 from hotline.seats import api as seats_api
 from hotline.ivr.agi import IvrDriver
@@ -152,6 +152,7 @@ async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = SeatMapHub(app[acd_api.ACD], pbx=app[PBX_WATCH], trunks=app[TRUNKS])
     app[acd_api.METRICS].add_updater(metrics_updater(app[acd_api.METRICS].registry, app[PBX_WATCH]))
     app[acd_api.METRICS].add_updater(trunk_metrics(app[acd_api.METRICS].registry, app[TRUNKS]))
+    app[acd_api.METRICS].add_updater(guard_metrics(app[acd_api.METRICS].registry, app[pbx_api.GUARD]))
     app[seatmap_api.HUB] = hub
     app[seatmap_api.SPY_AMI] = app[AMI]
     hub.start()

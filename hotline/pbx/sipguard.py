@@ -29,10 +29,11 @@ import datetime as dt
 import ipaddress
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from prometheus_client import Gauge
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -293,3 +294,16 @@ class SipGuard:
 
 def _utc(at: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(at, dt.timezone.utc)
+
+
+def guard_metrics(registry: Any, guard: SipGuard) -> Callable[[], Awaitable[None]]:
+    blocked = Gauge("hotline_sip_blocked_addresses", "Addresses refused at the SIP ACL now", registry=registry)
+    failures = Gauge("hotline_sip_auth_failures", "Failed SIP authentications seen since start", registry=registry)
+    blocks = Gauge("hotline_sip_blocks", "Addresses blocked since start", registry=registry)
+
+    async def update() -> None:
+        blocked.set(len(guard.ledger.blocked))
+        failures.set(guard.failures_total)
+        blocks.set(guard.blocks_total)
+
+    return update

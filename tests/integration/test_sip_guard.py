@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
 from hotline import accounts
 from hotline.ami.client import AMIClient
-from hotline.config import Settings, read_secrets
+from hotline.config import Settings, ensure_secrets, read_secrets
 from hotline.pbx.api import GUARD
 from hotline.pbx.sipguard import acl_actions
 from hotline.web.auth import Role
-from hotline.web.keys import SESSIONS
+from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.helpers import eventually
 from tests.integration.sip_phone import Baresip
@@ -78,6 +79,11 @@ async def test_five_wrong_passwords_block_the_address_and_an_admin_sees_and_lift
             await page.wait_for_selector(f"#blocked tr[data-address='{ATTACKER}']", state="detached", timeout=10000)
             assert "（sec-admin）" in await page.inner_text("#history")
         await eventually(lambda: guard.applied == (), timeout=10)
+        token = ensure_secrets(controller.app[SETTINGS])["metrics_token"]
+        async with aiohttp.ClientSession() as http, http.get(
+                controller.make_url("/metrics"), headers={"Authorization": f"Bearer {token}"}) as resp:
+            text = await resp.text()
+        assert "hotline_sip_blocks 1.0" in text and "hotline_sip_blocked_addresses 0.0" in text
         await run_until(phone(tmp_path, settings, "lifted", right, ATTACKER, 30), "200 OK")
     finally:
         # Whatever happened, the session's PBX leaves this test with no block.
