@@ -85,7 +85,8 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         if is_page:
             return web.Response(status=403, content_type="text/html", charset="utf-8",
                                 text="<!doctype html><meta charset=utf-8><title>无权访问</title>"
-                                     "<p>您的账号无权访问此页面。<a href=\"/\">返回首页</a></p>")
+                                     "<p>您的账号无权访问此页面。<a href=\"/\">返回首页</a></p>"
+                                     "<script src=\"/banner.js\"></script>")
         raise Forbidden("您的角色无权执行此操作")
     if getattr(user, "must_change_password", False) and not getattr(
             request.match_info.handler, "before_password_change", False):
