@@ -266,8 +266,6 @@ def cmd_seatmap(args: argparse.Namespace) -> int:
 
 
 def _demo_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--demo", action="store_true",
-                   help="simulated agents and callers through the real PBX; data kept in <state_dir>/demo")
     p.add_argument("--demo-rate", type=float, default=8.0, help="demo: callers a minute (default 8)")
     p.add_argument("--demo-agents", type=int, default=6, help="demo: agents logged in (default 6)")
 
@@ -281,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve = sub.add_parser("serve", help="run the controller and web server")
     serve.add_argument("--with-pbx", action="store_true",
                        help="install (if needed) and start the bundled Asterisk first")
+    serve.add_argument("--demo", action="store_true",
+                       help="simulated agents and callers through the real PBX; data kept in <state_dir>/demo")
     _demo_options(serve)
     serve.set_defaults(func=cmd_serve)
 

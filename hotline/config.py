@@ -192,7 +192,8 @@ class Trunk(_Section):
     outbound calls take the first one that is up."""
 
     name: str = Field(description="lower-case name, e.g. telecom-a")
-    host: str = Field(pattern=r"^[A-Za-z0-9.:-]{1,253}$")
+    # An IPv4 address or a host name (carriers' SBCs in China face IPv4).
+    host: str = Field(pattern=r"^[A-Za-z0-9.-]{1,253}$")
     port: int = Field(5060, ge=1, le=65535)
     transport: Literal["udp", "tcp", "tls"] = "udp"
     # Registration (the carrier knows the hotline by account), or none: the
@@ -207,7 +208,8 @@ class Trunk(_Section):
     # The carrier confirms it is alive every qualify_seconds (SIP OPTIONS);
     # unanswered, the trunk counts as down and the next one takes the calls.
     qualify_seconds: int = Field(10, ge=2, le=300)
-    codecs: list[Literal["alaw", "ulaw", "g722"]] = Field(default_factory=lambda: ["alaw", "ulaw"])
+    # G.711 A-law first: the Chinese network's own.
+    codecs: list[Literal["alaw", "ulaw"]] = Field(default_factory=lambda: ["alaw", "ulaw"], min_length=1)
     max_calls: int = Field(0, ge=0, le=100_000, description="0: no limit")
 
     @field_validator("name")
