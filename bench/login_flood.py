@@ -27,7 +27,8 @@ from bench.common import bench_pbx, controller
 from hotline import eventloop
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
 from hotline.sim import call_in
 
 _numbers = itertools.count(13200000000)

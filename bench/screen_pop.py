@@ -28,7 +28,7 @@ from hotline.acd.api import ACD
 from hotline.config import Settings
 from hotline.server import AMI
 from hotline.tickets.api import HANDOFF, STORE
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 
 

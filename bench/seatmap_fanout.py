@@ -34,7 +34,7 @@ from hotline.seatmap.api import HUB
 from hotline.server import KEEPER, create_app
 from hotline.web.login import THROTTLE
 from hotline.web.throttle import LoginThrottle
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 
 STATE_AFTER = {"AgentCalled": "ringing", "AgentConnect": "talking", "AgentComplete": "wrapup"}

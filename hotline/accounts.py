@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.db.models import User, WebSession, utcnow
 from hotline.errors import HotlineError
-from hotline.web.auth import Role
+from hotline.roles import Role
 
 SESSION_TTL = dt.timedelta(hours=12)  # the longest a session lives, however busy
 SESSION_IDLE = dt.timedelta(minutes=30)  # ends after this long without a request

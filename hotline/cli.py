@@ -183,7 +183,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from hotline.accounts import create_user
     from hotline.db.engine import make_engine, sessionmaker
     from hotline.db.migrate import upgrade
-    from hotline.web.auth import Role
+    from hotline.roles import Role
 
     settings = _settings(args)
     upgrade(settings)

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import os
 import re
-import secrets
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
+import tomli_w
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from hotline.ami.used import USED_EVENTS
 from hotline.errors import HotlineError
 
 DEFAULT_CONFIG_NAME = "hotline.toml"
@@ -44,16 +45,6 @@ def _loopback_default() -> str:
     return "127.0.0.1"
 
 
-# AMI events some part of the controller handles (hotline/ami/mirror.py,
-# acd/, tickets/, resync): keep in step when a handler is added.
-USED_EVENTS = (
-    "Newchannel", "Newstate", "NewCallerid", "Hangup", "DeviceStateChange", "FullyBooted", "Shutdown",
-    "QueueMemberAdded", "QueueMemberStatus", "QueueMemberPause", "QueueMemberPenalty", "QueueMemberRemoved",
-    "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon",
-    "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "UserEvent",
-    # Trunk state (pbx/trunks.py) and failed authentication (pbx/sipguard.py).
-    "ContactStatus", "Registry", "ChallengeResponseFailed", "InvalidAccountID", "InvalidPassword",
-)
 
 
 class AmiSettings(_Section):
@@ -430,40 +421,27 @@ class Department(_Section):
     phone: str = Field("", pattern=r"^[0-9]{0,15}$")
 
 
-def _c(code: str, name: str, days: float | None = None, dept: str = "", *kids: Category) -> Category:
-    return Category(code=code, name=name, deadline_days=days, department=dept, children=list(kids))
+def _seed(key: str) -> Any:
+    """Reference data shipped in hotline/seed/tickets.yaml (read once)."""
+    global _SEED
+    if _SEED is None:
+        import yaml
+
+        _SEED = yaml.safe_load((Path(__file__).parent / "seed" / "tickets.yaml").read_text(encoding="utf-8"))
+    return _SEED[key]
 
 
-def _default_categories() -> list[Category]:
-    return [
-        _c("consult", "政策咨询", 1, "", _c("consult-social", "社保政策"), _c("consult-housing", "住房政策")),
-        _c("urban", "城乡建设", 5, "zjw", _c("urban-property", "物业管理"), _c("urban-building", "房屋安全", 3),
-           _c("urban-works", "施工扰民", 2)),
-        _c("env", "生态环境", 5, "sthj", _c("env-noise", "噪音污染", 3), _c("env-air", "大气污染"),
-           _c("env-water", "水污染")),
-        _c("labour", "劳动保障", 7, "rsj", _c("labour-wages", "拖欠工资", 5), _c("labour-insurance", "社保缴纳")),
-        _c("traffic", "交通出行", 5, "jtw", _c("traffic-bus", "公交服务"), _c("traffic-road", "道路设施")),
-        _c("market", "市场监管", 7, "scjg", _c("market-consumer", "消费投诉"), _c("market-food", "食品安全", 3)),
-        _c("other", "其他", 5),
-    ]
-
-
-def _default_departments() -> list[Department]:
-    return [Department(code="zjw", name="市住房城乡建设委", phone="66001001"),
-            Department(code="sthj", name="市生态环境局", phone="66001002"),
-            Department(code="rsj", name="市人力社保局", phone="66001003"),
-            Department(code="jtw", name="市交通委", phone="66001004"),
-            Department(code="scjg", name="市市场监管局", phone="66001005")]
+_SEED: dict[str, Any] | None = None
 
 
 class TicketSettings(_Section):
-    categories: list[Category] = Field(default_factory=_default_categories)
-    departments: list[Department] = Field(default_factory=_default_departments)
-    districts: list[str] = Field(default_factory=lambda: ["东城区", "西城区", "南城区", "北城区", "新区", "郊县"])
+    categories: list[Category] = Field(default_factory=lambda: [Category(**c) for c in _seed("categories")])
+    departments: list[Department] = Field(default_factory=lambda: [Department(**d) for d in _seed("departments")])
+    districts: list[str] = Field(default_factory=lambda: list(_seed("districts")))
     deadline_days: float = Field(5, gt=0, le=365, description="when a category names none")
     revisit_days: float = Field(2, gt=0, le=365, description="feedback must be revisited within")
     # Outside numbers an agent may transfer a caller to, or add to a call.
-    outside_numbers: dict[str, str] = Field(default_factory=lambda: {"110": "110 报警服务台", "12348": "法律援助律师"})
+    outside_numbers: dict[str, str] = Field(default_factory=lambda: {str(k): v for k, v in _seed("outside_numbers").items()})
     # Caller numbers from the same caller within this many days flag a repeat caller.
     repeat_days: int = Field(30, ge=1, le=365)
     history_limit: int = Field(10, ge=1, le=100)
@@ -684,7 +662,9 @@ def load(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settin
         settings.ivr.messages_dir = _resolve(settings.ivr.messages_dir, base)
     if settings.recordings.dir is not None:
         settings.recordings.dir = _resolve(settings.recordings.dir, base)
-    _apply_secrets(settings)
+    from hotline.credentials import apply_stored
+
+    apply_stored(settings)
     return settings
 
 
@@ -694,71 +674,6 @@ def _deep_merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
             _deep_merge(into[key], value)
         else:
             into[key] = value
-
-
-# -- secrets ---------------------------------------------------------------
-
-def read_secrets(settings: Settings) -> dict[str, Any]:
-    try:
-        return tomllib.loads(settings.secrets_file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError([f"{settings.secrets_file}: not valid TOML: {exc}"]) from None
-
-
-def _apply_secrets(settings: Settings) -> None:
-    if not settings.ami.secret or not settings.agi.key:
-        stored = read_secrets(settings)
-        settings.ami.secret = settings.ami.secret or str(stored.get("ami_secret", ""))
-        settings.agi.key = settings.agi.key or str(stored.get("agi_key", ""))
-
-
-def ensure_secrets(settings: Settings) -> dict[str, Any]:
-    """Generate missing secrets once; existing ones are never rotated silently."""
-    current = read_secrets(settings)
-    changed = False
-    for key in ("ami_secret", "metrics_token", "agi_key"):
-        if not current.get(key):
-            current[key] = secrets.token_urlsafe(24)
-            changed = True
-    seats = dict(current.get("seat_passwords", {}))
-    for name in settings.seats.names():
-        if not seats.get(name):
-            seats[name] = secrets.token_urlsafe(12)
-            changed = True
-    current["seat_passwords"] = seats
-    gateways = dict(current.get("gateway_tokens", {}))
-    for channel in GATEWAY_CHANNELS:
-        if not gateways.get(channel):
-            gateways[channel] = secrets.token_urlsafe(24)
-            changed = True
-    current["gateway_tokens"] = gateways
-    if changed:
-        write_secrets(settings, current)
-    if not settings.ami.secret:
-        settings.ami.secret = current["ami_secret"]
-    if not settings.agi.key:
-        settings.agi.key = current["agi_key"]
-    return current
-
-
-def write_secrets(settings: Settings, current: dict[str, Any]) -> None:
-    """Replace the secrets file atomically; sections the operator added
-    (trunk_passwords) are kept as they are."""
-    settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = settings.secrets_file.with_suffix(".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(to_toml(current))
-    os.replace(tmp, settings.secrets_file)
-
-
-def trunk_password(settings: Settings, trunk: "Trunk") -> str:
-    if trunk.password:
-        return trunk.password
-    stored = read_secrets(settings).get("trunk_passwords", {})
-    return str(stored.get(trunk.name, "")) if isinstance(stored, dict) else ""
 
 
 # -- display ---------------------------------------------------------------
@@ -787,35 +702,14 @@ def masked(settings: Settings) -> dict[str, Any]:
     return walk(data)
 
 
-def to_toml(data: dict[str, Any], prefix: str = "") -> str:
-    """Small TOML writer for `hotline config show` (tomllib only reads)."""
-    out = []
-    for k, v in data.items():
-        if not isinstance(v, dict):
-            out.append(f"{_toml_key(k)} = {_toml_value(v)}")
-    for k, v in data.items():
-        if isinstance(v, dict):
-            name = f"{prefix}{_toml_key(k)}"
-            out.append("")
-            out.append(f"[{name}]")
-            out.append(to_toml(v, name + ".").rstrip("\n"))
-    return "\n".join(line for line in out if line is not None) + "\n"
+def to_toml(data: dict[str, Any]) -> str:
+    """`hotline config show`: TOML has no null, so unset values are left out."""
 
+    def drop_none(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: drop_none(v) for k, v in node.items() if v is not None}
+        if isinstance(node, list):
+            return [drop_none(v) for v in node]
+        return node
 
-def _toml_key(k: str) -> str:
-    return k if re.match(r"^[A-Za-z0-9_-]+$", k) else _toml_value(k)
-
-
-def _toml_value(v: Any) -> str:
-    if v is None:
-        return '""'
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    s = str(v).replace("\\", "\\\\").replace('"', '\\"')
-    return f'"{s}"'
+    return tomli_w.dumps(drop_none(data))

@@ -32,7 +32,7 @@ from hotline.ami.client import AMIClient, AMIError
 from hotline.config import Settings
 from hotline.db.models import User
 from hotline.tasks import TaskSet
-from hotline.web.auth import Role
+from hotline.roles import Role
 
 log = logging.getLogger(__name__)
 

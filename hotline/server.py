@@ -27,7 +27,8 @@ from hotline.ami.client import AMIClient
 from hotline.ami.agi_guard import AgiGuard
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
 from hotline.demo import DemoDriver, DemoOptions
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
@@ -54,7 +55,8 @@ from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
 from hotline.tasks import TaskSet
 from hotline.web import login
-from hotline.web.auth import Role, allow, auth_middleware, error_middleware
+from hotline.web.auth import allow, auth_middleware, error_middleware
+from hotline.roles import Role
 from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
 from hotline.web.origin import WS_OPEN, csrf_middleware, security_headers
 from hotline.web.pages import STATIC, page

@@ -10,7 +10,8 @@ from hotline.acd.callbacks import CallbackService
 from hotline.acd.metrics import CONTENT_TYPE, Metrics
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
-from hotline.web.auth import USER, Role, allow
+from hotline.web.auth import USER, allow
+from hotline.roles import Role
 from hotline.web.json import json_body
 
 ACD = web.AppKey("acd", AcdService)

@@ -9,7 +9,8 @@ from aiohttp import web
 from hotline.errors import BadRequest
 from hotline.ivr.flow import MAX_DOCUMENT_CHARS, edges
 from hotline.ivr.service import AnnouncementService, FlowService
-from hotline.web.auth import USER, Role, allow
+from hotline.web.auth import USER, allow
+from hotline.roles import Role
 from hotline.web.json import json_body
 from hotline.web.pages import page
 

@@ -14,7 +14,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
 from hotline.errors import HotlineError
 
 STAMP = ".hotline-pbx.json"

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import jinja2
 
-from hotline.config import Settings, ensure_secrets, trunk_password
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets, trunk_password
 from hotline.errors import HotlineError
 from hotline.pbx.tls import copy_into, tls_files
 

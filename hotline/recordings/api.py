@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from hotline.recordings.store import RecordingStore
-from hotline.web.auth import USER, Role, allow
+from hotline.web.auth import USER, allow
+from hotline.roles import Role
 
 RECORDINGS = web.AppKey("recordings", RecordingStore)
 

@@ -19,7 +19,7 @@ from hotline.accounts import Identity
 from hotline.config import Settings
 from hotline.db.models import TicketCall
 from hotline.errors import HotlineError
-from hotline.web.auth import Role
+from hotline.roles import Role
 
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

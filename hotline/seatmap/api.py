@@ -12,7 +12,8 @@ from hotline.acd.api import ACD
 from hotline.ami.client import AMIClient
 from hotline.errors import BadRequest, HotlineError
 from hotline.seatmap.hub import RESYNC, SeatMapHub
-from hotline.web.auth import USER, Role, allow
+from hotline.web.auth import USER, allow
+from hotline.roles import Role
 from hotline.web.json import json_body, text_field
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket

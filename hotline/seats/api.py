@@ -8,7 +8,8 @@ from aiohttp import web
 from hotline.acd.api import _my_seat
 from hotline.errors import HotlineError
 from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
-from hotline.web.auth import Role, allow
+from hotline.web.auth import allow
+from hotline.roles import Role
 from hotline.web.keys import SETTINGS
 
 LINKS = web.AppKey("provisioning_links", ProvisioningLinks)

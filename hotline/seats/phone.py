@@ -14,7 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
 from hotline.errors import HotlineError
 from hotline.pbx.tls import tls_files
 

@@ -15,7 +15,7 @@ from hotline.errors import BadRequest
 from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import TicketStore
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)

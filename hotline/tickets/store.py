@@ -26,7 +26,7 @@ from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import ascii_digits, mask_number
 from hotline.tickets import workflow as wf
 from hotline.tickets.categories import CategoryTree
-from hotline.web.auth import Role
+from hotline.roles import Role
 
 CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办"}
 PRIVILEGED = frozenset({Role.LEAD, Role.ADMIN})

@@ -12,7 +12,7 @@ import enum
 from dataclasses import dataclass
 
 from hotline.errors import HotlineError
-from hotline.web.auth import Role
+from hotline.roles import Role
 
 
 class Status(str, enum.Enum):

@@ -7,7 +7,6 @@ middleware answers 500 'route-without-role' instead of serving it.
 from __future__ import annotations
 
 import asyncio
-import enum
 import json
 import logging
 from collections.abc import Awaitable, Callable
@@ -16,22 +15,13 @@ from typing import Any
 from aiohttp import web
 
 from hotline.errors import HotlineError
+from hotline.roles import Role
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IDENTIFY = web.AppKey("identify", Callable[[web.Request], Awaitable[Any]])
 USER = web.RequestKey("user", object)
-
-
-class Role(str, enum.Enum):
-    PUBLIC = "public"
-    AGENT = "agent"
-    LEAD = "lead"
-    ADMIN = "admin"
-    DEPARTMENT = "department"
-    METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
-    GATEWAY = "gateway"  # a web/WeChat/SMS/app/110 gateway with its channel's bearer token
 
 
 class Unauthenticated(HotlineError):

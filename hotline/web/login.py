@@ -13,9 +13,10 @@ from aiohttp import web
 
 from hotline import accounts
 from hotline.accounts import FIRST_ADMIN_FILE
-from hotline.config import ensure_secrets
+from hotline.credentials import ensure_secrets
 from hotline.errors import HotlineError
-from hotline.web.auth import IDENTIFY, USER, Role, allow
+from hotline.web.auth import IDENTIFY, USER, allow
+from hotline.roles import Role
 from hotline.web.json import json_body, text_field
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.web.pages import page

@@ -16,7 +16,7 @@ from hotline.ami.client import AMIClient
 from hotline.db.models import Call
 from hotline.ivr.api import FLOWS
 from hotline.sim import call_in
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 from tests.integration.helpers import Recorder, eventually
 

@@ -16,7 +16,7 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.pbx.process import Pbx
 from hotline.server import KEEPER, create_app
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SETTINGS
 from tests.integration.conftest import Clock
 from tests.integration.helpers import Recorder, eventually
@@ -257,7 +257,7 @@ async def test_agent_api_and_roles(controller: TestServer, ami: AMIClient) -> No
 
 async def test_figures_over_24_hours_with_queue_log_and_metrics(
         controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, pbx: Pbx) -> None:
-    from hotline.config import ensure_secrets
+    from hotline.credentials import ensure_secrets
 
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))

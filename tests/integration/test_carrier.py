@@ -22,10 +22,11 @@ from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.config import Settings, ensure_secrets, read_secrets, write_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets, read_secrets, write_secrets
 from hotline.pbx.process import Pbx
 from hotline.server import KEEPER, TRUNKS, create_app
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.conftest import ROOT, TEST_CONFIG
 from tests.integration.carrier import Carrier, make_carrier

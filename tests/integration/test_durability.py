@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.models import Ticket
 from hotline.pbx.process import Pbx

@@ -17,7 +17,7 @@ from hotline.config import Settings
 from hotline.db.models import Ticket, VoiceMessage
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.server import FASTAGI
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.helpers import Recorder, eventually

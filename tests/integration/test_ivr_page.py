@@ -8,7 +8,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from hotline import accounts
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 from tests.integration.browser import SHOTS, chromium, sign_in
 

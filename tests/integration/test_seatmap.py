@@ -14,7 +14,7 @@ from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.helpers import Recorder, eventually

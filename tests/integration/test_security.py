@@ -20,7 +20,7 @@ from hotline.db.models import Call, Callback, WebSession
 from hotline.ivr.api import ANNOUNCEMENTS
 from hotline.ivr.prompts import check_wav
 from hotline.pbx.process import Pbx
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
@@ -55,7 +55,7 @@ async def test_announcement_text_is_spoken_not_run_as_espeak_options(controller:
 
 async def test_a_login_flood_is_throttled_and_never_holds_the_database(
         controller: TestServer, settings: Settings) -> None:
-    from hotline.config import ensure_secrets
+    from hotline.credentials import ensure_secrets
 
     token = ensure_secrets(controller.app[SETTINGS])["gateway_tokens"]["web"]
     async with aiohttp.ClientSession() as http:
@@ -294,7 +294,7 @@ async def test_a_huge_ivr_document_is_refused_without_stalling_the_server(contro
 
 
 async def test_gateway_caller_must_be_ascii_digits(controller: TestServer) -> None:
-    from hotline.config import ensure_secrets
+    from hotline.credentials import ensure_secrets
 
     token = ensure_secrets(controller.app[SETTINGS])["gateway_tokens"]["app"]
     async with aiohttp.ClientSession() as http:
@@ -395,7 +395,7 @@ async def test_callback_dispatch_survives_a_database_error(controller: TestServe
 
 
 async def test_bearer_tokens_are_not_read_from_disk_per_request(controller: TestServer) -> None:
-    from hotline.config import ensure_secrets
+    from hotline.credentials import ensure_secrets
 
     own = controller.app[SETTINGS]
     token = ensure_secrets(own)["metrics_token"]

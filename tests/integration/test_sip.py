@@ -10,10 +10,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 
 from hotline.ami.client import AMIClient
-from hotline.config import Settings, read_secrets
+from hotline.config import Settings
+from hotline.credentials import read_secrets
 from hotline.pbx.process import Pbx
 from hotline.server import KEEPER, create_app
-from hotline.web.auth import Role
+from hotline.roles import Role
 from tests.integration.conftest import Clock
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api

@@ -14,10 +14,11 @@ from aiohttp.test_utils import TestServer
 
 from hotline import accounts
 from hotline.ami.client import AMIClient
-from hotline.config import Settings, ensure_secrets, read_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets, read_secrets
 from hotline.pbx.api import GUARD
 from hotline.pbx.sipguard import acl_actions
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.helpers import eventually

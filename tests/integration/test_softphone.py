@@ -7,8 +7,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from hotline.config import Settings, read_secrets
-from hotline.web.auth import Role
+from hotline.config import Settings
+from hotline.credentials import read_secrets
+from hotline.roles import Role
 from hotline.web.keys import SETTINGS
 from tests.integration.ivr_helpers import Api
 

@@ -14,9 +14,10 @@ from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired
 from hotline.ami.client import AMIClient
-from hotline.config import Settings, ensure_secrets
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
 from hotline.pbx.process import Pbx
-from hotline.web.auth import Role
+from hotline.roles import Role
 from hotline.server import KEEPER
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in

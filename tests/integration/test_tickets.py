@@ -17,8 +17,8 @@ from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.config import ensure_secrets
-from hotline.web.auth import Role
+from hotline.credentials import ensure_secrets
+from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.tickets.api import STORE
 from tests.integration.browser import SHOTS, chromium, sign_in

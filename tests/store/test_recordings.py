@@ -16,7 +16,7 @@ from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.recordings.store import RecordingForbidden, RecordingNotFound, RecordingStore
 from hotline.tickets.store import TicketStore
-from hotline.web.auth import Role
+from hotline.roles import Role
 from tests.conftest import TEST_CONFIG, make_settings
 
 AGENT = Identity(1, "agent01", "坐席员一", frozenset({Role.AGENT}))

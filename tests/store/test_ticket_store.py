@@ -16,7 +16,7 @@ from hotline.db.models import Call
 from hotline.errors import BadRequest
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import NotYourTicket, TicketNotFound, TicketStore
-from hotline.web.auth import Role
+from hotline.roles import Role
 from tests.conftest import make_settings
 from tests.pg import PostgresServer
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main
-from hotline.config import ConfigError, ensure_secrets, load, masked
+from hotline.config import ConfigError, load, masked
+from hotline.credentials import ensure_secrets
 
 
 def write(tmp_path: Path, text: str) -> Path:

@@ -10,7 +10,7 @@ import pytest
 from hotline.tickets import workflow as wf
 from hotline.tickets.categories import CategoryTree
 from hotline.tickets.desk import CLOSE, Desk
-from hotline.web.auth import Role
+from hotline.roles import Role
 from tests.conftest import make_settings
 
 AGENT = frozenset({Role.AGENT})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from hotline.ami import events as ev
 from hotline.ami.mirror import _APPLY
-from hotline.config import USED_EVENTS
+from hotline.ami.used import USED_EVENTS
 
 ROOT = Path(__file__).resolve().parents[2] / "hotline"
 

@@ -5,7 +5,8 @@ from types import SimpleNamespace
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.web.auth import IDENTIFY, Role, allow, auth_middleware, error_middleware
+from hotline.web.auth import IDENTIFY, allow, auth_middleware, error_middleware
+from hotline.roles import Role
 
 
 async def make_client(identity: object) -> TestClient:

@@ -1,0 +1,16 @@
+"""Who someone is to the hotline. The domain (tickets, recordings, accounts)
+decides by role; the web layer only carries it."""
+
+from __future__ import annotations
+
+import enum
+
+
+class Role(str, enum.Enum):
+    PUBLIC = "public"
+    AGENT = "agent"
+    LEAD = "lead"
+    ADMIN = "admin"
+    DEPARTMENT = "department"
+    METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
+    GATEWAY = "gateway"  # a web/WeChat/SMS/app/110 gateway with its channel's bearer token
