@@ -1,7 +1,8 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, SIP guard, ACD, callbacks, seat map, tickets, FastAGI. Later parts (ACD, seat map, tickets)
-plug their routes and resources in here; nothing starts a resource outside a
-cleanup context.
+database, IVR services, AMI, PBX (SIP guard, figures), ACD, callbacks, seat
+map, tickets, FastAGI. Each feature package owns its contexts (acd/app.py,
+pbx/app.py, seatmap/api.py, tickets/app.py) and its routes (setup); this
+module only orders them. Nothing starts a resource outside a cleanup context.
 """
 
 from __future__ import annotations
@@ -13,63 +14,50 @@ import logging
 import os
 import time
 import zoneinfo
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
-from prometheus_client import Gauge
 
 from hotline import __version__, accounts, eventloop
 from hotline.acd import api as acd_api
-from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
-from hotline.acd.metrics import Metrics
-from hotline.acd.service import AcdService
-from hotline.ami.client import AMIClient
+from hotline.acd.app import acd_ctx, callbacks_ctx
 from hotline.ami.agi_guard import AgiGuard
+from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
-from hotline.demo import DemoDriver, DemoOptions
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
+from hotline.demo import DemoDriver, DemoOptions
 from hotline.ivr import api as ivr_api
-from hotline.pbx.health import PbxWatch, metrics_updater
-from hotline.pbx.process import Pbx
-from hotline.pbx import api as pbx_api
-from hotline.pbx.sipguard import SipGuard, guard_metrics
-from hotline.pbx.trunks import TrunkWatch, trunk_metrics
-from hotline.seats import api as seats_api
 from hotline.ivr.agi import IvrDriver
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.pbx import api as pbx_api
+from hotline.pbx.app import PBX_WATCH, TRUNKS, pbx_ctx
+from hotline.pbx.health import PbxWatch
+from hotline.pbx.process import Pbx
+from hotline.pbx.trunks import TrunkWatch
 from hotline.recordings import api as recordings_api
-from hotline.recordings.store import RecordingStore
+from hotline.roles import Role
 from hotline.seatmap import api as seatmap_api
-from hotline.seatmap.hub import SeatMapHub
+from hotline.seats import api as seats_api
 from hotline.tickets import api as tickets_api
-from hotline.tickets.calls import CallControls
-from hotline.tickets.desk import DeskHub
-from hotline.tickets.handoff import Handoff
-from hotline.tickets.revisit import PROMPTS as REVISIT_PROMPTS
-from hotline.tickets.revisit import RevisitCalls
-from hotline.tickets.store import TicketStore
-from hotline.tasks import TaskSet
+from hotline.tickets.app import tickets_ctx
 from hotline.web import login
 from hotline.web.auth import allow, auth_middleware, error_middleware
-from hotline.roles import Role
-from hotline.web.keys import ENGINE, SESSIONS, SETTINGS
+from hotline.web.keys import AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
 from hotline.web.origin import WS_OPEN, csrf_middleware, security_headers
 from hotline.web.pages import STATIC, page
 
 log = logging.getLogger(__name__)
 
-AMI = web.AppKey("ami", AMIClient)
-KEEPER = web.AppKey("keeper", MirrorKeeper)
-PBX_WATCH = web.AppKey("pbx_watch", PbxWatch)
-TRUNKS = web.AppKey("trunks", TrunkWatch)
+# AMI, KEEPER, CLOCK (hotline.web.keys) and PBX_WATCH, TRUNKS (hotline.pbx.app)
+# are imported above and named here too: the app's keys, in one place to look.
+__all__ = ["AMI", "KEEPER", "CLOCK", "PBX_WATCH", "TRUNKS", "FASTAGI", "IVR", "create_app", "serve"]
 FASTAGI = web.AppKey("fastagi", FastAGIServer)
 IVR = web.AppKey("ivr", IvrDriver)
-CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
 STARTED = web.AppKey("started", float)
 DEMO = web.AppKey("demo", DemoOptions)
 DEMO_DRIVER = web.AppKey("demo_driver", DemoDriver)
@@ -91,7 +79,7 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def ivr_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    prompts = PromptStore(settings)
+    prompts = app[PROMPTS] = PromptStore(settings)
     flows = FlowService(settings, app[SESSIONS], prompts)
     announcements = AnnouncementService(app[SESSIONS], prompts)
     await flows.load()
@@ -115,97 +103,6 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     await client.start()
     yield
     await client.close()
-
-
-async def sip_guard_ctx(app: web.Application) -> AsyncIterator[None]:
-    guard = SipGuard(app[SETTINGS], app[AMI], app[SESSIONS])
-    app[pbx_api.GUARD] = guard
-    await guard.start()
-    yield
-    await guard.close()
-
-
-async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
-    service = AcdService(app[SETTINGS], app[AMI], app[KEEPER], app[SESSIONS], app[CLOCK])
-    app[acd_api.ACD] = service
-    await service.start()
-    yield
-    await service.close()
-
-
-async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    prompts = PromptStore(settings)
-    for name, text in FIXED_PROMPTS.items():
-        await prompts.fixed(name, text)
-    digits = settings.pbx.instance_dir / "lib" / "sounds-zh" / "digits"
-    for name, text in ZH_DIGITS.items():
-        await prompts.fixed(name, text, folder=digits)
-    service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
-                              settings.ivr.pbx_prompts_dir)
-    app[acd_api.CALLBACKS] = service
-    tasks = TaskSet("callbacks")
-    tasks.spawn(service.run(), name="callback-dispatch")
-    yield
-    await tasks.close()
-
-
-async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
-    hub = SeatMapHub(app[acd_api.ACD], pbx=app[PBX_WATCH], trunks=app[TRUNKS])
-    app[acd_api.METRICS].add_updater(metrics_updater(app[acd_api.METRICS].registry, app[PBX_WATCH]))
-    app[acd_api.METRICS].add_updater(trunk_metrics(app[acd_api.METRICS].registry, app[TRUNKS]))
-    app[acd_api.METRICS].add_updater(guard_metrics(app[acd_api.METRICS].registry, app[pbx_api.GUARD]))
-    app[seatmap_api.HUB] = hub
-    app[seatmap_api.SPY_AMI] = app[AMI]
-    hub.start()
-    yield
-    await hub.close()
-
-
-SURVEY_PROMPTS = {
-    "survey-ask": "请您对本次服务进行评价：非常满意请按1，满意请按2，基本满意请按3，不满意请按4，非常不满意请按5。",
-    "survey-thanks": "感谢您的评价，再见。",
-}
-
-
-def ticket_metrics(metrics: Metrics, store: TicketStore, handoff: Handoff) -> Callable[[], Awaitable[None]]:
-    r = metrics.registry
-    tickets = Gauge("hotline_tickets", "Tickets by status (overdue: in the supervision ledger)", ["status"], registry=r)
-    pops = Gauge("hotline_screen_pop_seconds", "AgentConnect handled -> screen pop queued, recent calls",
-                 ["quantile"], registry=r)
-    surveys = Gauge("hotline_surveys_received", "Post-call survey answers since start", registry=r)
-
-    async def update() -> None:
-        tickets.clear()
-        for status, n in (await store.counts()).items():
-            tickets.labels(status).set(n)
-        recent = sorted(handoff.pop_seconds)
-        for q in (0.5, 0.99):
-            pops.labels(str(q)).set(recent[min(len(recent) - 1, int(q * len(recent)))] if recent else 0)
-        surveys.set(handoff.surveys)
-
-    return update
-
-
-async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    prompts = PromptStore(settings)
-    for name, text in {**(SURVEY_PROMPTS if settings.tickets.survey else {}), **REVISIT_PROMPTS}.items():
-        await prompts.fixed(name, text)
-    store = TicketStore(settings, app[SESSIONS], app[CLOCK])
-    await store.seed_kb()
-    hub = DeskHub(app[acd_api.ACD])
-    handoff = Handoff(app[AMI], app[acd_api.ACD], store, hub)
-    app[tickets_api.STORE] = store
-    app[tickets_api.DESKS] = hub
-    app[tickets_api.HANDOFF] = handoff
-    app[tickets_api.CONTROLS] = CallControls(settings, app[AMI], handoff)
-    app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
-    app[tickets_api.REVISITS] = revisits = RevisitCalls(settings, app[AMI], store)
-    app[acd_api.METRICS].add_updater(ticket_metrics(app[acd_api.METRICS], store, handoff))
-    yield
-    await handoff.close()
-    await revisits.close()
 
 
 async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -304,10 +201,10 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(db_ctx)
     app.cleanup_ctx.append(ivr_ctx)
     app.cleanup_ctx.append(ami_ctx)
-    app.cleanup_ctx.append(sip_guard_ctx)
+    app.cleanup_ctx.append(pbx_ctx)
     app.cleanup_ctx.append(acd_ctx)
     app.cleanup_ctx.append(callbacks_ctx)
-    app.cleanup_ctx.append(seatmap_ctx)
+    app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,6 +28,16 @@ def make_settings(tmp: Path, **overrides: object) -> Settings:
         else:
             base[key] = value
     return load(TEST_CONFIG, **base)
+
+
+class Clock:
+    """The controller's clock, set by a test (the night variant, lawyer hours)."""
+
+    def __init__(self, now: dt.datetime):
+        self.now = now
+
+    def __call__(self) -> dt.datetime:
+        return self.now
 
 
 # The private PostgreSQL server of the session (tests/pg.py), started only

@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from hotline.acd.api import ACD
 from hotline.ami.client import AMIClient
 from hotline.errors import BadRequest, HotlineError
+from hotline.pbx.app import PBX_WATCH, TRUNKS
 from hotline.seatmap.hub import RESYNC, SeatMapHub
 from hotline.web.auth import USER, allow
 from hotline.roles import Role
 from hotline.web.json import json_body, text_field
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
+from hotline.web.keys import AMI
 from hotline.web.pages import page
 from hotline.web.ws import pump
 
@@ -131,3 +134,12 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/lead/seats/{seat}/{action:ready|pause|logout}", force)
     r.add_post("/api/lead/seats/{seat}/spy", spy)
     r.add_get("/api/lead/log", actions_log)
+
+
+async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
+    hub = SeatMapHub(app[ACD], pbx=app[PBX_WATCH], trunks=app[TRUNKS])
+    app[HUB] = hub
+    app[SPY_AMI] = app[AMI]
+    hub.start()
+    yield
+    await hub.close()

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Callable
+
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
+from hotline.ami.client import AMIClient
+from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
+from hotline.ivr.prompts import PromptStore
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker)
+CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
+AMI = web.AppKey("ami", AMIClient)
+KEEPER = web.AppKey("keeper", MirrorKeeper)
+# One prompt store: the IVR's, the callbacks' and the tickets' fixed prompts.
+PROMPTS = web.AppKey("prompts", PromptStore)

@@ -17,7 +17,7 @@ from hotline.ami.client import AMIClient, AMIError
 from hotline.config import Settings
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
-from tests.conftest import make_settings
+from tests.conftest import Clock, make_settings
 from hotline.server import KEEPER, create_app
 from tests.integration.helpers import Recorder, eventually
 
@@ -97,16 +97,6 @@ async def clean_pbx(pbx: Pbx, settings: Settings) -> AsyncIterator[None]:
     if pbx.supervisor_pid() is None:  # a test stopped it: bring it back
         await asyncio.to_thread(pbx.start)
     await reset_pbx(settings)
-
-
-class Clock:
-    """The controller's clock, set by a test (the night variant, lawyer hours)."""
-
-    def __init__(self, now: dt.datetime):
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import itertools
 
 import pytest
 from aiohttp.test_utils import TestServer
 
-from hotline.acd.api import ACD
-from hotline.acd.service import AcdService
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
@@ -20,46 +17,10 @@ from hotline.roles import Role
 from hotline.web.keys import SETTINGS
 from tests.integration.conftest import Clock
 from tests.integration.helpers import Recorder, eventually
+from tests.integration.floor import acd, equals as _equals, iface, member_paused as _member_paused, members, queue_caller, staff, takers
 from tests.integration.ivr_helpers import Api
 
 pytestmark = pytest.mark.pbx
-
-_callers = itertools.count(13600000000)
-
-
-def acd(server: TestServer) -> AcdService:
-    return server.app[ACD]
-
-
-async def staff(server: TestServer, seats: int, *, standby: list[int] = ()) -> None:
-    """Log agents in at seat01..seatNN, in seat order."""
-    service = acd(server)
-    for i in range(1, seats + 1):
-        await service.login(f"seat{i:02d}", f"agent{i:02d}", f"坐席员{i}", standby=i in standby)
-        service.clock.now += dt.timedelta(seconds=1)  # a distinct login time each
-
-
-async def queue_caller(ami: AMIClient, caller: str | None = None) -> str:
-    """A caller straight into the hotline queue (the IVR is tested on its own)."""
-    caller = caller or str(next(_callers))
-    await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
-                     CallerID=f"<{caller}>", Async="true")
-    return caller
-
-
-async def members(ami: AMIClient) -> dict[str, ev.QueueMember]:
-    status = await ami.list_action("QueueStatus", Queue="hotline")
-    return {e.interface: e for e in status.events if isinstance(e, ev.QueueMember)}
-
-
-async def takers(ami: AMIClient) -> set[str]:
-    """Members Asterisk may offer a call to right now."""
-    return {i for i, m in (await members(ami)).items() if not m.paused}
-
-
-def iface(n: int) -> str:
-    return f"Local/seat{n:02d}@sim-seat/n"
-
 
 async def test_ten_callers_six_lines(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
     await staff(controller, 8)
@@ -84,10 +45,6 @@ async def test_ten_callers_six_lines(controller: TestServer, ami: AMIClient, rec
     floor = acd(controller).floor_view()
     assert floor["waiting"]["count"] == 4
     assert sum(1 for s in floor["seats"] if s["status"] == "talking") == 6
-
-
-async def _equals(awaitable, expected) -> bool:  # noqa: ANN001
-    return (await awaitable) == expected
 
 
 async def test_night_window_staffs_two_lines(controller: TestServer, ami: AMIClient, clock: Clock) -> None:
@@ -137,11 +94,6 @@ async def test_after_call_work_holds_the_seat(
     assert not recorder.of(ev.AgentCalled, lambda e: e.caller_id_num == second)
     clock.now += dt.timedelta(seconds=31)  # the wrap-up timer runs out
     await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == second, timeout=10)
-
-
-async def _member_paused(ami: AMIClient, interface: str, reason: str) -> bool:
-    m = (await members(ami)).get(interface)
-    return m is not None and m.paused and m.paused_reason == reason
 
 
 async def test_agent_ends_after_call_work(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:

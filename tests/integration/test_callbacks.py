@@ -15,7 +15,7 @@ from hotline.ami.client import AMIClient
 from hotline.db.models import Callback
 from hotline.web.keys import SESSIONS
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.test_acd import _equals, iface, queue_caller, staff, takers
+from tests.integration.floor import equals as _equals, iface, queue_caller, staff, takers
 
 pytestmark = pytest.mark.pbx
 

@@ -33,7 +33,7 @@ from tests.integration.carrier import Carrier, make_carrier
 from tests.integration.conftest import Clock, connected_client
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
-from tests.integration.test_tickets import Desk
+from tests.integration.desk import Desk
 
 pytestmark = pytest.mark.pbx
 

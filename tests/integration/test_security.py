@@ -329,7 +329,7 @@ async def test_sessions_end_when_idle_and_expired_ones_are_purged(controller: Te
 
 async def test_database_recordings_and_logs_are_private(controller: TestServer, ami: AMIClient, recorder: Recorder,
                                                         settings: Settings, pbx: Pbx) -> None:
-    from tests.integration.test_acd import queue_caller, staff
+    from tests.integration.floor import queue_caller, staff
 
     await staff(controller, 1)
     caller = await queue_caller(ami)

@@ -19,7 +19,7 @@ from tests.integration.conftest import Clock
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.sip_phone import Baresip
-from tests.integration.test_tickets import Desk
+from tests.integration.desk import Desk
 
 pytestmark = pytest.mark.pbx
 

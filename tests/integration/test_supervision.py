@@ -22,7 +22,7 @@ from hotline.server import KEEPER
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.helpers import eventually
-from tests.integration.test_acd import iface, members, queue_caller, staff
+from tests.integration.floor import iface, members, queue_caller, staff
 
 pytestmark = pytest.mark.pbx
 

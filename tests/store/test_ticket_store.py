@@ -17,7 +17,7 @@ from hotline.errors import BadRequest
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import NotYourTicket, TicketNotFound, TicketStore
 from hotline.roles import Role
-from tests.conftest import make_settings
+from tests.conftest import Clock, make_settings
 from tests.pg import PostgresServer
 
 AGENT = Identity(1, "agent01", "坐席员一", frozenset({Role.AGENT}))
@@ -25,14 +25,6 @@ OTHER = Identity(2, "agent02", "坐席员二", frozenset({Role.AGENT}))
 LEAD = Identity(3, "lead", "值班长", frozenset({Role.LEAD}))
 ZJW = Identity(4, "zjw", "住建委", frozenset({Role.DEPARTMENT}), "zjw")
 RSJ = Identity(5, "rsj", "人社局", frozenset({Role.DEPARTMENT}), "rsj")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)  # 10:00 in the city
-
-    def __call__(self) -> dt.datetime:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -44,7 +36,8 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
         settings = make_settings(tmp_path)
     await upgrade_async(settings)
     engine = make_engine(settings)
-    s = TicketStore(settings, sessionmaker(engine), Clock())
+    # 10:00 in the city.
+    s = TicketStore(settings, sessionmaker(engine), Clock(dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)))
     await s.seed_kb()
     yield s
     await engine.dispose()

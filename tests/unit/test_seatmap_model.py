@@ -23,15 +23,6 @@ def test_talking_seat_shows_masked_caller_tag_and_category() -> None:
     assert idle["caller"] == "" and idle["category"] == ""  # nothing shown once the call is over
 
 
-def test_delta_holds_only_what_changed() -> None:
-    a = model.build(floor(), 0)
-    assert model.delta(a, model.build(floor(), 0)) is None
-    d = model.delta(a, model.build(floor("talking", "13800000000"), 0))
-    assert list(d) == ["seats"] and d["seats"]["seat01"]["state"] == "talking"
-    alert = model.delta(a, model.build(floor(waiting=16.0), 0))
-    assert list(alert) == ["header"] and alert["header"]["alert"] is True
-
-
 def test_a_slow_viewer_loses_its_backlog_and_gets_a_snapshot() -> None:
     async def go() -> None:
         v = Viewer(queue=asyncio.Queue(maxsize=3))

@@ -1,0 +1,39 @@
+"""The ACD's resources in the app: the service (seats, lines, intent) and the
+callback dispatcher, each with its cleanup context."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hotline.acd import api as acd_api
+from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
+from hotline.acd.service import AcdService
+from hotline.tasks import TaskSet
+from hotline.web.keys import AMI, CLOCK, KEEPER, PROMPTS, SESSIONS, SETTINGS
+
+
+async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
+    service = AcdService(app[SETTINGS], app[AMI], app[KEEPER], app[SESSIONS], app[CLOCK])
+    app[acd_api.ACD] = service
+    await service.start()
+    yield
+    await service.close()
+
+
+async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    prompts = app[PROMPTS]
+    for name, text in FIXED_PROMPTS.items():
+        await prompts.fixed(name, text)
+    digits = settings.pbx.instance_dir / "lib" / "sounds-zh" / "digits"
+    for name, text in ZH_DIGITS.items():
+        await prompts.fixed(name, text, folder=digits)
+    service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
+                              settings.ivr.pbx_prompts_dir)
+    app[acd_api.CALLBACKS] = service
+    tasks = TaskSet("callbacks")
+    tasks.spawn(service.run(), name="callback-dispatch")
+    yield
+    await tasks.close()
