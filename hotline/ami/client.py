@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from hotline.ami.events import AsyncAGIExec, Event, parse_event
+from hotline.tasks import TaskSet
 from hotline.ami.protocol import FrameBuffer, FrameError, Message, encode
 from hotline.config import AmiSettings
 from hotline.errors import HotlineError
@@ -167,7 +168,7 @@ class AMIClient:
         self._writer: asyncio.StreamWriter | None = None
         self._connected = asyncio.Event()
         self._closing = False
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet("AMI")
         self.connections = 0
         self.attempts = 0
         self.banner = ""
@@ -196,17 +197,14 @@ class AMIClient:
     # -- lifecycle ---------------------------------------------------------
     async def start(self) -> None:
         self._closing = False
-        self._spawn(self._run(), "ami-connection")
-        self._spawn(self._dispatch_loop(), "ami-dispatch")
+        self._tasks.spawn(self._run(), name="ami-connection")
+        self._tasks.spawn(self._dispatch_loop(), name="ami-dispatch")
 
     async def close(self) -> None:
         self._closing = True
         if self._writer is not None:
             self._writer.close()
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await self._tasks.close()
         self._fail_pending(AMIDisconnected("client closed"))
 
     async def __aenter__(self) -> "AMIClient":
@@ -215,18 +213,6 @@ class AMIClient:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
-
-    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error("AMI task %s failed", task.get_name(), exc_info=task.exception())
 
     def drop_connection(self) -> None:
         """Abort the TCP connection as a network failure would (reconnect follows)."""
@@ -265,7 +251,7 @@ class AMIClient:
             self.banner = banner.decode("utf-8", "replace").strip()
             if not self.banner.startswith("Asterisk Call Manager"):
                 raise AMIError(f"not an AMI server: {self.banner[:80]!r}")
-            reader_task = self._spawn(self._read_loop(reader), "ami-reader")
+            reader_task = self._tasks.spawn(self._read_loop(reader), name="ami-reader")
             try:
                 # No "Events: on": Asterisk reads "on" as a fixed list of
                 # classes that leaves out 'security' (failed SIP logins);

@@ -23,7 +23,8 @@ from prometheus_client import Gauge
 
 from hotline.ami.client import AMIClient, Disconnected
 from hotline.ami.resync import MirrorKeeper
-from hotline.pbx.process import Pbx, SupervisorState
+from hotline.pbx.process import Pbx
+from hotline.pbx.supervisor import SupervisorState
 
 log = logging.getLogger(__name__)
 

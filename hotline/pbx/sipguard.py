@@ -16,8 +16,8 @@ work. The firewall would also stop the packets from reaching Asterisk at
 all; an operator who wants that can add fail2ban on Asterisk's security log
 beside this.
 
-`FailureLedger` is the pure part (counting, thresholds, expiry);
-`SipGuard` feeds it from AMI, keeps blocks in the database (they outlive a
+`FailureLedger` (pbx/sipledger.py) is the pure part (counting, thresholds,
+expiry); `SipGuard` feeds it from AMI, keeps blocks in the database (they outlive a
 controller restart) and re-applies them whenever the PBX (re)connects.
 """
 
@@ -29,8 +29,7 @@ import datetime as dt
 import ipaddress
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from prometheus_client import Gauge
@@ -42,113 +41,16 @@ from hotline.ami.client import AMIClient, AMIError, Connected
 from hotline.config import Settings
 from hotline.db.models import SipBlock
 from hotline.errors import HotlineError
+from hotline.pbx.sipledger import BLOCK_FILE, Block, Failure, FailureLedger, acl_actions
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
-BLOCK_FILE = "pjsip_hotline_blocked.conf"
-BLOCK_ACL = "hotline-blocked"
-# A distributed scan must not grow the ledger without bound.
-MAX_TRACKED = 20_000
 
 
 class NotBlocked(HotlineError):
     error_id = "sip-address-not-blocked"
     status = 404
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    at: float
-    address: str
-    account: str
-    kind: str  # ChallengeResponseFailed (wrong password) | InvalidAccountID (no such account)
-
-
-@dataclass(frozen=True, slots=True)
-class Block:
-    address: str
-    failures: int
-    accounts: tuple[str, ...]
-    at: float
-    until: float
-
-
-@dataclass
-class _Tally:
-    times: collections.deque[float] = field(default_factory=collections.deque)
-    accounts: dict[str, None] = field(default_factory=dict)
-
-
-class FailureLedger:
-    def __init__(self, limit: int, window: float, block_seconds: float, never: Iterable[str] = ()):
-        self.limit = limit
-        self.window = window
-        self.block_seconds = block_seconds
-        self.never = [ipaddress.ip_network(n) for n in never]
-        self.tallies: dict[str, _Tally] = {}
-        self.blocked: dict[str, Block] = {}
-
-    def exempt(self, address: str) -> bool:
-        try:
-            ip = ipaddress.ip_address(address)
-        except ValueError:
-            return True  # nothing the ACL could hold
-        return any(ip in net for net in self.never)
-
-    def failed(self, address: str, account: str, now: float) -> Block | None:
-        """Count one failure; returns the new block when this one crossed the line."""
-        if address in self.blocked or self.exempt(address):
-            return None
-        tally = self.tallies.get(address)
-        if tally is None:
-            if len(self.tallies) >= MAX_TRACKED:
-                self._prune(now)
-            tally = self.tallies[address] = _Tally()
-        tally.times.append(now)
-        if account:
-            tally.accounts[account[:64]] = None
-        while tally.times and tally.times[0] <= now - self.window:
-            tally.times.popleft()
-        if len(tally.times) < self.limit:
-            return None
-        del self.tallies[address]
-        block = Block(address, len(tally.times), tuple(list(tally.accounts)[:8]), now, now + self.block_seconds)
-        self.blocked[address] = block
-        return block
-
-    def _prune(self, now: float) -> None:
-        for address in [a for a, t in self.tallies.items() if not t.times or t.times[-1] <= now - self.window]:
-            del self.tallies[address]
-        while len(self.tallies) >= MAX_TRACKED:
-            self.tallies.pop(next(iter(self.tallies)))
-
-    def restore(self, block: Block) -> None:
-        self.blocked[block.address] = block
-
-    def lift(self, address: str) -> Block | None:
-        return self.blocked.pop(address, None)
-
-    def expire(self, now: float) -> list[Block]:
-        gone = [b for b in self.blocked.values() if b.until <= now]
-        for b in gone:
-            del self.blocked[b.address]
-        return gone
-
-    def next_expiry(self) -> float | None:
-        return min((b.until for b in self.blocked.values()), default=None)
-
-
-def acl_actions(addresses: Iterable[str]) -> dict[str, str]:
-    """UpdateConfig fields that make the blocked ACL hold exactly `addresses`."""
-    fields = {"SrcFilename": BLOCK_FILE, "DstFilename": BLOCK_FILE, "Reload": "res_pjsip.so",
-              "Action-000000": "EmptyCat", "Cat-000000": BLOCK_ACL,
-              "Action-000001": "Append", "Cat-000001": BLOCK_ACL, "Var-000001": "type", "Value-000001": "acl"}
-    for i, address in enumerate(sorted(addresses), start=2):
-        ip = ipaddress.ip_address(address)  # never anything but an address into the file
-        fields |= {f"Action-{i:06d}": "Append", f"Cat-{i:06d}": BLOCK_ACL, f"Var-{i:06d}": "deny",
-                   f"Value-{i:06d}": f"{ip}/{ip.max_prefixlen}"}
-    return fields
 
 
 class SipGuard:

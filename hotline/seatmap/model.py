@@ -45,16 +45,3 @@ def header(floor: dict[str, Any]) -> dict[str, Any]:
         "standby_reason": lines["standby_reason"], "waiting": floor["waiting"]["count"],
         "longest_wait_s": floor["waiting"]["longest_s"], "alert": floor["waiting"]["longest_s"] > 15,
     }
-
-
-def delta(old: dict[str, Any] | None, new: dict[str, Any]) -> dict[str, Any] | None:
-    """The parts of `new` that differ from `old`; None when nothing changed."""
-    if old is None:
-        return {"header": new["header"], "seats": new["seats"]}
-    out: dict[str, Any] = {}
-    if old["header"] != new["header"]:
-        out["header"] = new["header"]
-    seats = {k: v for k, v in new["seats"].items() if old["seats"].get(k) != v}
-    if seats:
-        out["seats"] = seats
-    return out or None

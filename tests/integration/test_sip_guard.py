@@ -17,7 +17,7 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets, read_secrets
 from hotline.pbx.api import GUARD
-from hotline.pbx.sipguard import acl_actions
+from hotline.pbx.sipledger import acl_actions
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from hotline.pbx.health import PbxHealth
-from hotline.pbx.process import RestartPolicy, SupervisorState, exit_reason
+from hotline.pbx.supervisor import RestartPolicy, SupervisorState, exit_reason
 
 
 def test_restart_backoff_is_capped_and_resets_after_a_healthy_run() -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from hotline.config import ConfigError, Trunk, load
 from hotline.pbx.render import context, render_config
-from hotline.pbx.sipguard import BLOCK_ACL, FailureLedger, acl_actions
+from hotline.pbx.sipledger import BLOCK_ACL, FailureLedger, acl_actions
 from hotline.pbx.trunks import TrunkBoard
 from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
 
