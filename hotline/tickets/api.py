@@ -162,13 +162,13 @@ async def revisit_call(request: web.Request) -> web.Response:
 # -- knowledge base --------------------------------------------------------------------------
 @allow(*STAFF)
 async def kb_search(request: web.Request) -> web.Response:
-    return _json({"articles": await request.app[STORE].kb_search(query_text(request, "q", max_len=100))})
+    return _json({"articles": await request.app[STORE].kb.search(query_text(request, "q", max_len=100))})
 
 
 @allow(Role.LEAD, Role.ADMIN)
 async def kb_add(request: web.Request) -> web.Response:
     body = await json_body(request)
-    article = await request.app[STORE].kb_add(text_field(body, "title", max_len=128, required=True),
+    article = await request.app[STORE].kb.add(text_field(body, "title", max_len=128, required=True),
                                               text_field(body, "body", max_len=20_000, required=True),
                                               text_field(body, "category", max_len=32))
     return _json({"id": article}, status=201)

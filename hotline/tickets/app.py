@@ -53,7 +53,7 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     for name, text in {**(SURVEY_PROMPTS if settings.tickets.survey else {}), **REVISIT_PROMPTS}.items():
         await prompts.fixed(name, text)
     store = TicketStore(settings, app[SESSIONS], app[CLOCK])
-    await store.seed_kb()
+    await store.kb.seed()
     hub = DeskHub(app[acd_api.ACD])
     handoff = Handoff(app[AMI], app[acd_api.ACD], store, hub)
     app[tickets_api.STORE] = store

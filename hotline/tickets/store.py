@@ -1,4 +1,6 @@
-"""The ticket store: numbers, the hand-off of calls, the workflow, views.
+"""The ticket store: numbers, the hand-off of calls, drafts, the workflow
+(reads in reads.py, access rules in access.py, views in views.py, the form in
+form.py, the knowledge base in kb.py).
 
 Every method is one short transaction and returns plain dicts; a caller that
 got an answer may rely on it being on disk (SQLite: WAL + synchronous=FULL;
@@ -11,44 +13,29 @@ import datetime as dt
 import zoneinfo
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
-import yaml
-from sqlalchemy import Select, func, or_, select, text, update
+from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
 from hotline.config import Settings
-from hotline.db.models import Call, KbArticle, Ticket, TicketCall, TicketDraft, TicketEvent, TicketSequence
-from hotline.errors import BadRequest, HotlineError
-from hotline.numbers import ascii_digits, mask_number
+from hotline.db.models import Call, Ticket, TicketCall, TicketDraft, TicketEvent, TicketSequence
+from hotline.errors import BadRequest
+from hotline.numbers import ascii_digits
 from hotline.tickets import workflow as wf
+from hotline.tickets.access import NotYourTicket, TicketNotFound, may_read, own
 from hotline.tickets.categories import CategoryTree
-from hotline.roles import Role
+from hotline.tickets.form import FORM_TEXT, apply_form, flag, read_form
+from hotline.tickets.kb import KnowledgeBase
+from hotline.tickets.reads import TicketReads
+from hotline.tickets.views import CHANNELS, TicketViews
 
-CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办"}
-PRIVILEGED = frozenset({Role.LEAD, Role.ADMIN})
-_FORM_TEXT = {"category": 32, "district": 32, "address": 256, "content": 4000, "answer": 4000,
-              "caller_name": 64, "department": 32}
-
-
-_SEED = Path(__file__).with_name("kb_seed.yaml")
-_FTS = text("SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q ORDER BY bm25(kb_fts) LIMIT :limit")
+__all__ = ["TicketStore", "TicketNotFound", "NotYourTicket", "CHANNELS"]
 
 
-class TicketNotFound(HotlineError):
-    error_id = "ticket-not-found"
-    status = 404
-
-
-class NotYourTicket(HotlineError):
-    error_id = "ticket-not-yours"
-    status = 403
-
-
-class TicketStore:
+class TicketStore(TicketReads):
     def __init__(self, settings: Settings, sessions: async_sessionmaker, clock: Callable[[], dt.datetime]):
         self.settings = settings
         self.cfg = settings.tickets
@@ -56,6 +43,11 @@ class TicketStore:
         self.clock = clock
         self.tree = CategoryTree(settings.tickets)
         self.tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
+        self.views = TicketViews(self.tree)
+        self.kb = KnowledgeBase(sessions, clock, self.views.category_label)
+
+    def _read_form(self, body: dict[str, Any], *, require_content: bool) -> dict[str, Any]:
+        return read_form(body, self.tree, self.cfg, require_content=require_content)
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
@@ -110,7 +102,7 @@ class TicketStore:
             db.add(TicketCall(ticket_id=ticket.id, call_id=call_id, uniqueid=uniqueid, seat=seat, agent=agent,
                               answered_at=now, recording=f"{call_id}.wav"))
         history = [h for h in ctx["history"] if h["number"] != ticket.number]
-        return {"ticket": self._row(ticket), "history": history, "repeat": ctx["repeat"] and bool(history)}
+        return {"ticket": self.views.row(ticket), "history": history, "repeat": ctx["repeat"] and bool(history)}
 
     def _category_from_ivr(self, name: str) -> str:
         """The IVR menu may already have asked what the call is about."""
@@ -119,24 +111,11 @@ class TicketStore:
                 return node.code
         return ""
 
-    async def _history(self, db: AsyncSession, caller: str, exclude: int) -> list[dict[str, Any]]:
-        rows = (await db.scalars(select(Ticket).where(Ticket.caller == caller, Ticket.id != exclude)
-                                 .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                                 .limit(self.cfg.history_limit))).all()
-        return [{"number": t.number, "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
-                 "created_at": t.created_at.isoformat(), "category": self._category_label(t.category),
-                 "content": t.content[:80]} for t in rows]
-
-    def _category_label(self, code: str) -> str:
-        node = self.tree.get(code)
-        return node.label if node else code
-
-    # -- other channels --------------------------------------------------------------------
     async def create(self, channel: str, actor: str, body: dict[str, Any]) -> dict[str, Any]:
         """A ticket from a gateway (web, WeChat, SMS, app, 110): already described."""
         if channel not in CHANNELS or channel == "phone":
             raise BadRequest(f"未知渠道 {channel}", field="channel")
-        form = self._form(body, require_content=True)
+        form = self._read_form(body, require_content=True)
         caller = body.get("caller", "")
         if type(caller) is not str:
             raise BadRequest("caller 必须是数字字符串", field="caller")
@@ -146,13 +125,13 @@ class TicketStore:
         async with self._tx() as db:
             ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
                             channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
-                            confidential=_flag(body, "confidential", False), ivr_path=[],
+                            confidential=flag(body, "confidential", False), ivr_path=[],
                             **{k: v for k, v in form.items() if k != "handling"})
             db.add(ticket)
             await db.flush()
             db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, action="accept", from_status="",
                                to_status=ticket.status, note=f"{CHANNELS[channel]}渠道"))
-        return self._row(ticket)
+        return self.views.row(ticket)
 
     # -- desk --------------------------------------------------------------------------------
     async def open_ticket_of(self, agent: str) -> dict[str, Any] | None:
@@ -166,18 +145,18 @@ class TicketStore:
                 return None
             draft = await db.get(TicketDraft, t.id)
             history = await self._history(db, t.caller, t.id) if t.caller else []
-        return {"ticket": self._row(t), "draft": draft.data if draft else {}, "history": history}
+        return {"ticket": self.views.row(t), "draft": draft.data if draft else {}, "history": history}
 
     async def save_draft(self, number: str, who: Identity, data: dict[str, Any]) -> dict[str, Any]:
         # A draft keeps what was typed; only text (or a number of days) is text.
-        clean = {k: str(v)[:limit] for k, limit in {**_FORM_TEXT, "handling": 16, "deadline_days": 8}.items()
+        clean = {k: str(v)[:limit] for k, limit in {**FORM_TEXT, "handling": 16, "deadline_days": 8}.items()
                  if type(v := data.get(k)) in (str, int, float)}
         if "confidential" in data:
-            clean["confidential"] = _flag(data, "confidential", False)
+            clean["confidential"] = flag(data, "confidential", False)
         now = self.clock()
         async with self._tx() as db:
             t = await self._get(db, number)
-            self._own(t, who)
+            own(t, who)
             if t.status != wf.Status.ACCEPTED.value:
                 raise wf.TransitionRefused("工单已提交，草稿不再保存", status=t.status)
             row = await db.get(TicketDraft, t.id)
@@ -189,7 +168,7 @@ class TicketStore:
 
     async def submit(self, number: str, who: Identity, body: dict[str, Any]) -> dict[str, Any]:
         """The agent's submit: answered on the spot (closed) or dispatched."""
-        form = self._form(body, require_content=True)
+        form = self._read_form(body, require_content=True)
         handling = body.get("handling")
         if handling not in ("answered", "dispatched"):
             raise BadRequest("handling 必须是 answered（当场答复）或 dispatched（派单）", field="handling")
@@ -198,11 +177,11 @@ class TicketStore:
         now = self.clock()
         async with self._tx() as db:
             t = await self._get(db, number)
-            self._own(t, who)
+            own(t, who)
             action = "answer" if handling == "answered" else "dispatch"
             after = wf.transition(t.status, action, who.roles)
-            self._apply_form(t, form)
-            t.confidential = _flag(body, "confidential", t.confidential)
+            apply_form(t, form)
+            t.confidential = flag(body, "confidential", t.confidential)
             t.handling = handling
             note = ""
             if action == "dispatch":
@@ -213,7 +192,7 @@ class TicketStore:
             draft = await db.get(TicketDraft, t.id)
             if draft is not None:
                 await db.delete(draft)
-        return self._row(t)
+        return self.views.row(t)
 
     def _dispatch(self, t: Ticket, body: dict[str, Any], now: dt.datetime) -> str:
         given = body.get("department")
@@ -242,35 +221,6 @@ class TicketStore:
         t.deadline_at = now + dt.timedelta(days=days)
         return f"派往{self.tree.departments[dept].name}，时限 {days:g} 天"
 
-    def _form(self, body: dict[str, Any], *, require_content: bool) -> dict[str, Any]:
-        form: dict[str, Any] = {}
-        for key, limit in _FORM_TEXT.items():
-            v = body.get(key)
-            if v is None:
-                continue
-            if not isinstance(v, str):
-                raise BadRequest(f"{key} 必须是文本", field=key)
-            if len(v) > limit:
-                raise BadRequest(f"{key} 最长 {limit} 字", field=key)
-            form[key] = v.strip()
-        if form.get("category") and self.tree.get(form["category"]) is None:
-            raise BadRequest(f"未知分类 {form['category']}", field="category")
-        if form.get("district") and form["district"] not in self.cfg.districts:
-            raise BadRequest(f"未知属地 {form['district']}", field="district")
-        if form.get("department") and form["department"] not in self.tree.departments:
-            raise BadRequest(f"未知部门 {form['department']}", field="department")
-        if require_content:
-            if not form.get("content"):
-                raise BadRequest("请填写诉求内容", field="content")
-            if not form.get("category"):
-                raise BadRequest("请选择诉求分类", field="category")
-        return form
-
-    @staticmethod
-    def _apply_form(t: Ticket, form: dict[str, Any]) -> None:
-        for key, value in form.items():
-            setattr(t, key, value)
-
     # -- workflow after the desk ------------------------------------------------------------------
     async def act(self, number: str, action: str, who: Identity, body: dict[str, Any]) -> dict[str, Any]:
         """Department feedback or return, re-dispatch, revisit."""
@@ -285,7 +235,7 @@ class TicketStore:
             t = await self._get(db, number)
             # Before any rule about the ticket's state: whatever a department
             # is refused must look the same as a ticket that does not exist.
-            self._may_read(t, who)
+            may_read(t, who)
             if action == "revisit" and body.get("satisfied") is False:
                 action = "reopen"
             after = wf.transition(t.status, action, who.roles)
@@ -297,8 +247,8 @@ class TicketStore:
             elif action == "return":
                 t.department, t.deadline_at = "", None
             elif action == "dispatch":
-                form = self._form(body, require_content=False)
-                self._apply_form(t, {k: v for k, v in form.items() if k == "category"})
+                form = self._read_form(body, require_content=False)
+                apply_form(t, {k: v for k, v in form.items() if k == "category"})
                 note = self._dispatch(t, body, now) + (f"；{note}" if note else "")
             elif action in ("revisit", "reopen"):
                 t.revisit_note = note
@@ -317,7 +267,7 @@ class TicketStore:
                 else:
                     t.closed_at = now
             self._move(db, t, action, after, who.username, note, now)
-        return self._row(t)
+        return self.views.row(t)
 
     @staticmethod
     def _move(db: AsyncSession, t: Ticket, action: str, after: wf.Status, actor: str, note: str,
@@ -346,164 +296,3 @@ class TicketStore:
             db.add(TicketEvent(ticket_id=t.id, at=self.clock(), actor="survey", action="survey",
                                from_status=t.status, to_status=t.status, note=wf.SATISFACTION[score]))
             return t.number
-
-    # -- reading -------------------------------------------------------------------------------------
-    async def _get(self, db: AsyncSession, number: str) -> Ticket:
-        t = await db.scalar(select(Ticket).where(Ticket.number == number))
-        if t is None:
-            raise TicketNotFound(f"工单 {number} 不存在", number=number)
-        return t
-
-    @staticmethod
-    def _own(t: Ticket, who: Identity) -> None:
-        if t.agent != who.username and not (who.roles & PRIVILEGED):
-            raise NotYourTicket("这张工单由其他坐席受理")
-
-    async def get(self, number: str, who: Identity) -> dict[str, Any]:
-        async with self.sessions() as db:
-            t = await self._get(db, number)
-            self._may_read(t, who)
-            events = (await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
-                                       .order_by(TicketEvent.id))).all()
-            calls = (await db.scalars(select(TicketCall).where(TicketCall.ticket_id == t.id)
-                                      .order_by(TicketCall.id))).all()
-        view = self.view(t, who)
-        view["history"] = [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-                            "action_text": wf.ACTION_TEXT.get(e.action, e.action), "from": e.from_status,
-                            "to": e.to_status, "note": e.note} for e in events]
-        view["calls"] = [{"call_id": c.call_id, "seat": c.seat, "agent": c.agent,
-                          "answered_at": c.answered_at.isoformat(),
-                          "recording": None if c.recording_purged or not c.recording else
-                          f"/api/recordings/{c.call_id}"} for c in calls]
-        return view
-
-    @staticmethod
-    def _may_read(t: Ticket, who: Identity) -> None:
-        """Departments see their own tickets; another department's ticket is
-        answered exactly as a missing one, so its number's existence leaks not."""
-        if Role.DEPARTMENT in who.roles and not (who.roles & PRIVILEGED) and not (
-                {Role.AGENT} & who.roles) and t.department != who.department:
-            raise TicketNotFound(f"工单 {t.number} 不存在", number=t.number)
-
-    def view(self, t: Ticket, who: Identity | None) -> dict[str, Any]:
-        row = self._row(t)
-        # Confidential callers are shown only to the agent who took the call,
-        # the shift lead and admins.
-        if t.confidential and not (who is not None and (who.roles & PRIVILEGED or who.username == t.agent)):
-            row["caller"] = mask_number(t.caller)
-            row["caller_name"] = "*" * len(t.caller_name) if t.caller_name else ""
-            row["address"] = "（保密）" if t.address else ""
-            row["masked"] = True
-        return row
-
-    def _row(self, t: Ticket) -> dict[str, Any]:
-        dept = self.tree.departments.get(t.department)
-        return {
-            "number": t.number, "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
-            "channel": t.channel, "channel_text": CHANNELS.get(t.channel, t.channel), "caller": t.caller,
-            "caller_name": t.caller_name, "call_id": t.call_id, "tag": t.tag, "ivr_path": t.ivr_path,
-            "category": t.category, "category_text": self._category_label(t.category), "district": t.district,
-            "address": t.address, "content": t.content, "handling": t.handling, "answer": t.answer,
-            "department": t.department, "department_text": dept.name if dept else "",
-            "deadline_at": t.deadline_at.isoformat() if t.deadline_at else None,
-            "feedback": t.feedback, "feedback_at": t.feedback_at.isoformat() if t.feedback_at else None,
-            "revisit_due_at": t.revisit_due_at.isoformat() if t.revisit_due_at else None,
-            "revisit_note": t.revisit_note, "satisfaction": t.satisfaction,
-            "satisfaction_text": wf.SATISFACTION.get(t.satisfaction or 0, ""),
-            "satisfaction_source": t.satisfaction_source, "confidential": t.confidential, "agent": t.agent,
-            "seat": t.seat, "wait_s": t.wait_s, "created_at": t.created_at.isoformat(),
-            "updated_at": t.updated_at.isoformat(), "closed_at": t.closed_at.isoformat() if t.closed_at else None,
-            "redispatches": t.redispatches, "masked": False,
-        }
-
-    async def search(self, who: Identity, *, status: str | None = None, caller: str | None = None,
-                     department: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        q: Select[tuple[Ticket]] = select(Ticket)
-        if status:
-            q = q.where(Ticket.status == status)
-        if caller:
-            q = q.where(Ticket.caller == caller)
-        if Role.DEPARTMENT in who.roles and not (who.roles & (PRIVILEGED | {Role.AGENT})):
-            department = who.department or "-"
-        if department:
-            q = q.where(Ticket.department == department)
-        async with self.sessions() as db:
-            rows = (await db.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                                     .limit(max(1, min(limit, 500))))).all()
-        return [self.view(t, who) for t in rows]
-
-    async def ledger(self, who: Identity | None) -> list[dict[str, Any]]:
-        """督办台账: tickets past a deadline, the most overdue first."""
-        now = self.clock()
-        async with self.sessions() as db:
-            rows = (await db.scalars(select(Ticket).where(or_(
-                (Ticket.status == wf.Status.DISPATCHED.value) & (Ticket.deadline_at < now),
-                (Ticket.status == wf.Status.FEEDBACK.value) & (Ticket.revisit_due_at < now),
-            )))).all()
-        out = []
-        for t in rows:
-            due = t.deadline_at if t.status == wf.Status.DISPATCHED.value else t.revisit_due_at
-            assert due is not None
-            row = self.view(t, who)
-            row["overdue_hours"] = round((now - due).total_seconds() / 3600, 1)
-            row["overdue_stage"] = "办理超时" if t.status == wf.Status.DISPATCHED.value else "回访超时"
-            out.append(row)
-        return sorted(out, key=lambda r: -r["overdue_hours"])
-
-    async def counts(self) -> dict[str, int]:
-        """Tickets by status, and how many are overdue (for the metrics)."""
-        async with self.sessions() as db:
-            rows = (await db.execute(select(Ticket.status, func.count()).group_by(Ticket.status))).all()
-        out = {status: int(n) for status, n in rows}
-        out["overdue"] = len(await self.ledger(None))
-        return out
-
-    async def count(self) -> int:
-        async with self.sessions() as db:
-            return int(await db.scalar(select(func.count()).select_from(Ticket)) or 0)
-
-    # -- knowledge base ------------------------------------------------------------------------------
-    async def kb_search(self, query: str, limit: int = 10) -> list[dict[str, Any]]:
-        query = query.strip()
-        if not query:
-            return []
-        if len(query) > 100:
-            raise BadRequest("搜索词最长 100 字", field="q")
-        async with self.sessions() as db:
-            if db.bind.dialect.name == "sqlite" and len(query) >= 3:
-                # FTS5 trigram: any run of three characters, ranked by bm25.
-                phrase = '"' + query.replace('"', '""') + '"'
-                result = await db.execute(_FTS, {"q": phrase, "limit": limit})
-                ids = [r[0] for r in result]
-            else:
-                like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                ids = list((await db.scalars(select(KbArticle.id).where(or_(
-                    KbArticle.title.like(like, escape="\\"), KbArticle.body.like(like, escape="\\")))
-                    .order_by(KbArticle.id).limit(limit))).all())
-            arts = {a.id: a for a in (await db.scalars(select(KbArticle).where(KbArticle.id.in_(ids)))).all()}
-        return [{"id": i, "title": arts[i].title, "body": arts[i].body,
-                 "category": self._category_label(arts[i].category)} for i in ids if i in arts]
-
-    async def seed_kb(self) -> None:
-        """The shipped first articles, into an empty knowledge base only."""
-        async with self.sessions() as db:
-            if await db.scalar(select(func.count()).select_from(KbArticle)):
-                return
-        for a in yaml.safe_load(_SEED.read_text(encoding="utf-8")):
-            await self.kb_add(a["title"], a["body"], a.get("category", ""))
-
-    async def kb_add(self, title: str, body: str, category: str = "") -> int:
-        if not title.strip() or not body.strip():
-            raise BadRequest("标题和正文都不能为空")
-        async with self._tx() as db:
-            a = KbArticle(title=title.strip()[:128], body=body.strip(), category=category, updated_at=self.clock())
-            db.add(a)
-            await db.flush()
-            return a.id
-
-
-def _flag(body: dict[str, Any], key: str, default: bool) -> bool:
-    value = body.get(key, default)
-    if type(value) is not bool:
-        raise BadRequest(f"{key} 必须是 true 或 false", field=key)
-    return value

@@ -38,7 +38,7 @@ async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator
     engine = make_engine(settings)
     # 10:00 in the city.
     s = TicketStore(settings, sessionmaker(engine), Clock(dt.datetime(2026, 11, 27, 2, 0, tzinfo=dt.timezone.utc)))
-    await s.seed_kb()
+    await s.kb.seed()
     yield s
     await engine.dispose()
 
@@ -155,12 +155,12 @@ async def test_gateway_tickets_record_their_channel(store: TicketStore) -> None:
 
 
 async def test_knowledge_base_finds_chinese(store: TicketStore) -> None:
-    hits = await store.kb_search("施工噪音")
+    hits = await store.kb.search("施工噪音")
     assert hits and hits[0]["title"] == "夜间施工噪音扰民"
-    assert [h["title"] for h in await store.kb_search("欠薪")] == ["拖欠工资如何投诉"]  # two characters: LIKE
-    assert await store.kb_search("火星移民") == []
-    new = await store.kb_add("垃圾分类投放时间", "居民生活垃圾每日7时至9时、18时至20时定时定点投放。")
-    assert [h["id"] for h in await store.kb_search("定时定点投放")] == [new]
+    assert [h["title"] for h in await store.kb.search("欠薪")] == ["拖欠工资如何投诉"]  # two characters: LIKE
+    assert await store.kb.search("火星移民") == []
+    new = await store.kb.add("垃圾分类投放时间", "居民生活垃圾每日7时至9时、18时至20时定时定点投放。")
+    assert [h["id"] for h in await store.kb.search("定时定点投放")] == [new]
 
 
 async def test_survey_lands_on_the_ticket_of_the_call(store: TicketStore) -> None:

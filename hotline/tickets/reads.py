@@ -1,0 +1,97 @@
+"""Reading tickets: one, a list, the supervision ledger (督办台账), counts.
+Every read goes through the access rules and the one view shape."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.accounts import Identity
+from hotline.db.models import Ticket, TicketCall, TicketEvent
+from hotline.tickets import workflow as wf
+from hotline.tickets.access import TicketNotFound, department_only, may_read
+from hotline.tickets.views import TicketViews
+
+
+class TicketReads:
+    """The read side of TicketStore (its base class)."""
+
+    sessions: async_sessionmaker
+    clock: Callable[[], dt.datetime]
+    views: TicketViews
+
+    async def _get(self, db: AsyncSession, number: str) -> Ticket:
+        t = await db.scalar(select(Ticket).where(Ticket.number == number))
+        if t is None:
+            raise TicketNotFound(f"工单 {number} 不存在", number=number)
+        return t
+
+    async def get(self, number: str, who: Identity) -> dict[str, Any]:
+        async with self.sessions() as db:
+            t = await self._get(db, number)
+            may_read(t, who)
+            events = (await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
+                                       .order_by(TicketEvent.id))).all()
+            calls = (await db.scalars(select(TicketCall).where(TicketCall.ticket_id == t.id)
+                                      .order_by(TicketCall.id))).all()
+        view = self.views.view(t, who)
+        view["history"] = self.views.history(list(events))
+        view["calls"] = self.views.calls(list(calls))
+        return view
+
+    async def search(self, who: Identity, *, status: str | None = None, caller: str | None = None,
+                     department: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        q: Select[tuple[Ticket]] = select(Ticket)
+        if status:
+            q = q.where(Ticket.status == status)
+        if caller:
+            q = q.where(Ticket.caller == caller)
+        department = department_only(who) or department
+        if department:
+            q = q.where(Ticket.department == department)
+        async with self.sessions() as db:
+            rows = (await db.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                                     .limit(max(1, min(limit, 500))))).all()
+        return [self.views.view(t, who) for t in rows]
+
+    async def ledger(self, who: Identity | None) -> list[dict[str, Any]]:
+        """督办台账: tickets past a deadline, the most overdue first."""
+        now = self.clock()
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(Ticket).where(or_(
+                (Ticket.status == wf.Status.DISPATCHED.value) & (Ticket.deadline_at < now),
+                (Ticket.status == wf.Status.FEEDBACK.value) & (Ticket.revisit_due_at < now),
+            )))).all()
+        out = []
+        for t in rows:
+            due = t.deadline_at if t.status == wf.Status.DISPATCHED.value else t.revisit_due_at
+            assert due is not None
+            row = self.views.view(t, who)
+            row["overdue_hours"] = round((now - due).total_seconds() / 3600, 1)
+            row["overdue_stage"] = "办理超时" if t.status == wf.Status.DISPATCHED.value else "回访超时"
+            out.append(row)
+        return sorted(out, key=lambda r: -r["overdue_hours"])
+
+    async def counts(self) -> dict[str, int]:
+        """Tickets by status, and how many are overdue (for the metrics)."""
+        async with self.sessions() as db:
+            rows = (await db.execute(select(Ticket.status, func.count()).group_by(Ticket.status))).all()
+        out = {status: int(n) for status, n in rows}
+        out["overdue"] = len(await self.ledger(None))
+        return out
+
+    async def count(self) -> int:
+        async with self.sessions() as db:
+            return int(await db.scalar(select(func.count()).select_from(Ticket)) or 0)
+
+    async def _history(self, db: AsyncSession, caller: str, exclude: int) -> list[dict[str, Any]]:
+        rows = (await db.scalars(select(Ticket).where(Ticket.caller == caller, Ticket.id != exclude)
+                                 .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                                 .limit(self.cfg.history_limit))).all()
+        return [{"number": t.number, "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
+                 "created_at": t.created_at.isoformat(), "category": self.views.category_label(t.category),
+                 "content": t.content[:80]} for t in rows]

@@ -1,0 +1,66 @@
+"""Tickets as people see them: one row shape for the desk, the lists, the
+ledger and the API, with confidential callers masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hotline.accounts import Identity
+from hotline.db.models import Ticket, TicketCall, TicketEvent
+from hotline.numbers import mask_number
+from hotline.tickets import workflow as wf
+from hotline.tickets.access import sees_caller
+from hotline.tickets.categories import CategoryTree
+
+CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办"}
+
+
+class TicketViews:
+    def __init__(self, tree: CategoryTree):
+        self.tree = tree
+
+    def category_label(self, code: str) -> str:
+        node = self.tree.get(code)
+        return node.label if node else code
+
+    # -- other channels --------------------------------------------------------------------
+    def view(self, t: Ticket, who: Identity | None) -> dict[str, Any]:
+        row = self.row(t)
+        if not sees_caller(t, who):
+            row["caller"] = mask_number(t.caller)
+            row["caller_name"] = "*" * len(t.caller_name) if t.caller_name else ""
+            row["address"] = "（保密）" if t.address else ""
+            row["masked"] = True
+        return row
+
+    def row(self, t: Ticket) -> dict[str, Any]:
+        dept = self.tree.departments.get(t.department)
+        return {
+            "number": t.number, "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
+            "channel": t.channel, "channel_text": CHANNELS.get(t.channel, t.channel), "caller": t.caller,
+            "caller_name": t.caller_name, "call_id": t.call_id, "tag": t.tag, "ivr_path": t.ivr_path,
+            "category": t.category, "category_text": self.category_label(t.category), "district": t.district,
+            "address": t.address, "content": t.content, "handling": t.handling, "answer": t.answer,
+            "department": t.department, "department_text": dept.name if dept else "",
+            "deadline_at": t.deadline_at.isoformat() if t.deadline_at else None,
+            "feedback": t.feedback, "feedback_at": t.feedback_at.isoformat() if t.feedback_at else None,
+            "revisit_due_at": t.revisit_due_at.isoformat() if t.revisit_due_at else None,
+            "revisit_note": t.revisit_note, "satisfaction": t.satisfaction,
+            "satisfaction_text": wf.SATISFACTION.get(t.satisfaction or 0, ""),
+            "satisfaction_source": t.satisfaction_source, "confidential": t.confidential, "agent": t.agent,
+            "seat": t.seat, "wait_s": t.wait_s, "created_at": t.created_at.isoformat(),
+            "updated_at": t.updated_at.isoformat(), "closed_at": t.closed_at.isoformat() if t.closed_at else None,
+            "redispatches": t.redispatches, "masked": False,
+        }
+
+    @staticmethod
+    def history(events: list[TicketEvent]) -> list[dict[str, Any]]:
+        return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+                 "action_text": wf.ACTION_TEXT.get(e.action, e.action), "from": e.from_status,
+                 "to": e.to_status, "note": e.note} for e in events]
+
+    @staticmethod
+    def calls(calls: list[TicketCall]) -> list[dict[str, Any]]:
+        return [{"call_id": c.call_id, "seat": c.seat, "agent": c.agent, "answered_at": c.answered_at.isoformat(),
+                 "recording": None if c.recording_purged or not c.recording else f"/api/recordings/{c.call_id}"}
+                for c in calls]
