@@ -1,0 +1,135 @@
+"""Queue events into the ACD: each AMI event becomes a pure Floor transition
+(seats/state.py) and, where figures need it, a queued database write."""
+
+from __future__ import annotations
+
+import logging
+from sqlalchemy import insert, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIError
+from hotline.db.models import QueueCall
+from hotline.numbers import ascii_digits
+from hotline.seats import state as st
+
+log = logging.getLogger(__name__)
+
+# app_queue member status (a device state): AST_DEVICE_RINGING.
+_DEVICE_RINGING = 6
+
+
+class QueueEvents:
+    """The AcdService's AMI handlers (a base class: they act on its floor)."""
+
+    def _on_mirror(self, event: ev.Event | None) -> None:
+        self._dirty.set()
+        if event is None and self.keeper.mirror.synced:
+            self._drop_vanished_calls()
+
+    def _drop_vanished_calls(self) -> None:
+        """After a resync: calls the seats were on that Asterisk no longer has
+        (it crashed and restarted) ended while no AgentComplete could say so."""
+        mirror = self.keeper.mirror
+        queue = mirror.queues.get(self.acd.queue)
+        now = self.now()
+        for seat in list(self.floor.seats.values()):
+            if not (seat.talking or seat.ringing):
+                continue
+            interface = self.settings.seats.interface(seat.name)
+            if seat.talking and self._in_call.get(interface, "") in mirror.channels:
+                continue
+            member = queue.members.get(interface) if queue is not None else None
+            if not seat.talking and member is not None and member.status == _DEVICE_RINGING:
+                continue
+            uniqueid = self._in_call.pop(interface, "")
+            self._call_info.pop(interface, None)
+            self._apply(st.call_vanished(self.floor, interface, now, self.acd.wrapup_seconds))
+            self.note("pbx", seat.name, "交换机重启，通话已中断" if seat.talking else "交换机重启，振铃已中断")
+            if uniqueid:
+                async def write(db: AsyncSession, uniqueid: str = uniqueid) -> None:
+                    await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid, QueueCall.ended_at.is_(None))
+                                     .values(ended_at=now))
+
+                self.writes.put(write)
+
+    # -- queue events ----------------------------------------------------------------
+    def _on_called(self, e: ev.AgentCalled) -> None:
+        self._apply(st.agent_called(self.floor, e.interface, e.caller_id_num, self.now()))
+
+    def _on_connect(self, e: ev.AgentConnect) -> None:
+        now = self.now()
+        self._apply(st.agent_connected(self.floor, e.interface, e.caller_id_num, now))
+        self.waiting.pop(e.uniqueid, None)
+        self._in_call[e.interface] = e.uniqueid
+        self._call_info[e.interface] = {"tag": e.var("HOTLINE_TAG"), "category": e.var("HOTLINE_CATEGORY")}
+        seat = self.floor.at_interface(e.interface)
+        call_id = e.var("HOTLINE_CALLID") or e.linkedid
+
+        async def write(db: AsyncSession) -> None:
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+                answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
+
+        self.writes.put(write)
+        self._tasks.spawn(self._queue_log(e, call_id), "acd-queuelog")
+
+    async def _queue_log(self, e: ev.AgentConnect, call_id: str) -> None:
+        try:
+            # Stamped into queue_log, so Asterisk's own records join to tickets.
+            await self.client.action("QueueLog", Queue=e.queue, Event="HOTLINECALL", Uniqueid=e.uniqueid,
+                                     Interface=e.interface, Message=call_id)
+        except AMIError as exc:
+            log.warning("QueueLog for %s failed: %s", call_id, exc)
+
+    def _on_complete(self, e: ev.AgentComplete) -> None:
+        now = self.now()
+        uniqueid = self._in_call.pop(e.interface, "") or e.uniqueid
+        self._call_info.pop(e.interface, None)
+        seat = self.floor.at_interface(e.interface)
+        if seat is not None and self.acd.wrapup_seconds > 0:
+            self._wrapup_started[seat.name] = (uniqueid, now)
+        self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
+
+        async def write(db: AsyncSession) -> None:
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
+                ended_at=now, talk_s=float(e.talk_time)))
+
+        self.writes.put(write)
+
+    def _on_no_answer(self, e: ev.AgentRingNoAnswer) -> None:
+        before = self.floor.at_interface(e.interface)
+        self._apply(st.ring_no_answer(self.floor, e.interface, self.now(), self.acd.ring_no_answer_limit,
+                                      self.acd.no_answer_reason))
+        after = self.floor.at_interface(e.interface)
+        if before and after and after.pause == self.acd.no_answer_reason and before.pause != after.pause:
+            self.note("no-answer", after.name, f"连续 {self.acd.ring_no_answer_limit} 次未接听，已暂停")
+            self.writes.put(lambda db: self._write_pause(db, after.name, after.pause))
+
+    def _on_join(self, e: ev.QueueCallerJoin) -> None:
+        now = self.now()
+        self.waiting[e.uniqueid] = now
+        row = {"uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
+               "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
+               "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None}
+
+        async def write(db: AsyncSession) -> None:
+            if await db.get(QueueCall, e.uniqueid) is None:
+                await db.execute(insert(QueueCall), [row])
+
+        self.writes.put(write)
+        self._recompute()
+
+    def _on_leave(self, e: ev.QueueCallerLeave) -> None:
+        if self.waiting.pop(e.uniqueid, None) is not None:
+            self._recompute()
+
+    def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
+        self.waiting.pop(e.uniqueid, None)
+        now = self.now()
+
+        async def write(db: AsyncSession) -> None:
+            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
+                abandoned=True, ended_at=now, hold_s=float(e.hold_time)))
+
+        self.writes.put(write)
+        self._recompute()
