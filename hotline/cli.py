@@ -143,7 +143,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_ivr_validate(args: argparse.Namespace) -> int:
-    from hotline.ivr.flow import FlowInvalid, load_yaml, validate
+    from hotline.ivr.flow import FlowInvalid
+    from hotline.ivr.flow_yaml import load_yaml
+    from hotline.ivr.validate import validate
 
     settings = _settings(args)
     try:
@@ -162,7 +164,8 @@ def cmd_ivr_validate(args: argparse.Namespace) -> int:
     if problems:
         print(f"{args.file}: {len(problems)} 个问题", file=sys.stderr)
         return 1
-    from hotline.ivr.flow import Prompt, slow_path_warnings
+    from hotline.ivr.flow import Prompt
+    from hotline.ivr.validate import slow_path_warnings
     from hotline.ivr.prompts import PromptStore
 
     store = PromptStore(settings)

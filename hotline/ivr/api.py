@@ -7,7 +7,8 @@ import asyncio
 from aiohttp import web
 
 from hotline.errors import BadRequest
-from hotline.ivr.flow import MAX_DOCUMENT_CHARS, edges
+from hotline.ivr.flow import edges
+from hotline.ivr.flow_yaml import MAX_DOCUMENT_CHARS
 from hotline.ivr.service import AnnouncementService, FlowService
 from hotline.web.auth import USER, allow
 from hotline.roles import Role

@@ -16,7 +16,9 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from hotline.config import Settings
 from hotline.db.models import Announcement, IvrAudit, IvrFlow, IvrFlowVersion, utcnow
 from hotline.errors import BadRequest, HotlineError
-from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt, load_yaml, slow_path_warnings, validate
+from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt
+from hotline.ivr.flow_yaml import load_yaml
+from hotline.ivr.validate import slow_path_warnings, validate
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.runner import CompiledFlow
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 
-from hotline.ivr.flow import FlowInvalid, load_yaml, no_key_path, slow_path_warnings, validate
+from hotline.ivr.flow import FlowInvalid
+from hotline.ivr.flow_yaml import load_yaml
+from hotline.ivr.validate import no_key_path, slow_path_warnings, validate
 
 DEFAULT = Path(__file__).resolve().parents[2] / "hotline" / "ivr" / "flows" / "hotline.yaml"
 SCHEDULES = ["day", "lawyer"]

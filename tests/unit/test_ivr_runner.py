@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from hotline.config import IvrSettings
-from hotline.ivr.flow import load_yaml, prompts_of
+from hotline.ivr.flow import prompts_of
+from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.runner import (
     CallContext, CompiledFlow, CurrentAnnouncement, LookupTicket, Play, ReadDigits, Record, Route,
     WaitDigit, run,
