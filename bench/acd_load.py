@@ -36,7 +36,7 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int) -> None
         acd.set_lines(seats, "bench")
         menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
         client = app[AMI]
-        lags_before = len(client.event_lags)
+        lags_before = len(client.dispatcher.event_lags)
         cpu0, t0 = time.process_time(), time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, str(Path(__file__).parent / "acd_callers.py"), "--port", str(settings.ami.port),
@@ -48,7 +48,7 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int) -> None
         await asyncio.sleep(2)
         queue = app[KEEPER].mirror.queues.get("hotline")
         out_of_step = diff(desired(acd.floor), dict(queue.members) if queue else {})
-        lags = [x * 1000 for x in list(client.event_lags)[lags_before:]]
+        lags = [x * 1000 for x in list(client.dispatcher.event_lags)[lags_before:]]
         print(f"callers / seats           {load['callers']} / {seats}  (talk {talk_s} s, wrap-up "
               f"{settings.acd.wrapup_seconds:g} s)")
         print(f"completed / lost / stuck  {load['completed']} / {load['lost']} / {load['stuck']}"

@@ -28,7 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import accounts
 from hotline.acd.service import AcdService
-from hotline.ami.client import AMIClient, AMIError
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError
 from hotline.config import Settings
 from hotline.db.models import User
 from hotline.tasks import TaskSet

@@ -25,7 +25,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from hotline.acd import lines as ln
 from hotline.acd.service import AcdService
 from hotline.ami import events as ev
-from hotline.ami.client import AMIClient, AMIError
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError
 from hotline.ami.fastagi import AGISession
 from hotline.config import Settings
 from hotline.db.models import Callback

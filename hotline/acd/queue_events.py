@@ -8,7 +8,7 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIError
+from hotline.ami.replies import AMIError
 from hotline.db.models import QueueCall
 from hotline.numbers import ascii_digits
 from hotline.seats import state as st

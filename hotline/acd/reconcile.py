@@ -7,7 +7,7 @@ import logging
 from typing import TYPE_CHECKING
 
 from hotline.acd.intent import Fix, desired, diff
-from hotline.ami.client import AMIActionError, AMIError
+from hotline.ami.replies import AMIActionError, AMIError
 
 if TYPE_CHECKING:
     from hotline.acd.service import AcdService

@@ -26,107 +26,19 @@ import itertools
 import logging
 import random
 import time
-import urllib.parse
 import uuid
-from collections import deque
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any
 
-from hotline.ami.events import AsyncAGIExec, Event, parse_event
+from hotline.ami.dispatch import E, Dispatcher, Handler
+from hotline.ami.pending import PendingReplies
+from hotline.ami.replies import (AGIResult, AMIActionError, AMIAuthError, AMIDisconnected, AMIError,
+                                  AMINotConnected, AMITimeout, Connected, Disconnected, ListResult)
 from hotline.tasks import TaskSet
 from hotline.ami.protocol import FrameBuffer, FrameError, Message, encode
 from hotline.config import AmiSettings
-from hotline.errors import HotlineError
 
 log = logging.getLogger(__name__)
-
-_DISPATCH_SLICE = 0.002  # seconds of event handling before other tasks get a turn
-
-
-class AMIError(HotlineError):
-    error_id = "ami-error"
-    status = 502
-
-
-class AMINotConnected(AMIError):
-    error_id = "ami-not-connected"
-    status = 503
-
-
-class AMIDisconnected(AMIError):
-    error_id = "ami-disconnected"
-    status = 503
-
-
-class AMITimeout(AMIError):
-    error_id = "ami-timeout"
-    status = 504
-
-
-class AMIActionError(AMIError):
-    """Asterisk answered 'Response: Error'."""
-
-    error_id = "ami-action-failed"
-
-    def __init__(self, action: str, message: str, response: Message | None = None):
-        super().__init__(f"{action}: {message}", action=action)
-        self.action = action
-        self.reason = message
-        self.response = response
-
-
-class AMIAuthError(AMIError):
-    error_id = "ami-auth-failed"
-
-
-@dataclass(frozen=True, slots=True)
-class Connected(Event):
-    """Marker put in the event stream after each successful login."""
-
-    server_banner: str = ""
-    connection_number: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class Disconnected(Event):
-    """Marker put in the event stream when a connection ends."""
-
-    reason: str = ""
-
-
-@dataclass(slots=True)
-class ListResult:
-    response: Message
-    events: list[Event] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
-class AGIResult:
-    code: int
-    result: str
-    data: str
-    raw: str
-
-
-def parse_agi_reply(line: str) -> AGIResult:
-    """'200 result=1 (dtmf) endpos=1234' -> AGIResult(200, '1', 'dtmf')."""
-    line = line.strip()
-    code_text, _, rest = line.partition(" ")
-    try:
-        code = int(code_text.rstrip("-"))
-    except ValueError:
-        return AGIResult(0, "", "", line)
-    result, data = "", ""
-    if rest.startswith("result="):
-        value = rest[len("result="):]
-        result, _, tail = value.partition(" ")
-        tail = tail.strip()
-        if tail.startswith("(") and ")" in tail:
-            data = tail[1 : tail.index(")")]
-    else:
-        data = rest
-    return AGIResult(code, result, data, line)
 
 
 def backoff(initial: float, cap: float) -> Iterator[float]:
@@ -135,19 +47,6 @@ def backoff(initial: float, cap: float) -> Iterator[float]:
     while True:
         yield delay
         delay = min(delay * 2, cap)
-
-
-@dataclass(slots=True)
-class _Pending:
-    action: str
-    future: asyncio.Future[Any]
-    is_list: bool
-    response: Message | None = None
-    events: list[Event] = field(default_factory=list)
-
-
-Handler = Callable[[Any], Awaitable[None] | None]
-E = TypeVar("E", bound=Event)
 
 
 class AMIClient:
@@ -160,11 +59,8 @@ class AMIClient:
         self.read_size = read_size
         self._ids = itertools.count(1)
         self._prefix = f"{name}-{uuid.uuid4().hex[:8]}"
-        self._handlers: dict[type[Event], list[Handler]] = {}
-        self._any_handlers: list[Handler] = []
-        self._pending: dict[str, _Pending] = {}
-        self._agi_pending: dict[str, asyncio.Future[AGIResult]] = {}
-        self._events: asyncio.Queue[Event] = asyncio.Queue()
+        self.dispatcher = Dispatcher()
+        self.pending = PendingReplies()
         self._writer: asyncio.StreamWriter | None = None
         self._connected = asyncio.Event()
         self._closing = False
@@ -174,18 +70,15 @@ class AMIClient:
         self.banner = ""
         self.last_error = ""
         self.frame_errors = 0
-        self.handler_errors = 0
         self.connected_since: float | None = None
-        # Seconds from Asterisk sending an event to its handlers running.
-        self.event_lags: deque[float] = deque(maxlen=100_000)
 
     # -- wiring ------------------------------------------------------------
     def on(self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
         """Route events of this type (and subclasses' exact names) to handler."""
-        self._handlers.setdefault(event_type, []).append(handler)
+        self.dispatcher.on(event_type, handler)
 
     def on_any(self, handler: Handler) -> None:
-        self._any_handlers.append(handler)
+        self.dispatcher.on_any(handler)
 
     @property
     def connected(self) -> bool:
@@ -198,14 +91,14 @@ class AMIClient:
     async def start(self) -> None:
         self._closing = False
         self._tasks.spawn(self._run(), name="ami-connection")
-        self._tasks.spawn(self._dispatch_loop(), name="ami-dispatch")
+        self._tasks.spawn(self.dispatcher.run(), name="ami-dispatch")
 
     async def close(self) -> None:
         self._closing = True
         if self._writer is not None:
             self._writer.close()
         await self._tasks.close()
-        self._fail_pending(AMIDisconnected("client closed"))
+        self.pending.fail_all(AMIDisconnected("client closed"))
 
     async def __aenter__(self) -> "AMIClient":
         await self.start()
@@ -272,7 +165,7 @@ class AMIClient:
             self.connected_since = time.time()
             self.last_error = ""
             self._connected.set()
-            await self._events.put(Connected(server_banner=self.banner, connection_number=self.connections))
+            self.dispatcher.put(Connected(server_banner=self.banner, connection_number=self.connections))
             await self._keepalive(reader_task)
         finally:
             was_connected = self._connected.is_set()
@@ -283,9 +176,9 @@ class AMIClient:
             if reader_task is not None:
                 reader_task.cancel()
                 await asyncio.gather(reader_task, return_exceptions=True)
-            self._fail_pending(AMIDisconnected("connection to Asterisk lost"))
+            self.pending.fail_all(AMIDisconnected("connection to Asterisk lost"))
             if was_connected:
-                await self._events.put(Disconnected(reason=self.last_error or "connection closed"))
+                self.dispatcher.put(Disconnected(reason=self.last_error or "connection closed"))
 
     async def _keepalive(self, reader_task: asyncio.Task[None]) -> None:
         s = self.settings
@@ -316,90 +209,9 @@ class AMIClient:
                     self.frame_errors += 1
                     log.warning("AMI frame dropped: %s (%d bytes)", item.reason, item.size)
                     continue
-                self._route(item)
-
-    def _route(self, msg: Message) -> None:
-        action_id = msg.action_id
-        pending = self._pending.get(action_id) if action_id else None
-        # An event may carry a field named Response (ChallengeResponseFailed
-        # has the digest the phone sent): Event decides what a message is.
-        if msg.response and not msg.event:
-            if pending is None:
-                log.debug("AMI reply to no pending action dropped: %s", msg.as_dict())
-                return
-            if msg.response.lower() == "error":
-                self._pending.pop(action_id, None)
-                if not pending.future.done():
-                    pending.future.set_exception(AMIActionError(pending.action, msg.get("Message"), msg))
-                return
-            if not pending.is_list:
-                self._pending.pop(action_id, None)
-                if not pending.future.done():
-                    pending.future.set_result(msg)
-                return
-            pending.response = msg
-            return
-        if not msg.event:
-            log.debug("AMI message without Event or Response dropped: %s", msg.as_dict())
-            return
-        event = parse_event(msg)
-        if pending is not None and pending.is_list:
-            if msg.get("EventList").lower() == "complete":
-                self._pending.pop(action_id, None)
-                if not pending.future.done():
-                    pending.future.set_result(ListResult(pending.response or msg, pending.events))
-            else:
-                pending.events.append(event)
-            return
-        if isinstance(event, AsyncAGIExec) and event.command_id in self._agi_pending:
-            fut = self._agi_pending.pop(event.command_id)
-            if not fut.done():
-                fut.set_result(parse_agi_reply(urllib.parse.unquote(event.result)))
-        self._events.put_nowait(event)
-
-    def _fail_pending(self, exc: AMIError) -> None:
-        pending, self._pending = self._pending, {}
-        for p in pending.values():
-            if not p.future.done():
-                p.future.set_exception(exc)
-        agi, self._agi_pending = self._agi_pending, {}
-        for fut in agi.values():
-            if not fut.done():
-                fut.set_exception(exc)
-
-    # -- dispatch ----------------------------------------------------------
-    async def _dispatch_loop(self) -> None:
-        # Queue.get() does not yield while events are queued: a burst of
-        # thousands (300 callers at once) would starve every other task (a
-        # screen pop waited seconds, bench/screen_pop.py). Yield every few ms.
-        slice_end = time.monotonic() + _DISPATCH_SLICE
-        while True:
-            if time.monotonic() >= slice_end:
-                await asyncio.sleep(0)
-                slice_end = time.monotonic() + _DISPATCH_SLICE
-            if self._events.empty():
-                event = await self._events.get()
-                slice_end = time.monotonic() + _DISPATCH_SLICE
-            else:
-                event = self._events.get_nowait()
-            stamp = event.raw.get("Timestamp")
-            if stamp:
-                try:
-                    self.event_lags.append(time.time() - float(stamp))
-                except ValueError:
-                    pass
-            handlers = [*self._handlers.get(type(event), ()), *self._any_handlers]
-            for handler in handlers:
-                try:
-                    result = handler(event)
-                    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
-                        await result
-                except asyncio.CancelledError:
-                    raise
-                except Exception:
-                    # A failing handler must never take the connection down.
-                    self.handler_errors += 1
-                    log.exception("AMI handler %r failed on %s", handler, type(event).__name__)
+                event = self.pending.route(item)
+                if event is not None:
+                    self.dispatcher.put(event)
 
     # -- actions -----------------------------------------------------------
     async def _send(self, action: str, fields: dict[str, Any], *, timeout: float | None,
@@ -409,8 +221,7 @@ class AMIClient:
             raise AMINotConnected(f"{action}: not connected to Asterisk")
         action_id = f"{self._prefix}-{next(self._ids)}"
         payload = encode(action, {"ActionID": action_id, **fields})
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending[action_id] = _Pending(action, future, is_list)
+        future = self.pending.expect(action_id, action, is_list)
         try:
             writer.write(payload)
             await writer.drain()
@@ -420,7 +231,7 @@ class AMIClient:
         except (ConnectionError, OSError) as exc:
             raise AMIDisconnected(f"{action}: {exc}") from None
         finally:
-            self._pending.pop(action_id, None)
+            self.pending.actions.pop(action_id, None)
 
     async def action(self, action: str, /, *, timeout: float | None = None,
                      allow_blocking: bool = False, **fields: Any) -> Message:
@@ -452,8 +263,7 @@ class AMIClient:
     async def agi(self, channel: str, command: str, *, timeout: float | None = None) -> AGIResult:
         """Run one AGI command on a channel parked in AGI(agi:async)."""
         command_id = uuid.uuid4().hex
-        fut: asyncio.Future[AGIResult] = asyncio.get_running_loop().create_future()
-        self._agi_pending[command_id] = fut
+        fut = self.pending.expect_agi(command_id)
         limit = timeout if timeout is not None else self.settings.action_timeout
         try:
             await self.action("AGI", Channel=channel, Command=command, CommandID=command_id, timeout=limit)
@@ -461,4 +271,4 @@ class AMIClient:
         except asyncio.TimeoutError:
             raise AMITimeout(f"AGI {command!r} on {channel}: no result within {limit:g} s") from None
         finally:
-            self._agi_pending.pop(command_id, None)
+            self.pending.agi.pop(command_id, None)

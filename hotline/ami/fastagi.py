@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from hotline.ami.client import AGIResult, parse_agi_reply
+from hotline.ami.replies import AGIResult, parse_agi_reply
 from hotline.config import AgiSettings
 from hotline.errors import HotlineError
 

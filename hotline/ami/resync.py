@@ -12,7 +12,8 @@ import time
 from collections.abc import Callable
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIClient, AMIError, Connected, Disconnected
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError, Connected, Disconnected
 from hotline.ami.mirror import PbxMirror, Snapshot
 
 log = logging.getLogger(__name__)

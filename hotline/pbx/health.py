@@ -21,7 +21,8 @@ from typing import Any
 
 from prometheus_client import Gauge
 
-from hotline.ami.client import AMIClient, Disconnected
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import Disconnected
 from hotline.ami.resync import MirrorKeeper
 from hotline.pbx.process import Pbx
 from hotline.pbx.supervisor import SupervisorState

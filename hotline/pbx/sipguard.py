@@ -37,7 +37,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIClient, AMIError, Connected
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError, Connected
 from hotline.config import Settings
 from hotline.db.models import SipBlock
 from hotline.errors import HotlineError

@@ -21,7 +21,8 @@ from typing import Any
 from prometheus_client import Gauge
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIClient, AMIError, Connected, Disconnected
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError, Connected, Disconnected
 from hotline.config import Settings, Trunk
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 
-from hotline.ami.client import AMIClient, AMIError
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError
 from hotline.config import Settings
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx

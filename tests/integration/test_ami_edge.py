@@ -8,7 +8,8 @@ import asyncio
 import pytest
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIClient, AMIDisconnected, AMIError, AMINotConnected, AMITimeout
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIDisconnected, AMIError, AMINotConnected, AMITimeout
 from hotline.config import Settings
 from hotline.sim import call_in, seat_interface
 from tests.integration.conftest import connected_client
@@ -75,7 +76,7 @@ async def test_failing_handler_does_not_drop_the_connection(ami: AMIClient, reco
     await call_in(ami, "13800000002")
     await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == "13800000002")
     assert calls, "the broken handler never ran"
-    assert ami.handler_errors >= 1
+    assert ami.dispatcher.handler_errors >= 1
     assert ami.connected and ami.connections == 1
     assert (await ami.action("Ping")).get("Ping") == "Pong"
 

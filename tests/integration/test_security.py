@@ -14,7 +14,8 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIActionError, AMIClient
+from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIActionError
 from hotline.config import Settings
 from hotline.db.models import Call, Callback, WebSession
 from hotline.ivr.api import ANNOUNCEMENTS

@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from hotline.ami import events as ev
-from hotline.ami.client import AMIActionError, AMIClient, AMIDisconnected, backoff
+from hotline.ami.client import AMIClient, backoff
+from hotline.ami.replies import AMIActionError, AMIDisconnected
 from hotline.config import AmiSettings
 from tests.unit.fake_ami import FakeAMI
 
