@@ -15,7 +15,8 @@ from pathlib import Path
 
 from aiohttp import web
 
-from hotline.config import Settings, load
+from hotline.config import Settings
+from hotline.configfile import load
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
 from hotline.server import KEEPER, create_app

@@ -29,7 +29,7 @@ from hotline import eventloop
 from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami.protocol import FrameBuffer, Message
-from hotline.config import load
+from hotline.configfile import load
 from hotline.seatmap.api import HUB
 from hotline.server import KEEPER, create_app
 from hotline.web.login import THROTTLE

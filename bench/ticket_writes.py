@@ -17,7 +17,7 @@ import tempfile
 import time
 
 from bench.common import ROOT, percentile
-from hotline.config import load
+from hotline.configfile import load
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.tickets.store import TicketStore

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import Settings, load
+from hotline.config import Settings
+from hotline.configfile import load
 from tests.pg import PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from hotline.cli.common import settings_of as _settings
-from hotline.config import masked, to_toml
+from hotline.configfile import masked, to_toml
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import argparse
 import os
 from pathlib import Path
 
-from hotline.config import Settings, from_snapshot, load
+from hotline.config import Settings
+from hotline.configfile import from_snapshot, load
 from hotline.privileges import drop_privileges
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main
-from hotline.config import ConfigError, load, masked
+from hotline.config import ConfigError
+from hotline.configfile import load, masked
 from hotline.credentials import ensure_secrets
 
 
@@ -95,7 +96,7 @@ def test_config_show_masks_and_exit_codes(tmp_path: Path, capsys: pytest.Capture
 
 
 def test_a_snapshot_is_not_changed_by_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from hotline.config import from_snapshot
+    from hotline.configfile import from_snapshot
 
     original = load(None, state_dir=str(tmp_path / "demo"), ami={"secret": "handed-over"})
     monkeypatch.setenv("HOTLINE_STATE_DIR", str(tmp_path / "other"))

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from hotline.config import ConfigError, Trunk, load
+from hotline.config import ConfigError, Trunk
+from hotline.configfile import load
 from hotline.pbx.render import context, render_config
 from hotline.pbx.sipledger import BLOCK_ACL, FailureLedger, acl_actions
 from hotline.pbx.trunks import TrunkBoard
