@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
 from hotline.web.keys import AMI
 from hotline.web.pages import page
-from hotline.web.ws import pump
+from hotline.web.ws import feed
 
 log = logging.getLogger(__name__)
 
@@ -66,14 +65,8 @@ async def seatmap_ws(request: web.Request) -> web.StreamResponse:
             await ws.send_str(frame)
             return True
 
-        try:
-            viewer.resync = False
-            await ws.send_str(_dumps(hub.snapshot()))
-            await pump(ws, viewer.queue, send)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            hub.leave(viewer)
+        viewer.resync = False
+        await feed(ws, _dumps(hub.snapshot()), viewer.queue, send, lambda: hub.leave(viewer))
     return ws
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +19,7 @@ from hotline.web.json import json_body, query_text, text_field
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
 from hotline.web.pages import page
-from hotline.web.ws import pump
+from hotline.web.ws import feed
 
 STORE = web.AppKey("tickets", TicketStore)
 DESKS = web.AppKey("desks", DeskHub)
@@ -60,13 +59,7 @@ async def desk_ws(request: web.Request) -> web.StreamResponse:
             await ws.send_str(frame)
             return True
 
-        try:
-            await ws.send_str(dumps(hub.seat_frame(agent)))
-            await pump(ws, desk.queue, send)
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
-        finally:
-            hub.leave(desk)
+        await feed(ws, dumps(hub.seat_frame(agent)), desk.queue, send, lambda: hub.leave(desk))
     return ws
 
 

@@ -1,4 +1,4 @@
-"""The send side of a websocket fed from a bounded per-client queue."""
+"""The send side of a live page's websocket, fed from a bounded per-client queue."""
 
 from __future__ import annotations
 
@@ -26,6 +26,19 @@ async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[str],
         pass
     finally:
         closing.cancel()
+
+
+async def feed(ws: web.WebSocketResponse, first: str, queue: asyncio.Queue[str],
+               handle: Callable[[str], Awaitable[bool]], leave: Callable[[], None]) -> None:
+    """A live page's websocket: `first` (a snapshot), then every queued frame
+    through `handle`, until the client goes; `leave` runs however it ends."""
+    try:
+        await ws.send_str(first)
+        await pump(ws, queue, handle)
+    except (ConnectionResetError, asyncio.CancelledError):
+        pass
+    finally:
+        leave()
 
 
 async def _drain(ws: web.WebSocketResponse) -> None:
