@@ -10,7 +10,6 @@ from aiohttp import web
 from hotline.acd import api as acd_api
 from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
 from hotline.acd.service import AcdService
-from hotline.tasks import TaskSet
 from hotline.web.keys import AMI, CLOCK, KEEPER, PROMPTS, SESSIONS, SETTINGS
 
 
@@ -33,7 +32,6 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
     service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
                               settings.ivr.pbx_prompts_dir)
     app[acd_api.CALLBACKS] = service
-    tasks = TaskSet("callbacks")
-    tasks.spawn(service.run(), name="callback-dispatch")
+    service.start()
     yield
-    await tasks.close()
+    await service.close()

@@ -30,6 +30,7 @@ from hotline.ami.replies import AMIError
 from hotline.ami.fastagi import AGISession
 from hotline.config import Settings
 from hotline.db.models import Callback
+from hotline.tasks import TaskSet
 from hotline.numbers import ascii_digits, mask_number
 
 log = logging.getLogger(__name__)
@@ -69,9 +70,18 @@ class CallbackService:
         self.in_queue: set[int] = set()  # placeholders waiting or connected
         self._lock = asyncio.Lock()
         self.dispatch_errors = 0
+        # Handlers decide at once and leave the database work to tasks: the
+        # AMI dispatcher never waits on a commit.
+        self._tasks = TaskSet("callbacks")
         client.on(ev.QueueCallerAbandon, self._on_abandon)
-        client.on(ev.UserEvent, self._on_user_event)
+        client.on(ev.HotlineCallback, self._on_callback_ended)
         client.on(ev.Hangup, self._on_hangup)
+
+    def start(self) -> None:
+        self._tasks.spawn(self.run(), name="callback-dispatch")
+
+    async def close(self) -> None:
+        await self._tasks.close()
 
     def now(self) -> float:
         return self.clock().timestamp()
@@ -112,12 +122,14 @@ class CallbackService:
         await self._set(cb_id, status="queued", attempts=Callback.attempts + 1)
 
     # -- missed calls ----------------------------------------------------------------
-    async def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
+    def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
         if e.var("HOTLINE_CB_ID") or e.hold_time < self.settings.acd.callback_abandon_seconds:
             return
+        if ascii_digits(e.caller_id_num):
+            self._tasks.spawn(self._missed(e), name="callback-missed")
+
+    async def _missed(self, e: ev.QueueCallerAbandon) -> None:
         number = e.caller_id_num
-        if not ascii_digits(number):
-            return
         now = self.now()
         async with self.sessions() as db, db.begin():
             await db.execute(insert(Callback), [{
@@ -140,18 +152,15 @@ class CallbackService:
                 await self._place(cb.id, cb.number, 0)
 
     # -- outcomes --------------------------------------------------------------------
-    async def _on_user_event(self, e: ev.UserEvent) -> None:
-        if e.user_event != "HotlineCallback":
+    def _on_callback_ended(self, e: ev.HotlineCallback) -> None:
+        if not ascii_digits(e.callback_id):
             return
-        try:
-            cb_id = int(e.raw.get("Id"))
-        except ValueError:
-            return
-        status = e.raw.get("Status")
+        cb_id = int(e.callback_id)
         self.in_queue.discard(cb_id)
-        await self._outcome(cb_id, "reached" if status == "ANSWER" else "failed", status)
+        self._tasks.spawn(self._outcome(cb_id, "reached" if e.status == "ANSWER" else "failed", e.status),
+                          name=f"callback-{cb_id}")
 
-    async def _on_hangup(self, e: ev.Hangup) -> None:
+    def _on_hangup(self, e: ev.Hangup) -> None:
         # A placeholder that left the queue without a seat ever answering it.
         if not e.channel.startswith("Local/cb") or not e.channel.endswith(";2"):
             return
@@ -161,7 +170,7 @@ class CallbackService:
             return
         if cb_id in self.in_queue:
             self.in_queue.discard(cb_id)
-            await self._outcome(cb_id, "failed", "NOSEAT")
+            self._tasks.spawn(self._outcome(cb_id, "failed", "NOSEAT"), name=f"callback-{cb_id}")
 
     async def _outcome(self, cb_id: int, result: str, detail: str) -> None:
         async with self.sessions() as db:

@@ -67,9 +67,24 @@ def ami_event(name: str) -> Callable[[E], E]:
     return register
 
 
+# The dialplan's own events (UserEvent with a name): typed like the rest.
+USER_EVENTS: dict[str, type[Event]] = {}
+
+
+def user_event(name: str) -> Callable[[E], E]:
+    def register(cls: E) -> E:
+        cls.NAME = "UserEvent"  # what the AMI filter lets through
+        USER_EVENTS[name.lower()] = cls
+        return cls
+
+    return register
+
+
 def parse_event(msg: Message) -> Event:
     name = msg.event
     cls = REGISTRY.get(name.lower())
+    if cls is not None and cls.NAME == "UserEvent":
+        cls = USER_EVENTS.get(msg.get("UserEvent").lower(), cls)
     if cls is None:
         return UnknownEvent(raw=msg, name=name)
     kwargs: dict[str, Any] = {"raw": msg}
@@ -248,6 +263,33 @@ class OriginateResponse(ChannelEvent):
 @dataclass(frozen=True, slots=True)
 class UserEvent(ChannelEvent):
     user_event: str = h("UserEvent")
+
+
+@user_event("HotlineCallback")
+@dataclass(frozen=True, slots=True)
+class HotlineCallback(UserEvent):
+    """hotline-callback-dial: how a callback's call to the citizen ended."""
+
+    callback_id: str = h("Id")
+    status: str = h("Status")  # the Dial status: ANSWER, BUSY, NOANSWER, CHANUNAVAIL, ...
+
+
+@user_event("HotlineSurvey")
+@dataclass(frozen=True, slots=True)
+class HotlineSurvey(UserEvent):
+    """hotline-after-seat: the key the caller pressed in the survey."""
+
+    call_id: str = h("CallId")
+    score: str = h("Score")
+
+
+@user_event("HotlineRevisit")
+@dataclass(frozen=True, slots=True)
+class HotlineRevisit(UserEvent):
+    """hotline-revisit: the citizen's answer to the automated revisit."""
+
+    ticket: str = h("Ticket")
+    answer: str = h("Answer")  # 1 satisfied, 2 not, none
 
 
 # -- devices ------------------------------------------------------------------

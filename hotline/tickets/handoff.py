@@ -51,7 +51,7 @@ class Handoff:
         self._tasks = TaskSet("hand-off")
         client.on(ev.AgentConnect, self._on_connect)
         client.on(ev.AgentComplete, self._on_complete)
-        client.on(ev.UserEvent, self._on_user_event)
+        client.on(ev.HotlineSurvey, self._on_survey)
 
     async def close(self) -> None:
         # Tickets being opened are let finish: their calls were answered.
@@ -111,10 +111,8 @@ class Handoff:
             self.submitted.discard(call.ticket)
             self.acd.end_wrapup(seat.name, "ticket")
 
-    def _on_user_event(self, e: ev.UserEvent) -> None:
-        if e.user_event != "HotlineSurvey":
-            return
-        call_id, score = e.raw.get("CallId", ""), e.raw.get("Score", "")
+    def _on_survey(self, e: ev.HotlineSurvey) -> None:
+        call_id, score = e.call_id, e.score
         if not call_id or not ascii_digits(score) or int(score) not in wf.SATISFACTION:
             log.warning("survey event with call %r and score %r ignored", call_id, score)
             return

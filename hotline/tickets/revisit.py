@@ -34,7 +34,7 @@ class RevisitCalls:
         self.client = client
         self.store = store
         self._tasks = TaskSet("revisit")
-        client.on(ev.UserEvent, self._on_user_event)
+        client.on(ev.HotlineRevisit, self._on_revisit)
 
     async def place(self, number: str, who: Identity) -> dict[str, Any]:
         ticket = await self.store.get(number, who)
@@ -49,10 +49,8 @@ class RevisitCalls:
         await self.store.note(number, who, "revisit-call", "已发起自动回访电话")
         return {"ticket": number, "calling": True}
 
-    def _on_user_event(self, e: ev.UserEvent) -> None:
-        if e.user_event != "HotlineRevisit":
-            return
-        number, answer = e.raw.get("Ticket", ""), e.raw.get("Answer", "")
+    def _on_revisit(self, e: ev.HotlineRevisit) -> None:
+        number, answer = e.ticket, e.answer
         self._tasks.spawn(self._answered(number, answer), f"revisit-{number}")
 
     async def _answered(self, number: str, answer: str) -> None:

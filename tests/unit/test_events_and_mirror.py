@@ -103,3 +103,17 @@ def test_caller_positions_close_up_when_one_leaves() -> None:
         mirror.apply(ev.QueueCallerJoin(queue="hotline", uniqueid=uid, position=i))
     mirror.apply(ev.QueueCallerAbandon(queue="hotline", uniqueid="a"))
     assert mirror.queues["hotline"].callers == {"b": 1, "c": 2}
+
+
+def test_the_dialplans_user_events_are_typed() -> None:
+    from hotline.ami.protocol import Message
+
+    def parsed(*pairs: tuple[str, str]) -> ev.Event:
+        return ev.parse_event(Message((("Event", "UserEvent"), *pairs)))
+
+    cb = parsed(("UserEvent", "HotlineCallback"), ("Id", "17"), ("Status", "BUSY"))
+    assert isinstance(cb, ev.HotlineCallback) and (cb.callback_id, cb.status) == ("17", "BUSY")
+    survey = parsed(("UserEvent", "HotlineSurvey"), ("CallId", "1795.2"), ("Score", "4"))
+    assert isinstance(survey, ev.HotlineSurvey) and (survey.call_id, survey.score) == ("1795.2", "4")
+    other = parsed(("UserEvent", "CarrierGot"), ("Number", "110"))
+    assert type(other) is ev.UserEvent and other.user_event == "CarrierGot"

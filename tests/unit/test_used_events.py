@@ -17,5 +17,5 @@ def test_every_handled_event_passes_the_filter() -> None:
     for source in ROOT.rglob("*.py"):
         handled |= set(re.findall(r"\.on\(ev\.([A-Za-z]+)", source.read_text(encoding="utf-8")))
     handled |= {t.__name__ for t in _APPLY}
-    names = {cls.__name__: cls.NAME for cls in ev.REGISTRY.values()}
+    names = {cls.__name__: cls.NAME for cls in [*ev.REGISTRY.values(), *ev.USER_EVENTS.values()]}
     assert handled and {names[h] for h in handled} <= set(USED_EVENTS)
