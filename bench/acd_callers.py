@@ -12,7 +12,7 @@ import time
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import AmiSettings
-from hotline.sim import call_in
+from hotline.sim import call_in, watch
 
 
 async def main() -> None:
@@ -79,15 +79,9 @@ async def main() -> None:
             lost.add(caller)  # hung up (or was dropped) before reaching a seat
             finish_check()
 
-    client.on(ev.NewCallerid, on_callerid)
-    client.on(ev.AGIExecStart, on_agi)
-    client.on(ev.QueueCallerJoin, on_join)
-    client.on(ev.AgentConnect, on_connect)
-    client.on(ev.AgentComplete, on_complete)
-    client.on(ev.QueueCallerAbandon, on_abandon)
-    client.on(ev.Hangup, on_hangup)
-    await client.start()
-    await client.wait_connected(10)
+    await watch(client, {ev.NewCallerid: on_callerid, ev.AGIExecStart: on_agi, ev.QueueCallerJoin: on_join,
+                         ev.AgentConnect: on_connect, ev.AgentComplete: on_complete,
+                         ev.QueueCallerAbandon: on_abandon, ev.Hangup: on_hangup})
     started = time.monotonic()
     for number in sorted(numbers):
         await call_in(client, number, hold_s=3600)

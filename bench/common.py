@@ -73,3 +73,10 @@ async def controller(settings: Settings) -> AsyncIterator[web.Application]:
         yield app
     finally:
         await runner.cleanup()
+
+
+def median_max(values: list[float], scale: float = 1.0, unit: str = "s", width: int = 5, digits: int = 2) -> str:
+    """'median 1.55 s  max 2.50 s': the two figures every benchmark prints."""
+    med, top = scale * statistics.median(values), scale * max(values)
+    return f"median {med:{width}.{digits}f} {unit}  max {top:{width}.{digits}f} {unit}"
+

@@ -18,7 +18,7 @@ import time
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import AmiSettings
-from hotline.sim import call_in
+from hotline.sim import call_in, watch
 
 
 async def main() -> None:
@@ -86,12 +86,8 @@ async def main() -> None:
             if args.hangup_queued:
                 await client.action("Hangup", Channel=e.channel)
 
-    client.on(ev.NewCallerid, on_callerid)
-    client.on(ev.AGIExecStart, on_agi)
-    client.on(ev.Newexten, on_exten)
-    client.on(ev.QueueCallerJoin, on_join)
-    await client.start()
-    await client.wait_connected(10)
+    await watch(client, {ev.NewCallerid: on_callerid, ev.AGIExecStart: on_agi, ev.Newexten: on_exten,
+                         ev.QueueCallerJoin: on_join})
     started = time.monotonic()
     for i, number in enumerate(sorted(numbers)):
         if args.channel:

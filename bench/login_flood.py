@@ -16,14 +16,13 @@ import argparse
 import asyncio
 import itertools
 import json
-import statistics
 import subprocess
 import sys
 import time
 
 import aiohttp
 
-from bench.common import bench_pbx, controller
+from bench.common import bench_pbx, controller, median_max
 from hotline import eventloop
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
@@ -57,7 +56,7 @@ async def first_command_delay(client: AMIClient) -> float:
 
 
 async def run(settings: Settings, calls: int, logins: int) -> None:
-    async with controller(settings) as app:
+    async with controller(settings):
         token = ensure_secrets(settings)["gateway_tokens"]["web"]
         client = AMIClient(settings.ami, name="bench", event_filters=[])
         await client.start()
@@ -93,7 +92,7 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
         await client.close()
 
     def ms(values: list[float]) -> str:
-        return f"median {1000 * statistics.median(values):7.1f} ms  max {1000 * max(values):7.1f} ms"
+        return median_max(values, scale=1000, unit="ms", width=7, digits=1)
 
     print(f"first IVR command, quiet                 {ms(quiet_agi)}  (n={calls})")
     print(f"first IVR command, {logins} bad logins       {ms(flood_agi)}")

@@ -16,12 +16,11 @@ import argparse
 import asyncio
 import os
 import signal
-import statistics
 import time
 
 import aiohttp
 
-from bench.common import bench_pbx, controller
+from bench.common import bench_pbx, controller, median_max
 from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired
@@ -95,8 +94,7 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
         await client.close()
     state = pbx.supervisor_state()
 
-    def fig(values: list[float]) -> str:
-        return f"median {statistics.median(values):5.2f} s  max {max(values):5.2f} s"
+    fig = median_max
 
     print(f"seats logged in / paused   {seats} / 1, {seats + 4} callers queued, {rounds} kills")
     print(f"kill -9 -> Asterisk booted {fig(booted)}")

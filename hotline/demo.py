@@ -110,7 +110,7 @@ class DemoDriver:
         seats = self.settings.seats.names()[: self.agents]
         for i, seat in enumerate(seats, start=1):
             agent = f"demo{i:02d}"
-            if self.acd.floor.seat_of_agent(agent) is not None or self.acd.floor.seats[seat].agent:
+            if self.acd.seat_of_agent(agent) is not None or self.acd.seat_named(seat).agent:
                 continue  # restored from the last run
             await self.acd.login(seat, agent, NAMES[(i - 1) % len(NAMES)])
 

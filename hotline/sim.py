@@ -8,6 +8,9 @@ them like real phones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from hotline.ami.client import AMIClient
 
 
@@ -40,3 +43,11 @@ async def call_in(client: AMIClient, caller: str, *, number: str = "12345", name
         Async="true",
         Timeout=30000,
     )
+
+
+async def watch(client: AMIClient, handlers: dict[type, Callable[[Any], Any]]) -> None:
+    """A load script's event handlers registered, then the connection up."""
+    for kind, handler in handlers.items():
+        client.on(kind, handler)
+    await client.start()
+    await client.wait_connected(10)

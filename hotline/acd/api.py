@@ -25,7 +25,7 @@ class NotAtSeat(HotlineError):
 
 
 def _my_seat(request: web.Request) -> str:
-    seat = request.app[ACD].floor.seat_of_agent(request[USER].username)
+    seat = request.app[ACD].seat_of_agent(request[USER].username)
     if seat is None:
         raise NotAtSeat("您还没有在任何座席登录")
     return seat.name
@@ -34,8 +34,8 @@ def _my_seat(request: web.Request) -> str:
 @allow(Role.AGENT, Role.LEAD)
 async def agent_state(request: web.Request) -> web.Response:
     acd = request.app[ACD]
-    seat = acd.floor.seat_of_agent(request[USER].username)
-    return web.json_response({"seat": acd.seat_view(seat) if seat else None,
+    seat = acd.seat_of_agent(request[USER].username)
+    return web.json_response({"seat": acd.seat_view(seat).as_dict() if seat else None,
                               "pause_reasons": ["break", "meal", "training", "meeting"]})
 
 
@@ -50,13 +50,13 @@ async def agent_login(request: web.Request) -> web.Response:
     if type(standby) is not bool:
         raise BadRequest("standby 必须是 true 或 false", field="standby")
     s = await request.app[ACD].login(seat, who.username, who.display_name, standby)
-    return web.json_response(request.app[ACD].seat_view(s))
+    return web.json_response(request.app[ACD].seat_view(s).as_dict())
 
 
 @allow(Role.AGENT, Role.LEAD)
 async def agent_ready(request: web.Request) -> web.Response:
     acd = request.app[ACD]
-    return web.json_response(acd.seat_view(await acd.ready(_my_seat(request), request[USER].username)))
+    return web.json_response(acd.seat_view(await acd.ready(_my_seat(request), request[USER].username)).as_dict())
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -66,13 +66,13 @@ async def agent_pause(request: web.Request) -> web.Response:
     if not isinstance(reason, str):
         raise BadRequest("缺少暂停原因 reason", field="reason")
     acd = request.app[ACD]
-    return web.json_response(acd.seat_view(await acd.pause(_my_seat(request), reason, request[USER].username)))
+    return web.json_response(acd.seat_view(await acd.pause(_my_seat(request), reason, request[USER].username)).as_dict())
 
 
 @allow(Role.AGENT, Role.LEAD)
 async def agent_end_wrapup(request: web.Request) -> web.Response:
     acd = request.app[ACD]
-    return web.json_response(acd.seat_view(acd.end_wrapup(_my_seat(request), request[USER].username)))
+    return web.json_response(acd.seat_view(acd.end_wrapup(_my_seat(request), request[USER].username)).as_dict())
 
 
 @allow(Role.AGENT, Role.LEAD)

@@ -73,6 +73,9 @@ class CallbackService:
         # Handlers decide at once and leave the database work to tasks: the
         # AMI dispatcher never waits on a commit.
         self._tasks = TaskSet("callbacks")
+        # Outcomes are settled one at a time, in the order their events came
+        # (a placeholder's hangup and the dial's result race on the wire).
+        self._outcomes = asyncio.Lock()
         client.on(ev.QueueCallerAbandon, self._on_abandon)
         client.on(ev.HotlineCallback, self._on_callback_ended)
         client.on(ev.Hangup, self._on_hangup)
@@ -173,6 +176,10 @@ class CallbackService:
             self._tasks.spawn(self._outcome(cb_id, "failed", "NOSEAT"), name=f"callback-{cb_id}")
 
     async def _outcome(self, cb_id: int, result: str, detail: str) -> None:
+        async with self._outcomes:
+            await self._settle(cb_id, result, detail)
+
+    async def _settle(self, cb_id: int, result: str, detail: str) -> None:
         async with self.sessions() as db:
             cb = await db.get(Callback, cb_id)
         if cb is None or cb.status in ("reached", "failed"):

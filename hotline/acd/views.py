@@ -4,7 +4,8 @@ by the seat map, the desk and the API."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import asdict
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func, select
@@ -12,6 +13,51 @@ from sqlalchemy import func, select
 from hotline.acd import figures
 from hotline.db.models import Callback, QueueCall
 from hotline.seats import state as st
+
+
+@dataclass(frozen=True, slots=True)
+class SeatView:
+    """A seat as the seat map, the desk and the API show it."""
+
+    seat: str
+    agent: str
+    agent_name: str
+    status: str
+    pause_reason: str
+    on_line: bool
+    standby: bool
+    since: float
+    caller: str
+    wrapup_until: float | None
+    desynced: str | None  # why Asterisk could not be brought in step, or None
+    tag: str = ""  # the legacy number the call came in on
+    category: str = ""  # the IVR's category of the call
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class LinesView:
+    window: str
+    scheduled: int
+    target: int
+    override: int | None
+    standby_active: bool
+    standby_reason: str
+    staffed: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeaderView:
+    """Lines and waiting callers."""
+
+    lines: LinesView
+    waiting: int
+    longest_wait_s: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"lines": asdict(self.lines), "waiting": {"count": self.waiting, "longest_s": self.longest_wait_s}}
 
 
 class AcdViews:
@@ -39,30 +85,52 @@ class AcdViews:
             "hourly": figures.hourly(rows, now),
         }
 
-    def seat_view(self, s: st.Seat) -> dict[str, Any]:
-        return {
-            "seat": s.name, "agent": s.agent, "agent_name": s.agent_name, "status": s.status().value,
-            "pause_reason": s.queue_pause(), "on_line": s.on_line, "standby": s.standby,
-            "since": s.since, "caller": s.caller, "wrapup_until": s.wrapup_until,
-            "desynced": self.desynced.get(s.name),
-            **self._call_info.get(s.interface, {"tag": "", "category": ""}),
-        }
+    def seat_view(self, s: st.Seat) -> SeatView:
+        info = self._call_info.get(s.interface, {})
+        return SeatView(seat=s.name, agent=s.agent, agent_name=s.agent_name, status=s.status().value,
+                        pause_reason=s.queue_pause(), on_line=s.on_line, standby=s.standby, since=s.since,
+                        caller=s.caller, wrapup_until=s.wrapup_until, desynced=self.desynced.get(s.name),
+                        tag=info.get("tag", ""), category=info.get("category", ""))
+
+    def seat_of_agent(self, agent: str) -> st.Seat | None:
+        return self.floor.seat_of_agent(agent)
+
+    def seat_at(self, interface: str) -> st.Seat | None:
+        return self.floor.at_interface(interface)
+
+    def seat_named(self, name: str) -> st.Seat:
+        return self.floor.seat(name)
+
+    def seat_views(self) -> list[SeatView]:
+        return [self.seat_view(s) for s in self.floor.seats.values()]
+
+    def seat_items(self) -> Iterator[tuple[str, st.Seat, str | None]]:
+        """(name, seat state, why it is out of step): seat states are immutable,
+        so a reader can tell an unchanged seat by identity alone."""
+        for name, s in self.floor.seats.items():
+            yield name, s, self.desynced.get(name)
+
+    def layout(self) -> dict[str, Any]:
+        """How the floor is drawn: seats per row and the names on the floor."""
+        seats = self.settings.seats
+        return {"columns": seats.columns, "labels": seats.labels}
 
     def floor_view(self) -> dict[str, Any]:
-        return {**self.header_view(), "seats": [self.seat_view(s) for s in self.floor.seats.values()],
+        """The whole floor for the API (/api/acd/floor) and /metrics."""
+        return {**self.header_view().as_dict(), "seats": [v.as_dict() for v in self.seat_views()],
                 "changes": self.recent_changes(50)}
 
     def recent_changes(self, n: int) -> list[dict[str, Any]]:
         return [asdict(c) for c in list(itertools.islice(reversed(self.changes), n))[::-1]]
 
-    def header_view(self) -> dict[str, Any]:
+    def header_view(self) -> HeaderView:
         """Lines and waiting callers: cheap, for callers who track seats themselves."""
         now = self.now()
-        return {
-            "lines": {"window": self.lines.window, "scheduled": self.lines.scheduled, "target": self.lines.target,
-                      "override": self.lines.override, "standby_active": self.lines.standby_active,
-                      "standby_reason": self.lines.standby_reason,
-                      "staffed": sum(1 for s in self.floor.seats.values() if s.on_line)},
-            "waiting": {"count": len(self.waiting),
-                        "longest_s": round(max((now - t for t in self.waiting.values()), default=0.0), 1)},
-        }
+        lines = self.lines
+        return HeaderView(
+            lines=LinesView(window=lines.window, scheduled=lines.scheduled, target=lines.target,
+                            override=lines.override, standby_active=lines.standby_active,
+                            standby_reason=lines.standby_reason,
+                            staffed=sum(1 for s in self.floor.seats.values() if s.on_line)),
+            waiting=len(self.waiting),
+            longest_wait_s=round(max((now - t for t in self.waiting.values()), default=0.0), 1))

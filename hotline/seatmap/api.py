@@ -18,7 +18,7 @@ from hotline.roles import Role
 from hotline.web.json import json_body, text_field
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
-from hotline.web.keys import AMI
+from hotline.web.keys import AMI, SETTINGS
 from hotline.web.pages import page
 from hotline.web.ws import feed
 
@@ -82,11 +82,11 @@ async def force(request: web.Request) -> web.Response:
         s = await acd.pause(seat, text_field(body, "reason", max_len=32), who)
     elif action == "logout":
         await acd.logout(seat, who)
-        s = acd.floor.seat(seat)
+        s = acd.seat_named(seat)
     else:
         raise web.HTTPNotFound()
     acd.note("lead", seat, f"值班长强制{ {'ready': '就绪', 'pause': '暂停', 'logout': '退出'}[action] }", who)
-    return web.json_response(acd.seat_view(s), dumps=_dumps)
+    return web.json_response(acd.seat_view(s).as_dict(), dumps=_dumps)
 
 
 @allow(Role.LEAD)
@@ -97,14 +97,14 @@ async def spy(request: web.Request) -> web.Response:
     if mode not in SPY_OPTIONS:
         raise BadRequest("mode 必须是 listen、whisper 或 barge", field="mode")
     acd = request.app[ACD]
-    target = acd.floor.seat(request.match_info["seat"])
+    target = acd.seat_named(request.match_info["seat"])
     if not target.talking:
         raise SeatIdle(f"座席 {target.name} 当前没有通话")
     who = request[USER]
-    mine = acd.floor.seat_of_agent(who.username)
+    mine = acd.seat_of_agent(who.username)
     if mine is None:
         raise NoLeadPhone("请先在一个座席登录，监听时会呼叫该座席的话机")
-    settings = acd.settings
+    settings = request.app[SETTINGS]
     # ChanSpy matches a channel name prefix: the target seat's phone channel.
     prefix = f"Local/{target.name}@sim-seat" if settings.seats.phones == "simulated" else f"PJSIP/{target.name}"
     phone = settings.seats.interface(mine.name)
@@ -117,7 +117,7 @@ async def spy(request: web.Request) -> web.Response:
 
 @allow(Role.LEAD, Role.ADMIN)
 async def actions_log(request: web.Request) -> web.Response:
-    return web.json_response({"changes": request.app[ACD].floor_view()["changes"]}, dumps=_dumps)
+    return web.json_response({"changes": request.app[ACD].recent_changes(50)}, dumps=_dumps)
 
 
 def setup(app: web.Application) -> None:

@@ -81,13 +81,12 @@ class SeatMapHub:
         if self.view is None:
             self.view = self._build()
         # "at" is the controller's clock, the one seat times are measured on.
-        seats = self.acd.settings.seats
         return {"type": "snapshot", "at": self.acd.now(), **self.view, "changes": self.acd.recent_changes(50),
-                "floor": {"columns": seats.columns, "labels": seats.labels}}
+                "floor": self.acd.layout()}
 
     def _build(self) -> dict[str, Any]:
-        self._seen = {n: (s, self.acd.desynced.get(n)) for n, s in self.acd.floor.seats.items()}
-        view = model.build(self.acd.floor_view(), self.acd.now())
+        self._seen = {n: (s, desynced) for n, s, desynced in self.acd.seat_items()}
+        view = model.build(self.acd.seat_views(), self.acd.header_view())
         view["header"]["pbx"] = self._pbx()
         view["header"]["trunks"] = self._trunks()
         return view
@@ -110,8 +109,7 @@ class SeatMapHub:
         a quiet seat.
         """
         out = {}
-        for name, s in self.acd.floor.seats.items():
-            desynced = self.acd.desynced.get(name)
+        for name, s, desynced in self.acd.seat_items():
             seen = self._seen.get(name)
             if seen is not None and seen[0] is s and seen[1] == desynced:
                 continue

@@ -1,12 +1,15 @@
-"""What the shift lead's seat map shows, as plain data, and what changed.
+"""What the shift lead's seat map shows, as plain data: tiles and the header.
 
-Pure: built from the ACD's floor view (and the caller details the mirror
-holds); ``delta`` compares two views so only real changes go out.
+Pure: built from the ACD's typed read models (acd/views.py); the hub sends
+only the tiles whose seat changed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
+
+from hotline.acd.views import HeaderView, SeatView
 
 from hotline.numbers import mask_number
 
@@ -16,32 +19,31 @@ STATE_TEXT = {
 }
 
 
-def build(floor: dict[str, Any], now: float) -> dict[str, Any]:
-    """floor: AcdService.floor_view()."""
-    return {"header": header(floor), "seats": {s["seat"]: seat(s) for s in floor["seats"]}}
+def build(seats: Iterable[SeatView], head: HeaderView) -> dict[str, Any]:
+    return {"header": header(head), "seats": {s.seat: seat(s) for s in seats}}
 
 
-def seat(s: dict[str, Any]) -> dict[str, Any]:
-    """One tile, from AcdService.seat_view()."""
-    state = "desynced" if s["desynced"] else s["status"]
-    info = {"tag": s.get("tag", ""), "category": s.get("category", "")}
+def seat(s: SeatView) -> dict[str, Any]:
+    """One tile."""
+    state = "desynced" if s.desynced else s.status
+    live = state in ("talking", "ringing")
     return {
-        "seat": s["seat"], "agent": s["agent_name"] or s["agent"], "state": state,
-        "text": STATE_TEXT.get(state, state) + (f"（{s['pause_reason']}）" if state == "paused" else ""),
-        "since": s["since"], "on_line": s["on_line"],
-        "caller": mask_number(s["caller"]) if state in ("talking", "ringing") else "",
-        "tag": info.get("tag", "") if state in ("talking", "ringing") else "",
-        "category": info.get("category", "") if state in ("talking", "ringing") else "",
-        "desynced": s["desynced"] or "",
+        "seat": s.seat, "agent": s.agent_name or s.agent, "state": state,
+        "text": STATE_TEXT.get(state, state) + (f"（{s.pause_reason}）" if state == "paused" else ""),
+        "since": s.since, "on_line": s.on_line,
+        "caller": mask_number(s.caller) if live else "",
+        "tag": s.tag if live else "",
+        "category": s.category if live else "",
+        "desynced": s.desynced or "",
     }
 
 
-def header(floor: dict[str, Any]) -> dict[str, Any]:
-    """The map's header, from AcdService.header_view() (or floor_view())."""
-    lines = floor["lines"]
+def header(h: HeaderView) -> dict[str, Any]:
+    """The map's header."""
+    lines = h.lines
     return {
-        "window": lines["window"], "lines_target": lines["target"], "lines_scheduled": lines["scheduled"],
-        "lines_staffed": lines["staffed"], "standby": lines["standby_active"],
-        "standby_reason": lines["standby_reason"], "waiting": floor["waiting"]["count"],
-        "longest_wait_s": floor["waiting"]["longest_s"], "alert": floor["waiting"]["longest_s"] > 15,
+        "window": lines.window, "lines_target": lines.target, "lines_scheduled": lines.scheduled,
+        "lines_staffed": lines.staffed, "standby": lines.standby_active,
+        "standby_reason": lines.standby_reason, "waiting": h.waiting,
+        "longest_wait_s": h.longest_wait_s, "alert": h.longest_wait_s > 15,
     }

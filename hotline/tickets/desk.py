@@ -75,8 +75,8 @@ class DeskHub:
         return len(desks)
 
     def seat_frame(self, agent: str) -> dict[str, Any]:
-        seat = self.acd.floor.seat_of_agent(agent)
-        return {"type": "seat", "seat": self.acd.seat_view(seat) if seat else None}
+        seat = self.acd.seat_of_agent(agent)
+        return {"type": "seat", "seat": self.acd.seat_view(seat).as_dict() if seat else None}
 
     def _seats_changed(self) -> None:
         # A burst of ACD changes (300 callers joining) costs one comparison

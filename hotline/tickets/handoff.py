@@ -60,7 +60,7 @@ class Handoff:
     # -- events ----------------------------------------------------------------------
     def _on_connect(self, e: ev.AgentConnect) -> None:
         t0 = time.monotonic()
-        seat = self.acd.floor.at_interface(e.interface)
+        seat = self.acd.seat_at(e.interface)
         if seat is None or not seat.agent:
             log.warning("AgentConnect on %s, which no logged-in seat owns: no ticket", e.interface)
             return
@@ -100,7 +100,7 @@ class Handoff:
         self.hub.push(call.agent, {"type": "ticket", "seat": call.seat, "wait_s": e.hold_time, **opened})
 
     def _on_complete(self, e: ev.AgentComplete) -> None:
-        seat = self.acd.floor.at_interface(e.interface)
+        seat = self.acd.seat_at(e.interface)
         if seat is None:
             return
         call = self.active.pop(seat.name, None)
@@ -126,7 +126,7 @@ class Handoff:
     # -- the desk -------------------------------------------------------------------------
     def ticket_submitted(self, number: str, agent: str) -> None:
         """A submitted ticket ends after-call work, now or when its call ends."""
-        seat = self.acd.floor.seat_of_agent(agent)
+        seat = self.acd.seat_of_agent(agent)
         if seat is None:
             return
         call = self.active.get(seat.name)
@@ -136,5 +136,5 @@ class Handoff:
             self.acd.end_wrapup(seat.name, agent)
 
     def call_of(self, agent: str) -> ActiveCall | None:
-        seat = self.acd.floor.seat_of_agent(agent)
+        seat = self.acd.seat_of_agent(agent)
         return self.active.get(seat.name) if seat is not None else None

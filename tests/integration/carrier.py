@@ -21,17 +21,19 @@ from hotline.pbx.process import Pbx
 from hotline.pbx.render import SHIPPED_TEMPLATES
 from tests.conftest import make_settings
 
-PJSIP_REGISTER = """
+def _pjsip(order: str, endpoint_extra: str, rest: str) -> str:
+    """The carrier's pjsip.conf: its transport, the hotline as its customer."""
+    return f"""
 [global]
 type = global
-endpoint_identifier_order = username,ip
+endpoint_identifier_order = {order}
 
 [transport-udp]
 type = transport
 protocol = udp
-bind = {address}:{port}
+bind = {{address}}:{{port}}
 
-[{account}]
+[{{account}}]
 type = endpoint
 context = carrier-in
 disallow = all
@@ -40,9 +42,13 @@ dtmf_mode = rfc4733
 trust_id_inbound = yes
 send_pai = yes
 from_user = carrier-gw
-auth = {account}
-aors = {account}
+aors = {{account}}
+{endpoint_extra}
+{rest}"""
 
+
+# The hotline registers with an account; calls go to its registration.
+PJSIP_REGISTER = _pjsip("username,ip", "auth = {account}", """
 [{account}]
 type = auth
 auth_type = userpass
@@ -53,29 +59,10 @@ password = {password}
 type = aor
 max_contacts = 1
 remove_existing = yes
-"""
+""")
 
-PJSIP_ADDRESS = """
-[global]
-type = global
-endpoint_identifier_order = ip,username
-
-[transport-udp]
-type = transport
-protocol = udp
-bind = {address}:{port}
-
-[{account}]
-type = endpoint
-context = carrier-in
-disallow = all
-allow = alaw
-dtmf_mode = rfc4733
-trust_id_inbound = yes
-send_pai = yes
-from_user = carrier-gw
-aors = {account}
-
+# No registration: each side knows the other by address.
+PJSIP_ADDRESS = _pjsip("ip,username", "", """
 [{account}]
 type = aor
 contact = sip:{hotline_address}:{hotline_port}
@@ -84,7 +71,7 @@ contact = sip:{hotline_address}:{hotline_port}
 type = identify
 endpoint = {account}
 match = {hotline_address}
-"""
+""")
 
 EXTENSIONS = """
 [general]

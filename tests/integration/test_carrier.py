@@ -86,13 +86,18 @@ def _controller(settings: Settings, clock: Clock, tmp_path: Path, phones: str) -
     return TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
 
 
-@pytest.fixture
-async def sip_seats(trunked: Settings, clock: Clock, tmp_path: Path, ami: AMIClient) -> AsyncIterator[TestServer]:
-    """The controller with SIP softphones as seats, trunks configured."""
-    server = _controller(trunked, clock, tmp_path, "pjsip")
+async def _running(server: TestServer, ami: AMIClient) -> TestServer:
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
     await eventually(lambda: _trunks_up(ami), timeout=30)
+    await eventually(lambda: server.app[TRUNKS].any_up, timeout=15)
+    return server
+
+
+@pytest.fixture
+async def sip_seats(trunked: Settings, clock: Clock, tmp_path: Path, ami: AMIClient) -> AsyncIterator[TestServer]:
+    """The controller with SIP softphones as seats, trunks configured."""
+    server = await _running(_controller(trunked, clock, tmp_path, "pjsip"), ami)
     yield server
     await server.close()
 
@@ -100,11 +105,7 @@ async def sip_seats(trunked: Settings, clock: Clock, tmp_path: Path, ami: AMICli
 @pytest.fixture
 async def sim_seats(trunked: Settings, clock: Clock, tmp_path: Path, ami: AMIClient) -> AsyncIterator[TestServer]:
     """The controller with simulated seats (they answer by themselves)."""
-    server = _controller(trunked, clock, tmp_path, "simulated")
-    await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    await eventually(lambda: _trunks_up(ami), timeout=30)
-    await eventually(lambda: server.app[TRUNKS].any_up, timeout=15)
+    server = await _running(_controller(trunked, clock, tmp_path, "simulated"), ami)
     yield server
     await server.close()
 

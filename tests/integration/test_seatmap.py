@@ -88,6 +88,8 @@ async def test_supervisor_actions_act_on_the_pbx(controller: TestServer, ami: AM
         assert status == 409 and body["error_id"] == "seat-not-in-call"
         caller = await queue_caller(ami)
         await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == caller)
+        # The controller has its own AMI connection: wait until it, too, saw the call.
+        await eventually(lambda: controller.app[ACD].seat_named("seat01").talking)
         status, body = await lead.request("POST", "/api/lead/seats/seat01/spy", json={"mode": "listen"})
         assert status == 409 and body["error_id"] == "lead-not-at-seat"
         await controller.app[ACD].login("seat10", "lead-zhang", "张组长")

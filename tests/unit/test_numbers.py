@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hotline.numbers import ascii_digits, mask_number
+from hotline.acd.views import SeatView
 from hotline.seatmap import model
 
 
@@ -14,8 +15,9 @@ def test_masking_keeps_only_what_identifies_nobody() -> None:
 
 
 def test_seat_map_masks_a_landline_caller() -> None:
-    tile = model.seat({"seat": "seat01", "agent_name": "张三", "agent": "a1", "status": "talking", "desynced": "",
-                       "pause_reason": "", "since": 0.0, "on_line": True, "caller": "6543210"})
+    tile = model.seat(SeatView(seat="seat01", agent="a1", agent_name="张三", status="talking", pause_reason="",
+                               on_line=True, standby=False, since=0.0, caller="6543210", wrapup_until=None,
+                               desynced=None))
     assert tile["caller"] == "*****10"
 
 
