@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
@@ -481,6 +481,8 @@ class RecordingSettings(_Section):
 class Settings(BaseSettings):
     """The effective configuration of one hotline installation."""
 
+    EXACT: ClassVar[bool] = False
+
     model_config = SettingsConfigDict(
         env_prefix="HOTLINE_",
         env_nested_delimiter="__",
@@ -556,8 +558,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives through init kwargs (see load()); environment wins.
-        return (env_settings, init_settings)
+        # The TOML file arrives through init kwargs (see load()); environment
+        # wins, except for a snapshot handed to a child process (EXACT).
+        return (init_settings,) if cls.EXACT else (env_settings, init_settings)
 
     # -- derived -----------------------------------------------------------
     @property

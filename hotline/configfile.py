@@ -12,7 +12,6 @@ from typing import Any
 
 import tomli_w
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from hotline.config import DEFAULT_CONFIG_NAME, MASK, ConfigError, Settings
 
@@ -20,16 +19,7 @@ from hotline.config import DEFAULT_CONFIG_NAME, MASK, ConfigError, Settings
 class _Exact(Settings):
     """Settings as serialised, nothing else: no environment variable applies."""
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings,)
+    EXACT = True
 
 
 def from_snapshot(text: str) -> Settings:
