@@ -15,6 +15,7 @@ import secrets
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -206,8 +207,6 @@ async def ensure_first_admin(sessions: "async_sessionmaker[AsyncSession]", state
     """A fresh installation has no one who could log in: create `admin`
     with a one-time password, kept only in the private state folder (and
     printed once by the caller). Returns that password when made now."""
-    from pathlib import Path
-
     async with sessions() as db, db.begin():
         users = (await db.execute(select(User.roles))).scalars().all()
         if any(Role.ADMIN.value in roles.split(",") for roles in users):

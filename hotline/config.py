@@ -546,6 +546,13 @@ class Settings(BaseSettings):
         return dict(trunk.numbers) or {n: n for n in (self.hotline_number, *self.legacy_numbers)}
 
     @property
+    def carrier_networks(self) -> list[str]:
+        """Where carriers send from: their match networks and IP hosts (the SIP
+        ACL admits them; the SIP guard never blocks them)."""
+        nets = [net for t in self.trunks for net in (*t.match, *([f"{t.host}/32"] if _is_ip(t.host) else []))]
+        return list(dict.fromkeys(nets))
+
+    @property
     def outbound_caller_id(self) -> str:
         return self.outbound.caller_id or self.hotline_number
 

@@ -150,10 +150,8 @@ async def health(request: web.Request) -> web.Response:
     keeper = app[KEEPER]
     flow = app[ivr_api.FLOWS].current()
     trunks = app[TRUNKS]
-    # Every configured trunk known to be down: no citizen can get through.
-    cut_off = bool(trunks.trunks) and not trunks.any_up and all(s.known for s in trunks.board.states.values())
     body = {
-        "status": "ok" if client.connected and keeper.mirror.synced and not cut_off else "degraded",
+        "status": "ok" if client.connected and keeper.mirror.synced and not trunks.cut_off else "degraded",
         "version": __version__,
         "uptime_s": round(time.monotonic() - app[STARTED], 1),
         "ami": {

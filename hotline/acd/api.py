@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 from aiohttp import web
 
@@ -93,7 +94,7 @@ async def set_lines(request: web.Request) -> web.Response:
     if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 999):
         raise BadRequest("count 必须是 0-999 的整数，或 null 表示恢复按排班", field="count")
     request.app[ACD].set_lines(count, request[USER].username)
-    return web.json_response(request.app[ACD].floor_view()["lines"])
+    return web.json_response(asdict(request.app[ACD].header_view().lines))
 
 
 @allow(Role.LEAD)
@@ -103,7 +104,7 @@ async def set_standby(request: web.Request) -> web.Response:
     if active is not None and not isinstance(active, bool):
         raise BadRequest("active 必须是 true、false 或 null（自动）", field="active")
     request.app[ACD].set_standby(active, request[USER].username)
-    return web.json_response(request.app[ACD].floor_view()["lines"])
+    return web.json_response(asdict(request.app[ACD].header_view().lines))
 
 
 @allow(Role.LEAD, Role.ADMIN)

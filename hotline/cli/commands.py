@@ -8,12 +8,12 @@ import json
 import sys
 from pathlib import Path
 
-from hotline.cli.common import settings_of as _settings
+from hotline.cli.common import settings_of
 from hotline.configfile import masked, to_toml
 
 
 def cmd_config_show(args: argparse.Namespace) -> int:
-    data = masked(_settings(args))
+    data = masked(settings_of(args))
     print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else to_toml(data), end="" if not args.json else "\n")
     return 0
 
@@ -23,7 +23,7 @@ def cmd_ivr_validate(args: argparse.Namespace) -> int:
     from hotline.ivr.flow_yaml import load_yaml
     from hotline.ivr.validate import validate
 
-    settings = _settings(args)
+    settings = settings_of(args)
     try:
         text = Path(args.file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -64,7 +64,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     from hotline.db.migrate import upgrade
     from hotline.roles import Role
 
-    settings = _settings(args)
+    settings = settings_of(args)
     upgrade(settings)
     try:
         roles = [Role(r) for r in args.role]
@@ -96,7 +96,7 @@ def cmd_recordings_purge(args: argparse.Namespace) -> int:
     from hotline.db.migrate import upgrade
     from hotline.recordings.store import RecordingStore
 
-    settings = _settings(args)
+    settings = settings_of(args)
     upgrade(settings)
 
     async def purge() -> list[str]:
@@ -117,7 +117,7 @@ def cmd_recordings_purge(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     from hotline.db.migrate import upgrade
 
-    settings = _settings(args)
+    settings = settings_of(args)
     upgrade(settings)
     print(f"database at the newest schema: {settings.database_url.split('://')[0]}")
     return 0
@@ -126,7 +126,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_seat_phone(args: argparse.Namespace) -> int:
     from hotline.seats.phone import linphone_xml, phone_details
 
-    details = phone_details(_settings(args), args.seat)
+    details = phone_details(settings_of(args), args.seat)
     if args.linphone:
         print(linphone_xml(details), end="")
     elif args.json:
@@ -139,6 +139,6 @@ def cmd_seat_phone(args: argparse.Namespace) -> int:
 def cmd_seatmap(args: argparse.Namespace) -> int:
     from hotline.seatmap.terminal import main as seatmap
 
-    settings = _settings(args)
+    settings = settings_of(args)
     url = args.url or f"http://{settings.web.host}:{settings.web.port}"
     return seatmap(url, args.user)

@@ -8,7 +8,7 @@ import json
 import sys
 from pathlib import Path
 
-from hotline.cli.common import settings_of as _settings
+from hotline.cli.common import settings_of
 from hotline.privileges import drop_privileges
 
 
@@ -17,14 +17,14 @@ def cmd_pbx_install(args: argparse.Namespace) -> int:
 
     # Root builds the root filesystem; the state it leaves is handed to the
     # service user when a service command first runs.
-    install(_settings(args, as_service=False), say=lambda line: print(line, flush=True))
+    install(settings_of(args, as_service=False), say=lambda line: print(line, flush=True))
     return 0
 
 
 def cmd_pbx_start(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    pbx = Pbx(_settings(args))
+    pbx = Pbx(settings_of(args))
     already = pbx.supervisor_pid()
     pid = pbx.start()
     s = pbx.settings
@@ -37,13 +37,13 @@ def cmd_pbx_start(args: argparse.Namespace) -> int:
 def cmd_pbx_run(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    return Pbx(_settings(args)).run_foreground()
+    return Pbx(settings_of(args)).run_foreground()
 
 
 def cmd_pbx_stop(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    stopped = Pbx(_settings(args)).stop()
+    stopped = Pbx(settings_of(args)).stop()
     print("Asterisk stopped" if stopped else "Asterisk was not running")
     return 0
 
@@ -51,7 +51,7 @@ def cmd_pbx_stop(args: argparse.Namespace) -> int:
 def cmd_pbx_status(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    info = Pbx(_settings(args)).status()
+    info = Pbx(settings_of(args)).status()
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return 0 if info["running"] else 3
 
@@ -59,14 +59,14 @@ def cmd_pbx_status(args: argparse.Namespace) -> int:
 def cmd_pbx_cli(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    print(Pbx(_settings(args)).cli(" ".join(args.command)), end="")
+    print(Pbx(settings_of(args)).cli(" ".join(args.command)), end="")
     return 0
 
 
 def cmd_pbx_reload(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    Pbx(_settings(args)).reload()
+    Pbx(settings_of(args)).reload()
     print("configuration applied: SIP endpoints, trunks, ACLs and dialplan reloaded (calls kept)")
     return 0
 
@@ -74,7 +74,7 @@ def cmd_pbx_reload(args: argparse.Namespace) -> int:
 def cmd_pbx_render(args: argparse.Namespace) -> int:
     from hotline.pbx.render import render_config
 
-    written = render_config(_settings(args, as_service=False), Path(args.dir))
+    written = render_config(settings_of(args, as_service=False), Path(args.dir))
     for path in written:
         print(path)
     print(f"{len(written)} files; they hold secrets (mode 600). Install them as /etc/asterisk.",
@@ -85,7 +85,7 @@ def cmd_pbx_render(args: argparse.Namespace) -> int:
 def cmd_serve(args: argparse.Namespace) -> int:
     from hotline.server import serve
 
-    settings = _settings(args, as_service=False)
+    settings = settings_of(args, as_service=False)
     demo = None
     if args.demo:
         from hotline.demo import DemoOptions, demo_settings

@@ -49,10 +49,7 @@ def context(settings: Settings) -> dict[str, object]:
             raise RenderError(f"trunk {trunk.name}: the password holds ; [ ] \\ or spaces at its ends, "
                               "which Asterisk's configuration cannot carry")
         trunks.append(trunk.model_copy(update={"password": password}))
-    permit = list(dict.fromkeys(
-        settings.pbx.sip_networks
-        + [net for t in settings.trunks for net in t.match]
-        + [f"{t.host}/32" for t in settings.trunks if _is_ipv4(t.host)]))
+    permit = list(dict.fromkeys(settings.pbx.sip_networks + settings.carrier_networks))
     external = settings.pbx.public_address if settings.pbx.public_address != settings.pbx.sip_host else ""
     return {
         "trunks": trunks,
@@ -75,15 +72,6 @@ def context(settings: Settings) -> dict[str, object]:
         "tickets": settings.tickets,
         "recordings": settings.recordings,
     }
-
-
-def _is_ipv4(host: str) -> bool:
-    import ipaddress
-
-    try:
-        return isinstance(ipaddress.ip_address(host), ipaddress.IPv4Address)
-    except ValueError:
-        return False
 
 
 def render_config(settings: Settings, dest: Path) -> list[Path]:

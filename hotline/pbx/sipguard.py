@@ -26,7 +26,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import datetime as dt
-import ipaddress
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -60,12 +59,7 @@ class SipGuard:
         sec = settings.sip_security
         # Carriers are never blocked: a carrier with a stale password must
         # show up as a failing trunk, not vanish behind the ACL.
-        never = list(sec.never_block) + [n for t in settings.trunks for n in t.match]
-        for t in settings.trunks:
-            try:
-                never.append(str(ipaddress.ip_address(t.host)))
-            except ValueError:
-                pass
+        never = [*sec.never_block, *settings.carrier_networks]
         self.enabled = sec.enabled
         self.ledger = FailureLedger(sec.failures, sec.window_seconds, sec.block_seconds, never)
         self.client = client

@@ -115,6 +115,7 @@ class TrunkWatch:
         self._by_client_uri = {f"sip:{t.username}@{t.host}:{t.port}": t.name
                                for t in settings.trunks if t.registration}
         self._listeners: list[Callable[[], None]] = []
+        self._down: set[str] = set()  # trunks last logged as down
         if not self.trunks:
             return
         client.on(Connected, self._poll)
@@ -128,9 +129,12 @@ class TrunkWatch:
     def _changed(self, changed: bool) -> None:
         if not changed:
             return
-        for name, state in self.board.states.items():
-            if state.known and not state.up:
-                log.warning("trunk %s down: %s", name, state.reason)
+        down = {n for n, s in self.board.states.items() if s.known and not s.up}
+        for name in sorted(down - self._down):
+            log.warning("trunk %s down: %s", name, self.board.states[name].reason)
+        for name in sorted(self._down - down):
+            log.warning("trunk %s back", name)
+        self._down = down
         for listener in self._listeners:
             try:
                 listener()
@@ -194,6 +198,12 @@ class TrunkWatch:
     @property
     def any_up(self) -> bool:
         return any(s.up for s in self.board.states.values())
+
+    @property
+    def cut_off(self) -> bool:
+        """Every configured trunk known to be down: no citizen can get through."""
+        states = self.board.states.values()
+        return bool(states) and all(s.known and not s.up for s in states)
 
 
 def trunk_metrics(registry: Any, watch: TrunkWatch) -> Callable[[], Awaitable[None]]:

@@ -119,7 +119,7 @@ def test_the_rendered_pbx_configuration_holds_both_trunks(tmp_path: Path) -> Non
     settings = load(None, state_dir=str(tmp_path / "state"),
                     trunks=[A.model_dump(), B.model_dump() | {"numbers": {"+8612345": "12345"}}])
     ctx = context(settings)
-    assert ctx["acl_permit"][-2:] == ["203.0.113.20/32", "203.0.113.10/32"]
+    assert {"203.0.113.20/32", "203.0.113.10/32"} <= set(ctx["acl_permit"])  # both carriers admitted
     written = render_config(settings, tmp_path / "etc")
     pjsip = (tmp_path / "etc" / "pjsip.conf").read_text()
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
