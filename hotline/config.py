@@ -470,6 +470,90 @@ class TicketSettings(_Section):
         return self
 
 
+WORK_KINDS = ("intake", "voicemail", "callback", "revisit", "review", "redispatch", "duplicate")
+
+
+class WorkKind(_Section):
+    """One type of non-voice work: how urgent, and by when it must be done."""
+
+    priority: int = Field(ge=1, le=9, description="1 is offered first")
+    # The service level: minutes from arrival, or working days (skipping
+    # weekends and ivr.holidays); revisits take their ticket's revisit date.
+    deadline_minutes: float | None = Field(None, gt=0, le=60 * 24 * 90)
+    deadline_working_days: float | None = Field(None, gt=0, le=90)
+    skill: str = Field("", max_length=16, description="only agents with this skill take it")
+
+    @model_validator(mode="after")
+    def _one_deadline(self) -> "WorkKind":
+        if (self.deadline_minutes is None) == (self.deadline_working_days is None):
+            raise ValueError("give deadline_minutes or deadline_working_days")
+        return self
+
+
+def _work_kinds() -> dict[str, WorkKind]:
+    return {
+        # GB/T 33358: media other than the phone answered within 3 minutes.
+        "intake": WorkKind(priority=1, deadline_minutes=3),
+        "voicemail": WorkKind(priority=2, deadline_minutes=30),
+        "callback": WorkKind(priority=2, deadline_minutes=60),
+        "revisit": WorkKind(priority=3, deadline_working_days=2),
+        "redispatch": WorkKind(priority=3, deadline_working_days=1),
+        "review": WorkKind(priority=4, deadline_working_days=1),
+        "duplicate": WorkKind(priority=4, deadline_working_days=1),
+    }
+
+
+class WorkSettings(_Section):
+    """Work items offered to agents who are logged in and not on a phone line."""
+
+    kinds: dict[str, WorkKind] = Field(default_factory=_work_kinds)
+    per_agent: int = Field(1, ge=1, le=10, description="items an agent holds at once")
+    offer_seconds: float = Field(30.0, gt=0, le=3600, description="an offer not accepted by then goes to the next")
+    # Work other paths create (voice messages, failed callbacks) is picked up
+    # at least this often; the API's own intake is offered at once.
+    sync_seconds: float = Field(2.0, gt=0, le=60)
+    # A revisit is offered this long after the department's feedback was approved.
+    revisit_delay_hours: float = Field(0.0, ge=0, le=24 * 30)
+    # A voice message or failed callback not reached: tried again after this, at most attempts times.
+    retry_minutes: float = Field(30.0, gt=0, le=24 * 60)
+    attempts: int = Field(3, ge=1, le=10)
+    # Category (or its parent) -> the skill its items need, e.g. {"enterprise" = "涉企"}.
+    category_skills: dict[str, str] = Field(default_factory=dict)
+    # A suspected duplicate: open tickets within tickets.repeat_days sharing the
+    # caller, or address and category, or this much of their text (0-1).
+    similar_text: float = Field(0.6, gt=0, le=1)
+
+    @field_validator("kinds")
+    @classmethod
+    def _all_kinds(cls, value: dict[str, WorkKind]) -> dict[str, WorkKind]:
+        unknown = set(value) - set(WORK_KINDS)
+        if unknown:
+            raise ValueError(f"unknown work kinds {sorted(unknown)} (known: {', '.join(WORK_KINDS)})")
+        return {**_work_kinds(), **value}
+
+
+class ChannelGateway(_Section):
+    """Where replies and status changes for one channel's citizens go."""
+
+    url: str = Field(pattern=r"^https?://[^\s]{1,500}$")
+    token: str = Field("", description="empty: outbox_tokens.<channel> in the secrets file")
+    timeout: float = Field(10.0, gt=0, le=120)
+    # Delivery is retried with doubling waits from retry_initial to retry_max;
+    # after max_attempts the message is shown on the ticket as undeliverable.
+    retry_initial: float = Field(5.0, gt=0, le=3600)
+    retry_max: float = Field(600.0, gt=0, le=86400)
+    max_attempts: int = Field(20, ge=1, le=1000)
+
+
+class PublicSettings(_Section):
+    """The public web intake page (网上受理): no login, so it is throttled."""
+
+    enabled: bool = True
+    per_address_hour: int = Field(5, ge=1, le=10_000, description="requests one address may file per hour")
+    status_per_address_hour: int = Field(60, ge=1, le=100_000)
+    max_content_chars: int = Field(2000, ge=50, le=20_000)
+
+
 class RecordingSettings(_Section):
     dir: Path | None = Field(None, description="recordings; default: the PBX instance's lib/recordings")
     pbx_dir: str = Field("/var/lib/asterisk/hotline/recordings", description="the same folder as Asterisk sees it")
@@ -512,6 +596,10 @@ class Settings(BaseSettings):
     trunks: list[Trunk] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     sip_security: SipSecuritySettings = Field(default_factory=SipSecuritySettings)
+    work: WorkSettings = Field(default_factory=WorkSettings)
+    # Outbound gateways per channel (web, wechat, sms, app, 110).
+    channels: dict[str, ChannelGateway] = Field(default_factory=dict)
+    public: PublicSettings = Field(default_factory=PublicSettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -530,6 +618,9 @@ class Settings(BaseSettings):
         for w in self.acd.windows:
             if w.schedule not in self.ivr.schedules:
                 raise ValueError(f"acd.windows: schedule {w.schedule!r} is not in ivr.schedules")
+        for channel in self.channels:
+            if channel not in GATEWAY_CHANNELS:
+                raise ValueError(f"channels: {channel!r} is not a channel ({', '.join(GATEWAY_CHANNELS)})")
         names = [t.name for t in self.trunks]
         if len(set(names)) != len(names):
             raise ValueError("trunks: names must be unique")

@@ -104,7 +104,7 @@ def _deep_merge(into: dict[str, Any], extra: dict[str, Any]) -> None:
 
 # -- display ---------------------------------------------------------------
 
-_SECRET_KEYS = {"secret", "password", "ami_secret", "key", "agi_key"}
+_SECRET_KEYS = {"secret", "password", "ami_secret", "key", "agi_key", "token"}
 
 
 def masked(settings: Settings) -> dict[str, Any]:

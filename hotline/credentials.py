@@ -54,6 +54,14 @@ def ensure_secrets(settings: "Settings") -> dict[str, Any]:
             gateways[channel] = secrets.token_urlsafe(24)
             changed = True
     current["gateway_tokens"] = gateways
+    # The hotline's own token when it posts replies to a channel's gateway:
+    # the gateway's operator is given it (see README, "Other channels").
+    outbox = dict(current.get("outbox_tokens", {}))
+    for channel in GATEWAY_CHANNELS:
+        if not outbox.get(channel):
+            outbox[channel] = secrets.token_urlsafe(24)
+            changed = True
+    current["outbox_tokens"] = outbox
     if changed:
         write_secrets(settings, current)
     if not settings.ami.secret:
@@ -79,3 +87,10 @@ def trunk_password(settings: "Settings", trunk: "Trunk") -> str:
         return trunk.password
     stored = read_secrets(settings).get("trunk_passwords", {})
     return str(stored.get(trunk.name, "")) if isinstance(stored, dict) else ""
+
+
+def outbox_tokens(settings: "Settings") -> dict[str, str]:
+    """channel -> the token the hotline presents to that channel's gateway:
+    the configuration's, else the one generated at install."""
+    stored = ensure_secrets(settings).get("outbox_tokens", {})
+    return {c: gw.token or str(stored.get(c, "")) for c, gw in settings.channels.items()}

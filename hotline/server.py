@@ -45,6 +45,9 @@ from hotline.seatmap import api as seatmap_api
 from hotline.seats import api as seats_api
 from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
+from hotline.channels import public as public_api
+from hotline.work import api as work_api
+from hotline.work.app import work_ctx
 from hotline.web import login
 from hotline.web.auth import allow, auth_middleware, error_middleware
 from hotline.web.keys import AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
@@ -204,6 +207,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
+    app.cleanup_ctx.append(work_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:
         app[DEMO] = demo
@@ -218,6 +222,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     acd_api.setup(app)
     seatmap_api.setup(app)
     tickets_api.setup(app)
+    work_api.setup(app)
+    public_api.setup(app)
     recordings_api.setup(app)
     pbx_api.setup(app)
     seats_api.setup(app)

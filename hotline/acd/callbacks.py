@@ -31,6 +31,8 @@ from hotline.ami.fastagi import AGISession
 from hotline.config import Settings
 from hotline.db.models import Callback
 from hotline.tasks import TaskSet
+from hotline.work import rows as work_rows
+from hotline.work.policy import WorkPolicy
 from hotline.numbers import ascii_digits, mask_number
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ class CallbackService:
         self.sessions = sessions
         self.clock = clock
         self.prompts = prompts_pbx_dir.rstrip("/")
+        self.policy = WorkPolicy.from_settings(settings)
         self.in_queue: set[int] = set()  # placeholders waiting or connected
         self._lock = asyncio.Lock()
         self.dispatch_errors = 0
@@ -192,8 +195,14 @@ class CallbackService:
                             due_at=self.now() + self.settings.acd.callback_retry_seconds)
             self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 未接通（{detail}），稍后重试")
         else:
-            await self._set(cb_id, status="failed", last_result=detail, done_at=self.now())
-            self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 多次未接通，已结束")
+            # An agent off the lines tries once more by hand (work item
+            # "callback", committed with the failure: neither without the other).
+            async with self.sessions() as db, db.begin():
+                await db.execute(update(Callback).where(Callback.id == cb_id).values(
+                    status="failed", last_result=detail, done_at=self.now()))
+                await work_rows.enqueue(db, self.policy, kind="callback", now=self.clock(), ref=str(cb_id),
+                                        title=f"来电 {mask_number(cb.number)} 自动回拨 {cb.attempts} 次未接通")
+            self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 多次未接通，转人工回拨")
 
     async def _set(self, cb_id: int, **values: Any) -> None:
         async with self.sessions() as db, db.begin():

@@ -59,14 +59,15 @@ def assign(floor: Floor, lines: Lines) -> Floor:
     """Put exactly `target` available agents on the lines (standby on top when active).
 
     Agents already on a line keep it (no reshuffle under their feet); free
-    places go to the longest logged-in agents first. When there are more
+    places go to agents without a work item in hand first (the item is
+    parked when one must be taken), then the longest logged-in. When there are more
     holders than lines, idle holders leave first, the latest to log in first;
     an agent in a call keeps the line until the call ends.
     """
     seats = list(floor.seats.values())
     regular = [s for s in seats if s.available and not s.standby]
     holders = sorted((s for s in regular if s.on_line), key=lambda s: s.login_at)
-    others = sorted((s for s in regular if not s.on_line), key=lambda s: s.login_at)
+    others = sorted((s for s in regular if not s.on_line), key=lambda s: (bool(s.working), s.login_at))
     target = lines.target
     keep: list[Seat] = holders
     if len(holders) > target:

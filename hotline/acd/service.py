@@ -225,6 +225,10 @@ class AcdService(QueueEvents, AcdViews):
     async def _write_pause(db: AsyncSession, seat: str, reason: str) -> None:
         await db.execute(update(AgentSession).where(AgentSession.seat == seat).values(pause=reason))
 
+    def set_working(self, working: dict[str, str]) -> None:
+        """The work queue tells which seats hold an item (seat -> kind text)."""
+        self._apply(st.set_working(self.floor, working))
+
     def set_lines(self, count: int | None, actor: str) -> None:
         self.lines = ln.set_override(self.lines, count)
         self.note("lines-override", "", f"值班长将线路数设为 {count}" if count is not None else "恢复按排班", actor)

@@ -32,6 +32,7 @@ class SeatView:
     desynced: str | None  # why Asterisk could not be brought in step, or None
     tag: str = ""  # the legacy number the call came in on
     category: str = ""  # the IVR's category of the call
+    working: str = ""  # the work item in hand, off the lines
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -90,7 +91,7 @@ class AcdViews:
         return SeatView(seat=s.name, agent=s.agent, agent_name=s.agent_name, status=s.status().value,
                         pause_reason=s.queue_pause(), on_line=s.on_line, standby=s.standby, since=s.since,
                         caller=s.caller, wrapup_until=s.wrapup_until, desynced=self.desynced.get(s.name),
-                        tag=info.get("tag", ""), category=info.get("category", ""))
+                        tag=info.get("tag", ""), category=info.get("category", ""), working=s.working)
 
     def seat_of_agent(self, agent: str) -> st.Seat | None:
         return self.floor.seat_of_agent(agent)

@@ -49,6 +49,8 @@ class User(Base):
     # A password someone else chose (the first admin's, printed at first
     # start): the user must set their own before doing anything else.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    skills: Mapped[str] = mapped_column(String(128), default="", server_default="",
+                                        doc="comma-separated skills (涉企, 方言, ...) work items may ask for")
 
 
 class WebSession(Base):
@@ -165,6 +167,12 @@ class Ticket(Base):
     wait_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     closed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     redispatches: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A duplicate merged into another ticket (并单): closed here, handled there.
+    merged_into: Mapped[str] = mapped_column(String(32), default="", server_default="", index=True)
+    # The public page's query code (查询码), hashed; tickets from elsewhere have none.
+    query_code_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # The hotline approved the department's feedback (审核通过); the revisit follows.
+    reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TicketCall(Base):
@@ -298,3 +306,75 @@ class SipBlock(Base):
     until: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     lifted_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     lifted_by: Mapped[str] = mapped_column(String(64), default="", doc="admin who lifted it; empty: expired")
+
+
+class WorkItem(Base):
+    """A piece of non-voice work offered to agents off the phone lines; its
+    state is the controller's intent (who holds it), so a restart resumes it."""
+
+    __tablename__ = "work_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16), index=True)
+    ref: Mapped[str] = mapped_column(String(64), default="", doc="voice message / callback id, or ticket number")
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True,
+                                                  index=True)
+    title: Mapped[str] = mapped_column(String(128), default="")
+    skill: Mapped[str] = mapped_column(String(16), default="")
+    priority: Mapped[int] = mapped_column(Integer)
+    state: Mapped[str] = mapped_column(String(12), default="waiting", index=True)
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+    not_before: Mapped[float] = mapped_column(Float, default=0.0)
+    due_at: Mapped[float] = mapped_column(Float)
+    offered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    offer_until: Mapped[float | None] = mapped_column(Float, nullable=True)
+    accepted_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    done_at: Mapped[float | None] = mapped_column(Float, nullable=True, index=True)
+    declined: Mapped[list[str]] = mapped_column(JSON, default=list)
+    parked: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(32), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class WorkEvent(Base):
+    """Each offer, acceptance, hand-back, park and completion of a work item."""
+
+    __tablename__ = "work_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("work_items.id", ondelete="CASCADE"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    action: Mapped[str] = mapped_column(String(16))
+    agent: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class OutboxMessage(Base):
+    """A reply or status change for a citizen, to its channel's gateway;
+    written in the ticket change's own transaction, delivered at least once."""
+
+    __tablename__ = "outbox"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), index=True)
+    ticket_number: Mapped[str] = mapped_column(String(32), index=True)
+    kind: Mapped[str] = mapped_column(String(16), doc="reply | status")
+    key: Mapped[str] = mapped_column(String(64), unique=True, doc="Idempotency-Key the gateway sees")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    state: Mapped[str] = mapped_column(String(12), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[float] = mapped_column(Float)
+    next_at: Mapped[float] = mapped_column(Float)
+    delivered_at: Mapped[float | None] = mapped_column(Float, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(256), default="")
+
+
+class OutboxAttempt(Base):
+    """The delivery log: one row per attempt."""
+
+    __tablename__ = "outbox_attempts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("outbox.id", ondelete="CASCADE"), index=True)
+    at: Mapped[float] = mapped_column(Float)
+    status: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="HTTP status; none: no answer")
+    error: Mapped[str] = mapped_column(String(256), default="")
+    ms: Mapped[float] = mapped_column(Float, default=0.0)

@@ -15,7 +15,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
@@ -27,7 +27,9 @@ from hotline.ivr.runner import (
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import AnnouncementService, FlowService
-from hotline.numbers import ascii_digits
+from hotline.numbers import ascii_digits, mask_number
+from hotline.work import rows as work_rows
+from hotline.work.policy import WorkPolicy
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +61,7 @@ class IvrDriver:
         self.sessions = sessions
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.calendar = Calendar.from_settings(settings.ivr)
+        self.work_policy = WorkPolicy.from_settings(settings)
         self.calls_started = 0
         self.calls_routed = 0
         self.dialect = settings.database_url.split("+", 1)[0].split(":", 1)[0]
@@ -152,10 +155,16 @@ class IvrDriver:
             async with self.sessions() as db, db.begin():
                 # A call id seen before (an IVR run again on the same call) keeps its first row.
                 await db.execute(insert_call.on_conflict_do_nothing(index_elements=[Call.call_id]), [row])
-                if recorded:
-                    await db.execute(insert(VoiceMessage), [
-                        {"call_id": row["call_id"], "caller": row["caller"], "category": ctx.category,
-                         "file": f"{name}.wav", "created_at": utcnow()} for name in recorded])
+                for name in recorded:
+                    # Each message is work for an agent off the lines, committed with it.
+                    msg = VoiceMessage(call_id=row["call_id"], caller=row["caller"], category=ctx.category,
+                                       file=f"{name}.wav", created_at=utcnow())
+                    db.add(msg)
+                    await db.flush()
+                    await work_rows.enqueue(db, self.work_policy, kind="voicemail", now=self.clock(),
+                                            ref=str(msg.id), category=ctx.category,
+                                            title=f"{mask_number(row['caller'])} 的语音留言"
+                                                  + (f"（{ctx.category}）" if ctx.category else ""))
         except Exception:
             log.exception("could not store the IVR path of call %s", row["call_id"])
 

@@ -31,6 +31,20 @@ class Calendar:
     def is_holiday(self, now: dt.datetime) -> bool:
         return self.local(now).date() in self.holidays
 
+    def is_working_day(self, day: dt.date) -> bool:
+        return day.isoweekday() <= 5 and day not in self.holidays
+
+    def add_working_days(self, now: dt.datetime, days: float) -> dt.datetime:
+        """The same local time `days` working days later (weekends and
+        holidays skipped); a fraction of a day counts as hours."""
+        local = self.local(now)
+        whole, fraction = int(days), days - int(days)
+        while whole > 0:
+            local += dt.timedelta(days=1)
+            if self.is_working_day(local.date()):
+                whole -= 1
+        return local + dt.timedelta(days=fraction)
+
     def within(self, name: str, now: dt.datetime) -> bool:
         sched = self.schedules.get(name)
         if sched is None:

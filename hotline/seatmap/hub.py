@@ -61,11 +61,23 @@ class SeatMapHub:
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[Any, str | None]] = {}
         self._closing = False
+        self.work: Any = None  # the work queue (hotline/work/service.py), attached once it exists
         acd.subscribe(self._changed.set)
         if pbx is not None:
             pbx.subscribe(self._changed.set)
         if trunks is not None:
             trunks.subscribe(self._changed.set)
+
+    def attach_work(self, work: Any) -> None:
+        """Items waiting per kind, the oldest and breaches go in the header."""
+        self.work = work
+        work.subscribe(self._changed.set)
+
+    def _work(self) -> dict[str, Any] | None:
+        if self.work is None:
+            return None
+        s = self.work.summary()
+        return {"kinds": s["kinds"], "breaches": s["breaches"]}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="seatmap-hub")
@@ -89,6 +101,7 @@ class SeatMapHub:
         view = model.build(self.acd.seat_views(), self.acd.header_view())
         view["header"]["pbx"] = self._pbx()
         view["header"]["trunks"] = self._trunks()
+        view["header"]["work"] = self._work()
         return view
 
     def _trunks(self) -> list[dict[str, Any]]:
@@ -141,6 +154,7 @@ class SeatMapHub:
         head = model.header(self.acd.header_view())
         head["pbx"] = self._pbx()
         head["trunks"] = self._trunks()
+        head["work"] = self._work()
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()

@@ -35,6 +35,8 @@ def seat(s: SeatView) -> dict[str, Any]:
         "tag": s.tag if live else "",
         "category": s.category if live else "",
         "desynced": s.desynced or "",
+        # What an agent off the lines is working on (a work item's kind).
+        "working": s.working if state in ("off_line", "standby") else "",
     }
 
 

@@ -51,6 +51,9 @@ class Seat:
     since: float = 0.0  # when the shown status began
     no_answer: int = 0
     on_line: bool = False
+    # The work item in the agent's hands (its kind's text), when off the
+    # lines; the line planner takes agents without one first.
+    working: str = ""
 
     @property
     def logged_in(self) -> bool:
@@ -205,6 +208,18 @@ def ring_no_answer(floor: Floor, interface: str, now: float, limit: int, reason:
     if s.logged_in and misses >= limit:
         s = replace(s, pause=reason, no_answer=0)
     return floor.with_seat(s)
+
+
+def set_working(floor: Floor, working: dict[str, str]) -> Floor:
+    """Which seats hold a work item (seat -> what), from the work queue."""
+    seats = dict(floor.seats)
+    changed = False
+    for name, s in floor.seats.items():
+        w = working.get(name, "")
+        if s.working != w:
+            seats[name] = replace(s, working=w)
+            changed = True
+    return replace(floor, seats=seats) if changed else floor
 
 
 def end_wrapup(floor: Floor, seat: str, now: float) -> Floor:

@@ -192,7 +192,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/tickets/{number:[0-9]{8,20}}", get_ticket)
     r.add_put("/api/tickets/{number:[0-9]{8,20}}/draft", save_draft)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/submit", submit)
-    r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit}", act)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit|approve|reject}", act)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/revisit-call", revisit_call)
     r.add_get("/api/kb", kb_search)
     r.add_post("/api/kb", kb_add)

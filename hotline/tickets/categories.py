@@ -15,6 +15,7 @@ class Node:
     path: tuple[str, ...]  # names from the root down, e.g. ("生态环境", "噪音污染")
     deadline_days: float
     department: str
+    codes: tuple[str, ...] = ()  # codes from the root down, this one last
 
     @property
     def label(self) -> str:
@@ -25,15 +26,16 @@ class CategoryTree:
     def __init__(self, settings: TicketSettings):
         self.settings = settings
         self.nodes: dict[str, Node] = {}
-        self._walk(settings.categories, (), settings.deadline_days, "")
+        self._walk(settings.categories, (), settings.deadline_days, "", ())
         self.departments = {d.code: d for d in settings.departments}
 
-    def _walk(self, cats: list[Category], path: tuple[str, ...], days: float, dept: str) -> None:
+    def _walk(self, cats: list[Category], path: tuple[str, ...], days: float, dept: str,
+              codes: tuple[str, ...]) -> None:
         for c in cats:
             mine = c.deadline_days if c.deadline_days is not None else days
             own_dept = c.department or dept
-            self.nodes[c.code] = Node(c.code, c.name, (*path, c.name), mine, own_dept)
-            self._walk(c.children, (*path, c.name), mine, own_dept)
+            self.nodes[c.code] = Node(c.code, c.name, (*path, c.name), mine, own_dept, (*codes, c.code))
+            self._walk(c.children, (*path, c.name), mine, own_dept, (*codes, c.code))
 
     def get(self, code: str) -> Node | None:
         return self.nodes.get(code)

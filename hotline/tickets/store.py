@@ -31,6 +31,9 @@ from hotline.tickets.form import FORM_TEXT, apply_form, flag, read_form
 from hotline.tickets.kb import KnowledgeBase
 from hotline.tickets.reads import TicketReads
 from hotline.tickets.views import CHANNELS, TicketViews
+from hotline.channels.outbox import Outbox
+from hotline.work import duplicates, rows as work_rows
+from hotline.work.policy import WorkPolicy
 
 __all__ = ["TicketStore", "TicketNotFound", "NotYourTicket", "CHANNELS"]
 
@@ -45,6 +48,12 @@ class TicketStore(TicketReads):
         self.tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
         self.views = TicketViews(self.tree)
         self.kb = KnowledgeBase(sessions, clock, self.views.category_label)
+        self.policy = WorkPolicy.from_settings(settings)
+        self.outbox = Outbox(settings)
+        # Called after a commit that may have made or ended work items or
+        # outbox messages: the work queue and the delivery look at once
+        # instead of at their next round.
+        self.on_commit: Callable[[], None] = lambda: None
 
     def _read_form(self, body: dict[str, Any], *, require_content: bool) -> dict[str, Any]:
         return read_form(body, self.tree, self.cfg, require_content=require_content)
@@ -111,8 +120,19 @@ class TicketStore(TicketReads):
                 return node.code
         return ""
 
-    async def create(self, channel: str, actor: str, body: dict[str, Any]) -> dict[str, Any]:
-        """A ticket from a gateway (web, WeChat, SMS, app, 110): already described."""
+    async def create(self, channel: str, actor: str, body: dict[str, Any],
+                     query_code_hash: str = "") -> dict[str, Any]:
+        """A ticket from a gateway (web, WeChat, SMS, app, 110) or the public
+        page: already described, offered to an agent off the lines."""
+        async with self._tx() as db:
+            ticket = await self.insert(db, channel, actor, body, query_code_hash=query_code_hash)
+        self.on_commit()
+        return self.views.row(ticket)
+
+    async def insert(self, db: AsyncSession, channel: str, actor: str, body: dict[str, Any], *,
+                     query_code_hash: str = "", offer: bool = True, call_id: str | None = None) -> Ticket:
+        """create() inside a caller's transaction. offer=False: the actor
+        works it now (a voice message they answered), no intake item."""
         if channel not in CHANNELS or channel == "phone":
             raise BadRequest(f"未知渠道 {channel}", field="channel")
         form = self._read_form(body, require_content=True)
@@ -122,16 +142,34 @@ class TicketStore(TicketReads):
         if caller and (not ascii_digits(caller) or len(caller) > 20):
             raise BadRequest("caller 必须是 1-20 位数字", field="caller")
         now = self.clock()
-        async with self._tx() as db:
-            ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
-                            channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
-                            confidential=flag(body, "confidential", False), ivr_path=[],
-                            **{k: v for k, v in form.items() if k != "handling"})
-            db.add(ticket)
-            await db.flush()
-            db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, action="accept", from_status="",
-                               to_status=ticket.status, note=f"{CHANNELS[channel]}渠道"))
-        return self.views.row(ticket)
+        ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
+                        channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
+                        confidential=flag(body, "confidential", False), ivr_path=[], call_id=call_id,
+                        query_code_hash=query_code_hash,
+                        **{k: v for k, v in form.items() if k != "handling"})
+        db.add(ticket)
+        await db.flush()
+        db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, action="accept", from_status="",
+                           to_status=ticket.status, note=f"{CHANNELS[channel]}渠道"))
+        await self.outbox.on_move(db, ticket, "accept", "", "", now)
+        if offer:
+            await work_rows.enqueue(db, self.policy, kind="intake", now=now, ref=ticket.number,
+                                    ticket_id=ticket.id, category=ticket.category,
+                                    title=f"{CHANNELS[channel]}：{ticket.content[:60]}")
+        await self._suspect_duplicate(db, ticket, now)
+        return ticket
+
+    async def assign(self, db: AsyncSession, ticket_id: int, agent: str) -> None:
+        """An agent accepted the work on a ticket taken in elsewhere: theirs now."""
+        await db.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status == wf.Status.ACCEPTED.value)
+                         .values(agent=agent))
+
+    async def _suspect_duplicate(self, db: AsyncSession, t: Ticket, now: dt.datetime) -> None:
+        found = await duplicates.candidates(db, self.settings, t, now, limit=1)
+        if found:
+            await work_rows.enqueue(db, self.policy, kind="duplicate", now=now, ref=t.number, ticket_id=t.id,
+                                    category=t.category,
+                                    title=f"{t.number} 疑似重复 {found[0].number}：{'、'.join(found[0].reasons)}")
 
     # -- desk --------------------------------------------------------------------------------
     async def open_ticket_of(self, agent: str) -> dict[str, Any] | None:
@@ -188,10 +226,13 @@ class TicketStore(TicketReads):
                 note = self._dispatch(t, body, now)
             else:
                 t.closed_at = now
-            self._move(db, t, action, after, who.username, note, now)
+            await self._move(db, t, action, after, who.username, note, now)
             draft = await db.get(TicketDraft, t.id)
             if draft is not None:
                 await db.delete(draft)
+            if action == "dispatch" and t.channel == "phone":
+                await self._suspect_duplicate(db, t, now)
+        self.on_commit()
         return self.views.row(t)
 
     def _dispatch(self, t: Ticket, body: dict[str, Any], now: dt.datetime) -> str:
@@ -223,7 +264,7 @@ class TicketStore(TicketReads):
 
     # -- workflow after the desk ------------------------------------------------------------------
     async def act(self, number: str, action: str, who: Identity, body: dict[str, Any]) -> dict[str, Any]:
-        """Department feedback or return, re-dispatch, revisit."""
+        """Department feedback or return, re-dispatch, review of the feedback, revisit."""
         now = self.clock()
         note = body.get("note", "")
         if type(note) is not str:
@@ -250,6 +291,15 @@ class TicketStore(TicketReads):
                 form = self._read_form(body, require_content=False)
                 apply_form(t, {k: v for k, v in form.items() if k == "category"})
                 note = self._dispatch(t, body, now) + (f"；{note}" if note else "")
+            elif action == "approve":
+                if t.reviewed_at is not None:
+                    raise wf.TransitionRefused("反馈已审核通过", action=action)
+                t.reviewed_at = now
+            elif action == "reject":
+                if not note:
+                    raise BadRequest("请填写审核退回的理由", field="note")
+                t.feedback, t.feedback_at, t.revisit_due_at, t.reviewed_at = "", None, None, None
+                note = "反馈审核未通过，退回承办部门重新办理：" + note
             elif action in ("revisit", "reopen"):
                 t.revisit_note = note
                 score = body.get("satisfaction")
@@ -266,16 +316,64 @@ class TicketStore(TicketReads):
                     note = "回访不满意，重新办理" + (f"：{note}" if note else "")
                 else:
                     t.closed_at = now
-            self._move(db, t, action, after, who.username, note, now)
+            await self._move(db, t, action, after, who.username, note, now)
+        self.on_commit()
         return self.views.row(t)
 
-    @staticmethod
-    def _move(db: AsyncSession, t: Ticket, action: str, after: wf.Status, actor: str, note: str,
-              now: dt.datetime) -> None:
+    async def merge(self, number: str, into: str, who: Identity) -> dict[str, Any]:
+        """并单: this ticket is the same matter as `into`; it closes here and is
+        handled there, which keeps it (and its citizen) among its sources."""
+        if number == into:
+            raise BadRequest("不能并入自身", field="into")
+        now = self.clock()
+        async with self._tx() as db:
+            t = await self._get(db, number)
+            target = await self._get(db, into)
+            may_read(t, who)
+            may_read(target, who)
+            if target.status == wf.Status.CLOSED.value or target.merged_into:
+                raise wf.TransitionRefused(f"工单 {into} 已办结或已并入其他工单，不能并入", action="merge")
+            after = wf.transition(t.status, "merge", who.roles)
+            t.merged_into, t.handling, t.closed_at = target.number, "merged", now
+            await self._move(db, t, "merge", after, who.username, f"并入工单 {target.number}", now)
+            db.add(TicketEvent(ticket_id=target.id, at=now, actor=who.username, action="merge",
+                               from_status=target.status, to_status=target.status,
+                               note=f"工单 {t.number}（{CHANNELS.get(t.channel, t.channel)}）并入本工单"))
+            # Merged into a ticket that has no caller yet, the citizen's number comes along.
+            if not target.caller and t.caller:
+                target.caller = t.caller
+        self.on_commit()
+        return self.views.row(t)
+
+    # What a ticket action ends and starts in the work queue (same transaction).
+    _FINISHES = {"answer": ("intake",), "dispatch": ("intake", "redispatch"), "approve": ("review",),
+                 "reject": ("review",), "revisit": ("review", "revisit"), "reopen": ("review", "revisit"),
+                 "merge": ("intake", "duplicate", "redispatch")}
+
+    async def _move(self, db: AsyncSession, t: Ticket, action: str, after: wf.Status, actor: str, note: str,
+                    now: dt.datetime) -> None:
         db.add(TicketEvent(ticket_id=t.id, at=now, actor=actor, action=action, from_status=t.status,
                            to_status=after.value, note=note))
         t.status = after.value
         t.updated_at = now
+        dept = self.tree.departments.get(t.department)
+        await self.outbox.on_move(db, t, action, note, dept.name if dept else "", now)
+        if action in self._FINISHES:
+            await work_rows.finish(db, ticket_id=t.id, kinds=self._FINISHES[action], outcome=action, actor=actor,
+                                   now=now)
+        title = f"{t.number} {self.views.category_label(t.category) or '未分类'}"
+        if action == "feedback":
+            await work_rows.enqueue(db, self.policy, kind="review", now=now, ref=t.number, ticket_id=t.id,
+                                    category=t.category, title=f"{title} 部门反馈待审核")
+        elif action == "return":
+            await work_rows.enqueue(db, self.policy, kind="redispatch", now=now, ref=t.number, ticket_id=t.id,
+                                    category=t.category, title=f"{title} 被退回：{note[:40]}")
+        elif action == "approve":
+            delay = self.settings.work.revisit_delay_hours * 3600
+            due = t.revisit_due_at.timestamp() if t.revisit_due_at else None
+            await work_rows.enqueue(db, self.policy, kind="revisit", now=now, ref=t.number, ticket_id=t.id,
+                                    category=t.category, title=f"{title} 待回访", due_at=due,
+                                    not_before=now.timestamp() + delay)
 
     async def note(self, number: str, who: Identity, action: str, note: str) -> None:
         """Something done on the call (transfer, three-way) kept in the history."""

@@ -3,16 +3,19 @@ ledger and the API, with confidential callers masked."""
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from hotline.accounts import Identity
-from hotline.db.models import Ticket, TicketCall, TicketEvent
+from hotline.db.models import OutboxMessage, Ticket, TicketCall, TicketEvent
 from hotline.numbers import mask_number
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import sees_caller
 from hotline.tickets.categories import CategoryTree
 
-CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办"}
+CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办",
+            "voicemail": "语音留言", "callback": "回拨"}
+DELIVERY_TEXT = {"pending": "待发送", "delivered": "已送达", "failed": "无法送达"}
 
 
 class TicketViews:
@@ -50,8 +53,18 @@ class TicketViews:
             "satisfaction_source": t.satisfaction_source, "confidential": t.confidential, "agent": t.agent,
             "seat": t.seat, "wait_s": t.wait_s, "created_at": t.created_at.isoformat(),
             "updated_at": t.updated_at.isoformat(), "closed_at": t.closed_at.isoformat() if t.closed_at else None,
-            "redispatches": t.redispatches, "masked": False,
+            "redispatches": t.redispatches, "masked": False, "merged_into": t.merged_into,
+            "reviewed_at": t.reviewed_at.isoformat() if t.reviewed_at else None,
         }
+
+    @staticmethod
+    def delivery(m: OutboxMessage) -> dict[str, Any]:
+        def at(v: float | None) -> str | None:
+            return dt.datetime.fromtimestamp(v, dt.timezone.utc).isoformat(timespec="seconds") if v else None
+
+        return {"id": m.id, "kind": m.kind, "text": m.payload.get("text", ""), "state": m.state,
+                "state_text": DELIVERY_TEXT.get(m.state, m.state), "attempts": m.attempts,
+                "last_error": m.last_error, "created_at": at(m.created_at), "delivered_at": at(m.delivered_at)}
 
     @staticmethod
     def history(events: list[TicketEvent]) -> list[dict[str, Any]]:

@@ -4,6 +4,9 @@ accepted ─submit(answered)─────────────────�
 accepted ─submit(dispatched)─▶ dispatched ─feedback─▶ feedback ─revisit(ok)─▶ closed
                                dispatched ─return──▶ returned ─dispatch─▶ dispatched
                                                       feedback ─revisit(not ok)─▶ dispatched (重办)
+                                                      feedback ─approve─▶ feedback (审核通过; revisit next)
+                                                      feedback ─reject──▶ dispatched (审核退回)
+accepted | dispatched | returned ─merge─▶ closed (并单: handled in the ticket it joined)
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ STATUS_TEXT = {Status.ACCEPTED: "已受理", Status.DISPATCHED: "已派单", Sta
 ACTION_TEXT = {"accept": "受理", "answer": "直接答复", "dispatch": "派单", "return": "退单", "feedback": "反馈",
                "revisit": "回访", "reopen": "重办",
                "survey": "满意度评价", "transfer": "转接", "conference": "三方通话",
-               "revisit-call": "自动回访电话"}
+               "revisit-call": "自动回访电话", "approve": "审核通过", "reject": "审核退回", "merge": "并单",
+               "callback": "回拨"}
 
 # The 5-level 好差评 scale, key pressed = level.
 SATISFACTION = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
@@ -52,6 +56,9 @@ RULES = {
     # The automated survey call revisits as the system, not as a person.
     "revisit": Rule("revisit", frozenset({Status.FEEDBACK}), _DESK | {Role.ADMIN}, Status.CLOSED),
     "reopen": Rule("reopen", frozenset({Status.FEEDBACK}), _DESK | {Role.ADMIN}, Status.DISPATCHED),
+    "approve": Rule("approve", frozenset({Status.FEEDBACK}), _DESK, Status.FEEDBACK),
+    "reject": Rule("reject", frozenset({Status.FEEDBACK}), _DESK, Status.DISPATCHED),
+    "merge": Rule("merge", frozenset({Status.ACCEPTED, Status.DISPATCHED, Status.RETURNED}), _DESK, Status.CLOSED),
 }
 
 

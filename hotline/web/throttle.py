@@ -60,3 +60,27 @@ class LoginThrottle:
         for book in (self._by_address, self._failures):
             for key in [k for k, q in book.items() if not q or q[-1] <= now - self.window]:
                 del book[key]
+
+
+@dataclass
+class RateLimit:
+    """At most `limit` events per key in a sliding `window` (the public page's
+    per-address limits). Memory is bounded: idle keys are forgotten."""
+
+    limit: int
+    window: float = 3600.0
+    max_keys: int = 100_000
+    _events: dict[str, deque[float]] = field(default_factory=dict)
+
+    def hit(self, key: str, now: float) -> float | None:
+        """None if allowed (and counted), else seconds until it would be."""
+        q = self._events.setdefault(key, deque())
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        if len(q) >= self.limit:
+            return max(1.0, q[0] + self.window - now)
+        q.append(now)
+        if len(self._events) > self.max_keys:
+            for k in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window]:
+                del self._events[k]
+        return None

@@ -1,0 +1,88 @@
+"""The work queue's resources in the app: the queue, the desk's actions on
+items, the figures, the outbox delivery, and their gauges on /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import Gauge
+
+from hotline.acd import api as acd_api
+from hotline.acd.metrics import Metrics
+from hotline.channels.delivery import Deliverer
+from hotline.credentials import outbox_tokens
+from hotline.seatmap import api as seatmap_api
+from hotline.tickets import api as tickets_api
+from hotline.web.keys import AMI, CLOCK, SESSIONS, SETTINGS
+from hotline.work import api as work_api
+from hotline.work.desk import WorkDesk
+from hotline.work.figures import WorkFigures
+from hotline.work.service import WorkService
+
+
+def work_metrics(metrics: Metrics, work: WorkService, figures: WorkFigures,
+                 deliverer: Deliverer) -> Callable[[], Awaitable[None]]:
+    r = metrics.registry
+    live = Gauge("hotline_work_items", "Work items now, by kind and what is happening to them",
+                 ["kind", "state"], registry=r)
+    oldest = Gauge("hotline_work_oldest_waiting_seconds", "Age of the oldest waiting item", ["kind"], registry=r)
+    rolling = Gauge("hotline_work_24h", "Rolling 24-hour work figures", ["kind", "figure"], registry=r)
+    offer = Gauge("hotline_work_offer_latency_seconds", "Offerable -> offered, recent items", ["quantile"],
+                  registry=r)
+    outbox = Gauge("hotline_outbox_messages", "Outbox messages by channel and state", ["channel", "state"],
+                   registry=r)
+
+    async def update() -> None:
+        live.clear()
+        oldest.clear()
+        for k in work.summary()["kinds"]:
+            for state in ("waiting", "in_hand", "breaches"):
+                live.labels(k["kind"], state).set(k[state])
+            oldest.labels(k["kind"]).set(k["oldest_s"])
+        rolling.clear()
+        for f in await figures.rolling():
+            for name in ("arrived", "handled", "within_deadline", "avg_handle_s"):
+                value: Any = f[name]
+                if value is not None:
+                    rolling.labels(f["kind"], name).set(value)
+        recent = sorted(work.offer_latency)
+        for q in (0.5, 0.99):
+            offer.labels(str(q)).set(recent[min(len(recent) - 1, int(q * len(recent)))] if recent else 0)
+        outbox.clear()
+        for channel, states in (await deliverer.counts()).items():
+            for state, n in states.items():
+                outbox.labels(channel, state).set(n)
+
+    return update
+
+
+async def work_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    store = app[tickets_api.STORE]
+    work = WorkService(settings, app[SESSIONS], app[acd_api.ACD], app[CLOCK])
+    tokens = await asyncio.to_thread(outbox_tokens, settings)
+    deliverer = Deliverer(settings, app[SESSIONS], app[CLOCK], tokens)
+    figures = WorkFigures(app[SESSIONS], app[CLOCK], settings.work.kinds)
+
+    def committed() -> None:
+        work.kick()
+        deliverer.kick()
+
+    store.on_commit = committed
+    hub = app[tickets_api.DESKS]
+    work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": items}))
+    app[work_api.WORK] = work
+    app[work_api.WORK_DESK] = WorkDesk(settings, work, store, app[AMI], app[acd_api.ACD])
+    app[work_api.FIGURES] = figures
+    app[work_api.DELIVERER] = deliverer
+    app[acd_api.METRICS].add_updater(work_metrics(app[acd_api.METRICS], work, figures, deliverer))
+    app[seatmap_api.HUB].attach_work(work)
+    await work.start()
+    deliverer.start()
+    yield
+    store.on_commit = lambda: None
+    await deliverer.close()
+    await work.close()

@@ -1,0 +1,73 @@
+"""Suspected duplicates (并单候选): the same caller, the same address and
+category, or much the same words, among open tickets of the last
+`tickets.repeat_days`. Scoring is pure; the query is one read."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.config import Settings
+from hotline.db.models import Ticket
+from hotline.tickets import workflow as wf
+
+SCAN_LIMIT = 300  # recent open tickets compared by text
+
+
+def bigrams(text: str) -> frozenset[str]:
+    """Character pairs: Chinese has no spaces, and pairs catch most
+    rewordings of the same complaint without a segmenter."""
+    chars = [c for c in text if not c.isspace() and c not in "，。、！？,.!?；;：:（）()“”\"'"]
+    return frozenset(a + b for a, b in zip(chars, chars[1:]))
+
+
+def similarity(a: str, b: str) -> float:
+    x, y = bigrams(a), bigrams(b)
+    if not x or not y:
+        return 0.0
+    return len(x & y) / len(x | y)
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    number: str
+    score: float
+    reasons: tuple[str, ...]
+
+
+def compare(t: Ticket, other: Ticket, threshold: float) -> Candidate | None:
+    reasons: list[str] = []
+    score = similarity(t.content, other.content)
+    if t.caller and t.caller == other.caller:
+        reasons.append("同一来电号码")
+    if t.address and t.address == other.address and t.category == other.category:
+        reasons.append("地址和分类相同")
+    if score >= threshold:
+        reasons.append(f"内容相似 {score:.0%}")
+    if not reasons:
+        return None
+    return Candidate(other.number, round(score + len(reasons), 3), tuple(reasons))
+
+
+async def candidates(db: AsyncSession, settings: Settings, t: Ticket, now: dt.datetime,
+                     limit: int = 5) -> list[Candidate]:
+    """Open tickets this one may repeat, best first."""
+    since = now - dt.timedelta(days=settings.tickets.repeat_days)
+    open_ = (Ticket.status != wf.Status.CLOSED.value, Ticket.id != t.id, Ticket.merged_into == "",
+             Ticket.created_at >= since)
+    matches = [Ticket.category == t.category] if t.category else []
+    if t.caller:
+        matches.append(Ticket.caller == t.caller)
+    if t.address:
+        matches.append(Ticket.address == t.address)
+    if t.district:
+        matches.append(Ticket.district == t.district)
+    if not matches:
+        return []
+    rows = (await db.scalars(select(Ticket).where(*open_, or_(*matches)).order_by(Ticket.id.desc())
+                             .limit(SCAN_LIMIT))).all()
+    found = [c for r in rows if (c := compare(t, r, settings.work.similar_text)) is not None]
+    return sorted(found, key=lambda c: -c.score)[:limit]

@@ -1,0 +1,49 @@
+"""Work items as other features write them: inside their own transaction, so
+a ticket change and the work it creates or ends commit together (or not at
+all). The work service (service.py) picks the rows up and offers them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from hotline.db.models import WorkEvent, WorkItem
+from hotline.work.board import State
+from hotline.work.policy import WorkPolicy
+
+
+async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.datetime, title: str,
+                  ref: str = "", ticket_id: int | None = None, category: str = "", due_at: float | None = None,
+                  not_before: float = 0.0) -> WorkItem | None:
+    """One open item per kind and reference: a source written twice (a retried
+    request, a second feedback) never makes two."""
+    open_id = await db.scalar(select(WorkItem.id).where(WorkItem.kind == kind, WorkItem.ref == ref,
+                                                         WorkItem.state != State.DONE.value).limit(1))
+    if open_id is not None:
+        return None
+    at = now.timestamp()
+    item = WorkItem(kind=kind, ref=ref, ticket_id=ticket_id, title=title[:128], skill=policy.skill(kind, category),
+                    priority=policy.priority(kind), state=State.WAITING.value, agent="", created_at=at,
+                    not_before=not_before, due_at=due_at if due_at is not None else policy.deadline(kind, now),
+                    declined=[], parked=False, attempts=0, outcome="", note="")
+    db.add(item)
+    await db.flush()
+    db.add(WorkEvent(item_id=item.id, at=at, action="created", agent="", note=title[:200]))
+    return item
+
+
+async def finish(db: AsyncSession, *, ticket_id: int, kinds: Iterable[str], outcome: str, actor: str,
+                 now: dt.datetime) -> list[int]:
+    """End the open items of these kinds about a ticket (the ticket change
+    that does their work is in the same transaction)."""
+    rows = (await db.scalars(select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.kind.in_(list(kinds)),
+                                                     WorkItem.state != State.DONE.value))).all()
+    at = now.timestamp()
+    for r in rows:
+        r.state, r.done_at, r.outcome, r.offer_until = State.DONE.value, at, outcome[:32], None
+        r.agent = r.agent or actor
+        db.add(WorkEvent(item_id=r.id, at=at, action="done", agent=actor, note=outcome))
+    return [r.id for r in rows]

@@ -1,0 +1,328 @@
+"""The work queue: offers work items to agents off the phone lines.
+
+One task runs rounds: pick up items other features wrote (work/rows.py),
+withdraw or park what agents who left work hold (onto a line, a pause, a
+logout), let lapsed offers go, and make new offers (work/board.py, pure).
+Every decision is written before anyone sees it, with a guard on the
+state it expects (`UPDATE … WHERE state = …`): a ticket change that ended
+an item in the meantime wins, and an offer made before a crash is the
+same offer after the restart. Nothing is offered twice at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import replace
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.acd.service import AcdService
+from hotline.config import Settings
+from hotline.db.models import User, WorkEvent, WorkItem
+from hotline.errors import HotlineError
+from hotline.tasks import TaskSet
+from hotline.work import board
+from hotline.work.board import KIND_TEXT, Item, State
+
+log = logging.getLogger(__name__)
+
+
+class WorkRefused(HotlineError):
+    error_id = "work-refused"
+    status = 409
+
+
+class WorkNotFound(HotlineError):
+    error_id = "work-not-found"
+    status = 404
+
+
+def item_of(row: WorkItem, ticket: str = "") -> Item:
+    return Item(id=row.id, kind=row.kind, priority=row.priority, due_at=row.due_at, created_at=row.created_at,
+                title=row.title, skill=row.skill, ref=row.ref, ticket=ticket, not_before=row.not_before,
+                state=State(row.state), agent=row.agent, offered_at=row.offered_at, offer_until=row.offer_until,
+                accepted_at=row.accepted_at, declined=frozenset(row.declined or ()), parked=row.parked,
+                attempts=row.attempts)
+
+
+def _row_values(it: Item) -> dict[str, Any]:
+    return {"state": it.state.value, "agent": it.agent, "offered_at": it.offered_at, "offer_until": it.offer_until,
+            "accepted_at": it.accepted_at, "declined": sorted(it.declined), "parked": it.parked,
+            "not_before": it.not_before, "attempts": it.attempts}
+
+
+class WorkService:
+    def __init__(self, settings: Settings, sessions: async_sessionmaker, acd: AcdService,
+                 clock: Callable[[], dt.datetime]):
+        self.settings = settings
+        self.cfg = settings.work
+        self.sessions = sessions
+        self.acd = acd
+        self.clock = clock
+        self.items: dict[int, Item] = {}
+        self.skills: dict[str, frozenset[str]] = {}
+        self.offer_latency: deque[float] = deque(maxlen=2000)  # seconds from offerable to offered
+        self.conflicts = 0  # a guarded write found the row changed under it
+        self._listeners: list[Callable[[], None]] = []
+        self._agent_listeners: list[Callable[[str, list[dict[str, Any]]], None]] = []
+        self._last_sent: dict[str, list[dict[str, Any]]] = {}
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._need_sync = True
+        self._last_sync = 0.0
+        self._tasks = TaskSet("work")
+        self._seen_at: dict[int, float] = {}  # item id -> when this process first could offer it
+        acd.subscribe(self._wake.set)
+
+    def now(self) -> float:
+        return self.clock().timestamp()
+
+    # -- lifecycle ---------------------------------------------------------------------
+    async def start(self) -> None:
+        async with self._lock:
+            await self._sync()
+        self._tasks.spawn(self._run(), "work-queue")
+
+    async def close(self) -> None:
+        await self._tasks.close()
+
+    def kick(self) -> None:
+        """Items were written elsewhere: look now, not at the next sync."""
+        self._need_sync = True
+        self._wake.set()
+
+    def subscribe(self, listener: Callable[[], None]) -> None:
+        """Told after every round that changed something (the seat map)."""
+        self._listeners.append(listener)
+
+    def subscribe_agents(self, listener: Callable[[str, list[dict[str, Any]]], None]) -> None:
+        """Told an agent's items whenever they change (the desks)."""
+        self._agent_listeners.append(listener)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=min(1.0, self.cfg.sync_seconds))
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            try:
+                async with self._lock:
+                    await self._round()
+            except Exception:
+                log.exception("work round failed; next round retries")
+                self._need_sync = True
+                await asyncio.sleep(0.5)
+
+    # -- a round -------------------------------------------------------------------------
+    async def _round(self) -> None:
+        now = self.now()
+        if self._need_sync or time.monotonic() - self._last_sync >= self.cfg.sync_seconds:
+            await self._sync()
+        mono = time.monotonic()
+        for it in self.items.values():
+            if it.state == State.WAITING and it.not_before <= now and it.id not in self._seen_at:
+                self._seen_at[it.id] = mono
+        free = board.workers(self.acd.floor, self.skills)
+        changes: list[tuple[Item, Item, str, str]] = []  # before, after, event, note
+        for it in board.displaced(self.items.values(), free):
+            if it.state == State.OFFERED:
+                changes.append((it, board.released(it, parked=False), "withdrawn", "坐席离开工单处理"))
+            else:
+                changes.append((it, board.released(it, parked=True), "parked", "坐席接入话务线路或离开，工单暂存"))
+        moved = {b.id for b, *_ in changes}
+        for it in board.lapsed(self.items.values(), now):
+            if it.id not in moved:
+                changes.append((it, board.declined(it), "lapsed", f"{self.cfg.offer_seconds:g} 秒未接受"))
+        current = {**self.items, **{a.id: a for _, a, _, _ in changes}}
+        for offer in board.plan(current.values(), free, self.cfg.per_agent, self.cfg.offer_seconds, now):
+            it = current[offer.item]
+            before = self.items[offer.item]
+            changes.append((before, board.offered(it, offer, now), "offered", ""))
+        if changes:
+            await self._write(changes, now)
+        self._publish()
+
+    async def _write(self, changes: list[tuple[Item, Item, str, str]], now: float) -> None:
+        """Persist the round's decisions, each guarded by the state it
+        expects; then (and only then) take them as true."""
+        # An item that changed twice in one round (withdrawn, then offered to
+        # another agent) is written once, from its state at the round's start.
+        final: dict[int, tuple[Item, Item, list[tuple[str, str, str]]]] = {}
+        for before, after, event, note in changes:
+            first = final.get(before.id, (before, after, []))
+            final[before.id] = (first[0], after, [*first[2], (event, after.agent or before.agent, note)])
+        applied: list[Item] = []
+        async with self.sessions() as db, db.begin():
+            for first, after, events in final.values():
+                res = await db.execute(update(WorkItem).where(
+                    WorkItem.id == first.id, WorkItem.state == first.state.value,
+                    WorkItem.agent == first.agent).values(**_row_values(after)))
+                if res.rowcount != 1:
+                    self.conflicts += 1
+                    self._need_sync = True
+                    continue
+                for event, agent, note in events:
+                    db.add(WorkEvent(item_id=first.id, at=now, action=event, agent=agent, note=note))
+                applied.append(after)
+        for after in applied:
+            self.items[after.id] = after
+            if after.state == State.OFFERED:
+                seen = self._seen_at.pop(after.id, None)
+                if seen is not None:
+                    self.offer_latency.append(max(0.0, time.monotonic() - seen))
+            if after.parked:
+                log.info("work item %s parked: its agent was needed on a line", after.id)
+
+    async def _sync(self) -> None:
+        """The database's open items are the truth: new ones join, finished
+        ones leave (a ticket change ended them), and skills are re-read."""
+        self._need_sync = False
+        self._last_sync = time.monotonic()
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(WorkItem).where(WorkItem.state != State.DONE.value))).all()
+            numbers = await self._ticket_numbers(db, [r.ticket_id for r in rows if r.ticket_id is not None])
+            agents = [s.agent for s in self.acd.floor.seats.values() if s.agent]
+            users = (await db.execute(select(User.username, User.skills).where(User.username.in_(agents)))).all()
+        self.skills = {u: frozenset(x for x in (skills or "").split(",") if x) for u, skills in users}
+        fresh = {r.id: item_of(r, numbers.get(r.ticket_id or 0, "")) for r in rows}
+        for gone in set(self.items) - set(fresh):
+            self._seen_at.pop(gone, None)
+        self.items = fresh
+
+    @staticmethod
+    async def _ticket_numbers(db: AsyncSession, ids: list[int]) -> dict[int, str]:
+        from hotline.db.models import Ticket
+
+        if not ids:
+            return {}
+        return {i: n for i, n in (await db.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids)))).all()}
+
+    def _publish(self) -> None:
+        working: dict[str, str] = {}
+        by_agent: dict[str, list[dict[str, Any]]] = {}
+        seat_of = {s.agent: s.name for s in self.acd.floor.seats.values() if s.agent}
+        now = self.now()
+        for it in sorted(self.items.values(), key=Item.order):
+            if it.state in (State.OFFERED, State.ACCEPTED):
+                by_agent.setdefault(it.agent, []).append(self.view(it, now))
+                if it.state == State.ACCEPTED and it.agent in seat_of:
+                    working.setdefault(seat_of[it.agent], KIND_TEXT.get(it.kind, it.kind))
+        self.acd.set_working(working)
+        for agent in set(by_agent) | set(self._last_sent):
+            mine = by_agent.get(agent, [])
+            if self._last_sent.get(agent) != mine:
+                self._last_sent[agent] = mine
+                if not mine:
+                    self._last_sent.pop(agent)
+                for listener in self._agent_listeners:
+                    listener(agent, mine)
+        for listener in self._listeners:
+            listener()
+
+    # -- views -------------------------------------------------------------------------
+    def view(self, it: Item, now: float | None = None) -> dict[str, Any]:
+        now = self.now() if now is None else now
+        return {"id": it.id, "kind": it.kind, "kind_text": KIND_TEXT.get(it.kind, it.kind), "title": it.title,
+                "state": it.state.value, "ticket": it.ticket, "ref": it.ref, "due_at": it.due_at,
+                "created_at": it.created_at, "offer_until": it.offer_until, "parked": it.parked,
+                "overdue": it.due_at < now, "attempts": it.attempts}
+
+    def of_agent(self, agent: str) -> list[dict[str, Any]]:
+        return [self.view(it) for it in sorted(self.items.values(), key=Item.order) if it.held_by(agent)]
+
+    def summary(self) -> dict[str, Any]:
+        now = self.now()
+        kinds = board.summary(self.items.values(), self.cfg.kinds, now)
+        holders = [{"agent": it.agent, "item": it.id, "kind": it.kind, "kind_text": KIND_TEXT.get(it.kind, it.kind),
+                    "title": it.title, "state": it.state.value, "overdue": it.due_at < now}
+                   for it in sorted(self.items.values(), key=Item.order) if it.state in (State.OFFERED, State.ACCEPTED)]
+        return {"kinds": [k.as_dict() for k in kinds], "holders": holders,
+                "breaches": sum(k.breaches for k in kinds)}
+
+    def held(self, agent: str, item_id: int, states: Iterable[State]) -> Item:
+        it = self.items.get(item_id)
+        if it is None:
+            raise WorkNotFound(f"工作项 {item_id} 不存在或已完成", item=item_id)
+        if it.agent != agent or it.state not in set(states):
+            raise WorkRefused("这项工作不在您手上", item=item_id)
+        return it
+
+    # -- agents' commands ----------------------------------------------------------------
+    async def accept(self, agent: str, item_id: int,
+                     also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> dict[str, Any]:
+        async with self._lock:
+            it = self.held(agent, item_id, (State.OFFERED,))
+            await self._change(it, board.accepted(it, self.now()), "accepted", "", also)
+        self._wake.set()
+        return self.view(self.items[item_id])
+
+    async def hand_back(self, agent: str, item_id: int, reason: str) -> None:
+        async with self._lock:
+            it = self.held(agent, item_id, (State.OFFERED, State.ACCEPTED))
+            after = board.declined(it)
+            await self._change(it, after, "handed-back", reason or "坐席交回")
+        self._wake.set()
+
+    async def retry_later(self, agent: str, item_id: int, note: str) -> dict[str, Any]:
+        """Not reached (a callback nobody answered): tried again after
+        work.retry_minutes, by anyone; after work.attempts, it ends."""
+        async with self._lock:
+            it = self.held(agent, item_id, (State.ACCEPTED,))
+            tries = it.attempts + 1
+            if tries >= self.cfg.attempts:
+                await self._finish(it, "unreachable", agent, note or f"{tries} 次未接通")
+                return {"done": True, "attempts": tries}
+            later = replace(board.released(it, parked=False), attempts=tries,
+                            not_before=self.now() + self.cfg.retry_minutes * 60)
+            await self._change(it, later, "retry", note or f"第 {tries} 次未接通")
+        self._wake.set()
+        return {"done": False, "attempts": tries}
+
+    async def complete(self, agent: str, item_id: int, outcome: str, note: str = "",
+                       also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
+        """End an item whose work is not a ticket action (a voice message
+        answered, a callback made, not a duplicate after all)."""
+        async with self._lock:
+            it = self.held(agent, item_id, (State.ACCEPTED,))
+            await self._finish(it, outcome, agent, note, also)
+        self._wake.set()
+
+    async def _finish(self, it: Item, outcome: str, agent: str, note: str,
+                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
+        now = self.now()
+        async with self.sessions() as db, db.begin():
+            res = await db.execute(update(WorkItem).where(
+                WorkItem.id == it.id, WorkItem.state == it.state.value, WorkItem.agent == it.agent).values(
+                state=State.DONE.value, done_at=now, outcome=outcome[:32], offer_until=None))
+            if res.rowcount != 1:
+                self._need_sync = True
+                raise WorkRefused("这项工作已被处理", item=it.id)
+            db.add(WorkEvent(item_id=it.id, at=now, action="done", agent=agent, note=note or outcome))
+            if also is not None:
+                await also(db, it)
+        self.items.pop(it.id, None)
+        self._publish()
+
+    async def _change(self, before: Item, after: Item, event: str, note: str,
+                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
+        now = self.now()
+        async with self.sessions() as db, db.begin():
+            res = await db.execute(update(WorkItem).where(
+                WorkItem.id == before.id, WorkItem.state == before.state.value,
+                WorkItem.agent == before.agent).values(**_row_values(after)))
+            if res.rowcount != 1:
+                self._need_sync = True
+                raise WorkRefused("这项工作已被处理或已转给他人", item=before.id)
+            db.add(WorkEvent(item_id=before.id, at=now, action=event, agent=before.agent or after.agent, note=note))
+            if also is not None:
+                await also(db, after)
+        self.items[after.id] = after
+        self._publish()
