@@ -1,15 +1,16 @@
 """Delivery of the outbox to the channels' gateways: at least once, in order
 per channel, with doubling waits between attempts and a log of each one.
 The gateway de-duplicates by the Idempotency-Key header (the message's key
-never changes between attempts); 2xx means it has the message."""
+never changes between attempts); 2xx means it has the message.
+
+Waits between attempts are real time (time.time()), not the hotline's
+business clock: a gateway comes back on its own schedule."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import time
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -37,11 +38,9 @@ def next_wait(gw: ChannelGateway, attempts: int) -> float:
 
 
 class Deliverer:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker, clock: Callable[[], dt.datetime],
-                 tokens: dict[str, str]):
+    def __init__(self, settings: Settings, sessions: async_sessionmaker, tokens: dict[str, str]):
         self.settings = settings
         self.sessions = sessions
-        self.clock = clock
         self.delivered = 0
         self.failed_attempts = 0
         self._wake = asyncio.Event()
@@ -75,7 +74,7 @@ class Deliverer:
                 log.exception("outbox round failed; the next round retries")
 
     async def round(self) -> int:
-        now = self.clock().timestamp()
+        now = time.time()
         async with self.sessions() as db:
             due = (await db.scalars(select(OutboxMessage).where(
                 OutboxMessage.state == "pending", OutboxMessage.next_at <= now)
@@ -111,7 +110,7 @@ class Deliverer:
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 error = f"{type(exc).__name__}: {exc}"[:200] or "no answer"
         ms = (time.monotonic() - t0) * 1000
-        now = self.clock().timestamp()
+        now = time.time()
         attempts = m.attempts + 1
         values: dict[str, Any] = {"attempts": attempts, "last_error": error[:256]}
         if not error:
@@ -135,7 +134,7 @@ class Deliverer:
         async with self.sessions() as db, db.begin():
             res = await db.execute(update(OutboxMessage).where(
                 OutboxMessage.id == message_id, OutboxMessage.state == "failed").values(
-                state="pending", attempts=0, next_at=self.clock().timestamp()))
+                state="pending", attempts=0, next_at=time.time()))
             if res.rowcount != 1:
                 raise MessageNotFound(f"没有待重发的消息 {message_id}", message=message_id)
         self.kick()

@@ -67,4 +67,4 @@ class Outbox:
             "at": now.isoformat(timespec="seconds"),
         }
         db.add(OutboxMessage(channel=t.channel, ticket_number=t.number, kind=kind, key=uuid.uuid4().hex,
-                             payload=payload, state="pending", attempts=0, created_at=at, next_at=at, last_error=""))
+                             payload=payload, state="pending", attempts=0, created_at=at, next_at=0.0, last_error=""))

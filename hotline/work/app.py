@@ -64,7 +64,7 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[tickets_api.STORE]
     work = WorkService(settings, app[SESSIONS], app[acd_api.ACD], app[CLOCK])
     tokens = await asyncio.to_thread(outbox_tokens, settings)
-    deliverer = Deliverer(settings, app[SESSIONS], app[CLOCK], tokens)
+    deliverer = Deliverer(settings, app[SESSIONS], tokens)
     figures = WorkFigures(app[SESSIONS], app[CLOCK], settings.work.kinds)
 
     def committed() -> None:

@@ -59,7 +59,7 @@ class WorkDesk:
         out: dict[str, Any] = {**(view or self.service.view(it)), "results": list(RESULTS.get(it.kind, ()))}
         if it.ticket:
             out["ticket_view"] = await self.store.get(it.ticket, who)
-        if it.kind == "duplicate" and it.ticket:
+        if it.kind in ("duplicate", "intake") and it.ticket:
             out["candidates"] = await self.candidates(it.ticket, who)
         number, message = await self._citizen(it)
         out["number"] = number

@@ -163,6 +163,180 @@ async def test_a_line_needs_the_agent_so_the_item_is_parked_and_offered_again(
         await close_all(*desks)
 
 
+async def _last_two(server: TestServer, item: int, expected: list[str]) -> bool:
+    return (await events_of(server, item))[-2:] == expected
+
+
 async def _takers_with(ami: AMIClient, interface: str) -> set[str] | None:
     now = await takers(ami)
     return now if interface in now else None
+
+
+async def test_a_voice_message_from_the_ivr_is_offered_and_the_agent_calls_the_citizen_back(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    clock.now = SATURDAY  # out of lawyer hours: key 3 leaves a message
+    caller = await choose(controller, ami, recorder, "3", speak=True)
+    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
+                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await asyncio.sleep(1.5)  # the caller speaks
+    await caller.press("#")
+    await caller.hung_up()
+    desks = await floor_of(controller, 2, lines=1)
+    agent = desks[1]
+    try:
+        item = await offer_to(agent, kind="voicemail")
+        assert item["kind_text"] == "语音留言" and "的语音留言" in item["title"]
+        status, detail = await agent.call("POST", f"/api/work/{item['id']}/accept")
+        assert status == 200 and detail["number"] == caller.caller and detail["results"] == ["ticket", "unreachable"]
+        async with agent.api.http.get(controller.make_url(detail["voicemail"]["audio"])) as resp:
+            audio = await resp.read()
+        assert resp.status == 200 and audio[:4] == b"RIFF" and len(audio) > 8000
+        # Someone else cannot listen to it.
+        status, _ = await desks[0].call("GET", detail["voicemail"]["audio"])
+        assert status == 409
+        # The agent's phone rings, then the citizen's: reached on the simulated line, as 12345.
+        status, body = await agent.call("POST", f"/api/work/{item['id']}/call")
+        assert status == 200 and body["calling"]
+        reached = await recorder.wait_for(
+            ev.Newstate, lambda e: e.channel.startswith(f"Local/{caller.caller}@sim-pstn")
+            and e.channel.endswith(";2") and e.channel_state_desc == "Up", timeout=20)
+        assert reached.caller_id_num == "12345"
+        status, result = await agent.call("POST", f"/api/work/{item['id']}/result", json={
+            "outcome": "ticket", "note": "已回电", "ticket": {"category": "consult", "district": "东城区",
+                                                            "content": "咨询劳动合同纠纷如何申请仲裁"}})
+        assert status == 200 and result["done"]
+        _, t = await agent.call("GET", f"/api/tickets/{result['ticket']}")
+        assert (t["channel"], t["caller"], t["agent"], t["status"]) == ("voicemail", caller.caller, agent.username,
+                                                                         "accepted")
+        await eventually(lambda: offered(agent) == [])
+        assert (await events_of(controller, item["id"]))[-2:] == ["accepted", "done"]
+    finally:
+        await close_all(*desks)
+
+
+async def test_returned_feedback_review_and_a_revisit_that_falls_due(controller: TestServer, clock: Clock) -> None:
+    gateway = await sim(controller, "wechat").start()
+    desks = await floor_of(controller, 2, lines=1)
+    agent = desks[1]
+    dept = await department_api(controller, "zjw")
+    try:
+        ticket = await from_gateway(controller, "wechat", {**NOISE, "category": "urban-property",
+                                                           "content": "小区电梯停运一周无人维修"})
+        number = ticket["number"]
+        item = await offer_to(agent, number, "intake")
+        await agent.call("POST", f"/api/work/{item['id']}/accept")
+        status, _ = await agent.call("POST", f"/api/tickets/{number}/submit",
+                                     json={**NOISE, "category": "urban-property", "content": "小区电梯停运一周无人维修",
+                                           "handling": "dispatched"})
+        assert status == 200
+        # The department returns it: re-dispatching is work for an agent.
+        await dept.request("POST", f"/api/tickets/{number}/return", json={"note": "不属于本部门职责"})
+        item = await offer_to(agent, number, "redispatch")
+        assert "不属于本部门职责" in item["title"]
+        await agent.call("POST", f"/api/work/{item['id']}/accept")
+        status, body = await agent.call("POST", f"/api/tickets/{number}/dispatch", json={"department": "zjw"})
+        assert status == 200 and body["status"] == "dispatched"
+        # Feedback is reviewed: returned once, approved the second time.
+        await dept.request("POST", f"/api/tickets/{number}/feedback", json={"note": "已联系物业"})
+        item = await offer_to(agent, number, "review")
+        await agent.call("POST", f"/api/work/{item['id']}/accept")
+        status, body = await agent.call("POST", f"/api/tickets/{number}/reject", json={})
+        assert status == 400  # a return needs its reason
+        status, body = await agent.call("POST", f"/api/tickets/{number}/reject", json={"note": "未说明维修时间"})
+        assert status == 200 and body["status"] == "dispatched"
+        await dept.request("POST", f"/api/tickets/{number}/feedback", json={"note": "电梯已于周三修复"})
+        item = await offer_to(agent, number, "review")
+        await agent.call("POST", f"/api/work/{item['id']}/accept")
+        status, body = await agent.call("POST", f"/api/tickets/{number}/approve", json={})
+        assert status == 200 and body["reviewed_at"]
+        await eventually(lambda: offered(agent) == [])
+        # The revisit falls due an hour after approval (work.revisit_delay_hours), not before.
+        await asyncio.sleep(1.5)
+        assert offered(agent) == []
+        clock.now += dt.timedelta(hours=1, seconds=1)
+        item = await offer_to(agent, number, "revisit")
+        await agent.call("POST", f"/api/work/{item['id']}/accept")
+        status, body = await agent.call("POST", f"/api/tickets/{number}/revisit",
+                                        json={"satisfied": True, "satisfaction": 1, "note": "市民表示满意"})
+        assert status == 200 and body["status"] == "closed"
+        await eventually(lambda: offered(agent) == [])
+        # The citizen heard of each step through their channel.
+        texts = await eventually(lambda: [m["text"] for m in gateway.for_ticket(number)]
+                                 if len(gateway.for_ticket(number)) >= 6 else None)
+        assert any("电梯已于周三修复" in t for t in texts) and "已办结" in texts[-1]
+        assert not any("不属于本部门职责" in t for t in texts)  # a department's return is internal
+    finally:
+        await close_all(*desks, dept, gateway)
+
+
+async def test_duplicates_are_suggested_and_merged_keeping_every_source(controller: TestServer) -> None:
+    gateway = await sim(controller, "wechat").start()
+    desks = await floor_of(controller, 2, lines=1)
+    agent = desks[1]
+    try:
+        first = await from_gateway(controller, "app", NOISE)
+        item = await offer_to(agent, first["number"], "intake")
+        await agent.call("POST", f"/api/work/{item['id']}/accept")
+        await agent.call("POST", f"/api/tickets/{first['number']}/submit", json={**NOISE, "handling": "dispatched"})
+        again = await from_gateway(controller, "wechat", {**NOISE, "caller": "13900000002",
+                                                          "content": "幸福路8号工地每天夜里十二点后还在打桩，噪音太大"})
+        item = await offer_to(agent, again["number"], "intake")
+        # Handed back, it comes round again (nobody else is free).
+        status, _ = await agent.call("POST", f"/api/work/{item['id']}/hand-back", json={"reason": "稍后处理"})
+        assert status == 200
+        await eventually(lambda: _last_two(controller, item["id"], ["handed-back", "offered"]))
+        # The suspected duplicate waits as an item of its own, and the desk
+        # already suggests the ticket it repeats.
+        async with controller.app[SESSIONS]() as db:
+            dup = await db.scalar(select(WorkItem).where(WorkItem.kind == "duplicate", WorkItem.ref == again["number"]))
+        assert dup is not None and first["number"] in dup.title
+        status, detail = await agent.call("POST", f"/api/work/{item['id']}/accept")
+        assert status == 200
+        [cand] = detail["candidates"]
+        assert cand["number"] == first["number"] and "地址和分类相同" in cand["reasons"]
+        status, merged = await agent.call("POST", f"/api/tickets/{again['number']}/merge",
+                                          json={"into": first["number"]})
+        assert status == 200 and (merged["status"], merged["merged_into"]) == ("closed", first["number"])
+        _, kept = await agent.call("GET", f"/api/tickets/{first['number']}")
+        assert [s["number"] for s in kept["sources"]] == [again["number"]]
+        assert kept["sources"][0]["channel"] == "wechat" and kept["caller"] == "13900000001"
+        # Both the duplicate item and the merged ticket's intake item are done.
+        await eventually(lambda: offered(agent) == [])
+        assert await events_of(controller, dup.id) == ["created", "done"]
+        assert all(k["waiting"] + k["in_hand"] == 0 for k in controller.app[WORK].summary()["kinds"])
+        told = await eventually(lambda: [m for m in gateway.for_ticket(again["number"]) if "合并办理" in m["text"]])
+        assert told[0]["status"] == "closed"
+        status, body = await agent.call("POST", f"/api/tickets/{again['number']}/merge", json={"into": "abc"})
+        assert status == 400
+    finally:
+        await close_all(*desks, gateway)
+
+
+async def test_a_gateway_that_is_down_gets_the_reply_later_and_one_that_never_answers_shows_on_the_ticket(
+        controller: TestServer) -> None:
+    gateway = await sim(controller, "wechat").start()
+    gateway.down = True
+    desks = await floor_of(controller, 2, lines=1)
+    try:
+        ticket = await from_gateway(controller, "wechat", NOISE)
+        await eventually(lambda: len(gateway.received) >= 3)  # retried while it is down
+        assert gateway.messages == {}
+        gateway.down = False
+        got = await eventually(lambda: gateway.for_ticket(ticket["number"]))
+        assert got[0]["status"] == "accepted"
+        assert len({r["key"] for r in gateway.received}) == 1  # one message, one key, several attempts
+        lead = await Api(controller).login_as(Role.LEAD)
+        async with controller.app[SESSIONS]() as db:
+            msg = await db.scalar(select(OutboxMessage).where(OutboxMessage.ticket_number == ticket["number"]))
+        _, log = await lead.request("GET", f"/api/outbox/{msg.id}/attempts")
+        assert [a["status"] for a in log["attempts"]][-1] == 200 and log["attempts"][0]["status"] == 503
+        # SMS: nothing listens on its gateway; after channels.sms.max_attempts it is undeliverable.
+        sms = await from_gateway(controller, "sms", NOISE)
+
+        async def failed() -> bool:
+            _, v = await lead.request("GET", f"/api/tickets/{sms['number']}")
+            return [d["state_text"] for d in v["deliveries"]] == ["无法送达"]
+        await eventually(failed, timeout=20)
+        await lead.close()
+    finally:
+        await close_all(*desks, gateway)
