@@ -107,7 +107,7 @@ async def file_request(request: web.Request) -> web.Response:
     # The number is only known inside the transaction, and the code is
     # hashed with it: both are written together.
     async with store.sessions() as db, db.begin():
-        t = await store.insert(db, "web", "public", form)
+        t = await store.insert(db, "web", "public", form, classified=False)
         t.query_code_hash = code_hash(t.number, code)
         number = t.number
     store.on_commit()
@@ -131,7 +131,7 @@ async def request_status(request: web.Request) -> web.Response:
             raise NoSuchRequest("工单号或查询码不正确")
         events = (await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
                                    .order_by(TicketEvent.id))).all()
-    steps = [{"at": e.at.isoformat(timespec="minutes"), "text": PUBLIC_STEPS[e.action]}
+    steps = [{"at": e.at.astimezone(store.tz).isoformat(timespec="minutes"), "text": PUBLIC_STEPS[e.action]}
              for e in events if e.action in PUBLIC_STEPS]
     reply = ""
     if t.status == wf.Status.CLOSED.value and t.handling == "answered":
@@ -139,7 +139,8 @@ async def request_status(request: web.Request) -> web.Response:
     elif t.reviewed_at is not None or t.status == wf.Status.CLOSED.value:
         reply = t.feedback
     return web.json_response({"number": t.number, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
-                              "created_at": t.created_at.isoformat(timespec="minutes"), "content": t.content,
+                              "created_at": t.created_at.astimezone(store.tz).isoformat(timespec="minutes"),
+                              "content": t.content,
                               "steps": steps, "reply": reply, "merged_into": t.merged_into}, dumps=dumps)
 
 

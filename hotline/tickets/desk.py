@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,11 +50,16 @@ class DeskHub:
         self.desks: dict[str, set[Desk]] = {}
         self._last_seat: dict[str, Any] = {}
         self._flush_scheduled = False
+        # The work items an agent holds (set by the work queue): a desk that
+        # connects is told them at once, not only at their next change.
+        self.work_of: Callable[[str], list[dict[str, Any]]] | None = None
         acd.subscribe(self._seats_changed)
 
     def join(self, agent: str) -> Desk:
         desk = Desk(agent)
         self.desks.setdefault(agent, set()).add(desk)
+        if self.work_of is not None:
+            desk.offer(dumps({"type": "work", "items": self.work_of(agent)}))
         return desk
 
     def leave(self, desk: Desk) -> None:

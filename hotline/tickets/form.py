@@ -15,7 +15,7 @@ FORM_TEXT = {"category": 32, "district": 32, "address": 256, "content": 4000, "a
 
 
 def read_form(body: dict[str, Any], tree: CategoryTree, cfg: TicketSettings, *,
-              require_content: bool) -> dict[str, Any]:
+              require_content: bool, require_category: bool = True) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key, limit in FORM_TEXT.items():
         v = body.get(key)
@@ -35,7 +35,7 @@ def read_form(body: dict[str, Any], tree: CategoryTree, cfg: TicketSettings, *,
     if require_content:
         if not form.get("content"):
             raise BadRequest("请填写诉求内容", field="content")
-        if not form.get("category"):
+        if require_category and not form.get("category"):
             raise BadRequest("请选择诉求分类", field="category")
     return form
 

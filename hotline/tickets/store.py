@@ -55,8 +55,10 @@ class TicketStore(TicketReads):
         # instead of at their next round.
         self.on_commit: Callable[[], None] = lambda: None
 
-    def _read_form(self, body: dict[str, Any], *, require_content: bool) -> dict[str, Any]:
-        return read_form(body, self.tree, self.cfg, require_content=require_content)
+    def _read_form(self, body: dict[str, Any], *, require_content: bool,
+                   require_category: bool = True) -> dict[str, Any]:
+        return read_form(body, self.tree, self.cfg, require_content=require_content,
+                         require_category=require_category)
 
     @asynccontextmanager
     async def _tx(self) -> AsyncIterator[AsyncSession]:
@@ -130,12 +132,14 @@ class TicketStore(TicketReads):
         return self.views.row(ticket)
 
     async def insert(self, db: AsyncSession, channel: str, actor: str, body: dict[str, Any], *,
-                     query_code_hash: str = "", offer: bool = True, call_id: str | None = None) -> Ticket:
+                     query_code_hash: str = "", offer: bool = True, call_id: str | None = None,
+                     classified: bool = True) -> Ticket:
         """create() inside a caller's transaction. offer=False: the actor
-        works it now (a voice message they answered), no intake item."""
+        works it now (a voice message they answered), no intake item.
+        classified=False: a citizen wrote it, the agent picks the category."""
         if channel not in CHANNELS or channel == "phone":
             raise BadRequest(f"未知渠道 {channel}", field="channel")
-        form = self._read_form(body, require_content=True)
+        form = self._read_form(body, require_content=True, require_category=classified)
         caller = body.get("caller", "")
         if type(caller) is not str:
             raise BadRequest("caller 必须是数字字符串", field="caller")

@@ -74,6 +74,7 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     store.on_commit = committed
     hub = app[tickets_api.DESKS]
     work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": items}))
+    hub.work_of = work.of_agent
     app[work_api.WORK] = work
     app[work_api.WORK_DESK] = WorkDesk(settings, work, store, app[AMI], app[acd_api.ACD])
     app[work_api.FIGURES] = figures
@@ -84,5 +85,6 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     deliverer.start()
     yield
     store.on_commit = lambda: None
+    hub.work_of = None
     await deliverer.close()
     await work.close()

@@ -218,8 +218,10 @@ class WorkService:
         self.acd.set_working(working)
         for agent in set(by_agent) | set(self._last_sent):
             mine = by_agent.get(agent, [])
-            if self._last_sent.get(agent) != mine:
-                self._last_sent[agent] = mine
+            # The countdown alone changing is no news: the desk counts down itself.
+            key = [{k: v for k, v in view.items() if k != "due_in_s"} for view in mine]
+            if self._last_sent.get(agent) != key:
+                self._last_sent[agent] = key
                 if not mine:
                     self._last_sent.pop(agent)
                 for listener in self._agent_listeners:
@@ -233,7 +235,7 @@ class WorkService:
         return {"id": it.id, "kind": it.kind, "kind_text": KIND_TEXT.get(it.kind, it.kind), "title": it.title,
                 "state": it.state.value, "ticket": it.ticket, "ref": it.ref, "due_at": it.due_at,
                 "created_at": it.created_at, "offer_until": it.offer_until, "parked": it.parked,
-                "overdue": it.due_at < now, "attempts": it.attempts}
+                "overdue": it.due_at < now, "due_in_s": round(it.due_at - now), "attempts": it.attempts}
 
     def of_agent(self, agent: str) -> list[dict[str, Any]]:
         return [self.view(it) for it in sorted(self.items.values(), key=Item.order) if it.held_by(agent)]

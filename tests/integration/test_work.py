@@ -14,13 +14,15 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from hotline import accounts
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
-from hotline.db.models import OutboxMessage, WorkEvent, WorkItem
+from hotline.db.models import OutboxMessage, VoiceMessage, WorkEvent, WorkItem
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.work.api import WORK
+from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock
 from tests.integration.desk import Desk
 from tests.integration.floor import acd, iface, takers
@@ -181,6 +183,11 @@ async def test_a_voice_message_from_the_ivr_is_offered_and_the_agent_calls_the_c
     await asyncio.sleep(1.5)  # the caller speaks
     await caller.press("#")
     await caller.hung_up()
+
+    async def message() -> VoiceMessage | None:
+        async with controller.app[SESSIONS]() as db:
+            return await db.scalar(select(VoiceMessage).where(VoiceMessage.caller == caller.caller))
+    assert await eventually(message, timeout=15)
     desks = await floor_of(controller, 2, lines=1)
     agent = desks[1]
     try:
@@ -340,3 +347,102 @@ async def test_a_gateway_that_is_down_gets_the_reply_later_and_one_that_never_an
         await lead.close()
     finally:
         await close_all(*desks, gateway)
+
+
+async def test_the_public_page_on_a_phone_screen_files_a_request_and_shows_its_progress(
+        controller: TestServer) -> None:
+    desks = await floor_of(controller, 2, lines=1)
+    agent = desks[1]
+    base = str(controller.make_url("/"))
+    try:
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)).new_page()
+            await page.goto(base + "public")  # no login
+            assert "网上受理" in await page.title()
+            await page.fill("#content", "西城区和平路路灯坏了一个多月，晚上很黑")
+            await page.fill("#phone", "13812345678")
+            await page.select_option("#district", "西城区")
+            await page.fill("#address", "和平路 22 号门前")
+            await page.click("#send")
+            await page.wait_for_selector("#receipt:not(.hidden)")
+            number = await page.locator("#rNumber").inner_text()
+            code = await page.locator("#rCode").inner_text()
+            assert number.startswith("2026") and len(code) == 8 and code.isdigit()
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "public-filed.png"), full_page=True)
+            # It feeds the same work queue: an agent off the lines answers it.
+            item = await offer_to(agent, number, "intake")
+            await agent.call("POST", f"/api/work/{item['id']}/accept")
+            status, _ = await agent.call("POST", f"/api/tickets/{number}/submit", json={
+                "category": "urban-works", "district": "西城区", "content": "和平路路灯损坏", "handling": "answered",
+                "answer": "已通知路灯管理所，三日内修复。"})
+            assert status == 200
+            await page.click("#query")
+            await page.wait_for_selector("#sStatus:has-text('已办结')")
+            assert "三日内修复" in await page.locator("#sReply").inner_text()
+            steps = await page.locator("#sSteps li").all_inner_texts()
+            assert [s.split(" ", 2)[-1] for s in steps] == ["已受理", "已答复"]
+            await page.screenshot(path=str(SHOTS / "public-status.png"), full_page=True)
+            # A wrong code learns nothing.
+            await page.fill("#qCode", "00000000" if code != "00000000" else "11111111")
+            await page.click("#query")
+            await page.wait_for_selector("#qErr:has-text('不正确')")
+    finally:
+        await close_all(*desks)
+    api = Api(controller)
+    try:
+        ok = {"content": "噪音", "phone": "13812345678", "district": "东城区"}
+        status, body = await api.request("POST", "/api/public/requests", json={**ok, "content": "长" * 2001})
+        assert status == 400 and body["details"]["field"] == "content"
+        status, body = await api.request("POST", "/api/public/requests", json={**ok, "phone": "1381234567８"})
+        assert status == 400 and body["details"]["field"] == "phone"
+        status, body = await api.request("POST", "/api/public/requests", json={**ok, "district": "火星"})
+        assert status == 400
+        # The browser filed one; four more from this address, then it must wait.
+        for _ in range(4):
+            assert (await api.request("POST", "/api/public/requests", json=ok))[0] == 201
+        status, body = await api.request("POST", "/api/public/requests", json=ok)
+        assert status == 429 and body["error_id"] == "public-throttled"
+    finally:
+        await api.close()
+
+
+async def test_the_desk_and_the_seat_map_in_chromium(controller: TestServer, clock: Clock) -> None:
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, pw_agent = await accounts.create_user(db, "desk-wang", "王坐席", [Role.AGENT])
+        _, pw_lead = await accounts.create_user(db, "lead-zhao", "赵班长", [Role.LEAD])
+    acd(controller).set_lines(0, "lead")
+    base = str(controller.make_url("/"))
+    async with chromium() as browser:
+        desk = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()
+        await desk.goto(base + "desk")
+        await sign_in(desk, "desk-wang", pw_agent, "/desk")
+        await desk.wait_for_selector("#conn:has-text('已连接')")
+        await desk.fill("#seatInput", "seat05")
+        await desk.click("#seatLogin")
+        await desk.wait_for_selector("#seatState:has-text('非线路')")
+        lead = await (await browser.new_context(viewport={"width": 1400, "height": 1100})).new_page()
+        await lead.goto(base + "lead/seatmap")
+        await sign_in(lead, "lead-zhao", pw_lead, "/lead/seatmap")
+        await lead.wait_for_selector("#workKinds:has-text('无待处理')")
+
+        waiting = await from_gateway(controller, "wechat", {**NOISE, "content": "菜市场门口占道经营"})
+        await desk.wait_for_selector("#workbar:not(.hidden) #workTitle:has-text('网络渠道诉求')")
+        # A second item waits while the agent holds the first: past its 3
+        # minutes, the lead's map turns red and sounds.
+        await from_gateway(controller, "sms", {**NOISE, "content": "公交站台广告牌松动"})
+        await lead.wait_for_selector("#workKinds:has-text('网络渠道诉求 待处理 1')")
+        clock.now += dt.timedelta(minutes=4)
+        await lead.wait_for_selector("#workAlert.on:has-text('超时')")
+        await desk.click("#btnAccept")
+        await desk.wait_for_selector(f"#number:text-is('{waiting['number']}')")
+        assert await desk.locator("#content").input_value() == "菜市场门口占道经营"
+        await lead.wait_for_selector("#seat-seat05:has-text('处理中：网络渠道诉求')")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await desk.screenshot(path=str(SHOTS / "desk-work.png"), full_page=True)
+        await lead.screenshot(path=str(SHOTS / "seatmap-work.png"), full_page=True)
+        await desk.fill("#answer", "已通知市场监管所现场处置。")
+        await desk.click("#btnSubmit")
+        await desk.wait_for_selector(f"#last:has-text('{waiting['number']}（已办结）')")
+        # The next item is offered at once.
+        await desk.wait_for_selector("#workTitle:has-text('公交站台广告牌松动')")

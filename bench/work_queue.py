@@ -1,0 +1,197 @@
+"""The work queue under a day's non-voice load, through the real controller.
+
+A controller process (the same `hotline serve` an operator runs) with the
+bundled PBX; 20 agents logged in, all off the phone lines (ticket work),
+each with the desk's websocket open; channel tickets arrive from a gateway
+at a Poisson rate (default 2,000 over 10 minutes). A simulated agent
+accepts an offer after a human pause, works it for a while and answers the
+ticket; some let an offer lapse. Printed: offer latency (gateway's 201 ->
+the offer on the agent's websocket), items handled within their deadline,
+items lost, and the controller's CPU.
+
+    .venv/bin/python -m bench.work_queue [--items 2000] [--minutes 10] [--agents 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import func, select
+
+from bench.common import bench_pbx, percentile
+from hotline import accounts
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
+from hotline.db.engine import make_engine, sessionmaker
+from hotline.db.models import Ticket, WorkItem
+from hotline.roles import Role
+
+FORM = {"category": "env-noise", "district": "东城区", "address": "幸福路1号", "caller": "13800001234"}
+CLK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK  # utime + stime
+
+
+class Agent:
+    def __init__(self, url: str, username: str, password: str, seat: str, rng: random.Random):
+        self.url, self.username, self.password, self.seat, self.rng = url, username, password, seat, rng
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.seen: set[int] = set()
+        self.handled = 0
+        self.lapsed = 0
+
+    async def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> tuple[int, Any]:
+        async with self.http.request(method, self.url + path, json=(body or {}) if method != "GET" else None) as resp:
+            return resp.status, await resp.json()
+
+    async def start(self) -> None:
+        assert (await self.call("POST", "api/login", {"username": self.username, "password": self.password}))[0] == 200
+        assert (await self.call("POST", "api/agent/login", {"seat": self.seat}))[0] == 200
+
+    async def read(self, first_offer: dict[str, float]) -> None:
+        async with self.http.ws_connect(self.url + "ws/desk", origin=self.url.rstrip("/")) as ws:
+            async for msg in ws:
+                frame = json.loads(msg.data)
+                if frame.get("type") != "work":
+                    continue
+                for it in frame["items"]:
+                    if it["state"] == "offered" and it["id"] not in self.seen:
+                        self.seen.add(it["id"])
+                        first_offer.setdefault(it["ticket"], time.monotonic())
+                        await self.offers.put(it)
+
+    async def work(self, lapse_share: float) -> None:
+        while True:
+            it = await self.offers.get()
+            if self.rng.random() < lapse_share:
+                self.lapsed += 1
+                continue  # looks away: the offer lapses and goes to the next agent
+            await asyncio.sleep(self.rng.uniform(0.2, 2.0))  # reads the offer
+            status, _ = await self.call("POST", f"api/work/{it['id']}/accept")
+            if status != 200:
+                continue
+            await asyncio.sleep(min(15.0, self.rng.expovariate(1 / 3.0)))  # writes the reply
+            status, _ = await self.call("POST", f"api/tickets/{it['ticket']}/submit", {
+                **FORM, "content": "夜间噪音", "handling": "answered", "answer": "已转告城管夜间巡查。"})
+            if status == 200:
+                self.handled += 1
+
+
+async def run(settings: Settings, items: int, minutes: float, agents: int, lapse_share: float) -> None:
+    url = f"http://{settings.web.host}:{settings.web.port}/"
+    token = ensure_secrets(settings)["gateway_tokens"]["app"]
+    env = {**os.environ, "HOTLINE_STATE_DIR": str(settings.state_dir), "HOTLINE_PBX__ROOTFS": str(settings.pbx.rootfs),
+           "HOTLINE_PBX__INSTANCE_DIR": str(settings.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret,
+           "HOTLINE_SEATS__PHONES": "simulated", "HOTLINE_WORK__OFFER_SECONDS": "10"}
+    log = open(settings.state_dir / "serve.log", "ab")
+    proc = subprocess.Popen([sys.executable, "-m", "hotline", "--config", str(Path(__file__).parent / "hotline-bench.toml"),
+                             "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    engine = make_engine(settings)
+    people: list[Agent] = []
+    try:
+        async with aiohttp.ClientSession() as http:
+            for _ in range(300):
+                try:
+                    async with http.get(url + "api/health") as resp:
+                        if resp.status in (200, 503):
+                            break
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.2)
+            rng = random.Random(12345)
+            async with sessionmaker(engine)() as db, db.begin():
+                _, lead_pw = await accounts.create_user(db, "lead", "lead", [Role.LEAD])
+                for i in range(1, agents + 1):
+                    _, pw = await accounts.create_user(db, f"agent{i:02d}", f"坐席{i}", [Role.AGENT])
+                    people.append(Agent(url, f"agent{i:02d}", pw, f"seat{i:02d}", random.Random(rng.random())))
+            lead = Agent(url, "lead", lead_pw, "", rng)
+            assert (await lead.call("POST", "api/login", {"username": "lead", "password": lead_pw}))[0] == 200
+            assert (await lead.call("PUT", "api/acd/lines", {"count": 0}))[0] == 200  # everyone on ticket work
+            for a in people:
+                await a.start()
+            sent: dict[str, float] = {}  # ticket -> when the gateway began to send it
+            first_offer: dict[str, float] = {}  # ticket -> when an agent's desk first saw it offered
+            tasks = [asyncio.ensure_future(a.read(first_offer)) for a in people]
+            tasks += [asyncio.ensure_future(a.work(lapse_share)) for a in people]
+            cpu0, t0 = cpu_seconds(proc.pid), time.monotonic()
+            rate = items / (minutes * 60)
+            created = 0
+            for n in range(items):
+                await asyncio.sleep(rng.expovariate(rate))
+                t_send = time.monotonic()
+                async with http.post(url + "api/channels/tickets", json={**FORM, "content": f"第{n}件：夜间噪音"},
+                                     headers={"Authorization": f"Bearer {token}"}) as resp:
+                    if resp.status == 201:
+                        sent[(await resp.json())["number"]] = t_send
+                        created += 1
+            arrived_s = time.monotonic() - t0
+            # Let the floor finish what is waiting (bounded).
+            async with sessionmaker(engine)() as db:
+                for _ in range(240):
+                    open_items = await db.scalar(select(func.count()).select_from(WorkItem)
+                                                 .where(WorkItem.state != "done"))
+                    if not open_items:
+                        break
+                    await asyncio.sleep(0.5)
+            wall = time.monotonic() - t0
+            latencies = [first_offer[n] - t for n, t in sent.items() if n in first_offer]
+            cpu = cpu_seconds(proc.pid) - cpu0
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await lead.http.close()
+        async with sessionmaker(engine)() as db:
+            tickets = await db.scalar(select(func.count()).select_from(Ticket))
+            rows = (await db.execute(select(WorkItem.state, WorkItem.done_at, WorkItem.due_at))).all()
+        done = [r for r in rows if r.state == "done"]
+        within = sum(1 for r in done if r.done_at <= r.due_at)
+        print(f"work queue: {created} items over {arrived_s / 60:.1f} min to {agents} agents in ticket work "
+              f"({lapse_share:.0%} of offers left to lapse)")
+        print(f"  offer latency (gateway sends -> offer on the desk's websocket): p50 {1000 * percentile(latencies, 50):.1f} ms"
+              f"  p99 {1000 * percentile(latencies, 99):.1f} ms  max {1000 * max(latencies):.1f} ms"
+              f"  ({len(latencies)} first offers)")
+        print(f"  handled {len(done)} / {len(rows)}, within deadline {within} ({100 * within / max(1, len(done)):.1f} %)")
+        print(f"  lost: {tickets - len(rows)} tickets without an item, {len(rows) - len(done)} items still open")
+        print(f"  controller CPU: {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
+    finally:
+        for a in people:
+            await a.http.close()
+        await engine.dispose()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--items", type=int, default=2000)
+    p.add_argument("--minutes", type=float, default=10.0)
+    p.add_argument("--agents", type=int, default=20)
+    p.add_argument("--lapse", type=float, default=0.05, help="share of offers an agent lets lapse")
+    args = p.parse_args()
+    if not 1 <= args.agents <= 26 or not 1 <= args.items <= 20_000 or not 0 < args.minutes <= 60:
+        raise SystemExit("agents 1-26, items 1-20000, minutes up to 60")
+    with bench_pbx(seats={"phones": "simulated"}) as (settings, _pbx):
+        asyncio.run(run(settings, args.items, args.minutes, args.agents, args.lapse))
+
+
+if __name__ == "__main__":
+    main()
