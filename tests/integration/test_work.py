@@ -18,7 +18,8 @@ from hotline import accounts
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
-from hotline.db.models import OutboxMessage, VoiceMessage, WorkEvent, WorkItem
+from hotline.acd.api import CALLBACKS
+from hotline.db.models import Callback, OutboxMessage, VoiceMessage, WorkEvent, WorkItem
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.work.api import WORK
@@ -446,3 +447,38 @@ async def test_the_desk_and_the_seat_map_in_chromium(controller: TestServer, clo
         await desk.wait_for_selector(f"#last:has-text('{waiting['number']}（已办结）')")
         # The next item is offered at once.
         await desk.wait_for_selector("#workTitle:has-text('公交站台广告牌松动')")
+
+
+async def test_a_missed_call_callback_that_kept_failing_is_left_to_an_agent(
+        controller: TestServer, recorder: Recorder) -> None:
+    callbacks = controller.app[CALLBACKS]
+    async with controller.app[SESSIONS]() as db, db.begin():
+        row = Callback(kind="missed", number="13677770009", call_id="c-9", position=0, status="queued",
+                       attempts=controller.app[SETTINGS].acd.callback_attempts, last_result="NOANSWER",
+                       created_at=callbacks.now(), due_at=callbacks.now())
+        db.add(row)
+        await db.flush()
+        cb_id = row.id
+    # The last automatic attempt is not answered either.
+    await callbacks._outcome(cb_id, "failed", "NOANSWER")
+    desks = await floor_of(controller, 2, lines=1)
+    agent = desks[1]
+    try:
+        item = await offer_to(agent, kind="callback")
+        assert "136****0009" in item["title"] and "13677770009" not in item["title"]
+        _, detail = await agent.call("POST", f"/api/work/{item['id']}/accept")
+        assert detail["number"] == "13677770009" and "voicemail" not in detail
+        await agent.call("POST", f"/api/work/{item['id']}/call")
+        await recorder.wait_for(ev.Newstate, lambda e: e.channel.startswith("Local/13677770009@sim-pstn")
+                                and e.channel_state_desc == "Up", timeout=20)
+        # Not reached this time: it comes back after work.retry_minutes, not before.
+        status, body = await agent.call("POST", f"/api/work/{item['id']}/result", json={"outcome": "unreachable"})
+        assert status == 200 and body == {"done": False, "attempts": 1}
+        await eventually(lambda: offered(agent) == [])
+        await asyncio.sleep(1.0)
+        assert offered(agent) == []
+        acd(controller).clock.now += dt.timedelta(minutes=controller.app[SETTINGS].work.retry_minutes + 1)
+        again = await offer_to(agent, kind="callback")
+        assert again["id"] == item["id"] and again["attempts"] == 1
+    finally:
+        await close_all(*desks)
