@@ -86,6 +86,24 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     return _identity(user), password
 
 
+def parse_skills(text: str) -> list[str]:
+    """'涉企,方言' -> ['涉企', '方言']: what work items may ask of an agent."""
+    skills = [x.strip() for x in text.replace("，", ",").split(",") if x.strip()]
+    for x in skills:
+        if len(x) > 16 or any(c in x for c in "\"'<>\n"):
+            raise AccountError(f"skill {x!r}: at most 16 characters, no quotes or brackets", field="skills")
+    if len(",".join(skills)) > 128:
+        raise AccountError("skills: at most 128 characters in all", field="skills")
+    return list(dict.fromkeys(skills))
+
+
+async def set_skills(db: AsyncSession, username: str, skills: list[str]) -> None:
+    user = await db.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise AccountError(f"no user {username!r}", field="username")
+    user.skills = ",".join(skills)
+
+
 @dataclass(frozen=True, slots=True)
 class LoginCandidate:
     who: Identity | None

@@ -7,7 +7,7 @@ import logging
 import sys
 
 from hotline.cli.commands import (cmd_config_show, cmd_db_upgrade, cmd_ivr_validate, cmd_recordings_purge,
-                                  cmd_seat_phone, cmd_seatmap, cmd_user_add)
+                                  cmd_seat_phone, cmd_seatmap, cmd_user_add, cmd_user_skills)
 from hotline.cli.pbx import (cmd_pbx_cli, cmd_pbx_install, cmd_pbx_reload, cmd_pbx_render, cmd_pbx_run,
                              cmd_pbx_start, cmd_pbx_status, cmd_pbx_stop, cmd_serve)
 from hotline.config import ConfigError
@@ -69,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--role", action="append", required=True, help="agent, lead, admin or department (repeatable)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--department", help="department accounts: the department code (tickets.departments)")
+    add.add_argument("--skills", help="comma-separated skills work items may ask for, e.g. 涉企,方言")
     add.set_defaults(func=cmd_user_add)
+    skills = user.add_parser("skills", help="set an agent's skills (comma-separated; '' clears them)")
+    skills.add_argument("username")
+    skills.add_argument("skills")
+    skills.set_defaults(func=cmd_user_skills)
 
     rec = sub.add_parser("recordings", help="call recordings").add_subparsers(dest="sub", required=True)
     purge = rec.add_parser("purge", help="delete recordings older than recordings.retention_days")

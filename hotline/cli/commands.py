@@ -82,10 +82,56 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         finally:
             await engine.dispose()
 
-    who, pw = asyncio.run(add())
-    print(f"user {args.username} ({', '.join(r.value for r in roles)}) created")
+    from hotline.accounts import AccountError, parse_skills
+
+    try:
+        skills = parse_skills(args.skills or "")
+    except AccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+
+    async def add_with_skills() -> tuple[object, str]:
+        made = await add()
+        if skills:
+            await _skills(settings, args.username, skills)
+        return made
+
+    who, pw = asyncio.run(add_with_skills())
+    print(f"user {args.username} ({', '.join(r.value for r in roles)}) created"
+          + (f", skills: {', '.join(skills)}" if skills else ""))
     if not args.password_stdin:
         print(f"password: {pw}")
+    return 0
+
+
+async def _skills(settings: object, username: str, skills: list[str]) -> None:
+    from hotline.accounts import set_skills
+    from hotline.db.engine import make_engine, sessionmaker
+
+    engine = make_engine(settings)  # type: ignore[arg-type]
+    try:
+        async with sessionmaker(engine)() as db, db.begin():
+            await set_skills(db, username, skills)
+    finally:
+        await engine.dispose()
+
+
+def cmd_user_skills(args: argparse.Namespace) -> int:
+    """Set what work items an agent may take (replaces their skills; '' clears)."""
+    import asyncio
+
+    from hotline.accounts import AccountError, parse_skills
+    from hotline.db.migrate import upgrade
+
+    settings = settings_of(args)
+    upgrade(settings)
+    try:
+        skills = parse_skills(args.skills)
+        asyncio.run(_skills(settings, args.username, skills))
+    except AccountError as exc:
+        print(f"hotline: {exc}", file=sys.stderr)
+        return 2
+    print(f"user {args.username}: skills {', '.join(skills) or '(none)'}")
     return 0
 
 
