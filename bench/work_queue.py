@@ -37,7 +37,19 @@ from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.models import Ticket, WorkItem
 from hotline.roles import Role
 
-FORM = {"category": "env-noise", "district": "东城区", "address": "幸福路1号", "caller": "13800001234"}
+FORM = {"category": "env-noise", "district": "东城区"}
+# Different citizens write about different things; one in 20 repeats an
+# earlier request (same caller and address): a suspected duplicate to check.
+PLACES = ["幸福路", "和平路", "建设路", "人民路", "解放路", "中山路", "新华街", "胜利街"]
+MATTERS = ["夜间施工噪音", "餐馆油烟扰民", "路灯不亮", "井盖缺失", "占道经营", "小区停水", "垃圾清运不及时",
+           "违章停车堵路", "广场舞音响太响", "公交站台破损"]
+
+
+def request(n: int, rng: random.Random) -> dict[str, str]:
+    m = rng.randrange(n) if n and rng.random() < 0.05 else n
+    r = random.Random(m)
+    return {**FORM, "caller": f"139{m:08d}", "address": f"{r.choice(PLACES)}{m % 300 + 1}号",
+            "content": f"{r.choice(PLACES)}{m % 300 + 1}号附近{r.choice(MATTERS)}，已经持续{m % 9 + 2}天"}
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -47,9 +59,12 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Agent:
-    def __init__(self, url: str, username: str, password: str, seat: str, rng: random.Random):
+    def __init__(self, url: str, username: str, password: str, seat: str, rng: random.Random, address: str):
         self.url, self.username, self.password, self.seat, self.rng = url, username, password, seat, rng
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        # Each agent from a loopback address of their own, as from their own
+        # PC: the login throttle counts per address.
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
+                                          connector=aiohttp.TCPConnector(local_addr=(address, 0)))
         self.offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.seen: set[int] = set()
         self.handled = 0
@@ -85,9 +100,14 @@ class Agent:
             status, _ = await self.call("POST", f"api/work/{it['id']}/accept")
             if status != 200:
                 continue
-            await asyncio.sleep(min(15.0, self.rng.expovariate(1 / 3.0)))  # writes the reply
-            status, _ = await self.call("POST", f"api/tickets/{it['ticket']}/submit", {
-                **FORM, "content": "夜间噪音", "handling": "answered", "answer": "已转告城管夜间巡查。"})
+            await asyncio.sleep(min(15.0, self.rng.expovariate(1 / 3.0)))  # writes the reply, checks
+            if it["kind"] == "intake":
+                status, _ = await self.call("POST", f"api/tickets/{it['ticket']}/submit", {
+                    **FORM, "content": "已核实", "handling": "answered", "answer": "已转告城管夜间巡查。"})
+            elif it["kind"] == "duplicate":
+                status, _ = await self.call("POST", f"api/work/{it['id']}/result", {"outcome": "not-duplicate"})
+            else:
+                status, _ = await self.call("POST", f"api/work/{it['id']}/hand-back", {"reason": "bench"})
             if status == 200:
                 self.handled += 1
 
@@ -118,8 +138,9 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
                 _, lead_pw = await accounts.create_user(db, "lead", "lead", [Role.LEAD])
                 for i in range(1, agents + 1):
                     _, pw = await accounts.create_user(db, f"agent{i:02d}", f"坐席{i}", [Role.AGENT])
-                    people.append(Agent(url, f"agent{i:02d}", pw, f"seat{i:02d}", random.Random(rng.random())))
-            lead = Agent(url, "lead", lead_pw, "", rng)
+                    people.append(Agent(url, f"agent{i:02d}", pw, f"seat{i:02d}", random.Random(rng.random()),
+                                        f"127.0.0.{10 + i}"))
+            lead = Agent(url, "lead", lead_pw, "", rng, "127.0.0.10")
             assert (await lead.call("POST", "api/login", {"username": "lead", "password": lead_pw}))[0] == 200
             assert (await lead.call("PUT", "api/acd/lines", {"count": 0}))[0] == 200  # everyone on ticket work
             for a in people:
@@ -134,7 +155,7 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
             for n in range(items):
                 await asyncio.sleep(rng.expovariate(rate))
                 t_send = time.monotonic()
-                async with http.post(url + "api/channels/tickets", json={**FORM, "content": f"第{n}件：夜间噪音"},
+                async with http.post(url + "api/channels/tickets", json=request(n, rng),
                                      headers={"Authorization": f"Bearer {token}"}) as resp:
                     if resp.status == 201:
                         sent[(await resp.json())["number"]] = t_send
@@ -156,17 +177,22 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
             await asyncio.gather(*tasks, return_exceptions=True)
             await lead.http.close()
         async with sessionmaker(engine)() as db:
-            tickets = await db.scalar(select(func.count()).select_from(Ticket))
-            rows = (await db.execute(select(WorkItem.state, WorkItem.done_at, WorkItem.due_at))).all()
+            numbers = set((await db.scalars(select(Ticket.number))).all())
+            rows = (await db.execute(select(WorkItem.kind, WorkItem.ref, WorkItem.state, WorkItem.done_at,
+                                            WorkItem.due_at))).all()
         done = [r for r in rows if r.state == "done"]
         within = sum(1 for r in done if r.done_at <= r.due_at)
+        intake = {r.ref for r in rows if r.kind == "intake"}
+        kinds = {k: sum(1 for r in rows if r.kind == k) for k in sorted({r.kind for r in rows})}
         print(f"work queue: {created} items over {arrived_s / 60:.1f} min to {agents} agents in ticket work "
               f"({lapse_share:.0%} of offers left to lapse)")
         print(f"  offer latency (gateway sends -> offer on the desk's websocket): p50 {1000 * percentile(latencies, 50):.1f} ms"
               f"  p99 {1000 * percentile(latencies, 99):.1f} ms  max {1000 * max(latencies):.1f} ms"
               f"  ({len(latencies)} first offers)")
-        print(f"  handled {len(done)} / {len(rows)}, within deadline {within} ({100 * within / max(1, len(done)):.1f} %)")
-        print(f"  lost: {tickets - len(rows)} tickets without an item, {len(rows) - len(done)} items still open")
+        print(f"  items {kinds}; handled {len(done)} / {len(rows)}, within deadline {within} "
+              f"({100 * within / max(1, len(done)):.1f} %)")
+        print(f"  lost: {len(numbers - intake)} tickets without an item, {len(rows) - len(done)} items still open, "
+              f"{created - len(numbers & set(sent))} acknowledged tickets missing")
         print(f"  controller CPU: {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
     finally:
         for a in people:

@@ -350,9 +350,11 @@ class TicketStore(TicketReads):
         return self.views.row(t)
 
     # What a ticket action ends and starts in the work queue (same transaction).
-    _FINISHES = {"answer": ("intake",), "dispatch": ("intake", "redispatch"), "approve": ("review",),
-                 "reject": ("review",), "revisit": ("review", "revisit"), "reopen": ("review", "revisit"),
-                 "merge": ("intake", "duplicate", "redispatch")}
+    # A closed ticket leaves no work behind (a duplicate suspicion about an
+    # answered ticket is moot).
+    _FINISHES = {"dispatch": ("intake", "redispatch"), "approve": ("review",), "reject": ("review",),
+                 "reopen": ("review", "revisit")}
+    _ALL_WORK = ("intake", "redispatch", "review", "revisit", "duplicate")
 
     async def _move(self, db: AsyncSession, t: Ticket, action: str, after: wf.Status, actor: str, note: str,
                     now: dt.datetime) -> None:
@@ -362,9 +364,9 @@ class TicketStore(TicketReads):
         t.updated_at = now
         dept = self.tree.departments.get(t.department)
         await self.outbox.on_move(db, t, action, note, dept.name if dept else "", now)
-        if action in self._FINISHES:
-            await work_rows.finish(db, ticket_id=t.id, kinds=self._FINISHES[action], outcome=action, actor=actor,
-                                   now=now)
+        kinds = self._ALL_WORK if after == wf.Status.CLOSED else self._FINISHES.get(action, ())
+        if kinds:
+            await work_rows.finish(db, ticket_id=t.id, kinds=kinds, outcome=action, actor=actor, now=now)
         title = f"{t.number} {self.views.category_label(t.category) or '未分类'}"
         if action == "feedback":
             await work_rows.enqueue(db, self.policy, kind="review", now=now, ref=t.number, ticket_id=t.id,

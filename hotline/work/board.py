@@ -138,7 +138,8 @@ def released(item: Item, *, parked: bool) -> Item:
 
 def displaced(items: Iterable[Item], free: list[Worker]) -> list[Item]:
     """Items held by agents who are no longer free for work: on a line,
-    paused, logged out. (A short wrap-up does not count: the agent is back.)"""
+    paused, logged out. An agent who was mid-reply may still submit the
+    ticket (it stays theirs until someone else accepts the item)."""
     ok = {w.agent for w in free}
     return [it for it in items if it.state in (State.OFFERED, State.ACCEPTED) and it.agent not in ok]
 

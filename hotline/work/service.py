@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd.service import AcdService
@@ -32,6 +32,10 @@ from hotline.work import board
 from hotline.work.board import KIND_TEXT, Item, State
 
 log = logging.getLogger(__name__)
+
+# Besides catching up by id, the whole open set is re-read this often (a
+# PostgreSQL transaction may commit a lower id after a higher one).
+FULL_SYNC_SECONDS = 30.0
 
 
 class WorkRefused(HotlineError):
@@ -77,6 +81,10 @@ class WorkService:
         self._wake = asyncio.Event()
         self._need_sync = True
         self._last_sync = 0.0
+        self._last_full = 0.0
+        self._item_mark = 0  # highest work item id seen
+        self._event_mark = 0  # highest work event id seen
+        self._skills_for: frozenset[str] = frozenset()
         self._tasks = TaskSet("work")
         self._seen_at: dict[int, float] = {}  # item id -> when this process first could offer it
         acd.subscribe(self._wake.set)
@@ -118,15 +126,17 @@ class WorkService:
                     await self._round()
             except Exception:
                 log.exception("work round failed; next round retries")
-                self._need_sync = True
+                self._last_full = 0.0  # something changed under us: re-read everything
                 await asyncio.sleep(0.5)
 
     # -- a round -------------------------------------------------------------------------
     async def _round(self) -> None:
         now = self.now()
-        if self._need_sync or time.monotonic() - self._last_sync >= self.cfg.sync_seconds:
-            await self._sync()
         mono = time.monotonic()
+        if mono - self._last_full >= FULL_SYNC_SECONDS:
+            await self._sync()
+        elif self._need_sync or mono - self._last_sync >= self.cfg.sync_seconds:
+            await self._catch_up()
         for it in self.items.values():
             if it.state == State.WAITING and it.not_before <= now and it.id not in self._seen_at:
                 self._seen_at[it.id] = mono
@@ -167,7 +177,7 @@ class WorkService:
                     WorkItem.agent == first.agent).values(**_row_values(after)))
                 if res.rowcount != 1:
                     self.conflicts += 1
-                    self._need_sync = True
+                    self._last_full = 0.0  # something changed under us: re-read everything
                     continue
                 for event, agent, note in events:
                     db.add(WorkEvent(item_id=first.id, at=now, action=event, agent=agent, note=note))
@@ -185,17 +195,48 @@ class WorkService:
         """The database's open items are the truth: new ones join, finished
         ones leave (a ticket change ended them), and skills are re-read."""
         self._need_sync = False
-        self._last_sync = time.monotonic()
+        self._last_sync = self._last_full = time.monotonic()
         async with self.sessions() as db:
+            # Marks first: anything committed after them is caught up later.
+            self._item_mark = await db.scalar(select(func.max(WorkItem.id))) or 0
+            self._event_mark = await db.scalar(select(func.max(WorkEvent.id))) or 0
             rows = (await db.scalars(select(WorkItem).where(WorkItem.state != State.DONE.value))).all()
             numbers = await self._ticket_numbers(db, [r.ticket_id for r in rows if r.ticket_id is not None])
-            agents = [s.agent for s in self.acd.floor.seats.values() if s.agent]
-            users = (await db.execute(select(User.username, User.skills).where(User.username.in_(agents)))).all()
-        self.skills = {u: frozenset(x for x in (skills or "").split(",") if x) for u, skills in users}
+            await self._load_skills(db, force=True)
         fresh = {r.id: item_of(r, numbers.get(r.ticket_id or 0, "")) for r in rows}
         for gone in set(self.items) - set(fresh):
             self._seen_at.pop(gone, None)
         self.items = fresh
+
+    async def _catch_up(self) -> None:
+        """Since the last look: items written elsewhere, and items a ticket
+        change ended (their "done" event). Cheap at any backlog: two index
+        range reads; a full sync every FULL_SYNC_SECONDS catches the rest."""
+        self._need_sync = False
+        self._last_sync = time.monotonic()
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(WorkItem).where(WorkItem.id > self._item_mark)
+                                     .order_by(WorkItem.id))).all()
+            done = (await db.execute(select(WorkEvent.id, WorkEvent.item_id).where(
+                WorkEvent.id > self._event_mark, WorkEvent.action == "done"))).all()
+            numbers = await self._ticket_numbers(db, [r.ticket_id for r in rows if r.ticket_id is not None])
+            await self._load_skills(db)
+        for r in rows:
+            self._item_mark = max(self._item_mark, r.id)
+            if r.state != State.DONE.value and r.id not in self.items:
+                self.items[r.id] = item_of(r, numbers.get(r.ticket_id or 0, ""))
+        for event_id, item_id in done:
+            self._event_mark = max(self._event_mark, event_id)
+            self.items.pop(item_id, None)
+            self._seen_at.pop(item_id, None)
+
+    async def _load_skills(self, db: AsyncSession, force: bool = False) -> None:
+        agents = frozenset(s.agent for s in self.acd.floor.seats.values() if s.agent)
+        if not force and agents == self._skills_for:
+            return
+        users = (await db.execute(select(User.username, User.skills).where(User.username.in_(agents)))).all()
+        self.skills = {u: frozenset(x for x in (skills or "").split(",") if x) for u, skills in users}
+        self._skills_for = agents
 
     @staticmethod
     async def _ticket_numbers(db: AsyncSession, ids: list[int]) -> dict[int, str]:
@@ -305,7 +346,7 @@ class WorkService:
                 WorkItem.id == it.id, WorkItem.state == it.state.value, WorkItem.agent == it.agent).values(
                 state=State.DONE.value, done_at=now, outcome=outcome[:32], offer_until=None))
             if res.rowcount != 1:
-                self._need_sync = True
+                self._last_full = 0.0  # something changed under us: re-read everything
                 raise WorkRefused("这项工作已被处理", item=it.id)
             db.add(WorkEvent(item_id=it.id, at=now, action="done", agent=agent, note=note or outcome))
             if also is not None:
@@ -321,7 +362,7 @@ class WorkService:
                 WorkItem.id == before.id, WorkItem.state == before.state.value,
                 WorkItem.agent == before.agent).values(**_row_values(after)))
             if res.rowcount != 1:
-                self._need_sync = True
+                self._last_full = 0.0  # something changed under us: re-read everything
                 raise WorkRefused("这项工作已被处理或已转给他人", item=before.id)
             db.add(WorkEvent(item_id=before.id, at=now, action=event, agent=before.agent or after.agent, note=note))
             if also is not None:

@@ -346,6 +346,18 @@ async def test_a_gateway_that_is_down_gets_the_reply_later_and_one_that_never_an
             return [d["state_text"] for d in v["deliveries"]] == ["无法送达"]
         await eventually(failed, timeout=20)
         await lead.close()
+        async with controller.app[SESSIONS]() as db, db.begin():
+            _, password = await accounts.create_user(db, "lead-qian", "钱班长", [Role.LEAD])
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1300, "height": 900})).new_page()
+            await page.goto(str(controller.make_url("/tickets")))
+            await sign_in(page, "lead-qian", password, "/tickets")
+            await page.goto(str(controller.make_url(f"/tickets#{sms['number']}")))
+            await page.wait_for_selector("#deliveries li.err:has-text('无法送达')")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "ticket-undeliverable.png"), full_page=True)
+            await page.click("#deliveries button:has-text('重新发送')")
+            await page.wait_for_selector("#msg.ok:has-text('已重新发送')")
     finally:
         await close_all(*desks, gateway)
 

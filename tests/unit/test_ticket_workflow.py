@@ -25,6 +25,10 @@ DEPT = frozenset({Role.DEPARTMENT})
     ("returned", "dispatch", frozenset({Role.LEAD}), "dispatched"),
     ("feedback", "revisit", AGENT, "closed"),
     ("feedback", "reopen", AGENT, "dispatched"),
+    ("feedback", "approve", AGENT, "feedback"),
+    ("feedback", "reject", AGENT, "dispatched"),
+    ("accepted", "merge", AGENT, "closed"),
+    ("dispatched", "merge", AGENT, "closed"),
 ])
 def test_allowed_moves(status: str, action: str, roles: frozenset[Role], after: str) -> None:
     assert wf.transition(status, action, roles).value == after
@@ -36,6 +40,8 @@ def test_allowed_moves(status: str, action: str, roles: frozenset[Role], after: 
     ("dispatched", "feedback", AGENT, wf.RoleRefused),
     ("feedback", "revisit", DEPT, wf.RoleRefused),
     ("accepted", "delete", AGENT, wf.TransitionRefused),
+    ("feedback", "approve", DEPT, wf.RoleRefused),  # a department does not approve its own answer
+    ("closed", "merge", AGENT, wf.TransitionRefused),
 ])
 def test_refused_moves_say_why(status: str, action: str, roles: frozenset[Role], error: type[Exception]) -> None:
     with pytest.raises(error) as caught:
