@@ -106,8 +106,9 @@ async def file_request(request: web.Request) -> web.Response:
     store = request.app[STORE]
     # The number is only known inside the transaction, and the code is
     # hashed with it: both are written together.
+    found = await store.suspects(form)
     async with store.sessions() as db, db.begin():
-        t = await store.insert(db, "web", "public", form, classified=False)
+        t = await store.insert(db, "web", "public", form, classified=False, suspects=found)
         t.query_code_hash = code_hash(t.number, code)
         number = t.number
     store.on_commit()

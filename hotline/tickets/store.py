@@ -126,17 +126,34 @@ class TicketStore(TicketReads):
                      query_code_hash: str = "") -> dict[str, Any]:
         """A ticket from a gateway (web, WeChat, SMS, app, 110) or the public
         page: already described, offered to an agent off the lines."""
+        found = await self.suspects(body)
         async with self._tx() as db:
-            ticket = await self.insert(db, channel, actor, body, query_code_hash=query_code_hash)
+            ticket = await self.insert(db, channel, actor, body, query_code_hash=query_code_hash, suspects=found)
         self.on_commit()
         return self.views.row(ticket)
 
+    async def suspects(self, body: dict[str, Any], caller: str | None = None,
+                       number: str = "") -> list[duplicates.Candidate]:
+        """Open tickets this request may repeat. Read before the write
+        transaction: comparing texts must not hold up other writers."""
+        def text(key: str) -> str:
+            v = body.get(key)
+            return v.strip() if type(v) is str else ""
+
+        probe = duplicates.Probe(text("content"), caller if caller is not None else text("caller"), text("address"),
+                                 text("category"), text("district"), number)
+        if not probe.content:
+            return []
+        async with self.sessions() as db:
+            return await duplicates.candidates(db, self.settings, probe, self.clock(), limit=1)
+
     async def insert(self, db: AsyncSession, channel: str, actor: str, body: dict[str, Any], *,
                      query_code_hash: str = "", offer: bool = True, call_id: str | None = None,
-                     classified: bool = True) -> Ticket:
+                     classified: bool = True, suspects: list[duplicates.Candidate] = ()) -> Ticket:
         """create() inside a caller's transaction. offer=False: the actor
         works it now (a voice message they answered), no intake item.
-        classified=False: a citizen wrote it, the agent picks the category."""
+        classified=False: a citizen wrote it, the agent picks the category.
+        suspects: what suspects() found before the transaction."""
         if channel not in CHANNELS or channel == "phone":
             raise BadRequest(f"未知渠道 {channel}", field="channel")
         form = self._read_form(body, require_content=True, require_category=classified)
@@ -160,7 +177,7 @@ class TicketStore(TicketReads):
             await work_rows.enqueue(db, self.policy, kind="intake", now=now, ref=ticket.number,
                                     ticket_id=ticket.id, category=ticket.category,
                                     title=f"{CHANNELS[channel]}：{ticket.content[:60]}")
-        await self._suspect_duplicate(db, ticket, now)
+        await self._suspect_duplicate(db, ticket, suspects, now)
         return ticket
 
     async def assign(self, db: AsyncSession, ticket_id: int, agent: str) -> None:
@@ -168,8 +185,8 @@ class TicketStore(TicketReads):
         await db.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status == wf.Status.ACCEPTED.value)
                          .values(agent=agent))
 
-    async def _suspect_duplicate(self, db: AsyncSession, t: Ticket, now: dt.datetime) -> None:
-        found = await duplicates.candidates(db, self.settings, t, now, limit=1)
+    async def _suspect_duplicate(self, db: AsyncSession, t: Ticket, found: list[duplicates.Candidate],
+                                 now: dt.datetime) -> None:
         if found:
             await work_rows.enqueue(db, self.policy, kind="duplicate", now=now, ref=t.number, ticket_id=t.id,
                                     category=t.category,
@@ -217,6 +234,11 @@ class TicketStore(TicketReads):
         if handling == "answered" and not form.get("answer"):
             raise BadRequest("当场答复需要填写答复内容", field="answer")
         now = self.clock()
+        found: list[duplicates.Candidate] = []
+        if handling == "dispatched":
+            async with self.sessions() as db:
+                caller = (await self._get(db, number)).caller
+            found = await self.suspects(body, caller, number)
         async with self._tx() as db:
             t = await self._get(db, number)
             own(t, who)
@@ -235,7 +257,7 @@ class TicketStore(TicketReads):
             if draft is not None:
                 await db.delete(draft)
             if action == "dispatch" and t.channel == "phone":
-                await self._suspect_duplicate(db, t, now)
+                await self._suspect_duplicate(db, t, found, now)
         self.on_commit()
         return self.views.row(t)
 

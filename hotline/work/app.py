@@ -30,8 +30,8 @@ def work_metrics(metrics: Metrics, work: WorkService, figures: WorkFigures,
                  ["kind", "state"], registry=r)
     oldest = Gauge("hotline_work_oldest_waiting_seconds", "Age of the oldest waiting item", ["kind"], registry=r)
     rolling = Gauge("hotline_work_24h", "Rolling 24-hour work figures", ["kind", "figure"], registry=r)
-    offer = Gauge("hotline_work_offer_latency_seconds", "Offerable -> offered, recent items", ["quantile"],
-                  registry=r)
+    offer = Gauge("hotline_work_offer_latency_seconds",
+                  "An item and a free agent both there -> the offer written, recent offers", ["quantile"], registry=r)
     outbox = Gauge("hotline_outbox_messages", "Outbox messages by channel and state", ["channel", "state"],
                    registry=r)
 

@@ -71,7 +71,7 @@ class WorkDesk:
     async def candidates(self, number: str, who: Identity) -> list[dict[str, Any]]:
         async with self.store.sessions() as db:
             t = await self.store._get(db, number)
-            found = await duplicates.candidates(db, self.settings, t, self.store.clock())
+            found = await duplicates.candidates(db, self.settings, duplicates.probe_of(t), self.store.clock())
             rows = {r.number: r for r in (await db.scalars(select(Ticket).where(
                 Ticket.number.in_([c.number for c in found])))).all()}
         return [{**self.store.views.view(rows[c.number], who), "score": c.score, "reasons": list(c.reasons)}

@@ -14,7 +14,7 @@ from hotline.config import Settings
 from hotline.db.models import Ticket
 from hotline.tickets import workflow as wf
 
-SCAN_LIMIT = 300  # recent open tickets compared by text
+SCAN_LIMIT = 200  # recent open tickets compared by text
 
 
 def bigrams(text: str) -> frozenset[str]:
@@ -32,13 +32,25 @@ def similarity(a: str, b: str) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Probe:
+    """What a ticket is compared by (a ticket not yet written has no number)."""
+
+    content: str
+    caller: str = ""
+    address: str = ""
+    category: str = ""
+    district: str = ""
+    number: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class Candidate:
     number: str
     score: float
     reasons: tuple[str, ...]
 
 
-def compare(t: Ticket, other: Ticket, threshold: float) -> Candidate | None:
+def compare(t: Probe, other: Probe, threshold: float) -> Candidate | None:
     reasons: list[str] = []
     score = similarity(t.content, other.content)
     if t.caller and t.caller == other.caller:
@@ -52,11 +64,12 @@ def compare(t: Ticket, other: Ticket, threshold: float) -> Candidate | None:
     return Candidate(other.number, round(score + len(reasons), 3), tuple(reasons))
 
 
-async def candidates(db: AsyncSession, settings: Settings, t: Ticket, now: dt.datetime,
+async def candidates(db: AsyncSession, settings: Settings, t: Probe, now: dt.datetime,
                      limit: int = 5) -> list[Candidate]:
-    """Open tickets this one may repeat, best first."""
+    """Open tickets this one may repeat, best first. A read: run it before
+    a write transaction, not inside one (SQLite writers queue behind it)."""
     since = now - dt.timedelta(days=settings.tickets.repeat_days)
-    open_ = (Ticket.status != wf.Status.CLOSED.value, Ticket.id != t.id, Ticket.merged_into == "",
+    open_ = (Ticket.status != wf.Status.CLOSED.value, Ticket.number != t.number, Ticket.merged_into == "",
              Ticket.created_at >= since)
     matches = [Ticket.category == t.category] if t.category else []
     if t.caller:
@@ -67,7 +80,12 @@ async def candidates(db: AsyncSession, settings: Settings, t: Ticket, now: dt.da
         matches.append(Ticket.district == t.district)
     if not matches:
         return []
-    rows = (await db.scalars(select(Ticket).where(*open_, or_(*matches)).order_by(Ticket.id.desc())
-                             .limit(SCAN_LIMIT))).all()
-    found = [c for r in rows if (c := compare(t, r, settings.work.similar_text)) is not None]
+    rows = (await db.execute(select(Ticket.content, Ticket.caller, Ticket.address, Ticket.category,
+                                    Ticket.district, Ticket.number).where(*open_, or_(*matches))
+                             .order_by(Ticket.id.desc()).limit(SCAN_LIMIT))).all()
+    found = [c for r in rows if (c := compare(t, Probe(*r), settings.work.similar_text)) is not None]
     return sorted(found, key=lambda c: -c.score)[:limit]
+
+
+def probe_of(t: Ticket) -> Probe:
+    return Probe(t.content, t.caller, t.address, t.category, t.district, t.number)

@@ -18,7 +18,8 @@ from hotline.work.policy import WorkPolicy
 async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.datetime, title: str,
                   ref: str = "", ticket_id: int | None = None, category: str = "", due_at: float | None = None,
                   not_before: float = 0.0) -> WorkItem | None:
-    """One open item per kind and reference: a source written twice (a retried
+    """One open item per kind and reference (for items about a ticket, the
+    reference is its number): a source written twice (a retried
     request, a second feedback) never makes two."""
     open_id = await db.scalar(select(WorkItem.id).where(WorkItem.kind == kind, WorkItem.ref == ref,
                                                          WorkItem.state != State.DONE.value).limit(1))

@@ -48,9 +48,11 @@ class WorkNotFound(HotlineError):
     status = 404
 
 
-def item_of(row: WorkItem, ticket: str = "") -> Item:
+def item_of(row: WorkItem) -> Item:
+    # Items about a ticket are referred to by its number (work/rows.py).
     return Item(id=row.id, kind=row.kind, priority=row.priority, due_at=row.due_at, created_at=row.created_at,
-                title=row.title, skill=row.skill, ref=row.ref, ticket=ticket, not_before=row.not_before,
+                title=row.title, skill=row.skill, ref=row.ref, ticket=row.ref if row.ticket_id else "",
+                not_before=row.not_before,
                 state=State(row.state), agent=row.agent, offered_at=row.offered_at, offer_until=row.offer_until,
                 accepted_at=row.accepted_at, declined=frozenset(row.declined or ()), parked=row.parked,
                 attempts=row.attempts)
@@ -72,7 +74,9 @@ class WorkService:
         self.clock = clock
         self.items: dict[int, Item] = {}
         self.skills: dict[str, frozenset[str]] = {}
-        self.offer_latency: deque[float] = deque(maxlen=2000)  # seconds from offerable to offered
+        # Seconds from the moment an item and a free agent were both there to
+        # the offer written (time waiting for an agent is not latency).
+        self.offer_latency: deque[float] = deque(maxlen=2000)
         self.conflicts = 0  # a guarded write found the row changed under it
         self._listeners: list[Callable[[], None]] = []
         self._agent_listeners: list[Callable[[str, list[dict[str, Any]]], None]] = []
@@ -87,6 +91,7 @@ class WorkService:
         self._skills_for: frozenset[str] = frozenset()
         self._tasks = TaskSet("work")
         self._seen_at: dict[int, float] = {}  # item id -> when this process first could offer it
+        self._free_at: dict[str, float] = {}  # agent -> since when they hold nothing and may be offered
         acd.subscribe(self._wake.set)
 
     def now(self) -> float:
@@ -141,6 +146,10 @@ class WorkService:
             if it.state == State.WAITING and it.not_before <= now and it.id not in self._seen_at:
                 self._seen_at[it.id] = mono
         free = board.workers(self.acd.floor, self.skills)
+        holding = {it.agent for it in self.items.values() if it.state in (State.OFFERED, State.ACCEPTED)}
+        for w in free:
+            if w.agent not in holding:
+                self._free_at.setdefault(w.agent, mono)
         changes: list[tuple[Item, Item, str, str]] = []  # before, after, event, note
         for it in board.displaced(self.items.values(), free):
             if it.state == State.OFFERED:
@@ -186,8 +195,9 @@ class WorkService:
             self.items[after.id] = after
             if after.state == State.OFFERED:
                 seen = self._seen_at.pop(after.id, None)
+                free_since = self._free_at.pop(after.agent, None)
                 if seen is not None:
-                    self.offer_latency.append(max(0.0, time.monotonic() - seen))
+                    self.offer_latency.append(max(0.0, time.monotonic() - max(seen, free_since or 0.0)))
             if after.parked:
                 log.info("work item %s parked: its agent was needed on a line", after.id)
 
@@ -201,9 +211,8 @@ class WorkService:
             self._item_mark = await db.scalar(select(func.max(WorkItem.id))) or 0
             self._event_mark = await db.scalar(select(func.max(WorkEvent.id))) or 0
             rows = (await db.scalars(select(WorkItem).where(WorkItem.state != State.DONE.value))).all()
-            numbers = await self._ticket_numbers(db, [r.ticket_id for r in rows if r.ticket_id is not None])
             await self._load_skills(db, force=True)
-        fresh = {r.id: item_of(r, numbers.get(r.ticket_id or 0, "")) for r in rows}
+        fresh = {r.id: item_of(r) for r in rows}
         for gone in set(self.items) - set(fresh):
             self._seen_at.pop(gone, None)
         self.items = fresh
@@ -219,12 +228,11 @@ class WorkService:
                                      .order_by(WorkItem.id))).all()
             done = (await db.execute(select(WorkEvent.id, WorkEvent.item_id).where(
                 WorkEvent.id > self._event_mark, WorkEvent.action == "done"))).all()
-            numbers = await self._ticket_numbers(db, [r.ticket_id for r in rows if r.ticket_id is not None])
             await self._load_skills(db)
         for r in rows:
             self._item_mark = max(self._item_mark, r.id)
             if r.state != State.DONE.value and r.id not in self.items:
-                self.items[r.id] = item_of(r, numbers.get(r.ticket_id or 0, ""))
+                self.items[r.id] = item_of(r)
         for event_id, item_id in done:
             self._event_mark = max(self._event_mark, event_id)
             self.items.pop(item_id, None)
@@ -237,14 +245,6 @@ class WorkService:
         users = (await db.execute(select(User.username, User.skills).where(User.username.in_(agents)))).all()
         self.skills = {u: frozenset(x for x in (skills or "").split(",") if x) for u, skills in users}
         self._skills_for = agents
-
-    @staticmethod
-    async def _ticket_numbers(db: AsyncSession, ids: list[int]) -> dict[int, str]:
-        from hotline.db.models import Ticket
-
-        if not ids:
-            return {}
-        return {i: n for i, n in (await db.execute(select(Ticket.id, Ticket.number).where(Ticket.id.in_(ids)))).all()}
 
     def _publish(self) -> None:
         working: dict[str, str] = {}
@@ -352,6 +352,7 @@ class WorkService:
             if also is not None:
                 await also(db, it)
         self.items.pop(it.id, None)
+        self._free_at[agent] = time.monotonic()
         self._publish()
 
     async def _change(self, before: Item, after: Item, event: str, note: str,
@@ -368,4 +369,6 @@ class WorkService:
             if also is not None:
                 await also(db, after)
         self.items[after.id] = after
+        if before.agent and after.agent != before.agent:
+            self._free_at[before.agent] = time.monotonic()
         self._publish()

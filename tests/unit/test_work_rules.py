@@ -17,7 +17,7 @@ from hotline.seats import state as st
 from hotline.web.throttle import RateLimit
 from hotline.work import board
 from hotline.work.board import Item, State, Worker
-from hotline.work.duplicates import compare, similarity
+from hotline.work.duplicates import Probe, compare, similarity
 from hotline.work.figures import compute
 from hotline.work.policy import WorkPolicy
 
@@ -136,22 +136,19 @@ def test_work_kinds_are_checked() -> None:
         Settings(channels={"fax": {"url": "http://127.0.0.1:1/"}})
 
 
-class _T:
-    def __init__(self, number: str, content: str, caller: str = "", address: str = "", category: str = ""):
-        self.number, self.content, self.caller, self.address, self.category = number, content, caller, address, category
-
-
 def test_duplicates_by_caller_address_or_words() -> None:
-    a = _T("1", "和平路12号的烧烤店每天晚上油烟很大，呛得没法开窗", caller="13800000001")
-    same_words = _T("2", "和平路12号烧烤店每天晚上油烟很大，没法开窗")
-    other = _T("3", "公交车站牌损坏，请尽快修复")
+    a = Probe("和平路12号的烧烤店每天晚上油烟很大，呛得没法开窗", caller="13800000001", number="1")
+    same_words = Probe("和平路12号烧烤店每天晚上油烟很大，没法开窗", number="2")
     assert similarity(a.content, same_words.content) > 0.6
-    c = compare(a, same_words, 0.6)  # type: ignore[arg-type]
-    assert c is not None and c.reasons[0].startswith("内容相似")
-    assert compare(a, other, 0.6) is None  # type: ignore[arg-type]
-    assert compare(a, _T("4", "别的事", caller="13800000001"), 0.6).reasons == ("同一来电号码",)  # type: ignore
-    assert compare(_T("5", "甲", address="和平路12号", category="env-air"),
-                   _T("6", "乙", address="和平路12号", category="env-air"), 0.6).reasons == ("地址和分类相同",)  # type: ignore
+    c = compare(a, same_words, 0.6)
+    assert c is not None and c.number == "2" and c.reasons[0].startswith("内容相似")
+    assert compare(a, Probe("公交车站牌损坏，请尽快修复", number="3"), 0.6) is None
+    assert compare(a, Probe("别的事", caller="13800000001", number="4"), 0.6).reasons == ("同一来电号码",)  # type: ignore[union-attr]
+    assert compare(Probe("甲", address="和平路12号", category="env-air"),
+                   Probe("乙", address="和平路12号", category="env-air"), 0.6).reasons == ("地址和分类相同",)  # type: ignore[union-attr]
+    # The same address in another category is another matter.
+    assert compare(Probe("甲", address="和平路12号", category="env-air"),
+                   Probe("乙", address="和平路12号", category="traffic-road"), 0.6) is None
 
 
 def test_rolling_figures_per_kind() -> None:
