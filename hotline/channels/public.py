@@ -107,11 +107,10 @@ async def file_request(request: web.Request) -> web.Response:
     # The number is only known inside the transaction, and the code is
     # hashed with it: both are written together.
     found = await store.suspects(form)
-    async with store.sessions() as db, db.begin():
+    async with store.tx() as db:
         t = await store.insert(db, "web", "public", form, classified=False, suspects=found)
         t.query_code_hash = code_hash(t.number, code)
         number = t.number
-    store.on_commit()
     return web.json_response({"number": number, "code": code,
                               "message": "已提交，请记下工单号和查询码，用于查询办理进度。"}, status=201, dumps=dumps)
 

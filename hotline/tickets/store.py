@@ -33,6 +33,7 @@ from hotline.tickets.reads import TicketReads
 from hotline.tickets.views import CHANNELS, TicketViews
 from hotline.channels.outbox import Outbox
 from hotline.work import duplicates, rows as work_rows
+from hotline.work.rows import WorkNews
 from hotline.work.policy import WorkPolicy
 
 __all__ = ["TicketStore", "TicketNotFound", "NotYourTicket", "CHANNELS"]
@@ -50,10 +51,10 @@ class TicketStore(TicketReads):
         self.kb = KnowledgeBase(sessions, clock, self.views.category_label)
         self.policy = WorkPolicy.from_settings(settings)
         self.outbox = Outbox(settings)
-        # Called after a commit that may have made or ended work items or
-        # outbox messages: the work queue and the delivery look at once
+        # Called after every commit with what it did to the work queue (None:
+        # unknown, look): the queue and the outbox delivery act at once
         # instead of at their next round.
-        self.on_commit: Callable[[], None] = lambda: None
+        self.on_commit: Callable[[WorkNews | None], None] = lambda news: None
 
     def _read_form(self, body: dict[str, Any], *, require_content: bool,
                    require_category: bool = True) -> dict[str, Any]:
@@ -61,10 +62,15 @@ class TicketStore(TicketReads):
                          require_category=require_category)
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[AsyncSession]:
-        """A write transaction (on SQLite, queued behind the engine's write lock)."""
-        async with self.sessions() as db, db.begin():
-            yield db
+    async def tx(self) -> AsyncIterator[AsyncSession]:
+        """A write transaction (on SQLite, queued behind the engine's write
+        lock); once committed, what it did to the work queue is handed on."""
+        with work_rows.collecting() as news:
+            async with self.sessions() as db, db.begin():
+                yield db
+        self.on_commit(news)
+
+    _tx = tx
 
     # -- numbers -------------------------------------------------------------------
     async def _next_number(self, db: AsyncSession, now: dt.datetime) -> str:
@@ -129,7 +135,6 @@ class TicketStore(TicketReads):
         found = await self.suspects(body)
         async with self._tx() as db:
             ticket = await self.insert(db, channel, actor, body, query_code_hash=query_code_hash, suspects=found)
-        self.on_commit()
         return self.views.row(ticket)
 
     async def suspects(self, body: dict[str, Any], caller: str | None = None,
@@ -258,7 +263,6 @@ class TicketStore(TicketReads):
                 await db.delete(draft)
             if action == "dispatch" and t.channel == "phone":
                 await self._suspect_duplicate(db, t, found, now)
-        self.on_commit()
         return self.views.row(t)
 
     def _dispatch(self, t: Ticket, body: dict[str, Any], now: dt.datetime) -> str:
@@ -343,7 +347,6 @@ class TicketStore(TicketReads):
                 else:
                     t.closed_at = now
             await self._move(db, t, action, after, who.username, note, now)
-        self.on_commit()
         return self.views.row(t)
 
     async def merge(self, number: str, into: str, who: Identity) -> dict[str, Any]:
@@ -368,7 +371,6 @@ class TicketStore(TicketReads):
             # Merged into a ticket that has no caller yet, the citizen's number comes along.
             if not target.caller and t.caller:
                 target.caller = t.caller
-        self.on_commit()
         return self.views.row(t)
 
     # What a ticket action ends and starts in the work queue (same transaction).

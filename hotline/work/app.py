@@ -20,6 +20,7 @@ from hotline.web.keys import AMI, CLOCK, SESSIONS, SETTINGS
 from hotline.work import api as work_api
 from hotline.work.desk import WorkDesk
 from hotline.work.figures import WorkFigures
+from hotline.work.rows import WorkNews
 from hotline.work.service import WorkService
 
 
@@ -39,7 +40,7 @@ def work_metrics(metrics: Metrics, work: WorkService, figures: WorkFigures,
         live.clear()
         oldest.clear()
         for k in work.summary()["kinds"]:
-            for state in ("waiting", "in_hand", "breaches"):
+            for state in ("waiting", "offered", "in_hand", "breaches"):
                 live.labels(k["kind"], state).set(k[state])
             oldest.labels(k["kind"]).set(k["oldest_s"])
         rolling.clear()
@@ -67,8 +68,8 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     deliverer = Deliverer(settings, app[SESSIONS], tokens)
     figures = WorkFigures(app[SESSIONS], app[CLOCK], settings.work.kinds)
 
-    def committed() -> None:
-        work.kick()
+    def committed(news: WorkNews | None) -> None:
+        work.kick(news)
         deliverer.kick()
 
     store.on_commit = committed
@@ -84,7 +85,7 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     await work.start()
     deliverer.start()
     yield
-    store.on_commit = lambda: None
+    store.on_commit = lambda news: None
     hub.work_of = None
     await deliverer.close()
     await work.close()

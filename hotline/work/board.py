@@ -148,13 +148,15 @@ def displaced(items: Iterable[Item], free: list[Worker]) -> list[Item]:
 class KindSummary:
     kind: str
     waiting: int = 0
+    offered: int = 0  # offered, not yet accepted
     in_hand: int = 0
     oldest_s: float = 0.0
     breaches: int = 0  # open items past their deadline
 
     def as_dict(self) -> dict[str, object]:
         return {"kind": self.kind, "text": KIND_TEXT.get(self.kind, self.kind), "waiting": self.waiting,
-                "in_hand": self.in_hand, "oldest_s": round(self.oldest_s), "breaches": self.breaches}
+                "offered": self.offered, "in_hand": self.in_hand, "oldest_s": round(self.oldest_s),
+                "breaches": self.breaches}
 
 
 def summary(items: Iterable[Item], kinds: Iterable[str], now: float) -> list[KindSummary]:
@@ -165,6 +167,8 @@ def summary(items: Iterable[Item], kinds: Iterable[str], now: float) -> list[Kin
         s = by.setdefault(it.kind, KindSummary(it.kind))
         if it.state == State.ACCEPTED:
             s = replace(s, in_hand=s.in_hand + 1)
+        elif it.state == State.OFFERED:
+            s = replace(s, offered=s.offered + 1)
         elif it.not_before <= now:
             s = replace(s, waiting=s.waiting + 1, oldest_s=max(s.oldest_s, now - it.created_at))
         if it.due_at < now:

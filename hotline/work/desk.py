@@ -148,5 +148,5 @@ class WorkDesk:
             made["number"] = t.number
 
         await self.service.complete(who.username, item_id, "ticket", note, also)
-        self.store.on_commit()
+        self.store.on_commit(None)  # the ticket may be a suspected duplicate: look
         return {"done": True, "ticket": made.get("number")}

@@ -5,14 +5,52 @@ all). The work service (service.py) picks the rows up and offers them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.db.models import WorkEvent, WorkItem
-from hotline.work.board import State
+from hotline.work.board import Item, State
 from hotline.work.policy import WorkPolicy
+
+
+@dataclass
+class WorkNews:
+    """What one transaction did to the work queue, handed to the queue after
+    the commit so it need not read it back (the offer waits on nothing)."""
+
+    created: list[Item] = field(default_factory=list)
+    finished: list[int] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.created or self.finished)
+
+
+_NEWS: ContextVar[WorkNews | None] = ContextVar("work_news", default=None)
+
+
+@contextmanager
+def collecting() -> Iterator[WorkNews]:
+    """enqueue() and finish() inside this block report to the news."""
+    news = WorkNews()
+    token = _NEWS.set(news)
+    try:
+        yield news
+    finally:
+        _NEWS.reset(token)
+
+
+def item_of(row: WorkItem) -> Item:
+    # Items about a ticket are referred to by its number.
+    return Item(id=row.id, kind=row.kind, priority=row.priority, due_at=row.due_at, created_at=row.created_at,
+                title=row.title, skill=row.skill, ref=row.ref, ticket=row.ref if row.ticket_id else "",
+                not_before=row.not_before, state=State(row.state), agent=row.agent, offered_at=row.offered_at,
+                offer_until=row.offer_until, accepted_at=row.accepted_at, declined=frozenset(row.declined or ()),
+                parked=row.parked, attempts=row.attempts)
 
 
 async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.datetime, title: str,
@@ -33,6 +71,9 @@ async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.da
     db.add(item)
     await db.flush()
     db.add(WorkEvent(item_id=item.id, at=at, action="created", agent="", note=title[:200]))
+    news = _NEWS.get()
+    if news is not None:
+        news.created.append(item_of(item))
     return item
 
 
@@ -47,4 +88,7 @@ async def finish(db: AsyncSession, *, ticket_id: int, kinds: Iterable[str], outc
         r.state, r.done_at, r.outcome, r.offer_until = State.DONE.value, at, outcome[:32], None
         r.agent = r.agent or actor
         db.add(WorkEvent(item_id=r.id, at=at, action="done", agent=actor, note=outcome))
+    news = _NEWS.get()
+    if news is not None:
+        news.finished.extend(r.id for r in rows)
     return [r.id for r in rows]

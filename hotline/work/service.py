@@ -4,9 +4,12 @@ One task runs rounds: pick up items other features wrote (work/rows.py),
 withdraw or park what agents who left work hold (onto a line, a pause, a
 logout), let lapsed offers go, and make new offers (work/board.py, pure).
 Every decision is written before anyone sees it, with a guard on the
-state it expects (`UPDATE … WHERE state = …`): a ticket change that ended
-an item in the meantime wins, and an offer made before a crash is the
-same offer after the restart. Nothing is offered twice at once.
+state it expects (`UPDATE … WHERE state = … AND agent = …`): of two
+decisions about one item (a round's lapse and the agent's accept, a ticket
+change that ended it) exactly one lands, so agents' commands need not wait
+for a round. An offer made before a crash is the same offer after the
+restart; nothing is offered twice at once. The ticket store hands each
+commit's news over (work/rows.py), so an offer waits on no read.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from hotline.errors import HotlineError
 from hotline.tasks import TaskSet
 from hotline.work import board
 from hotline.work.board import KIND_TEXT, Item, State
+from hotline.work.rows import WorkNews, item_of
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +50,6 @@ class WorkRefused(HotlineError):
 class WorkNotFound(HotlineError):
     error_id = "work-not-found"
     status = 404
-
-
-def item_of(row: WorkItem) -> Item:
-    # Items about a ticket are referred to by its number (work/rows.py).
-    return Item(id=row.id, kind=row.kind, priority=row.priority, due_at=row.due_at, created_at=row.created_at,
-                title=row.title, skill=row.skill, ref=row.ref, ticket=row.ref if row.ticket_id else "",
-                not_before=row.not_before,
-                state=State(row.state), agent=row.agent, offered_at=row.offered_at, offer_until=row.offer_until,
-                accepted_at=row.accepted_at, declined=frozenset(row.declined or ()), parked=row.parked,
-                attempts=row.attempts)
 
 
 def _row_values(it: Item) -> dict[str, Any]:
@@ -90,6 +84,7 @@ class WorkService:
         self._event_mark = 0  # highest work event id seen
         self._skills_for: frozenset[str] = frozenset()
         self._tasks = TaskSet("work")
+        self._news: list[WorkNews] = []
         self._seen_at: dict[int, float] = {}  # item id -> when this process first could offer it
         self._free_at: dict[str, float] = {}  # agent -> since when they hold nothing and may be offered
         acd.subscribe(self._wake.set)
@@ -106,13 +101,17 @@ class WorkService:
     async def close(self) -> None:
         await self._tasks.close()
 
-    def kick(self) -> None:
-        """Items were written elsewhere: look now, not at the next sync."""
-        self._need_sync = True
+    def kick(self, news: WorkNews | None = None) -> None:
+        """Items were written elsewhere: what the transaction reported, taken
+        as it is; without news, look in the database now."""
+        if news:
+            self._news.append(news)
+        elif news is None:
+            self._need_sync = True
         self._wake.set()
 
     def subscribe(self, listener: Callable[[], None]) -> None:
-        """Told after every round that changed something (the seat map)."""
+        """Told after every round (the seat map compares and sends what changed)."""
         self._listeners.append(listener)
 
     def subscribe_agents(self, listener: Callable[[str, list[dict[str, Any]]], None]) -> None:
@@ -142,6 +141,13 @@ class WorkService:
             await self._sync()
         elif self._need_sync or mono - self._last_sync >= self.cfg.sync_seconds:
             await self._catch_up()
+        news, self._news = self._news, []
+        for n in news:
+            for it in n.created:
+                self.items.setdefault(it.id, it)
+            for item_id in n.finished:
+                self.items.pop(item_id, None)
+                self._seen_at.pop(item_id, None)
         for it in self.items.values():
             if it.state == State.WAITING and it.not_before <= now and it.id not in self._seen_at:
                 self._seen_at[it.id] = mono
@@ -301,31 +307,27 @@ class WorkService:
     # -- agents' commands ----------------------------------------------------------------
     async def accept(self, agent: str, item_id: int,
                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> dict[str, Any]:
-        async with self._lock:
-            it = self.held(agent, item_id, (State.OFFERED,))
-            await self._change(it, board.accepted(it, self.now()), "accepted", "", also)
+        it = self.held(agent, item_id, (State.OFFERED,))
+        await self._change(it, board.accepted(it, self.now()), "accepted", "", also)
         self._wake.set()
         return self.view(self.items[item_id])
 
     async def hand_back(self, agent: str, item_id: int, reason: str) -> None:
-        async with self._lock:
-            it = self.held(agent, item_id, (State.OFFERED, State.ACCEPTED))
-            after = board.declined(it)
-            await self._change(it, after, "handed-back", reason or "坐席交回")
+        it = self.held(agent, item_id, (State.OFFERED, State.ACCEPTED))
+        await self._change(it, board.declined(it), "handed-back", reason or "坐席交回")
         self._wake.set()
 
     async def retry_later(self, agent: str, item_id: int, note: str) -> dict[str, Any]:
         """Not reached (a callback nobody answered): tried again after
         work.retry_minutes, by anyone; after work.attempts, it ends."""
-        async with self._lock:
-            it = self.held(agent, item_id, (State.ACCEPTED,))
-            tries = it.attempts + 1
-            if tries >= self.cfg.attempts:
-                await self._finish(it, "unreachable", agent, note or f"{tries} 次未接通")
-                return {"done": True, "attempts": tries}
-            later = replace(board.released(it, parked=False), attempts=tries,
-                            not_before=self.now() + self.cfg.retry_minutes * 60)
-            await self._change(it, later, "retry", note or f"第 {tries} 次未接通")
+        it = self.held(agent, item_id, (State.ACCEPTED,))
+        tries = it.attempts + 1
+        if tries >= self.cfg.attempts:
+            await self._finish(it, "unreachable", agent, note or f"{tries} 次未接通")
+            return {"done": True, "attempts": tries}
+        later = replace(board.released(it, parked=False), attempts=tries,
+                        not_before=self.now() + self.cfg.retry_minutes * 60)
+        await self._change(it, later, "retry", note or f"第 {tries} 次未接通")
         self._wake.set()
         return {"done": False, "attempts": tries}
 
@@ -333,9 +335,8 @@ class WorkService:
                        also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
         """End an item whose work is not a ticket action (a voice message
         answered, a callback made, not a duplicate after all)."""
-        async with self._lock:
-            it = self.held(agent, item_id, (State.ACCEPTED,))
-            await self._finish(it, outcome, agent, note, also)
+        it = self.held(agent, item_id, (State.ACCEPTED,))
+        await self._finish(it, outcome, agent, note, also)
         self._wake.set()
 
     async def _finish(self, it: Item, outcome: str, agent: str, note: str,

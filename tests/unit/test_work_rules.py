@@ -101,9 +101,10 @@ def test_the_line_planner_takes_agents_without_an_item_first() -> None:
 def test_summary_counts_waiting_in_hand_oldest_and_breaches() -> None:
     items = [item(1, created=0, due=50), item(2, created=30, due=500),
              replace(item(3, kind="review", due=10), state=State.ACCEPTED, agent="a"),
-             item(4, not_before=1000)]
+             item(4, not_before=1000), replace(item(5, created=-50, due=900), state=State.OFFERED, agent="b")]
     by = {s.kind: s for s in board.summary(items, ["intake", "review"], now=100)}
     assert (by["intake"].waiting, by["intake"].oldest_s, by["intake"].breaches) == (2, 100, 1)
+    assert by["intake"].offered == 1
     assert (by["review"].in_hand, by["review"].breaches) == (1, 1)
 
 
