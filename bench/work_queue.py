@@ -9,7 +9,10 @@ ticket; some let an offer lapse. Printed: offer latency (gateway's 201 ->
 the offer on the agent's websocket), items handled within their deadline,
 items lost, and the controller's CPU.
 
-    .venv/bin/python -m bench.work_queue [--items 2000] [--minutes 10] [--agents 20]
+    .venv/bin/python -m bench.work_queue [--items 2000] [--minutes 10] [--agents 20] [--pg-port 25432]
+
+With --pg-port the controller keeps its data in a private PostgreSQL server
+(the tests' helper) instead of SQLite.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.models import Ticket, WorkItem
 from hotline.roles import Role
+from tests.pg import PostgresServer
 
 FORM = {"category": "env-noise", "district": "东城区"}
 # Different citizens write about different things; one in 20 repeats an
@@ -123,7 +127,8 @@ class Agent:
 async def run(settings: Settings, items: int, minutes: float, agents: int, lapse_share: float) -> None:
     url = f"http://{settings.web.host}:{settings.web.port}/"
     token = ensure_secrets(settings)["gateway_tokens"]["app"]
-    env = {**os.environ, "HOTLINE_STATE_DIR": str(settings.state_dir), "HOTLINE_PBX__ROOTFS": str(settings.pbx.rootfs),
+    env = {**os.environ, **({"HOTLINE_DATABASE__URL": settings.database.url} if settings.database.url else {}),
+           "HOTLINE_STATE_DIR": str(settings.state_dir), "HOTLINE_PBX__ROOTFS": str(settings.pbx.rootfs),
            "HOTLINE_PBX__INSTANCE_DIR": str(settings.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret,
            "HOTLINE_SEATS__PHONES": "simulated", "HOTLINE_WORK__OFFER_SECONDS": "10"}
     log = open(settings.state_dir / "serve.log", "ab")
@@ -244,11 +249,24 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=10.0)
     p.add_argument("--agents", type=int, default=20)
     p.add_argument("--lapse", type=float, default=0.05, help="share of offers an agent lets lapse")
+    p.add_argument("--pg-port", type=int, default=0, help="run on a private PostgreSQL server on this port")
     args = p.parse_args()
     if not 1 <= args.agents <= 26 or not 1 <= args.items <= 20_000 or not 0 < args.minutes <= 60:
         raise SystemExit("agents 1-26, items 1-20000, minutes up to 60")
-    with bench_pbx(seats={"phones": "simulated"}) as (settings, _pbx):
-        asyncio.run(run(settings, args.items, args.minutes, args.agents, args.lapse))
+    pg = PostgresServer(args.pg_port) if args.pg_port else None
+    database: dict[str, str] = {}
+    if pg is not None:
+        if not pg.available:
+            raise SystemExit("PostgreSQL is not installed")
+        pg.start()
+        database["url"] = asyncio.run(pg.new_database())
+    try:
+        with bench_pbx(seats={"phones": "simulated"}, database=database) as (settings, _pbx):
+            print(f"database: {'PostgreSQL' if pg else 'SQLite'}")
+            asyncio.run(run(settings, args.items, args.minutes, args.agents, args.lapse))
+    finally:
+        if pg is not None:
+            pg.stop()
 
 
 if __name__ == "__main__":
