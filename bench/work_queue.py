@@ -71,8 +71,6 @@ class Agent:
                                           connector=aiohttp.TCPConnector(local_addr=(address, 0)))
         self.offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.seen: set[int] = set()
-        self.handled = 0
-        self.lapsed = 0
         # When this agent was last free for an offer (None: an offer of theirs
         # is lapsing, so the time they could take the next is not known).
         self.free_at: float | None = time.monotonic()
@@ -102,7 +100,6 @@ class Agent:
         while True:
             it = await self.offers.get()
             if self.rng.random() < lapse_share:
-                self.lapsed += 1
                 self.free_at = None
                 continue  # looks away: the offer lapses and goes to the next agent
             await asyncio.sleep(self.rng.uniform(0.2, 2.0))  # reads the offer
@@ -114,14 +111,12 @@ class Agent:
             # the next item before this request's own response comes back.
             self.free_at = time.monotonic()
             if it["kind"] == "intake":
-                status, _ = await self.call("POST", f"api/tickets/{it['ticket']}/submit", {
+                await self.call("POST", f"api/tickets/{it['ticket']}/submit", {
                     **FORM, "content": "已核实", "handling": "answered", "answer": "已转告城管夜间巡查。"})
             elif it["kind"] == "duplicate":
-                status, _ = await self.call("POST", f"api/work/{it['id']}/result", {"outcome": "not-duplicate"})
+                await self.call("POST", f"api/work/{it['id']}/result", {"outcome": "not-duplicate"})
             else:
-                status, _ = await self.call("POST", f"api/work/{it['id']}/hand-back", {"reason": "bench"})
-            if status == 200:
-                self.handled += 1
+                await self.call("POST", f"api/work/{it['id']}/hand-back", {"reason": "bench"})
 
 
 async def run(settings: Settings, items: int, minutes: float, agents: int, lapse_share: float) -> None:

@@ -70,7 +70,6 @@ class TicketStore(TicketReads):
                 yield db
         self.on_commit(news)
 
-    _tx = tx
 
     # -- numbers -------------------------------------------------------------------
     async def _next_number(self, db: AsyncSession, now: dt.datetime) -> str:
@@ -103,7 +102,7 @@ class TicketStore(TicketReads):
         one), with the caller context of the screen pop."""
         ctx = context if context is not None else await self.caller_context(call_id, caller)
         now = self.clock()
-        async with self._tx() as db:
+        async with self.tx() as db:
             ticket = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
                                      .where(TicketCall.call_id == call_id).limit(1))
             if ticket is None:
@@ -133,7 +132,7 @@ class TicketStore(TicketReads):
         """A ticket from a gateway (web, WeChat, SMS, app, 110) or the public
         page: already described, offered to an agent off the lines."""
         found = await self.suspects(body)
-        async with self._tx() as db:
+        async with self.tx() as db:
             ticket = await self.insert(db, channel, actor, body, query_code_hash=query_code_hash, suspects=found)
         return self.views.row(ticket)
 
@@ -218,7 +217,7 @@ class TicketStore(TicketReads):
         if "confidential" in data:
             clean["confidential"] = flag(data, "confidential", False)
         now = self.clock()
-        async with self._tx() as db:
+        async with self.tx() as db:
             t = await self._get(db, number)
             own(t, who)
             if t.status != wf.Status.ACCEPTED.value:
@@ -244,7 +243,7 @@ class TicketStore(TicketReads):
             async with self.sessions() as db:
                 caller = (await self._get(db, number)).caller
             found = await self.suspects(body, caller, number)
-        async with self._tx() as db:
+        async with self.tx() as db:
             t = await self._get(db, number)
             own(t, who)
             action = "answer" if handling == "answered" else "dispatch"
@@ -302,7 +301,7 @@ class TicketStore(TicketReads):
         note = note.strip()
         if len(note) > 4000:
             raise BadRequest("说明最长 4000 字", field="note")
-        async with self._tx() as db:
+        async with self.tx() as db:
             t = await self._get(db, number)
             # Before any rule about the ticket's state: whatever a department
             # is refused must look the same as a ticket that does not exist.
@@ -355,7 +354,7 @@ class TicketStore(TicketReads):
         if number == into:
             raise BadRequest("不能并入自身", field="into")
         now = self.clock()
-        async with self._tx() as db:
+        async with self.tx() as db:
             t = await self._get(db, number)
             target = await self._get(db, into)
             may_read(t, who)
@@ -407,14 +406,14 @@ class TicketStore(TicketReads):
 
     async def note(self, number: str, who: Identity, action: str, note: str) -> None:
         """Something done on the call (transfer, three-way) kept in the history."""
-        async with self._tx() as db:
+        async with self.tx() as db:
             t = await self._get(db, number)
             db.add(TicketEvent(ticket_id=t.id, at=self.clock(), actor=who.username, action=action,
                                from_status=t.status, to_status=t.status, note=note))
 
     async def set_satisfaction(self, call_id: str, score: int) -> str | None:
         """The caller's key from the post-call survey; returns the ticket number."""
-        async with self._tx() as db:
+        async with self.tx() as db:
             await db.execute(update(Call).where(Call.call_id == call_id).values(survey=score))
             t = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
                                 .where(TicketCall.call_id == call_id).order_by(Ticket.id.desc()).limit(1))

@@ -187,12 +187,7 @@ class WorkService:
         applied: list[Item] = []
         async with self.sessions() as db, db.begin():
             for first, after, events in final.values():
-                res = await db.execute(update(WorkItem).where(
-                    WorkItem.id == first.id, WorkItem.state == first.state.value,
-                    WorkItem.agent == first.agent).values(**_row_values(after)))
-                if res.rowcount != 1:
-                    self.conflicts += 1
-                    self._last_full = 0.0  # something changed under us: re-read everything
+                if not await self._guarded(db, first, **_row_values(after)):
                     continue
                 for event, agent, note in events:
                     db.add(WorkEvent(item_id=first.id, at=now, action=event, agent=agent, note=note))
@@ -206,6 +201,18 @@ class WorkService:
                     self.offer_latency.append(max(0.0, time.monotonic() - max(seen, free_since or 0.0)))
             if after.parked:
                 log.info("work item %s parked: its agent was needed on a line", after.id)
+
+    async def _guarded(self, db: AsyncSession, before: Item, **values: Any) -> bool:
+        """Write an item's new state only if it still is as `before` says;
+        False (and a full re-read next round) if something changed it."""
+        res = await db.execute(update(WorkItem).where(
+            WorkItem.id == before.id, WorkItem.state == before.state.value,
+            WorkItem.agent == before.agent).values(**values))
+        if res.rowcount == 1:
+            return True
+        self.conflicts += 1
+        self._last_full = 0.0
+        return False
 
     async def _sync(self) -> None:
         """The database's open items are the truth: new ones join, finished
@@ -343,11 +350,8 @@ class WorkService:
                       also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
         now = self.now()
         async with self.sessions() as db, db.begin():
-            res = await db.execute(update(WorkItem).where(
-                WorkItem.id == it.id, WorkItem.state == it.state.value, WorkItem.agent == it.agent).values(
-                state=State.DONE.value, done_at=now, outcome=outcome[:32], offer_until=None))
-            if res.rowcount != 1:
-                self._last_full = 0.0  # something changed under us: re-read everything
+            if not await self._guarded(db, it, state=State.DONE.value, done_at=now, outcome=outcome[:32],
+                                       offer_until=None):
                 raise WorkRefused("这项工作已被处理", item=it.id)
             db.add(WorkEvent(item_id=it.id, at=now, action="done", agent=agent, note=note or outcome))
             if also is not None:
@@ -360,11 +364,7 @@ class WorkService:
                       also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
         now = self.now()
         async with self.sessions() as db, db.begin():
-            res = await db.execute(update(WorkItem).where(
-                WorkItem.id == before.id, WorkItem.state == before.state.value,
-                WorkItem.agent == before.agent).values(**_row_values(after)))
-            if res.rowcount != 1:
-                self._last_full = 0.0  # something changed under us: re-read everything
+            if not await self._guarded(db, before, **_row_values(after)):
                 raise WorkRefused("这项工作已被处理或已转给他人", item=before.id)
             db.add(WorkEvent(item_id=before.id, at=now, action=event, agent=before.agent or after.agent, note=note))
             if also is not None:

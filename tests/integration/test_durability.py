@@ -33,6 +33,16 @@ def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
                             stdout=log.open("ab"), stderr=subprocess.STDOUT)
 
 
+def _own_controller(settings: Settings, tmp_path: Path) -> tuple[Settings, dict[str, str], str]:
+    """Settings, environment and URL of a `hotline serve` of the test's own,
+    with a database of its own, on the session's PBX."""
+    own = make_settings(tmp_path, pbx={"rootfs": str(settings.pbx.rootfs),
+                                       "instance_dir": str(settings.pbx.instance_dir)})
+    env = {**os.environ, "HOTLINE_STATE_DIR": str(own.state_dir), "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
+           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret}
+    return own, env, f"http://{own.web.host}:{own.web.port}/"
+
+
 async def _up(url: str) -> bool:
     try:
         async with aiohttp.ClientSession() as http, http.get(url + "api/health") as resp:
@@ -43,12 +53,8 @@ async def _up(url: str) -> bool:
 
 async def test_kill_9_during_a_burst_keeps_every_acknowledged_ticket(
         pbx: Pbx, settings: Settings, tmp_path: Path) -> None:
-    own = make_settings(tmp_path, pbx={"rootfs": str(settings.pbx.rootfs),
-                                       "instance_dir": str(settings.pbx.instance_dir)})
+    own, env, url = _own_controller(settings, tmp_path)
     token = ensure_secrets(own)["gateway_tokens"]["sms"]
-    env = {**os.environ, "HOTLINE_STATE_DIR": str(own.state_dir), "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
-           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret}
-    url = f"http://{own.web.host}:{own.web.port}/"
     log = tmp_path / "serve.log"
     proc = _serve(env, log)
     acknowledged: list[str] = []
@@ -110,12 +116,8 @@ class _Agent:
 
 async def test_kill_9_with_work_items_in_flight_loses_none_and_offers_none_twice(
         pbx: Pbx, settings: Settings, tmp_path: Path) -> None:
-    own = make_settings(tmp_path, pbx={"rootfs": str(settings.pbx.rootfs),
-                                       "instance_dir": str(settings.pbx.instance_dir)})
+    own, env, url = _own_controller(settings, tmp_path)
     token = ensure_secrets(own)["gateway_tokens"]["app"]
-    env = {**os.environ, "HOTLINE_STATE_DIR": str(own.state_dir), "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
-           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret}
-    url = f"http://{own.web.host}:{own.web.port}/"
     log = tmp_path / "serve.log"
     proc = _serve(env, log)
     engine = make_engine(own)
