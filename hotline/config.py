@@ -24,7 +24,10 @@ from hotline.errors import HotlineError
 DEFAULT_CONFIG_NAME = "hotline.toml"
 # Channels other than the phone whose gateways create tickets over HTTP, each
 # with a bearer token of its own (so a leaked SMS token cannot pose as WeChat).
-GATEWAY_CHANNELS = ("web", "wechat", "sms", "app", "110")
+GATEWAY_CHANNELS = ("web", "wechat", "sms", "app")
+# Peers that exchange signed requests with the hotline (HMAC, a secret each,
+# generated at install): the police's 110 centre.
+PEERS = ("110",)
 SECRETS_NAME = "secrets.toml"
 MASK = "********"
 
@@ -545,6 +548,43 @@ class ChannelGateway(_Section):
     max_attempts: int = Field(20, ge=1, le=1000)
 
 
+class PoliceSettings(_Section):
+    """The link with the police's 110 centre (国办发〔2022〕12号). 110 hands
+    over non-police matters as signed incidents; the hotline pushes the
+    matters it sends to 110 and reports the status of 110's matters to `url`
+    (docs/api/police-110.yaml), every request signed with the peer secret
+    `peer_secrets.110` from the secrets file."""
+
+    number: str = Field("110", pattern=r"^[0-9]{3,15}$", description="the outside number a transfer to 110 dials")
+    url: str = Field("", pattern=r"^(https?://[^\s]{1,500})?$",
+                     description="110's interface; empty: nothing is sent (incidents are still received)")
+    # How 110 reaches the hotline, for the recording links in pushed incidents.
+    hotline_url: str = Field("", pattern=r"^(https?://[^\s]{1,500})?$",
+                             description="empty: http://<web.host>:<web.port>")
+    timeout: float = Field(10.0, gt=0, le=120)
+    retry_initial: float = Field(5.0, gt=0, le=3600)
+    retry_max: float = Field(600.0, gt=0, le=86400)
+    max_attempts: int = Field(100, ge=1, le=10_000)
+    max_skew_seconds: int = Field(300, ge=10, le=3600, description="a signed request older than this is refused")
+    recording_link_hours: int = Field(72, ge=1, le=24 * 90)
+    # 110's category codes -> the hotline's categories; an unknown code
+    # leaves the ticket for the agent to classify.
+    category_map: dict[str, str] = Field(default_factory=dict)
+    # The agreed catalogue (对接事项清单), shown on the desk as guidance.
+    to_110: list[str] = Field(default_factory=lambda: [
+        "正在发生的违法犯罪", "打架斗殴、人身安全受到威胁", "交通事故、交通堵塞需现场处置",
+        "群体性事件、危及公共安全", "走失人员、疑似被拐", "噪音扰民伴随打斗或威胁"])
+    from_110: list[str] = Field(default_factory=lambda: [
+        "水电气热故障与抢修", "市政设施损坏（路灯、井盖、道路）", "噪音、油烟等生活环境投诉",
+        "消费、物业、劳动纠纷", "政策咨询与办事指引", "非紧急求助（开锁以外的生活求助）"])
+
+    def gateway(self) -> "ChannelGateway | None":
+        if not self.url:
+            return None
+        return ChannelGateway(url=self.url, token="", timeout=self.timeout, retry_initial=self.retry_initial,
+                              retry_max=self.retry_max, max_attempts=self.max_attempts)
+
+
 class PublicSettings(_Section):
     """The public web intake page (网上受理): no login, so it is throttled."""
 
@@ -597,8 +637,9 @@ class Settings(BaseSettings):
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     sip_security: SipSecuritySettings = Field(default_factory=SipSecuritySettings)
     work: WorkSettings = Field(default_factory=WorkSettings)
-    # Outbound gateways per channel (web, wechat, sms, app, 110).
+    # Outbound gateways per channel (web, wechat, sms, app).
     channels: dict[str, ChannelGateway] = Field(default_factory=dict)
+    police: PoliceSettings = Field(default_factory=PoliceSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)
 
     @field_validator("legacy_numbers")
@@ -642,6 +683,17 @@ class Settings(BaseSettings):
         ACL admits them; the SIP guard never blocks them)."""
         nets = [net for t in self.trunks for net in (*t.match, *([f"{t.host}/32"] if _is_ip(t.host) else []))]
         return list(dict.fromkeys(nets))
+
+    def gateway(self, channel: str) -> ChannelGateway | None:
+        """Where messages for a channel's outbox go (110: the police link)."""
+        if channel == "110":
+            return self.police.gateway()
+        return self.channels.get(channel)
+
+    @property
+    def hotline_url(self) -> str:
+        host = f"[{self.web.host}]" if ":" in self.web.host else self.web.host
+        return (self.police.hotline_url or f"http://{host}:{self.web.port}").rstrip("/")
 
     @property
     def outbound_caller_id(self) -> str:

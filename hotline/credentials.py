@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import tomli_w
 
-from hotline.config import GATEWAY_CHANNELS, ConfigError
+from hotline.config import GATEWAY_CHANNELS, PEERS, ConfigError
 
 if TYPE_CHECKING:
     from hotline.config import Settings, Trunk
@@ -62,6 +62,14 @@ def ensure_secrets(settings: "Settings") -> dict[str, Any]:
             outbox[channel] = secrets.token_urlsafe(24)
             changed = True
     current["outbox_tokens"] = outbox
+    # Peers sign every request both ways with one shared secret each; the
+    # peer's operator is given it (README, "The 110 link").
+    peers = dict(current.get("peer_secrets", {}))
+    for peer in PEERS:
+        if not peers.get(peer):
+            peers[peer] = secrets.token_hex(32)
+            changed = True
+    current["peer_secrets"] = peers
     if changed:
         write_secrets(settings, current)
     if not settings.ami.secret:
@@ -94,3 +102,8 @@ def outbox_tokens(settings: "Settings") -> dict[str, str]:
     the configuration's, else the one generated at install."""
     stored = ensure_secrets(settings).get("outbox_tokens", {})
     return {c: gw.token or str(stored.get(c, "")) for c, gw in settings.channels.items()}
+
+
+def peer_secret(settings: "Settings", peer: str) -> bytes:
+    stored = ensure_secrets(settings).get("peer_secrets", {})
+    return str(stored.get(peer, "")).encode() if isinstance(stored, dict) else b""

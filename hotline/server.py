@@ -47,6 +47,8 @@ from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
 from hotline.channels import public as public_api
 from hotline.work import api as work_api
+from hotline.police import api as police_api
+from hotline.police.app import police_ctx
 from hotline.work.app import work_ctx
 from hotline.web import login
 from hotline.web.auth import allow, auth_middleware, error_middleware
@@ -207,6 +209,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
+    app.cleanup_ctx.append(police_ctx)
     app.cleanup_ctx.append(work_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:
@@ -224,6 +227,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     tickets_api.setup(app)
     work_api.setup(app)
     public_api.setup(app)
+    police_api.setup(app)
     recordings_api.setup(app)
     pbx_api.setup(app)
     seats_api.setup(app)

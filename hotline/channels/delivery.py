@@ -9,6 +9,7 @@ business clock: a gateway comes back on its own schedule."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from typing import Any
@@ -17,9 +18,10 @@ import aiohttp
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from hotline.config import ChannelGateway, Settings
+from hotline.config import PEERS, ChannelGateway, Settings
 from hotline.db.models import OutboxAttempt, OutboxMessage
 from hotline.errors import HotlineError
+from hotline.police import signing
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ def next_wait(gw: ChannelGateway, attempts: int) -> float:
 
 
 class Deliverer:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker, tokens: dict[str, str]):
+    def __init__(self, settings: Settings, sessions: async_sessionmaker, tokens: dict[str, str],
+                 peer_secrets: dict[str, bytes] | None = None):
         self.settings = settings
         self.sessions = sessions
         self.delivered = 0
@@ -47,6 +50,7 @@ class Deliverer:
         self._tasks = TaskSet("outbox")
         self._http: aiohttp.ClientSession | None = None
         self._tokens = tokens  # channel -> the hotline's bearer token at that gateway
+        self._peer_secrets = peer_secrets or {}  # peer (110) -> the shared signing secret
 
     def start(self) -> None:
         self._http = aiohttp.ClientSession()
@@ -92,7 +96,7 @@ class Deliverer:
         return len(due)
 
     async def _send(self, m: OutboxMessage) -> bool:
-        gw = self.settings.channels.get(m.channel)
+        gw = self.settings.gateway(m.channel)
         t0 = time.monotonic()
         status: int | None = None
         error = ""
@@ -100,9 +104,17 @@ class Deliverer:
             error = "该渠道未配置网关"
         else:
             assert self._http is not None
-            headers = {"Authorization": f"Bearer {self._tokens.get(m.channel, '')}", "Idempotency-Key": m.key}
+            body = json.dumps(m.payload, ensure_ascii=False).encode()
+            headers = {"Content-Type": "application/json", "Idempotency-Key": m.key}
+            url = gw.url
+            if m.channel in PEERS:
+                # A peer has one endpoint per kind of message and checks the signature.
+                url = f"{gw.url.rstrip('/')}/{m.kind}"
+                headers |= signing.headers(self._peer_secrets.get(m.channel, b""), body, time.time())
+            else:
+                headers["Authorization"] = f"Bearer {self._tokens.get(m.channel, '')}"
             try:
-                async with self._http.post(gw.url, json=m.payload, headers=headers,
+                async with self._http.post(url, data=body, headers=headers,
                                            timeout=aiohttp.ClientTimeout(total=gw.timeout)) as resp:
                     status = resp.status
                     if not 200 <= status < 300:

@@ -41,7 +41,7 @@ class Outbox:
         self.settings = settings
 
     def gateway_for(self, channel: str) -> bool:
-        return channel in self.settings.channels
+        return self.settings.gateway(channel) is not None
 
     async def on_move(self, db: AsyncSession, t: Ticket, action: str, note: str, department: str,
                       now: dt.datetime) -> None:
@@ -61,6 +61,14 @@ class Outbox:
         if t.channel == "phone" or not self.gateway_for(t.channel):
             return
         at = now.timestamp()
+        if t.channel == "110":
+            # 110 is told what became of the matter it handed over, by its own number.
+            self.add_peer(db, "110", t.number, "status", {
+                "type": "status", "intake_no": t.external_ref, "ticket": t.number, "kind": kind,
+                "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)], "text": text,
+                "department": t.department, "outcome": t.answer or t.feedback,
+                "at": now.isoformat(timespec="seconds")}, now)
+            return
         payload: dict[str, Any] = {
             "ticket": t.number, "channel": t.channel, "citizen": t.caller, "kind": kind,
             "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)], "text": text,
@@ -68,3 +76,10 @@ class Outbox:
         }
         db.add(OutboxMessage(channel=t.channel, ticket_number=t.number, kind=kind, key=uuid.uuid4().hex,
                              payload=payload, state="pending", attempts=0, created_at=at, next_at=0.0, last_error=""))
+
+    def add_peer(self, db: AsyncSession, channel: str, ticket_number: str, kind: str, payload: dict[str, Any],
+                 now: dt.datetime) -> None:
+        """A message to a peer (110): `kind` names its endpoint (incident, status)."""
+        db.add(OutboxMessage(channel=channel, ticket_number=ticket_number, kind=kind, key=uuid.uuid4().hex,
+                             payload=payload, state="pending", attempts=0, created_at=now.timestamp(), next_at=0.0,
+                             last_error=""))

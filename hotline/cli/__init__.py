@@ -7,7 +7,7 @@ import logging
 import sys
 
 from hotline.cli.commands import (cmd_config_show, cmd_db_upgrade, cmd_ivr_validate, cmd_recordings_purge,
-                                  cmd_seat_phone, cmd_seatmap, cmd_user_add, cmd_user_skills)
+                                  cmd_seat_phone, cmd_seatmap, cmd_sim_110, cmd_user_add, cmd_user_skills)
 from hotline.cli.pbx import (cmd_pbx_cli, cmd_pbx_install, cmd_pbx_reload, cmd_pbx_render, cmd_pbx_run,
                              cmd_pbx_start, cmd_pbx_status, cmd_pbx_stop, cmd_serve)
 from hotline.config import ConfigError
@@ -94,6 +94,12 @@ def build_parser() -> argparse.ArgumentParser:
     seatmap.add_argument("--user", required=True, help="a shift lead's username")
     seatmap.add_argument("--url", help="the hotline's web address (default: from the configuration)")
     seatmap.set_defaults(func=cmd_seatmap)
+
+    sim = sub.add_parser("sim", help="simulated peers").add_subparsers(dest="sub", required=True)
+    p110 = sim.add_parser("110", help="the police's 110 centre, on police.url (default 127.0.0.1:18093)")
+    p110.add_argument("--incidents", type=int, default=0, help="push this many sample incidents to the hotline")
+    p110.add_argument("--every", type=float, default=5.0, help="seconds between pushed incidents")
+    p110.set_defaults(func=cmd_sim_110)
 
     db = sub.add_parser("db", help="the database").add_subparsers(dest="sub", required=True)
     db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)

@@ -188,3 +188,21 @@ def cmd_seatmap(args: argparse.Namespace) -> int:
     settings = settings_of(args)
     url = args.url or f"http://{settings.web.host}:{settings.web.port}"
     return seatmap(url, args.user)
+
+
+def cmd_sim_110(args: argparse.Namespace) -> int:
+    """110's side of the link on this machine, with this installation's secret."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    from hotline.credentials import peer_secret
+    from hotline.police.simulator import run
+
+    settings = settings_of(args)
+    where = urlsplit(settings.police.url or "http://127.0.0.1:18093")
+    host, port = where.hostname or "127.0.0.1", where.port or 18093
+    try:
+        asyncio.run(run(peer_secret(settings, "110"), settings.hotline_url, host, port, args.incidents, args.every))
+    except KeyboardInterrupt:
+        pass
+    return 0

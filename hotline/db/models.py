@@ -173,6 +173,8 @@ class Ticket(Base):
     query_code_hash: Mapped[str] = mapped_column(String(64), default="", server_default="")
     # The hotline approved the department's feedback (审核通过); the revisit follows.
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # The sender's own number for this matter (110's 接警单编号), quoted back to it.
+    external_ref: Mapped[str] = mapped_column(String(64), default="", server_default="")
 
 
 class TicketCall(Base):
@@ -378,3 +380,25 @@ class OutboxAttempt(Base):
     status: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="HTTP status; none: no answer")
     error: Mapped[str] = mapped_column(String(256), default="")
     ms: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class PoliceLink(Base):
+    """A matter exchanged with the police's 110 centre: `in` (110 handed it
+    over; intake_no is 110's 接警单编号, unique: a retried push finds it) or
+    `out` (the hotline sent a caller to 110 and pushed the ticket; intake_no
+    arrives with 110's receipt)."""
+
+    __tablename__ = "police_links"
+    __table_args__ = (UniqueConstraint("direction", "intake_no"), UniqueConstraint("direction", "ticket_number"))
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    direction: Mapped[str] = mapped_column(String(3), doc="in | out")
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    ticket_number: Mapped[str] = mapped_column(String(32))
+    intake_no: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(String(16), default="", doc="in: incident; out: transfer | conference")
+    state: Mapped[str] = mapped_column(String(12), default="", doc="out: pushed | received | dispatched")
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    result: Mapped[str] = mapped_column(Text, default="", doc="110's dispatch result (处警结果)")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from hotline.errors import BadRequest
+from hotline.police.api import POLICE
 from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import CLOSE, DeskHub, dumps
 from hotline.tickets.handoff import Handoff
@@ -85,8 +86,13 @@ async def call_control(request: web.Request) -> web.Response:
             raise BadRequest("缺少号码 number", field="number")
         call = await (controls.transfer if action == "transfer" else controls.conference)(who, number)
         text = {"transfer": "转接", "conference": "三方通话"}[action]
-        if call.ticket:
-            await request.app[STORE].note(call.ticket, request[USER], action, f"{text} {controls.targets()[number]}（{number}）")
+        note = f"{text} {controls.targets()[number]}（{number}）"
+        police = request.app[POLICE]
+        if call.ticket and number == police.cfg.number:
+            # Sent to 110: the ticket follows as an incident (国办发〔2022〕12号).
+            await police.push(call.ticket, action, request[USER], note)
+        elif call.ticket:
+            await request.app[STORE].note(call.ticket, request[USER], action, note)
     else:
         call = await (controls.hold if action == "hold" else controls.unhold)(who)
     return _json({"action": action, "held": call.held, "ticket": call.ticket})

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
-from hotline.db.models import OutboxMessage, Ticket, TicketCall, TicketEvent
+from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import TicketNotFound, department_only, may_read
 from hotline.tickets.views import TicketViews
@@ -42,12 +42,15 @@ class TicketReads:
                                        .order_by(Ticket.id))).all()
             sent = (await db.scalars(select(OutboxMessage).where(OutboxMessage.ticket_number == t.number)
                                      .order_by(OutboxMessage.id))).all()
+            police = (await db.scalars(select(PoliceLink).where(PoliceLink.ticket_id == t.id)
+                                       .order_by(PoliceLink.id))).all()
         view = self.views.view(t, who)
         view["history"] = self.views.history(list(events))
         view["calls"] = self.views.calls(list(calls))
         # Every source of the matter: this ticket and the duplicates merged into it.
         view["sources"] = [self.views.view(m, who) for m in merged]
         view["deliveries"] = [self.views.delivery(m) for m in sent]
+        view["police"] = [self.views.police(p) for p in police]
         return view
 
     async def search(self, who: Identity, *, status: str | None = None, caller: str | None = None,

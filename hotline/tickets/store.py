@@ -153,7 +153,8 @@ class TicketStore(TicketReads):
 
     async def insert(self, db: AsyncSession, channel: str, actor: str, body: dict[str, Any], *,
                      query_code_hash: str = "", offer: bool = True, call_id: str | None = None,
-                     classified: bool = True, suspects: list[duplicates.Candidate] = ()) -> Ticket:
+                     classified: bool = True, suspects: list[duplicates.Candidate] = (),
+                     external_ref: str = "", caller_name: str = "", note: str = "") -> Ticket:
         """create() inside a caller's transaction. offer=False: the actor
         works it now (a voice message they answered), no intake item.
         classified=False: a citizen wrote it, the agent picks the category.
@@ -170,12 +171,14 @@ class TicketStore(TicketReads):
         ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
                         channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
                         confidential=flag(body, "confidential", False), ivr_path=[], call_id=call_id,
-                        query_code_hash=query_code_hash,
+                        query_code_hash=query_code_hash, external_ref=external_ref,
                         **{k: v for k, v in form.items() if k != "handling"})
+        if caller_name:
+            ticket.caller_name = caller_name
         db.add(ticket)
         await db.flush()
         db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, action="accept", from_status="",
-                           to_status=ticket.status, note=f"{CHANNELS[channel]}渠道"))
+                           to_status=ticket.status, note=note or f"{CHANNELS[channel]}渠道"))
         await self.outbox.on_move(db, ticket, "accept", "", "", now)
         if offer:
             await work_rows.enqueue(db, self.policy, kind="intake", now=now, ref=ticket.number,

@@ -7,7 +7,7 @@ import datetime as dt
 from typing import Any
 
 from hotline.accounts import Identity
-from hotline.db.models import OutboxMessage, Ticket, TicketCall, TicketEvent
+from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent
 from hotline.numbers import mask_number
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import sees_caller
@@ -55,14 +55,27 @@ class TicketViews:
             "updated_at": t.updated_at.isoformat(), "closed_at": t.closed_at.isoformat() if t.closed_at else None,
             "redispatches": t.redispatches, "masked": False, "merged_into": t.merged_into,
             "reviewed_at": t.reviewed_at.isoformat() if t.reviewed_at else None,
+            "external_ref": t.external_ref,
         }
+
+    @staticmethod
+    def police(p: PoliceLink) -> dict[str, Any]:
+        """A matter exchanged with 110, as the ticket page and the desk show it."""
+        state_text = {"pushed": "已推送，待 110 接警", "received": "110 已接警", "dispatched": "110 已处警"}
+        return {"direction": p.direction, "direction_text": "110 转来" if p.direction == "in" else "转 110",
+                "intake_no": p.intake_no or "", "reason": p.reason, "state": p.state,
+                "state_text": state_text.get(p.state, "110 转办"), "result": p.result,
+                "created_at": p.created_at.isoformat(),
+                "received_at": p.received_at.isoformat() if p.received_at else None,
+                "dispatched_at": p.dispatched_at.isoformat() if p.dispatched_at else None}
 
     @staticmethod
     def delivery(m: OutboxMessage) -> dict[str, Any]:
         def at(v: float | None) -> str | None:
             return dt.datetime.fromtimestamp(v, dt.timezone.utc).isoformat(timespec="seconds") if v else None
 
-        return {"id": m.id, "kind": m.kind, "text": m.payload.get("text", ""), "state": m.state,
+        text = m.payload.get("text") or ("向 110 推送警单" if m.kind == "incident" else "")
+        return {"id": m.id, "kind": m.kind, "text": text, "state": m.state,
                 "state_text": DELIVERY_TEXT.get(m.state, m.state), "attempts": m.attempts,
                 "last_error": m.last_error, "created_at": at(m.created_at), "delivered_at": at(m.delivered_at)}
 

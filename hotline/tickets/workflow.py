@@ -32,7 +32,7 @@ ACTION_TEXT = {"accept": "受理", "answer": "直接答复", "dispatch": "派单
                "revisit": "回访", "reopen": "重办",
                "survey": "满意度评价", "transfer": "转接", "conference": "三方通话",
                "revisit-call": "自动回访电话", "approve": "审核通过", "reject": "审核退回", "merge": "并单",
-               "callback": "回拨"}
+               "callback": "回拨", "police": "110 联动"}
 
 # The 5-level 好差评 scale, key pressed = level.
 SATISFACTION = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}

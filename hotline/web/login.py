@@ -13,6 +13,7 @@ from aiohttp import web
 
 from hotline import accounts
 from hotline.accounts import FIRST_ADMIN_FILE
+from hotline.config import GATEWAY_CHANNELS
 from hotline.credentials import ensure_secrets
 from hotline.errors import HotlineError
 from hotline.web.auth import IDENTIFY, USER, allow
@@ -157,7 +158,8 @@ async def load_bearers(app: web.Application) -> None:
     secrets = await asyncio.to_thread(ensure_secrets, app[SETTINGS])
     app[BEARERS] = Bearers(
         metrics=str(secrets.get("metrics_token", "")).encode(),
-        gateways=tuple((channel, str(token).encode()) for channel, token in secrets.get("gateway_tokens", {}).items()),
+        gateways=tuple((channel, str(token).encode()) for channel, token in secrets.get("gateway_tokens", {}).items()
+                       if channel in GATEWAY_CHANNELS),
     )
 
 

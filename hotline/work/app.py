@@ -14,6 +14,8 @@ from hotline.acd import api as acd_api
 from hotline.acd.metrics import Metrics
 from hotline.channels.delivery import Deliverer
 from hotline.credentials import outbox_tokens
+from hotline.police.api import POLICE
+from hotline.police.service import PEER
 from hotline.seatmap import api as seatmap_api
 from hotline.tickets import api as tickets_api
 from hotline.web.keys import AMI, CLOCK, SESSIONS, SETTINGS
@@ -65,7 +67,7 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     store = app[tickets_api.STORE]
     work = WorkService(settings, app[SESSIONS], app[acd_api.ACD], app[CLOCK])
     tokens = await asyncio.to_thread(outbox_tokens, settings)
-    deliverer = Deliverer(settings, app[SESSIONS], tokens)
+    deliverer = Deliverer(settings, app[SESSIONS], tokens, {PEER: app[POLICE].secret})
     figures = WorkFigures(app[SESSIONS], app[CLOCK], settings.work.kinds)
 
     def committed(news: WorkNews | None) -> None:

@@ -89,6 +89,7 @@ class Api:
         username = username or f"{role.value}-{next(_numbers)}"
         async with self.server.app[SESSIONS]() as db, db.begin():
             _, password = await accounts.create_user(db, username, username, [role])
+        self.username, self.password = username, password  # for a browser signing in as the same user
         async with self.http.post(self.server.make_url("/api/login"),
                                   json={"username": username, "password": password}) as resp:
             assert resp.status == 200, await resp.text()
