@@ -75,8 +75,12 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     password = password or secrets.token_urlsafe(12)
     if len(password) < 8:
         raise AccountError("password: at least 8 characters", field="password")
-    if Role.DEPARTMENT in roles and not department:
-        raise AccountError("department accounts need --department CODE", field="department")
+    if Role.LAWYER in roles and Role.AGENT not in roles:
+        # A lawyer works at the agents' desk (legal calls and items only).
+        roles = [Role.AGENT, *roles]
+    if (Role.DEPARTMENT in roles or Role.GRID in roles) and not department:
+        raise AccountError("department and grid accounts need --department CODE (a department or a community)",
+                           field="department")
     hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, password)
     user = User(username=username, display_name=display_name or username,
                 roles=",".join(r.value for r in roles), password_hash=hashed,

@@ -385,6 +385,8 @@ class LineWindow(_Section):
 
 class AcdSettings(_Section):
     queue: str = "hotline"
+    # Legal calls in lawyer hours (ivr.schedules.lawyer): only lawyers are its members.
+    lawyer_queue: str = "hotline-lawyer"
     ring_seconds: int = Field(15, ge=2, le=120, description="how long a seat rings before the next is tried")
     # Lines staffed in each window; outside every window, default_lines; on
     # ivr.holidays, holiday_lines.
@@ -424,6 +426,29 @@ class Department(_Section):
     phone: str = Field("", pattern=r"^[0-9]{0,15}$")
 
 
+class Community(_Section):
+    """A community (社区) and its grid station (网格站), which takes the
+    tickets about the addresses it owns (属地优先)."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$", description="the station's code where tickets go")
+    name: str = Field(min_length=1, max_length=24)
+    # Roads, compounds and buildings it owns, as they appear in an address.
+    addresses: list[str] = Field(default_factory=list)
+
+    @property
+    def station(self) -> str:
+        return f"{self.name}网格站"
+
+
+class Street(_Section):
+    """A street office (街道) of a district, with its communities."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    name: str = Field(min_length=1, max_length=24)
+    district: str
+    communities: list[Community] = Field(default_factory=list)
+
+
 def _seed(key: str) -> Any:
     """Reference data shipped in hotline/seed/tickets.yaml (read once)."""
     global _SEED
@@ -441,6 +466,8 @@ class TicketSettings(_Section):
     categories: list[Category] = Field(default_factory=lambda: [Category(**c) for c in _seed("categories")])
     departments: list[Department] = Field(default_factory=lambda: [Department(**d) for d in _seed("departments")])
     districts: list[str] = Field(default_factory=lambda: list(_seed("districts")))
+    # District -> street -> community: the grid stations (社区网格).
+    streets: list[Street] = Field(default_factory=lambda: [Street(**s) for s in _seed("streets")])
     deadline_days: float = Field(5, gt=0, le=365, description="when a category names none")
     revisit_days: float = Field(2, gt=0, le=365, description="feedback must be revisited within")
     # Outside numbers an agent may transfer a caller to, or add to a call.
@@ -449,6 +476,8 @@ class TicketSettings(_Section):
     repeat_days: int = Field(30, ge=1, le=365)
     history_limit: int = Field(10, ge=1, le=100)
     survey: bool = Field(True, description="after the seat hangs up, the caller rates the service")
+    # The subtree a lawyer's desk classifies with (律师坐席); empty: the whole tree.
+    legal_category: str = Field("legal", pattern=r"^([a-z0-9][a-z0-9-]{0,31})?$")
 
     @model_validator(mode="after")
     def _tree(self) -> "TicketSettings":
@@ -467,13 +496,21 @@ class TicketSettings(_Section):
                 walk(n.children, f"{where}{n.code}/")
 
         walk(self.categories, "")
+        stations = [c.code for s in self.streets for c in s.communities]
+        if len(set(stations)) != len(stations) or set(stations) & depts:
+            raise ValueError("streets: community codes must be unique and differ from department codes")
+        for s in self.streets:
+            if s.district not in self.districts:
+                raise ValueError(f"streets: {s.code} is in unknown district {s.district!r}")
         for number in self.outside_numbers:
             if not _EXTEN.match(number):
                 raise ValueError(f"outside_numbers: {number!r} is not a dialable number (3-15 digits)")
         return self
 
 
-WORK_KINDS = ("intake", "voicemail", "callback", "revisit", "review", "redispatch", "duplicate")
+WORK_KINDS = ("intake", "voicemail", "callback", "revisit", "review", "redispatch", "duplicate", "legal")
+# The skill of a lawyer's work (律师坐席): lawyers take only such items.
+LAWYER_SKILL = "lawyer"
 
 
 class WorkKind(_Section):
@@ -503,6 +540,9 @@ def _work_kinds() -> dict[str, WorkKind]:
         "redispatch": WorkKind(priority=3, deadline_working_days=1),
         "review": WorkKind(priority=4, deadline_working_days=1),
         "duplicate": WorkKind(priority=4, deadline_working_days=1),
+        # A legal question left outside lawyer hours: called back on the next
+        # rota day (offered from its start, due by its end).
+        "legal": WorkKind(priority=2, deadline_working_days=1, skill=LAWYER_SKILL),
     }
 
 
@@ -585,6 +625,37 @@ class PoliceSettings(_Section):
                               retry_max=self.retry_max, max_attempts=self.max_attempts)
 
 
+class GridSettings(_Section):
+    """Photos grid workers take on site and on patrol."""
+
+    photo_max_bytes: int = Field(5 * 1024 * 1024, ge=10_000, le=50 * 1024 * 1024)
+    photos_per_ticket: int = Field(20, ge=1, le=200)
+
+
+class CarMoveSettings(_Section):
+    """Car moving (挪车) with masked numbers: the pool of numbers X the hotline
+    calls owners from (the carrier delivers calls to them back to the
+    hotline), how long a binding lives, and the limits."""
+
+    pool: list[str] = Field(default_factory=list, description="numbers X; empty: car moving is off")
+    ttl_minutes: float = Field(30, gt=0, le=24 * 60)
+    monthly_limit: int = Field(5, ge=1, le=1000, description="bindings one requester may make a month")
+    ring_seconds: int = Field(40, ge=5, le=120)
+    code_minutes: int = Field(10, ge=1, le=60, description="a registration code is valid this long")
+    code_attempts: int = Field(5, ge=1, le=20)
+    registrations_per_address_hour: int = Field(5, ge=1, le=10_000, description="public page, per address")
+
+    @field_validator("pool")
+    @classmethod
+    def _digits(cls, value: list[str]) -> list[str]:
+        for x in value:
+            if not _EXTEN.match(x):
+                raise ValueError(f"carmove.pool: {x!r} is not a dialable number (3-15 digits)")
+        if len(set(value)) != len(value):
+            raise ValueError("carmove.pool: numbers must be unique")
+        return value
+
+
 class PublicSettings(_Section):
     """The public web intake page (网上受理): no login, so it is throttled."""
 
@@ -640,6 +711,8 @@ class Settings(BaseSettings):
     # Outbound gateways per channel (web, wechat, sms, app).
     channels: dict[str, ChannelGateway] = Field(default_factory=dict)
     police: PoliceSettings = Field(default_factory=PoliceSettings)
+    grid: GridSettings = Field(default_factory=GridSettings)
+    carmove: CarMoveSettings = Field(default_factory=CarMoveSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)
 
     @field_validator("legacy_numbers")
@@ -665,7 +738,9 @@ class Settings(BaseSettings):
         names = [t.name for t in self.trunks]
         if len(set(names)) != len(names):
             raise ValueError("trunks: names must be unique")
-        ours = {self.hotline_number, *self.legacy_numbers}
+        ours = {self.hotline_number, *self.legacy_numbers, *self.carmove.pool}
+        if ({self.hotline_number, *self.legacy_numbers} & set(self.carmove.pool)):
+            raise ValueError("carmove.pool: a pool number is the hotline's own number")
         for t in self.trunks:
             for delivered, meant in t.numbers.items():
                 if meant not in ours:
@@ -675,7 +750,7 @@ class Settings(BaseSettings):
 
     def trunk_numbers(self, trunk: Trunk) -> dict[str, str]:
         """Delivered number -> hotline number, for one trunk."""
-        return dict(trunk.numbers) or {n: n for n in (self.hotline_number, *self.legacy_numbers)}
+        return dict(trunk.numbers) or {n: n for n in (self.hotline_number, *self.legacy_numbers, *self.carmove.pool)}
 
     @property
     def carrier_networks(self) -> list[str]:
@@ -732,3 +807,8 @@ class Settings(BaseSettings):
     @property
     def recordings_dir(self) -> Path:
         return self.recordings.dir or self.pbx.instance_dir / "lib" / "recordings"
+
+    @property
+    def photos_dir(self) -> Path:
+        """Grid workers' photos, beside the recordings (personal data: 0700)."""
+        return self.recordings_dir.parent / "photos"

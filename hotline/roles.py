@@ -12,5 +12,9 @@ class Role(str, enum.Enum):
     LEAD = "lead"
     ADMIN = "admin"
     DEPARTMENT = "department"
+    # An agent who takes only legal calls (律师坐席): the lawyer queue, lawyers' work items.
+    LAWYER = "lawyer"
+    # A community grid worker (网格员): the station's tickets, patrol reports.
+    GRID = "grid"
     METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
     GATEWAY = "gateway"  # a web/WeChat/SMS/app/110 gateway with its channel's bearer token

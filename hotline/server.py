@@ -47,6 +47,9 @@ from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
 from hotline.channels import public as public_api
 from hotline.work import api as work_api
+from hotline.carmove import api as carmove_api
+from hotline.carmove.app import carmove_ctx
+from hotline.grid import api as grid_api
 from hotline.police import api as police_api
 from hotline.police.app import police_ctx
 from hotline.work.app import work_ctx
@@ -115,8 +118,10 @@ async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     if not settings.agi.key:
         await asyncio.to_thread(ensure_secrets, settings)
     server = FastAGIServer(settings.agi, guard=AgiGuard(app[KEEPER].mirror, settings.agi.key))
+    app[IVR].staffed = app[acd_api.ACD].staffed
     server.route("ivr", app[IVR].handle)
     server.route("callback", app[acd_api.CALLBACKS].book)
+    server.route("carmove", app[carmove_api.CARMOVE].route)
     app[FASTAGI] = server
     await server.start()
     yield
@@ -210,6 +215,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(police_ctx)
+    app.cleanup_ctx.append(carmove_ctx)
     app.cleanup_ctx.append(work_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:
@@ -228,6 +234,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     work_api.setup(app)
     public_api.setup(app)
     police_api.setup(app)
+    grid_api.setup(app)
+    carmove_api.setup(app)
     recordings_api.setup(app)
     pbx_api.setup(app)
     seats_api.setup(app)

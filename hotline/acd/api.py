@@ -50,7 +50,8 @@ async def agent_login(request: web.Request) -> web.Response:
     standby = body.get("standby", False)
     if type(standby) is not bool:
         raise BadRequest("standby 必须是 true 或 false", field="standby")
-    s = await request.app[ACD].login(seat, who.username, who.display_name, standby)
+    # A lawyer's seat takes legal calls only (律师坐席), whatever seat it is.
+    s = await request.app[ACD].login(seat, who.username, who.display_name, standby, Role.LAWYER in who.roles)
     return web.json_response(request.app[ACD].seat_view(s).as_dict())
 
 

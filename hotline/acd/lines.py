@@ -62,9 +62,11 @@ def assign(floor: Floor, lines: Lines) -> Floor:
     places go to agents without a work item in hand first (the item is
     parked when one must be taken), then the longest logged-in. When there are more
     holders than lines, idle holders leave first, the latest to log in first;
-    an agent in a call keeps the line until the call ends.
+    an agent in a call keeps the line until the call ends. Lawyers staff
+    the lawyer queue whenever they are logged in and not paused, and never
+    a phone line of the hotline.
     """
-    seats = list(floor.seats.values())
+    seats = [s for s in floor.seats.values() if not s.lawyer]
     regular = [s for s in seats if s.available and not s.standby]
     holders = sorted((s for s in regular if s.on_line), key=lambda s: s.login_at)
     others = sorted((s for s in regular if not s.on_line), key=lambda s: (bool(s.working), s.login_at))
@@ -82,6 +84,7 @@ def assign(floor: Floor, lines: Lines) -> Floor:
         on.add(s.name)
     if lines.standby_active:
         on |= {s.name for s in seats if s.standby and s.available}
+    on |= {s.name for s in floor.seats.values() if s.lawyer and s.available}
     new = {n: (replace(s, on_line=n in on) if s.on_line != (n in on) else s) for n, s in floor.seats.items()}
     return replace(floor, seats=new)
 
@@ -89,12 +92,12 @@ def assign(floor: Floor, lines: Lines) -> Floor:
 def free_seats(floor: Floor) -> int:
     """Lines that could take a call this moment."""
     return sum(1 for s in floor.seats.values() if s.on_line and s.queue_pause() == "" and not s.talking
-               and not s.ringing)
+               and not s.ringing and not s.lawyer)
 
 
 def staffed_lines(floor: Floor) -> int:
     """Regular lines with an agent on them (standby not counted)."""
-    return sum(1 for s in floor.seats.values() if s.on_line and not s.standby)
+    return sum(1 for s in floor.seats.values() if s.on_line and not s.standby and not s.lawyer)
 
 
 def standby(lines: Lines, acd: AcdSettings, now: float, waits: list[float], staffed: int) -> Lines:

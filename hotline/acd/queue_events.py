@@ -61,6 +61,7 @@ class QueueEvents:
         now = self.now()
         self._apply(st.agent_connected(self.floor, e.interface, e.caller_id_num, now))
         self.waiting.pop(e.uniqueid, None)
+        self.lawyer_waiting.pop(e.uniqueid, None)
         self._in_call[e.interface] = e.uniqueid
         self._call_info[e.interface] = {"tag": e.var("HOTLINE_TAG"), "category": e.var("HOTLINE_CATEGORY")}
         seat = self.floor.at_interface(e.interface)
@@ -107,7 +108,8 @@ class QueueEvents:
 
     def _on_join(self, e: ev.QueueCallerJoin) -> None:
         now = self.now()
-        self.waiting[e.uniqueid] = now
+        # Lawyers' callers wait for lawyers: they never call the hotline's standby in.
+        (self.lawyer_waiting if e.queue == self.acd.lawyer_queue else self.waiting)[e.uniqueid] = now
         row = {"uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
                "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
                "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None}
@@ -120,11 +122,13 @@ class QueueEvents:
         self._recompute()
 
     def _on_leave(self, e: ev.QueueCallerLeave) -> None:
-        if self.waiting.pop(e.uniqueid, None) is not None:
+        lawyers = self.lawyer_waiting.pop(e.uniqueid, None) is not None
+        if self.waiting.pop(e.uniqueid, None) is not None or lawyers:
             self._recompute()
 
     def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
         self.waiting.pop(e.uniqueid, None)
+        self.lawyer_waiting.pop(e.uniqueid, None)
         now = self.now()
 
         async def write(db: AsyncSession) -> None:

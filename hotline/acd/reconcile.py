@@ -29,14 +29,15 @@ class Reconciler:
             acd._dirty.clear()
             if not acd.client.connected or not acd.keeper.mirror.synced:
                 continue  # the resync after the next login sets us dirty again
-            queue = acd.keeper.mirror.queues.get(acd.acd.queue)
-            have = dict(queue.members) if queue is not None else {}
-            for fix in diff(desired(acd.floor), have):
-                await self.fix(fix)
+            for name, lawyers in ((acd.acd.queue, False), (acd.acd.lawyer_queue, True)):
+                queue = acd.keeper.mirror.queues.get(name)
+                have = dict(queue.members) if queue is not None else {}
+                for fix in diff(desired(acd.floor, lawyers), have, name):
+                    await self.fix(fix)
 
     async def fix(self, fix: Fix) -> None:
         acd = self.service
-        q = acd.acd.queue
+        q = fix.queue or acd.acd.queue
         seat = acd.floor.by_interface.get(fix.interface, fix.interface)
         try:
             if fix.kind == "add":

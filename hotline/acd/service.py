@@ -62,6 +62,7 @@ class AcdService(QueueEvents, AcdViews):
         self.floor = st.Floor.empty({n: settings.seats.interface(n) for n in names})
         self.lines = ln.Lines()
         self.waiting: dict[str, float] = {}  # caller uniqueid -> joined (epoch s)
+        self.lawyer_waiting: dict[str, float] = {}  # the same, in the lawyer queue
         self.desynced: dict[str, str] = {}  # seat -> why it could not be repaired
         self.changes: deque[Change] = deque(maxlen=500)
         self.actions_sent = 0
@@ -95,7 +96,8 @@ class AcdService(QueueEvents, AcdViews):
         floor = self.floor
         for r in rows:
             if r.seat in floor.seats:
-                floor = st.login(floor, r.seat, r.agent, r.agent_name, r.login_at, standby=r.standby)
+                floor = st.login(floor, r.seat, r.agent, r.agent_name, r.login_at, standby=r.standby,
+                                 lawyer=r.lawyer)
                 if r.pause:
                     floor = floor.with_seat(replace(floor.seats[r.seat], pause=r.pause))
         self.floor = floor
@@ -181,14 +183,25 @@ class AcdService(QueueEvents, AcdViews):
             wrapup_s=round(seconds, 1)))
 
     # -- agent commands ------------------------------------------------------------
-    async def login(self, seat: str, agent: str, agent_name: str, standby: bool = False) -> st.Seat:
-        floor = st.login(self.floor, seat, agent, agent_name, self.now(), standby)
+    def staffed(self, queue: str) -> bool:
+        """Someone is logged in to take the queue's calls. The hotline's
+        queue always counts (零呼损: its callers wait for the next line);
+        the lawyers' only while a lawyer is logged in."""
+        if queue == self.acd.lawyer_queue:
+            return any(s.lawyer and s.logged_in for s in self.floor.seats.values())
+        return True
+
+    async def login(self, seat: str, agent: str, agent_name: str, standby: bool = False,
+                    lawyer: bool = False) -> st.Seat:
+        floor = st.login(self.floor, seat, agent, agent_name, self.now(), standby, lawyer)
         s = floor.seats[seat]
         async with self.sessions() as db, db.begin():
             await db.execute(delete(AgentSession).where(AgentSession.seat == seat))
             await db.execute(insert(AgentSession), [{"seat": seat, "agent": agent, "agent_name": agent_name,
-                                                     "login_at": s.login_at, "standby": standby, "pause": ""}])
-        self.note("login", seat, f"{agent_name} 登录" + ("（备班）" if standby else ""), agent)
+                                                     "login_at": s.login_at, "standby": s.standby, "pause": "",
+                                                     "lawyer": lawyer}])
+        self.note("login", seat, f"{agent_name} 登录" + ("（备班）" if s.standby else "（律师）" if lawyer else ""),
+                  agent)
         self._apply(floor)
         return self.floor.seats[seat]
 

@@ -33,6 +33,7 @@ class SeatView:
     tag: str = ""  # the legacy number the call came in on
     category: str = ""  # the IVR's category of the call
     working: str = ""  # the work item in hand, off the lines
+    lawyer: bool = False  # a lawyer's seat (the lawyer queue only)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -75,14 +76,19 @@ class AcdViews:
             reached = await db.scalar(select(func.count()).select_from(Callback).where(
                 Callback.created_at >= now - figures.WINDOW_S, Callback.status == "reached"))
         # A callback waits in the queue as a placeholder; it is not a call offered.
-        rows = [r for r in all_rows if r.callback_id is None]
+        every = [r for r in all_rows if r.callback_id is None]
+        # Lawyers' calls are counted apart: the hotline's own figures are its queue's.
+        rows = [r for r in every if r.queue != self.acd.lawyer_queue]
+        legal = [r for r in every if r.queue == self.acd.lawyer_queue]
         callbacks = (made or 0, reached or 0)
         return {
             "window_hours": 24,
             "total": figures.compute(rows, callbacks).as_dict(),
+            "lawyers": {**figures.compute(legal).as_dict(), "waiting": len(self.lawyer_waiting),
+                        "logged_in": sum(1 for s in self.floor.seats.values() if s.lawyer)},
             "by_seat": {k: v.as_dict() for k, v in figures.by(rows, "seat").items()},
             "by_tag": {k: v.as_dict() for k, v in figures.by(rows, "tag").items()},
-            "by_queue": {k: v.as_dict() for k, v in figures.by(rows, "queue").items()},
+            "by_queue": {k: v.as_dict() for k, v in figures.by(every, "queue").items()},
             "hourly": figures.hourly(rows, now),
         }
 
@@ -91,7 +97,8 @@ class AcdViews:
         return SeatView(seat=s.name, agent=s.agent, agent_name=s.agent_name, status=s.status().value,
                         pause_reason=s.queue_pause(), on_line=s.on_line, standby=s.standby, since=s.since,
                         caller=s.caller, wrapup_until=s.wrapup_until, desynced=self.desynced.get(s.name),
-                        tag=info.get("tag", ""), category=info.get("category", ""), working=s.working)
+                        tag=info.get("tag", ""), category=info.get("category", ""), working=s.working,
+                        lawyer=s.lawyer)
 
     def seat_of_agent(self, agent: str) -> st.Seat | None:
         return self.floor.seat_of_agent(agent)

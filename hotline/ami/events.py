@@ -292,6 +292,16 @@ class HotlineRevisit(UserEvent):
     answer: str = h("Answer")  # 1 satisfied, 2 not, none
 
 
+@user_event("HotlineCarmove")
+@dataclass(frozen=True, slots=True)
+class HotlineCarmove(UserEvent):
+    """hotline-carmove-*: a step of a car-moving call (answered, key1, nokey,
+    unreached, ended, bridge-failed)."""
+
+    binding: str = h("Binding")
+    step: str = h("Step")
+
+
 # -- devices ------------------------------------------------------------------
 
 @ami_event("DeviceStateChange")

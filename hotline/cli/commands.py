@@ -21,6 +21,7 @@ def cmd_config_show(args: argparse.Namespace) -> int:
 def cmd_ivr_validate(args: argparse.Namespace) -> int:
     from hotline.ivr.flow import FlowInvalid
     from hotline.ivr.flow_yaml import load_yaml
+    from hotline.ivr.service import queues_of
     from hotline.ivr.validate import validate
 
     settings = settings_of(args)
@@ -32,7 +33,7 @@ def cmd_ivr_validate(args: argparse.Namespace) -> int:
     try:
         flow = load_yaml(text)
         problems = validate(flow, schedules=settings.ivr.schedules.keys(),
-                            prompt_files=settings.state_dir / "prompt-uploads")
+                            prompt_files=settings.state_dir / "prompt-uploads", queues=queues_of(settings))
     except FlowInvalid as exc:
         problems = exc.problems
     for p in problems:
@@ -69,7 +70,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     try:
         roles = [Role(r) for r in args.role]
     except ValueError as exc:
-        print(f"hotline: {exc}; roles: agent, lead, admin, department", file=sys.stderr)
+        print(f"hotline: {exc}; roles: agent, lead, admin, department, lawyer", file=sys.stderr)
         return 2
     password = sys.stdin.readline().rstrip("\n") if args.password_stdin else None
 

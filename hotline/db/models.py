@@ -245,6 +245,7 @@ class AgentSession(Base):
     login_at: Mapped[float] = mapped_column(Float)
     standby: Mapped[bool] = mapped_column(Boolean, default=False)
     pause: Mapped[str] = mapped_column(String(32), default="")
+    lawyer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class QueueCall(Base):
@@ -402,3 +403,83 @@ class PoliceLink(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class TicketPhoto(Base):
+    """A photo a grid worker took on site or on patrol; the file lives in the
+    photos folder beside the recordings, private to the service user."""
+
+    __tablename__ = "ticket_photos"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    file: Mapped[str] = mapped_column(String(64))
+    content_type: Mapped[str] = mapped_column(String(16))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Vehicle(Base):
+    """A car whose owner can be reached for car moving (挪车), with the
+    owner's phone verified by a one-time code."""
+
+    __tablename__ = "vehicles"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16), unique=True)
+    owner_phone: Mapped[str] = mapped_column(String(20))
+    via: Mapped[str] = mapped_column(String(16), doc="public | agent")
+    verified_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class VehicleCode(Base):
+    """A registration waiting for its one-time code (hashed)."""
+
+    __tablename__ = "vehicle_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plate: Mapped[str] = mapped_column(String(16))
+    phone: Mapped[str] = mapped_column(String(20))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    via: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CarmoveBinding(Base):
+    """(X, requester, owner) for a time to live: either calling X reaches the other."""
+
+    __tablename__ = "carmove_bindings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    x: Mapped[str] = mapped_column(String(20), index=True)
+    requester: Mapped[str] = mapped_column(String(20), index=True)
+    owner: Mapped[str] = mapped_column(String(20))
+    plate: Mapped[str] = mapped_column(String(16))
+    location: Mapped[str] = mapped_column(String(100))
+    agent: Mapped[str] = mapped_column(String(64))
+    ticket_number: Mapped[str] = mapped_column(String(32), default="")
+    state: Mapped[str] = mapped_column(String(12), doc="calling | bridged | notified | unreached")
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class CarmoveEvent(Base):
+    """Every use of the car-moving service (the log the issue's limits need)."""
+
+    __tablename__ = "carmove_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    binding_id: Mapped[int | None] = mapped_column(ForeignKey("carmove_bindings.id", ondelete="CASCADE"),
+                                                   nullable=True, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    kind: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str] = mapped_column(String(200), default="")
+
+
+class CarmoveBlacklist(Base):
+    __tablename__ = "carmove_blacklist"
+    number: Mapped[str] = mapped_column(String(20), primary_key=True)
+    reason: Mapped[str] = mapped_column(String(200))
+    added_by: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -23,7 +23,7 @@ from hotline.ami.fastagi import AGIHangup, AGISession
 from hotline.config import Settings
 from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
 from hotline.ivr.runner import (
-    CallContext, CurrentAnnouncement, LookupTicket, Play, ReadDigits, Record, Route, WaitDigit, run,
+    CallContext, CurrentAnnouncement, LookupTicket, Play, QueueStaffed, ReadDigits, Record, Route, WaitDigit, run,
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import AnnouncementService, FlowService
@@ -65,6 +65,10 @@ class IvrDriver:
         self.calls_started = 0
         self.calls_routed = 0
         self.dialect = settings.database_url.split("+", 1)[0].split(":", 1)[0]
+        # queue -> anyone logged in to take its calls (set by the ACD once it
+        # runs; until then every queue counts as staffed, as the dialplan's
+        # fallback would queue the caller anyway).
+        self.staffed: Callable[[str], bool] = lambda queue: True
 
     async def handle(self, session: AGISession) -> None:
         compiled = self.flows.current()
@@ -141,6 +145,8 @@ class IvrDriver:
                 return await db.scalar(select(Ticket.status).where(Ticket.number == ins.number))
         if isinstance(ins, CurrentAnnouncement):
             return self.announcements.current_file()
+        if isinstance(ins, QueueStaffed):
+            return self.staffed(ins.queue)
         raise TypeError(f"unknown instruction {ins!r}")
 
     def _has_audio(self, name: str) -> bool:
@@ -161,9 +167,17 @@ class IvrDriver:
                                        file=f"{name}.wav", created_at=utcnow())
                     db.add(msg)
                     await db.flush()
-                    await work_rows.enqueue(db, self.work_policy, kind="voicemail", now=self.clock(),
-                                            ref=str(msg.id), category=ctx.category,
-                                            title=f"{mask_number(row['caller'])} 的语音留言"
+                    kind, due, not_before = "voicemail", None, 0.0
+                    if ctx.message_for_lawyers:
+                        # Called back by a lawyer on the next rota day, from its start.
+                        kind = "legal"
+                        window = self.calendar.next_window("lawyer", self.clock())
+                        if window is not None:
+                            not_before, due = window[0].timestamp(), window[1].timestamp()
+                    await work_rows.enqueue(db, self.work_policy, kind=kind, now=self.clock(),
+                                            ref=str(msg.id), category=ctx.category, due_at=due, not_before=not_before,
+                                            title=f"{mask_number(row['caller'])} 的"
+                                                  + ("法律咨询留言" if kind == "legal" else "语音留言")
                                                   + (f"（{ctx.category}）" if ctx.category else ""))
         except Exception:
             log.exception("could not store the IVR path of call %s", row["call_id"])

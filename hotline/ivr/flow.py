@@ -111,6 +111,9 @@ class QueueNode(_Node):
     skill: str = ""
     priority: int = Field(0, ge=0, le=10)
     prompt: PromptField
+    # Where a caller goes when nobody is logged in to take this queue's calls
+    # (the lawyers' queue: a voice message instead of an endless wait).
+    unstaffed: str | None = None
 
     _norm = field_validator("prompt", mode="before")(_prompt)
 
@@ -120,6 +123,9 @@ class MessageNode(_WithPrompt):
     category: str = ""
     max_seconds: int = Field(60, ge=5, le=600)
     thanks: PromptField
+    # A message for the lawyers (法律咨询): a lawyer calls back on the next
+    # day of their rota (ivr.schedules.lawyer), not the general agents.
+    lawyers: bool = False
 
     _norm = field_validator("thanks", mode="before")(_prompt)
 
@@ -226,6 +232,8 @@ def edges(node: Any) -> Iterator[tuple[str, str]]:
             yield "", node.next
     elif t == "ticket_status":
         yield "", node.next
+    elif t == "queue" and node.unstaffed:
+        yield "无人值守", node.unstaffed
 
 
 def reachable(flow: Flow, start: str) -> set[str]:

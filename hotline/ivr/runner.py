@@ -57,6 +57,13 @@ class Record:
 
 
 @dataclass(frozen=True, slots=True)
+class QueueStaffed:
+    """Result: True when someone is logged in to take the queue's calls."""
+
+    queue: str
+
+
+@dataclass(frozen=True, slots=True)
 class LookupTicket:
     """Result: the ticket's status code, or None when there is no such ticket."""
 
@@ -68,7 +75,7 @@ class CurrentAnnouncement:
     """Result: the prompt file of the active emergency notice, or None."""
 
 
-Instruction = Play | WaitDigit | ReadDigits | Record | LookupTicket | CurrentAnnouncement
+Instruction = Play | WaitDigit | ReadDigits | Record | LookupTicket | CurrentAnnouncement | QueueStaffed
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,6 +107,7 @@ class CallContext:
     vars: dict[str, str] = field(default_factory=dict)
     category: str = ""
     message_file: str = ""
+    message_for_lawyers: bool = False
     survey: int | None = None
     # A key pressed during a prompt that asked for none (the welcome, the
     # notice): it stops that prompt and is the answer to the next menu, so a
@@ -208,11 +216,16 @@ def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
             yield Play(cf.files(nid, "prompt"), digits=ALL_KEYS)  # any key: straight to the beep
             name = yield Record(node.max_seconds)
             ctx.message_file = name or ""
+            ctx.message_for_lawyers = node.lawyers
             ctx.step(nid, node, "recorded" if name else "silent")
             if name:
                 yield from _say(cf.files(nid, "thanks"), ctx)
             return Route("hangup")
         elif t == "queue":
+            if node.unstaffed and not (yield QueueStaffed(node.queue)):
+                ctx.step(nid, node, "无人值守")
+                nid = node.unstaffed
+                continue
             ctx.step(nid, node)
             yield from _say(cf.files(nid, "prompt"), ctx)
             return Route("queue", queue=node.queue, skill=node.skill, priority=node.priority)

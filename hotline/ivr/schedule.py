@@ -45,6 +45,24 @@ class Calendar:
                 whole -= 1
         return local + dt.timedelta(days=fraction)
 
+    def next_window(self, name: str, now: dt.datetime) -> tuple[dt.datetime, dt.datetime] | None:
+        """(start, end) of the schedule's current or next window, holidays
+        skipped (a rota has no hours on a holiday); None if it has none."""
+        sched = self.schedules.get(name)
+        if sched is None or not sched.weekdays:
+            return None
+        local = self.local(now)
+        start, end = _hm(sched.start), _hm(sched.end)
+        for days in range(-1, 400):
+            day = local.date() + dt.timedelta(days=days)
+            if day.isoweekday() not in sched.weekdays or day in self.holidays:
+                continue
+            opens = dt.datetime.combine(day, start, tzinfo=self.tz)
+            closes = dt.datetime.combine(day + dt.timedelta(days=1 if end <= start else 0), end, tzinfo=self.tz)
+            if closes > local:
+                return max(opens, local), closes
+        return None
+
     def within(self, name: str, now: dt.datetime) -> bool:
         sched = self.schedules.get(name)
         if sched is None:

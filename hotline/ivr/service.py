@@ -26,7 +26,11 @@ log = logging.getLogger(__name__)
 
 SHIPPED_FLOWS = Path(__file__).resolve().parent / "flows"
 MAIN_FLOW = "hotline"
-KNOWN_QUEUES = ("hotline",)
+
+
+def queues_of(settings: Settings) -> tuple[str, str]:
+    """The queues a flow may send callers to: the hotline's and the lawyers'."""
+    return settings.acd.queue, settings.acd.lawyer_queue
 
 
 class FlowNotFound(HotlineError):
@@ -62,7 +66,7 @@ class FlowService:
         except FlowInvalid as exc:
             return None, exc.problems
         return flow, validate(flow, schedules=self.settings.ivr.schedules.keys(),
-                              prompt_files=self.prompts.uploads, queues=KNOWN_QUEUES)
+                              prompt_files=self.prompts.uploads, queues=queues_of(self.settings))
 
     def warnings(self, flow: Flow | None) -> list[Problem]:
         """Advice that does not stop a publish: a slow way to a seat."""

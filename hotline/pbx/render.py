@@ -71,6 +71,7 @@ def context(settings: Settings) -> dict[str, object]:
         "acd": settings.acd,
         "tickets": settings.tickets,
         "recordings": settings.recordings,
+        "carmove": settings.carmove,
     }
 
 

@@ -42,6 +42,7 @@ class Police110Simulator:
         self.down = False
         self.incidents: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> incident (with its intake_no)
         self.statuses: dict[str, dict[str, Any]] = {}  # Idempotency-Key -> status report
+        self.received_at: dict[str, float] = {}  # intake number -> first status heard (monotonic)
         self.deliveries: list[tuple[str, str]] = []  # (endpoint, key), duplicates included
         self.refused = 0
         self.reports: list[tuple[dict[str, Any], int]] = []  # what 110 sent back, with the hotline's answer
@@ -103,6 +104,7 @@ class Police110Simulator:
             return got
         key, body = got
         self.statuses.setdefault(key, body)
+        self.received_at.setdefault(str(body.get("intake_no", "")), time.monotonic())
         self.changed.set()
         return web.json_response({"ok": True})
 

@@ -54,6 +54,8 @@ class Seat:
     # The work item in the agent's hands (its kind's text), when off the
     # lines; the line planner takes agents without one first.
     working: str = ""
+    # A lawyer's seat: a member of the lawyer queue only, never on a phone line.
+    lawyer: bool = False
 
     @property
     def logged_in(self) -> bool:
@@ -119,7 +121,8 @@ class Floor:
 
 # -- agent commands -------------------------------------------------------------
 
-def login(floor: Floor, seat: str, agent: str, agent_name: str, now: float, standby: bool = False) -> Floor:
+def login(floor: Floor, seat: str, agent: str, agent_name: str, now: float, standby: bool = False,
+          lawyer: bool = False) -> Floor:
     s = floor.seat(seat)
     if s.logged_in and s.agent != agent:
         raise SeatError(f"座席 {seat} 已由 {s.agent_name or s.agent} 登录")
@@ -128,8 +131,9 @@ def login(floor: Floor, seat: str, agent: str, agent_name: str, now: float, stan
         raise SeatError(f"您已在座席 {other.name} 登录，请先退出")
     if s.logged_in:
         return floor
-    return floor.with_seat(replace(s, agent=agent, agent_name=agent_name, login_at=now, standby=standby,
-                                   pause="", wrapup_until=None, since=now, no_answer=0, on_line=False))
+    return floor.with_seat(replace(s, agent=agent, agent_name=agent_name, login_at=now, standby=standby and not lawyer,
+                                   pause="", wrapup_until=None, since=now, no_answer=0, on_line=False,
+                                   lawyer=lawyer))
 
 
 def logout(floor: Floor, seat: str, now: float) -> Floor:

@@ -8,6 +8,8 @@ from hotline.errors import HotlineError
 from hotline.roles import Role
 
 PRIVILEGED = frozenset({Role.LEAD, Role.ADMIN})
+# Accounts of a unit that tickets are dispatched to: a department or a grid station.
+UNIT_ROLES = frozenset({Role.DEPARTMENT, Role.GRID})
 
 
 class TicketNotFound(HotlineError):
@@ -25,11 +27,16 @@ def own(t: Ticket, who: Identity) -> None:
         raise NotYourTicket("这张工单由其他坐席受理")
 
 
+def unit_only(who: Identity) -> bool:
+    """A department or grid account, and nothing more."""
+    return bool(who.roles & UNIT_ROLES) and not (who.roles & (PRIVILEGED | {Role.AGENT}))
+
+
 def may_read(t: Ticket, who: Identity) -> None:
-    """Departments see their own tickets; another department's ticket is
-    answered exactly as a missing one, so its number's existence leaks not."""
-    if Role.DEPARTMENT in who.roles and not (who.roles & PRIVILEGED) and not (
-            {Role.AGENT} & who.roles) and t.department != who.department:
+    """Departments and grid stations see their own tickets (and what their
+    people reported themselves); another unit's ticket is answered exactly
+    as a missing one, so its number's existence leaks not."""
+    if unit_only(who) and t.department != who.department and t.agent != who.username:
         raise TicketNotFound(f"工单 {t.number} 不存在", number=t.number)
 
 
@@ -41,6 +48,6 @@ def sees_caller(t: Ticket, who: Identity | None) -> bool:
 
 def department_only(who: Identity) -> str | None:
     """A department account searches its own department's tickets only."""
-    if Role.DEPARTMENT in who.roles and not (who.roles & (PRIVILEGED | {Role.AGENT})):
+    if unit_only(who):
         return who.department or "-"
     return None

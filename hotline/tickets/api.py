@@ -104,12 +104,12 @@ async def transfer_targets(request: web.Request) -> web.Response:
 
 
 # -- tickets -------------------------------------------------------------------------------
-@allow(*STAFF, Role.DEPARTMENT)
+@allow(*STAFF, Role.DEPARTMENT, Role.GRID)
 async def meta(request: web.Request) -> web.Response:
     return _json(request.app[STORE].tree.as_json())
 
 
-@allow(*STAFF, Role.DEPARTMENT)
+@allow(*STAFF, Role.DEPARTMENT, Role.GRID)
 async def list_tickets(request: web.Request) -> web.Response:
     limit_text = query_text(request, "limit", max_len=4) or "50"
     if not ascii_digits(limit_text):
@@ -126,7 +126,7 @@ async def ledger(request: web.Request) -> web.Response:
     return _json({"overdue": await request.app[STORE].ledger(request[USER])})
 
 
-@allow(*STAFF, Role.DEPARTMENT)
+@allow(*STAFF, Role.DEPARTMENT, Role.GRID)
 async def get_ticket(request: web.Request) -> web.Response:
     return _json(await request.app[STORE].get(request.match_info["number"], request[USER]))
 
@@ -146,7 +146,7 @@ async def submit(request: web.Request) -> web.Response:
     return _json(ticket)
 
 
-@allow(*STAFF, Role.DEPARTMENT)
+@allow(*STAFF, Role.DEPARTMENT, Role.GRID)
 async def act(request: web.Request) -> web.Response:
     body = await json_body(request)
     return _json(await request.app[STORE].act(request.match_info["number"], request.match_info["action"],
@@ -198,7 +198,8 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/tickets/{number:[0-9]{8,20}}", get_ticket)
     r.add_put("/api/tickets/{number:[0-9]{8,20}}/draft", save_draft)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/submit", submit)
-    r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit|approve|reject}", act)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit|approve|reject|receive|note|handover}",
+               act)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/revisit-call", revisit_call)
     r.add_get("/api/kb", kb_search)
     r.add_post("/api/kb", kb_add)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotline.config import Category, TicketSettings
+from hotline.grid.units import Units
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,7 +28,9 @@ class CategoryTree:
         self.settings = settings
         self.nodes: dict[str, Node] = {}
         self._walk(settings.categories, (), settings.deadline_days, "", ())
-        self.departments = {d.code: d for d in settings.departments}
+        self.units = Units(settings)
+        # Grid stations take tickets like departments do (and are counted so).
+        self.departments = {d.code: d for d in (*settings.departments, *self.units.stations())}
 
     def _walk(self, cats: list[Category], path: tuple[str, ...], days: float, dept: str,
               codes: tuple[str, ...]) -> None:
@@ -46,6 +49,8 @@ class CategoryTree:
                      "department": self.nodes[c.code].department, "children": tree(c.children)} for c in cats]
 
         return {"categories": tree(self.settings.categories),
-                "departments": [d.model_dump() for d in self.settings.departments],
+                "departments": [d.model_dump() for d in self.departments.values()],
+                "stations": self.units.as_json(),
                 "districts": list(self.settings.districts),
-                "outside_numbers": dict(self.settings.outside_numbers)}
+                "outside_numbers": dict(self.settings.outside_numbers),
+                "legal_category": self.settings.legal_category if self.settings.legal_category in self.nodes else ""}

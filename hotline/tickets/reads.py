@@ -11,9 +11,10 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
-from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent
+from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import TicketNotFound, department_only, may_read
+from hotline.tickets.categories import CategoryTree
 from hotline.tickets.views import TicketViews
 
 
@@ -23,6 +24,7 @@ class TicketReads:
     sessions: async_sessionmaker
     clock: Callable[[], dt.datetime]
     views: TicketViews
+    tree: CategoryTree
 
     async def _get(self, db: AsyncSession, number: str) -> Ticket:
         t = await db.scalar(select(Ticket).where(Ticket.number == number))
@@ -44,6 +46,8 @@ class TicketReads:
                                      .order_by(OutboxMessage.id))).all()
             police = (await db.scalars(select(PoliceLink).where(PoliceLink.ticket_id == t.id)
                                        .order_by(PoliceLink.id))).all()
+            photos = (await db.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == t.id)
+                                       .order_by(TicketPhoto.id))).all()
         view = self.views.view(t, who)
         view["history"] = self.views.history(list(events))
         view["calls"] = self.views.calls(list(calls))
@@ -51,6 +55,10 @@ class TicketReads:
         view["sources"] = [self.views.view(m, who) for m in merged]
         view["deliveries"] = [self.views.delivery(m) for m in sent]
         view["police"] = [self.views.police(p) for p in police]
+        view["photos"] = [{"id": p.id, "url": f"/api/photos/{p.id}", "size": p.size, "uploaded_by": p.uploaded_by,
+                           "at": p.at.isoformat()} for p in photos]
+        unit = self.tree.units.by_code.get(t.department)
+        view["unit_path"] = unit.path if unit else ""
         return view
 
     async def search(self, who: Identity, *, status: str | None = None, caller: str | None = None,

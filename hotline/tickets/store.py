@@ -25,7 +25,7 @@ from hotline.db.models import Call, Ticket, TicketCall, TicketDraft, TicketEvent
 from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
 from hotline.tickets import workflow as wf
-from hotline.tickets.access import NotYourTicket, TicketNotFound, may_read, own
+from hotline.tickets.access import NotYourTicket, TicketNotFound, may_read, own, unit_only
 from hotline.tickets.categories import CategoryTree
 from hotline.tickets.form import FORM_TEXT, apply_form, flag, read_form
 from hotline.tickets.kb import KnowledgeBase
@@ -273,8 +273,10 @@ class TicketStore(TicketReads):
             raise BadRequest("department 必须是部门代码", field="department")
         dept = given or t.department or ""
         if not dept:
+            # 属地优先: the community owning the address, else the category's department.
+            unit = self.tree.units.locate(t.address, t.district)
             node = self.tree.get(t.category)
-            dept = node.department if node else ""
+            dept = unit.code if unit else node.department if node else ""
         if dept not in self.tree.departments:
             raise BadRequest("派单需要选择承办部门", field="department")
         node = self.tree.get(t.category)
@@ -309,6 +311,8 @@ class TicketStore(TicketReads):
             # Before any rule about the ticket's state: whatever a department
             # is refused must look the same as a ticket that does not exist.
             may_read(t, who)
+            if unit_only(who) and t.department != who.department:
+                raise NotYourTicket("这张工单不在本单位办理")
             if action == "revisit" and body.get("satisfied") is False:
                 action = "reopen"
             after = wf.transition(t.status, action, who.roles)
@@ -319,6 +323,19 @@ class TicketStore(TicketReads):
                 t.revisit_due_at = now + dt.timedelta(days=self.cfg.revisit_days)
             elif action == "return":
                 t.department, t.deadline_at = "", None
+            elif action == "handover":
+                to = body.get("department")
+                if type(to) is not str or to not in self.tree.departments or to == t.department:
+                    raise BadRequest("请选择接手的单位（部门或网格站）", field="department")
+                if not note:
+                    raise BadRequest("请填写转交理由", field="note")
+                note = f"由{self.tree.departments[t.department].name if t.department in self.tree.departments else t.department}" \
+                       f"转交{self.tree.departments[to].name}：{note}"
+                t.department = to
+            elif action == "receive":
+                note = note or "已签收"
+            elif action == "note" and not note:
+                raise BadRequest("请填写现场记录", field="note")
             elif action == "dispatch":
                 form = self._read_form(body, require_content=False)
                 apply_form(t, {k: v for k, v in form.items() if k == "category"})

@@ -14,7 +14,7 @@ from hotline.tickets.access import sees_caller
 from hotline.tickets.categories import CategoryTree
 
 CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办",
-            "voicemail": "语音留言", "callback": "回拨"}
+            "voicemail": "语音留言", "callback": "回拨", "grid": "网格员上报"}
 DELIVERY_TEXT = {"pending": "待发送", "delivered": "已送达", "failed": "无法送达"}
 
 

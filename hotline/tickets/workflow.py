@@ -32,12 +32,14 @@ ACTION_TEXT = {"accept": "受理", "answer": "直接答复", "dispatch": "派单
                "revisit": "回访", "reopen": "重办",
                "survey": "满意度评价", "transfer": "转接", "conference": "三方通话",
                "revisit-call": "自动回访电话", "approve": "审核通过", "reject": "审核退回", "merge": "并单",
-               "callback": "回拨", "police": "110 联动"}
+               "callback": "回拨", "police": "110 联动", "receive": "签收", "note": "现场记录",
+               "handover": "转交", "photo": "现场照片"}
 
 # The 5-level 好差评 scale, key pressed = level.
 SATISFACTION = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
 
 _DESK = frozenset({Role.AGENT, Role.LEAD})
+_UNIT = frozenset({Role.DEPARTMENT, Role.GRID})
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,8 +53,13 @@ class Rule:
 RULES = {
     "answer": Rule("answer", frozenset({Status.ACCEPTED}), _DESK, Status.CLOSED),
     "dispatch": Rule("dispatch", frozenset({Status.ACCEPTED, Status.RETURNED}), _DESK, Status.DISPATCHED),
-    "return": Rule("return", frozenset({Status.DISPATCHED}), frozenset({Role.DEPARTMENT}), Status.RETURNED),
-    "feedback": Rule("feedback", frozenset({Status.DISPATCHED}), frozenset({Role.DEPARTMENT}), Status.FEEDBACK),
+    "return": Rule("return", frozenset({Status.DISPATCHED}), _UNIT, Status.RETURNED),
+    "feedback": Rule("feedback", frozenset({Status.DISPATCHED}), _UNIT, Status.FEEDBACK),
+    # 首接负责: the unit that received it stays responsible until it hands it
+    # on to another unit (with a reason); signing and on-site notes keep it.
+    "receive": Rule("receive", frozenset({Status.DISPATCHED}), _UNIT, Status.DISPATCHED),
+    "note": Rule("note", frozenset({Status.DISPATCHED}), _UNIT, Status.DISPATCHED),
+    "handover": Rule("handover", frozenset({Status.DISPATCHED}), _UNIT, Status.DISPATCHED),
     # The automated survey call revisits as the system, not as a person.
     "revisit": Rule("revisit", frozenset({Status.FEEDBACK}), _DESK | {Role.ADMIN}, Status.CLOSED),
     "reopen": Rule("reopen", frozenset({Status.FEEDBACK}), _DESK | {Role.ADMIN}, Status.DISPATCHED),

@@ -116,7 +116,7 @@ async def login(request: web.Request) -> web.Response:
     return resp
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, before_password_change=True)
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID, before_password_change=True)
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(COOKIE, "")
     async with request.app[SESSIONS]() as db, db.begin():
@@ -126,15 +126,15 @@ async def logout(request: web.Request) -> web.Response:
     return resp
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, before_password_change=True)
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID, before_password_change=True)
 async def me(request: web.Request) -> web.Response:
     who = request[USER]
     return web.json_response({"username": who.username, "display_name": who.display_name,
-                              "roles": sorted(r.value for r in who.roles),
+                              "roles": sorted(r.value for r in who.roles), "department": who.department,
                               "must_change_password": who.must_change_password})
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, before_password_change=True)
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID, before_password_change=True)
 async def change_password(request: web.Request) -> web.Response:
     body = await json_body(request)
     current = text_field(body, "current_password", max_len=256)

@@ -55,9 +55,15 @@ def origin_allowed(request: web.Request, origin: str) -> bool:
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.method in UNSAFE and not request.headers.get("Authorization", "").startswith("Bearer "):
+        origin = request.headers.get("Origin")
+        if request.content_type == "multipart/form-data" and getattr(request.match_info.handler, "uploads", False):
+            # A file upload (a photo): another site's form can post multipart,
+            # so it must come from one of our pages, Origin and all.
+            if origin is None or not origin_allowed(request, origin):
+                raise CrossOrigin("上传必须来自本站页面", origin=origin or "")
+            return await handler(request)
         if request.content_type != "application/json":
             raise JsonRequired("修改请求必须是 JSON（Content-Type: application/json）")
-        origin = request.headers.get("Origin")
         if origin is not None and not origin_allowed(request, origin):
             raise CrossOrigin("请求来自其他网站，已拒绝", origin=origin)
     return await handler(request)

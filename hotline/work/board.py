@@ -14,6 +14,7 @@ import enum
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
+from hotline.config import LAWYER_SKILL
 from hotline.seats.state import Floor, Status as SeatStatus
 
 
@@ -25,7 +26,7 @@ class State(str, enum.Enum):
 
 
 KIND_TEXT = {"intake": "网络渠道诉求", "voicemail": "语音留言", "callback": "回拨未接通", "revisit": "回访",
-             "review": "反馈审核", "redispatch": "退单重派", "duplicate": "疑似重复并单"}
+             "review": "反馈审核", "redispatch": "退单重派", "duplicate": "疑似重复并单", "legal": "法律咨询留言"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,15 +65,20 @@ class Worker:
     seat: str
     free_since: float
     skills: frozenset[str] = field(default_factory=frozenset)
+    lawyer: bool = False
 
     def can_take(self, item: Item) -> bool:
+        if self.lawyer:
+            return item.skill == LAWYER_SKILL
         return not item.skill or item.skill in self.skills
 
 
 def workers(floor: Floor, skills: dict[str, frozenset[str]]) -> list[Worker]:
-    """Agents the floor leaves free for work items, longest free first."""
-    out = [Worker(s.agent, s.name, s.since, skills.get(s.agent, frozenset()))
-           for s in floor.seats.values() if s.status() in (SeatStatus.OFF_LINE, SeatStatus.STANDBY)]
+    """Agents the floor leaves free for work items, longest free first.
+    Lawyers between calls of their queue take lawyers' items."""
+    out = [Worker(s.agent, s.name, s.since, skills.get(s.agent, frozenset()), s.lawyer)
+           for s in floor.seats.values()
+           if s.status() in (SeatStatus.OFF_LINE, SeatStatus.STANDBY) or (s.lawyer and s.status() == SeatStatus.READY)]
     return sorted(out, key=lambda w: (w.free_since, w.seat))
 
 

@@ -26,7 +26,8 @@ from hotline.work.service import WorkService
 # Kinds whose work is done on a ticket an agent must own to submit.
 OWNED = {"intake"}
 # Kinds that end with the agent's result, not a ticket action.
-RESULTS = {"voicemail": ("ticket", "unreachable"), "callback": ("ticket", "unreachable"),
+RESULTS = {"voicemail": ("ticket", "unreachable"), "legal": ("ticket", "unreachable"),
+           "callback": ("ticket", "unreachable"),
            "duplicate": ("not-duplicate",)}
 
 
@@ -80,7 +81,7 @@ class WorkDesk:
     async def _citizen(self, it: Item) -> tuple[str, VoiceMessage | None]:
         """The number to call back, and the voice message if there is one."""
         async with self.store.sessions() as db:
-            if it.kind == "voicemail" and ascii_digits(it.ref):
+            if it.kind in ("voicemail", "legal") and ascii_digits(it.ref):
                 msg = await db.get(VoiceMessage, int(it.ref))
                 return (msg.caller if msg else ""), msg
             if it.kind == "callback" and ascii_digits(it.ref):
@@ -109,7 +110,7 @@ class WorkDesk:
         if not ascii_digits(number) or not 2 <= len(number) <= 20:
             raise NoNumber("没有可回拨的市民号码")
         seat = self.acd.seat_of_agent(who.username)
-        if seat is None or seat.on_line:
+        if seat is None or (seat.on_line and not seat.lawyer) or seat.talking or seat.ringing:
             raise NoNumber("请在工单处理状态（不在话务线路上）回拨")
         await self.client.action(
             "Originate", Channel=seat.interface, Context="hotline-outside", Exten=number, Priority="1",
@@ -142,7 +143,7 @@ class WorkDesk:
         made: dict[str, str] = {}
 
         async def also(db: AsyncSession, _: Item) -> None:
-            t = await self.store.insert(db, "voicemail" if it.kind == "voicemail" else "callback",
+            t = await self.store.insert(db, "callback" if it.kind == "callback" else "voicemail",
                                         who.username, {**form, "caller": number}, offer=False,
                                         call_id=msg.call_id if msg else None)
             made["number"] = t.number

@@ -21,9 +21,10 @@ _users = itertools.count(1)
 class Desk:
     """An agent: logged in on the web, working a seat, with the desk's websocket open."""
 
-    def __init__(self, server: TestServer, seat: str):
+    def __init__(self, server: TestServer, seat: str, role: Role = Role.AGENT):
         self.server = server
         self.seat = seat
+        self.role = role
         self.api = Api(server)
         self.frames: list[dict[str, Any]] = []
         self.username = ""
@@ -32,7 +33,7 @@ class Desk:
 
     async def start(self, ready: bool = True) -> "Desk":
         self.username = f"desk{next(_users)}"
-        await self.api.login_as(Role.AGENT, self.username)
+        await self.api.login_as(self.role, self.username)
         status, body = await self.api.request("POST", "/api/agent/login", json={"seat": self.seat})
         assert status == 200, body
         if not ready:

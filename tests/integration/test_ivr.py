@@ -18,8 +18,9 @@ from hotline.db.models import Ticket, VoiceMessage
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.server import FASTAGI
 from hotline.roles import Role
-from hotline.web.keys import SESSIONS
+from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.conftest import SHANGHAI, Clock
+from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, call_row, prompt
 
@@ -111,10 +112,15 @@ async def test_invalid_keys_retry_then_a_seat(controller: TestServer, ami: AMICl
     assert row.route == "queue" and row.category == ""
 
 
-async def test_legal_in_lawyer_hours_queues_with_priority(
+async def test_legal_in_lawyer_hours_queues_for_the_lawyers(
         controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
-    caller = await choose(controller, ami, recorder, "3")
-    await caller.queued()
+    lawyer = await Desk(controller, "seat01", Role.LAWYER).start(ready=False)  # logged in, at a meeting
+    try:
+        caller = await choose(controller, ami, recorder, "3")
+        joined = await caller.queued()
+    finally:
+        await lawyer.close()
+    assert joined.queue == controller.app[SETTINGS].acd.lawyer_queue
     row = await call_row(controller.app, caller.caller)
     assert row.category == "法律咨询"
     assert [s["node"] for s in row.ivr_path][-2:] == ["legal_queue_tag", "lawyer_queue"]

@@ -10,7 +10,7 @@ from hotline.config import IvrSettings
 from hotline.ivr.flow import prompts_of
 from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.runner import (
-    CallContext, CompiledFlow, CurrentAnnouncement, LookupTicket, Play, ReadDigits, Record, Route,
+    CallContext, CompiledFlow, CurrentAnnouncement, LookupTicket, Play, QueueStaffed, ReadDigits, Record, Route,
     WaitDigit, run,
 )
 from hotline.ivr.schedule import Calendar
@@ -35,12 +35,13 @@ class Caller:
     """Answers the interpreter's instructions like a caller on a phone would."""
 
     def __init__(self, keys: str = "", *, notice: str | None = None, tickets: dict[str, str] | None = None,
-                 digits: list[str] | None = None, barge: bool = False):
+                 digits: list[str] | None = None, barge: bool = False, lawyers: bool = True):
         self.keys = list(keys)
         self.notice = notice
         self.tickets = tickets or {}
         self.digits = list(digits or [])
         self.barge = barge
+        self.lawyers = lawyers  # a lawyer is logged in
         self.played: list[str] = []
 
     def answer(self, ins: Any) -> Any:
@@ -60,6 +61,8 @@ class Caller:
             return self.tickets.get(ins.number)
         if isinstance(ins, Record):
             return "msg-1"
+        if isinstance(ins, QueueStaffed):
+            return self.lawyers if ins.queue == "hotline-lawyer" else True
         raise AssertionError(ins)
 
 
@@ -98,14 +101,21 @@ def test_key_2_car_moving_queues_for_a_seat() -> None:
 
 def test_key_3_legal_in_lawyer_hours_goes_to_the_lawyer_queue() -> None:
     route, ctx = call(Caller("3"), DAY)
-    assert route == Route("queue", queue="hotline", skill="lawyer", priority=1)
+    assert route == Route("queue", queue="hotline-lawyer")
     assert ctx.category == "法律咨询"
+
+
+def test_key_3_in_lawyer_hours_with_no_lawyer_logged_in_leaves_a_message_for_the_lawyers() -> None:
+    caller = Caller("3", lawyers=False)
+    route, ctx = call(caller, DAY)
+    assert route.kind == "hangup" and ctx.message_file == "msg-1" and ctx.message_for_lawyers
+    assert [s.key for s in ctx.path if s.node == "lawyer_queue"] == ["无人值守"]
 
 
 def test_key_3_legal_out_of_hours_leaves_a_message() -> None:
     caller = Caller("3")
     route, ctx = call(caller, WEEKEND_DAY)
-    assert route.kind == "hangup" and ctx.message_file == "msg-1"
+    assert route.kind == "hangup" and ctx.message_file == "msg-1" and ctx.message_for_lawyers
     assert "/p/legal_message.thanks" in caller.played
 
 

@@ -173,3 +173,22 @@ def test_a_call_the_pbx_lost_ends_with_after_call_work_and_a_ring_just_stops() -
     assert not one.talking and one.caller == "" and one.wrapup_until == 50.0
     assert not two.ringing and two.caller == "" and two.wrapup_until is None
     assert st.call_vanished(f, "Local/seat03@sim-seat/n", 20.0, wrapup_s=30) is f  # idle: nothing to end
+
+
+def test_lawyers_are_members_of_the_lawyer_queue_only_and_never_take_a_line() -> None:
+    f = floor_of(4)
+    f = st.login(f, "seat01", "a1", "坐席1", now=1.0)
+    f = st.login(f, "seat02", "lawyer1", "律师1", now=0.5, lawyer=True)  # logged in first
+    f = st.login(f, "seat03", "lawyer2", "律师2", now=0.6, lawyer=True)
+    f = ln.assign(st.pause(f, "seat03", "meal", 2.0), ln.Lines(window="day", scheduled=2))
+    # Two lines wanted, one agent: the lawyers do not fill the gap.
+    assert on_line(f) == ["seat01", "seat02"] and ln.staffed_lines(f) == 1 and ln.free_seats(f) == 1
+    assert f.seats["seat02"].status() == st.Status.READY
+    assert set(desired(f)) == {"Local/seat01@sim-seat/n"}
+    lawyers = desired(f, lawyers=True)
+    assert set(lawyers) == {"Local/seat02@sim-seat/n", "Local/seat03@sim-seat/n"}
+    assert not lawyers["Local/seat02@sim-seat/n"].paused and lawyers["Local/seat03@sim-seat/n"].reason == "用餐"
+    fixes = diff(lawyers, {}, "hotline-lawyer")
+    assert {(x.kind, x.queue) for x in fixes} == {("add", "hotline-lawyer")}
+    # A lawyer never stands by for the hotline's lines either.
+    assert not st.login(floor_of(1), "seat01", "l", "律师", now=0.0, standby=True, lawyer=True).seats["seat01"].standby

@@ -175,3 +175,28 @@ def test_rate_limit_per_address() -> None:
 def test_delivery_waits_double_up_to_the_cap() -> None:
     gw = ChannelGateway(url="http://127.0.0.1:9/", retry_initial=5, retry_max=60)
     assert [next_wait(gw, n) for n in (1, 2, 3, 4, 5)] == [5, 10, 20, 40, 60]
+
+
+def test_lawyers_take_lawyers_items_only_and_nobody_else_takes_them() -> None:
+    items = [item(1, "legal", skill="lawyer"), item(2)]
+    lawyer = Worker("l", "seat-l", 0.0, frozenset(), lawyer=True)
+    offers = board.plan(items, [lawyer, worker("plain", 1)], 1, 30, 0)
+    assert {(o.item, o.agent) for o in offers} == {(1, "l"), (2, "plain")}
+    assert board.plan([item(2)], [lawyer], 1, 30, 0) == []
+    assert board.plan([item(1, "legal", skill="lawyer")], [worker("plain")], 1, 30, 0) == []
+    # A lawyer between calls of the lawyer queue is free for them; in a call not.
+    f = st.Floor.empty({"seat01": "Local/seat01@sim-seat/n"})
+    f = ln.assign(st.login(f, "seat01", "l", "律师", now=0.0, lawyer=True), ln.Lines(window="day", scheduled=0))
+    assert [w.agent for w in board.workers(f, {})] == ["l"]
+    f = st.agent_connected(f, "Local/seat01@sim-seat/n", "138", 5.0)
+    assert board.workers(f, {}) == []
+
+
+def test_the_next_rota_window_skips_off_days_and_holidays() -> None:
+    cal = Calendar.from_settings(IvrSettings(holidays=["2026-11-30"]))  # a Monday
+    friday_evening = dt.datetime(2026, 11, 27, 18, 0, tzinfo=SH)
+    start, end = cal.next_window("lawyer", friday_evening)  # type: ignore[misc]
+    assert (start, end) == (dt.datetime(2026, 12, 1, 9, 0, tzinfo=SH), dt.datetime(2026, 12, 1, 17, 0, tzinfo=SH))
+    inside = dt.datetime(2026, 11, 27, 10, 0, tzinfo=SH)
+    assert cal.next_window("lawyer", inside) == (inside, dt.datetime(2026, 11, 27, 17, 0, tzinfo=SH))
+    assert cal.next_window("no-such", inside) is None

@@ -1,0 +1,28 @@
+"""Car moving in the app: after the tickets (it uses the desk's calls and
+the outbox) and the ACD; its FastAGI route is added by fastagi_ctx."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hotline.carmove.api import CARMOVE, REGISTERING, VERIFYING
+from hotline.carmove.service import PROMPTS, CarMoveService
+from hotline.tickets import api as tickets_api
+from hotline.web.keys import AMI, CLOCK, PROMPTS as PROMPT_STORE, SESSIONS, SETTINGS
+from hotline.web.throttle import RateLimit
+
+
+async def carmove_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    prompts = app[PROMPT_STORE]
+    if settings.carmove.pool:
+        for name, text in PROMPTS.items():
+            await prompts.fixed(name, text)
+    svc = CarMoveService(settings, app[SESSIONS], app[AMI], prompts, app[tickets_api.STORE].outbox, app[CLOCK])
+    app[CARMOVE] = svc
+    app[REGISTERING] = RateLimit(settings.carmove.registrations_per_address_hour)
+    app[VERIFYING] = RateLimit(settings.carmove.registrations_per_address_hour * 10)
+    yield
+    await svc.close()

@@ -1,0 +1,107 @@
+"""The grid workers' routes: their station's tickets, patrol reports (出门找活),
+photos; and for the desk, which community owns an address."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import and_, or_, select
+
+from hotline.db.models import Ticket
+from hotline.errors import BadRequest
+from hotline.grid.photos import PhotoStore
+from hotline.roles import Role
+from hotline.tickets import workflow as wf
+from hotline.tickets.api import STORE
+from hotline.tickets.desk import dumps
+from hotline.web.auth import USER, allow
+from hotline.web.json import json_body, query_text
+from hotline.web.pages import page
+
+PHOTOS = web.AppKey("photos", PhotoStore)
+
+
+def _json(body: object, status: int = 200) -> web.Response:
+    return web.json_response(body, status=status, dumps=dumps)
+
+
+@allow(Role.GRID, page=True)
+async def grid_page(request: web.Request) -> web.StreamResponse:
+    return page("grid.html")
+
+
+@allow(Role.GRID)
+async def my_tickets(request: web.Request) -> web.Response:
+    """The station's tickets being handled, and the worker's own reports."""
+    who = request[USER]
+    store = request.app[STORE]
+    async with store.sessions() as db:
+        rows = (await db.scalars(select(Ticket).where(or_(
+            and_(Ticket.department == who.department, Ticket.status == wf.Status.DISPATCHED.value),
+            and_(Ticket.channel == "grid", Ticket.agent == who.username))).order_by(
+            Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc()).limit(200))).all()
+    unit = store.tree.units.by_code.get(who.department)
+    return _json({"unit": {"code": unit.code, "station": unit.station, "path": unit.path} if unit else None,
+                  "tickets": [{**store.views.view(t, who), "mine": t.department == who.department}
+                              for t in rows]})
+
+
+@allow(Role.GRID)
+async def report(request: web.Request) -> web.Response:
+    """出门找活: a problem found on patrol becomes a ticket (channel grid),
+    classified and dispatched by an agent like any other request."""
+    body = await json_body(request)
+    who = request[USER]
+    store = request.app[STORE]
+    unit = store.tree.units.by_code.get(who.department)
+    form: dict[str, Any] = {k: body.get(k, "") for k in ("content", "address", "category")}
+    if unit is not None and not body.get("district"):
+        form["district"] = unit.district
+    elif "district" in body:
+        form["district"] = body["district"]
+    classified = bool(form.get("category"))
+    if not classified:
+        form.pop("category")
+    found = await store.suspects(form)
+    async with store.tx() as db:
+        t = await store.insert(db, "grid", who.username, form, classified=classified, suspects=found,
+                               note=f"网格员上报（{unit.station if unit else who.department}）")
+        row = store.views.row(t)
+    return _json(row, status=201)
+
+
+@allow(Role.GRID, Role.DEPARTMENT, Role.LEAD, Role.ADMIN)
+async def add_photo(request: web.Request) -> web.Response:
+    photo = await request.app[PHOTOS].add(request.match_info["number"], request[USER], await request.multipart())
+    return _json(photo, status=201)
+
+
+add_photo.uploads = True  # type: ignore[attr-defined]
+
+
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID)
+async def get_photo(request: web.Request) -> web.StreamResponse:
+    path, content_type = await request.app[PHOTOS].open(int(request.match_info["photo"]), request[USER])
+    return web.FileResponse(path, headers={"Content-Type": content_type, "Cache-Control": "private, no-store"})
+
+
+@allow(Role.AGENT, Role.LEAD, Role.ADMIN)
+async def locate(request: web.Request) -> web.Response:
+    """属地: the grid station an address belongs to (the desk preselects it)."""
+    address = query_text(request, "address", max_len=256)
+    district = query_text(request, "district", max_len=32)
+    if not address:
+        raise BadRequest("缺少地址 address", field="address")
+    unit = request.app[STORE].tree.units.locate(address, district)
+    return _json({"unit": {"code": unit.code, "station": unit.station, "path": unit.path} if unit else None})
+
+
+def setup(app: web.Application) -> None:
+    r = app.router
+    r.add_get("/grid", grid_page)
+    r.add_get("/api/grid/tickets", my_tickets)
+    r.add_post("/api/grid/reports", report)
+    r.add_get("/api/grid/locate", locate)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/photos", add_photo)
+    r.add_get("/api/photos/{photo:[0-9]{1,12}}", get_photo)
