@@ -155,9 +155,10 @@ class AcdService(QueueEvents, AcdViews):
             self.note("standby", "", ("备班上线：" if lines.standby_active else "备班下线：") + lines.standby_reason)
         after_on = {n for n, s in self.floor.seats.items() if s.on_line}
         for n in sorted(after_on - before_on):
-            self.note("line-on", n, f"{self.floor.seats[n].agent_name} 接入话务线路")
+            seat = self.floor.seats[n]
+            self.note("line-on", n, f"{seat.agent_name} " + ("接入律师队列" if seat.lawyer else "接入话务线路"))
         for n in sorted(before_on - after_on):
-            self.note("line-off", n, "离开话务线路")
+            self.note("line-off", n, "离开律师队列" if self.floor.seats[n].lawyer else "离开话务线路")
         self._changed()
 
     def _apply(self, floor: st.Floor) -> None:

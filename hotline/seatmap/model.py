@@ -35,8 +35,9 @@ def seat(s: SeatView) -> dict[str, Any]:
         "tag": s.tag if live else "",
         "category": s.category if live else "",
         "desynced": s.desynced or "",
-        # What an agent off the lines is working on (a work item's kind).
-        "working": s.working if state in ("off_line", "standby") else "",
+        # What an agent off the lines (or a lawyer between calls) is working on.
+        "working": s.working if state in ("off_line", "standby") or (s.lawyer and not live) else "",
+        "lawyer": s.lawyer,
     }
 
 

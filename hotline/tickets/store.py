@@ -329,8 +329,8 @@ class TicketStore(TicketReads):
                     raise BadRequest("请选择接手的单位（部门或网格站）", field="department")
                 if not note:
                     raise BadRequest("请填写转交理由", field="note")
-                note = f"由{self.tree.departments[t.department].name if t.department in self.tree.departments else t.department}" \
-                       f"转交{self.tree.departments[to].name}：{note}"
+                here = self.tree.departments.get(t.department)
+                note = f"由{here.name if here else t.department}转交{self.tree.departments[to].name}：{note}"
                 t.department = to
             elif action == "receive":
                 note = note or "已签收"

@@ -18,6 +18,7 @@ from hotline.ami.client import AMIClient
 from hotline.db.models import WorkItem
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
+from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
 from tests.integration.floor import acd, members
@@ -91,6 +92,16 @@ async def test_in_lawyer_hours_key_3_reaches_a_lawyer_and_never_a_general_agent(
         # The lawyer's desk classifies with the legal tree (its page knows the root).
         _, meta = await lawyer.call("GET", "/api/tickets/meta")
         assert meta["legal_category"] == "legal"
+        # The lead's seat map marks the lawyer's seat and shows their figures apart.
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1300, "height": 900})).new_page()
+            await page.goto(str(controller.make_url("/lead/seatmap")))
+            await sign_in(page, lead.username, lead.password, "/lead/seatmap")
+            await page.wait_for_selector("#seat-seat03 small:has-text('律师坐席')")
+            await page.wait_for_selector("#figures .kpi:has-text('律师坐席'):has-text('接通 1')")
+            assert await page.locator("#seat-seat01 small:has-text('律师坐席')").count() == 0
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "seatmap-lawyers.png"), full_page=True)
     finally:
         await close_all(*general, lawyer, lead)
 
