@@ -1,8 +1,10 @@
 """App factory: one cleanup context per resource, started in this order:
 database, IVR services, AMI, PBX (SIP guard, figures), ACD, callbacks, seat
-map, tickets, FastAGI. Each feature package owns its contexts (acd/app.py,
-pbx/app.py, seatmap/api.py, tickets/app.py) and its routes (setup); this
-module only orders them. Nothing starts a resource outside a cleanup context.
+map, tickets, the 110 link, car moving, the work queue (and the outbox
+delivery), FastAGI. Each feature package owns its contexts (acd/app.py,
+pbx/app.py, seatmap/api.py, tickets/app.py, police/app.py, carmove/app.py,
+work/app.py) and its routes (setup); this module only orders them. Nothing
+starts a resource outside a cleanup context.
 """
 
 from __future__ import annotations
