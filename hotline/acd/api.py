@@ -13,7 +13,7 @@ from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
 from hotline.web.auth import USER, allow
 from hotline.roles import Role
-from hotline.web.json import json_body
+from hotline.web.json import json_body, query_text
 
 ACD = web.AppKey("acd", AcdService)
 METRICS = web.AppKey("metrics", Metrics)
@@ -126,6 +126,23 @@ async def list_callbacks(request: web.Request) -> web.Response:
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
+@allow(Role.LEAD, Role.ADMIN)
+async def staffing(request: web.Request) -> web.Response:
+    """排班建议: lines needed per half hour, from the last weeks; ?k= for a what-if."""
+    k_text = query_text(request, "k", max_len=8) or "1"
+    weeks_text = query_text(request, "weeks", max_len=2) or "4"
+    try:
+        k = float(k_text)
+    except ValueError:
+        raise BadRequest("k 是来电量的倍数，如 1.5", field="k") from None
+    if not 0 < k <= 100 or k != k:
+        raise BadRequest("k 必须在 0 到 100 之间", field="k")
+    if not weeks_text.isascii() or not weeks_text.isdigit() or not 1 <= int(weeks_text) <= 12:
+        raise BadRequest("weeks 是 1-12 周", field="weeks")
+    return web.json_response(await request.app[ACD].staffing(k, int(weeks_text)),
+                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
 def setup(app: web.Application) -> None:
     app[METRICS] = Metrics()
     r = app.router
@@ -139,5 +156,6 @@ def setup(app: web.Application) -> None:
     r.add_put("/api/acd/lines", set_lines)
     r.add_put("/api/acd/standby", set_standby)
     r.add_get("/api/acd/figures", get_figures)
+    r.add_get("/api/acd/staffing", staffing)
     r.add_get("/metrics", metrics)
     r.add_get("/api/acd/callbacks", list_callbacks)

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from hotline.acd import figures
+from hotline.acd import advisor, figures
 from hotline.db.models import Callback, QueueCall
 from hotline.seats import state as st
 
@@ -91,6 +91,20 @@ class AcdViews:
             "by_queue": {k: v.as_dict() for k, v in figures.by(every, "queue").items()},
             "hourly": figures.hourly(rows, now),
         }
+
+    async def staffing(self, k: float = 1.0, weeks: int = 4) -> dict[str, Any]:
+        """The advisor's table for today: arrivals from the last weeks, × k."""
+        await self.drain()
+        now = self.now()
+        async with self.sessions() as db:
+            rows = (await db.scalars(select(QueueCall).where(
+                QueueCall.joined_at >= now - weeks * 7 * 86400))).all()
+        history = advisor.summarise(rows, self.acd.queue, now, weeks * 7, self.calendar)
+        today = self.calendar.local(self.clock()).date()
+        return {"k": k, "weeks": weeks, "calls": history.calls, "handle_s": round(history.handle_s, 1),
+                "patience_s": round(history.patience_s, 1) if history.patience_s else None,
+                "targets": {"service_level": 0.8, "within_s": 15, "connection_rate": 0.95},
+                "slots": advisor.advise(history, self.acd, self.calendar, today, k)}
 
     def seat_view(self, s: st.Seat) -> SeatView:
         info = self._call_info.get(s.interface, {})
