@@ -42,6 +42,7 @@ from hotline.pbx.health import PbxWatch
 from hotline.pbx.process import Pbx
 from hotline.pbx.trunks import TrunkWatch
 from hotline.recordings import api as recordings_api
+from hotline.reports import api as reports_api
 from hotline.roles import Role
 from hotline.seatmap import api as seatmap_api
 from hotline.seats import api as seats_api
@@ -238,6 +239,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     police_api.setup(app)
     grid_api.setup(app)
     carmove_api.setup(app)
+    reports_api.setup(app)
     recordings_api.setup(app)
     pbx_api.setup(app)
     seats_api.setup(app)

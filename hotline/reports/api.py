@@ -1,0 +1,76 @@
+"""The standards report's route and page (leads, admins): a day or a month
+in the city's time, read from the same records as the seat map."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zoneinfo
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from hotline.acd.api import ACD
+from hotline.db.models import Callback, QueueCall, Ticket, WorkItem
+from hotline.errors import BadRequest
+from hotline.pbx.app import PBX_WATCH
+from hotline.reports.standards import Targets, report
+from hotline.roles import Role
+from hotline.tickets.desk import dumps
+from hotline.web.auth import allow
+from hotline.web.json import query_text
+from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
+from hotline.web.pages import page
+
+
+def period(day: str, month: str, tz: zoneinfo.ZoneInfo, today: dt.date) -> tuple[dt.datetime, dt.datetime, str]:
+    try:
+        if month:
+            y, m = (int(x) for x in month.split("-"))
+            first = dt.datetime(y, m, 1, tzinfo=tz)
+            after = dt.datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
+            return first, after, f"{y:04d}-{m:02d}"
+        d = dt.date.fromisoformat(day) if day else today
+    except ValueError:
+        raise BadRequest("day 的格式是 YYYY-MM-DD，month 的格式是 YYYY-MM", field="day" if day else "month") from None
+    start = dt.datetime.combine(d, dt.time(), tzinfo=tz)
+    return start, start + dt.timedelta(days=1), d.isoformat()
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def standards(request: web.Request) -> web.Response:
+    app = request.app
+    settings = app[SETTINGS]
+    tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
+    start, end, label = period(query_text(request, "day", max_len=10), query_text(request, "month", max_len=7), tz,
+                               app[CLOCK]().astimezone(tz).date())
+    a, b = start.timestamp(), end.timestamp()
+    await app[ACD].drain()
+    async with app[SESSIONS]() as db:
+        calls = (await db.scalars(select(QueueCall).where(QueueCall.joined_at >= a, QueueCall.joined_at < b))).all()
+        callbacks = (await db.scalars(select(Callback).where(Callback.created_at >= a,
+                                                             Callback.created_at < b + 86400))).all()
+        items = (await db.scalars(select(WorkItem).where(WorkItem.kind == "intake", WorkItem.created_at >= a,
+                                                         WorkItem.created_at < b))).all()
+        scores = (await db.scalars(select(Ticket.satisfaction).where(
+            Ticket.created_at >= start, Ticket.created_at < end, Ticket.satisfaction.is_not(None)))).all()
+    watch = app[PBX_WATCH].view()
+    outage = watch.get("last_outage")
+    outages = [(outage["down_at"], outage["up_at"])] if outage else []
+    out: dict[str, Any] = report(calls, callbacks, items, [s for s in scores if s is not None], a, b,
+                                 settings.acd.queue, outages, Targets())
+    out["period"] = label
+    if out["figures"][0].get("worst_window"):
+        w = out["figures"][0]["worst_window"]
+        w["start_text"] = dt.datetime.fromtimestamp(w["start"], tz).strftime("%Y-%m-%d %H:%M")
+    return web.json_response(out, dumps=dumps)
+
+
+@allow(Role.LEAD, Role.ADMIN, page=True)
+async def standards_page(request: web.Request) -> web.StreamResponse:
+    return page("standards.html")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/api/reports/standards", standards)
+    app.router.add_get("/reports/standards", standards_page)
