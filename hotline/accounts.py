@@ -69,12 +69,14 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     if not _USERNAME.match(username):
         raise AccountError("username: 2-64 letters, digits, '_', '.', '-'", field="username")
     if not roles or Role.PUBLIC in roles:
-        raise AccountError("roles: give at least one of agent, lead, admin, department", field="roles")
+        raise AccountError("roles: give at least one of agent, lead, admin, department, lawyer, grid, leader", field="roles")
     if await db.scalar(select(User).where(User.username == username)) is not None:
         raise AccountError(f"username {username!r} is taken", field="username")
     password = password or secrets.token_urlsafe(12)
     if len(password) < 8:
         raise AccountError("password: at least 8 characters", field="password")
+    if Role.LEADER in roles and len(set(roles)) > 1:
+        raise AccountError("a leader account reads briefings only: give it no other role", field="roles")
     if Role.LAWYER in roles and Role.AGENT not in roles:
         # A lawyer works at the agents' desk (legal calls and items only).
         roles = [Role.AGENT, *roles]

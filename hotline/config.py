@@ -632,6 +632,21 @@ class GridSettings(_Section):
     photos_per_ticket: int = Field(20, ge=1, le=200)
 
 
+class BriefingSettings(_Section):
+    """Leaders' briefings (简报): when the scheduled ones are made (city time)
+    and what counts as a hot topic or a repeat problem."""
+
+    schedule: bool = Field(True, description="make the daily/weekly/monthly briefings on schedule")
+    at: str = Field("07:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+                    description="daily: the day before; weekly (Mon-Sun): on Mondays; monthly: on the 1st")
+    baseline_weeks: int = Field(4, ge=1, le=26, description="hot topics are measured against this many weeks before")
+    hot_min_tickets: int = Field(3, ge=1, le=1000, description="a hot topic has at least this many tickets")
+    hot_ratio: float = Field(2.0, ge=1.0, le=100.0, description="and this many times its usual rate")
+    hot_topics: int = Field(10, ge=1, le=50)
+    repeat_min: int = Field(3, ge=2, le=1000, description="same address and category this often is a repeat problem")
+    extra_words: list[str] = Field(default_factory=list, description="words the segmenter keeps whole")
+
+
 class CarMoveSettings(_Section):
     """Car moving (挪车) with masked numbers: the pool of numbers X the hotline
     calls owners from (the carrier delivers calls to them back to the
@@ -713,6 +728,7 @@ class Settings(BaseSettings):
     police: PoliceSettings = Field(default_factory=PoliceSettings)
     grid: GridSettings = Field(default_factory=GridSettings)
     carmove: CarMoveSettings = Field(default_factory=CarMoveSettings)
+    briefings: BriefingSettings = Field(default_factory=BriefingSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)
 
     @field_validator("legacy_numbers")

@@ -16,5 +16,7 @@ class Role(str, enum.Enum):
     LAWYER = "lawyer"
     # A community grid worker (网格员): the station's tickets, patrol reports.
     GRID = "grid"
+    # A city leader (领导): reads briefings only, with nothing personal in them.
+    LEADER = "leader"
     METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
     GATEWAY = "gateway"  # a web/WeChat/SMS/app/110 gateway with its channel's bearer token

@@ -1,9 +1,10 @@
 """App factory: one cleanup context per resource, started in this order:
 database, IVR services, AMI, PBX (SIP guard, figures), ACD, callbacks, seat
 map, tickets, the 110 link, car moving, the work queue (and the outbox
-delivery), FastAGI. Each feature package owns its contexts (acd/app.py,
-pbx/app.py, seatmap/api.py, tickets/app.py, police/app.py, carmove/app.py,
-work/app.py) and its routes (setup); this module only orders them. Nothing
+delivery), briefings (and their schedule), FastAGI. Each feature package
+owns its contexts (acd/app.py, pbx/app.py, seatmap/api.py, tickets/app.py,
+police/app.py, carmove/app.py, work/app.py, briefings/api.py) and its
+routes (setup); this module only orders them. Nothing
 starts a resource outside a cleanup context.
 """
 
@@ -27,6 +28,8 @@ from hotline.ami.agi_guard import AgiGuard
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
+from hotline.briefings import api as briefings_api
+from hotline.briefings.api import briefings_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
@@ -220,6 +223,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(police_ctx)
     app.cleanup_ctx.append(carmove_ctx)
     app.cleanup_ctx.append(work_ctx)
+    app.cleanup_ctx.append(briefings_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:
         app[DEMO] = demo
@@ -240,6 +244,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     grid_api.setup(app)
     carmove_api.setup(app)
     reports_api.setup(app)
+    briefings_api.setup(app)
     recordings_api.setup(app)
     pbx_api.setup(app)
     seats_api.setup(app)

@@ -66,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="create a user; prints a generated password")
     add.add_argument("username")
     add.add_argument("--name", help="display name, e.g. 张三")
-    add.add_argument("--role", action="append", required=True, help="agent, lead, admin, department or lawyer (repeatable)")
+    add.add_argument("--role", action="append", required=True, help="agent, lead, admin, department, lawyer, grid or leader (repeatable)")
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--department", help="department and grid accounts: the department or community code")
     add.add_argument("--skills", help="comma-separated skills work items may ask for, e.g. 涉企,方言")

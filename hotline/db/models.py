@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -483,3 +484,22 @@ class CarmoveBlacklist(Base):
     reason: Mapped[str] = mapped_column(String(200))
     added_by: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class Briefing(Base):
+    """A leaders' briefing (简报) as it was made: its contents (nothing
+    personal in them) and its PDF, kept as the archive."""
+
+    __tablename__ = "briefings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), doc="daily | weekly | monthly")
+    first_day: Mapped[str] = mapped_column(String(10), index=True, doc="the first day covered, city time")
+    after_day: Mapped[str] = mapped_column(String(10), doc="the day after the last one covered")
+    title: Mapped[str] = mapped_column(String(64))
+    # "weekly:2026-11-16" for the scheduled briefing of a period (one each);
+    # NULL for those made on demand, which may be many.
+    scheduled_key: Mapped[str | None] = mapped_column(String(32), nullable=True, unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    created_by: Mapped[str] = mapped_column(String(64), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(JSON)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary)

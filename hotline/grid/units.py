@@ -44,6 +44,10 @@ class Units:
                     best = (len(a), u)
         return best[1] if best else None
 
+    def place_names(self) -> set[str]:
+        """Roads, compounds, communities and streets: words a segmenter keeps whole."""
+        return {n for u in self.by_code.values() for n in (*u.addresses, u.community, u.street)}
+
     def as_json(self) -> list[dict[str, object]]:
         return [{"code": u.code, "station": u.station, "path": u.path, "district": u.district,
                  "addresses": list(u.addresses)} for u in self.by_code.values()]

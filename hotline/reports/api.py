@@ -37,13 +37,10 @@ def period(day: str, month: str, tz: zoneinfo.ZoneInfo, today: dt.date) -> tuple
     return start, start + dt.timedelta(days=1), d.isoformat()
 
 
-@allow(Role.LEAD, Role.ADMIN)
-async def standards(request: web.Request) -> web.Response:
-    app = request.app
+async def standards_between(app: web.Application, start: dt.datetime, end: dt.datetime) -> dict[str, Any]:
+    """The standards report from start to end, read from the seat map's own
+    records (the briefings show the same figures)."""
     settings = app[SETTINGS]
-    tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
-    start, end, label = period(query_text(request, "day", max_len=10), query_text(request, "month", max_len=7), tz,
-                               app[CLOCK]().astimezone(tz).date())
     a, b = start.timestamp(), end.timestamp()
     await app[ACD].drain()
     async with app[SESSIONS]() as db:
@@ -59,10 +56,20 @@ async def standards(request: web.Request) -> web.Response:
     outages = [(outage["down_at"], outage["up_at"])] if outage else []
     out: dict[str, Any] = report(calls, callbacks, items, [s for s in scores if s is not None], a, b,
                                  settings.acd.queue, outages, Targets())
-    out["period"] = label
     if out["figures"][0].get("worst_window"):
         w = out["figures"][0]["worst_window"]
-        w["start_text"] = dt.datetime.fromtimestamp(w["start"], tz).strftime("%Y-%m-%d %H:%M")
+        w["start_text"] = dt.datetime.fromtimestamp(w["start"], start.tzinfo).strftime("%Y-%m-%d %H:%M")
+    return out
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def standards(request: web.Request) -> web.Response:
+    app = request.app
+    tz = zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone)
+    start, end, label = period(query_text(request, "day", max_len=10), query_text(request, "month", max_len=7), tz,
+                               app[CLOCK]().astimezone(tz).date())
+    out = await standards_between(app, start, end)
+    out["period"] = label
     return web.json_response(out, dumps=dumps)
 
 
