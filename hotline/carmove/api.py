@@ -4,12 +4,9 @@ the requester is on the line, and the lead's log and blacklist."""
 
 from __future__ import annotations
 
-import time
-
 from aiohttp import web
 
 from hotline.carmove.service import CarMoveService, CarmoveRefused
-from hotline.errors import HotlineError
 from hotline.roles import Role
 from hotline.tickets.api import HANDOFF
 from hotline.tickets.calls import NotInCall
@@ -17,26 +14,15 @@ from hotline.tickets.desk import dumps
 from hotline.web.auth import USER, allow
 from hotline.web.json import json_body
 from hotline.web.pages import page
-from hotline.web.throttle import RateLimit
+from hotline.web.throttle import RateLimit, throttle
 
 CARMOVE = web.AppKey("carmove", CarMoveService)
 REGISTERING = web.AppKey("carmove_registering", RateLimit)
 VERIFYING = web.AppKey("carmove_verifying", RateLimit)
 
 
-class Throttled(HotlineError):
-    error_id = "public-throttled"
-    status = 429
-
-
 def _json(body: object, status: int = 200) -> web.Response:
     return web.json_response(body, status=status, dumps=dumps)
-
-
-def _throttle(request: web.Request, key: web.AppKey[RateLimit]) -> None:
-    wait = request.app[key].hit(request.remote or "?", time.monotonic())
-    if wait is not None:
-        raise Throttled("操作过于频繁，请稍后再试", retry_after=int(wait + 0.999))
 
 
 def _on(request: web.Request) -> CarMoveService:
@@ -49,7 +35,7 @@ def _on(request: web.Request) -> CarMoveService:
 @allow(Role.PUBLIC)
 async def public_register(request: web.Request) -> web.Response:
     svc = _on(request)
-    _throttle(request, REGISTERING)
+    throttle(request, REGISTERING, "操作过于频繁，请稍后再试")
     body = await json_body(request)
     return _json(await svc.start_registration(body.get("plate"), body.get("phone"), "public"), status=201)
 
@@ -57,7 +43,7 @@ async def public_register(request: web.Request) -> web.Response:
 @allow(Role.PUBLIC)
 async def public_verify(request: web.Request) -> web.Response:
     svc = _on(request)
-    _throttle(request, VERIFYING)
+    throttle(request, VERIFYING, "操作过于频繁，请稍后再试")
     body = await json_body(request)
     return _json(await svc.verify(body.get("registration"), body.get("code")))
 

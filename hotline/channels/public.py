@@ -9,7 +9,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import time
 from typing import Any
 
 from aiohttp import web
@@ -26,7 +25,7 @@ from hotline.web.auth import allow
 from hotline.web.json import json_body
 from hotline.web.keys import SETTINGS
 from hotline.web.pages import page
-from hotline.web.throttle import RateLimit
+from hotline.web.throttle import RateLimit, throttle
 
 FILED = web.AppKey("public_filed", RateLimit)
 ASKED = web.AppKey("public_asked", RateLimit)
@@ -34,11 +33,6 @@ ASKED = web.AppKey("public_asked", RateLimit)
 # What a citizen sees of the history: steps, not who took them.
 PUBLIC_STEPS = {"accept": "已受理", "answer": "已答复", "dispatch": "已转承办部门办理", "approve": "部门已办理",
                 "revisit": "已办结", "reopen": "重新办理", "reject": "重新办理", "merge": "已合并办理"}
-
-
-class PublicThrottled(HotlineError):
-    error_id = "public-throttled"
-    status = 429
 
 
 class PublicDisabled(HotlineError):
@@ -65,12 +59,6 @@ def _field(body: dict[str, Any], name: str, label: str, max_len: int, required: 
     if len(value) > max_len:
         raise BadRequest(f"{label}最多 {max_len} 个字", field=name)
     return value
-
-
-def _throttle(request: web.Request, key: web.AppKey[RateLimit]) -> None:
-    wait = request.app[key].hit(request.remote or "?", time.monotonic())
-    if wait is not None:
-        raise PublicThrottled("提交过于频繁，请稍后再试", retry_after=int(wait + 0.999))
 
 
 def _enabled(request: web.Request) -> None:
@@ -101,7 +89,7 @@ async def file_request(request: web.Request) -> web.Response:
             "caller_name": _field(body, "name", "称呼", 32), "address": _field(body, "address", "地址", 200)}
     # Counted only once the request is well formed: a citizen who mistyped
     # their number is not locked out by the mistake.
-    _throttle(request, FILED)
+    throttle(request, FILED, "提交过于频繁，请稍后再试")
     code = "".join(secrets.choice("0123456789") for _ in range(8))
     store = request.app[STORE]
     # The number is only known inside the transaction, and the code is
@@ -121,7 +109,7 @@ async def request_status(request: web.Request) -> web.Response:
     body = await json_body(request)
     number = _field(body, "number", "工单号", 20, required=True)
     code = _field(body, "code", "查询码", 8, required=True)
-    _throttle(request, ASKED)
+    throttle(request, ASKED, "提交过于频繁，请稍后再试")
     store = request.app[STORE]
     async with store.sessions() as db:
         t = await db.scalar(select(Ticket).where(Ticket.number == number)) if ascii_digits(number) else None

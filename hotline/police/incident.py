@@ -11,6 +11,7 @@ from typing import Any
 
 from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
+from hotline.web.json import text_field
 
 INTAKE_NO = re.compile(r"^[A-Za-z0-9-]{4,64}$")
 TICKET_NO = re.compile(r"^[0-9]{8,20}$")
@@ -46,17 +47,7 @@ class Result:
 
 
 def _text(body: dict[str, Any], key: str, max_len: int, required: bool = False) -> str:
-    v = body.get(key, "")
-    if v is None:
-        v = ""
-    if type(v) is not str:
-        raise BadRequest(f"{key} 必须是文本", field=key)
-    v = v.strip()
-    if required and not v:
-        raise BadRequest(f"缺少 {key}", field=key)
-    if len(v) > max_len:
-        raise BadRequest(f"{key} 最长 {max_len} 字", field=key)
-    return v
+    return text_field(body, key, max_len=max_len, required=required, strip=True)
 
 
 def _time(body: dict[str, Any], key: str) -> dt.datetime:

@@ -60,14 +60,18 @@ async def json_body(request: web.Request) -> dict[str, Any]:
 
 
 def text_field(body: dict[str, Any], name: str, *, max_len: int = 2000, default: str = "",
-               required: bool = False) -> str:
+               required: bool = False, strip: bool = False) -> str:
+    """A text field: absent or null gives `default`; `strip` trims it first;
+    `required` refuses it absent, null or blank."""
     value = body.get(name)
     if value is None:
-        if required:
-            raise BadRequest(f"缺少 {name}", field=name)
-        return default
-    if type(value) is not str:
+        value = default
+    elif type(value) is not str:
         raise BadRequest(f"{name} 必须是字符串", field=name)
+    if strip:
+        value = value.strip()
+    if required and not value.strip():
+        raise BadRequest(f"缺少 {name}", field=name)
     if len(value) > max_len:
         raise BadRequest(f"{name} 超过 {max_len} 个字符", field=name)
     return value

@@ -1,4 +1,5 @@
-"""Login throttling: pure bookkeeping, no I/O.
+"""Throttling: login attempts and per-address limits as pure bookkeeping
+(no I/O), and the one helper the public routes refuse with (429).
 
 Password guessing is slowed per client address and per account; argon2's
 cost is paid by at most a few attempts at a time, so a flood of wrong
@@ -7,8 +8,13 @@ passwords cannot take the CPU the event loop (and the calls on it) need.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from hotline.errors import HotlineError
 
 
 @dataclass
@@ -84,3 +90,15 @@ class RateLimit:
             for k in [k for k, v in self._events.items() if not v or v[-1] <= now - self.window]:
                 del self._events[k]
         return None
+
+
+class Throttled(HotlineError):
+    error_id = "public-throttled"
+    status = 429
+
+
+def throttle(request: web.Request, key: web.AppKey[RateLimit], message: str) -> None:
+    """Count this request against its address's limit, or refuse it saying when to come back."""
+    wait = request.app[key].hit(request.remote or "?", time.monotonic())
+    if wait is not None:
+        raise Throttled(message, retry_after=int(wait + 0.999))

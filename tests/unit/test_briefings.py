@@ -126,3 +126,22 @@ def test_nothing_personal_reaches_a_briefing_row(month: tuple[bm.Seeded, list[co
     assert set(row) == {"number", "day", "category", "district", "place", "department", "status"}
     assert compose.mask_place("幸福里小区3栋2单元501室") == "幸福里小区*栋*单元**室"
     assert compose.mask_place("和平路十二号") == "和平路**号"
+
+
+def test_a_large_topic_lists_thirty_tickets_and_counts_the_rest() -> None:
+    from hotline.briefings import render
+
+    rows = [{"number": f"2026111600{i:04d}", "day": "11-16", "category": "交通出行 / 道路设施", "district": "南城区",
+             "place": "淮河路**号", "department": "市交通委", "status": "已派单"} for i in range(40)]
+    b = {"kind": "weekly", "kind_text": "周报", "title": "2026年11月16日至11月22日", "until": None,
+         "generated_text": "2026-11-23 07:30",
+         "volumes": {"total": 40, "previous_total": 0, "channels": [], "categories": [], "districts": [],
+                     "departments": []},
+         "hot_topics": [{"term": "共享单车", "count": 40, "expected": 1.0, "ratio": 40.0, "related": [], "tickets": rows}],
+         "repeats": [], "departments": [], "hotline": {"offered": 0, "answered": 0, "figures": []},
+         "settings": {"baseline_text": "4 周", "hot_min_tickets": 3, "hot_ratio": 2.0, "repeat_min": 3}}
+    html = render.html(b, links=False, nav=False)
+    assert html.count("2026111600") == 30 and "另有 10 件未列出" in html
+    assert "/tickets#" not in html and "简报档案" not in html
+    linked = render.html({**b, "id": 7}, links=True, nav=True)
+    assert 'href="/tickets#20261116000000"' in linked and 'href="/briefings/7/pdf"' in linked
