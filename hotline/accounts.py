@@ -128,7 +128,10 @@ def _background_priority() -> None:
     # Linux nice values are per thread and inherited by the threads a thread
     # starts: argon2's lanes (4 threads each) then yield both cores to the
     # event loop that carries the calls. Measured by bench/login_flood.py.
-    os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 15)
+    # Only ever lower the priority: a service started nicer than 15 (Nice=19)
+    # may not raise it again, and a failing initializer breaks every login.
+    tid = threading.get_native_id()
+    os.setpriority(os.PRIO_PROCESS, tid, max(15, os.getpriority(os.PRIO_PROCESS, tid)))
 
 
 # One verification at a time, niced: a flood of logins queues here instead of
