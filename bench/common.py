@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import signal
 import statistics
+import sys
 import tempfile
 import time
 import zoneinfo
@@ -32,11 +34,14 @@ def bench_pbx(**overrides: object) -> Iterator[tuple[Settings, Pbx]]:
                         pbx={"rootfs": rootfs, "instance_dir": f"{tmp}/pbx"}, **overrides)
         install(settings, say=lambda line: None)
         pbx = Pbx(settings)
+        # A benchmark stopped with SIGTERM stops its PBX too (the finally below).
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
         pbx.start()
         try:
             yield settings, pbx
         finally:
             pbx.stop()
+            signal.signal(signal.SIGTERM, previous)
 
 
 def percentile(values: Iterable[float], p: float) -> float:
