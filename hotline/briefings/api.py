@@ -46,10 +46,11 @@ async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
     await svc.close()
 
 
-def _summary(b: Briefing) -> dict[str, Any]:
+def _summary(b: Briefing, tz: dt.tzinfo) -> dict[str, Any]:
     return {"id": b.id, "kind": b.kind, "kind_text": KIND_TEXT[Kind(b.kind)], "title": b.title,
             "first_day": b.first_day, "after_day": b.after_day, "scheduled": b.scheduled_key is not None,
             "created_at": b.created_at.isoformat(), "created_by": b.created_by,
+            "created_text": b.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
             "total": b.data["volumes"]["total"], "hot_topics": [t["term"] for t in b.data["hot_topics"][:3]],
             "pdf_bytes": len(b.pdf)}
 
@@ -79,7 +80,8 @@ async def list_briefings(request: web.Request) -> web.Response:
         q = q.where(Briefing.kind == kind)
     async with request.app[SESSIONS]() as db:
         rows = (await db.scalars(q)).all()
-    return web.json_response({"briefings": [_summary(b) for b in rows]}, dumps=dumps)
+    tz = request.app[BRIEFINGS].tz
+    return web.json_response({"briefings": [_summary(b, tz) for b in rows]}, dumps=dumps)
 
 
 @allow(*READERS)
@@ -104,13 +106,13 @@ async def make_briefing(request: web.Request) -> web.Response:
     if when > today:
         raise BadRequest("不能为未来的日期生成简报", field="day")
     b = await svc.make(svc.period_of(Kind(kind), when), by=request[USER].username)
-    return web.json_response(_summary(b), status=201, dumps=dumps)
+    return web.json_response(_summary(b, svc.tz), status=201, dumps=dumps)
 
 
 @allow(*READERS)
 async def briefing_json(request: web.Request) -> web.Response:
     b = await _get(request)
-    return web.json_response({**_summary(b), "contents": b.data}, dumps=dumps)
+    return web.json_response({**_summary(b, request.app[BRIEFINGS].tz), "contents": b.data}, dumps=dumps)
 
 
 @allow(*READERS, page=True)

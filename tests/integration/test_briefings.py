@@ -116,6 +116,8 @@ async def test_a_seeded_month_gives_the_planted_topic_repeats_and_departments_in
             await page.goto(str(controller.make_url("/briefings")))
             await sign_in(page, leader.username, leader.password, "/briefings")
             await page.wait_for_selector("text=2026年11月16日至11月22日")
+            row = await page.inner_text("#rows")
+            assert "共享单车" in row and "2026-11-25 10:00" in row, row  # made at 10:00 city time
             SHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SHOTS / "briefings-archive.png"), full_page=True)
             await page.click("a:text('周报')")
