@@ -94,9 +94,10 @@ async def run(per_day: int) -> None:
             t0 = time.perf_counter()
             b = await svc.make(period, scheduled=True)
             took = time.perf_counter() - t0
-            top = b.data["hot_topics"][0]["term"] if b.data["hot_topics"] else "-"
+            hot = b.data["hot_topics"]
+            top = "、".join([hot[0]["term"], *hot[0]["related"]]) + f" ({hot[0]['count']} tickets)" if hot else "-"
             print(f"{kind.value:7s} {b.data['volumes']['total']:7d} tickets in the period: made in {took:5.1f} s, "
-                  f"PDF {len(b.pdf) / 1024:.0f} KiB; first hot topic '{top}'", flush=True)
+                  f"PDF {len(b.pdf) / 1024:.0f} KiB; first hot topic {top}", flush=True)
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         print(f"peak memory: the child processes {kib_to_mb(children):.0f} MB; this process "

@@ -644,6 +644,7 @@ class BriefingSettings(_Section):
     hot_ratio: float = Field(2.0, ge=1.0, le=100.0, description="and this many times its usual rate")
     hot_topics: int = Field(10, ge=1, le=50)
     repeat_min: int = Field(3, ge=2, le=1000, description="same address and category this often is a repeat problem")
+    repeats_listed: int = Field(20, ge=1, le=200, description="the most repeated listed; the rest counted")
     extra_words: list[str] = Field(default_factory=list, description="words the segmenter keeps whole")
 
 

@@ -92,22 +92,26 @@ def brief_row(t: TicketFact, tree: CategoryTree, tz: dt.tzinfo) -> dict[str, Any
 
 
 def repeats(window: Sequence[TicketFact], in_period: set[int], minimum: int, tree: CategoryTree,
-            tz: dt.tzinfo) -> list[dict[str, Any]]:
+            tz: dt.tzinfo, listed: int = 20) -> tuple[list[dict[str, Any]], int]:
     """Same address and category at least `minimum` times within the window
-    (the period and the weeks before it), one of them in the period."""
+    (the period and the weeks before it), one of them in the period: the
+    `listed` most repeated, and how many there are in all (a large city has
+    thousands of addresses reported three times a month)."""
     groups: dict[tuple[str, str], list[TicketFact]] = defaultdict(list)
     for t in window:
         if t.address.strip() and t.category:
             groups[(place_key(t.address), t.category)].append(t)
+    found = sorted(((place, cat, ts) for (place, cat), ts in groups.items()
+                    if len(ts) >= minimum and any(t.id in in_period for t in ts)),
+                   key=lambda g: (-len(g[2]), mask_place(g[0]), g[1]))
     out = []
-    for (place, cat), ts in groups.items():
-        if len(ts) >= minimum and any(t.id in in_period for t in ts):
-            ts.sort(key=lambda t: t.created_at)
-            node = tree.get(cat)
-            out.append({"place": mask_place(place), "category": node.label if node else cat, "count": len(ts),
-                        "first": ts[0].created_at.astimezone(tz).strftime("%m-%d"),
-                        "tickets": [brief_row(t, tree, tz) for t in ts]})
-    return sorted(out, key=lambda r: (-r["count"], r["place"]))
+    for place, cat, ts in found[:listed]:
+        ts.sort(key=lambda t: t.created_at)
+        node = tree.get(cat)
+        out.append({"place": mask_place(place), "category": node.label if node else cat, "count": len(ts),
+                    "first": ts[0].created_at.astimezone(tz).strftime("%m-%d"),
+                    "tickets": [brief_row(t, tree, tz) for t in ts]})
+    return out, len(found)
 
 
 def departments(tickets: Sequence[TicketFact], returns: Iterable[str], start: dt.datetime, end: dt.datetime,

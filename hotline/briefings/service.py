@@ -118,6 +118,8 @@ class Briefings:
                                     [content[f.id] for f in facts.values() if f.id not in in_ids])
         hotline = await self.standards(start, end)
         cfg = self.cfg
+        repeats, repeats_total = compose.repeats(list(facts.values()), in_ids, cfg.repeat_min, self.tree, self.tz,
+                                                 cfg.repeats_listed)
         return {
             "kind": period.kind.value, "kind_text": KIND_TEXT[period.kind], "title": period.title,
             "first_day": period.first.isoformat(), "after_day": period.after.isoformat(),
@@ -126,7 +128,7 @@ class Briefings:
             "volumes": compose.volumes(in_period, self.tree, previous_total),
             "hot_topics": [{**t, "tickets": [compose.brief_row(facts[i], self.tree, self.tz) for i in t["tickets"]]}
                            for t in topics],
-            "repeats": compose.repeats(list(facts.values()), in_ids, cfg.repeat_min, self.tree, self.tz),
+            "repeats": repeats, "repeats_total": repeats_total,
             "departments": compose.departments([*in_period, *(compose.TicketFact(*r) for r in touched)],
                                                returns, start, end, now, self.tree),
             "hotline": {"offered": hotline["offered"], "answered": hotline["answered"],

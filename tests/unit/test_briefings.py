@@ -3,6 +3,7 @@ segmenter, and the counts on a month with known answers."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 
@@ -107,7 +108,8 @@ def test_the_seeded_weeks_volumes_repeats_and_departments(month: tuple[bm.Seeded
     assert {r["label"]: r["count"] for r in v["departments"]} == {"市交通委": 8, "市生态环境局": 5}
     assert v["categories"][0]["label"] == "生态环境"  # 7 routine + 2 at 长江路88号 + 5 smoke
     assert sum(r["count"] for r in v["channels"]) == 38
-    reps = compose.repeats(facts, {f.id for f in week}, 3, tree, bm.TZ)
+    reps, total = compose.repeats(facts, {f.id for f in week}, 3, tree, bm.TZ)
+    assert total == 1
     assert [(r["place"], r["category"], r["count"]) for r in reps] == [("长江路**号", "生态环境 / 噪音污染", 4)]
     assert [t["number"] for t in reps[0]["tickets"]] == seeded.repeats
     touched = [f for f in facts if f.created_at < start and f.closed_at is not None and f.closed_at >= start]
@@ -138,10 +140,20 @@ def test_a_large_topic_lists_thirty_tickets_and_counts_the_rest() -> None:
          "volumes": {"total": 40, "previous_total": 0, "channels": [], "categories": [], "districts": [],
                      "departments": []},
          "hot_topics": [{"term": "共享单车", "count": 40, "expected": 1.0, "ratio": 40.0, "related": [], "tickets": rows}],
-         "repeats": [], "departments": [], "hotline": {"offered": 0, "answered": 0, "figures": []},
+         "repeats": [], "repeats_total": 0, "departments": [], "hotline": {"offered": 0, "answered": 0, "figures": []},
          "settings": {"baseline_text": "4 周", "hot_min_tickets": 3, "hot_ratio": 2.0, "repeat_min": 3}}
     html = render.html(b, links=False, nav=False)
     assert html.count("2026111600") == 30 and "另有 10 件未列出" in html
     assert "/tickets#" not in html and "简报档案" not in html
     linked = render.html({**b, "id": 7}, links=True, nav=True)
     assert 'href="/tickets#20261116000000"' in linked and 'href="/briefings/7/pdf"' in linked
+
+
+def test_only_the_most_repeated_places_are_listed_and_all_are_counted(
+        month: tuple[bm.Seeded, list[compose.TicketFact], CategoryTree]) -> None:
+    _, facts, tree = month
+    base = facts[0]
+    many = [dataclasses.replace(base, id=10_000 + i, number=f"X{i}", address=road, category="env-noise")
+            for i, road in enumerate(["滨河路1号"] * 4 + ["滨河路2号"] * 3)]
+    listed, total = compose.repeats(many, {f.id for f in many}, 3, tree, bm.TZ, listed=1)
+    assert total == 2 and [(r["place"], r["count"]) for r in listed] == [("滨河路*号", 4)]
