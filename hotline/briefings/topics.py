@@ -137,8 +137,8 @@ def hot_topics(period: dict[int, set[str]], baseline: Iterable[set[str]], *, min
         if same is None:
             if len(chosen) < limit:
                 chosen.append(c)
-        elif len(same.related) < 5 and c.term not in same.term:  # '单车' adds nothing to '共享单车'
-            same.related.append(c.term)
+        elif len(same.related) < 5 and not any(c.term in t for t in (same.term, *same.related)):
+            same.related.append(c.term)  # '单车' adds nothing beside '共享单车'
     return chosen
 
 

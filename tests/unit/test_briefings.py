@@ -61,7 +61,7 @@ def test_a_term_is_hot_when_its_share_rises_not_when_the_volume_does() -> None:
     period = {i: _terms("噪音") for i in range(8)}
     period.update({100 + i: _terms("供暖") for i in range(8)})
     period.update({200 + i: _terms("物业") for i in range(24)})
-    period.update({300 + i: _terms("共享单车", "盲道") for i in range(6)})
+    period.update({300 + i: _terms("共享单车", "盲道", "单车") for i in range(6)})
     period.update({400 + i: _terms("井盖") for i in range(2)})  # new but too few
     topics = hot_topics(period, baseline, min_tickets=3, ratio=2.0)
     assert [t.term for t in topics] == ["共享单车"]
