@@ -39,7 +39,10 @@ def _own_controller(settings: Settings, tmp_path: Path) -> tuple[Settings, dict[
     own = make_settings(tmp_path, pbx={"rootfs": str(settings.pbx.rootfs),
                                        "instance_dir": str(settings.pbx.instance_dir)})
     env = {**os.environ, "HOTLINE_STATE_DIR": str(own.state_dir), "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
-           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret}
+           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret,
+           # One phone line at any hour: `hotline serve` runs on the real clock,
+           # and a restart keeps the schedule's count, not a lead's override.
+           "HOTLINE_ACD__WINDOWS": "[]", "HOTLINE_ACD__DEFAULT_LINES": "1", "HOTLINE_ACD__HOLIDAY_LINES": "1"}
     return own, env, f"http://{own.web.host}:{own.web.port}/"
 
 
