@@ -33,7 +33,7 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int) -> None
         await app[AMI].action("Setvar", Variable="SIM_TALK", Value=str(talk_s))
         for i in range(1, seats + 1):
             await acd.login(f"seat{i:02d}", f"agent{i:02d}", f"坐席{i}")
-        acd.set_lines(seats, "bench")
+        await acd.set_lines(seats, "bench")
         menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
         client = app[AMI]
         lags_before = len(client.dispatcher.event_lags)

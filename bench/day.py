@@ -73,7 +73,7 @@ class Stretch:
 
 async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) -> dict[str, float]:
     ami = app[AMI]
-    app[ACD].set_lines(lines, "bench")
+    await app[ACD].set_lines(lines, "bench")
     rng = random.Random(seed)
     s = Stretch()
 

@@ -43,7 +43,7 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int, spread:
                 agents.append({"username": f"agent{i:02d}", "password": password, "seat": f"seat{i:02d}"})
         for a in agents:
             await acd.login(a["seat"], a["username"], a["username"])
-        acd.set_lines(seats, "bench")
+        await acd.set_lines(seats, "bench")
         cpu0, t0 = time.process_time(), time.monotonic()
         proc = await asyncio.create_subprocess_exec(
             sys.executable, str(Path(__file__).parent / "screen_pop_load.py"), "--port", str(settings.ami.port),

@@ -124,7 +124,7 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
             names = settings.seats.names()
             for i, name in enumerate(names):
                 await acd.login(name, f"a{i}", f"坐席{i}")
-            acd.set_lines(seats, "bench")
+            await acd.set_lines(seats, "bench")
             async with app[SESSIONS]() as db, db.begin():
                 _, password = await accounts.create_user(db, "bench-lead", "值班长", [Role.LEAD])
             base = f"http://{settings.web.host}:{settings.web.port}"

@@ -94,7 +94,7 @@ async def set_lines(request: web.Request) -> web.Response:
     count = body.get("count")
     if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= 999):
         raise BadRequest("count 必须是 0-999 的整数，或 null 表示恢复按排班", field="count")
-    request.app[ACD].set_lines(count, request[USER].username)
+    await request.app[ACD].set_lines(count, request[USER].username)
     return web.json_response(asdict(request.app[ACD].header_view().lines))
 
 
@@ -104,7 +104,7 @@ async def set_standby(request: web.Request) -> web.Response:
     active = body.get("active")
     if active is not None and not isinstance(active, bool):
         raise BadRequest("active 必须是 true、false 或 null（自动）", field="active")
-    request.app[ACD].set_standby(active, request[USER].username)
+    await request.app[ACD].set_standby(active, request[USER].username)
     return web.json_response(asdict(request.app[ACD].header_view().lines))
 
 

@@ -1,7 +1,8 @@
 """How many phone lines are staffed, who is on them, and when standby joins.
 
 Pure functions of the floor, the schedule and the clock. The shift lead may
-override the count; the override lasts until the schedule's next window.
+override the count; the override lasts until the schedule's next window,
+across controller restarts (the service stores it, `restored` reads it back).
 """
 
 from __future__ import annotations
@@ -53,6 +54,40 @@ def follow_schedule(lines: Lines, name: str, count: int) -> Lines:
 
 def set_override(lines: Lines, count: int | None) -> Lines:
     return replace(lines, override=count, override_window=lines.window if count is not None else "")
+
+
+# An override is restored only if its window never ended in between; older
+# than this it is not looked at (a window with no end, e.g. no windows
+# configured at all, would otherwise keep a lead's count for ever).
+RESTORE_WITHIN = dt.timedelta(days=8)
+
+
+def still_in_window(acd: AcdSettings, calendar: Calendar, name: str, since: dt.datetime,
+                    now: dt.datetime) -> bool:
+    """Whether the window called `name` held at every minute from `since` to
+    `now`: the occurrence an override was set in is still the current one.
+
+    Windows start and end on whole minutes, so a look at each minute
+    misses none of them."""
+    if not since <= now or now - since > RESTORE_WITHIN:
+        return False
+    t = since
+    while t < now:
+        if window(acd, calendar, t)[0] != name:
+            return False
+        t = t.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    return window(acd, calendar, now)[0] == name
+
+
+def restored(acd: AcdSettings, calendar: Calendar, now: dt.datetime, count: int | None, name: str,
+             set_at: dt.datetime | None, standby_manual: bool | None) -> Lines:
+    """The lead's choices as a controller that starts finds them stored: the
+    standby choice stands until the lead changes it; the line count only
+    while the window it was set in lasts."""
+    lines = Lines(standby_manual=standby_manual)
+    if count is not None and set_at is not None and still_in_window(acd, calendar, name, set_at, now):
+        lines = replace(lines, override=count, override_window=name)
+    return lines
 
 
 def assign(floor: Floor, lines: Lines) -> Floor:

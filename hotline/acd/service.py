@@ -28,7 +28,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
-from hotline.db.models import AcdEvent, AgentSession, QueueCall, utcnow
+from hotline.db.models import AcdEvent, AcdIntent, AgentSession, QueueCall, utcnow
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 from hotline.tasks import TaskSet
@@ -101,6 +101,7 @@ class AcdService(QueueEvents, AcdViews):
                 if r.pause:
                     floor = floor.with_seat(replace(floor.seats[r.seat], pause=r.pause))
         self.floor = floor
+        await self._restore_intent()
         self._recompute()
         self._tasks.spawn(self.reconciler.run(), "acd-reconciler")
         self._tasks.spawn(self._ticker(), "acd-ticker")
@@ -243,16 +244,37 @@ class AcdService(QueueEvents, AcdViews):
         """The work queue tells which seats hold an item (seat -> kind text)."""
         self._apply(st.set_working(self.floor, working))
 
-    def set_lines(self, count: int | None, actor: str) -> None:
+    async def set_lines(self, count: int | None, actor: str) -> None:
         self.lines = ln.set_override(self.lines, count)
         self.note("lines-override", "", f"值班长将线路数设为 {count}" if count is not None else "恢复按排班", actor)
         self._recompute()
+        await self._store_intent(lines_override=count, lines_window=self.lines.override_window,
+                                 lines_set_at=self.clock(), lines_actor=actor)
 
-    def set_standby(self, active: bool | None, actor: str) -> None:
+    async def set_standby(self, active: bool | None, actor: str) -> None:
         self.lines = replace(self.lines, standby_manual=active)
         self.note("standby-manual", "", {True: "值班长开启备班", False: "值班长关闭备班", None: "备班恢复自动"}[active],
                    actor)
         self._recompute()
+        await self._store_intent(standby_manual=active, standby_actor=actor)
+
+    async def _store_intent(self, **values: object) -> None:
+        """Stored before the lead is answered: a crash right after still keeps it."""
+        async with self.sessions() as db, db.begin():
+            await db.execute(update(AcdIntent).where(AcdIntent.id == 1).values(**values))
+
+    async def _restore_intent(self) -> None:
+        async with self.sessions() as db:
+            row = await db.get(AcdIntent, 1)
+        if row is None:
+            return
+        self.lines = ln.restored(self.acd, self.calendar, self.clock(), row.lines_override, row.lines_window,
+                                 row.lines_set_at, row.standby_manual)
+        if self.lines.override is not None:
+            self.note("lines-override", "", f"重启后沿用值班长设定的线路数 {self.lines.override}", row.lines_actor)
+        if self.lines.standby_manual is not None:
+            self.note("standby-manual", "", "重启后沿用值班长的备班设定："
+                      + ("开启" if self.lines.standby_manual else "关闭"), row.standby_actor)
 
     # -- background ------------------------------------------------------------------
     async def _ticker(self) -> None:

@@ -249,6 +249,20 @@ class AgentSession(Base):
     lawyer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
+class AcdIntent(Base):
+    """The shift lead's standing choices (line count, standby), one row: a
+    controller restarted mid-shift goes on with them, not with the schedule."""
+
+    __tablename__ = "acd_intent"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    lines_override: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    lines_window: Mapped[str] = mapped_column(String(64), default="")
+    lines_set_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    lines_actor: Mapped[str] = mapped_column(String(64), default="")
+    standby_manual: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    standby_actor: Mapped[str] = mapped_column(String(64), default="")
+
+
 class QueueCall(Base):
     """One caller's stay in the queue; figures over a rolling 24 hours come from here."""
 

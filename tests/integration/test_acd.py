@@ -166,6 +166,46 @@ async def test_controller_restart_rebuilds_membership_without_ghosts(
         await again.close()
 
 
+async def test_the_leads_line_count_and_standby_outlive_a_controller_restart_until_the_window_ends(
+        settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    await staff(controller, 7, standby=[7])
+    await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 7)}))
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        assert (await lead.request("PUT", "/api/acd/lines", json={"count": 3}))[0] == 200
+        assert (await lead.request("PUT", "/api/acd/standby", json={"active": True}))[0] == 200
+    finally:
+        await lead.close()
+    three = {iface(i) for i in (1, 2, 3)} | {iface(7)}
+    await eventually(lambda: _equals(takers(ami), three))
+    own = controller.app[SETTINGS]
+    await controller.close()
+    # Back within the same day window: the lead's choices, not the schedule's six.
+    clock.now += dt.timedelta(hours=2)
+    again = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
+    await again.start_server()
+    try:
+        await eventually(lambda: again.app[KEEPER].mirror.synced, timeout=15)
+        await eventually(lambda: _equals(takers(ami), three), timeout=10)
+        lines = acd(again).floor_view()["lines"]
+        assert (lines["target"], lines["override"], lines["standby_active"]) == (3, 3, True)
+        assert any("重启后沿用值班长设定的线路数 3" in c["detail"] for c in acd(again).floor_view()["changes"])
+    finally:
+        await again.close()
+    # The next morning the window is another one: six lines again; standby
+    # stays as the lead left it until they set it back to automatic.
+    clock.now += dt.timedelta(days=1)
+    third = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
+    await third.start_server()
+    try:
+        await eventually(lambda: third.app[KEEPER].mirror.synced, timeout=15)
+        await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 8)}), timeout=10)
+        lines = acd(third).floor_view()["lines"]
+        assert (lines["target"], lines["override"], lines["standby_active"]) == (6, None, True)
+    finally:
+        await third.close()
+
+
 async def test_asterisk_restart_reapplies_intent(
         pbx: Pbx, controller: TestServer, ami: AMIClient) -> None:
     await staff(controller, 3)

@@ -69,15 +69,20 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
         asyncio.run(_watch(url, password, first))
         print(f"demo: start to talking seats seen by the admin in {time.monotonic() - started:.1f} s")
     finally:
+        stopping = time.monotonic()
         os.killpg(proc.pid, signal.SIGTERM)
         try:
-            proc.wait(30)
+            proc.wait(60)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
+        stopped = time.monotonic() - stopping
         log.close()
+    print(f"demo: stopped {stopped:.1f} s after SIGTERM")
+    tail = (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
     # Stopping the demo stops its PBX too.
-    assert not _ami_open(settings.ami.port + OFFSET)
+    assert "Asterisk stopped" in tail, tail
+    assert not _ami_open(settings.ami.port + OFFSET), tail
 
 
 async def _watch(url: str, password: str, first: Path) -> None:

@@ -39,10 +39,7 @@ def _own_controller(settings: Settings, tmp_path: Path) -> tuple[Settings, dict[
     own = make_settings(tmp_path, pbx={"rootfs": str(settings.pbx.rootfs),
                                        "instance_dir": str(settings.pbx.instance_dir)})
     env = {**os.environ, "HOTLINE_STATE_DIR": str(own.state_dir), "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
-           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret,
-           # One phone line at any hour: `hotline serve` runs on the real clock,
-           # and a restart keeps the schedule's count, not a lead's override.
-           "HOTLINE_ACD__WINDOWS": "[]", "HOTLINE_ACD__DEFAULT_LINES": "1", "HOTLINE_ACD__HOLIDAY_LINES": "1"}
+           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret}
     return own, env, f"http://{own.web.host}:{own.web.port}/"
 
 
@@ -156,6 +153,10 @@ async def test_kill_9_with_work_items_in_flight_loses_none_and_offers_none_twice
         await asyncio.to_thread(proc.wait, 10)
         proc = _serve(env, log)
         await eventually(lambda: _up(url), timeout=30, interval=0.2)
+        # The lead's one line outlived the crash (`hotline serve` runs on the
+        # real clock: by day the schedule would put all three on lines).
+        lines = (await lead.call("GET", "api/acd/floor"))[1]["lines"]
+        assert (lines["target"], lines["override"]) == (1, 1), lines
         # The accepted item is still a2's, and a2 can finish it.
         mine = await eventually(lambda: holds(a2), timeout=15)
         assert [(i["id"], i["state"]) for i in mine] == [(held2["id"], "accepted")]

@@ -54,7 +54,7 @@ async def legal_items(controller: TestServer) -> list[WorkItem]:
 
 async def test_in_lawyer_hours_key_3_reaches_a_lawyer_and_never_a_general_agent(
         controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
-    acd(controller).set_lines(2, "lead")
+    await acd(controller).set_lines(2, "lead")
     general = [await Desk(controller, "seat01").start(), await Desk(controller, "seat02").start()]
     lawyer = await Desk(controller, "seat03", Role.LAWYER).start()
     lead = await Api(controller).login_as(Role.LEAD)
@@ -113,7 +113,7 @@ async def _is(got: object, want: set[str]) -> bool:
 async def test_with_no_lawyer_logged_in_or_out_of_hours_the_message_becomes_a_lawyers_item_for_the_next_rota_day(
         controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
     general = await Desk(controller, "seat01").start()  # off the lines: free for work, not for lawyers' work
-    acd(controller).set_lines(0, "lead")
+    await acd(controller).set_lines(0, "lead")
     try:
         # Lawyer hours, nobody logged in: a message, called back today (the window is open).
         assert not acd(controller).staffed("hotline-lawyer")

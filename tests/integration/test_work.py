@@ -76,7 +76,7 @@ async def events_of(server: TestServer, item: int) -> list[str]:
 
 async def floor_of(server: TestServer, seats: int, lines: int) -> list[Desk]:
     """Agents at seat01..seatNN, the first `lines` of them on the phone lines."""
-    acd(server).set_lines(lines, "lead")
+    await acd(server).set_lines(lines, "lead")
     desks = []
     for i in range(1, seats + 1):
         desks.append(await Desk(server, f"seat{i:02d}").start())
@@ -434,7 +434,7 @@ async def test_the_desk_and_the_seat_map_in_chromium(controller: TestServer, clo
     async with controller.app[SESSIONS]() as db, db.begin():
         _, pw_agent = await accounts.create_user(db, "desk-wang", "王坐席", [Role.AGENT])
         _, pw_lead = await accounts.create_user(db, "lead-zhao", "赵班长", [Role.LEAD])
-    acd(controller).set_lines(0, "lead")
+    await acd(controller).set_lines(0, "lead")
     base = str(controller.make_url("/"))
     async with chromium() as browser:
         desk = await (await browser.new_context(viewport={"width": 1400, "height": 1000})).new_page()

@@ -130,6 +130,35 @@ def test_windows_and_override_until_next_window() -> None:
     assert ln.follow_schedule(lines, "default", 2).target == 2  # the override lapsed
 
 
+def test_a_stored_override_is_restored_only_within_its_window_occurrence() -> None:
+    cal = Calendar.from_settings(IvrSettings(holidays=["2026-11-26"]))
+    at = lambda d, h, m=0: dt.datetime(2026, 11, d, h, m, tzinfo=cal.tz)  # noqa: E731
+    set_at = at(24, 10, 17)  # Tuesday, the day window (08:00-20:00)
+    kept = ln.restored(ACD, cal, at(24, 19, 59), 3, "day", set_at, None)
+    assert (kept.override, kept.override_window) == (3, "day")
+    assert ln.follow_schedule(kept, *ln.window(ACD, cal, at(24, 19, 59))).target == 3
+    # The window ended at 20:00 (and opened again the next morning): lapsed.
+    assert ln.restored(ACD, cal, at(24, 20, 0), 3, "day", set_at, None).override is None
+    assert ln.restored(ACD, cal, at(25, 10, 0), 3, "day", set_at, None).override is None
+    # A night override lasts across midnight until 08:00.
+    night = at(24, 22, 30)
+    assert ln.restored(ACD, cal, at(25, 7, 59), 1, "default", night, None).override == 1
+    assert ln.restored(ACD, cal, at(25, 8, 0), 1, "default", night, None).override is None
+    # The holiday on Thursday is a window of its own: a day override of
+    # Wednesday does not carry into it, nor one with a clock gone backwards.
+    assert ln.restored(ACD, cal, at(26, 10, 0), 3, "day", at(25, 19, 0), None).override is None
+    assert ln.restored(ACD, cal, at(24, 10, 0), 3, "day", set_at, None).override is None
+    # Never more than eight days, even where the window has no end.
+    endless, plain = ACD.model_copy(update={"windows": []}), Calendar.from_settings(IvrSettings())
+    assert ln.restored(endless, plain, at(24, 10, 0) + dt.timedelta(days=7), 4, "default", at(24, 10, 0),
+                       None).override == 4
+    assert ln.restored(endless, plain, at(24, 10, 0) + dt.timedelta(days=9), 4, "default", at(24, 10, 0),
+                       None).override is None
+    # The lead's standby choice stands until they change it.
+    assert ln.restored(ACD, cal, at(25, 10, 0), None, "", None, True).standby_manual is True
+    assert ln.restored(ACD, cal, at(25, 10, 0), None, "", None, None) == ln.Lines()
+
+
 def test_reconcile_adds_pauses_and_removes_ghosts() -> None:
     f = logged(4, 2, 1)  # seat01 on the line, seat02 doing ticket work
     member = Member("Local/seat01@sim-seat/n", "坐席1", "Local/seat01@sim-seat/n", "dynamic", 0, True, "小休", 0, False)
