@@ -62,7 +62,7 @@ from hotline.work.app import work_ctx
 from hotline.web import login
 from hotline.web.auth import allow, auth_middleware, error_middleware
 from hotline.web.keys import AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
-from hotline.web.origin import WS_OPEN, csrf_middleware, security_headers
+from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
 from hotline.web.pages import STATIC, page
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
                demo: DemoOptions | None = None) -> web.Application:
     app = web.Application(middlewares=[error_middleware, csrf_middleware, auth_middleware],
                           client_max_size=1024 * 1024)
-    app[WS_OPEN] = {}
+    app[WEBSOCKETS] = Websockets()
+    app.on_shutdown.append(app[WEBSOCKETS].close_all)
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
     app[STARTED] = time.monotonic()

@@ -15,18 +15,37 @@ is SameSite=Strict, but a page on another port of the same host is
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 
 from hotline.errors import HotlineError
 from hotline.web.auth import Handler
 from hotline.web.keys import SETTINGS
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-WS_OPEN = web.AppKey("websockets_open", dict)
+
+
+class Websockets:
+    """The live pages' websockets: counted per login session, and closed
+    when the controller stops. Left open, each kept a stop waiting for
+    aiohttp's shutdown timeout (half a minute with a seat map open) before
+    the PBX a `hotline serve --with-pbx` started could be stopped."""
+
+    def __init__(self) -> None:
+        self.per_session: dict[str, int] = {}
+        self.live: set[web.WebSocketResponse] = set()
+
+    async def close_all(self, app: web.Application) -> None:
+        # 1001 Going Away: the pages reconnect by themselves once it is back.
+        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message="服务重启".encode())
+                               for ws in list(self.live)), return_exceptions=True)
+
+
+WEBSOCKETS = web.AppKey("websockets", Websockets)
 
 
 class CrossOrigin(HotlineError):
@@ -84,15 +103,18 @@ async def websocket(request: web.Request, cookie: str) -> AsyncIterator[web.WebS
     if not origin or not origin_allowed(request, origin):
         raise CrossOrigin("websocket 必须来自本站页面", origin=origin)
     key = hashlib.sha256(request.cookies.get(cookie, "").encode()).hexdigest()
-    open_now: dict[str, int] = request.app[WS_OPEN]
+    sockets = request.app[WEBSOCKETS]
+    open_now = sockets.per_session
     if open_now.get(key, 0) >= request.app[SETTINGS].web.max_websockets_per_session:
         raise TooManyWebsockets("此登录打开的实时连接过多，请关闭其他窗口")
     open_now[key] = open_now.get(key, 0) + 1
+    ws = web.WebSocketResponse(heartbeat=20)
+    sockets.live.add(ws)
     try:
-        ws = web.WebSocketResponse(heartbeat=20)
         await ws.prepare(request)
         yield ws
     finally:
+        sockets.live.discard(ws)
         open_now[key] -= 1
         if open_now[key] <= 0:
             del open_now[key]

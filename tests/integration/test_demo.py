@@ -8,6 +8,7 @@ own so the session's PBX is untouched."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -64,28 +65,19 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
         assert stat.S_IMODE((state / "demo").stat().st_mode) == 0o700
         assert not (state / "hotline.db").exists()  # demo data stays out of the real state folder
 
-        import asyncio
-
-        asyncio.run(_watch(url, password, first))
-        print(f"demo: start to talking seats seen by the admin in {time.monotonic() - started:.1f} s")
+        asyncio.run(_watch(url, password, first, proc, started))
     finally:
-        stopping = time.monotonic()
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(60)
-        except subprocess.TimeoutExpired:
+        if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
-        stopped = time.monotonic() - stopping
         log.close()
-    print(f"demo: stopped {stopped:.1f} s after SIGTERM")
     tail = (tmp_path / "demo.log").read_text(errors="replace")[-3000:]
     # Stopping the demo stops its PBX too.
     assert "Asterisk stopped" in tail, tail
     assert not _ami_open(settings.ami.port + OFFSET), tail
 
 
-async def _watch(url: str, password: str, first: Path) -> None:
+async def _watch(url: str, password: str, first: Path, proc: subprocess.Popen[bytes], started: float) -> None:
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
         await page.goto(url + "lead/seatmap")
@@ -103,9 +95,24 @@ async def _watch(url: str, password: str, first: Path) -> None:
         SHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SHOTS / "demo-seatmap.png"), full_page=True)
         assert not first.exists()  # the one-time password is gone with its use
+        print(f"demo: start to talking seats seen by the admin in {time.monotonic() - started:.1f} s")
         # The status page, too, says it is a demo.
-        await page.goto(url)
-        await page.wait_for_selector("#demo-banner")
+        status = await browser.new_page()
+        await status.goto(url)
+        await status.wait_for_selector("#demo-banner")
+        await status.close()
+        # Ctrl-C with the seat map open: the page is told the service is
+        # restarting (and keeps trying), and the demo does not wait on it.
+        stopping = time.monotonic()
+        os.killpg(proc.pid, signal.SIGTERM)
+        await page.wait_for_function("document.getElementById('conn').textContent.includes('服务正在重启')")
+        assert "stale" in (await page.get_attribute("body", "class") or "")  # the last state, greyed
+        try:
+            await asyncio.to_thread(proc.wait, 60)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("the demo did not stop within 60 s of SIGTERM") from None
+        print(f"demo: stopped {time.monotonic() - stopping:.1f} s after SIGTERM, the seat map open")
+        await page.screenshot(path=str(SHOTS / "demo-seatmap-restarting.png"))
         await browser.close()
 
 
