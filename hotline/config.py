@@ -646,6 +646,8 @@ class BriefingSettings(_Section):
     repeat_min: int = Field(3, ge=2, le=1000, description="same address and category this often is a repeat problem")
     repeats_listed: int = Field(20, ge=1, le=200, description="the most repeated listed; the rest counted")
     extra_words: list[str] = Field(default_factory=list, description="words the segmenter keeps whole")
+    on_demand_per_hour: int = Field(12, ge=1, le=1000,
+                                    description="briefings one user may make on demand in an hour (each is kept)")
 
 
 class CarMoveSettings(_Section):

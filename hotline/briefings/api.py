@@ -6,6 +6,7 @@ nowhere)."""
 from __future__ import annotations
 
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -25,6 +26,7 @@ from hotline.web.auth import USER, allow
 from hotline.web.json import json_body, query_text
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 from hotline.web.pages import page
+from hotline.web.throttle import RateLimit
 
 BRIEFINGS = web.AppKey("briefings", Briefings)
 READERS = (Role.LEADER, Role.LEAD, Role.ADMIN)
@@ -37,10 +39,21 @@ class NoBriefing(HotlineError):
     status = 404
 
 
+class TooManyBriefings(HotlineError):
+    error_id = "briefings-throttled"
+    status = 429
+
+
+# Briefings made on demand, per user: each costs seconds of CPU in child
+# processes and is kept in the archive.
+MADE = web.AppKey("briefings_made", RateLimit)
+
+
 async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = Briefings(app[SETTINGS], app[SESSIONS], app[CLOCK], app[tickets_api.STORE].tree,
                     lambda start, end: standards_between(app, start, end))
     app[BRIEFINGS] = svc
+    app[MADE] = RateLimit(app[SETTINGS].briefings.on_demand_per_hour)
     svc.start()
     yield
     await svc.close()
@@ -105,6 +118,10 @@ async def make_briefing(request: web.Request) -> web.Response:
         raise BadRequest("day 的格式是 YYYY-MM-DD", field="day")
     if when > today:
         raise BadRequest("不能为未来的日期生成简报", field="day")
+    wait = request.app[MADE].hit(request[USER].username, time.monotonic())
+    if wait is not None:
+        raise TooManyBriefings(f"每人每小时最多生成 {request.app[MADE].limit} 份简报，请 {int(wait // 60) + 1} 分钟后再试",
+                               retry_after=int(wait + 0.999))
     b = await svc.make(svc.period_of(Kind(kind), when), by=request[USER].username)
     return web.json_response(_summary(b, svc.tz), status=201, dumps=dumps)
 

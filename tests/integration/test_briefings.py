@@ -145,6 +145,12 @@ async def test_todays_briefing_has_the_answered_call_and_the_leader_cannot_read_
         _, figures = await lead.request("GET", "/api/acd/figures")
         status, made = await leader.request("POST", "/api/briefings", json={"kind": "daily"})
         assert status == 201 and made["total"] == 1, made
+        # Each is kept and costs seconds of CPU: a few an hour per user.
+        async with leader.http.post(controller.make_url("/api/briefings"), json={"kind": "daily"},
+                                    headers={"Origin": leader.origin}) as r:
+            refused = await r.json()
+            assert r.status == 429 and refused["error_id"] == "briefings-throttled", refused
+            assert "每人每小时最多生成 1 份简报" in refused["message"] and int(r.headers["Retry-After"]) > 3000
         _, full = await leader.request("GET", f"/api/briefings/{made['id']}")
         b = full["contents"]
         assert b["until"] is not None  # today, so far
