@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -71,8 +71,12 @@ class Briefings:
                 if have is not None:
                     return have
             data = await self.contents(period)
-            pdf = await self._child("hotline.briefings.pdf",
-                                    render.html(data, links=False, nav=False).encode("utf-8"))
+            page = render.html(data, links=False, nav=False).encode("utf-8")
+
+            async def feed(stdin: asyncio.StreamWriter) -> None:
+                stdin.write(page)
+
+            pdf = await self._child("hotline.briefings.pdf", feed)
             row = Briefing(kind=period.kind.value, first_day=period.first.isoformat(),
                            after_day=period.after.isoformat(), title=data["title"],
                            scheduled_key=period.key if scheduled else None, created_at=self.clock(),
@@ -98,24 +102,19 @@ class Briefings:
         prev = containing(period.kind, period.first - dt.timedelta(days=1))
         prev_start, _ = self._bounds(prev.first, prev.after)
         async with self.sessions() as db:
-            window = (await db.execute(select(*_FACT_COLUMNS, Ticket.content).where(
-                Ticket.created_at >= base_start, Ticket.created_at < end, Ticket.merged_into == ""))).all()
+            facts = await _facts(db, Ticket.created_at >= base_start, Ticket.created_at < end)
             # Tickets made earlier that came due, were answered or closed in the period.
-            touched = (await db.execute(select(*_FACT_COLUMNS).where(
-                Ticket.created_at < start, Ticket.merged_into == "",
-                or_(and_(Ticket.deadline_at >= start, Ticket.deadline_at < end),
-                    and_(Ticket.feedback_at >= start, Ticket.feedback_at < end),
-                    and_(Ticket.closed_at >= start, Ticket.closed_at < end))))).all()
+            touched = await _facts(db, Ticket.created_at < start, or_(
+                and_(Ticket.deadline_at >= start, Ticket.deadline_at < end),
+                and_(Ticket.feedback_at >= start, Ticket.feedback_at < end),
+                and_(Ticket.closed_at >= start, Ticket.closed_at < end)))
             returns = (await db.scalars(select(User.department).join(
                 TicketEvent, TicketEvent.actor == User.username).where(
                 TicketEvent.action == "return", TicketEvent.at >= start, TicketEvent.at < end))).all()
-        facts = {r.id: compose.TicketFact(*r[:len(_FACT_COLUMNS)]) for r in window}
-        content = {r.id: r.content for r in window}
         in_period = [f for f in facts.values() if f.created_at >= start]
         in_ids = {f.id for f in in_period}
         previous_total = sum(1 for f in facts.values() if prev_start <= f.created_at < start)
-        topics = await self._topics([(f.id, content[f.id]) for f in in_period],
-                                    [content[f.id] for f in facts.values() if f.id not in in_ids])
+        topics = await self._topics(start, base_start, end) if in_period else []
         hotline = await self.standards(start, end)
         cfg = self.cfg
         repeats, repeats_total = compose.repeats(list(facts.values()), in_ids, cfg.repeat_min, self.tree, self.tz,
@@ -126,10 +125,11 @@ class Briefings:
             "until": now.astimezone(self.tz).strftime("%m月%d日 %H:%M") if now < end else None,
             "generated_at": now.isoformat(), "generated_text": now.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
             "volumes": compose.volumes(in_period, self.tree, previous_total),
-            "hot_topics": [{**t, "tickets": [compose.brief_row(facts[i], self.tree, self.tz) for i in t["tickets"]]}
-                           for t in topics],
+            # A ticket written after the facts were read may be in a topic: it waits for the next briefing.
+            "hot_topics": [{**t, "tickets": [compose.brief_row(facts[i], self.tree, self.tz)
+                                             for i in t["tickets"] if i in facts]} for t in topics],
             "repeats": repeats, "repeats_total": repeats_total,
-            "departments": compose.departments([*in_period, *(compose.TicketFact(*r) for r in touched)],
+            "departments": compose.departments([*in_period, *touched.values()],
                                                returns, start, end, now, self.tree),
             "hotline": {"offered": hotline["offered"], "answered": hotline["answered"],
                         "figures": [{k: f[k] for k in ("name", "value", "numerator", "denominator", "target", "met")}
@@ -140,34 +140,62 @@ class Briefings:
                          "repeat_min": cfg.repeat_min},
         }
 
-    async def _topics(self, period: list[tuple[int, str]], baseline: list[str]) -> list[dict[str, Any]]:
-        if not period:
-            return []
+    async def _topics(self, start: dt.datetime, base_start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
+        """The period's and the baseline's ticket texts go to the segmenter as
+        they are read, one line each: neither this process nor the child holds
+        them all (a month of a large city and the weeks it is measured against)."""
         os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
         words = [*self.cfg.extra_words, *(n.name for n in self.tree.nodes.values()),
                  *self.tree.units.place_names()]
-        job = {"period": period, "baseline": baseline,
-               "options": {"extra_words": words, "cache_dir": str(self.cache_dir),
-                           "min_tickets": self.cfg.hot_min_tickets, "ratio": self.cfg.hot_ratio,
-                           "limit": self.cfg.hot_topics}}
-        out = await self._child("hotline.briefings.topics", json.dumps(job, ensure_ascii=False).encode("utf-8"))
+        options = {"extra_words": words, "cache_dir": str(self.cache_dir), "min_tickets": self.cfg.hot_min_tickets,
+                   "ratio": self.cfg.hot_ratio, "limit": self.cfg.hot_topics}
+
+        async def feed(stdin: asyncio.StreamWriter) -> None:
+            stdin.write(_line(options))
+            async with self.sessions() as db:
+                for tag, since, until in (("p", start, end), ("b", base_start, start)):
+                    rows = await db.stream(select(Ticket.id, Ticket.content).where(
+                        Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into == "",
+                    ).execution_options(yield_per=FEED_BATCH))
+                    async for batch in rows.partitions():
+                        stdin.write(b"".join(_line([tag, tid, text]) for tid, text in batch))
+                        await stdin.drain()
+
+        out = await self._child("hotline.briefings.topics", feed)
         topics: list[dict[str, Any]] = json.loads(out)["topics"]
         return topics
 
-    async def _child(self, module: str, stdin: bytes) -> bytes:
+    async def _child(self, module: str, feed: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> bytes:
+        """Run `python -m module`, `feed` writing its stdin while its output is read."""
         proc = await asyncio.create_subprocess_exec(sys.executable, "-m", module, stdin=asyncio.subprocess.PIPE,
                                                     stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+        stdin = proc.stdin
+
+        async def write() -> None:
+            try:
+                await feed(stdin)
+                await stdin.drain()
+                stdin.close()
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the child died: its exit code and stderr say why
+
         try:
-            out, err = await asyncio.wait_for(proc.communicate(stdin), CHILD_TIMEOUT_S)
+            async with asyncio.timeout(CHILD_TIMEOUT_S), asyncio.TaskGroup() as tg:
+                tg.create_task(write())
+                out = tg.create_task(proc.stdout.read())
+                err = tg.create_task(proc.stderr.read())
+            await proc.wait()
         except BaseException:
             if proc.returncode is None:
                 proc.kill()
                 await proc.wait()
             raise
         if proc.returncode != 0:
-            log.error("briefing step %s failed (%s): %s", module, proc.returncode, err.decode(errors="replace")[-2000:])
+            log.error("briefing step %s failed (%s): %s", module, proc.returncode,
+                      err.result().decode(errors="replace")[-2000:])
             raise BriefingFailed(f"简报生成失败（{module.rsplit('.', 1)[-1]}），详见服务日志")
-        return out
+        return out.result()
 
     # -- the schedule ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -198,6 +226,34 @@ class Briefings:
             await asyncio.sleep(min(max(wait, 1.0), 3600.0))
 
 
+# Texts sent to the segmenter per database round trip.
+FEED_BATCH = 500
+
+
+def _line(item: object) -> bytes:
+    return json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n"
+
+
+async def _facts(db: AsyncSession, *where: ColumnElement[bool]) -> dict[int, compose.TicketFact]:
+    """The tickets' facts by id, read in batches: a month of a large city and
+    the weeks before are hundreds of thousands of rows, so no list of rows
+    is held beside them, and the few distinct codes and names (channel,
+    category, district, unit, status) are one string each, not one a row."""
+    facts: dict[int, compose.TicketFact] = {}
+    same: dict[str, str] = {}
+    result = await db.stream(select(*_FACT_COLUMNS).where(Ticket.merged_into == "", *where)
+                             .execution_options(yield_per=FACTS_BATCH))
+    async for batch in result.partitions():
+        for (tid, number, created, channel, category, district, address, department, status, deadline, feedback,
+             closed, satisfaction, redispatches) in batch:
+            facts[tid] = compose.TicketFact(
+                tid, number, created, same.setdefault(channel, channel), same.setdefault(category, category),
+                same.setdefault(district, district), address, same.setdefault(department, department),
+                same.setdefault(status, status), deadline, feedback, closed, satisfaction, redispatches)
+    return facts
+
+
+FACTS_BATCH = 2000
 _FACT_COLUMNS = (Ticket.id, Ticket.number, Ticket.created_at, Ticket.channel, Ticket.category, Ticket.district,
                  Ticket.address, Ticket.department, Ticket.status, Ticket.deadline_at, Ticket.feedback_at,
                  Ticket.closed_at, Ticket.satisfaction, Ticket.redispatches)

@@ -9,8 +9,8 @@ segmenters (pkuseg, LAC, HanLP) segment news text better but need model
 files of hundreds of megabytes and a numeric stack for short complaints
 about noise and heating. jieba's dictionary costs about 70 MB and a second
 to load, so the controller runs this module in a child process
-(`python -m hotline.briefings.topics`, JSON on stdin and stdout) that exits
-when done.
+(`python -m hotline.briefings.topics`, a JSON line per ticket on stdin, the
+topics as JSON on stdout) that exits when done.
 
 Spike test, per term: the tickets mentioning it in the period (n) against
 its share of the baseline's tickets times the period's tickets (e); hot when
@@ -27,7 +27,7 @@ import math
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,14 +143,29 @@ def hot_topics(period: dict[int, set[str]], baseline: Iterable[set[str]], *, min
 
 
 def main() -> None:
-    """stdin: {"period": [[id, text], ...], "baseline": [text, ...], "options": {...}};
-    stdout: {"topics": [...]}."""
-    job = json.load(sys.stdin)
-    opts = job.get("options", {})
+    """stdin, a JSON value a line: the options {...}; then ["p", id, text] for
+    each ticket of the period; then ["b", id, text] for each of the baseline.
+    stdout: {"topics": [...]}. Texts are segmented as they arrive: the
+    period's tickets are kept as their terms, the baseline only as counts."""
+    stream = (json.loads(line) for line in sys.stdin.buffer if line.strip())
+    opts = next(stream, {})
     seg = Segmenter(opts.get("extra_words", []), opts.get("cache_dir"))
-    period = {int(tid): seg.terms(text) for tid, text in job["period"]}
-    topics = hot_topics(period, (seg.terms(t) for t in job["baseline"]),
-                        min_tickets=opts.get("min_tickets", 3), ratio=opts.get("ratio", 2.0),
+    period: dict[int, set[str]] = {}
+    first_base: str | None = None
+    for tag, tid, text in stream:
+        if tag != "p":
+            first_base = text
+            break
+        period[int(tid)] = seg.terms(text)
+
+    def baseline() -> Iterator[set[str]]:
+        if first_base is None:
+            return
+        yield seg.terms(first_base)
+        for _tag, _tid, text in stream:
+            yield seg.terms(text)
+
+    topics = hot_topics(period, baseline(), min_tickets=opts.get("min_tickets", 3), ratio=opts.get("ratio", 2.0),
                         limit=opts.get("limit", 10))
     json.dump({"topics": [t.as_dict() for t in topics]}, sys.stdout, ensure_ascii=False)
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import math
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -69,6 +73,25 @@ def test_a_term_is_hot_when_its_share_rises_not_when_the_volume_does() -> None:
     # A usual topic that trebles its share is hot too.
     period.update({500 + i: _terms("供暖") for i in range(20)})
     assert {t.term for t in hot_topics(period, baseline)} == {"共享单车", "供暖"}
+
+
+def test_the_segmenter_child_reads_a_ticket_a_line_and_finds_the_planted_topic(tmp_path: Path) -> None:
+    # As the controller feeds it: the options, the period's tickets, then the baseline's.
+    lines = [{"extra_words": ["幸福里小区"], "cache_dir": str(tmp_path), "min_tickets": 3, "ratio": 2.0, "limit": 5}]
+    lines += [["p", i, "幸福里小区门口共享单车乱停放，堵塞盲道"] for i in range(1, 7)]
+    lines += [["p", 10 + i, "楼下餐馆夜间噪音扰民\n影响休息"] for i in range(4)]
+    lines += [["b", 100 + i, "楼下餐馆夜间噪音扰民，影响休息"] for i in range(60)]
+    stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
+    done = subprocess.run([sys.executable, "-m", "hotline.briefings.topics"], input=stdin, capture_output=True,
+                          timeout=120, check=True)
+    topics = json.loads(done.stdout)["topics"]
+    assert len(topics) == 1, topics
+    assert "共享单车" in [topics[0]["term"], *topics[0]["related"]] and topics[0]["tickets"] == [1, 2, 3, 4, 5, 6]
+    # No baseline (a hotline's first days): it answers, and six tickets alone have not risen above anything.
+    only = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines[:7]).encode()
+    done = subprocess.run([sys.executable, "-m", "hotline.briefings.topics"], input=only, capture_output=True,
+                          timeout=120, check=True)
+    assert json.loads(done.stdout) == {"topics": []}
 
 
 def test_the_segmenter_keeps_phrases_and_city_words_and_drops_filler() -> None:
