@@ -8,6 +8,7 @@ from collections.abc import Callable
 from hotline.ami.client import AMIClient
 from hotline.ami.events import FullyBooted
 from hotline.config import AmiSettings
+from hotline.tasks import wait_event
 
 
 async def wait_fully_booted(settings: AmiSettings, timeout: float,
@@ -30,10 +31,7 @@ async def wait_fully_booted(settings: AmiSettings, timeout: float,
                 return True
             if not alive():
                 return False
-            try:
-                await asyncio.wait_for(booted.wait(), 0.2)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(booted, 0.2)
         return booted.is_set()
     finally:
         await client.close()

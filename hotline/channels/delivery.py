@@ -22,7 +22,7 @@ from hotline.config import PEERS, ChannelGateway, Settings
 from hotline.db.models import OutboxAttempt, OutboxMessage
 from hotline.errors import HotlineError
 from hotline.police import signing
-from hotline.tasks import TaskSet
+from hotline.tasks import TaskSet, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -66,10 +66,7 @@ class Deliverer:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=1.0)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, 1.0)
             self._wake.clear()
             try:
                 while await self.round() == BATCH:

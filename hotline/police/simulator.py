@@ -20,7 +20,7 @@ import aiohttp
 from aiohttp import web
 
 from hotline.police import signing
-from hotline.tasks import TaskSet
+from hotline.tasks import TaskSet, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -163,10 +163,7 @@ class Police110Simulator:
             if left <= 0:
                 raise TimeoutError("110 simulator: condition not met in time")
             self.changed.clear()
-            try:
-                await asyncio.wait_for(self.changed.wait(), timeout=min(left, 0.5))
-            except TimeoutError:
-                pass
+            await wait_event(self.changed, min(left, 0.5))
 
 
 async def run(secret: bytes, hotline_url: str, host: str, port: int, incidents: int, every: float) -> None:

@@ -30,7 +30,7 @@ from hotline.acd.service import AcdService
 from hotline.config import Settings
 from hotline.db.models import User, WorkEvent, WorkItem
 from hotline.errors import HotlineError
-from hotline.tasks import TaskSet
+from hotline.tasks import TaskSet, wait_event
 from hotline.work import board
 from hotline.work.board import KIND_TEXT, Item, State
 from hotline.work.rows import WorkNews, item_of
@@ -120,10 +120,7 @@ class WorkService:
 
     async def _run(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=min(1.0, self.cfg.sync_seconds))
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, min(1.0, self.cfg.sync_seconds))
             self._wake.clear()
             try:
                 async with self._lock:

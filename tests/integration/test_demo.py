@@ -105,7 +105,7 @@ async def _watch(url: str, password: str, first: Path, proc: subprocess.Popen[by
         # restarting (and keeps trying), and the demo does not wait on it.
         stopping = time.monotonic()
         os.killpg(proc.pid, signal.SIGTERM)
-        await page.wait_for_function("document.getElementById('conn').textContent.includes('服务正在重启')")
+        await page.wait_for_selector("#conn:has-text('服务正在重启')")
         assert "stale" in (await page.get_attribute("body", "class") or "")  # the last state, greyed
         try:
             await asyncio.to_thread(proc.wait, 60)

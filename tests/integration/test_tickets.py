@@ -234,7 +234,8 @@ async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServe
 
         await queue_caller(ami, "13811112222")
         await page.wait_for_selector("#caller:has-text('13811112222')", timeout=20000)
-        await page.wait_for_function("document.getElementById('number').textContent.startsWith('20')")
+        # A selector, not a JS predicate: the desk's CSP forbids the eval Playwright polls one with.
+        await page.wait_for_selector("#number:has-text('2026')")
         number = await page.locator("#number").inner_text()
         assert number.startswith("2026") and await page.locator("#callState").inner_text() == "通话中"
 
