@@ -9,6 +9,7 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import logging
+import time
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -92,7 +93,9 @@ class PoliceLinkService:
 
     # -- 12345 -> 110 ------------------------------------------------------------------------
     def recording_link(self, call_id: str) -> str:
-        expires = int(self.clock().timestamp()) + self.cfg.recording_link_hours * 3600
+        # Real time, as the route checks it and as every signature with 110 is
+        # timed: the link is a wire credential, not a date in the hotline's books.
+        expires = int(time.time()) + self.cfg.recording_link_hours * 3600
         sig = signing.link_signature(self.secret, call_id, expires)
         return f"{self.settings.hotline_url}/api/110/recordings/{call_id}?expires={expires}&sig={sig}"
 
