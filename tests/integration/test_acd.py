@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -143,6 +145,18 @@ async def test_standby_joins_after_15s_wait_and_leaves_after_calm(
     assert kinds.count("standby") == 2
 
 
+@contextlib.asynccontextmanager
+async def _started(settings: Settings, own: Settings, clock: Clock) -> AsyncIterator[TestServer]:
+    """The controller started again on the same database, synced with the PBX."""
+    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
+    await server.start_server()
+    try:
+        await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
+        yield server
+    finally:
+        await server.close()
+
+
 async def test_controller_restart_rebuilds_membership_without_ghosts(
         pbx: Pbx, settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock) -> None:
     await staff(controller, 7)
@@ -154,16 +168,11 @@ async def test_controller_restart_rebuilds_membership_without_ghosts(
     # While the controller is down: a stray member appears, a real one vanishes.
     await ami.action("QueueAdd", Queue="hotline", Interface=iface(20), MemberName="ghost")
     await ami.action("QueueRemove", Queue="hotline", Interface=iface(4))
-    again = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await again.start_server()
-    try:
-        await eventually(lambda: again.app[KEEPER].mirror.synced, timeout=15)
+    async with _started(settings, own, clock):
         await eventually(lambda: _equals(takers(ami), expected), timeout=10)
         have = await members(ami)
         assert iface(20) not in have and set(have) == {iface(i) for i in range(1, 8)}
         assert have[iface(2)].paused_reason == "培训"
-    finally:
-        await again.close()
 
 
 async def test_the_leads_line_count_and_standby_outlive_a_controller_restart_until_the_window_ends(
@@ -182,28 +191,18 @@ async def test_the_leads_line_count_and_standby_outlive_a_controller_restart_unt
     await controller.close()
     # Back within the same day window: the lead's choices, not the schedule's six.
     clock.now += dt.timedelta(hours=2)
-    again = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await again.start_server()
-    try:
-        await eventually(lambda: again.app[KEEPER].mirror.synced, timeout=15)
+    async with _started(settings, own, clock) as again:
         await eventually(lambda: _equals(takers(ami), three), timeout=10)
         lines = acd(again).floor_view()["lines"]
         assert (lines["target"], lines["override"], lines["standby_active"]) == (3, 3, True)
         assert any("重启后沿用值班长设定的线路数 3" in c["detail"] for c in acd(again).floor_view()["changes"])
-    finally:
-        await again.close()
     # The next morning the window is another one: six lines again; standby
     # stays as the lead left it until they set it back to automatic.
     clock.now += dt.timedelta(days=1)
-    third = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await third.start_server()
-    try:
-        await eventually(lambda: third.app[KEEPER].mirror.synced, timeout=15)
+    async with _started(settings, own, clock) as third:
         await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 8)}), timeout=10)
         lines = acd(third).floor_view()["lines"]
         assert (lines["target"], lines["override"], lines["standby_active"]) == (6, None, True)
-    finally:
-        await third.close()
 
 
 async def test_asterisk_restart_reapplies_intent(
