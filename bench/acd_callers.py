@@ -22,7 +22,7 @@ async def main() -> None:
     p.add_argument("--callers", type=int, default=300)
     p.add_argument("--menu-file", required=True)
     p.add_argument("--spread", type=float, default=30.0)
-    p.add_argument("--deadline", type=float, default=600.0)
+    p.add_argument("--deadline", type=float, default=300.0)
     args = p.parse_args()
 
     client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-acd",
@@ -83,17 +83,24 @@ async def main() -> None:
                          ev.AgentConnect: on_connect, ev.AgentComplete: on_complete,
                          ev.QueueCallerAbandon: on_abandon, ev.Hangup: on_hangup})
     started = time.monotonic()
-    for number in sorted(numbers):
-        await call_in(client, number, hold_s=3600)
-        await asyncio.sleep(args.spread / args.callers)
     try:
-        await asyncio.wait_for(done.wait(), args.deadline)
-    except asyncio.TimeoutError:
+        # One deadline over the whole run: placing the calls can stall too
+        # (actions timing out when the PBX is out of files).
+        async with asyncio.timeout(args.deadline):
+            for number in sorted(numbers):
+                await call_in(client, number, hold_s=3600)
+                await asyncio.sleep(args.spread / args.callers)
+            await done.wait()
+    except TimeoutError:
         pass
     elapsed = time.monotonic() - started
     stuck = len(numbers) - len(completed) - len(lost)
-    await client.action("Hangup", Channel="/^Local/")
-    await client.close()
+    try:
+        async with asyncio.timeout(30):
+            await client.action("Hangup", Channel="/^Local/")
+            await client.close()
+    except (TimeoutError, OSError) as exc:
+        print(f"acd_callers: hang-up at the end failed: {exc!r}")
     print(json.dumps({"callers": len(numbers), "pressed": len(pressed), "queued": len(queued),
                       "connected": len(connected), "completed": len(completed), "lost": len(lost),
                       "stuck": stuck, "seconds": round(elapsed, 1)}))

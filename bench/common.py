@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import os
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -14,6 +16,7 @@ import zoneinfo
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -85,3 +88,22 @@ def median_max(values: list[float], scale: float = 1.0, unit: str = "s", width: 
     med, top = scale * statistics.median(values), scale * max(values)
     return f"median {med:{width}.{digits}f} {unit}  max {top:{width}.{digits}f} {unit}"
 
+
+
+async def load_report(argv: list[str], deadline: float) -> dict[str, Any] | None:
+    """Run a load generator (its own process) and read the JSON it prints
+    last. Ends by `deadline` whatever happens: a generator that hangs is
+    killed and None returned, so a benchmark prints what it has, never
+    waits for ever."""
+    proc = await asyncio.create_subprocess_exec(sys.executable, *argv, stdout=subprocess.PIPE)
+    try:
+        async with asyncio.timeout(deadline):
+            out, _ = await proc.communicate()
+        report: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
+        return report
+    except (TimeoutError, ValueError, IndexError):
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        print(f"bench: {' '.join(argv[:1])} did not report within {deadline:.0f} s")
+        return None

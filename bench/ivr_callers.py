@@ -99,12 +99,17 @@ async def main() -> None:
         peak_in_ivr = max(peak_in_ivr, in_ivr)
         await asyncio.sleep(args.spread / args.callers)
     try:
-        await asyncio.wait_for(done.wait(), args.deadline)
-    except asyncio.TimeoutError:
+        async with asyncio.timeout(max(1.0, args.deadline - (time.monotonic() - started))):
+            await done.wait()
+    except TimeoutError:
         pass
     elapsed = time.monotonic() - started
-    await client.action("Hangup", Channel="/^Local/")
-    await client.close()
+    try:
+        async with asyncio.timeout(30):
+            await client.action("Hangup", Channel="/^Local/")
+            await client.close()
+    except (TimeoutError, OSError) as exc:
+        print(f"ivr_callers: hang-up at the end failed: {exc!r}")
     print(json.dumps({"callers": len(numbers), "pressed": len(pressed), "queued": len(queued),
                       "peak_in_ivr": peak_in_ivr, "seconds": round(elapsed, 1), "to_queue": to_queue}))
 

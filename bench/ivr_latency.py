@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 
-from bench.common import bench_pbx, controller, percentile
+from bench.common import bench_pbx, controller, load_report, percentile
 from hotline import eventloop
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
@@ -36,13 +33,12 @@ async def run(settings: Settings, callers: int) -> None:
         idle_pct = 100 * (time.process_time() - idle_cpu0) / (time.monotonic() - idle_t0)
 
         cpu0 = time.process_time()
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
-            "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu,
-            stdout=subprocess.PIPE)
-        out, _ = await proc.communicate()
+        load = await load_report([str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
+                                  "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu,
+                                  "--deadline", "300"], 400)
         cpu = time.process_time() - cpu0
-        load = json.loads(out.decode().strip().splitlines()[-1])
+        if load is None:
+            return
         steps = len(agi.turnarounds) + agi.sessions_started
         key_ms = [x * 1000 for x in agi.key_turnarounds]
         all_ms = [x * 1000 for x in agi.turnarounds]

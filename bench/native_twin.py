@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-from bench.common import bench_pbx, controller, percentile
+from bench.common import bench_pbx, controller, load_report, percentile
 from hotline import eventloop
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
@@ -48,13 +45,11 @@ async def one_run(settings: Settings, pbx: Pbx, app: object, callers: int, *, ch
     assert asterisk is not None
     commands0 = agi.commands_total
     ast0, ctl0 = cpu_seconds(asterisk), time.process_time()
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
+    load = await load_report([
+        str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
         "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu_file,
-        "--spread", str(spread), "--deadline", "240", "--hangup-queued", *(["--channel", channel] if channel else []),
-        stdout=subprocess.PIPE)
-    out, _ = await proc.communicate()
-    load = json.loads(out.decode().strip().splitlines()[-1])
+        "--spread", str(spread), "--deadline", "240", "--hangup-queued", *(["--channel", channel] if channel else [])],
+        330) or {"callers": callers, "queued": 0, "note": "the load generator did not report"}
     # Let the hang-ups drain through AMI before reading the CPU.
     await asyncio.sleep(3)
     return {**load, "asterisk_cpu": cpu_seconds(asterisk) - ast0, "controller_cpu": time.process_time() - ctl0,

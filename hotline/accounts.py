@@ -155,8 +155,10 @@ async def verify_password(candidate: LoginCandidate, password: str) -> Identity 
 
 
 async def change_password(sessions: "async_sessionmaker[AsyncSession]", who: Identity, current: str,
-                          new: str) -> None:
-    """The user sets their own password (and a one-time one stops being needed)."""
+                          new: str, keep_token: str = "") -> set[str]:
+    """The user sets their own password (and a one-time one stops being
+    needed). Every other login of theirs ends: whoever else held one (a
+    borrowed or stolen password) is out. Returns the ended sessions' hashes."""
     if len(new) < 10:
         raise AccountError("新密码至少 10 个字符", field="new_password")
     if new == current:
@@ -169,6 +171,24 @@ async def change_password(sessions: "async_sessionmaker[AsyncSession]", who: Ide
     async with sessions() as db, db.begin():
         await db.execute(update(User).where(User.id == who.user_id)
                          .values(password_hash=hashed, must_change_password=False))
+        ended = set((await db.scalars(select(WebSession.token_hash).where(
+            WebSession.user_id == who.user_id, WebSession.token_hash != _token_hash(keep_token)))).all())
+        await db.execute(delete(WebSession).where(WebSession.token_hash.in_(ended)))
+    return ended
+
+
+def session_key(token: str) -> str:
+    """What a session is known by outside the cookie (never the token itself)."""
+    return _token_hash(token)
+
+
+async def live_sessions(db: AsyncSession, keys: set[str]) -> set[str]:
+    """Of these session keys, those still live (not ended, not expired, the account active)."""
+    if not keys:
+        return set()
+    rows = await db.execute(select(WebSession.token_hash).join(User, User.id == WebSession.user_id).where(
+        WebSession.token_hash.in_(keys), WebSession.expires_at > utcnow(), User.active.is_(True)))
+    return set(rows.scalars().all())
 
 
 async def open_session(db: AsyncSession, who: Identity, idle: dt.timedelta = SESSION_IDLE) -> str:

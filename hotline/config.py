@@ -96,6 +96,20 @@ class WebSettings(_Section):
     # to its API (e.g. "https://hotline.example.gov.cn" behind a proxy).
     allowed_origins: list[str] = Field(default_factory=list)
     max_websockets_per_session: int = Field(4, ge=1, le=64)
+    # Counted over all of a person's logins: five logins no longer make twenty sockets.
+    max_websockets_per_user: int = Field(6, ge=1, le=256)
+    # Reverse proxies whose X-Forwarded-For names the client: throttles key on
+    # the address it gives. From anyone else the header is ignored (it is
+    # whatever the sender wants it to be).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Requests without a login (public page, login, gateways' peers) per
+    # address and minute, counted before their body is even read.
+    anonymous_per_minute: int = Field(120, ge=1, le=100_000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: list[str]) -> list[str]:
+        return [_network(n) for n in value]
 
 
 class PbxSettings(_Section):
@@ -662,6 +676,7 @@ class CarMoveSettings(_Section):
     code_minutes: int = Field(10, ge=1, le=60, description="a registration code is valid this long")
     code_attempts: int = Field(5, ge=1, le=20)
     registrations_per_address_hour: int = Field(5, ge=1, le=10_000, description="public page, per address")
+    codes_per_phone_hour: int = Field(3, ge=1, le=100, description="registration codes sent to one phone an hour")
 
     @field_validator("pool")
     @classmethod
@@ -680,6 +695,9 @@ class PublicSettings(_Section):
     enabled: bool = True
     per_address_hour: int = Field(5, ge=1, le=10_000, description="requests one address may file per hour")
     status_per_address_hour: int = Field(60, ge=1, le=100_000)
+    # Query-code guesses at one ticket from anywhere: many addresses together
+    # still get this many tries an hour at an 8-digit code.
+    status_per_ticket_hour: int = Field(10, ge=1, le=10_000)
     max_content_chars: int = Field(2000, ge=50, le=20_000)
 
 

@@ -20,3 +20,8 @@ class Role(str, enum.Enum):
     LEADER = "leader"
     METRICS = "metrics"  # a Prometheus scraper with the bearer token from the secrets file
     GATEWAY = "gateway"  # a web/WeChat/SMS/app/110 gateway with its channel's bearer token
+
+
+# Everyone who logs in with a password: each may see who they are, change
+# their password and log out, whatever else they may do.
+PEOPLE = (Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.LAWYER, Role.GRID, Role.LEADER)

@@ -41,6 +41,7 @@ from hotline.ivr.prompts import PromptStore
 from hotline.ivr.service import AnnouncementService, FlowService
 from hotline.pbx import api as pbx_api
 from hotline.pbx.app import PBX_WATCH, TRUNKS, pbx_ctx
+from hotline.pbx.descriptors import raise_soft_limit
 from hotline.pbx.health import PbxWatch
 from hotline.pbx.process import Pbx
 from hotline.pbx.trunks import TrunkWatch
@@ -49,6 +50,7 @@ from hotline.reports import api as reports_api
 from hotline.roles import Role
 from hotline.seatmap import api as seatmap_api
 from hotline.seats import api as seats_api
+from hotline.seats.app import seats_ctx
 from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
 from hotline.channels import public as public_api
@@ -60,6 +62,8 @@ from hotline.police import api as police_api
 from hotline.police.app import police_ctx
 from hotline.work.app import work_ctx
 from hotline.web import login
+from hotline.web.accesslog import AccessLog
+from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.web.auth import allow, auth_middleware, error_middleware
 from hotline.web.keys import AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
@@ -166,6 +170,10 @@ async def health(request: web.Request) -> web.Response:
     keeper = app[KEEPER]
     flow = app[ivr_api.FLOWS].current()
     trunks = app[TRUNKS]
+    pbx = app[PBX_WATCH].view()
+    warnings = []
+    if pbx["files"] and pbx["files"]["near_limit"]:
+        warnings.append(f"电话系统已打开 {pbx['files']['open']} 个文件，接近上限 {pbx['files']['limit']}：新来电可能失败")
     body = {
         "status": "ok" if client.connected and keeper.mirror.synced and not trunks.cut_off else "degraded",
         "version": __version__,
@@ -178,7 +186,8 @@ async def health(request: web.Request) -> web.Response:
             "resyncs": keeper.resyncs,
         },
         "asterisk_version": keeper.asterisk_version or None,
-        "pbx": app[PBX_WATCH].view(),
+        "pbx": pbx,
+        "warnings": warnings,
         "trunks": trunks.view(),
         # Simulated callers and agents: every page says so.
         "demo": DEMO in app,
@@ -205,8 +214,9 @@ async def banner_js(request: web.Request) -> web.StreamResponse:
 
 def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
                demo: DemoOptions | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, csrf_middleware, auth_middleware],
+    app = web.Application(middlewares=[error_middleware, anonymous_gate, csrf_middleware, auth_middleware],
                           client_max_size=1024 * 1024)
+    app[ANONYMOUS] = RateLimit(settings.web.anonymous_per_minute, window=60.0)
     app[WEBSOCKETS] = Websockets()
     app.on_shutdown.append(app[WEBSOCKETS].close_all)
     app.on_response_prepare.append(security_headers)
@@ -218,6 +228,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(ami_ctx)
     app.cleanup_ctx.append(pbx_ctx)
     app.cleanup_ctx.append(acd_ctx)
+    app.cleanup_ctx.append(seats_ctx)
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
@@ -253,8 +264,10 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
 
 
 def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
+    raise_soft_limit()  # a socket per FastAGI session, websocket and AMI link
     app = create_app(settings, demo=demo)
     web.run_app(app, host=settings.web.host, port=settings.web.port, loop=eventloop.new_loop(),
+                access_log_class=AccessLog,
                 print=lambda _line: print(banner(settings, app), flush=True))
 
 
@@ -267,11 +280,13 @@ def banner(settings: Settings, app: web.Application) -> str:
     if DEMO in app:
         lines.append(f"  演示模式：模拟坐席与来电（每分钟约 {app[DEMO].rate_per_minute:g} 通），数据在 {settings.state_dir}")
         lines.append(f"  座席工作台可用演示坐席登录：账号 demo01，密码见 {settings.state_dir / 'demo-accounts.txt'}")
-    password = app.get(FIRST_ADMIN, "")
-    if password:
-        lines += ["", "  首次启动，已创建管理员（仅此一次显示；首次登录后须设置新密码）：",
-                  "    账号 admin", f"    一次性密码 {password}",
-                  f"    （另存于 {settings.state_dir / accounts.FIRST_ADMIN_FILE}，仅服务用户可读，改密后删除）"]
+    if app.get(FIRST_ADMIN, ""):
+        # The password itself never goes to stdout: a service's output ends
+        # up in journals and terminals' scrollback that others read.
+        first = settings.state_dir / accounts.FIRST_ADMIN_FILE
+        lines += ["", "  首次启动，已创建管理员 admin（首次登录后须设置新密码）。",
+                  f"    一次性密码保存在 {first}（仅服务用户可读，改密后自动删除），查看：",
+                  f"    sudo -u hotline cat {first}" if os.geteuid() == 0 else f"    cat {first}"]
     lines += ["", "  添加坐席：  .venv/bin/hotline user add zhangsan --name 张三 --role agent",
               "  值班长：    .venv/bin/hotline user add lisi --name 李四 --role lead",
               "  软电话设置：.venv/bin/hotline seat phone seat01",

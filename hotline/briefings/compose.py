@@ -2,7 +2,7 @@
 problems, the departments' record. Pure: the service reads the rows, this
 counts them. Nothing personal goes in: no caller, no name, house numbers
 masked, content never quoted; a ticket is its number, day, category and
-place."""
+place, and a place is the recognised roads and compounds only."""
 
 from __future__ import annotations
 
@@ -40,15 +40,49 @@ class TicketFact:
     redispatches: int
 
 
+_HEAD_END = re.compile(r"[,，;；。、:：(（\[【/|]")
+# A place word: a few characters ending the way Chinese roads, compounds and
+# administrative areas end (shortest first: 幸福里小区 is 幸福里 + 小区).
+_PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:大街|大道|胡同|小区|花园|家园|新村|公寓|大厦|广场|社区|街道|市场|公园|"
+                    r"路|街|道|巷|弄|里|苑|园|村|城|区|县|市|镇|乡|院)")
+# After a house number only a compound may follow, by a two-character
+# ending: a name like 李园 or 王村 must not pass as a place.
+_COMPOUND = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:小区|花园|家园|新村|公寓|大厦|广场|社区|市场|公园)")
+# A house, building, unit or room number after a place word.
+_NUMBER = re.compile(r"[0-9一二三四五六七八九十百零〇两]+(?:号楼|号院|号|栋|幢|单元|室|楼|层|弄|-)?")
+
+
 def mask_place(address: str) -> str:
-    """House and room numbers out, the road and compound kept: 幸福路12号3单元 -> 幸福路**号*单元."""
-    return re.sub(r"[0-9０-９一二三四五六七八九十百]+(?=[号栋幢单元室楼层-]|$)", lambda m: "*" * min(len(m[0]), 2),
-                  address)
+    """The place a briefing may name: only the recognised roads, compounds
+    and areas at the start of the address, house and room numbers masked
+    (幸福路12号3单元 -> 幸福路**号*单元). Whatever follows (a phone number, a
+    name, a note typed into the field) never passes: the address is cut at
+    its first punctuation and at the first word that is not a place."""
+    head = _HEAD_END.split(unicodedata.normalize("NFKC", address).replace(" ", ""), maxsplit=1)[0]
+    out: list[str] = []
+    pos = places = 0
+    numbered = False
+    while pos < len(head) and len(out) < 8:
+        if places and (m := _NUMBER.match(head, pos)):
+            digits = re.match(r"[0-9一二三四五六七八九十百零〇两]+", m[0])
+            assert digits is not None
+            out.append("*" * min(len(digits[0]), 2) + m[0][len(digits[0]):])
+            numbered = True
+        elif m := (_COMPOUND if numbered else _PLACE).match(head, pos):
+            out.append(m[0])
+            places += 1
+        else:
+            break
+        pos = m.end()
+    return "".join(out) if places else "（地址未识别）"
 
 
 def place_key(address: str) -> str:
-    """Two spellings of one address count as one (full-width digits, spaces, trailing punctuation)."""
-    return unicodedata.normalize("NFKC", address).replace(" ", "").rstrip("。，,.;；")
+    """Two spellings of one address count as one (full-width digits, spaces,
+    trailing punctuation); what follows the address's first punctuation is
+    a note, not the place."""
+    normal = unicodedata.normalize("NFKC", address).replace(" ", "")
+    return _HEAD_END.split(normal, maxsplit=1)[0].rstrip("。，,.;；")
 
 
 def _counted(pairs: Iterable[tuple[str, int]], top: int | None = None) -> list[dict[str, Any]]:

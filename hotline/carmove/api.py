@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.carmove.service import CarMoveService, CarmoveRefused
+from hotline.carmove.errors import CarmoveRefused
+from hotline.carmove.registry import VehicleRegistry
+from hotline.carmove.service import CarMoveService
 from hotline.roles import Role
 from hotline.tickets.api import HANDOFF
 from hotline.tickets.calls import NotInCall
@@ -17,6 +19,7 @@ from hotline.web.pages import page
 from hotline.web.throttle import RateLimit, throttle
 
 CARMOVE = web.AppKey("carmove", CarMoveService)
+REGISTRY = web.AppKey("carmove_registry", VehicleRegistry)
 REGISTERING = web.AppKey("carmove_registering", RateLimit)
 VERIFYING = web.AppKey("carmove_verifying", RateLimit)
 
@@ -32,33 +35,38 @@ def _on(request: web.Request) -> CarMoveService:
     return svc
 
 
+def _registry(request: web.Request) -> VehicleRegistry:
+    _on(request)
+    return request.app[REGISTRY]
+
+
 @allow(Role.PUBLIC)
 async def public_register(request: web.Request) -> web.Response:
-    svc = _on(request)
+    registry = _registry(request)
     throttle(request, REGISTERING, "操作过于频繁，请稍后再试")
     body = await json_body(request)
-    return _json(await svc.start_registration(body.get("plate"), body.get("phone"), "public"), status=201)
+    return _json(await registry.start(body.get("plate"), body.get("phone"), "public"), status=201)
 
 
 @allow(Role.PUBLIC)
 async def public_verify(request: web.Request) -> web.Response:
-    svc = _on(request)
+    registry = _registry(request)
     throttle(request, VERIFYING, "操作过于频繁，请稍后再试")
     body = await json_body(request)
-    return _json(await svc.verify(body.get("registration"), body.get("code")))
+    return _json(await registry.verify(body.get("registration"), body.get("code"), body.get("owner_code")))
 
 
 @allow(Role.AGENT, Role.LEAD)
 async def desk_register(request: web.Request) -> web.Response:
     """An agent registers the caller's car; the caller reads back the code."""
     body = await json_body(request)
-    return _json(await _on(request).start_registration(body.get("plate"), body.get("phone"), "agent"), status=201)
+    return _json(await _registry(request).start(body.get("plate"), body.get("phone"), "agent"), status=201)
 
 
 @allow(Role.AGENT, Role.LEAD)
 async def desk_verify(request: web.Request) -> web.Response:
     body = await json_body(request)
-    return _json(await _on(request).verify(body.get("registration"), body.get("code")))
+    return _json(await _registry(request).verify(body.get("registration"), body.get("code"), body.get("owner_code")))
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -74,7 +82,10 @@ async def move_request(request: web.Request) -> web.Response:
 
 @allow(Role.AGENT, Role.LEAD, Role.ADMIN)
 async def binding(request: web.Request) -> web.Response:
-    return _json(await request.app[CARMOVE].view(int(request.match_info["id"])))
+    who = request[USER]
+    # An agent sees the bindings they asked for; the lead and admins all.
+    mine = None if who.roles & {Role.LEAD, Role.ADMIN} else who.username
+    return _json(await request.app[CARMOVE].view(int(request.match_info["id"]), agent=mine))
 
 
 @allow(Role.LEAD, Role.ADMIN)

@@ -7,7 +7,8 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hotline.carmove.api import CARMOVE, REGISTERING, VERIFYING
+from hotline.carmove.api import CARMOVE, REGISTERING, REGISTRY, VERIFYING
+from hotline.carmove.registry import VehicleRegistry
 from hotline.carmove.service import PROMPTS, CarMoveService
 from hotline.tickets import api as tickets_api
 from hotline.web.keys import AMI, CLOCK, PROMPTS as PROMPT_STORE, SESSIONS, SETTINGS
@@ -20,8 +21,9 @@ async def carmove_ctx(app: web.Application) -> AsyncIterator[None]:
     if settings.carmove.pool:
         for name, text in PROMPTS.items():
             await prompts.fixed(name, text)
-    svc = CarMoveService(settings, app[SESSIONS], app[AMI], prompts, app[tickets_api.STORE].outbox, app[CLOCK])
+    svc = CarMoveService(settings, app[SESSIONS], app[AMI], prompts, app[CLOCK])
     app[CARMOVE] = svc
+    app[REGISTRY] = VehicleRegistry(settings, app[SESSIONS], app[tickets_api.STORE].outbox, app[CLOCK])
     app[REGISTERING] = RateLimit(settings.carmove.registrations_per_address_hour)
     app[VERIFYING] = RateLimit(settings.carmove.registrations_per_address_hour * 10)
     yield

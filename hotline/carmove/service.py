@@ -15,11 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import hmac
 import logging
-import re
-import secrets
 import zoneinfo
 from collections.abc import Callable
 from typing import Any
@@ -33,11 +29,10 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import AGISession
 from hotline.carmove import plates
+from hotline.carmove.errors import Blacklisted, CarmoveRefused, LimitReached, Unregistered
 from hotline.carmove.pool import Active, choose, counterpart, month_start
-from hotline.channels.outbox import Outbox
 from hotline.config import Settings
-from hotline.db.models import (CarmoveBinding, CarmoveBlacklist, CarmoveEvent, Ticket, TicketEvent, Vehicle,
-                               VehicleCode)
+from hotline.db.models import CarmoveBinding, CarmoveBlacklist, CarmoveEvent, Ticket, TicketEvent, Vehicle
 from hotline.errors import BadRequest, HotlineError
 from hotline.ivr.prompts import PromptStore
 from hotline.numbers import ascii_digits, mask_number
@@ -45,8 +40,6 @@ from hotline.tasks import TaskSet
 from hotline.tickets.handoff import ActiveCall
 
 log = logging.getLogger(__name__)
-
-MOBILE = re.compile(r"^1[3-9][0-9]{9}$")
 
 # Fixed prompts the dialplan plays (made at start).
 PROMPTS = {
@@ -59,106 +52,23 @@ PROMPTS = {
 }
 
 
-class CarmoveRefused(HotlineError):
-    error_id = "carmove-refused"
-    status = 409
-
-
-class Unregistered(HotlineError):
-    error_id = "carmove-unregistered"
-    status = 404
-
-
-class Blacklisted(HotlineError):
-    error_id = "carmove-blacklisted"
-    status = 403
-
-
-class LimitReached(HotlineError):
-    error_id = "carmove-limit"
-    status = 429
-
-
-class CodeRefused(HotlineError):
-    error_id = "carmove-code-refused"
-    status = 400
-
-
-def _hash(registration: int, code: str) -> str:
-    return hashlib.sha256(f"{registration}:{code}".encode()).hexdigest()
-
-
 class CarMoveService:
     def __init__(self, settings: Settings, sessions: async_sessionmaker, client: AMIClient, prompts: PromptStore,
-                 outbox: Outbox, clock: Callable[[], dt.datetime]):
+                 clock: Callable[[], dt.datetime]):
         self.settings = settings
         self.cfg = settings.carmove
         self.sessions = sessions
         self.client = client
         self.prompts = prompts
-        self.outbox = outbox
         self.clock = clock
         self.tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
         self._lock = asyncio.Lock()  # one pool allocation at a time
         self._waiting: dict[int, str] = {}  # binding -> the requester's channel, on hold
         self._tasks = TaskSet("carmove")
-        self.kick_outbox: Callable[[], None] = lambda: None
         client.on(ev.HotlineCarmove, self._on_step)
 
     async def close(self) -> None:
         await self._tasks.close()
-
-    # -- vehicles ----------------------------------------------------------------------------
-    async def start_registration(self, plate_text: object, phone_text: object, via: str) -> dict[str, Any]:
-        """A one-time code goes to the owner's phone through the SMS gateway;
-        the vehicle is registered when it comes back (verify)."""
-        plate = plates.normalize(plate_text)
-        phone = phone_text.strip() if type(phone_text) is str else ""
-        if not MOBILE.match(phone):
-            raise BadRequest("车主手机号应为 11 位手机号码", field="phone")
-        if self.settings.gateway("sms") is None:
-            raise CarmoveRefused("短信网关未配置，无法发送验证码")
-        code = f"{secrets.randbelow(10 ** 6):06d}"
-        now = self.clock()
-        async with self.sessions() as db, db.begin():
-            row = VehicleCode(plate=plate, phone=phone, code_hash="", via=via, attempts=0, used=False,
-                              created_at=now, expires_at=now + dt.timedelta(minutes=self.cfg.code_minutes))
-            db.add(row)
-            await db.flush()
-            row.code_hash = _hash(row.id, code)
-            self.outbox.add_peer(db, "sms", "", "otp", {
-                "ticket": "", "channel": "sms", "citizen": phone, "kind": "otp",
-                "text": f"【12345】您正在登记挪车联系号码（车牌 {plate}），验证码 {code}，"
-                        f"{self.cfg.code_minutes} 分钟内有效。如非本人操作请忽略。",
-                "at": now.isoformat(timespec="seconds")}, now)
-            registration = row.id
-        self.kick_outbox()
-        return {"registration": registration, "plate": plate, "phone": mask_number(phone),
-                "expires_in_s": self.cfg.code_minutes * 60}
-
-    async def verify(self, registration: object, code: object) -> dict[str, Any]:
-        if type(registration) is not int or type(code) is not str or not (ascii_digits(code) and len(code) == 6):
-            raise BadRequest("请输入登记编号和 6 位验证码", field="code")
-        now = self.clock()
-        async with self.sessions() as db, db.begin():
-            row = await db.get(VehicleCode, registration)
-            if row is None or row.used or row.expires_at < now or row.attempts >= self.cfg.code_attempts:
-                raise CodeRefused("验证码已失效，请重新获取")
-            row.attempts += 1
-            if not hmac.compare_digest(row.code_hash, _hash(row.id, code)):
-                left = self.cfg.code_attempts - row.attempts
-                # Committed: a wrong code counts even though the request fails.
-                await db.commit()
-                raise CodeRefused(f"验证码不正确，还可尝试 {left} 次", attempts_left=left)
-            row.used = True
-            car = await db.scalar(select(Vehicle).where(Vehicle.plate == row.plate))
-            if car is None:
-                db.add(Vehicle(plate=row.plate, owner_phone=row.phone, via=row.via, verified_at=now, created_at=now))
-            else:
-                car.owner_phone, car.via, car.verified_at = row.phone, row.via, now
-            plate, phone = row.plate, row.phone
-        log.info("vehicle %s registered (owner %s)", plate, mask_number(phone))
-        return {"plate": plate, "phone": mask_number(phone), "verified": True}
 
     # -- a request from the desk -------------------------------------------------------------
     async def request(self, who: Identity, call: ActiveCall, plate_text: object, location_text: object) -> dict[str, Any]:
@@ -278,13 +188,15 @@ class CarMoveService:
             db.add(CarmoveEvent(binding_id=binding, at=self.clock(), kind=kind, note=note[:200]))
 
     # -- views -------------------------------------------------------------------------------
-    async def view(self, binding: int) -> dict[str, Any]:
+    async def view(self, binding: int, agent: str | None = None) -> dict[str, Any]:
+        """One binding and its log; `agent` limits it to the agent who asked
+        for it (an agent has no business with another's car moving)."""
         async with self.sessions() as db:
             b = await db.get(CarmoveBinding, binding)
             events = (await db.scalars(select(CarmoveEvent).where(CarmoveEvent.binding_id == binding)
                                        .order_by(CarmoveEvent.id))).all()
-        if b is None:
-            raise CarmoveRefused("没有这个挪车记录")
+        if b is None or (agent is not None and b.agent != agent):
+            raise Unregistered("没有这个挪车记录")
         return {**self._row(b), "events": [{"at": e.at.isoformat(), "kind": e.kind, "note": e.note} for e in events]}
 
     def _row(self, b: CarmoveBinding) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from hotline.web.throttle import RateLimit, throttle
 
 FILED = web.AppKey("public_filed", RateLimit)
 ASKED = web.AppKey("public_asked", RateLimit)
+ASKED_TICKET = web.AppKey("public_asked_ticket", RateLimit)
 
 # What a citizen sees of the history: steps, not who took them.
 PUBLIC_STEPS = {"accept": "已受理", "answer": "已答复", "dispatch": "已转承办部门办理", "approve": "部门已办理",
@@ -110,6 +111,7 @@ async def request_status(request: web.Request) -> web.Response:
     number = _field(body, "number", "工单号", 20, required=True)
     code = _field(body, "code", "查询码", 8, required=True)
     throttle(request, ASKED, "提交过于频繁，请稍后再试")
+    throttle(request, ASKED_TICKET, "该工单查询过于频繁，请一小时后再试", by=number)
     store = request.app[STORE]
     async with store.sessions() as db:
         t = await db.scalar(select(Ticket).where(Ticket.number == number)) if ascii_digits(number) else None
@@ -142,6 +144,7 @@ def setup(app: web.Application) -> None:
     cfg = app[SETTINGS].public
     app[FILED] = RateLimit(cfg.per_address_hour)
     app[ASKED] = RateLimit(cfg.status_per_address_hour)
+    app[ASKED_TICKET] = RateLimit(cfg.status_per_ticket_hour)
     r = app.router
     r.add_get("/public", intake_page)
     r.add_get("/api/public/districts", districts)

@@ -449,17 +449,22 @@ class Vehicle(Base):
 
 
 class VehicleCode(Base):
-    """A registration waiting for its one-time code (hashed)."""
+    """A registration waiting for its one-time code (hashed). A plate that
+    already has an owner changes hands only with a second code, sent to that
+    owner's phone (owner_phone, owner_code_hash)."""
 
     __tablename__ = "vehicle_codes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token: Mapped[str] = mapped_column(String(43), unique=True, index=True, doc="what the registrant is given: unguessable")
     plate: Mapped[str] = mapped_column(String(16))
     phone: Mapped[str] = mapped_column(String(20))
     code_hash: Mapped[str] = mapped_column(String(64))
+    owner_phone: Mapped[str] = mapped_column(String(20), default="", doc="the current owner asked to consent")
+    owner_code_hash: Mapped[str] = mapped_column(String(64), default="")
     via: Mapped[str] = mapped_column(String(16))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 

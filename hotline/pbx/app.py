@@ -26,5 +26,7 @@ async def pbx_ctx(app: web.Application) -> AsyncIterator[None]:
     app[METRICS].add_updater(trunk_metrics(registry, app[TRUNKS]))
     app[METRICS].add_updater(guard_metrics(registry, guard))
     await guard.start()
+    app[PBX_WATCH].start()
     yield
+    await app[PBX_WATCH].close()
     await guard.close()

@@ -24,8 +24,10 @@ from prometheus_client import Gauge
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import Disconnected
 from hotline.ami.resync import MirrorKeeper
+from hotline.pbx.descriptors import FileUse, file_use
 from hotline.pbx.process import Pbx
 from hotline.pbx.supervisor import SupervisorState
+from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,40 @@ class PbxWatch:
         self.clock = clock
         self.health = PbxHealth(since=clock())
         self.supervisor: SupervisorState | None = None
+        self.files: FileUse | None = None  # the bundled Asterisk's open files, read every FILES_SECONDS
+        self._asterisk_pid: int | None = None
         self._listeners: list[Callable[[], None]] = []
+        self._tasks = TaskSet("pbx-watch")
         keeper.subscribe(self._on_mirror)
         client.on(Disconnected, self._on_disconnected)
+
+    FILES_SECONDS = 10.0
+
+    def start(self) -> None:
+        if self.pbx is not None:
+            self._tasks.spawn(self._watch_files(), "pbx-files")
+
+    async def close(self) -> None:
+        await self._tasks.close()
+
+    async def _watch_files(self) -> None:
+        while True:
+            use = await asyncio.to_thread(self._read_files)
+            warned = self.files is not None and self.files.near_limit
+            self.files = use
+            if use is not None and use.near_limit != warned:
+                if use.near_limit:
+                    log.error("PBX holds %d open files of its limit %d: new calls may fail", use.open, use.limit)
+                self._notify()
+            await asyncio.sleep(self.FILES_SECONDS)
+
+    def _read_files(self) -> FileUse | None:
+        assert self.pbx is not None
+        use = file_use(self._asterisk_pid) if self._asterisk_pid else None
+        if use is None:  # restarted (or not yet seen): find it again
+            self._asterisk_pid = self.pbx.asterisk_pid()
+            use = file_use(self._asterisk_pid) if self._asterisk_pid else None
+        return use
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -94,6 +127,9 @@ class PbxWatch:
             log.error("PBX down: %s", health.reason)
         elif health.up and health.last_outage is not None and not was_up:
             log.warning("PBX back after %.1f s (%s)", health.last_outage.seconds, health.last_outage.reason)
+        self._notify()
+
+    def _notify(self) -> None:
         for listener in self._listeners:
             try:
                 listener()
@@ -122,6 +158,7 @@ class PbxWatch:
             "restarts": sup.restarts if sup else None,
             "last_exit": sup.last_exit if sup and sup.last_exit else None,
             "restarting": bool(sup and sup.state == "restarting"),
+            "files": self.files.as_dict() if self.files is not None else None,
         }
         if h.last_outage is not None:
             out["last_outage"] = {"down_at": round(h.last_outage.down_at, 3), "up_at": round(h.last_outage.up_at, 3),

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from hotline.pbx.descriptors import raise_soft_limit
+
 if TYPE_CHECKING:
     from hotline.pbx.process import Pbx
 
@@ -107,6 +109,9 @@ def _child_setup() -> None:
     # Asterisk's logs, queue_log, recordings and spool hold personal data:
     # nothing it writes is readable by other users.
     os.umask(0o077)
+    # A few descriptors per call: the inherited soft limit (often 1024) ran
+    # out at about 300 calls and Asterisk dropped calls (pbx/descriptors.py).
+    raise_soft_limit()
 
 
 def run(pbx: "Pbx") -> int:

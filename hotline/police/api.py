@@ -36,7 +36,7 @@ async def _signed(request: web.Request) -> dict:
     return await json_body(request)
 
 
-@allow(Role.PUBLIC)
+@allow(Role.PUBLIC, signed=True)
 async def incident(request: web.Request) -> web.Response:
     """110 hands over a matter: 201 with the new ticket, 200 with the same
     ticket when the intake number was seen before."""
@@ -46,7 +46,7 @@ async def incident(request: web.Request) -> web.Response:
                   "status": ticket["status"], "status_text": ticket["status_text"]}, status=201 if created else 200)
 
 
-@allow(Role.PUBLIC)
+@allow(Role.PUBLIC, signed=True)
 async def result(request: web.Request) -> web.Response:
     return _json(await request.app[POLICE].result(parse_result(await _signed(request))))
 

@@ -92,7 +92,9 @@ def linphone_xml(d: PhoneDetails) -> str:
         '  </section>',
         '  <section name="sip">',
         entry("default_proxy", 0), entry("media_encryption", "srtp" if d.srtp else "none"),
-        entry("media_encryption_mandatory", 0), entry("verify_server_certs", 0),
+        # The phone checks the PBX's certificate: a self-signed one is
+        # trusted on the device once its fingerprint is checked (README).
+        entry("media_encryption_mandatory", 0), entry("verify_server_certs", 1), entry("verify_server_cn", 1),
         '  </section>',
         '  <section name="rtp">',
         entry("audio_rtp_port", "7078"),
@@ -107,18 +109,19 @@ class ProvisioningLinks:
 
     def __init__(self, clock: Callable[[], float] = time.monotonic):
         self.clock = clock
-        self._links: dict[str, tuple[str, float]] = {}
+        self._links: dict[str, tuple[str, str, float]] = {}
 
-    def issue(self, seat: str) -> str:
+    def issue(self, seat: str, agent: str) -> str:
         now = self.clock()
-        self._links = {t: v for t, v in self._links.items() if v[1] > now}
+        self._links = {t: v for t, v in self._links.items() if v[2] > now}
         token = secrets.token_urlsafe(24)
-        self._links[token] = (seat, now + LINK_SECONDS)
+        self._links[token] = (seat, agent, now + LINK_SECONDS)
         return token
 
-    def redeem(self, token: str) -> str | None:
-        """The seat the link was for, once; None when unknown, used or expired."""
+    def redeem(self, token: str) -> tuple[str, str] | None:
+        """(seat, agent) the link was issued for, once; None when unknown,
+        used or expired."""
         entry = self._links.pop(token, None)
-        if entry is None or entry[1] <= self.clock():
+        if entry is None or entry[2] <= self.clock():
             return None
-        return entry[0]
+        return entry[0], entry[1]

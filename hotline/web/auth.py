@@ -39,16 +39,20 @@ class PasswordChangeRequired(HotlineError):
     status = 403
 
 
-def allow(*roles: Role, page: bool = False, before_password_change: bool = False) -> Callable[[Handler], Handler]:
+def allow(*roles: Role, page: bool = False, before_password_change: bool = False,
+          signed: bool = False) -> Callable[[Handler], Handler]:
     """Declare who may call a route; `page` routes answer people, not scripts:
     they redirect to the login page and explain a refusal in Chinese.
     `before_password_change`: open to a user still holding a one-time
-    password (who may do nothing else until they set their own)."""
+    password (who may do nothing else until they set their own). `signed`:
+    a public route a peer (110) proves itself on by signature, so it is not
+    throttled or size-limited as an anonymous visitor is."""
 
     def mark(handler: Handler) -> Handler:
         handler.allowed_roles = frozenset(roles)  # type: ignore[attr-defined]
         handler.is_page = page  # type: ignore[attr-defined]
         handler.before_password_change = before_password_change  # type: ignore[attr-defined]
+        handler.signed = signed  # type: ignore[attr-defined]
         return handler
 
     return mark
@@ -111,3 +115,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         log.exception("unhandled error on %s %s", request.method, request.path)
         body = {"error_id": "internal-error", "message": "服务器内部错误", "details": {}}
         return web.json_response(body, status=500, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+
+
+def anonymous(request: web.Request) -> bool:
+    """A public route called by anyone at all (not a signed peer)."""
+    handler = request.match_info.handler
+    return Role.PUBLIC in getattr(handler, "allowed_roles", ()) and not getattr(handler, "signed", False)

@@ -6,8 +6,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import hmac
+import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
 
 from aiohttp import web
 
@@ -16,14 +19,18 @@ from hotline.accounts import FIRST_ADMIN_FILE
 from hotline.config import GATEWAY_CHANNELS
 from hotline.credentials import ensure_secrets
 from hotline.errors import HotlineError
+from hotline.tasks import TaskSet
 from hotline.web.auth import IDENTIFY, USER, allow
-from hotline.roles import Role
+from hotline.roles import PEOPLE, Role
 from hotline.web.json import json_body, text_field
 from hotline.web.keys import SESSIONS, SETTINGS
+from hotline.web.origin import WEBSOCKETS
 from hotline.web.pages import page
+from hotline.web.clients import client_address
 from hotline.web.throttle import LoginThrottle
 
 COOKIE = "hotline_session"
+log = logging.getLogger(__name__)
 
 
 class LoginFailed(HotlineError):
@@ -87,7 +94,7 @@ async def login(request: web.Request) -> web.Response:
     password = text_field(body, "password", max_len=256)
     app = request.app
     throttle = app[THROTTLE]
-    address = request.remote or ""
+    address = client_address(request)
     wait = throttle.admit(address, username, time.monotonic())
     if wait is not None:
         raise TooManyAttempts("登录尝试过于频繁，请稍后再试", retry_after=int(wait + 0.999))
@@ -109,24 +116,46 @@ async def login(request: web.Request) -> web.Response:
         token = await accounts.open_session(db, who, _idle(app))
     resp = web.json_response({"username": who.username, "display_name": who.display_name,
                               "roles": sorted(r.value for r in who.roles),
-                              "must_change_password": who.must_change_password})
+                              "must_change_password": who.must_change_password,
+                              "next": safe_next(app, body.get("next"))})
     # A session cookie (no max_age): it ends with the browser, and the server
     # ends it after the idle timeout or SESSION_TTL, whichever comes first.
     resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
     return resp
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID, before_password_change=True)
+def safe_next(app: web.Application, raw: object) -> str:
+    """Where the login page may send someone: one of this site's own pages,
+    decided here from the router's page routes, never by how a browser
+    would read the text (/.//evil.example/ became //evil.example/ there)."""
+    if type(raw) is not str or not raw.startswith("/") or len(raw) > 512:
+        return "/"
+    parts = urlsplit(raw)
+    if parts.scheme or parts.netloc or "\\" in raw:
+        return "/"
+    for resource in app.router.resources():
+        if not any(r.method == "GET" and getattr(r.handler, "is_page", False) for r in resource):
+            continue
+        info = resource.get_info()
+        exact = info.get("path") == parts.path
+        if exact or ("pattern" in info and info["pattern"].fullmatch(parts.path)):
+            return parts.path + (f"?{quote(parts.query, safe='=&%+')}" if parts.query else "")
+    return "/"
+
+
+@allow(*PEOPLE, before_password_change=True)
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(COOKIE, "")
     async with request.app[SESSIONS]() as db, db.begin():
         await accounts.close_session(db, token)
+    # The session's live pages stop now, not when their sockets next fail.
+    await request.app[WEBSOCKETS].close_sessions({accounts.session_key(token)})
     resp = web.json_response({"ok": True})
     resp.del_cookie(COOKIE, path="/")
     return resp
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID, before_password_change=True)
+@allow(*PEOPLE, before_password_change=True)
 async def me(request: web.Request) -> web.Response:
     who = request[USER]
     return web.json_response({"username": who.username, "display_name": who.display_name,
@@ -134,12 +163,14 @@ async def me(request: web.Request) -> web.Response:
                               "must_change_password": who.must_change_password})
 
 
-@allow(Role.AGENT, Role.LEAD, Role.ADMIN, Role.DEPARTMENT, Role.GRID, before_password_change=True)
+@allow(*PEOPLE, before_password_change=True)
 async def change_password(request: web.Request) -> web.Response:
     body = await json_body(request)
     current = text_field(body, "current_password", max_len=256)
     new = text_field(body, "new_password", max_len=256)
-    await accounts.change_password(request.app[SESSIONS], request[USER], current, new)
+    ended = await accounts.change_password(request.app[SESSIONS], request[USER], current, new,
+                                           keep_token=request.cookies.get(COOKIE, ""))
+    await request.app[WEBSOCKETS].close_sessions(ended)
     # The first admin's one-time password was kept only for this moment.
     settings = request.app[SETTINGS]
     with contextlib.suppress(FileNotFoundError):
@@ -163,8 +194,36 @@ async def load_bearers(app: web.Application) -> None:
     )
 
 
+SWEEP_SECONDS = 10.0
+
+
+async def session_sweeper(app: web.Application) -> AsyncIterator[None]:
+    """Live pages of sessions that ended without a request (idle expiry, an
+    account disabled, a session removed elsewhere) are closed within
+    SWEEP_SECONDS: a socket never outlives its login."""
+
+    async def sweep() -> None:
+        sockets = app[WEBSOCKETS]
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            keys = sockets.sessions()
+            if not keys:
+                continue
+            async with app[SESSIONS]() as db:
+                live = await accounts.live_sessions(db, keys)
+            if ended := keys - live:
+                closed = await sockets.close_sessions(ended)
+                log.info("closed %d live page(s) of %d ended login(s)", closed, len(ended))
+
+    tasks = TaskSet("session-sweeper")
+    tasks.spawn(sweep(), "session-sweeper")
+    yield
+    await tasks.close()
+
+
 def setup(app: web.Application) -> None:
     app[IDENTIFY] = identify
+    app.cleanup_ctx.append(session_sweeper)
     app[THROTTLE] = LoginThrottle()
     app.on_startup.append(load_bearers)
     app.router.add_get("/login", login_page)

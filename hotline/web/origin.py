@@ -23,27 +23,43 @@ from collections.abc import AsyncIterator
 from aiohttp import WSCloseCode, web
 
 from hotline.errors import HotlineError
-from hotline.web.auth import Handler
+from hotline.web.auth import USER, Handler
 from hotline.web.keys import SETTINGS
 
 UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 class Websockets:
-    """The live pages' websockets: counted per login session, and closed
-    when the controller stops. Left open, each kept a stop waiting for
-    aiohttp's shutdown timeout (half a minute with a seat map open) before
-    the PBX a `hotline serve --with-pbx` started could be stopped."""
+    """The live pages' websockets, each with the login session and person it
+    belongs to: counted per session and per person, closed when their session
+    ends (logout, expiry, a password change, the account disabled) and when
+    the controller stops. Left open at a stop, each kept it waiting for
+    aiohttp's shutdown timeout (half a minute with a seat map open)."""
 
     def __init__(self) -> None:
-        self.per_session: dict[str, int] = {}
-        self.live: set[web.WebSocketResponse] = set()
+        self.live: dict[web.WebSocketResponse, tuple[str, int]] = {}  # ws -> (session key, user id)
+
+    def count(self, session: str = "", user: int | None = None) -> int:
+        return sum(1 for s, u in self.live.values() if s == session or u == user)
+
+    def sessions(self) -> set[str]:
+        return {s for s, _ in self.live.values()}
+
+    async def close_sessions(self, keys: set[str]) -> int:
+        """Close the sockets of these login sessions: they ended."""
+        doomed = [ws for ws, (s, _) in self.live.items() if s in keys]
+        # 4001: the pages send the person to the login page instead of reconnecting.
+        await asyncio.gather(*(ws.close(code=SESSION_ENDED, message="登录已结束".encode()) for ws in doomed),
+                             return_exceptions=True)
+        return len(doomed)
 
     async def close_all(self, app: web.Application) -> None:
         # 1001 Going Away: the pages reconnect by themselves once it is back.
         await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message="服务重启".encode())
                                for ws in list(self.live)), return_exceptions=True)
 
+
+SESSION_ENDED = 4001
 
 WEBSOCKETS = web.AppKey("websockets", Websockets)
 
@@ -103,18 +119,17 @@ async def websocket(request: web.Request, cookie: str) -> AsyncIterator[web.WebS
     if not origin or not origin_allowed(request, origin):
         raise CrossOrigin("websocket 必须来自本站页面", origin=origin)
     key = hashlib.sha256(request.cookies.get(cookie, "").encode()).hexdigest()
+    user = getattr(request.get(USER), "user_id", 0)
     sockets = request.app[WEBSOCKETS]
-    open_now = sockets.per_session
-    if open_now.get(key, 0) >= request.app[SETTINGS].web.max_websockets_per_session:
+    web_cfg = request.app[SETTINGS].web
+    if sockets.count(session=key) >= web_cfg.max_websockets_per_session:
         raise TooManyWebsockets("此登录打开的实时连接过多，请关闭其他窗口")
-    open_now[key] = open_now.get(key, 0) + 1
+    if sockets.count(user=user) >= web_cfg.max_websockets_per_user:
+        raise TooManyWebsockets("您的账号打开的实时连接过多，请关闭其他窗口或设备上的页面")
     ws = web.WebSocketResponse(heartbeat=20)
-    sockets.live.add(ws)
+    sockets.live[ws] = (key, user)
     try:
         await ws.prepare(request)
         yield ws
     finally:
-        sockets.live.discard(ws)
-        open_now[key] -= 1
-        if open_now[key] <= 0:
-            del open_now[key]
+        sockets.live.pop(ws, None)

@@ -1,7 +1,9 @@
 """Throttling: login attempts and per-address limits as pure bookkeeping
 (no I/O), and the one helper the public routes refuse with (429).
 
-Password guessing is slowed per client address and per account; argon2's
+The client is who `web/clients.py` says it is (a trusted proxy's
+X-Forwarded-For, else the peer). Password guessing is slowed per client
+address and per account; argon2's
 cost is paid by at most a few attempts at a time, so a flood of wrong
 passwords cannot take the CPU the event loop (and the calls on it) need.
 """
@@ -15,16 +17,26 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from hotline.errors import HotlineError
+from hotline.web.auth import Handler, anonymous
+from hotline.web.clients import client_address
 
 
 @dataclass
 class LoginThrottle:
+    """Counts failed logins only (a busy office logging in from one address
+    is not an attack), and locks an account against the address that failed,
+    not for everyone: five wrong passwords from one place cannot lock the
+    owner out elsewhere. Guessing one account from many addresses still ends
+    at `per_user` failures in the window."""
+
     window: float = 300.0
-    per_address: int = 20  # attempts per address in the window, right or wrong
-    per_user: int = 5  # wrong passwords per account in the window
+    per_address: int = 20  # wrong passwords from one address in the window, any account
+    per_pair: int = 5  # wrong passwords for one account from one address
+    per_user: int = 100  # wrong passwords for one account from anywhere
     inflight_per_address: int = 2  # verifications running at once for one address
     _by_address: dict[str, deque[float]] = field(default_factory=dict)
-    _failures: dict[str, deque[float]] = field(default_factory=dict)
+    _by_pair: dict[str, deque[float]] = field(default_factory=dict)
+    _by_user: dict[str, deque[float]] = field(default_factory=dict)
     _inflight: dict[str, int] = field(default_factory=dict)
 
     def _recent(self, book: dict[str, deque[float]], key: str, now: float) -> deque[float]:
@@ -33,17 +45,19 @@ class LoginThrottle:
             q.popleft()
         return q
 
+    def _books(self, address: str, username: str) -> tuple[tuple[dict[str, deque[float]], str, int], ...]:
+        return ((self._by_address, address, self.per_address),
+                (self._by_pair, f"{username}\x00{address}", self.per_pair),
+                (self._by_user, username, self.per_user))
+
     def admit(self, address: str, username: str, now: float) -> float | None:
-        """None to go ahead (and the attempt is counted), else seconds to wait."""
-        tries = self._recent(self._by_address, address, now)
-        fails = self._recent(self._failures, username, now)
+        """None to go ahead, else seconds to wait."""
         if self._inflight.get(address, 0) >= self.inflight_per_address:
             return 1.0
-        if len(tries) >= self.per_address:
-            return max(1.0, tries[0] + self.window - now)
-        if len(fails) >= self.per_user:
-            return max(1.0, fails[0] + self.window - now)
-        tries.append(now)
+        for book, key, limit in self._books(address, username):
+            fails = self._recent(book, key, now)
+            if len(fails) >= limit:
+                return max(1.0, fails[0] + self.window - now)
         self._inflight[address] = self._inflight.get(address, 0) + 1
         return None
 
@@ -54,16 +68,17 @@ class LoginThrottle:
         else:
             self._inflight.pop(address, None)
         if ok:
-            self._failures.pop(username, None)
+            self._by_pair.pop(f"{username}\x00{address}", None)
         else:
-            self._recent(self._failures, username, now).append(now)
+            for book, key, _ in self._books(address, username):
+                self._recent(book, key, now).append(now)
         self.prune(now)
 
     def prune(self, now: float) -> None:
         """Forget addresses and accounts with nothing in the window (bounded memory)."""
-        if len(self._by_address) + len(self._failures) < 10_000:
+        if len(self._by_address) + len(self._by_pair) + len(self._by_user) < 10_000:
             return
-        for book in (self._by_address, self._failures):
+        for book in (self._by_address, self._by_pair, self._by_user):
             for key in [k for k, q in book.items() if not q or q[-1] <= now - self.window]:
                 del book[key]
 
@@ -97,8 +112,22 @@ class Throttled(HotlineError):
     status = 429
 
 
-def throttle(request: web.Request, key: web.AppKey[RateLimit], message: str) -> None:
-    """Count this request against its address's limit, or refuse it saying when to come back."""
-    wait = request.app[key].hit(request.remote or "?", time.monotonic())
+def throttle(request: web.Request, key: web.AppKey[RateLimit], message: str, by: str | None = None) -> None:
+    """Count this request against its client's limit (or against `by`: a
+    ticket number, a phone), or refuse it saying when to come back."""
+    wait = request.app[key].hit(client_address(request) if by is None else by, time.monotonic())
     if wait is not None:
         raise Throttled(message, retry_after=int(wait + 0.999))
+
+
+ANONYMOUS = web.AppKey("anonymous_requests", RateLimit)
+
+
+@web.middleware
+async def anonymous_gate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Changes anyone may send without a login are counted per client before
+    their body is read or parsed: a flood of them cannot take the event loop
+    the calls run on. The routes' own, finer limits come after."""
+    if request.method in ("POST", "PUT", "PATCH", "DELETE") and anonymous(request):
+        throttle(request, ANONYMOUS, "请求过于频繁，请稍后再试")
+    return await handler(request)

@@ -13,7 +13,7 @@ from prometheus_client import Gauge
 from hotline.acd import api as acd_api
 from hotline.acd.metrics import Metrics
 from hotline.channels.delivery import Deliverer
-from hotline.carmove.api import CARMOVE
+from hotline.carmove.api import REGISTRY
 from hotline.credentials import outbox_tokens
 from hotline.police.api import POLICE
 from hotline.police.service import PEER
@@ -76,7 +76,7 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
         deliverer.kick()
 
     # A car owner's registration code goes out at once, not at the next round.
-    app[CARMOVE].kick_outbox = deliverer.kick
+    app[REGISTRY].kick_outbox = deliverer.kick
 
     store.on_commit = committed
     hub = app[tickets_api.DESKS]

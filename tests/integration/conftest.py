@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -16,6 +17,7 @@ from aiohttp.test_utils import TestServer
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
 from hotline.config import Settings
+from hotline.credentials import ensure_secrets, write_secrets
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
 from tests.conftest import Clock, make_settings
@@ -98,6 +100,7 @@ async def clean_pbx(pbx: Pbx, settings: Settings) -> AsyncIterator[None]:
     if pbx.supervisor_pid() is None:  # a test stopped it: bring it back
         await asyncio.to_thread(pbx.start)
     await reset_pbx(settings)
+    keep_rotations(pbx, settings)
 
 
 @pytest.fixture
@@ -110,8 +113,29 @@ async def controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path)
     """The whole controller (AMI, FastAGI, IVR, web) on the configured ports,
     with a database of its own; the PBX and the prompt cache are shared."""
     own = settings.model_copy(update={"state_dir": tmp_path / "state"})
+    adopt_secrets(settings, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
     yield server
     await server.close()
+
+
+def adopt_secrets(settings: Settings, own: Settings) -> None:
+    """The shared PBX knows the session's seat passwords: a test's controller
+    starts from them."""
+    write_secrets(own, ensure_secrets(settings))
+
+
+def keep_rotations(pbx: Pbx, settings: Settings) -> None:
+    """A test's controller rotates a seat's password when its agent leaves:
+    the session takes the PBX's passwords as they now are, so a later test's
+    phone registers with what works."""
+    try:
+        text = (pbx.paths.etc / "pjsip_hotline_seat_auth.conf").read_text()
+    except FileNotFoundError:
+        return
+    in_pbx = dict(re.findall(r"^\[(\w+)\]\n(?:.*\n)*?password\s*=\s*(\S+)", text, re.M))
+    session = ensure_secrets(settings)
+    if in_pbx and in_pbx != session["seat_passwords"]:
+        write_secrets(settings, session | {"seat_passwords": session["seat_passwords"] | in_pbx})

@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.db.models import CarmoveBinding, CarmoveEvent
+from hotline.db.models import CarmoveBinding, CarmoveEvent, Vehicle
 from hotline.roles import Role
 from hotline.sim import call_in
 from hotline.web.keys import SESSIONS, SETTINGS
@@ -63,10 +63,68 @@ async def register(api: Api, sms: GatewaySim, plate: str, phone: str, path: str 
     assert status == 200 and ok == {"plate": plate, "phone": "137****0301", "verified": True}
 
 
-async def sms_code(sms: GatewaySim, plate: str, phone: str) -> str:
+async def sms_code(sms: GatewaySim, plate: str, phone: str, consent: bool = False) -> str:
+    """The code a phone was sent: its own registration's, or (consent) the
+    one asking the current owner to agree to a change."""
     text = (await eventually(lambda: [m["text"] for m in sms.messages.values()
-                                      if m["citizen"] == phone and plate in m["text"]], timeout=15))[-1]
+                                      if m["citizen"] == phone and plate in m["text"]
+                                      and ("如您同意" in m["text"]) == consent], timeout=15))[-1]
     return re.search(r"验证码 ([0-9]{6})", text).group(1)  # type: ignore[union-attr]
+
+
+async def owner_of(server: TestServer, plate: str) -> str:
+    async with server.app[SESSIONS]() as db:
+        return (await db.scalars(select(Vehicle.owner_phone).where(Vehicle.plate == plate))).one()
+
+
+async def test_a_registered_plate_changes_hands_only_with_its_owners_consent(controller: TestServer) -> None:
+    """Before: registering a registered plate with another phone and that
+    phone's own code silently replaced the verified owner."""
+    sms = await sim(controller, "sms").start()
+    public = Api(controller)
+    plate, thief = "京C54321", "13800000666"
+    path = "/api/public/vehicles"
+    try:
+        await register(public, sms, plate, OWNER)
+        status, reg = await public.request("POST", path, json={"plate": plate, "phone": thief})
+        assert status == 201 and reg["owner_consent"] == "137****0301", reg
+        token = reg["registration"]
+        assert type(token) is str and len(token) >= 16 and not token.isdigit()
+        own = await sms_code(sms, plate, thief)
+        # The new phone's own code is not enough, nor is a guessed consent code.
+        status, err = await public.request("POST", path + "/verify", json={"registration": token, "code": own})
+        assert (status, err["error_id"], err["details"]["field"]) == (400, "carmove-code-refused", "owner_code")
+        status, err = await public.request("POST", path + "/verify",
+                                           json={"registration": token, "code": own, "owner_code": "000000"})
+        assert (status, err["details"].get("attempts_left")) == (400, 4), err
+        assert await owner_of(controller, plate) == OWNER
+        # The owner was asked, and named who would take over (masked).
+        consent = await sms_code(sms, plate, OWNER, consent=True)
+        asked = [m["text"] for m in sms.messages.values() if m["citizen"] == OWNER and "如您同意" in m["text"]]
+        assert "138****0666" in asked[-1] and thief not in asked[-1]
+        # With the owner's code the change holds; the owner is told and the log says so.
+        status, ok = await public.request("POST", path + "/verify",
+                                          json={"registration": token, "code": own, "owner_code": consent})
+        assert status == 200 and ok == {"plate": plate, "phone": "138****0666", "verified": True}
+        assert await owner_of(controller, plate) == thief
+        await eventually(lambda: [m for m in sms.messages.values()
+                                  if m["citizen"] == OWNER and "已按您的同意改为 138****0666" in m["text"]], timeout=15)
+        log = [(e.kind, e.note) for e in await _unbound(controller)]
+        assert ("owner-changed", f"{plate} 联系电话由 137****0301 改为 138****0666（原车主验证码同意，public）") in log
+        # A token is spent once.
+        status, _ = await public.request("POST", path + "/verify",
+                                         json={"registration": token, "code": own, "owner_code": consent})
+        assert status == 400
+        # Codes to one phone are limited per hour, whoever asks (the owner's phone got two so far).
+        status, _ = await public.request("POST", path, json={"plate": "京D11111", "phone": OWNER})
+        assert status == 201
+        status, err = await public.request("POST", path, json={"plate": "京D22222", "phone": OWNER})
+        assert (status, err["error_id"]) == (429, "carmove-limit") and "137****0301" in err["message"]
+        # Old sequential ids are refused as bad input.
+        status, err = await public.request("POST", path + "/verify", json={"registration": 1, "code": own})
+        assert (status, err["error_id"]) == (400, "bad-request")
+    finally:
+        await close_all(public, sms)
 
 
 async def steps(server: TestServer, binding: int) -> list[str]:

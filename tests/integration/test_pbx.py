@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp.test_utils import TestServer
 
 from hotline.config import Settings
+from hotline.pbx.app import PBX_WATCH
 from hotline.pbx.process import Pbx, PbxError
+from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.pbx
 
@@ -82,3 +87,24 @@ def test_rendered_configuration_loads_without_warnings(pbx: Pbx) -> None:
     boot = log[: log.index("Asterisk Ready")]
     bad = [line for line in boot.splitlines() if " WARNING[" in line or " ERROR[" in line]
     assert bad == [], "\n".join(bad)
+
+
+async def test_asterisk_runs_with_the_hard_open_file_limit_and_health_counts_its_files(
+        pbx: Pbx, controller: TestServer) -> None:
+    """Before: Asterisk inherited a soft limit of 1024 and dropped calls with
+    'Too many open files' near 300 callers."""
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    pid = pbx.asterisk_pid()
+    assert pid is not None
+    limits = Path(f"/proc/{pid}/limits").read_text()
+    expected = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+    soft_now = next(line.split()[3] for line in limits.splitlines() if line.startswith("Max open files"))
+    assert soft_now == (str(1 << 20) if expected == "unlimited" else expected), limits
+    watch = controller.app[PBX_WATCH]
+    await eventually(lambda: watch.files is not None, timeout=15)
+    async with aiohttp.ClientSession() as http:
+        async with http.get(controller.make_url("/api/health")) as resp:
+            body = await resp.json()
+    files = body["pbx"]["files"]
+    assert files["limit"] == int(soft_now) and 10 < files["open"] < files["limit"] and not files["near_limit"]
+    assert body["warnings"] == []

@@ -364,6 +364,8 @@ async def test_login_never_redirects_off_the_site(controller: TestServer) -> Non
     own = urlsplit(base).netloc
     async with chromium() as browser:
         for nxt, lands in (("/\\evil.example/x", "/"), ("//evil.example/x", "/"), ("https://evil.example/", "/"),
+                           # Before: the page tested the raw text and went to the normalised path.
+                           ("/.//evil.example/", "/"), ("/..//evil.example/", "/"), ("/%2E//evil.example/", "/"),
                            ("/lead/seatmap", "/lead/seatmap")):
             page = await browser.new_page()
             await page.goto(f"{base}/login?next={nxt}")

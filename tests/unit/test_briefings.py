@@ -3,6 +3,7 @@ segmenter, and the counts on a month with known answers."""
 
 from __future__ import annotations
 
+import re
 import dataclasses
 import datetime as dt
 import json
@@ -180,3 +181,19 @@ def test_only_the_most_repeated_places_are_listed_and_all_are_counted(
             for i, road in enumerate(["滨河路1号"] * 4 + ["滨河路2号"] * 3)]
     listed, total = compose.repeats(many, {f.id for f in many}, 3, tree, bm.TZ, listed=1)
     assert total == 2 and [(r["place"], r["count"]) for r in listed] == [("滨河路*号", 4)]
+
+
+def test_a_briefings_place_names_only_roads_and_compounds_never_a_phone_or_a_name() -> None:
+    """Before: 幸福路**号,联系电话13912345678,王建国家门口 went to leaders as typed."""
+    typed = "幸福路12号,联系电话13912345678,王建国家门口"
+    assert compose.mask_place(typed) == "幸福路**号"
+    assert compose.mask_place("朝阳区幸福路12号 王建国 13912345678") == "朝阳区幸福路**号"
+    assert compose.mask_place("幸福路12号王建国13912345678") == "幸福路**号"
+    assert compose.mask_place("王建国13912345678") == "（地址未识别）"
+    assert compose.mask_place("13912345678") == "（地址未识别）"
+    assert compose.mask_place("长江路8号院3号楼") == "长江路*号院*号楼"
+    for text in (typed, "幸福路1234567号", "和平路0101234567"):
+        assert not re.search(r"[0-9]{3,}", compose.mask_place(text))
+    assert compose.place_key(typed) == compose.place_key("幸福路１２号。")
+    assert compose.mask_place("幸福路12号李园") == "幸福路**号"  # a name after the number is not a place
+    assert compose.mask_place("长江路8号幸福小区3栋") == "长江路*号幸福小区*栋"

@@ -52,3 +52,14 @@ def test_the_banner_reads_the_hotline_clock() -> None:
     view = watch.view()
     assert view["up"] and view["last_outage"]["seconds"] == 2.5
     assert view["last_outage"]["up_text"] == "20:00:12"  # 12:00:12 UTC, in Shanghai
+
+
+def test_open_files_warn_at_four_fifths_of_the_limit_and_limits_text_is_read() -> None:
+    from hotline.pbx.descriptors import FileUse, parse_limit
+
+    assert not FileUse(819, 1024).near_limit and FileUse(820, 1024).near_limit
+    assert not FileUse(5, 0).near_limit  # unlimited: nothing to warn of
+    text = ("Limit                     Soft Limit           Hard Limit           Units     \n"
+            "Max open files            1024                 20000                files     \n")
+    assert parse_limit(text) == 1024
+    assert parse_limit("Max open files            unlimited            unlimited            files\n") == 0

@@ -11,6 +11,7 @@ from hotline.configfile import load
 from hotline.pbx.render import context, render_config
 from hotline.pbx.sipledger import BLOCK_ACL, FailureLedger, acl_actions
 from hotline.pbx.trunks import TrunkBoard
+from hotline.seats.credentials import auth_update, left
 from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
 
 A = Trunk(name="telecom-a", host="203.0.113.10", registration=True, username="hotline01", password="pw-1")
@@ -156,9 +157,9 @@ def test_phone_details_and_linphone_file(tmp_path: Path) -> None:
 def test_a_provisioning_link_works_once_and_expires() -> None:
     now = [0.0]
     links = ProvisioningLinks(clock=lambda: now[0])
-    token = links.issue("seat03")
-    assert links.redeem(token) == "seat03" and links.redeem(token) is None
-    late = links.issue("seat04")
+    token = links.issue("seat03", "zhangsan")
+    assert links.redeem(token) == ("seat03", "zhangsan") and links.redeem(token) is None
+    late = links.issue("seat04", "lisi")
     now[0] = 601
     assert links.redeem(late) is None and links.redeem("made-up") is None
 
@@ -169,3 +170,16 @@ def test_a_trunk_with_a_call_limit_counts_its_calls(tmp_path: Path) -> None:
     dialplan = (tmp_path / "etc" / "extensions.conf").read_text()
     assert "GROUP_COUNT(telecom-b@hotline-trunks)} >= 30" in dialplan
     assert "Set(GROUP(hotline-trunks)=telecom-b)" in dialplan
+
+
+def test_a_seat_whose_agent_left_is_rotated_and_only_its_password_is_written() -> None:
+    assert left({"seat01": "a", "seat02": "b", "seat03": ""}, {"seat01": "a", "seat02": "", "seat03": "c"}) == {"seat02"}
+    assert left({"seat01": "a"}, {"seat01": "z"}) == {"seat01"}  # taken over: the previous holder's dies
+    assert left({}, {"seat01": "a"}) == set()
+    fields = auth_update({"seat02": "Ab-c_9", "seat01": "x"})
+    assert fields["SrcFilename"] == fields["DstFilename"] == "pjsip_hotline_seat_auth.conf"
+    assert (fields["Cat-000000"], fields["Value-000000"], fields["Cat-000001"]) == ("seat01", "x", "seat02")
+    assert fields["Reload"] == "res_pjsip.so" and fields["Var-000001"] == "password"
+    for bad in ({"seat01": "a;b"}, {"seat01": "a\nb"}, {"seat[1]": "x"}):
+        with pytest.raises(ValueError):
+            auth_update(bad)

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import logging
 from types import SimpleNamespace
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
@@ -48,3 +50,18 @@ async def test_route_without_declared_role_is_refused() -> None:
     assert resp.status == 500
     assert "leak" not in await resp.text()
     await client.close()
+
+
+def test_the_access_log_never_writes_a_provisioning_token_or_a_query_string(
+        caplog: pytest.LogCaptureFixture) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from hotline.web.accesslog import AccessLog
+
+    log = logging.getLogger("test.access")
+    for path in ("/provision/s3cr3t-T0ken_x", "/api/public/status?code=123456"):
+        with caplog.at_level(logging.INFO, logger="test.access"):
+            AccessLog(log, "").log(make_mocked_request("GET", path), web.Response(status=404), 0.002)
+    written = caplog.text
+    assert "s3cr3t" not in written and "123456" not in written
+    assert '"GET /provision/[token]" 404' in written and '"GET /api/public/status" 404' in written
