@@ -52,6 +52,14 @@ class Identity:
     must_change_password: bool = False
 
 
+# Actors the hotline writes into tickets and their history for what no
+# person did (the public page, the IVR's survey, start-up): an account with
+# one of these names would be taken for them (an account named `public` read
+# every untaken public-intake ticket).
+RESERVED_NAMES = frozenset({"public", "system", "survey", "ivr", "callback", "gateway", "metrics", "police", "110",
+                            "anonymous", "hotline"})
+
+
 def _identity(user: User) -> Identity:
     return Identity(user.id, user.username, user.display_name,
                     frozenset(Role(r) for r in user.roles.split(",") if r), user.department or "",
@@ -68,6 +76,8 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
     """Create a user; returns it and the password (generated when not given)."""
     if not _USERNAME.match(username):
         raise AccountError("username: 2-64 letters, digits, '_', '.', '-'", field="username")
+    if username.lower() in RESERVED_NAMES:
+        raise AccountError(f"username {username!r} is reserved: the hotline itself acts under it", field="username")
     if not roles or Role.PUBLIC in roles:
         raise AccountError("roles: give at least one of agent, lead, admin, department, lawyer, grid, leader", field="roles")
     if await db.scalar(select(User).where(User.username == username)) is not None:

@@ -287,11 +287,16 @@ class SipSecuritySettings(_Section):
     # Never blocked (still logged): the controller's own host and networks
     # the operator vouches for. Carriers' match addresses are never blocked.
     never_block: list[str] = Field(default_factory=lambda: ["127.0.0.1/32", "::1/128"])
+    # Counted, but only ever an alert, never a block: a seat network blocked
+    # by mistake takes the seats off the air. None: the private and loopback
+    # networks among pbx.sip_networks (seats on the public internet are
+    # still blocked when they fail).
+    alert_only: list[str] | None = None
 
-    @field_validator("never_block")
+    @field_validator("never_block", "alert_only")
     @classmethod
-    def _networks(cls, value: list[str]) -> list[str]:
-        return [_network(n) for n in value]
+    def _networks(cls, value: list[str] | None) -> list[str] | None:
+        return None if value is None else [_network(n) for n in value]
 
 
 class SeatSettings(_Section):
@@ -644,6 +649,7 @@ class GridSettings(_Section):
 
     photo_max_bytes: int = Field(5 * 1024 * 1024, ge=10_000, le=50 * 1024 * 1024)
     photos_per_ticket: int = Field(20, ge=1, le=200)
+    reports_per_hour: int = Field(30, ge=1, le=10_000, description="patrol reports one grid worker may file an hour")
 
 
 class BriefingSettings(_Section):
@@ -795,6 +801,16 @@ class Settings(BaseSettings):
         ACL admits them; the SIP guard never blocks them)."""
         nets = [net for t in self.trunks for net in (*t.match, *([f"{t.host}/32"] if _is_ip(t.host) else []))]
         return list(dict.fromkeys(nets))
+
+    @property
+    def sip_alert_only_networks(self) -> list[str]:
+        """Seat networks the SIP guard alerts on and never blocks."""
+        if self.sip_security.alert_only is not None:
+            return list(self.sip_security.alert_only)
+        import ipaddress
+
+        return [n for n in self.pbx.sip_networks
+                if (net := ipaddress.ip_network(n)).is_private or net.is_loopback or net.is_link_local]
 
     def gateway(self, channel: str) -> ChannelGateway | None:
         """Where messages for a channel's outbox go (110: the police link)."""

@@ -24,3 +24,12 @@ def mask_number(number: str) -> str:
 
 def ascii_digits(value: str) -> bool:
     return value.isascii() and value.isdigit()
+
+
+# Years a report, figure or briefing may be asked for: periods reach weeks
+# before and after the one asked, and years 1 and 9999 overflowed dates.
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+
+
+def sane_year(year: int) -> bool:
+    return FIRST_YEAR <= year <= LAST_YEAR

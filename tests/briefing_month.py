@@ -30,6 +30,7 @@ BIKES = ["小区门口共享单车乱停放", "共享单车堆满人行道，老
          "共享单车停在消防通道上", "学校门口共享单车挡住大门", "公交站台被共享单车占满",
          "共享单车倒在路边无人清理", "商场门前共享单车摆放混乱"]
 REPEAT_PLACE = "长江路88号"
+TYPED_AFTER = "联系电话13987654321,王建国家门口"
 
 
 @dataclass
@@ -76,7 +77,10 @@ def month() -> Seeded:
     for i, when in enumerate((_at(BASE_FIRST + dt.timedelta(days=3), 21), _at(BASE_FIRST + dt.timedelta(days=17), 22),
                               _at(WEEK_FIRST + dt.timedelta(days=1), 23), _at(WEEK_FIRST + dt.timedelta(days=4), 22))):
         number = f"N{i:05d}"
-        add(number, when, "env-noise", "东城区", REPEAT_PLACE, "楼下餐馆夜间噪音很大，影响休息")
+        # One as an agent typed it, a phone and a name after the place: the
+        # same place, and neither may reach a leader.
+        address = REPEAT_PLACE if i != 3 else f"{REPEAT_PLACE},{TYPED_AFTER}"
+        add(number, when, "env-noise", "东城区", address, "楼下餐馆夜间噪音很大，影响休息")
         s.repeats.append(number)
     # 市生态环境局 in the week: five due (three answered in time, one late,
     # one overdue unanswered), two scored when closed (one satisfied), one

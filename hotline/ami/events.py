@@ -541,11 +541,23 @@ class SecurityEvent(Event):
         parts = self.remote_address.split("/")
         return parts[2] if len(parts) >= 4 and parts[0] in ("IPV4", "IPV6") else ""
 
+    @property
+    def transport(self) -> str:
+        """UDP, TCP, TLS, WS, WSS ('' when Asterisk sent none)."""
+        parts = self.remote_address.split("/")
+        return parts[1] if len(parts) >= 4 else ""
+
+
+@ami_event("ChallengeSent")
+@dataclass(frozen=True, slots=True)
+class ChallengeSent(SecurityEvent):
+    challenge: str = h("Challenge")  # the nonce sent to the remote address
+
 
 @ami_event("ChallengeResponseFailed")
 @dataclass(frozen=True, slots=True)
 class ChallengeResponseFailed(SecurityEvent):
-    pass
+    challenge: str = h("Challenge")  # the nonce the request answered with
 
 
 @ami_event("InvalidAccountID")

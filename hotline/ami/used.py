@@ -9,5 +9,5 @@ USED_EVENTS = (
     "QueueCallerJoin", "QueueCallerLeave", "QueueCallerAbandon",
     "AgentCalled", "AgentConnect", "AgentComplete", "AgentRingNoAnswer", "UserEvent",
     # Trunk state (pbx/trunks.py) and failed authentication (pbx/sipguard.py).
-    "ContactStatus", "Registry", "ChallengeResponseFailed", "InvalidAccountID", "InvalidPassword",
+    "ContactStatus", "Registry", "ChallengeSent", "ChallengeResponseFailed", "InvalidAccountID", "InvalidPassword",
 )

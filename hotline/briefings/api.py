@@ -18,6 +18,7 @@ from hotline.briefings.periods import KIND_TEXT, Kind
 from hotline.briefings.service import Briefings
 from hotline.db.models import Briefing
 from hotline.errors import BadRequest, HotlineError
+from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.reports.api import standards_between
 from hotline.roles import Role
 from hotline.tickets import api as tickets_api
@@ -118,6 +119,8 @@ async def make_briefing(request: web.Request) -> web.Response:
         raise BadRequest("day 的格式是 YYYY-MM-DD", field="day")
     if when > today:
         raise BadRequest("不能为未来的日期生成简报", field="day")
+    if not sane_year(when.year):
+        raise BadRequest(f"年份应在 {FIRST_YEAR}-{LAST_YEAR} 之间", field="day")
     wait = request.app[MADE].hit(request[USER].username, time.monotonic())
     if wait is not None:
         raise TooManyBriefings(f"每人每小时最多生成 {request.app[MADE].limit} 份简报，请 {int(wait // 60) + 1} 分钟后再试",

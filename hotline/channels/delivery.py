@@ -145,7 +145,7 @@ class Deliverer:
                 OutboxMessage.id == message_id, OutboxMessage.state == "failed").values(
                 state="pending", attempts=0, next_at=time.time()))
             if res.rowcount != 1:
-                raise MessageNotFound(f"没有待重发的消息 {message_id}", message=message_id)
+                raise MessageNotFound(f"没有待重发的消息 {message_id}", message_id=message_id)
         self.kick()
 
     async def counts(self) -> dict[str, dict[str, int]]:

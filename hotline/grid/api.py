@@ -17,9 +17,12 @@ from hotline.tickets.api import STORE
 from hotline.tickets.desk import dumps
 from hotline.web.auth import USER, allow
 from hotline.web.json import json_body, query_text
+from hotline.web.keys import SETTINGS
 from hotline.web.pages import page
+from hotline.web.throttle import RateLimit, throttle
 
 PHOTOS = web.AppKey("photos", PhotoStore)
+REPORTS = web.AppKey("grid_reports", RateLimit)
 
 
 def _json(body: object, status: int = 200) -> web.Response:
@@ -51,8 +54,11 @@ async def my_tickets(request: web.Request) -> web.Response:
 async def report(request: web.Request) -> web.Response:
     """出门找活: a problem found on patrol becomes a ticket (channel grid),
     classified and dispatched by an agent like any other request."""
-    body = await json_body(request)
     who = request[USER]
+    # Each report is a ticket someone must handle: a worker's account (or
+    # whoever holds it) cannot flood the floor with them.
+    throttle(request, REPORTS, "上报过于频繁，请稍后再试", by=who.username)
+    body = await json_body(request)
     store = request.app[STORE]
     unit = store.tree.units.by_code.get(who.department)
     form: dict[str, Any] = {k: body.get(k, "") for k in ("content", "address", "category")}
@@ -73,6 +79,8 @@ async def report(request: web.Request) -> web.Response:
 
 @allow(Role.GRID, Role.DEPARTMENT, Role.LEAD, Role.ADMIN)
 async def add_photo(request: web.Request) -> web.Response:
+    if not request.content_type.startswith("multipart/"):
+        raise BadRequest("请以 multipart/form-data 上传照片（表单字段 photo）", field="photo")
     photo = await request.app[PHOTOS].add(request.match_info["number"], request[USER], await request.multipart())
     return _json(photo, status=201)
 
@@ -98,6 +106,7 @@ async def locate(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[REPORTS] = RateLimit(app[SETTINGS].grid.reports_per_hour)
     r = app.router
     r.add_get("/grid", grid_page)
     r.add_get("/api/grid/tickets", my_tickets)

@@ -91,8 +91,15 @@ class PhotoStore:
             tmp.unlink(missing_ok=True)
         now = self.clock()
         async with self.sessions() as db, db.begin():
-            t = await db.scalar(select(Ticket).where(Ticket.number == number))
+            # Counted again inside the write: uploads racing past the first
+            # check (12 at 15 made 27) queue here one at a time (SQLite's
+            # BEGIN IMMEDIATE; the ticket's row lock on PostgreSQL).
+            t = await db.scalar(select(Ticket).where(Ticket.number == number).with_for_update())
             assert t is not None
+            count = await db.scalar(select(func.count()).select_from(TicketPhoto).where(TicketPhoto.ticket_id == t.id))
+            if (count or 0) >= self.cfg.photos_per_ticket:
+                (self.folder / name).unlink(missing_ok=True)
+                raise PhotoRefused(f"每张工单最多 {self.cfg.photos_per_ticket} 张照片")
             photo = TicketPhoto(ticket_id=t.id, file=name, content_type=kind[0], size=size, sha256=digest.hexdigest(),
                                 uploaded_by=who.username, at=now)
             db.add(photo)

@@ -97,7 +97,7 @@ async def publish(request: web.Request) -> web.Response:
 async def rollback(request: web.Request) -> web.Response:
     body = await json_body(request)
     version = body.get("version")
-    if type(version) is not int or version < 1:
+    if type(version) is not int or not 1 <= version < 2 ** 31:
         raise BadRequest("version 必须是正整数", field="version")
     done = await request.app[FLOWS].rollback(request.match_info["name"], version, _actor(request))
     return web.json_response({"current_version": done})

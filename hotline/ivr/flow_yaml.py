@@ -60,7 +60,25 @@ def _check_shape(root: yaml.Node | None) -> None:
             stack.extend((v, depth + 1) for v in node.value)
 
 
+def _check_events(text: str) -> None:
+    """Depth from the parser's events, before the composer runs: PyYAML
+    composes recursively, and a thousand nested brackets ended in a
+    RecursionError (a 500) before _check_shape could look."""
+    depth = events = 0
+    for event in yaml.parse(text, Loader=_StrictLoader):
+        events += 1
+        if events > 2 * MAX_YAML_NODES:
+            raise FlowInvalid([Problem("", f"文档过大（超过 {MAX_YAML_NODES} 个元素）")])
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                raise FlowInvalid([Problem("", f"文档嵌套过深（超过 {MAX_YAML_DEPTH} 层）")])
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _compose_checked(text: str) -> Any:
+    _check_events(text)
     loader = _StrictLoader(text)
     try:
         root = loader.get_single_node()

@@ -41,7 +41,7 @@ from hotline.ami.replies import AMIError, Connected
 from hotline.config import Settings
 from hotline.db.models import SipBlock
 from hotline.errors import HotlineError
-from hotline.pbx.sipledger import BLOCK_FILE, Block, Failure, FailureLedger, acl_actions
+from hotline.pbx.sipledger import BLOCK_FILE, Alert, Block, Challenges, Failure, FailureLedger, acl_actions
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,12 @@ class SipGuard:
         # show up as a failing trunk, not vanish behind the ACL.
         never = [*sec.never_block, *settings.carrier_networks]
         self.enabled = sec.enabled
-        self.ledger = FailureLedger(sec.failures, sec.window_seconds, sec.block_seconds, never)
+        self.ledger = FailureLedger(sec.failures, sec.window_seconds, sec.block_seconds, never,
+                                    alert_only=settings.sip_alert_only_networks)
+        self.challenges = Challenges()
+        self.alerts: collections.deque[Alert] = collections.deque(maxlen=50)
+        self.unverified_total = 0  # failures that answered no challenge of ours (forged, or a replay)
+        self._tried: dict[str, str] = {}  # address -> the unknown account it last named
         self.client = client
         self.sessions = sessions
         self.clock = clock
@@ -71,8 +76,9 @@ class SipGuard:
         self.applied: tuple[str, ...] | None = None
         self._dirty = asyncio.Event()
         self._tasks = TaskSet("sip-guard")
+        client.on(ev.ChallengeSent, self._on_challenge)
         client.on(ev.ChallengeResponseFailed, self._on_failure)
-        client.on(ev.InvalidAccountID, self._on_failure)
+        client.on(ev.InvalidAccountID, self._on_unknown_account)
         client.on(Connected, self._on_connected)
 
     async def start(self) -> None:
@@ -90,21 +96,45 @@ class SipGuard:
         await self._tasks.close()
 
     # -- events ------------------------------------------------------------
-    def _on_failure(self, e: ev.SecurityEvent) -> None:
+    def _on_challenge(self, e: ev.ChallengeSent) -> None:
+        if e.service == "PJSIP" and e.address:
+            self.challenges.sent(e.address, e.session_id, e.challenge, self.clock())
+
+    def _on_unknown_account(self, e: ev.InvalidAccountID) -> None:
+        # Not counted: it needs no round trip, so over UDP anyone can make
+        # one in any address's name. The name is kept for the failure that
+        # follows once the sender answers the challenge ("<unknown>").
         if e.service != "PJSIP" or not e.address:
             return
-        # An unknown account yields InvalidAccountID and then a failed
-        # challenge for "<unknown>": one attempt, counted once.
-        if isinstance(e, ev.ChallengeResponseFailed) and e.account_id == "<unknown>":
+        if len(self._tried) > 10_000:
+            self._tried.clear()
+        self._tried[e.address] = e.account_id[:64]
+        self.recent.append(Failure(self.clock(), e.address, e.account_id, e.NAME))
+
+    def _on_failure(self, e: ev.ChallengeResponseFailed) -> None:
+        if e.service != "PJSIP" or not e.address:
             return
         now = self.clock()
+        # Over TCP and TLS the address took a handshake; over UDP only an
+        # answer in a dialog we challenged at that address counts.
+        if e.transport == "UDP" and not self.challenges.answered(e.address, e.session_id, e.challenge, now):
+            self.unverified_total += 1
+            log.info("SIP: a failed answer from %s to no challenge of ours: not counted", e.address)
+            return
+        account = self._tried.pop(e.address, e.account_id) if e.account_id == "<unknown>" else e.account_id
         self.failures_total += 1
-        self.recent.append(Failure(now, e.address, e.account_id, e.NAME))
+        self.recent.append(Failure(now, e.address, account, e.NAME))
         if not self.enabled:
             return
-        block = self.ledger.failed(e.address, e.account_id, now)
-        if block is None:
+        verdict = self.ledger.failed(e.address, account, now)
+        if isinstance(verdict, Alert):
+            self.alerts.append(verdict)
+            log.error("SIP: %s (a seat network) failed authentication %d times (accounts: %s): not blocked; "
+                      "check the phones there", verdict.address, verdict.failures, ", ".join(verdict.accounts) or "-")
             return
+        if verdict is None:
+            return
+        block = verdict
         self.blocks_total += 1
         log.warning("SIP: blocking %s for %.0f s after %d failed authentications (accounts tried: %s)",
                     block.address, block.until - block.at, block.failures, ", ".join(block.accounts) or "-")
@@ -183,9 +213,12 @@ class SipGuard:
                          "lifted_at": when(r.lifted_at.timestamp()) if r.lifted_at else None,
                          "lifted_by": r.lifted_by} for r in rows],
             "recent_failures": [{"at": when(f.at), "address": f.address, "account": f.account,
-                                 "kind": "密码错误" if f.kind == "ChallengeResponseFailed" else "账号不存在"}
+                                 "kind": "密码错误" if f.kind == "ChallengeResponseFailed" else "账号不存在（未计数）"}
                                 for f in reversed(self.recent)][:30],
+            "alerts": [{"at": when(a.at), "address": a.address, "failures": a.failures, "accounts": list(a.accounts)}
+                       for a in reversed(self.alerts)],
             "failures_total": self.failures_total,
+            "unverified_total": self.unverified_total,
         }
 
 

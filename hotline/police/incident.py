@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from hotline.errors import BadRequest
-from hotline.numbers import ascii_digits
+from hotline.numbers import FIRST_YEAR, LAST_YEAR, ascii_digits, sane_year
 from hotline.web.json import text_field
 
 INTAKE_NO = re.compile(r"^[A-Za-z0-9-]{4,64}$")
@@ -60,6 +60,14 @@ def _time(body: dict[str, Any], key: str) -> dt.datetime:
         raise BadRequest(f"{key} 必须是带时区的 ISO 8601 时间", field=key) from None
     if t.tzinfo is None:
         raise BadRequest(f"{key} 缺少时区", field=key)
+    # 9999-12-31 at -23:59 is a valid text whose UTC instant is past year
+    # 9999: read in UTC now, inside the years a ticket may carry.
+    try:
+        utc = t.astimezone(dt.timezone.utc)
+    except OverflowError:
+        utc = None
+    if utc is None or not sane_year(utc.year):
+        raise BadRequest(f"{key} 的年份应在 {FIRST_YEAR}-{LAST_YEAR} 之间", field=key)
     return t
 
 

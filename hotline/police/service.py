@@ -22,6 +22,7 @@ from hotline.accounts import Identity
 from hotline.config import Settings
 from hotline.db.models import PoliceLink, Ticket, TicketEvent
 from hotline.errors import BadRequest, HotlineError
+from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.police import signing
 from hotline.police.incident import STAGES, Incident, Result, district_of
 from hotline.tickets.store import TicketStore
@@ -172,6 +173,8 @@ class PoliceLinkService:
                 dt.date(year, mon, 1)
             except ValueError:
                 raise BadRequest("month 的格式是 YYYY-MM", field="month") from None
+            if not sane_year(year):
+                raise BadRequest(f"年份应在 {FIRST_YEAR}-{LAST_YEAR} 之间", field="month")
         # Twelve months ending with the month asked for.
         first = dt.datetime(year - 1 + (mon == 12), mon % 12 + 1, 1, tzinfo=self.tz)
         start_month = dt.datetime(year, mon, 1, tzinfo=self.tz)

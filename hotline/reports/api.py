@@ -18,6 +18,7 @@ from hotline.pbx.app import PBX_WATCH
 from hotline.reports.standards import Targets, report
 from hotline.roles import Role
 from hotline.tickets.desk import dumps
+from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.web.auth import allow
 from hotline.web.json import query_text
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
@@ -28,12 +29,16 @@ def period(day: str, month: str, tz: zoneinfo.ZoneInfo, today: dt.date) -> tuple
     try:
         if month:
             y, m = (int(x) for x in month.split("-"))
+            if not sane_year(y):
+                raise BadRequest(f"年份应在 {FIRST_YEAR}-{LAST_YEAR} 之间", field="month")
             first = dt.datetime(y, m, 1, tzinfo=tz)
             after = dt.datetime(y + (m == 12), m % 12 + 1, 1, tzinfo=tz)
             return first, after, f"{y:04d}-{m:02d}"
         d = dt.date.fromisoformat(day) if day else today
     except ValueError:
         raise BadRequest("day 的格式是 YYYY-MM-DD，month 的格式是 YYYY-MM", field="day" if day else "month") from None
+    if not sane_year(d.year):
+        raise BadRequest(f"年份应在 {FIRST_YEAR}-{LAST_YEAR} 之间", field="day")
     start = dt.datetime.combine(d, dt.time(), tzinfo=tz)
     return start, start + dt.timedelta(days=1), d.isoformat()
 

@@ -94,7 +94,7 @@ async def spy(request: web.Request) -> web.Response:
     """Listen, whisper or barge: the lead's own seat phone rings into ChanSpy."""
     body = await json_body(request)
     mode = body.get("mode")
-    if mode not in SPY_OPTIONS:
+    if type(mode) is not str or mode not in SPY_OPTIONS:
         raise BadRequest("mode 必须是 listen、whisper 或 barge", field="mode")
     acd = request.app[ACD]
     target = acd.seat_named(request.match_info["seat"])

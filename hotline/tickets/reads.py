@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.accounts import Identity
 from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
 from hotline.tickets import workflow as wf
-from hotline.tickets.access import TicketNotFound, department_only, may_read
+from hotline.tickets.access import PRIVILEGED, TicketNotFound, department_only, may_read
 from hotline.tickets.categories import CategoryTree
 from hotline.tickets.views import TicketViews
 
@@ -68,6 +68,10 @@ class TicketReads:
             q = q.where(Ticket.status == status)
         if caller:
             q = q.where(Ticket.caller == caller)
+            if not who.roles & PRIVILEGED:
+                # A number typed in must not confirm that a confidential
+                # caller called: their tickets are found only by whoever may see them.
+                q = q.where(or_(Ticket.confidential.is_(False), Ticket.agent == who.username))
         department = department_only(who) or department
         if department:
             q = q.where(Ticket.department == department)

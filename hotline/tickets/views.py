@@ -33,6 +33,10 @@ class TicketViews:
             row["caller"] = mask_number(t.caller)
             row["caller_name"] = "*" * len(t.caller_name) if t.caller_name else ""
             row["address"] = "（保密）" if t.address else ""
+            # What was said can name the caller as surely as the number: only
+            # the unit handling the matter needs it to act.
+            if not (who is not None and who.department and who.department == t.department):
+                row["content"] = "（保密工单：内容仅受理坐席、值班长、管理员和承办单位可见）" if t.content else ""
             row["masked"] = True
         return row
 

@@ -101,6 +101,8 @@ async def test_a_seeded_month_gives_the_planted_topic_repeats_and_departments_in
         # Nothing personal anywhere: every seeded ticket has a caller and a name.
         for body in (html, str(full), text):
             assert "13912345678" not in body and "王小明" not in body and "长江路88号" not in body
+            # Before: what was typed after the place went to leaders as typed.
+            assert "13987654321" not in body and "王建国" not in body
 
         _, listed = await leader.request("GET", "/api/briefings?kind=weekly")
         assert [x["id"] for x in listed["briefings"]] == [made["id"]]

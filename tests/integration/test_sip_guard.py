@@ -6,6 +6,10 @@ The attacker is a real SIP phone (baresip) on its own loopback address,
 
 from __future__ import annotations
 
+import datetime as dt
+import secrets
+import socket
+import time
 from pathlib import Path
 
 import aiohttp
@@ -27,6 +31,7 @@ from tests.integration.sip_phone import Baresip
 pytestmark = pytest.mark.pbx
 
 ATTACKER = "127.0.0.9"
+SEAT_NET = "127.0.0.8"  # alert only (tests/hotline-test.toml sip_security.alert_only)
 
 
 def phone(tmp: Path, settings: Settings, name: str, password: str, address: str, offset: int) -> Baresip:
@@ -88,4 +93,59 @@ async def test_five_wrong_passwords_block_the_address_and_an_admin_sees_and_lift
         await run_until(phone(tmp_path, settings, "lifted", right, ATTACKER, 30), "200 OK")
     finally:
         # Whatever happened, the session's PBX leaves this test with no block.
+        await ami.action("UpdateConfig", **acl_actions([]))
+
+
+def _forged_register(settings: Settings, source: str, user: str, n: int) -> None:
+    """What anyone can send in another address's name over UDP: a REGISTER
+    answering a challenge it never received (a made-up nonce, a dialog of
+    its own)."""
+    pbx = ("127.0.0.1", settings.pbx.sip_port)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind((source, 0))
+        port = s.getsockname()[1]
+        for i in range(n):
+            tag = secrets.token_hex(6)
+            msg = "\r\n".join([
+                f"REGISTER sip:{pbx[0]}:{pbx[1]} SIP/2.0",
+                f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{tag};rport",
+                "Max-Forwards: 70",
+                f"From: <sip:{user}@{pbx[0]}>;tag={tag}",
+                f"To: <sip:{user}@{pbx[0]}>",
+                f"Call-ID: {tag}@{source}",
+                f"CSeq: {i + 1} REGISTER",
+                f"Contact: <sip:{user}@{source}:{port}>",
+                f'Authorization: Digest username="{user}", realm="asterisk", '
+                f'nonce="{int(time.time())}/{secrets.token_hex(16)}", uri="sip:{pbx[0]}:{pbx[1]}", '
+                f'response="{secrets.token_hex(16)}", algorithm=MD5',
+                "Expires: 60", "Content-Length: 0", "", ""])
+            s.sendto(msg.encode(), pbx)
+
+
+async def test_forged_failures_never_block_and_a_seat_network_is_only_alerted(
+        controller: TestServer, settings: Settings, ami: AMIClient, tmp_path: Path) -> None:
+    """Before: InvalidAccountID needs no handshake, so forged UDP REGISTERs
+    got any address blocked for an hour, seats' networks included."""
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    guard = controller.app[GUARD]
+    limit = settings.sip_security.failures
+    try:
+        # Forged answers (and unknown accounts, which need no answer) in 127.0.0.9's name.
+        _forged_register(settings, ATTACKER, "seat02", limit + 3)
+        _forged_register(settings, ATTACKER, "nobody-here", limit + 3)
+        await eventually(lambda: guard.unverified_total >= limit + 3, timeout=15)
+        assert ATTACKER not in guard.ledger.blocked and guard.failures_total == 0
+        # The same address failing for real (a phone that received the challenges) is blocked.
+        await run_until(phone(tmp_path, settings, "guess", "wrong-guess", ATTACKER, 0),
+                        "401 Unauthorized", "403 Forbidden")
+        await eventually(lambda: ATTACKER in guard.ledger.blocked, timeout=10)
+        # A seat network's address failing as often is an alert for the admin, never a block.
+        await run_until(phone(tmp_path, settings, "seatnet", "wrong-guess", SEAT_NET, 10),
+                        "401 Unauthorized", "403 Forbidden")
+        alert = await eventually(lambda: next((a for a in guard.alerts if a.address == SEAT_NET), None), timeout=10)
+        assert alert.failures >= limit and alert.accounts == ("seat02",) and SEAT_NET not in guard.ledger.blocked
+        view = await guard.view(dt.timezone.utc)
+        assert view["alerts"][0]["address"] == SEAT_NET and view["unverified_total"] >= limit + 3
+    finally:
         await ami.action("UpdateConfig", **acl_actions([]))

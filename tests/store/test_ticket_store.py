@@ -142,7 +142,11 @@ async def test_confidential_caller_is_masked_except_for_the_agent_and_lead(store
     assert (await store.get(number, LEAD))["caller"] == "13800001234"
     seen = await store.get(number, ZJW)
     assert (seen["caller"], seen["address"], seen["masked"]) == ("138****1234", "（保密）", True)
-    assert (await store.search(OTHER, caller="13800001234"))[0]["caller"] == "138****1234"
+    # A number search does not confirm a confidential caller to whoever may not see them.
+    assert await store.search(OTHER, caller="13800001234") == []
+    assert [t["caller"] for t in await store.search(LEAD, caller="13800001234")] == ["13800001234"]
+    assert seen["content"] == FORM["content"]  # the handling unit reads what was said
+    assert "（保密工单" in (await store.get(number, OTHER))["content"]
 
 
 async def test_gateway_tickets_record_their_channel(store: TicketStore) -> None:

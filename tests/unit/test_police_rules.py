@@ -37,7 +37,9 @@ def test_an_incident_is_read_with_exact_types() -> None:
     for field, value in [("longitude", True), ("longitude", "116"), ("longitude", 181), ("latitude", float("nan")),
                          ("intake_no", "J1"), ("intake_no", "J/../1"), ("caller", "13８"), ("caller", 138),
                          ("content", "   "), ("content", "x" * 4001), ("reported_at", "2026-11-27T08:00:00"),
-                         ("reported_at", 1764201600), ("recording_url", "ftp://x/y"), ("address", ["a"])]:
+                         ("reported_at", 1764201600), ("recording_url", "ftp://x/y"), ("address", ["a"]),
+                         # Before: a 500 (the UTC instant overflows the calendar), and year 1.
+                         ("reported_at", "9999-12-31T23:59:59-23:59"), ("reported_at", "0001-01-01T00:00:00+23:59")]:
         with pytest.raises(BadRequest) as err:
             parse_incident({**GOOD, field: value})
         assert err.value.details["field"] == field, (field, value)

@@ -9,7 +9,7 @@ import pytest
 from hotline.config import ConfigError, Trunk
 from hotline.configfile import load
 from hotline.pbx.render import context, render_config
-from hotline.pbx.sipledger import BLOCK_ACL, FailureLedger, acl_actions
+from hotline.pbx.sipledger import BLOCK_ACL, Alert, Block, Challenges, FailureLedger, acl_actions
 from hotline.pbx.trunks import TrunkBoard
 from hotline.seats.credentials import auth_update, left
 from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
@@ -183,3 +183,24 @@ def test_a_seat_whose_agent_left_is_rotated_and_only_its_password_is_written() -
     for bad in ({"seat01": "a;b"}, {"seat01": "a\nb"}, {"seat[1]": "x"}):
         with pytest.raises(ValueError):
             auth_update(bad)
+
+
+def test_a_seat_network_crossing_the_line_is_an_alert_never_a_block() -> None:
+    ledger = FailureLedger(limit=3, window=60, block_seconds=3600, alert_only=["10.1.0.0/16"])
+    verdicts = [ledger.failed("10.1.2.3", "seat05", float(t)) for t in range(3)]
+    assert verdicts[:2] == [None, None] and isinstance(verdicts[2], Alert)
+    assert verdicts[2].failures == 3 and verdicts[2].accounts == ("seat05",) and not ledger.blocked
+    outside = [ledger.failed("203.0.113.9", "seat05", float(t)) for t in range(3)]
+    assert isinstance(outside[2], Block) and "203.0.113.9" in ledger.blocked
+
+
+def test_only_an_answer_in_a_dialog_challenged_at_that_address_counts() -> None:
+    sent = Challenges(lifetime=32)
+    sent.sent("198.51.100.7", "call-1", "", 100.0)  # Asterisk 22 names no nonce
+    assert sent.answered("198.51.100.7", "call-1", "1700000000/abc", 120.0)
+    assert not sent.answered("198.51.100.8", "call-1", "1700000000/abc", 120.0)  # challenged elsewhere
+    assert not sent.answered("198.51.100.7", "call-2", "1700000000/abc", 120.0)  # a forged dialog
+    assert not sent.answered("198.51.100.7", "call-1", "1700000000/abc", 140.0)  # expired
+    sent.sent("198.51.100.7", "call-3", "1700000000/abc", 100.0)  # an Asterisk that names it
+    assert sent.answered("198.51.100.7", "call-3", "1700000000/abc", 101.0)
+    assert not sent.answered("198.51.100.7", "call-3", "1700000000/forged", 101.0)
