@@ -30,11 +30,18 @@ from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
 from hotline.briefings import api as briefings_api
 from hotline.briefings.api import briefings_ctx
+from hotline.carmove import api as carmove_api
+from hotline.carmove.app import carmove_ctx
+from hotline.channels import api as channels_api
+from hotline.channels import public as public_api
+from hotline.channels.app import channels_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.demo import DemoDriver, DemoOptions
+from hotline.grid import api as grid_api
+from hotline.grid.app import grid_ctx
 from hotline.ivr import api as ivr_api
 from hotline.ivr.agi import IvrDriver
 from hotline.ivr.prompts import PromptStore
@@ -45,6 +52,8 @@ from hotline.pbx.descriptors import raise_soft_limit
 from hotline.pbx.health import PbxWatch
 from hotline.pbx.process import Pbx
 from hotline.pbx.trunks import TrunkWatch
+from hotline.police import api as police_api
+from hotline.police.app import police_ctx
 from hotline.recordings import api as recordings_api
 from hotline.reports import api as reports_api
 from hotline.roles import Role
@@ -53,21 +62,24 @@ from hotline.seats import api as seats_api
 from hotline.seats.app import seats_ctx
 from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
-from hotline.channels import public as public_api
-from hotline.work import api as work_api
-from hotline.carmove import api as carmove_api
-from hotline.carmove.app import carmove_ctx
-from hotline.grid import api as grid_api
-from hotline.police import api as police_api
-from hotline.police.app import police_ctx
-from hotline.work.app import work_ctx
 from hotline.web import login
 from hotline.web.accesslog import AccessLog
-from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.web.auth import allow, auth_middleware, error_middleware
-from hotline.web.keys import AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
+from hotline.web.keys import (
+    AGI_ROUTES,
+    AMI,
+    CLOCK,
+    ENGINE,
+    KEEPER,
+    PROMPTS,
+    SESSIONS,
+    SETTINGS,
+)
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
 from hotline.web.pages import STATIC, page
+from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
+from hotline.work import api as work_api
+from hotline.work.app import work_ctx
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +143,8 @@ async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     app[IVR].staffed = app[acd_api.ACD].staffed
     server.route("ivr", app[IVR].handle)
     server.route("callback", app[acd_api.CALLBACKS].book)
-    server.route("carmove", app[carmove_api.CARMOVE].route)
+    for name, handler in app[AGI_ROUTES].items():
+        server.route(name, handler)
     app[FASTAGI] = server
     await server.start()
     yield
@@ -218,6 +231,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
                           client_max_size=1024 * 1024)
     app[ANONYMOUS] = RateLimit(settings.web.anonymous_per_minute, window=60.0)
     app[WEBSOCKETS] = Websockets()
+    app[AGI_ROUTES] = {}
     app.on_shutdown.append(app[WEBSOCKETS].close_all)
     app.on_response_prepare.append(security_headers)
     app[SETTINGS] = settings
@@ -232,6 +246,8 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
     app.cleanup_ctx.append(tickets_ctx)
+    app.cleanup_ctx.append(channels_ctx)
+    app.cleanup_ctx.append(grid_ctx)
     app.cleanup_ctx.append(police_ctx)
     app.cleanup_ctx.append(carmove_ctx)
     app.cleanup_ctx.append(work_ctx)
@@ -252,6 +268,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     tickets_api.setup(app)
     work_api.setup(app)
     public_api.setup(app)
+    channels_api.setup(app)
     police_api.setup(app)
     grid_api.setup(app)
     carmove_api.setup(app)

@@ -23,7 +23,7 @@ class QueueEvents:
     """The AcdService's AMI handlers (a base class: they act on its floor)."""
 
     def _on_mirror(self, event: ev.Event | None) -> None:
-        self._dirty.set()
+        self.reconciler.poke()
         if event is None and self.keeper.mirror.synced:
             self._drop_vanished_calls()
 

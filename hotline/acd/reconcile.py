@@ -1,16 +1,23 @@
 """The ACD's actions: make Asterisk's queue membership what the intent says,
-one AMI action per difference (acd/intent.py computes them, purely)."""
+one AMI action per difference (acd/intent.py computes them, purely).
+
+The reconciler owns its wake-up and the seats it could not repair; it reads
+the floor and the PBX mirror through the callables it is given and reports
+each seat that fell out of step or came back (Outcome) to whoever built it,
+so it knows nothing of the service that holds the floor."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from hotline.acd.intent import Fix, desired, diff
+from hotline.ami.client import AMIClient
+from hotline.ami.mirror import PbxMirror
 from hotline.ami.replies import AMIActionError, AMIError
-
-if TYPE_CHECKING:
-    from hotline.acd.service import AcdService
+from hotline.seats.state import Floor
 
 log = logging.getLogger(__name__)
 
@@ -18,45 +25,63 @@ log = logging.getLogger(__name__)
 _CONVERGED = ("already there", "not there", "not found")
 
 
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    seat: str
+    desynced: str | None  # why Asterisk refused the repair; None: in step again
+
+
 class Reconciler:
-    def __init__(self, service: "AcdService"):
-        self.service = service
+    def __init__(self, client: AMIClient, mirror: Callable[[], PbxMirror], floor: Callable[[], Floor],
+                 queues: Sequence[tuple[str, bool]], report: Callable[[Outcome], None]):
+        """queues: (name, lawyers only) in the order they are repaired."""
+        self.client = client
+        self.mirror = mirror
+        self.floor = floor
+        self.queues = queues
+        self.report = report
+        self.desynced: dict[str, str] = {}  # seat -> why it could not be repaired
+        self.actions_sent = 0
+        self._wake = asyncio.Event()
+
+    def poke(self) -> None:
+        """The intent or the PBX changed: compare again."""
+        self._wake.set()
 
     async def run(self) -> None:
-        acd = self.service
         while True:
-            await acd._dirty.wait()
-            acd._dirty.clear()
-            if not acd.client.connected or not acd.keeper.mirror.synced:
-                continue  # the resync after the next login sets us dirty again
-            for name, lawyers in ((acd.acd.queue, False), (acd.acd.lawyer_queue, True)):
-                queue = acd.keeper.mirror.queues.get(name)
+            await self._wake.wait()
+            self._wake.clear()
+            mirror = self.mirror()
+            if not self.client.connected or not mirror.synced:
+                continue  # the resync after the next login pokes us again
+            floor = self.floor()
+            for name, lawyers in self.queues:
+                queue = mirror.queues.get(name)
                 have = dict(queue.members) if queue is not None else {}
-                for fix in diff(desired(acd.floor, lawyers), have, name):
-                    await self.fix(fix)
+                for fix in diff(desired(floor, lawyers), have, name):
+                    await self.fix(fix, floor)
 
-    async def fix(self, fix: Fix) -> None:
-        acd = self.service
-        q = fix.queue or acd.acd.queue
-        seat = acd.floor.by_interface.get(fix.interface, fix.interface)
+    async def fix(self, fix: Fix, floor: Floor) -> None:
+        q = fix.queue or self.queues[0][0]
+        seat = floor.by_interface.get(fix.interface, fix.interface)
         try:
             if fix.kind == "add":
-                await acd.client.action("QueueAdd", Queue=q, Interface=fix.interface, MemberName=fix.name,
+                await self.client.action("QueueAdd", Queue=q, Interface=fix.interface, MemberName=fix.name,
                                          Paused="true" if fix.paused else "false", Reason=fix.reason)
             elif fix.kind == "pause":
-                await acd.client.action("QueuePause", Queue=q, Interface=fix.interface,
+                await self.client.action("QueuePause", Queue=q, Interface=fix.interface,
                                          Paused="true" if fix.paused else "false", Reason=fix.reason)
             else:
-                await acd.client.action("QueueRemove", Queue=q, Interface=fix.interface)
-            acd.actions_sent += 1
-            if acd.desynced.pop(seat, None) is not None:
-                acd.note("repaired", seat, "与交换机状态已一致")
+                await self.client.action("QueueRemove", Queue=q, Interface=fix.interface)
+            self.actions_sent += 1
+            if self.desynced.pop(seat, None) is not None:
+                self.report(Outcome(seat, None))
         except AMIActionError as exc:
             if any(word in exc.reason.lower() for word in _CONVERGED):
                 return
-            if acd.desynced.get(seat) != exc.reason:
-                acd.desynced[seat] = exc.reason
-                acd.note("desynced", seat, f"无法同步到交换机：{exc.reason}")
-                acd._changed()
+            if self.desynced.get(seat) != exc.reason:
+                self.desynced[seat] = exc.reason
+                self.report(Outcome(seat, exc.reason))
         except AMIError as exc:
             log.warning("ACD %s %s: %s (retried after reconnect)", fix.kind, fix.interface, exc)

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd import lines as ln
 from hotline.acd.queue_events import QueueEvents
-from hotline.acd.reconcile import Reconciler
+from hotline.acd.reconcile import Outcome, Reconciler
 from hotline.acd.views import AcdViews
 from hotline.acd.writes import WriteQueue
 from hotline.ami import events as ev
@@ -34,7 +34,6 @@ from hotline.seats import state as st
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,9 +62,7 @@ class AcdService(QueueEvents, AcdViews):
         self.lines = ln.Lines()
         self.waiting: dict[str, float] = {}  # caller uniqueid -> joined (epoch s)
         self.lawyer_waiting: dict[str, float] = {}  # the same, in the lawyer queue
-        self.desynced: dict[str, str] = {}  # seat -> why it could not be repaired
         self.changes: deque[Change] = deque(maxlen=500)
-        self.actions_sent = 0
         self._wrapup_started: dict[str, tuple[str, float]] = {}  # seat -> (caller uniqueid, start)
         # interface -> caller uniqueid of the call in progress. AgentComplete
         # was seen without any caller fields when the caller hung up first
@@ -73,9 +70,9 @@ class AcdService(QueueEvents, AcdViews):
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
         self.writes = WriteQueue(sessions)
-        self.reconciler = Reconciler(self)
+        self.reconciler = Reconciler(client, lambda: keeper.mirror, lambda: self.floor,
+                                     ((self.acd.queue, False), (self.acd.lawyer_queue, True)), self._reconciled)
         self._listeners: list[Callable[[], None]] = []
-        self._dirty = asyncio.Event()
         self._tasks = TaskSet("ACD")
         client.on(ev.AgentCalled, self._on_called)
         client.on(ev.AgentConnect, self._on_connect)
@@ -115,12 +112,27 @@ class AcdService(QueueEvents, AcdViews):
         await self.writes.close()
         await self._tasks.close()
 
-
     def subscribe(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
 
+    @property
+    def desynced(self) -> dict[str, str]:
+        """Seats Asterisk refused to bring in step, and why."""
+        return self.reconciler.desynced
+
+    @property
+    def actions_sent(self) -> int:
+        return self.reconciler.actions_sent
+
+    def _reconciled(self, outcome: Outcome) -> None:
+        if outcome.desynced is None:
+            self.note("repaired", outcome.seat, "与交换机状态已一致")
+        else:
+            self.note("desynced", outcome.seat, f"无法同步到交换机：{outcome.desynced}")
+        self._changed()
+
     def _changed(self) -> None:
-        self._dirty.set()
+        self.reconciler.poke()
         for listener in self._listeners:
             try:
                 listener()

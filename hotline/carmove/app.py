@@ -1,5 +1,5 @@
-"""Car moving in the app: after the tickets (it uses the desk's calls and
-the outbox) and the ACD; its FastAGI route is added by fastagi_ctx."""
+"""Car moving in the app: after the tickets and the channels (it uses the
+desk's calls and the outbox) and the ACD; it names its own FastAGI route."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from aiohttp import web
 from hotline.carmove.api import CARMOVE, REGISTERING, REGISTRY, VERIFYING
 from hotline.carmove.registry import VehicleRegistry
 from hotline.carmove.service import PROMPTS, CarMoveService
-from hotline.tickets import api as tickets_api
-from hotline.web.keys import AMI, CLOCK, PROMPTS as PROMPT_STORE, SESSIONS, SETTINGS
+from hotline.channels.api import DELIVERER, OUTBOX
+from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, SESSIONS, SETTINGS
+from hotline.web.keys import PROMPTS as PROMPT_STORE
 from hotline.web.throttle import RateLimit
 
 
@@ -23,7 +24,8 @@ async def carmove_ctx(app: web.Application) -> AsyncIterator[None]:
             await prompts.fixed(name, text)
     svc = CarMoveService(settings, app[SESSIONS], app[AMI], prompts, app[CLOCK])
     app[CARMOVE] = svc
-    app[REGISTRY] = VehicleRegistry(settings, app[SESSIONS], app[tickets_api.STORE].outbox, app[CLOCK])
+    app[REGISTRY] = VehicleRegistry(settings, app[SESSIONS], app[OUTBOX], app[CLOCK], app[DELIVERER].kick)
+    app[AGI_ROUTES]["carmove"] = svc.route  # a call to a pool number X
     app[REGISTERING] = RateLimit(settings.carmove.registrations_per_address_hour)
     app[VERIFYING] = RateLimit(settings.carmove.registrations_per_address_hour * 10)
     yield

@@ -29,14 +29,26 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import AGISession
 from hotline.carmove import plates
-from hotline.carmove.errors import Blacklisted, CarmoveRefused, LimitReached, Unregistered
+from hotline.carmove.errors import (
+    Blacklisted,
+    CarmoveRefused,
+    LimitReached,
+    Unregistered,
+)
 from hotline.carmove.pool import Active, choose, counterpart, month_start
 from hotline.config import Settings
-from hotline.db.models import CarmoveBinding, CarmoveBlacklist, CarmoveEvent, Ticket, TicketEvent, Vehicle
+from hotline.db.models import (
+    CarmoveBinding,
+    CarmoveBlacklist,
+    CarmoveEvent,
+    Ticket,
+    Vehicle,
+)
 from hotline.errors import BadRequest, HotlineError
 from hotline.ivr.prompts import PromptStore
 from hotline.numbers import ascii_digits, mask_number
 from hotline.tasks import TaskSet
+from hotline.tickets import history
 from hotline.tickets.handoff import ActiveCall
 
 log = logging.getLogger(__name__)
@@ -113,9 +125,8 @@ class CarMoveService:
                 if call.ticket:
                     t = await db.scalar(select(Ticket).where(Ticket.number == call.ticket))
                     if t is not None:
-                        db.add(TicketEvent(ticket_id=t.id, at=now, actor=who.username, action="carmove",
-                                           from_status=t.status, to_status=t.status,
-                                           note=f"挪车：车牌 {plate}，位置 {location}，经中间号 {x} 呼叫车主"))
+                        history.record(db, t, actor=who.username, action="carmove", at=now,
+                                       note=f"挪车：车牌 {plate}，位置 {location}，经中间号 {x} 呼叫车主")
                 binding = b.id
         message = await self.prompts.for_text(
             f"您好，这里是 12345 挪车服务。车牌 {plates.spoken(plate)} 的车辆停在{location}，影响他人通行，"

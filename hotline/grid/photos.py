@@ -20,9 +20,10 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.accounts import Identity
 from hotline.config import Settings
-from hotline.db.models import Ticket, TicketEvent, TicketPhoto
+from hotline.db.models import Ticket, TicketPhoto
 from hotline.errors import BadRequest, HotlineError
 from hotline.roles import Role
+from hotline.tickets import history
 from hotline.tickets.access import NotYourTicket, TicketNotFound, may_read, unit_only
 
 KINDS = {b"\xff\xd8\xff": ("jpeg", ".jpg"), b"\x89PNG\r\n\x1a\n": ("png", ".png")}
@@ -103,8 +104,7 @@ class PhotoStore:
             photo = TicketPhoto(ticket_id=t.id, file=name, content_type=kind[0], size=size, sha256=digest.hexdigest(),
                                 uploaded_by=who.username, at=now)
             db.add(photo)
-            db.add(TicketEvent(ticket_id=t.id, at=now, actor=who.username, action="photo", from_status=t.status,
-                               to_status=t.status, note=f"上传照片（{size // 1024} KB）"))
+            history.record(db, t, actor=who.username, action="photo", note=f"上传照片（{size // 1024} KB）", at=now)
             await db.flush()
             return self.view(photo)
 

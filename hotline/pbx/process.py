@@ -27,6 +27,7 @@ from hotline.config import Settings
 from hotline.errors import HotlineError
 from hotline.pbx import install
 from hotline.pbx.render import ensure_hold_music, render_config
+from hotline.pbx import supervisor
 from hotline.pbx.supervisor import SupervisorState, descendant, read_state
 
 
@@ -146,10 +147,12 @@ class Pbx:
     # -- supervisor (foreground) ------------------------------------------
     def run_foreground(self) -> int:
         """Run Asterisk under the supervisor (pbx/supervisor.py) until SIGTERM/SIGINT."""
-        from hotline.pbx import supervisor
-
         self.prepare()
-        return supervisor.run(self)
+        p, cfg = self.paths, self.settings.pbx
+        return supervisor.run(self.bwrap_argv("/usr/sbin/asterisk", "-f", "-n"),
+                              supervisor.RestartPolicy(cfg.restart_initial, cfg.restart_max, cfg.restart_stable),
+                              pidfile=p.pidfile, state_file=p.state_file, console_log=p.console_log,
+                              stop=lambda: self.cli("core stop now", timeout=8))
 
     def supervisor_state(self) -> "SupervisorState | None":
         """What the supervisor last wrote, or None when none runs."""

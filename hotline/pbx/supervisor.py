@@ -15,12 +15,9 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Sequence
 
 from hotline.pbx.descriptors import raise_soft_limit
-
-if TYPE_CHECKING:
-    from hotline.pbx.process import Pbx
 
 
 @dataclass
@@ -114,14 +111,16 @@ def _child_setup() -> None:
     raise_soft_limit()
 
 
-def run(pbx: "Pbx") -> int:
-    """Run Asterisk, restarting it whenever it dies, until SIGTERM/SIGINT.
+def run(argv: Sequence[str], policy: RestartPolicy, *, pidfile: Path, state_file: Path, console_log: Path,
+        stop: Callable[[], object]) -> int:
+    """Run Asterisk (`argv`: its sandboxed command), restarting it whenever it
+    dies, until SIGTERM/SIGINT; then `stop` asks it to stop (core stop now).
 
     Returns Asterisk's last exit code. Each crash is logged with its exit
     reason and counted in supervisor.json, which the controller reads for
     /metrics and the seat map.
     """
-    pbx.paths.pidfile.write_text(str(os.getpid()))
+    pidfile.write_text(str(os.getpid()))
     stopping = False
 
     class _Stop(Exception):
@@ -134,27 +133,25 @@ def run(pbx: "Pbx") -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    policy = RestartPolicy(pbx.settings.pbx.restart_initial, pbx.settings.pbx.restart_max,
-                           pbx.settings.pbx.restart_stable)
     state = SupervisorState(supervisor_pid=os.getpid())
     proc: subprocess.Popen[bytes] | None = None
     code = 0
-    log = open(pbx.paths.console_log, "ab")
+    log = open(console_log, "ab")
     try:
         while True:
             proc = subprocess.Popen(
-                pbx.bwrap_argv("/usr/sbin/asterisk", "-f", "-n"),
+                list(argv),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 preexec_fn=_child_setup,
             )
             started = time.monotonic()
             state = state.started(proc.pid)
-            write_state(pbx.paths.state_file, state)
+            write_state(state_file, state)
             code = proc.wait()
             ran = time.monotonic() - started
             delay = policy.next_delay(ran)
             state = state.crashed(exit_reason(code), delay)
-            write_state(pbx.paths.state_file, state)
+            write_state(state_file, state)
             _say(f"Asterisk exited ({state.last_exit}) after {ran:.1f} s; "
                  f"restart #{state.restarts} in {delay:.1f} s")
             time.sleep(delay)
@@ -163,7 +160,7 @@ def run(pbx: "Pbx") -> int:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
         if proc is not None and proc.poll() is None:
             with contextlib.suppress(Exception):
-                pbx.cli("core stop now", timeout=8)
+                stop()
             try:
                 code = proc.wait(timeout=8)
             except subprocess.TimeoutExpired:
@@ -173,10 +170,10 @@ def run(pbx: "Pbx") -> int:
     finally:
         log.close()
         with contextlib.suppress(FileNotFoundError):
-            pbx.paths.state_file.unlink()
+            state_file.unlink()
         with contextlib.suppress(FileNotFoundError):
-            if pbx.paths.pidfile.read_text().strip() == str(os.getpid()):
-                pbx.paths.pidfile.unlink()
+            if pidfile.read_text().strip() == str(os.getpid()):
+                pidfile.unlink()
 
 
 def write_state(path: Path, state: SupervisorState) -> None:

@@ -1,5 +1,5 @@
-"""The 110 link in the app: its service (after the ticket store, before the
-work queue's outbox delivery, which signs what goes to 110)."""
+"""The 110 link in the app: its service (after the ticket store and the
+channels, whose outbox carries what goes to 110, signed)."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from hotline.channels.api import OUTBOX
 from hotline.credentials import peer_secret
 from hotline.police.api import POLICE
 from hotline.police.service import PEER, PoliceLinkService
@@ -18,7 +19,7 @@ from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 async def police_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     secret = await asyncio.to_thread(peer_secret, settings, PEER)
-    svc = PoliceLinkService(settings, app[tickets_api.STORE], app[SESSIONS], app[CLOCK], secret)
+    svc = PoliceLinkService(settings, app[tickets_api.STORE], app[OUTBOX], app[SESSIONS], app[CLOCK], secret)
     hub = app[tickets_api.DESKS]
     svc.notify = hub.push
     app[POLICE] = svc

@@ -19,12 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.accounts import Identity
+from hotline.channels.outbox import Outbox
 from hotline.config import Settings
-from hotline.db.models import PoliceLink, Ticket, TicketEvent
+from hotline.db.models import PoliceLink, Ticket
 from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.police import signing
 from hotline.police.incident import STAGES, Incident, Result, district_of
+from hotline.tickets import history
 from hotline.tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -39,11 +41,12 @@ class UnknownMatter(HotlineError):
 
 
 class PoliceLinkService:
-    def __init__(self, settings: Settings, store: TicketStore, sessions: async_sessionmaker,
+    def __init__(self, settings: Settings, store: TicketStore, outbox: Outbox, sessions: async_sessionmaker,
                  clock: Callable[[], dt.datetime], secret: bytes):
         self.settings = settings
         self.cfg = settings.police
         self.store = store
+        self.outbox = outbox
         self.sessions = sessions
         self.clock = clock
         self.secret = secret
@@ -115,10 +118,9 @@ class PoliceLinkService:
                 payload = self._incident(t, reason, who, now)
                 db.add(PoliceLink(direction="out", ticket_id=t.id, ticket_number=t.number, intake_no=None,
                                   reason=reason, state="pushed", payload=payload, result="", created_at=now))
-                self.store.outbox.add_peer(db, PEER, t.number, "incident", payload, now)
+                self.outbox.add_peer(db, PEER, t.number, "incident", payload, now)
                 note += "；已向 110 推送警单"
-            db.add(TicketEvent(ticket_id=t.id, at=now, actor=who.username, action=reason, from_status=t.status,
-                               to_status=t.status, note=note))
+            history.record(db, t, actor=who.username, action=reason, note=note, at=now)
 
     def _incident(self, t: Ticket, reason: str, who: Identity, now: dt.datetime) -> dict[str, Any]:
         return {
@@ -152,8 +154,7 @@ class PoliceLinkService:
                 changed = True
                 note = f"110 处警结果：{r.result}"
             if changed:
-                db.add(TicketEvent(ticket_id=t.id, at=now, actor=ACTOR, action="police", from_status=t.status,
-                                   to_status=t.status, note=note))
+                history.record(db, t, actor=ACTOR, action="police", note=note, at=now)
             view = self.store.views.police(link)
             agent = t.agent
         if changed and agent:

@@ -7,15 +7,15 @@ from typing import Any
 from aiohttp import web
 
 from hotline.errors import BadRequest
+from hotline.numbers import ascii_digits
 from hotline.police.api import POLICE
+from hotline.roles import Role
 from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import CLOSE, DeskHub, dumps
 from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
 from hotline.web.auth import USER, allow
-from hotline.roles import Role
-from hotline.numbers import ascii_digits
 from hotline.web.json import json_body, query_text, text_field
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket

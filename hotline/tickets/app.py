@@ -11,8 +11,6 @@ from prometheus_client import Gauge
 
 from hotline.acd import api as acd_api
 from hotline.acd.metrics import Metrics
-from hotline.grid import api as grid_api
-from hotline.grid.photos import PhotoStore
 from hotline.recordings import api as recordings_api
 from hotline.recordings.store import RecordingStore
 from hotline.tickets import api as tickets_api
@@ -63,7 +61,6 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     app[tickets_api.HANDOFF] = handoff
     app[tickets_api.CONTROLS] = CallControls(settings, app[AMI], handoff)
     app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
-    app[grid_api.PHOTOS] = PhotoStore(settings, app[SESSIONS], app[CLOCK])
     app[tickets_api.REVISITS] = revisits = RevisitCalls(settings, app[AMI], store)
     app[acd_api.METRICS].add_updater(ticket_metrics(app[acd_api.METRICS], store, handoff))
     yield

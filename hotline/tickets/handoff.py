@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from hotline.acd.service import AcdService
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
+from hotline.numbers import ascii_digits
+from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
 from hotline.tickets.desk import DeskHub
-from hotline.tasks import TaskSet
 from hotline.tickets.store import TicketStore
-from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 

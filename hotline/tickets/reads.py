@@ -11,7 +11,14 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
-from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
+from hotline.db.models import (
+    OutboxMessage,
+    PoliceLink,
+    Ticket,
+    TicketCall,
+    TicketEvent,
+    TicketPhoto,
+)
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import PRIVILEGED, TicketNotFound, department_only, may_read
 from hotline.tickets.categories import CategoryTree

@@ -12,11 +12,11 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.errors import BadRequest
+from hotline.numbers import ascii_digits
+from hotline.roles import Role
 from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import TicketStore
-from hotline.roles import Role
-from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 

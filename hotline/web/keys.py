@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from hotline.ami.client import AMIClient
+from hotline.ami.fastagi import AGISession
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
 from hotline.ivr.prompts import PromptStore
@@ -21,3 +22,6 @@ AMI = web.AppKey("ami", AMIClient)
 KEEPER = web.AppKey("keeper", MirrorKeeper)
 # One prompt store: the IVR's, the callbacks' and the tickets' fixed prompts.
 PROMPTS = web.AppKey("prompts", PromptStore)
+# FastAGI routes by name, each added by the feature that owns it before the
+# FastAGI server starts (the dialplan names the route: agi://…/carmove).
+AGI_ROUTES = web.AppKey("agi_routes", dict[str, Callable[[AGISession], Awaitable[None]]])

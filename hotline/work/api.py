@@ -1,11 +1,11 @@
 """The work queue's routes: an agent's items and what they do with them, the
-lead's overview, and the outbox's undeliverable messages."""
+lead's overview (with the outbox's counts)."""
 
 from __future__ import annotations
 
 from aiohttp import web
 
-from hotline.channels.delivery import Deliverer
+from hotline.channels.api import DELIVERER
 from hotline.errors import BadRequest
 from hotline.roles import Role
 from hotline.tickets.api import STORE
@@ -19,7 +19,6 @@ from hotline.work.service import WorkService
 WORK = web.AppKey("work", WorkService)
 WORK_DESK = web.AppKey("work_desk", WorkDesk)
 FIGURES = web.AppKey("work_figures", WorkFigures)
-DELIVERER = web.AppKey("deliverer", Deliverer)
 
 
 def _json(body: object, status: int = 200) -> web.Response:
@@ -92,17 +91,6 @@ async def merge(request: web.Request) -> web.Response:
     return _json(await request.app[STORE].merge(request.match_info["number"], into, request[USER]))
 
 
-@allow(Role.LEAD, Role.ADMIN)
-async def retry_delivery(request: web.Request) -> web.Response:
-    await request.app[DELIVERER].retry(int(request.match_info["message"]))
-    return _json({"retrying": True})
-
-
-@allow(Role.LEAD, Role.ADMIN)
-async def delivery_log(request: web.Request) -> web.Response:
-    return _json({"attempts": await request.app[DELIVERER].log(int(request.match_info["message"]))})
-
-
 def setup(app: web.Application) -> None:
     r = app.router
     item = "/api/work/{item:[0-9]{1,12}}"
@@ -116,5 +104,3 @@ def setup(app: web.Application) -> None:
     r.add_get(item + "/audio", audio)
     r.add_get("/api/tickets/{number:[0-9]{8,20}}/duplicates", ticket_duplicates)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/merge", merge)
-    r.add_post("/api/outbox/{message:[0-9]{1,12}}/retry", retry_delivery)
-    r.add_get("/api/outbox/{message:[0-9]{1,12}}/attempts", delivery_log)

@@ -1,9 +1,9 @@
-"""The work queue's resources in the app: the queue, the desk's actions on
-items, the figures, the outbox delivery, and their gauges on /metrics."""
+"""The work queue's resources in the app: the queue, its rules on ticket
+changes, the desk's actions on items, the figures, and their gauges on
+/metrics (the outbox's among them)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -12,19 +12,18 @@ from prometheus_client import Gauge
 
 from hotline.acd import api as acd_api
 from hotline.acd.metrics import Metrics
+from hotline.channels.api import DELIVERER
 from hotline.channels.delivery import Deliverer
-from hotline.carmove.api import REGISTRY
-from hotline.credentials import outbox_tokens
-from hotline.police.api import POLICE
-from hotline.police.service import PEER
 from hotline.seatmap import api as seatmap_api
 from hotline.tickets import api as tickets_api
 from hotline.web.keys import AMI, CLOCK, SESSIONS, SETTINGS
 from hotline.work import api as work_api
 from hotline.work.desk import WorkDesk
 from hotline.work.figures import WorkFigures
-from hotline.work.rows import WorkNews
+from hotline.work.policy import WorkPolicy
+from hotline.work.rows import news_of
 from hotline.work.service import WorkService
+from hotline.work.ticket_work import TicketWork
 
 
 def work_metrics(metrics: Metrics, work: WorkService, figures: WorkFigures,
@@ -67,31 +66,20 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = app[tickets_api.STORE]
     work = WorkService(settings, app[SESSIONS], app[acd_api.ACD], app[CLOCK])
-    tokens = await asyncio.to_thread(outbox_tokens, settings)
-    deliverer = Deliverer(settings, app[SESSIONS], tokens, {PEER: app[POLICE].secret})
     figures = WorkFigures(app[SESSIONS], app[CLOCK], settings.work.kinds)
-
-    def committed(news: WorkNews | None) -> None:
-        work.kick(news)
-        deliverer.kick()
-
-    # A car owner's registration code goes out at once, not at the next round.
-    app[REGISTRY].kick_outbox = deliverer.kick
-
-    store.on_commit = committed
+    # A ticket's change makes and ends its work items in its own transaction;
+    # once committed, the queue acts on what it made at once.
+    store.moves.on_move(TicketWork(settings, WorkPolicy.from_settings(settings)).on_move)
+    store.moves.on_commit(lambda info: work.kick(news_of(info)))
     hub = app[tickets_api.DESKS]
     work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": items}))
     hub.work_of = work.of_agent
     app[work_api.WORK] = work
     app[work_api.WORK_DESK] = WorkDesk(settings, work, store, app[AMI], app[acd_api.ACD])
     app[work_api.FIGURES] = figures
-    app[work_api.DELIVERER] = deliverer
-    app[acd_api.METRICS].add_updater(work_metrics(app[acd_api.METRICS], work, figures, deliverer))
+    app[acd_api.METRICS].add_updater(work_metrics(app[acd_api.METRICS], work, figures, app[DELIVERER]))
     app[seatmap_api.HUB].attach_work(work)
     await work.start()
-    deliverer.start()
     yield
-    store.on_commit = lambda news: None
     hub.work_of = None
-    await deliverer.close()
     await work.close()

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 
 from hotline.config import LAWYER_SKILL
-from hotline.seats.state import Floor, Status as SeatStatus
+from hotline.seats.state import Floor
+from hotline.seats.state import Status as SeatStatus
 
 
 class State(str, enum.Enum):

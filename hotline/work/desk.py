@@ -18,8 +18,8 @@ from hotline.config import Settings
 from hotline.db.models import Callback, Ticket, VoiceMessage
 from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import ascii_digits
+from hotline.tickets import duplicates
 from hotline.tickets.store import TicketStore
-from hotline.work import duplicates
 from hotline.work.board import Item, State
 from hotline.work.service import WorkService
 
@@ -149,5 +149,5 @@ class WorkDesk:
             made["number"] = t.number
 
         await self.service.complete(who.username, item_id, "ticket", note, also)
-        self.store.on_commit(None)  # the ticket may be a suspected duplicate: look
+        self.store.moves.committed({})  # the ticket may be a suspected duplicate: look
         return {"done": True, "ticket": made.get("number")}

@@ -5,10 +5,9 @@ all). The work service (service.py) picks the rows up and offers them."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,18 +29,20 @@ class WorkNews:
         return bool(self.created or self.finished)
 
 
-_NEWS: ContextVar[WorkNews | None] = ContextVar("work_news", default=None)
+# Where a transaction's news waits for its commit: the session's own `info`
+# dict, which the ticket store hands to its commit listeners.
+_NEWS = "work_news"
 
 
-@contextmanager
-def collecting() -> Iterator[WorkNews]:
-    """enqueue() and finish() inside this block report to the news."""
-    news = WorkNews()
-    token = _NEWS.set(news)
-    try:
-        yield news
-    finally:
-        _NEWS.reset(token)
+def _news(db: AsyncSession) -> WorkNews:
+    news: WorkNews = db.info.setdefault(_NEWS, WorkNews())
+    return news
+
+
+def news_of(info: dict[str, Any]) -> WorkNews | None:
+    """What a committed transaction did to the work queue (None: nothing known)."""
+    news = info.get(_NEWS)
+    return news if isinstance(news, WorkNews) else None
 
 
 def item_of(row: WorkItem) -> Item:
@@ -71,9 +72,7 @@ async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.da
     db.add(item)
     await db.flush()
     db.add(WorkEvent(item_id=item.id, at=at, action="created", agent="", note=title[:200]))
-    news = _NEWS.get()
-    if news is not None:
-        news.created.append(item_of(item))
+    _news(db).created.append(item_of(item))
     return item
 
 
@@ -88,7 +87,5 @@ async def finish(db: AsyncSession, *, ticket_id: int, kinds: Iterable[str], outc
         r.state, r.done_at, r.outcome, r.offer_until = State.DONE.value, at, outcome[:32], None
         r.agent = r.agent or actor
         db.add(WorkEvent(item_id=r.id, at=at, action="done", agent=actor, note=outcome))
-    news = _NEWS.get()
-    if news is not None:
-        news.finished.extend(r.id for r in rows)
+    _news(db).finished.extend(r.id for r in rows)
     return [r.id for r in rows]

@@ -15,7 +15,6 @@ from sqlalchemy import update
 from hotline.db.models import WebSession
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
-from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
 
 pytestmark = pytest.mark.pbx

@@ -17,7 +17,7 @@ from hotline.seats import state as st
 from hotline.web.throttle import RateLimit
 from hotline.work import board
 from hotline.work.board import Item, State, Worker
-from hotline.work.duplicates import Probe, compare, similarity
+from hotline.tickets.duplicates import Probe, compare, similarity
 from hotline.work.figures import compute
 from hotline.work.policy import WorkPolicy
 
