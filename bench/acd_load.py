@@ -16,7 +16,6 @@ import asyncio
 import time
 from pathlib import Path
 
-
 from bench.common import bench_pbx, controller, load_report, percentile
 from hotline import eventloop
 from hotline.acd.api import ACD

@@ -146,7 +146,8 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
     answered = [r for r in rows if r.answered_at is not None]
     handle = [(r.talk_s or 0) + (r.wrapup_s or 0) for r in answered if r.talk_s is not None]
     waited = sum(r.hold_s or 0 for r in rows)
-    return {"offered": len(rows), "arrivals_per_hour": len(s.counted) / (plan.minutes * 60 - plan.warmup_s) * 3600, "sl": sum(1 for r in answered if (r.hold_s or 0) <= 15) / len(rows),
+    return {"offered": len(rows), "arrivals_per_hour": len(s.counted) / (plan.minutes * 60 - plan.warmup_s) * 3600,
+            "sl": sum(1 for r in answered if (r.hold_s or 0) <= 15) / len(rows),
             "connection": len(answered) / len(rows), "abandon": sum(1 for r in rows if r.abandoned) / len(rows),
             "handle": sum(handle) / len(handle) if handle else float("nan"),
             # Patience as the advisor estimates it from history: abandons over all time waited.

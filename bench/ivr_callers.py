@@ -89,7 +89,7 @@ async def main() -> None:
     await watch(client, {ev.NewCallerid: on_callerid, ev.AGIExecStart: on_agi, ev.Newexten: on_exten,
                          ev.QueueCallerJoin: on_join})
     started = time.monotonic()
-    for i, number in enumerate(sorted(numbers)):
+    for number in sorted(numbers):
         if args.channel:
             await client.action("Originate", Channel=args.channel, Application="Wait", Data="600",
                                 CallerID=f"<{number}>", Async="true", Timeout=30000)

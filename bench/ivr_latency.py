@@ -15,7 +15,6 @@ import asyncio
 import time
 from pathlib import Path
 
-
 from bench.common import bench_pbx, controller, load_report, percentile
 from hotline import eventloop
 from hotline.config import Settings

@@ -22,13 +22,12 @@ import time
 from pathlib import Path
 
 from bench.common import bench_pbx, controller, percentile
-from hotline import eventloop
-from hotline import accounts
+from hotline import accounts, eventloop
 from hotline.acd.api import ACD
 from hotline.config import Settings
+from hotline.roles import Role
 from hotline.server import AMI
 from hotline.tickets.api import HANDOFF, STORE
-from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 
 

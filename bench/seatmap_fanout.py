@@ -25,17 +25,16 @@ import aiohttp
 from aiohttp import web
 
 from bench.common import morning_clock, percentile
-from hotline import eventloop
-from hotline import accounts
+from hotline import accounts, eventloop
 from hotline.acd.api import ACD
 from hotline.ami.protocol import FrameBuffer, Message
 from hotline.configfile import load
+from hotline.roles import Role
 from hotline.seatmap.api import HUB
 from hotline.server import KEEPER, create_app
+from hotline.web.keys import SESSIONS
 from hotline.web.login import THROTTLE
 from hotline.web.throttle import LoginThrottle
-from hotline.roles import Role
-from hotline.web.keys import SESSIONS
 
 STATE_AFTER = {"AgentCalled": "ringing", "AgentConnect": "talking", "AgentComplete": "wrapup"}
 
@@ -88,7 +87,7 @@ async def viewer(http: aiohttp.ClientSession, url: str, pending: dict[str, tuple
         while not stop.is_set():
             try:
                 msg = await asyncio.wait_for(ws.receive(), 0.5)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             if msg.type != aiohttp.WSMsgType.TEXT:
                 break

@@ -65,7 +65,7 @@ async def run(settings: Settings, calls: int) -> None:
         compiled = app[FLOWS].current()
         welcome = compiled.prompts[("welcome", "prompt")]
         menu = compiled.prompts[("day_menu", "prompt")]
-        store_seconds = {name: app[FLOWS].prompts.seconds(getattr(compiled.flow.nodes[name], "prompt"))
+        store_seconds = {name: app[FLOWS].prompts.seconds(compiled.flow.nodes[name].prompt)
                          for name in ("welcome", "day_menu")}
         client = AMIClient(settings.ami, name="bench-callers", event_filters=[])
         callers: list[Caller] = []

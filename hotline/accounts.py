@@ -164,7 +164,7 @@ async def verify_password(candidate: LoginCandidate, password: str) -> Identity 
     return candidate.who
 
 
-async def change_password(sessions: "async_sessionmaker[AsyncSession]", who: Identity, current: str,
+async def change_password(sessions: async_sessionmaker[AsyncSession], who: Identity, current: str,
                           new: str, keep_token: str = "") -> set[str]:
     """The user sets their own password (and a one-time one stops being
     needed). Every other login of theirs ends: whoever else held one (a
@@ -260,7 +260,7 @@ async def close_session(db: AsyncSession, token: str) -> None:
 FIRST_ADMIN_FILE = "first-admin.txt"
 
 
-async def ensure_first_admin(sessions: "async_sessionmaker[AsyncSession]", state_dir: "os.PathLike[str]") -> str | None:
+async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession], state_dir: os.PathLike[str]) -> str | None:
     """A fresh installation has no one who could log in: create `admin`
     with a one-time password, kept only in the private state folder (and
     printed once by the caller). Returns that password when made now."""

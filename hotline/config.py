@@ -70,7 +70,7 @@ class AmiSettings(_Section):
     event_filters: list[str] = Field(default_factory=lambda: [f"Event: {name}" for name in USED_EVENTS])
 
     @model_validator(mode="after")
-    def _backoff_order(self) -> "AmiSettings":
+    def _backoff_order(self) -> AmiSettings:
         if self.backoff_max < self.backoff_initial:
             raise ValueError("backoff_max must not be smaller than backoff_initial")
         return self
@@ -148,7 +148,7 @@ class PbxSettings(_Section):
     restart_stable: float = Field(60.0, gt=0, le=86400)
 
     @model_validator(mode="after")
-    def _rtp_order(self) -> "PbxSettings":
+    def _rtp_order(self) -> PbxSettings:
         if self.rtp_end <= self.rtp_start:
             raise ValueError("rtp_end must be greater than rtp_start")
         if self.sip_tls_port == self.sip_port:
@@ -243,7 +243,7 @@ class Trunk(_Section):
         return value
 
     @model_validator(mode="after")
-    def _auth(self) -> "Trunk":
+    def _auth(self) -> Trunk:
         if self.registration and not self.username:
             raise ValueError(f"trunk {self.name}: registration needs a username")
         if not self.registration and not self.match:
@@ -435,7 +435,7 @@ class Category(_Section):
     name: str = Field(min_length=1, max_length=32)
     deadline_days: float | None = Field(None, gt=0, le=365, description="handling deadline; none: the parent's")
     department: str = Field("", description="the department it usually goes to (a departments code)")
-    children: list["Category"] = Field(default_factory=list)
+    children: list[Category] = Field(default_factory=list)
 
 
 class Department(_Section):
@@ -499,7 +499,7 @@ class TicketSettings(_Section):
     legal_category: str = Field("legal", pattern=r"^([a-z0-9][a-z0-9-]{0,31})?$")
 
     @model_validator(mode="after")
-    def _tree(self) -> "TicketSettings":
+    def _tree(self) -> TicketSettings:
         depts = {d.code for d in self.departments}
         if len(depts) != len(self.departments):
             raise ValueError("departments: codes must be unique")
@@ -543,7 +543,7 @@ class WorkKind(_Section):
     skill: str = Field("", max_length=16, description="only agents with this skill take it")
 
     @model_validator(mode="after")
-    def _one_deadline(self) -> "WorkKind":
+    def _one_deadline(self) -> WorkKind:
         if (self.deadline_minutes is None) == (self.deadline_working_days is None):
             raise ValueError("give deadline_minutes or deadline_working_days")
         return self
@@ -637,7 +637,7 @@ class PoliceSettings(_Section):
         "水电气热故障与抢修", "市政设施损坏（路灯、井盖、道路）", "噪音、油烟等生活环境投诉",
         "消费、物业、劳动纠纷", "政策咨询与办事指引", "非紧急求助（开锁以外的生活求助）"])
 
-    def gateway(self) -> "ChannelGateway | None":
+    def gateway(self) -> ChannelGateway | None:
         if not self.url:
             return None
         return ChannelGateway(url=self.url, token="", timeout=self.timeout, retry_initial=self.retry_initial,
@@ -769,7 +769,7 @@ class Settings(BaseSettings):
         return value
 
     @model_validator(mode="after")
-    def _no_clash(self) -> "Settings":
+    def _no_clash(self) -> Settings:
         if self.hotline_number in self.legacy_numbers:
             raise ValueError(f"legacy number {self.hotline_number} is the hotline number itself")
         for w in self.acd.windows:

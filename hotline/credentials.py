@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from hotline.config import Settings, Trunk
 
 
-def read_secrets(settings: "Settings") -> dict[str, Any]:
+def read_secrets(settings: Settings) -> dict[str, Any]:
     try:
         return tomllib.loads(settings.secrets_file.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -27,14 +27,14 @@ def read_secrets(settings: "Settings") -> dict[str, Any]:
         raise ConfigError([f"{settings.secrets_file}: not valid TOML: {exc}"]) from None
 
 
-def apply_stored(settings: "Settings") -> None:
+def apply_stored(settings: Settings) -> None:
     """Fill the AMI secret and the FastAGI key from the file when the
     configuration left them empty."""
     if not settings.ami.secret or not settings.agi.key:
         stored = read_secrets(settings)
         settings.ami.secret = settings.ami.secret or str(stored.get("ami_secret", ""))
         settings.agi.key = settings.agi.key or str(stored.get("agi_key", ""))
-def ensure_secrets(settings: "Settings") -> dict[str, Any]:
+def ensure_secrets(settings: Settings) -> dict[str, Any]:
     """Generate missing secrets once; existing ones are never rotated silently."""
     current = read_secrets(settings)
     changed = False
@@ -79,7 +79,7 @@ def ensure_secrets(settings: "Settings") -> dict[str, Any]:
     return current
 
 
-def write_secrets(settings: "Settings", current: dict[str, Any]) -> None:
+def write_secrets(settings: Settings, current: dict[str, Any]) -> None:
     """Replace the secrets file atomically; sections the operator added
     (trunk_passwords) are kept as they are."""
     settings.state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -90,20 +90,20 @@ def write_secrets(settings: "Settings", current: dict[str, Any]) -> None:
     os.replace(tmp, settings.secrets_file)
 
 
-def trunk_password(settings: "Settings", trunk: "Trunk") -> str:
+def trunk_password(settings: Settings, trunk: Trunk) -> str:
     if trunk.password:
         return trunk.password
     stored = read_secrets(settings).get("trunk_passwords", {})
     return str(stored.get(trunk.name, "")) if isinstance(stored, dict) else ""
 
 
-def outbox_tokens(settings: "Settings") -> dict[str, str]:
+def outbox_tokens(settings: Settings) -> dict[str, str]:
     """channel -> the token the hotline presents to that channel's gateway:
     the configuration's, else the one generated at install."""
     stored = ensure_secrets(settings).get("outbox_tokens", {})
     return {c: gw.token or str(stored.get(c, "")) for c, gw in settings.channels.items()}
 
 
-def peer_secret(settings: "Settings", peer: str) -> bytes:
+def peer_secret(settings: Settings, peer: str) -> bytes:
     stored = ensure_secrets(settings).get("peer_secrets", {})
     return str(stored.get(peer, "")).encode() if isinstance(stored, dict) else b""

@@ -32,8 +32,8 @@ from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
 from hotline.config import Settings
 from hotline.db.models import User
-from hotline.tasks import TaskSet
 from hotline.roles import Role
+from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 

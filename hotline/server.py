@@ -1,8 +1,10 @@
 """App factory: one cleanup context per resource, started in this order:
-database, IVR services, AMI, PBX (SIP guard, figures), ACD, callbacks, seat
-map, tickets, the 110 link, car moving, the work queue (and the outbox
-delivery), briefings (and their schedule), FastAGI. Each feature package
-owns its contexts (acd/app.py, pbx/app.py, seatmap/api.py, tickets/app.py,
+database, IVR services, AMI, PBX (SIP guard, figures), ACD, seat
+credentials, callbacks, seat map, tickets, channels (outbox and delivery),
+grid, the 110 link, car moving, the work queue, briefings (and their
+schedule), FastAGI (with the routes features named in AGI_ROUTES). Each
+feature package owns its contexts (acd/app.py, seats/app.py, pbx/app.py,
+seatmap/api.py, tickets/app.py, channels/app.py, grid/app.py,
 police/app.py, carmove/app.py, work/app.py, briefings/api.py) and its
 routes (setup); this module only orders them. Nothing
 starts a resource outside a cleanup context.
@@ -28,6 +30,7 @@ from hotline.ami.agi_guard import AgiGuard
 from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import FastAGIServer
 from hotline.ami.resync import MirrorKeeper
+from hotline.banner import banner
 from hotline.briefings import api as briefings_api
 from hotline.briefings.api import briefings_ctx
 from hotline.carmove import api as carmove_api
@@ -285,27 +288,4 @@ def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
     app = create_app(settings, demo=demo)
     web.run_app(app, host=settings.web.host, port=settings.web.port, loop=eventloop.new_loop(),
                 access_log_class=AccessLog,
-                print=lambda _line: print(banner(settings, app), flush=True))
-
-
-def banner(settings: Settings, app: web.Application) -> str:
-    """What a person who just started the hotline needs, printed once it listens."""
-    host = "127.0.0.1" if settings.web.host in ("0.0.0.0", "::") else settings.web.host
-    url = f"http://{host}:{settings.web.port}/"
-    lines = [f"hotline: serving on {url}", "",
-             f"  12345 市民服务热线已启动。在浏览器打开：{url}"]
-    if DEMO in app:
-        lines.append(f"  演示模式：模拟坐席与来电（每分钟约 {app[DEMO].rate_per_minute:g} 通），数据在 {settings.state_dir}")
-        lines.append(f"  座席工作台可用演示坐席登录：账号 demo01，密码见 {settings.state_dir / 'demo-accounts.txt'}")
-    if app.get(FIRST_ADMIN, ""):
-        # The password itself never goes to stdout: a service's output ends
-        # up in journals and terminals' scrollback that others read.
-        first = settings.state_dir / accounts.FIRST_ADMIN_FILE
-        lines += ["", "  首次启动，已创建管理员 admin（首次登录后须设置新密码）。",
-                  f"    一次性密码保存在 {first}（仅服务用户可读，改密后自动删除），查看：",
-                  f"    sudo -u hotline cat {first}" if os.geteuid() == 0 else f"    cat {first}"]
-    lines += ["", "  添加坐席：  .venv/bin/hotline user add zhangsan --name 张三 --role agent",
-              "  值班长：    .venv/bin/hotline user add lisi --name 李四 --role lead",
-              "  软电话设置：.venv/bin/hotline seat phone seat01",
-              "  按 Ctrl+C 停止。"]
-    return "\n".join(lines)
+                print=lambda _line: print(banner(settings, app.get(DEMO), bool(app.get(FIRST_ADMIN))), flush=True))

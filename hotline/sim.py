@@ -13,7 +13,6 @@ from typing import Any
 
 from hotline.ami.client import AMIClient
 
-
 # What a speaking simulated caller says: the hold tune, about 11 s a turn.
 SPEECH = "/var/lib/asterisk/hotline/moh/hold"
 

@@ -11,8 +11,8 @@ from hotline.acd.callbacks import CallbackService
 from hotline.acd.metrics import CONTENT_TYPE, Metrics
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
-from hotline.web.auth import USER, allow
 from hotline.roles import Role
+from hotline.web.auth import USER, allow
 from hotline.web.json import json_body, query_text
 
 ACD = web.AppKey("acd", AcdService)

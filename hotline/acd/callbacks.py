@@ -26,14 +26,14 @@ from hotline.acd import lines as ln
 from hotline.acd.service import AcdService
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.ami.replies import AMIError
 from hotline.ami.fastagi import AGISession
+from hotline.ami.replies import AMIError
 from hotline.config import Settings
 from hotline.db.models import Callback
+from hotline.numbers import ascii_digits, mask_number
 from hotline.tasks import TaskSet
 from hotline.work import rows as work_rows
 from hotline.work.policy import WorkPolicy
-from hotline.numbers import ascii_digits, mask_number
 
 log = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+
 from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncSession
 

@@ -25,7 +25,7 @@ class Load:
     handle_s: float  # mean talk + after-call time
     patience_s: float | None = None  # mean patience; None: nobody gives up (Erlang C)
 
-    def scaled(self, k: float) -> "Load":
+    def scaled(self, k: float) -> Load:
         """The what-if: arrivals × k (a holiday, a heating failure, a city ten times larger)."""
         return Load(self.arrivals_per_hour * k, self.handle_s, self.patience_s)
 

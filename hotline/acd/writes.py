@@ -61,5 +61,5 @@ class WriteQueue:
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.drain(), 5)  # what was acknowledged gets stored
-        except asyncio.TimeoutError:
+        except TimeoutError:
             log.error("ACD closed with %d database writes not done", self._writes.qsize())

@@ -30,13 +30,23 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
-from hotline.ami.dispatch import E, Dispatcher, Handler
+from hotline.ami.dispatch import Dispatcher, E, Handler
 from hotline.ami.pending import PendingReplies
-from hotline.ami.replies import (AGIResult, AMIActionError, AMIAuthError, AMIDisconnected, AMIError,
-                                  AMINotConnected, AMITimeout, Connected, Disconnected, ListResult)
-from hotline.tasks import TaskSet
 from hotline.ami.protocol import FrameBuffer, FrameError, Message, encode
+from hotline.ami.replies import (
+    AGIResult,
+    AMIActionError,
+    AMIAuthError,
+    AMIDisconnected,
+    AMIError,
+    AMINotConnected,
+    AMITimeout,
+    Connected,
+    Disconnected,
+    ListResult,
+)
 from hotline.config import AmiSettings
+from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -100,7 +110,7 @@ class AMIClient:
         await self._tasks.close()
         self.pending.fail_all(AMIDisconnected("client closed"))
 
-    async def __aenter__(self) -> "AMIClient":
+    async def __aenter__(self) -> AMIClient:
         await self.start()
         return self
 
@@ -122,7 +132,7 @@ class AMIClient:
                 delays = backoff(self.settings.backoff_initial, self.settings.backoff_max)
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncio.TimeoutError, AMIError, asyncio.IncompleteReadError) as exc:
+            except (TimeoutError, OSError, AMIError, asyncio.IncompleteReadError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.log(self._conn_log_level, "AMI %s:%s: %s", self.settings.host, self.settings.port,
                         self.last_error)
@@ -226,7 +236,7 @@ class AMIClient:
             writer.write(payload)
             await writer.drain()
             return await asyncio.wait_for(future, timeout if timeout is not None else self.settings.action_timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AMITimeout(f"{action}: no reply within {timeout or self.settings.action_timeout:g} s") from None
         except (ConnectionError, OSError) as exc:
             raise AMIDisconnected(f"{action}: {exc}") from None
@@ -268,7 +278,7 @@ class AMIClient:
         try:
             await self.action("AGI", Channel=channel, Command=command, CommandID=command_id, timeout=limit)
             return await asyncio.wait_for(fut, limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AMITimeout(f"AGI {command!r} on {channel}: no result within {limit:g} s") from None
         finally:
             self.pending.agi.pop(command_id, None)

@@ -103,7 +103,7 @@ class AGISession:
         limit = timeout if timeout is not None else self.command_timeout
         try:
             reply = await asyncio.wait_for(self._read_reply(), limit)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise AGITimeout(f"{command}: no reply within {limit:g} s") from None
         self._reply_at = time.perf_counter()
         if reply.code == 200:
@@ -208,7 +208,7 @@ class FastAGIServer:
                 await asyncio.wait_for(self._server.wait_closed(), 2)
             self._server = None
 
-    async def __aenter__(self) -> "FastAGIServer":
+    async def __aenter__(self) -> FastAGIServer:
         await self.start()
         return self
 
@@ -253,7 +253,7 @@ class FastAGIServer:
         try:
             # Asterisk sends its headers at once; a silent peer is not Asterisk.
             env = await asyncio.wait_for(self._read_env(reader), self.settings.header_timeout)
-        except (asyncio.TimeoutError, ConnectionError, ValueError):
+        except (TimeoutError, ConnectionError, ValueError):
             return
         if env is None:
             return

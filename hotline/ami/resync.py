@@ -13,8 +13,8 @@ from collections.abc import Callable
 
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.ami.replies import AMIError, Connected, Disconnected
 from hotline.ami.mirror import PbxMirror, Snapshot
+from hotline.ami.replies import AMIError, Connected, Disconnected
 
 log = logging.getLogger(__name__)
 

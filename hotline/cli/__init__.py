@@ -6,10 +6,28 @@ import argparse
 import logging
 import sys
 
-from hotline.cli.commands import (cmd_config_show, cmd_db_upgrade, cmd_ivr_validate, cmd_recordings_purge,
-                                  cmd_seat_phone, cmd_seatmap, cmd_sim_110, cmd_user_add, cmd_user_skills)
-from hotline.cli.pbx import (cmd_pbx_cli, cmd_pbx_install, cmd_pbx_reload, cmd_pbx_render, cmd_pbx_run,
-                             cmd_pbx_start, cmd_pbx_status, cmd_pbx_stop, cmd_serve)
+from hotline.cli.commands import (
+    cmd_config_show,
+    cmd_db_upgrade,
+    cmd_ivr_validate,
+    cmd_recordings_purge,
+    cmd_seat_phone,
+    cmd_seatmap,
+    cmd_sim_110,
+    cmd_user_add,
+    cmd_user_skills,
+)
+from hotline.cli.pbx import (
+    cmd_pbx_cli,
+    cmd_pbx_install,
+    cmd_pbx_reload,
+    cmd_pbx_render,
+    cmd_pbx_run,
+    cmd_pbx_start,
+    cmd_pbx_status,
+    cmd_pbx_stop,
+    cmd_serve,
+)
 from hotline.config import ConfigError
 from hotline.errors import HotlineError
 

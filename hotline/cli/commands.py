@@ -42,8 +42,8 @@ def cmd_ivr_validate(args: argparse.Namespace) -> int:
         print(f"{args.file}: {len(problems)} 个问题", file=sys.stderr)
         return 1
     from hotline.ivr.flow import Prompt
-    from hotline.ivr.validate import slow_path_warnings
     from hotline.ivr.prompts import PromptStore
+    from hotline.ivr.validate import slow_path_warnings
 
     store = PromptStore(settings)
 

@@ -20,13 +20,18 @@ from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, AsyncSessionTransaction, async_sessionmaker, \
-    create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    AsyncSessionTransaction,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from hotline.config import Settings
 
 _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
 _WRITE = "hotline_write"
-
-from hotline.config import Settings
 
 
 def make_engine(settings: Settings) -> AsyncEngine:
@@ -79,7 +84,7 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
 
 
 class _WriteTransaction:
-    def __init__(self, session: "HotlineSession", lock: asyncio.Lock):
+    def __init__(self, session: HotlineSession, lock: asyncio.Lock):
         self.session = session
         self.lock = lock
         self.tx: AsyncSessionTransaction | None = None

@@ -23,7 +23,16 @@ from hotline.ami.fastagi import AGIHangup, AGISession
 from hotline.config import Settings
 from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
 from hotline.ivr.runner import (
-    CallContext, CurrentAnnouncement, LookupTicket, Play, QueueStaffed, ReadDigits, Record, Route, WaitDigit, run,
+    CallContext,
+    CurrentAnnouncement,
+    LookupTicket,
+    Play,
+    QueueStaffed,
+    ReadDigits,
+    Record,
+    Route,
+    WaitDigit,
+    run,
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import AnnouncementService, FlowService

@@ -10,8 +10,8 @@ from hotline.errors import BadRequest
 from hotline.ivr.flow import edges
 from hotline.ivr.flow_yaml import MAX_DOCUMENT_CHARS
 from hotline.ivr.service import AnnouncementService, FlowService
-from hotline.web.auth import USER, allow
 from hotline.roles import Role
+from hotline.web.auth import USER, allow
 from hotline.web.json import json_body
 from hotline.web.pages import page
 

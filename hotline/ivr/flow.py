@@ -213,8 +213,7 @@ def edges(node: Any) -> Iterator[tuple[str, str]]:
     if t in ("play", "tag", "announcement"):
         yield "", node.next
     elif t == "menu":
-        for key, target in node.options.items():
-            yield key, target
+        yield from node.options.items()
         if node.timeout_next:
             yield "无按键", node.timeout_next
         yield "默认", node.default

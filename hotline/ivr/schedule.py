@@ -21,7 +21,7 @@ class Calendar:
     tz: zoneinfo.ZoneInfo
 
     @classmethod
-    def from_settings(cls, ivr: IvrSettings) -> "Calendar":
+    def from_settings(cls, ivr: IvrSettings) -> Calendar:
         return cls(dict(ivr.schedules), frozenset(dt.date.fromisoformat(d) for d in ivr.holidays),
                    zoneinfo.ZoneInfo(ivr.timezone))
 

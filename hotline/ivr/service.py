@@ -5,7 +5,6 @@ the interpreter; a call keeps the version it started with."""
 from __future__ import annotations
 
 import asyncio
-
 import difflib
 import logging
 from pathlib import Path
@@ -18,9 +17,9 @@ from hotline.db.models import Announcement, IvrAudit, IvrFlow, IvrFlowVersion, u
 from hotline.errors import BadRequest, HotlineError
 from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt
 from hotline.ivr.flow_yaml import load_yaml
-from hotline.ivr.validate import slow_path_warnings, validate
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.runner import CompiledFlow
+from hotline.ivr.validate import slow_path_warnings, validate
 
 log = logging.getLogger(__name__)
 

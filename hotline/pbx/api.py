@@ -9,8 +9,8 @@ from aiohttp import web
 
 from hotline.errors import BadRequest
 from hotline.pbx.sipguard import SipGuard
-from hotline.web.auth import USER, allow
 from hotline.roles import Role
+from hotline.web.auth import USER, allow
 from hotline.web.keys import SETTINGS
 from hotline.web.pages import page
 

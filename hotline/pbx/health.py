@@ -52,14 +52,14 @@ class PbxHealth:
     outages: int = 0
     last_outage: Outage | None = None
 
-    def lost(self, now: float, reason: str) -> "PbxHealth":
+    def lost(self, now: float, reason: str) -> PbxHealth:
         if not self.up and self.ever_up:
             return self  # still down: keep the moment it went down
         if not self.up:
             return dataclasses.replace(self, reason=reason)
         return dataclasses.replace(self, up=False, since=now, reason=reason)
 
-    def back(self, now: float) -> "PbxHealth":
+    def back(self, now: float) -> PbxHealth:
         if self.up:
             return self
         if not self.ever_up:

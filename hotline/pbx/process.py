@@ -25,9 +25,8 @@ from pathlib import Path
 
 from hotline.config import Settings
 from hotline.errors import HotlineError
-from hotline.pbx import install
+from hotline.pbx import install, supervisor
 from hotline.pbx.render import ensure_hold_music, render_config
-from hotline.pbx import supervisor
 from hotline.pbx.supervisor import SupervisorState, descendant, read_state
 
 
@@ -154,7 +153,7 @@ class Pbx:
                               pidfile=p.pidfile, state_file=p.state_file, console_log=p.console_log,
                               stop=lambda: self.cli("core stop now", timeout=8))
 
-    def supervisor_state(self) -> "SupervisorState | None":
+    def supervisor_state(self) -> SupervisorState | None:
         """What the supervisor last wrote, or None when none runs."""
         return read_state(self.paths.state_file)
 

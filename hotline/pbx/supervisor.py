@@ -13,9 +13,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from collections.abc import Callable, Sequence
 
 from hotline.pbx.descriptors import raise_soft_limit
 
@@ -48,10 +48,10 @@ class SupervisorState:
     last_exit_at: str = ""
     started_at: str = ""
 
-    def started(self, pid: int) -> "SupervisorState":
+    def started(self, pid: int) -> SupervisorState:
         return dataclasses.replace(self, asterisk_pid=pid, state="running", started_at=_now())
 
-    def crashed(self, reason: str, delay: float) -> "SupervisorState":
+    def crashed(self, reason: str, delay: float) -> SupervisorState:
         return dataclasses.replace(self, asterisk_pid=0, state="restarting", restarts=self.restarts + 1,
                                    last_exit=reason, last_exit_at=_now())
 

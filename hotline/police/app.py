@@ -13,6 +13,7 @@ from hotline.credentials import peer_secret
 from hotline.police.api import POLICE
 from hotline.police.service import PEER, PoliceLinkService
 from hotline.tickets import api as tickets_api
+from hotline.tickets.calls import HandedOn
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 
 
@@ -23,4 +24,13 @@ async def police_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = app[tickets_api.DESKS]
     svc.notify = hub.push
     app[POLICE] = svc
+
+    async def handed_on(e: HandedOn) -> bool:
+        # Sent to 110: the ticket follows as an incident (国办发〔2022〕12号).
+        if not e.call.ticket or e.number != svc.cfg.number:
+            return False
+        await svc.push(e.call.ticket, e.action, e.who, e.note)
+        return True
+
+    app[tickets_api.CONTROLS].on_handed_on(handed_on)
     yield

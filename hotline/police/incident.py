@@ -11,7 +11,7 @@ from typing import Any
 
 from hotline.errors import BadRequest
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, ascii_digits, sane_year
-from hotline.web.json import text_field
+from hotline.text import text_field
 
 INTAKE_NO = re.compile(r"^[A-Za-z0-9-]{4,64}$")
 TICKET_NO = re.compile(r"^[0-9]{8,20}$")

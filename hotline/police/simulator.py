@@ -178,7 +178,6 @@ async def run(secret: bytes, hotline_url: str, host: str, port: int, incidents: 
                                                      caller=f"1390000{n:04d}", caller_name="模拟报警人")
             print(f"pushed {no}: HTTP {status} {answer}", flush=True)
             await asyncio.sleep(every)
-        while True:
-            await asyncio.sleep(3600)
+        await asyncio.Event().wait()  # serve until stopped
     finally:
         await sim.close()

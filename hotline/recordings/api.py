@@ -5,8 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from hotline.recordings.store import RecordingStore
-from hotline.web.auth import USER, allow
 from hotline.roles import Role
+from hotline.web.auth import USER, allow
 
 RECORDINGS = web.AppKey("recordings", RecordingStore)
 

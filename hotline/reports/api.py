@@ -14,11 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.acd.api import ACD
 from hotline.db.models import Callback, QueueCall, Ticket, WorkItem
 from hotline.errors import BadRequest
+from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.pbx.app import PBX_WATCH
 from hotline.reports.standards import Targets, report
 from hotline.roles import Role
 from hotline.tickets.desk import dumps
-from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.web.auth import allow
 from hotline.web.json import query_text
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS

@@ -12,13 +12,13 @@ from hotline.acd.api import ACD
 from hotline.ami.client import AMIClient
 from hotline.errors import BadRequest, HotlineError
 from hotline.pbx.app import PBX_WATCH, TRUNKS
+from hotline.roles import Role
 from hotline.seatmap.hub import RESYNC, SeatMapHub
 from hotline.web.auth import USER, allow
-from hotline.roles import Role
 from hotline.web.json import json_body, text_field
+from hotline.web.keys import AMI, SETTINGS
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
-from hotline.web.keys import AMI, SETTINGS
 from hotline.web.pages import page
 from hotline.web.ws import feed
 

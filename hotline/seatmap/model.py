@@ -10,7 +10,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from hotline.acd.views import HeaderView, SeatView
-
 from hotline.numbers import mask_number
 
 STATE_TEXT = {

@@ -7,10 +7,10 @@ from aiohttp import web
 
 from hotline.acd.api import ACD, NotAtSeat
 from hotline.errors import HotlineError
+from hotline.roles import Role
 from hotline.seats.credentials import SeatCredentials
 from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
 from hotline.web.auth import USER, allow
-from hotline.roles import Role
 from hotline.web.keys import SETTINGS
 
 LINKS = web.AppKey("provisioning_links", ProvisioningLinks)

@@ -98,7 +98,7 @@ class Floor:
     by_interface: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls, seats: dict[str, str]) -> "Floor":
+    def empty(cls, seats: dict[str, str]) -> Floor:
         """seats: name -> queue interface."""
         return cls({n: Seat(n, i) for n, i in seats.items()}, {i: n for n, i in seats.items()})
 
@@ -108,7 +108,7 @@ class Floor:
         except KeyError:
             raise SeatError(f"没有座席 {name}") from None
 
-    def with_seat(self, seat: Seat) -> "Floor":
+    def with_seat(self, seat: Seat) -> Floor:
         return replace(self, seats={**self.seats, seat.name: seat})
 
     def seat_of_agent(self, agent: str) -> Seat | None:

@@ -8,9 +8,8 @@ from aiohttp import web
 
 from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
-from hotline.police.api import POLICE
 from hotline.roles import Role
-from hotline.tickets.calls import CallControls
+from hotline.tickets.calls import CallControls, HandedOn
 from hotline.tickets.desk import CLOSE, DeskHub, dumps
 from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import RevisitCalls
@@ -87,11 +86,8 @@ async def call_control(request: web.Request) -> web.Response:
         call = await (controls.transfer if action == "transfer" else controls.conference)(who, number)
         text = {"transfer": "转接", "conference": "三方通话"}[action]
         note = f"{text} {controls.targets()[number]}（{number}）"
-        police = request.app[POLICE]
-        if call.ticket and number == police.cfg.number:
-            # Sent to 110: the ticket follows as an incident (国办发〔2022〕12号).
-            await police.push(call.ticket, action, request[USER], note)
-        elif call.ticket:
+        recorded = await controls.handed_on(HandedOn(call, number, action, request[USER], note))
+        if call.ticket and not recorded:
             await request.app[STORE].note(call.ticket, request[USER], action, note)
     else:
         call = await (controls.hold if action == "hold" else controls.unhold)(who)

@@ -12,6 +12,10 @@ plus AMI actions on the channels the hand-off recorded.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from hotline.accounts import Identity
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.errors import BadRequest, HotlineError
@@ -23,11 +27,38 @@ class NotInCall(HotlineError):
     status = 409
 
 
+@dataclass(frozen=True, slots=True)
+class HandedOn:
+    """An agent transferred the caller or brought a third party in."""
+
+    call: ActiveCall
+    number: str
+    action: str  # transfer | conference
+    who: Identity
+    note: str  # what the ticket's history says of it
+
+
+# True: the hook recorded it on the ticket itself (110 pushes an incident).
+HandedOnHook = Callable[[HandedOn], Awaitable[bool]]
+
+
 class CallControls:
     def __init__(self, settings: Settings, client: AMIClient, handoff: Handoff):
         self.settings = settings
         self.client = client
         self.handoff = handoff
+        self._handed_on: list[HandedOnHook] = []
+
+    def on_handed_on(self, hook: HandedOnHook) -> None:
+        """A feature that acts on where a caller was sent (the 110 link)."""
+        self._handed_on.append(hook)
+
+    async def handed_on(self, event: HandedOn) -> bool:
+        """Whether a subscriber recorded it; otherwise the desk notes it."""
+        recorded = False
+        for hook in self._handed_on:
+            recorded = await hook(event) or recorded
+        return recorded
 
     def targets(self) -> dict[str, str]:
         """Numbers an agent may send a caller to: outside lines and departments."""

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hotline.config import Category, TicketSettings
-from hotline.grid.units import Units
+from hotline.tickets.units import Units
 
 
 @dataclass(frozen=True, slots=True)

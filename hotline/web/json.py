@@ -15,19 +15,12 @@ from typing import Any
 from aiohttp import web
 
 from hotline.errors import BadRequest, HotlineError
+from hotline.text import check_text, text_field
+
+__all__ = ["json_body", "query_text", "text_field", "check_text"]
 from hotline.web.auth import anonymous
 
 MAX_DEPTH = 32
-
-
-def check_text(value: str, where: str) -> str:
-    if "\x00" in value:
-        raise BadRequest(f"{where} 含有 NUL 字符", field=where)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise BadRequest(f"{where} 含有无效的 Unicode 字符（孤立代理项）", field=where) from None
-    return value
 
 
 def _check_tree(body: Any) -> None:
@@ -87,24 +80,6 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     if len(raw) > OFF_LOOP:
         return await asyncio.to_thread(_parse, raw)
     return _parse(raw)
-
-
-def text_field(body: dict[str, Any], name: str, *, max_len: int = 2000, default: str = "",
-               required: bool = False, strip: bool = False) -> str:
-    """A text field: absent or null gives `default`; `strip` trims it first;
-    `required` refuses it absent, null or blank."""
-    value = body.get(name)
-    if value is None:
-        value = default
-    elif type(value) is not str:
-        raise BadRequest(f"{name} 必须是字符串", field=name)
-    if strip:
-        value = value.strip()
-    if required and not value.strip():
-        raise BadRequest(f"缺少 {name}", field=name)
-    if len(value) > max_len:
-        raise BadRequest(f"{name} 超过 {max_len} 个字符", field=name)
-    return value
 
 
 def query_text(request: web.Request, name: str, *, max_len: int = 200) -> str:

@@ -19,14 +19,14 @@ from hotline.accounts import FIRST_ADMIN_FILE
 from hotline.config import GATEWAY_CHANNELS
 from hotline.credentials import ensure_secrets
 from hotline.errors import HotlineError
+from hotline.roles import PEOPLE, Role
 from hotline.tasks import TaskSet
 from hotline.web.auth import IDENTIFY, USER, allow
-from hotline.roles import PEOPLE, Role
+from hotline.web.clients import client_address
 from hotline.web.json import json_body, text_field
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.web.origin import WEBSOCKETS
 from hotline.web.pages import page
-from hotline.web.clients import client_address
 from hotline.web.throttle import LoginThrottle
 
 COOKIE = "hotline_session"

@@ -33,7 +33,7 @@ def compute(rows: Iterable[tuple[str, float, float | None, float | None, float, 
             kinds: Iterable[str]) -> list[KindFigures]:
     """rows: (kind, created_at, accepted_at, done_at, due_at, outcome)."""
     acc: dict[str, list[Any]] = {k: [0, 0, 0, []] for k in kinds}
-    for kind, created, accepted, done, due, outcome in rows:
+    for kind, created, accepted, done, due, _outcome in rows:
         a = acc.setdefault(kind, [0, 0, 0, []])
         if created >= since:
             a[0] += 1

@@ -18,7 +18,7 @@ class WorkPolicy:
     tree: CategoryTree
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> "WorkPolicy":
+    def from_settings(cls, settings: Settings) -> WorkPolicy:
         return cls(settings, Calendar.from_settings(settings.ivr), CategoryTree(settings.tickets))
 
     def priority(self, kind: str) -> int:

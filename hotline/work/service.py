@@ -19,8 +19,7 @@ import datetime as dt
 import logging
 import time
 from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import replace
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -29,10 +28,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.acd.service import AcdService
 from hotline.config import Settings
 from hotline.db.models import User, WorkEvent, WorkItem
-from hotline.errors import HotlineError
 from hotline.tasks import TaskSet, wait_event
 from hotline.work import board
 from hotline.work.board import KIND_TEXT, Item, State
+from hotline.work.commands import WorkCommands, row_values
 from hotline.work.rows import WorkNews, item_of
 
 log = logging.getLogger(__name__)
@@ -42,23 +41,7 @@ log = logging.getLogger(__name__)
 FULL_SYNC_SECONDS = 30.0
 
 
-class WorkRefused(HotlineError):
-    error_id = "work-refused"
-    status = 409
-
-
-class WorkNotFound(HotlineError):
-    error_id = "work-not-found"
-    status = 404
-
-
-def _row_values(it: Item) -> dict[str, Any]:
-    return {"state": it.state.value, "agent": it.agent, "offered_at": it.offered_at, "offer_until": it.offer_until,
-            "accepted_at": it.accepted_at, "declined": sorted(it.declined), "parked": it.parked,
-            "not_before": it.not_before, "attempts": it.attempts}
-
-
-class WorkService:
+class WorkService(WorkCommands):
     def __init__(self, settings: Settings, sessions: async_sessionmaker, acd: AcdService,
                  clock: Callable[[], dt.datetime]):
         self.settings = settings
@@ -184,7 +167,7 @@ class WorkService:
         applied: list[Item] = []
         async with self.sessions() as db, db.begin():
             for first, after, events in final.values():
-                if not await self._guarded(db, first, **_row_values(after)):
+                if not await self._guarded(db, first, **row_values(after)):
                     continue
                 for event, agent, note in events:
                     db.add(WorkEvent(item_id=first.id, at=now, action=event, agent=agent, note=note))
@@ -299,74 +282,3 @@ class WorkService:
                    for it in sorted(self.items.values(), key=Item.order) if it.state in (State.OFFERED, State.ACCEPTED)]
         return {"kinds": [k.as_dict() for k in kinds], "holders": holders,
                 "breaches": sum(k.breaches for k in kinds)}
-
-    def held(self, agent: str, item_id: int, states: Iterable[State]) -> Item:
-        it = self.items.get(item_id)
-        if it is None:
-            raise WorkNotFound(f"工作项 {item_id} 不存在或已完成", item=item_id)
-        if it.agent != agent or it.state not in set(states):
-            raise WorkRefused("这项工作不在您手上", item=item_id)
-        return it
-
-    # -- agents' commands ----------------------------------------------------------------
-    async def accept(self, agent: str, item_id: int,
-                     also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> dict[str, Any]:
-        it = self.held(agent, item_id, (State.OFFERED,))
-        await self._change(it, board.accepted(it, self.now()), "accepted", "", also)
-        self._wake.set()
-        return self.view(self.items[item_id])
-
-    async def hand_back(self, agent: str, item_id: int, reason: str) -> None:
-        it = self.held(agent, item_id, (State.OFFERED, State.ACCEPTED))
-        await self._change(it, board.declined(it), "handed-back", reason or "坐席交回")
-        self._wake.set()
-
-    async def retry_later(self, agent: str, item_id: int, note: str) -> dict[str, Any]:
-        """Not reached (a callback nobody answered): tried again after
-        work.retry_minutes, by anyone; after work.attempts, it ends."""
-        it = self.held(agent, item_id, (State.ACCEPTED,))
-        tries = it.attempts + 1
-        if tries >= self.cfg.attempts:
-            await self._finish(it, "unreachable", agent, note or f"{tries} 次未接通")
-            return {"done": True, "attempts": tries}
-        later = replace(board.released(it, parked=False), attempts=tries,
-                        not_before=self.now() + self.cfg.retry_minutes * 60)
-        await self._change(it, later, "retry", note or f"第 {tries} 次未接通")
-        self._wake.set()
-        return {"done": False, "attempts": tries}
-
-    async def complete(self, agent: str, item_id: int, outcome: str, note: str = "",
-                       also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
-        """End an item whose work is not a ticket action (a voice message
-        answered, a callback made, not a duplicate after all)."""
-        it = self.held(agent, item_id, (State.ACCEPTED,))
-        await self._finish(it, outcome, agent, note, also)
-        self._wake.set()
-
-    async def _finish(self, it: Item, outcome: str, agent: str, note: str,
-                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
-        now = self.now()
-        async with self.sessions() as db, db.begin():
-            if not await self._guarded(db, it, state=State.DONE.value, done_at=now, outcome=outcome[:32],
-                                       offer_until=None):
-                raise WorkRefused("这项工作已被处理", item=it.id)
-            db.add(WorkEvent(item_id=it.id, at=now, action="done", agent=agent, note=note or outcome))
-            if also is not None:
-                await also(db, it)
-        self.items.pop(it.id, None)
-        self._free_at[agent] = time.monotonic()
-        self._publish()
-
-    async def _change(self, before: Item, after: Item, event: str, note: str,
-                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
-        now = self.now()
-        async with self.sessions() as db, db.begin():
-            if not await self._guarded(db, before, **_row_values(after)):
-                raise WorkRefused("这项工作已被处理或已转给他人", item=before.id)
-            db.add(WorkEvent(item_id=before.id, at=now, action=event, agent=before.agent or after.agent, note=note))
-            if also is not None:
-                await also(db, after)
-        self.items[after.id] = after
-        if before.agent and after.agent != before.agent:
-            self._free_at[before.agent] = time.monotonic()
-        self._publish()

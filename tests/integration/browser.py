@@ -8,7 +8,6 @@ import tempfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-
 from urllib.parse import urlsplit
 
 from playwright.async_api import Browser, Page, async_playwright

@@ -21,6 +21,7 @@ from hotline.pbx.process import Pbx
 from hotline.pbx.render import SHIPPED_TEMPLATES
 from tests.conftest import make_settings
 
+
 def _pjsip(order: str, endpoint_extra: str, rest: str) -> str:
     """The carrier's pjsip.conf: its transport, the hotline as its customer."""
     return f"""

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import re
-from collections.abc import AsyncIterator, Iterator
-
-import pytest
-
 import datetime as dt
+import re
 import zoneinfo
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import pytest
 from aiohttp.test_utils import TestServer
 
 from hotline.ami.client import AMIClient
@@ -20,8 +18,8 @@ from hotline.config import Settings
 from hotline.credentials import ensure_secrets, write_secrets
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
-from tests.conftest import Clock, make_settings
 from hotline.server import KEEPER, create_app
+from tests.conftest import Clock, make_settings
 from tests.integration.helpers import Recorder, eventually
 
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
@@ -74,7 +72,7 @@ async def reset_pbx(settings: Settings) -> None:
         await client.action("Setvar", Variable="SIM_TALK", Value="3600")
         status = await client.list_action("QueueStatus")
         for e in status.events:
-            if type(e).__name__ == "QueueMember" and getattr(e, "membership") == "dynamic":
+            if type(e).__name__ == "QueueMember" and e.membership == "dynamic":
                 try:
                     await client.action("QueueRemove", Queue=e.queue, Interface=e.interface)  # type: ignore[attr-defined]
                 except AMIError:

@@ -31,7 +31,7 @@ class Desk:
         self._ws: aiohttp.ClientWebSocketResponse | None = None
         self._reader: asyncio.Task[None] | None = None
 
-    async def start(self, ready: bool = True) -> "Desk":
+    async def start(self, ready: bool = True) -> Desk:
         self.username = f"desk{next(_users)}"
         await self.api.login_as(self.role, self.username)
         status, body = await self.api.request("POST", "/api/agent/login", json={"seat": self.seat})

@@ -32,7 +32,7 @@ class GatewaySim:
     def for_ticket(self, number: str) -> list[dict[str, Any]]:
         return [m for m in self.messages.values() if m["ticket"] == number]
 
-    async def start(self) -> "GatewaySim":
+    async def start(self) -> GatewaySim:
         app = web.Application()
         app.router.add_post("/replies", self._post)
         self._runner = web.AppRunner(app)

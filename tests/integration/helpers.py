@@ -40,7 +40,7 @@ class Recorder:
 
         try:
             return await asyncio.wait_for(found(), timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             names = sorted({type(e).__name__ for e in self.events})
             raise AssertionError(f"no {kind.__name__} within {timeout} s; saw {names}") from None
 

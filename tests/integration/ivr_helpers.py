@@ -7,16 +7,16 @@ import itertools
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from hotline import accounts
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.db.models import Call
 from hotline.ivr.api import FLOWS
-from hotline.sim import call_in
 from hotline.roles import Role
+from hotline.sim import call_in
 from hotline.web.keys import SESSIONS
 from tests.integration.helpers import Recorder, eventually
 
@@ -35,7 +35,7 @@ class IvrCaller:
         self.outer = ""  # the ;1 half: the caller's phone
         self.inner = ""  # the ;2 half: the call in the IVR
 
-    async def dial(self) -> "IvrCaller":
+    async def dial(self) -> IvrCaller:
         await call_in(self.ami, self.caller, number=self.number, speak=self.speak)
         outer = await self.rec.wait_for(ev.NewCallerid, lambda e: e.caller_id_num == self.caller
                                         and e.channel.endswith(";1"))
@@ -85,7 +85,7 @@ class Api:
         self.server = server
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
 
-    async def login_as(self, role: Role, username: str | None = None) -> "Api":
+    async def login_as(self, role: Role, username: str | None = None) -> Api:
         username = username or f"{role.value}-{next(_numbers)}"
         async with self.server.app[SESSIONS]() as db, db.begin():
             _, password = await accounts.create_user(db, username, username, [role])

@@ -14,12 +14,14 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.pbx.process import Pbx
-from hotline.server import KEEPER, create_app
 from hotline.roles import Role
+from hotline.server import KEEPER, create_app
 from hotline.web.keys import SETTINGS
 from tests.integration.conftest import Clock
+from tests.integration.floor import acd, iface, members, queue_caller, staff, takers
+from tests.integration.floor import equals as _equals
+from tests.integration.floor import member_paused as _member_paused
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.floor import acd, equals as _equals, iface, member_paused as _member_paused, members, queue_caller, staff, takers
 from tests.integration.ivr_helpers import Api
 
 pytestmark = pytest.mark.pbx

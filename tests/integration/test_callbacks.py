@@ -14,8 +14,9 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.db.models import Callback
 from hotline.web.keys import SESSIONS
+from tests.integration.floor import equals as _equals
+from tests.integration.floor import iface, queue_caller, staff, takers
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.floor import equals as _equals, iface, queue_caller, staff, takers
 
 pytestmark = pytest.mark.pbx
 

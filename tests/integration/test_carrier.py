@@ -25,15 +25,15 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets, read_secrets, write_secrets
 from hotline.pbx.process import Pbx
-from hotline.server import KEEPER, TRUNKS, create_app
 from hotline.roles import Role
+from hotline.server import KEEPER, TRUNKS, create_app
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.conftest import ROOT, TEST_CONFIG
 from tests.integration.carrier import Carrier, make_carrier
 from tests.integration.conftest import Clock, connected_client
+from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
-from tests.integration.desk import Desk
 
 pytestmark = pytest.mark.pbx
 

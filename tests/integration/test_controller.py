@@ -8,11 +8,11 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from hotline.config import Settings
-from hotline.pbx.process import Pbx
 from hotline.acd.api import ACD
 from hotline.ami.client import AMIClient
 from hotline.ami.resync import MirrorKeeper
+from hotline.config import Settings
+from hotline.pbx.process import Pbx
 from hotline.server import AMI, KEEPER
 from hotline.sim import seat_interface
 from tests.integration.helpers import eventually

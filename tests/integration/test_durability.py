@@ -13,13 +13,13 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
+from hotline import accounts
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
-from hotline import accounts
 from hotline.db.models import Ticket, WorkEvent, WorkItem
-from hotline.roles import Role
 from hotline.pbx.process import Pbx
+from hotline.roles import Role
 from tests.conftest import TEST_CONFIG, make_settings
 from tests.integration.helpers import eventually
 
@@ -69,7 +69,7 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_ticket(
                                          headers={"Authorization": f"Bearer {token}"}) as resp:
                         if resp.status == 201:
                             acknowledged.append((await resp.json())["number"])
-                except (aiohttp.ClientError, asyncio.TimeoutError):
+                except (TimeoutError, aiohttp.ClientError):
                     return  # the server died under us: this write was never acknowledged
 
         async with aiohttp.ClientSession() as http:

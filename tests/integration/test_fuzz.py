@@ -25,7 +25,8 @@ from hotline.web.throttle import LoginThrottle, RateLimit
 
 pytestmark = pytest.mark.pbx
 
-FIELD = re.compile(r"""(?:body\.get|_field|text_field|query_text|query\.get|int_field|bool_field)\(\s*(?:body,\s*|request,\s*)?["']([a-z_]{1,32})["']""")
+FIELD = re.compile(r"""(?:body\.get|_field|text_field|query_text|query\.get|int_field|bool_field)\("""
+                   r"""\s*(?:body,\s*|request,\s*)?["']([a-z_]{1,32})["']""")
 DEEP_YAML = "[" * 1000 + "]" * 1000
 VALUES: list[Any] = [None, True, False, -1, 0, 10 ** 23, -(10 ** 23), 1.5, 1e308, "", "\x00", "x" * 5000,
                      "../../../etc/passwd", "٣", "9999-12-31", "0001-01-01", "9999-12-31T23:59:59-23:59",
@@ -81,7 +82,7 @@ async def test_every_route_answers_hostile_input_with_a_4xx_and_an_error_id(cont
     1000-deep YAML flow, a photo without multipart, an unknown outbox id,
     years 1 and 9999 in figures and briefings, a 110 incident dated 9999."""
     app = controller.app
-    for key, value in list(app.items()):
+    for value in list(app.values()):
         if isinstance(value, RateLimit):  # the fuzzer is one address; its limits are not what is tested
             value.limit = 10 ** 9
         elif isinstance(value, LoginThrottle):

@@ -8,16 +8,16 @@ import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import select
 from aiohttp.test_utils import TestServer
+from sqlalchemy import select
 
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.db.models import Ticket, VoiceMessage
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
-from hotline.server import FASTAGI
 from hotline.roles import Role
+from hotline.server import FASTAGI
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
@@ -276,7 +276,10 @@ async def test_transfer_node_dials_the_outside_number(
 async def test_invalid_flow_is_refused_with_reasons(controller: TestServer, admin: Api) -> None:
     _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
     current = flow["current_version"]
-    bad = flow["draft"].replace('"9": ticket_query', '"9": nowhere').replace('"0": to_seat\n    timeout: 1\n    retries: 2\n    timeout_next: waited\n    default: to_seat\n    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu', '"0": to_seat\n      "10": to_seat\n    timeout: 1\n    retries: 2\n    timeout_next: waited\n    default: to_seat\n    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu')
+    tail = ('\n    timeout: 1\n    retries: 2\n    timeout_next: waited\n    default: to_seat\n'
+            '    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu')
+    bad = flow["draft"].replace('"9": ticket_query', '"9": nowhere').replace(
+        '"0": to_seat' + tail, '"0": to_seat\n      "10": to_seat' + tail)
     status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate", json={"document": bad})
     assert status == 200 and body["valid"] is False
     messages = {(p["node"], p["message"]) for p in body["problems"]}

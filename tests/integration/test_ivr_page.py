@@ -3,7 +3,6 @@ validation messages inline; other roles are refused."""
 
 from __future__ import annotations
 
-
 import pytest
 from aiohttp.test_utils import TestServer
 

@@ -17,9 +17,11 @@ from hotline.ami.client import AMIClient
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 from tests.integration.browser import SHOTS, chromium, sign_in
+from tests.integration.floor import equals as _equals
+from tests.integration.floor import iface, queue_caller, staff, takers
+from tests.integration.floor import member_paused as _member_paused
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
-from tests.integration.floor import equals as _equals, iface, member_paused as _member_paused, queue_caller, staff, takers
 
 pytestmark = pytest.mark.pbx
 

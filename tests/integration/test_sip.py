@@ -13,13 +13,13 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.credentials import read_secrets
 from hotline.pbx.process import Pbx
-from hotline.server import KEEPER, create_app
 from hotline.roles import Role
+from hotline.server import KEEPER, create_app
 from tests.integration.conftest import Clock, adopt_secrets
+from tests.integration.desk import Desk
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.sip_phone import Baresip
-from tests.integration.desk import Desk
 
 pytestmark = pytest.mark.pbx
 

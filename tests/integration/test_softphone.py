@@ -4,12 +4,12 @@ and what they were given stops working once they leave the seat."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
-
-from pathlib import Path
-from typing import Any
 
 from hotline.ami.client import AMIClient
 from hotline.config import Settings

@@ -21,8 +21,8 @@ from hotline.roles import Role
 from hotline.server import KEEPER
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
-from tests.integration.helpers import eventually
 from tests.integration.floor import iface, members, queue_caller, staff
+from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.pbx
 

@@ -16,13 +16,13 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
 from hotline.roles import Role
-from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.tickets.api import STORE
+from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock
-from tests.integration.helpers import Recorder, eventually
 from tests.integration.desk import Desk
 from tests.integration.floor import queue_caller
+from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
 pytestmark = pytest.mark.pbx

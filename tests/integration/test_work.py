@@ -15,10 +15,10 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from hotline import accounts
+from hotline.acd.api import CALLBACKS
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
-from hotline.acd.api import CALLBACKS
 from hotline.db.models import Callback, OutboxMessage, VoiceMessage, WorkEvent, WorkItem
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS

@@ -15,8 +15,8 @@ from hotline.accounts import Identity
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.recordings.store import RecordingForbidden, RecordingNotFound, RecordingStore
-from hotline.tickets.store import TicketStore
 from hotline.roles import Role
+from hotline.tickets.store import TicketStore
 from tests.conftest import TEST_CONFIG, make_settings
 
 AGENT = Identity(1, "agent01", "坐席员一", frozenset({Role.AGENT}))

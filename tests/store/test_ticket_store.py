@@ -14,9 +14,9 @@ from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.db.models import Call
 from hotline.errors import BadRequest
+from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.store import NotYourTicket, TicketNotFound, TicketStore
-from hotline.roles import Role
 from tests.conftest import Clock, make_settings
 from tests.pg import PostgresServer
 

@@ -3,11 +3,11 @@ segmenter, and the counts on a month with known answers."""
 
 from __future__ import annotations
 
-import re
 import dataclasses
 import datetime as dt
 import json
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from hotline.config import Community, Street, TicketSettings
-from hotline.grid.units import Units
 from hotline.roles import Role
 from hotline.tickets import workflow as wf
+from hotline.tickets.units import Units
 
 SETTINGS = TicketSettings(streets=[
     Street(code="s1", name="新华街道", district="西城区", communities=[

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from hotline.ivr.flow import FlowInvalid
 from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.validate import no_key_path, slow_path_warnings, validate

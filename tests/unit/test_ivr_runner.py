@@ -10,8 +10,17 @@ from hotline.config import IvrSettings
 from hotline.ivr.flow import prompts_of
 from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.runner import (
-    CallContext, CompiledFlow, CurrentAnnouncement, LookupTicket, Play, QueueStaffed, ReadDigits, Record, Route,
-    WaitDigit, run,
+    CallContext,
+    CompiledFlow,
+    CurrentAnnouncement,
+    LookupTicket,
+    Play,
+    QueueStaffed,
+    ReadDigits,
+    Record,
+    Route,
+    WaitDigit,
+    run,
 )
 from hotline.ivr.schedule import Calendar
 

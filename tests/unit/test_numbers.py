@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from hotline.numbers import ascii_digits, mask_number
 from hotline.acd.views import SeatView
+from hotline.numbers import ascii_digits, mask_number
 from hotline.seatmap import model
 
 

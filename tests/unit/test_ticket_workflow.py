@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.categories import CategoryTree
 from hotline.tickets.desk import CLOSE, Desk
-from hotline.roles import Role
 from tests.conftest import make_settings
 
 AGENT = frozenset({Role.AGENT})

@@ -7,8 +7,8 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from hotline.web.auth import IDENTIFY, allow, auth_middleware, error_middleware
 from hotline.roles import Role
+from hotline.web.auth import IDENTIFY, allow, auth_middleware, error_middleware
 
 
 async def make_client(identity: object) -> TestClient:

@@ -14,10 +14,10 @@ from hotline.channels.delivery import next_wait
 from hotline.config import ChannelGateway, IvrSettings, Settings, WorkSettings
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
+from hotline.tickets.duplicates import Probe, compare, similarity
 from hotline.web.throttle import RateLimit
 from hotline.work import board
 from hotline.work.board import Item, State, Worker
-from hotline.tickets.duplicates import Probe, compare, similarity
 from hotline.work.figures import compute
 from hotline.work.policy import WorkPolicy
 

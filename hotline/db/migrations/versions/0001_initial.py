@@ -1,7 +1,7 @@
 """initial schema: users, IVR flows, calls, tickets
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-26 23:09:32.179313
 """
 

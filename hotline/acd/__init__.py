@@ -1,0 +1,1 @@
+"""Queueing: lines, standby, membership, callbacks, figures."""

@@ -1,0 +1,1 @@
+"""The IVR: flows, their interpreter, prompts."""

@@ -1,0 +1,1 @@
+"""The PBX: the bundled Asterisk, its health, trunks and SIP security."""

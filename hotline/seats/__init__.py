@@ -1,0 +1,1 @@
+"""Seats: their state, their phones and credentials."""
