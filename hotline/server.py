@@ -23,7 +23,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from hotline import __version__, accounts, eventloop
+from hotline import __version__, accounts, eventloop, metrics
 from hotline.acd import api as acd_api
 from hotline.acd.app import acd_ctx, callbacks_ctx
 from hotline.ami.agi_guard import AgiGuard
@@ -90,7 +90,7 @@ log = logging.getLogger(__name__)
 # are imported above and named here too: the app's keys, in one place to look.
 __all__ = ["AMI", "KEEPER", "CLOCK", "PBX_WATCH", "TRUNKS", "FASTAGI", "IVR", "create_app", "serve"]
 FASTAGI = web.AppKey("fastagi", FastAGIServer)
-IVR = web.AppKey("ivr", IvrDriver)
+IVR = ivr_api.DRIVER
 STARTED = web.AppKey("started", float)
 DEMO = web.AppKey("demo", DemoOptions)
 DEMO_DRIVER = web.AppKey("demo_driver", DemoDriver)
@@ -265,6 +265,7 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
     app.router.add_get("/api/health", health)
     app.router.add_get("/banner.js", banner_js)
     login.setup(app)
+    metrics.setup(app)
     ivr_api.setup(app)
     acd_api.setup(app)
     seatmap_api.setup(app)

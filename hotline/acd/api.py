@@ -8,7 +8,6 @@ from dataclasses import asdict
 from aiohttp import web
 
 from hotline.acd.callbacks import CallbackService
-from hotline.acd.metrics import CONTENT_TYPE, Metrics
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
 from hotline.roles import Role
@@ -16,7 +15,6 @@ from hotline.web.auth import USER, allow
 from hotline.web.json import json_body, query_text
 
 ACD = web.AppKey("acd", AcdService)
-METRICS = web.AppKey("metrics", Metrics)
 CALLBACKS = web.AppKey("callbacks", CallbackService)
 
 
@@ -114,12 +112,6 @@ async def get_figures(request: web.Request) -> web.Response:
                              dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
-@allow(Role.LEAD, Role.ADMIN, Role.METRICS)
-async def metrics(request: web.Request) -> web.Response:
-    body = await request.app[METRICS].render(request.app[ACD])
-    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
-
-
 @allow(Role.LEAD, Role.ADMIN)
 async def list_callbacks(request: web.Request) -> web.Response:
     return web.json_response({"callbacks": await request.app[CALLBACKS].list()},
@@ -144,7 +136,6 @@ async def staffing(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    app[METRICS] = Metrics()
     r = app.router
     r.add_get("/api/agent/state", agent_state)
     r.add_post("/api/agent/login", agent_login)
@@ -157,5 +148,4 @@ def setup(app: web.Application) -> None:
     r.add_put("/api/acd/standby", set_standby)
     r.add_get("/api/acd/figures", get_figures)
     r.add_get("/api/acd/staffing", staffing)
-    r.add_get("/metrics", metrics)
     r.add_get("/api/acd/callbacks", list_callbacks)

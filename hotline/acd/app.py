@@ -9,13 +9,16 @@ from aiohttp import web
 
 from hotline.acd import api as acd_api
 from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
+from hotline.acd.metrics import acd_metrics
 from hotline.acd.service import AcdService
+from hotline.metrics import METRICS
 from hotline.web.keys import AMI, CLOCK, KEEPER, PROMPTS, SESSIONS, SETTINGS
 
 
 async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
     service = AcdService(app[SETTINGS], app[AMI], app[KEEPER], app[SESSIONS], app[CLOCK])
     app[acd_api.ACD] = service
+    app[METRICS].add_updater(acd_metrics(app[METRICS].registry, service))
     await service.start()
     yield
     await service.close()

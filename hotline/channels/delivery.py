@@ -18,10 +18,10 @@ import aiohttp
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from hotline import signing
 from hotline.config import PEERS, ChannelGateway, Settings
 from hotline.db.models import OutboxAttempt, OutboxMessage
 from hotline.errors import HotlineError
-from hotline.police import signing
 from hotline.tasks import TaskSet, wait_event
 
 log = logging.getLogger(__name__)

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.ami.fastagi import AGIHangup, AGISession
 from hotline.config import Settings
@@ -36,9 +37,7 @@ from hotline.ivr.runner import (
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import AnnouncementService, FlowService
-from hotline.numbers import ascii_digits, mask_number
-from hotline.work import rows as work_rows
-from hotline.work.policy import WorkPolicy
+from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +60,17 @@ def path_summary(path: list[dict[str, str]]) -> str:
     return ">".join(f"{s['node']}:{s['key']}" if s["key"] else s["node"] for s in path)[:250]
 
 
+@dataclass(frozen=True, slots=True)
+class MessageRecorded:
+    """A caller left a voice message; hooks run in the transaction storing it."""
+
+    db: AsyncSession
+    message: VoiceMessage
+    for_lawyers: bool
+    window: tuple[float, float] | None  # the lawyers' next rota day (epoch s), for legal messages
+    at: dt.datetime
+
+
 class IvrDriver:
     def __init__(self, settings: Settings, flows: FlowService, announcements: AnnouncementService,
                  sessions: async_sessionmaker, clock: Callable[[], dt.datetime] | None = None):
@@ -70,8 +80,12 @@ class IvrDriver:
         self.sessions = sessions
         self.clock = clock or (lambda: dt.datetime.now(dt.timezone.utc))
         self.calendar = Calendar.from_settings(settings.ivr)
-        self.work_policy = WorkPolicy.from_settings(settings)
+        # Features that act on a recorded message (the work queue makes it an
+        # item), run inside the transaction that stores it: no message
+        # without its item, no item without its message.
+        self._on_message: list[Callable[[MessageRecorded], Awaitable[None]]] = []
         self.calls_started = 0
+        self.store_failures = 0
         self.calls_routed = 0
         self.dialect = settings.database_url.split("+", 1)[0].split(":", 1)[0]
         # queue -> anyone logged in to take its calls (set by the ACD once it
@@ -158,6 +172,9 @@ class IvrDriver:
             return self.staffed(ins.queue)
         raise TypeError(f"unknown instruction {ins!r}")
 
+    def on_message(self, hook: Callable[[MessageRecorded], Awaitable[None]]) -> None:
+        self._on_message.append(hook)
+
     def _has_audio(self, name: str) -> bool:
         f = self.settings.messages_dir / f"{name}.wav"
         return f.is_file() and f.stat().st_size > 44 + 1600  # header + 0.1 s
@@ -171,25 +188,24 @@ class IvrDriver:
                 # A call id seen before (an IVR run again on the same call) keeps its first row.
                 await db.execute(insert_call.on_conflict_do_nothing(index_elements=[Call.call_id]), [row])
                 for name in recorded:
-                    # Each message is work for an agent off the lines, committed with it.
                     msg = VoiceMessage(call_id=row["call_id"], caller=row["caller"], category=ctx.category,
                                        file=f"{name}.wav", created_at=utcnow())
                     db.add(msg)
                     await db.flush()
-                    kind, due, not_before = "voicemail", None, 0.0
+                    window = None
                     if ctx.message_for_lawyers:
                         # Called back by a lawyer on the next rota day, from its start.
-                        kind = "legal"
-                        window = self.calendar.next_window("lawyer", self.clock())
-                        if window is not None:
-                            not_before, due = window[0].timestamp(), window[1].timestamp()
-                    await work_rows.enqueue(db, self.work_policy, kind=kind, now=self.clock(),
-                                            ref=str(msg.id), category=ctx.category, due_at=due, not_before=not_before,
-                                            title=f"{mask_number(row['caller'])} 的"
-                                                  + ("法律咨询留言" if kind == "legal" else "语音留言")
-                                                  + (f"（{ctx.category}）" if ctx.category else ""))
+                        found = self.calendar.next_window("lawyer", self.clock())
+                        window = (found[0].timestamp(), found[1].timestamp()) if found is not None else None
+                    event = MessageRecorded(db, msg, ctx.message_for_lawyers, window, self.clock())
+                    for hook in self._on_message:
+                        await hook(event)
         except Exception:
-            log.exception("could not store the IVR path of call %s", row["call_id"])
+            # The call's row and its messages are lost together (their files
+            # stay in the messages folder): said loudly, with the files named.
+            log.exception("could not store the IVR path of call %s (messages kept on disk: %s)", row["call_id"],
+                          ", ".join(recorded) or "none")
+            self.store_failures += 1
 
     async def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
         values = {

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 
 from hotline.errors import BadRequest
+from hotline.ivr.agi import IvrDriver
 from hotline.ivr.flow import edges
 from hotline.ivr.flow_yaml import MAX_DOCUMENT_CHARS
 from hotline.ivr.service import AnnouncementService, FlowService
@@ -17,6 +18,7 @@ from hotline.web.pages import page
 
 FLOWS = web.AppKey("flows", FlowService)
 ANNOUNCEMENTS = web.AppKey("announcements", AnnouncementService)
+DRIVER = web.AppKey("ivr", IvrDriver)
 
 
 def _actor(request: web.Request) -> str:

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hotline.acd.api import METRICS
+from hotline.metrics import METRICS
 from hotline.pbx import api as pbx_api
 from hotline.pbx.health import PbxWatch, metrics_updater
 from hotline.pbx.sipguard import SipGuard, guard_metrics

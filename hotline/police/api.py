@@ -9,8 +9,8 @@ import time
 
 from aiohttp import web
 
+from hotline import signing
 from hotline.errors import BadRequest
-from hotline.police import signing
 from hotline.police.incident import parse_incident, parse_result
 from hotline.police.service import PoliceLinkService
 from hotline.recordings.api import RECORDINGS

@@ -18,13 +18,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
+from hotline import signing
 from hotline.accounts import Identity
 from hotline.channels.outbox import Outbox
 from hotline.config import Settings
 from hotline.db.models import PoliceLink, Ticket
 from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
-from hotline.police import signing
 from hotline.police.incident import STAGES, Incident, Result, district_of
 from hotline.tickets import history
 from hotline.tickets.store import TicketStore

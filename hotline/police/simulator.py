@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from hotline.police import signing
+from hotline import signing
 from hotline.tasks import TaskSet, wait_event
 
 log = logging.getLogger(__name__)

@@ -10,7 +10,7 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from hotline.acd import api as acd_api
-from hotline.acd.metrics import Metrics
+from hotline.metrics import METRICS, Metrics
 from hotline.recordings import api as recordings_api
 from hotline.recordings.store import RecordingStore
 from hotline.tickets import api as tickets_api
@@ -62,7 +62,7 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     app[tickets_api.CONTROLS] = CallControls(settings, app[AMI], handoff)
     app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
     app[tickets_api.REVISITS] = revisits = RevisitCalls(settings, app[AMI], store)
-    app[acd_api.METRICS].add_updater(ticket_metrics(app[acd_api.METRICS], store, handoff))
+    app[METRICS].add_updater(ticket_metrics(app[METRICS], store, handoff))
     yield
     await handoff.close()
     await revisits.close()

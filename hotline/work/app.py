@@ -11,15 +11,17 @@ from aiohttp import web
 from prometheus_client import Gauge
 
 from hotline.acd import api as acd_api
-from hotline.acd.metrics import Metrics
 from hotline.channels.api import DELIVERER
 from hotline.channels.delivery import Deliverer
+from hotline.ivr import api as ivr_api
+from hotline.metrics import METRICS, Metrics
 from hotline.seatmap import api as seatmap_api
 from hotline.tickets import api as tickets_api
 from hotline.web.keys import AMI, CLOCK, SESSIONS, SETTINGS
 from hotline.work import api as work_api
 from hotline.work.desk import WorkDesk
 from hotline.work.figures import WorkFigures
+from hotline.work.messages import MessageWork
 from hotline.work.policy import WorkPolicy
 from hotline.work.rows import news_of
 from hotline.work.service import WorkService
@@ -71,13 +73,14 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     # once committed, the queue acts on what it made at once.
     store.moves.on_move(TicketWork(settings, WorkPolicy.from_settings(settings)).on_move)
     store.moves.on_commit(lambda info: work.kick(news_of(info)))
+    app[ivr_api.DRIVER].on_message(MessageWork(WorkPolicy.from_settings(settings)).on_message)
     hub = app[tickets_api.DESKS]
     work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": items}))
     hub.work_of = work.of_agent
     app[work_api.WORK] = work
     app[work_api.WORK_DESK] = WorkDesk(settings, work, store, app[AMI], app[acd_api.ACD])
     app[work_api.FIGURES] = figures
-    app[acd_api.METRICS].add_updater(work_metrics(app[acd_api.METRICS], work, figures, app[DELIVERER]))
+    app[METRICS].add_updater(work_metrics(app[METRICS], work, figures, app[DELIVERER]))
     app[seatmap_api.HUB].attach_work(work)
     await work.start()
     yield

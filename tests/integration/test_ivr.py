@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -14,8 +15,8 @@ from sqlalchemy import select
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
-from hotline.db.models import Ticket, VoiceMessage
-from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
+from hotline.db.models import Ticket, VoiceMessage, WorkItem
+from hotline.ivr.api import ANNOUNCEMENTS, DRIVER, FLOWS
 from hotline.roles import Role
 from hotline.server import FASTAGI
 from hotline.web.keys import SESSIONS, SETTINGS
@@ -141,6 +142,34 @@ async def test_legal_out_of_hours_leaves_a_message(
         msg = await db.scalar(select(VoiceMessage).where(VoiceMessage.call_id == row.call_id))
     assert msg is not None and msg.category == "法律咨询"
     assert (settings.messages_dir / msg.file).stat().st_size > 8000
+
+
+async def test_a_voice_message_is_stored_only_with_its_work_item(
+        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings) -> None:
+    """A hook on the recorded message fails after the work queue's own made
+    the item: the message and its item go together, neither is left alone,
+    and the recording stays on disk. Before, the work policy sat inside the
+    AGI driver and a failure was only logged."""
+    clock.now = SATURDAY
+    driver = controller.app[DRIVER]
+
+    async def refuse(_: object) -> None:
+        raise RuntimeError("a subscriber refuses the message (injected)")
+
+    driver.on_message(refuse)  # after the work queue's hook, registered at start
+    caller = await choose(controller, ami, recorder, "3", speak=True)
+    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
+                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await asyncio.sleep(1.5)
+    await caller.press("#")
+    await caller.hung_up()
+    await eventually(lambda: driver.store_failures == 1, timeout=20)
+    async with controller.app[SESSIONS]() as db:
+        assert (await db.scalars(select(VoiceMessage))).all() == []
+        assert (await db.scalars(select(WorkItem).where(WorkItem.kind == "legal"))).all() == []
+    # The recording itself is kept (the log names it) for whoever repairs the store.
+    assert [f for f in settings.messages_dir.glob("*-1.wav")
+            if time.time() - f.stat().st_mtime < 120 and f.stat().st_size > 8000]
 
 
 async def test_ticket_progress_is_read_back(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:

@@ -17,11 +17,11 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
+from hotline import signing
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import peer_secret
 from hotline.db.models import OutboxAttempt, OutboxMessage, Ticket, WorkItem
-from hotline.police import signing
 from hotline.police.simulator import Police110Simulator
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS

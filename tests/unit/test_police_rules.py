@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from hotline import signing
 from hotline.errors import BadRequest
-from hotline.police import signing
 from hotline.police.incident import district_of, parse_incident, parse_result
 
 SECRET = b"s" * 32
