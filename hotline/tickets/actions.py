@@ -37,57 +37,25 @@ class WorkflowActions(TicketCore):
             if action == "revisit" and body.get("satisfied") is False:
                 action = "reopen"
             after = wf.transition(t.status, action, who.roles)
-            if action in ("return", "feedback") and not note:
-                raise BadRequest("请填写" + ("退单理由" if action == "return" else "办理结果"), field="note")
-            if action == "feedback":
-                t.feedback, t.feedback_at = note, now
-                t.revisit_due_at = now + dt.timedelta(days=self.cfg.revisit_days)
-            elif action == "return":
-                t.department, t.deadline_at = "", None
-            elif action == "handover":
-                to = body.get("department")
-                if type(to) is not str or to not in self.tree.departments or to == t.department:
-                    raise BadRequest("请选择接手的单位（部门或网格站）", field="department")
-                if not note:
-                    raise BadRequest("请填写转交理由", field="note")
-                here = self.tree.departments.get(t.department)
-                note = f"由{here.name if here else t.department}转交{self.tree.departments[to].name}：{note}"
-                t.department = to
-            elif action == "receive":
-                note = note or "已签收"
-            elif action == "note" and not note:
-                raise BadRequest("请填写现场记录", field="note")
-            elif action == "dispatch":
+            if action == "dispatch":
                 form = self._read_form(body, require_content=False)
                 apply_form(t, {k: v for k, v in form.items() if k == "category"})
                 note = self._dispatch(t, body, now) + (f"；{note}" if note else "")
-            elif action == "approve":
-                if t.reviewed_at is not None:
-                    raise wf.TransitionRefused("反馈已审核通过", action=action)
-                t.reviewed_at = now
-            elif action == "reject":
-                if not note:
-                    raise BadRequest("请填写审核退回的理由", field="note")
-                t.feedback, t.feedback_at, t.revisit_due_at, t.reviewed_at = "", None, None, None
-                note = "反馈审核未通过，退回承办部门重新办理：" + note
-            elif action in ("revisit", "reopen"):
-                t.revisit_note = note
-                score = body.get("satisfaction")
-                if score is not None:
-                    if type(score) is not int or score not in wf.SATISFACTION:
-                        raise BadRequest("satisfaction 是 1-5（1 非常满意 … 5 非常不满意）", field="satisfaction")
-                    t.satisfaction, t.satisfaction_source = score, "revisit"
-                if action == "reopen":
-                    t.redispatches += 1
-                    t.feedback, t.feedback_at, t.revisit_due_at = "", None, None
-                    node = self.tree.get(t.category)
-                    days = node.deadline_days if node else self.cfg.deadline_days
-                    t.deadline_at = now + dt.timedelta(days=days)
-                    note = "回访不满意，重新办理" + (f"：{note}" if note else "")
-                else:
-                    t.closed_at = now
+            else:
+                change = wf.ACTIONS[action](t, body, note, self._action_context(now))
+                for name, value in change.fields.items():
+                    setattr(t, name, value)
+                note = change.note
             await self._move(db, t, action, after, who.username, note, now)
         return self.views.row(t)
+
+    def _action_context(self, now: dt.datetime) -> wf.ActionContext:
+        def deadline_days(category: str) -> float:
+            node = self.tree.get(category)
+            return node.deadline_days if node else self.cfg.deadline_days
+
+        return wf.ActionContext(now, self.cfg.revisit_days, {c: d.name for c, d in self.tree.departments.items()},
+                                deadline_days)
 
     async def merge(self, number: str, into: str, who: Identity) -> dict[str, Any]:
         """并单: this ticket is the same matter as `into`; it closes here and is
