@@ -37,7 +37,11 @@ async def test_ten_callers_six_lines(controller: TestServer, ami: AMIClient, rec
         callers.append(await queue_caller(ami))
         await asyncio.sleep(0.3)
     await eventually(lambda: len(recorder.of(ev.AgentConnect)) >= 6, timeout=20)
+    # Every caller reached the queue (the other four had their chance at a seat)...
+    await eventually(lambda: len(recorder.of(ev.QueueCallerJoin, lambda e: e.caller_id_num in callers)) == 10,
+                     timeout=20)
     await asyncio.sleep(1.5)
+    # ...and no seventh seat took one.
     connected = recorder.of(ev.AgentConnect)
     assert len(connected) == 6
     assert {e.interface for e in connected} == {iface(i) for i in range(1, 7)}
@@ -94,6 +98,8 @@ async def test_after_call_work_holds_the_seat(
     m = await eventually(lambda: _member_paused(ami, iface(1), "话后处理"))
     assert m
     second = await queue_caller(ami)
+    # In the queue, with the only seat in after-call work: a ring cycle passes unrung.
+    await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == second)
     await asyncio.sleep(3)
     assert not recorder.of(ev.AgentCalled, lambda e: e.caller_id_num == second)
     clock.now += dt.timedelta(seconds=31)  # the wrap-up timer runs out
