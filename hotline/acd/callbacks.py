@@ -73,6 +73,7 @@ class CallbackService:
         self.in_queue: set[int] = set()  # placeholders waiting or connected
         self._lock = asyncio.Lock()
         self.dispatch_errors = 0
+        self.rounds = 0  # dispatch rounds done: each looked for a free line
         # Handlers decide at once and leave the database work to tasks: the
         # AMI dispatcher never waits on a commit.
         self._tasks = TaskSet("callbacks")
@@ -146,6 +147,7 @@ class CallbackService:
     async def dispatch(self) -> None:
         """Let due callbacks into the queue while lines are free for them."""
         async with self._lock:
+            self.rounds += 1
             # Callers already waiting (placeholders among them) go first.
             room = ln.free_seats(self.acd.floor) - len(self.acd.waiting)
             if room <= 0:

@@ -60,6 +60,7 @@ class WorkService(WorkCommands):
         self._last_sent: dict[str, list[dict[str, Any]]] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
+        self.rounds = 0  # rounds done: each offered whatever it could
         self._need_sync = True
         self._last_sync = 0.0
         self._last_full = 0.0
@@ -108,6 +109,7 @@ class WorkService(WorkCommands):
             try:
                 async with self._lock:
                     await self._round()
+                    self.rounds += 1
             except Exception:
                 log.exception("work round failed; next round retries")
                 self._last_full = 0.0  # something changed under us: re-read everything

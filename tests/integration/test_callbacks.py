@@ -9,7 +9,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
-from hotline.acd.api import ACD
+from hotline.acd.api import ACD, CALLBACKS
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.db.models import Callback
@@ -78,8 +78,10 @@ async def test_a_caller_who_gave_up_is_called_back(
     await ami.action("Hangup", Channel=join.channel)
     await recorder.wait_for(ev.QueueCallerAbandon)
     await eventually(lambda: _status(controller, "pending"))
-    await asyncio.sleep(2)
-    assert [c.status for c in await callbacks(controller)] == ["pending"]  # no free line yet
+    # The dispatcher looked twice since, and found no free line.
+    service, rounds = controller.app[CALLBACKS], controller.app[CALLBACKS].rounds
+    await eventually(lambda: service.rounds >= rounds + 2, timeout=10)
+    assert [c.status for c in await callbacks(controller)] == ["pending"]
 
     await ami.action("Hangup", Channel=talk.channel)
     await eventually(lambda: controller.app[ACD].floor.seats["seat01"].status().value == "wrapup")

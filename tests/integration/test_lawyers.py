@@ -17,7 +17,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.db.models import WorkItem
 from hotline.roles import Role
-from hotline.web.keys import SESSIONS, SETTINGS
+from hotline.web.keys import SESSIONS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
@@ -25,7 +25,7 @@ from tests.integration.floor import acd, members
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.test_ivr import SATURDAY, choose
-from tests.integration.test_work import close_all, offer_to, offered
+from tests.integration.test_work import close_all, offer_to, offered, two_rounds_with
 
 pytestmark = pytest.mark.pbx
 
@@ -128,8 +128,9 @@ async def test_with_no_lawyer_logged_in_or_out_of_hours_the_message_becomes_a_la
         monday = items[1]
         assert monday.not_before == dt.datetime(2026, 11, 30, 9, 0, tzinfo=SHANGHAI).timestamp()
         assert monday.due_at == dt.datetime(2026, 11, 30, 17, 0, tzinfo=SHANGHAI).timestamp()
-        # The general agent is free and is offered neither.
-        await asyncio.sleep(controller.app[SETTINGS].work.sync_seconds * 3)
+        # The general agent is free and is offered neither: the queue holds
+        # both items and went round twice since.
+        await two_rounds_with(controller, {items[0].id, items[1].id})
         assert offered(general) == []
         # A lawyer logs in: today's message is theirs; Monday's is not yet.
         clock.now = dt.datetime(2026, 11, 25, 15, 0, tzinfo=SHANGHAI)
@@ -148,7 +149,7 @@ async def test_with_no_lawyer_logged_in_or_out_of_hours_the_message_becomes_a_la
                                                 "content": "被拖欠三个月工资，咨询如何申请劳动仲裁"}})
             assert status == 200 and result["done"]
             # Monday's message waits for Monday, though the lawyer is free now.
-            await asyncio.sleep(controller.app[SETTINGS].work.sync_seconds * 3)
+            await two_rounds_with(controller, {items[1].id})
             assert all(i["id"] != items[1].id for i in offered(lawyer))
             # Monday morning: the other one is offered to the lawyer, never the general agent.
             clock.now = dt.datetime(2026, 11, 30, 9, 1, tzinfo=SHANGHAI)

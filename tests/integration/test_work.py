@@ -61,6 +61,15 @@ def offered(desk: Desk) -> list[dict[str, Any]]:
     return frames[-1]["items"] if frames else []
 
 
+async def two_rounds_with(server: TestServer, item_ids: set[int]) -> None:
+    """The work queue knows these items and has gone round twice since: what
+    it would have offered, it has (a fixed sleep proved nothing)."""
+    work = server.app[WORK]
+    await eventually(lambda: item_ids <= set(work.items), timeout=15)
+    rounds = work.rounds
+    await eventually(lambda: work.rounds >= rounds + 2, timeout=15)
+
+
 async def offer_to(desk: Desk, ticket: str = "", kind: str = "", timeout: float = 15) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
         return next((i for i in offered(desk) if i["state"] == "offered"
@@ -268,8 +277,12 @@ async def test_returned_feedback_review_and_a_revisit_that_falls_due(controller:
         status, body = await agent.call("POST", f"/api/tickets/{number}/approve", json={})
         assert status == 200 and body["reviewed_at"]
         await eventually(lambda: offered(agent) == [])
-        # The revisit falls due an hour after approval (work.revisit_delay_hours), not before.
-        await asyncio.sleep(1.5)
+        # The revisit falls due an hour after approval (work.revisit_delay_hours), not before:
+        # the queue holds it and went round twice without offering it.
+        work = controller.app[WORK]
+        revisit = await eventually(lambda: next((i.id for i in work.items.values()
+                                                  if i.kind == "revisit" and i.ticket == number), None))
+        await two_rounds_with(controller, {revisit})
         assert offered(agent) == []
         clock.now += dt.timedelta(hours=1, seconds=1)
         item = await offer_to(agent, number, "revisit")
@@ -497,7 +510,7 @@ async def test_a_missed_call_callback_that_kept_failing_is_left_to_an_agent(
         status, body = await agent.call("POST", f"/api/work/{item['id']}/result", json={"outcome": "unreachable"})
         assert status == 200 and body == {"done": False, "attempts": 1}
         await eventually(lambda: offered(agent) == [])
-        await asyncio.sleep(1.0)
+        await two_rounds_with(controller, {item["id"]})  # held back, not forgotten
         assert offered(agent) == []
         acd(controller).clock.now += dt.timedelta(minutes=controller.app[SETTINGS].work.retry_minutes + 1)
         again = await offer_to(agent, kind="callback")
