@@ -25,8 +25,9 @@ async def main() -> None:
     p.add_argument("--deadline", type=float, default=300.0)
     args = p.parse_args()
 
-    client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-acd",
-                       event_filters=[])
+    client = AMIClient(
+        AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-acd", event_filters=[]
+    )
     numbers = {str(13100000000 + i) for i in range(args.callers)}
     inner_of: dict[str, str] = {}
     pressed: set[str] = set()
@@ -79,9 +80,18 @@ async def main() -> None:
             lost.add(caller)  # hung up (or was dropped) before reaching a seat
             finish_check()
 
-    await watch(client, {ev.NewCallerid: on_callerid, ev.AGIExecStart: on_agi, ev.QueueCallerJoin: on_join,
-                         ev.AgentConnect: on_connect, ev.AgentComplete: on_complete,
-                         ev.QueueCallerAbandon: on_abandon, ev.Hangup: on_hangup})
+    await watch(
+        client,
+        {
+            ev.NewCallerid: on_callerid,
+            ev.AGIExecStart: on_agi,
+            ev.QueueCallerJoin: on_join,
+            ev.AgentConnect: on_connect,
+            ev.AgentComplete: on_complete,
+            ev.QueueCallerAbandon: on_abandon,
+            ev.Hangup: on_hangup,
+        },
+    )
     started = time.monotonic()
     try:
         # One deadline over the whole run: placing the calls can stall too
@@ -101,9 +111,20 @@ async def main() -> None:
             await client.close()
     except (TimeoutError, OSError) as exc:
         print(f"acd_callers: hang-up at the end failed: {exc!r}")
-    print(json.dumps({"callers": len(numbers), "pressed": len(pressed), "queued": len(queued),
-                      "connected": len(connected), "completed": len(completed), "lost": len(lost),
-                      "stuck": stuck, "seconds": round(elapsed, 1)}))
+    print(
+        json.dumps(
+            {
+                "callers": len(numbers),
+                "pressed": len(pressed),
+                "queued": len(queued),
+                "connected": len(connected),
+                "completed": len(completed),
+                "lost": len(lost),
+                "stuck": stuck,
+                "seconds": round(elapsed, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -51,11 +51,31 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         peak, stop = [0, 0], asyncio.Event()
         sampler = asyncio.ensure_future(_peak_files(pbx, peak, stop))
         # The callers' own deadline, then a margin for their hang-up and report.
-        load = await load_report([str(Path(__file__).parent / "acd_callers.py"), "--port", str(settings.ami.port),
-                                  "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu,
-                                  "--deadline", str(deadline)], deadline + 90) or {
-            "callers": callers, "completed": 0, "lost": 0, "stuck": callers, "seconds": deadline,
-            "queued": 0, "connected": 0, "note": "the load generator did not report: every caller counted stuck"}
+        load = await load_report(
+            [
+                str(Path(__file__).parent / "acd_callers.py"),
+                "--port",
+                str(settings.ami.port),
+                "--secret",
+                settings.ami.secret,
+                "--callers",
+                str(callers),
+                "--menu-file",
+                menu,
+                "--deadline",
+                str(deadline),
+            ],
+            deadline + 90,
+        ) or {
+            "callers": callers,
+            "completed": 0,
+            "lost": 0,
+            "stuck": callers,
+            "seconds": deadline,
+            "queued": 0,
+            "connected": 0,
+            "note": "the load generator did not report: every caller counted stuck",
+        }
         stop.set()
         await sampler
         cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
@@ -63,15 +83,20 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         queue = app[KEEPER].mirror.queues.get("hotline")
         out_of_step = diff(desired(acd.floor), dict(queue.members) if queue else {})
         lags = [x * 1000 for x in list(client.dispatcher.event_lags)[lags_before:]]
-        print(f"callers / seats           {load['callers']} / {seats}  (talk {talk_s} s, wrap-up "
-              f"{settings.acd.wrapup_seconds:g} s)")
-        print(f"completed / lost / stuck  {load['completed']} / {load['lost']} / {load['stuck']}"
-              f"  in {load['seconds']} s")
+        print(
+            f"callers / seats           {load['callers']} / {seats}  (talk {talk_s} s, wrap-up "
+            f"{settings.acd.wrapup_seconds:g} s)"
+        )
+        print(
+            f"completed / lost / stuck  {load['completed']} / {load['lost']} / {load['stuck']}  in {load['seconds']} s"
+        )
         print(f"reached queue / a seat    {load['queued']} / {load['connected']}")
         print(f"IVR sessions failed       {app[FASTAGI].sessions_failed}")
         print(f"seats out of step         {len(out_of_step)} (flagged desynced: {len(acd.desynced)})")
-        print(f"AMI event lag             p50 {percentile(lags, 50):.1f} ms  p99 {percentile(lags, 99):.1f} ms"
-              f"  max {max(lags, default=float('nan')):.1f} ms  (n={len(lags)})")
+        print(
+            f"AMI event lag             p50 {percentile(lags, 50):.1f} ms  p99 {percentile(lags, 99):.1f} ms"
+            f"  max {max(lags, default=float('nan')):.1f} ms  (n={len(lags)})"
+        )
         print(f"controller CPU            {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
         print(f"PBX open files at peak    {peak[0]} of its limit {peak[1]}")
         if "note" in load:
@@ -85,8 +110,10 @@ def main() -> None:
     p.add_argument("--talk", type=int, default=8, help="seconds a simulated seat talks")
     p.add_argument("--deadline", type=float, default=300.0, help="seconds until the run ends, done or not")
     args = p.parse_args()
-    with bench_pbx(seats={"phones": "simulated", "count": max(args.seats, 26)},
-                   acd={"wrapup_seconds": 2.0}) as (settings, pbx):
+    with bench_pbx(seats={"phones": "simulated", "count": max(args.seats, 26)}, acd={"wrapup_seconds": 2.0}) as (
+        settings,
+        pbx,
+    ):
         eventloop.run(run(settings, pbx, args.callers, args.seats, args.talk, args.deadline))
 
 

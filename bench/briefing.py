@@ -36,14 +36,22 @@ from hotline.tickets.categories import CategoryTree
 
 TZ = zoneinfo.ZoneInfo("Asia/Shanghai")
 EVERYDAY = [
-    ("env-noise", "楼下餐馆夜间噪音很大，影响休息"), ("env-noise", "工地夜间施工噪音扰民"),
-    ("urban-property", "物业不作为，电梯经常故障"), ("urban-property", "小区垃圾清运不及时"),
-    ("consult-social", "咨询社保卡补办需要哪些材料"), ("consult-housing", "咨询公积金贷款额度"),
-    ("traffic-bus", "公交车班次太少，早高峰等车时间长"), ("traffic-road", "路灯不亮，夜间出行不便"),
-    ("labour-wages", "公司拖欠工资三个月"), ("labour-insurance", "单位未按时缴纳社保"),
-    ("env-air", "餐馆油烟直排，气味刺鼻"), ("env-water", "河道有异味，水体发黑"),
-    ("market-consumer", "健身房关门跑路，预付卡无法退费"), ("market-food", "超市销售过期食品"),
-    ("urban-building", "老旧小区外墙脱落"), ("urban-works", "道路开挖后未及时恢复"),
+    ("env-noise", "楼下餐馆夜间噪音很大，影响休息"),
+    ("env-noise", "工地夜间施工噪音扰民"),
+    ("urban-property", "物业不作为，电梯经常故障"),
+    ("urban-property", "小区垃圾清运不及时"),
+    ("consult-social", "咨询社保卡补办需要哪些材料"),
+    ("consult-housing", "咨询公积金贷款额度"),
+    ("traffic-bus", "公交车班次太少，早高峰等车时间长"),
+    ("traffic-road", "路灯不亮，夜间出行不便"),
+    ("labour-wages", "公司拖欠工资三个月"),
+    ("labour-insurance", "单位未按时缴纳社保"),
+    ("env-air", "餐馆油烟直排，气味刺鼻"),
+    ("env-water", "河道有异味，水体发黑"),
+    ("market-consumer", "健身房关门跑路，预付卡无法退费"),
+    ("market-food", "超市销售过期食品"),
+    ("urban-building", "老旧小区外墙脱落"),
+    ("urban-works", "道路开挖后未及时恢复"),
 ]
 PLANTED = "共享单车乱停放，堵塞人行道"
 ROADS = ["长江路", "黄河路", "淮河路", "珠江路", "松花江路", "汉江路", "幸福路", "和平街"]
@@ -76,37 +84,63 @@ async def run(per_day: int) -> None:
                 if day >= week.first and rng.random() < 0.02:
                     cat, text = "traffic-road", PLANTED
                 at = dt.datetime.combine(day, dt.time(), tzinfo=TZ) + dt.timedelta(seconds=rng.randrange(86400))
-                rows.append({"number": f"B{n:08d}", "created_at": at, "updated_at": at, "channel": "phone",
-                             "caller": "13800000000", "category": cat, "district": rng.choice(DISTRICTS),
-                             "address": f"{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
-                             "content": f"{text}（{rng.choice(ROADS)}附近，第{rng.randrange(1, 99)}次反映）",
-                             "status": "closed", "handling": "answered"})
+                rows.append(
+                    {
+                        "number": f"B{n:08d}",
+                        "created_at": at,
+                        "updated_at": at,
+                        "channel": "phone",
+                        "caller": "13800000000",
+                        "category": cat,
+                        "district": rng.choice(DISTRICTS),
+                        "address": f"{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
+                        "content": f"{text}（{rng.choice(ROADS)}附近，第{rng.randrange(1, 99)}次反映）",
+                        "status": "closed",
+                        "handling": "answered",
+                    }
+                )
                 n += 1
             async with sessions() as db, db.begin():
                 await db.execute(insert(Ticket), rows)
             day += dt.timedelta(days=1)
         del rows
-        print(f"seeded {n} tickets ({per_day} a day for {(week.after - first).days} days) "
-              f"in {time.perf_counter() - t0:.1f} s", flush=True)
+        print(
+            f"seeded {n} tickets ({per_day} a day for {(week.after - first).days} days) "
+            f"in {time.perf_counter() - t0:.1f} s",
+            flush=True,
+        )
         now = dt.datetime.combine(week.after, dt.time(7, 30), tzinfo=TZ)
         queue = settings.acd.queue
-        svc = Briefings(settings, sessions, lambda: now, CategoryTree(settings.tickets),
-                        lambda start, end: standards_from(sessions, queue, start, end, []))
+        svc = Briefings(
+            settings,
+            sessions,
+            lambda: now,
+            CategoryTree(settings.tickets),
+            lambda start, end: standards_from(sessions, queue, start, end, []),
+        )
         own_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        for period in (containing(Kind.WEEKLY, week.first), containing(Kind.DAILY, week.after - dt.timedelta(days=1)),
-                       month):
+        for period in (
+            containing(Kind.WEEKLY, week.first),
+            containing(Kind.DAILY, week.after - dt.timedelta(days=1)),
+            month,
+        ):
             kind = period.kind
             t0 = time.perf_counter()
             b = await svc.make(period, scheduled=True)
             took = time.perf_counter() - t0
             hot = b.data["hot_topics"]
             top = "、".join([hot[0]["term"], *hot[0]["related"]]) + f" ({hot[0]['count']} tickets)" if hot else "-"
-            print(f"{kind.value:7s} {b.data['volumes']['total']:7d} tickets in the period: made in {took:5.1f} s, "
-                  f"PDF {len(b.pdf) / 1024:.0f} KiB; first hot topic {top}", flush=True)
+            print(
+                f"{kind.value:7s} {b.data['volumes']['total']:7d} tickets in the period: made in {took:5.1f} s, "
+                f"PDF {len(b.pdf) / 1024:.0f} KiB; first hot topic {top}",
+                flush=True,
+            )
         children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        print(f"peak memory: the child processes {kib_to_mb(children):.0f} MB; this process "
-              f"{kib_to_mb(own_before):.0f} MB after seeding, {kib_to_mb(own):.0f} MB after the briefings")
+        print(
+            f"peak memory: the child processes {kib_to_mb(children):.0f} MB; this process "
+            f"{kib_to_mb(own_before):.0f} MB after seeding, {kib_to_mb(own):.0f} MB after the briefings"
+        )
         await engine.dispose()
 
 

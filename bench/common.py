@@ -33,8 +33,12 @@ ROOT = Path(__file__).resolve().parent.parent
 def bench_pbx(**overrides: object) -> Iterator[tuple[Settings, Pbx]]:
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         rootfs = os.environ.get("HOTLINE_TEST_ROOTFS", str(ROOT / "var" / "pbx-rootfs"))
-        settings = load(Path(__file__).parent / "hotline-bench.toml", state_dir=f"{tmp}/state",
-                        pbx={"rootfs": rootfs, "instance_dir": f"{tmp}/pbx"}, **overrides)
+        settings = load(
+            Path(__file__).parent / "hotline-bench.toml",
+            state_dir=f"{tmp}/state",
+            pbx={"rootfs": rootfs, "instance_dir": f"{tmp}/pbx"},
+            **overrides,
+        )
         install(settings, say=lambda line: None)
         pbx = Pbx(settings)
         # A benchmark stopped with SIGTERM stops its PBX too (the finally below).
@@ -87,7 +91,6 @@ def median_max(values: list[float], scale: float = 1.0, unit: str = "s", width: 
     """'median 1.55 s  max 2.50 s': the two figures every benchmark prints."""
     med, top = scale * statistics.median(values), scale * max(values)
     return f"median {med:{width}.{digits}f} {unit}  max {top:{width}.{digits}f} {unit}"
-
 
 
 async def load_report(argv: list[str], deadline: float) -> dict[str, Any] | None:

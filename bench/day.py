@@ -67,8 +67,11 @@ class Stretch:
         return t
 
     def note(self, started: float) -> None:
-        print(f"  {time.time() - started:5.0f} s: {len(self.patience)} placed, {len(self.channel)} queued, "
-              f"{len(self.connected)} answered, {len(self.gone)} gave up", flush=True)
+        print(
+            f"  {time.time() - started:5.0f} s: {len(self.patience)} placed, {len(self.channel)} queued, "
+            f"{len(self.connected)} answered, {len(self.gone)} gave up",
+            flush=True,
+        )
 
 
 async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) -> dict[str, float]:
@@ -123,8 +126,14 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
         s.patience[number] = rng.expovariate(1 / plan.patience_s)
         if next_at - started >= plan.warmup_s:
             s.counted.add(number)
-        await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="3600",
-                         CallerID=f"<{number}>", Async="true")
+        await ami.action(
+            "Originate",
+            Channel="Local/s@hotline-fallback",
+            Application="Wait",
+            Data="3600",
+            CallerID=f"<{number}>",
+            Async="true",
+        )
         if time.time() - last_note >= 60:
             last_note = time.time()
             s.note(started)
@@ -139,27 +148,37 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
     await app[ACD].drain()
     async with app[SESSIONS]() as db:
         # The controller's clock reads as a weekday morning: rows are found by the stretch's numbers.
-        rows = [r for r in (await db.scalars(select(QueueCall).where(QueueCall.caller.startswith(prefix)))).all()
-                if r.caller in s.counted]
+        rows = [
+            r
+            for r in (await db.scalars(select(QueueCall).where(QueueCall.caller.startswith(prefix)))).all()
+            if r.caller in s.counted
+        ]
     if not rows:
         raise RuntimeError(f"no counted caller of this stretch reached the queue ({len(s.patience)} placed)")
     answered = [r for r in rows if r.answered_at is not None]
     handle = [(r.talk_s or 0) + (r.wrapup_s or 0) for r in answered if r.talk_s is not None]
     waited = sum(r.hold_s or 0 for r in rows)
-    return {"offered": len(rows), "arrivals_per_hour": len(s.counted) / (plan.minutes * 60 - plan.warmup_s) * 3600,
-            "sl": sum(1 for r in answered if (r.hold_s or 0) <= 15) / len(rows),
-            "connection": len(answered) / len(rows), "abandon": sum(1 for r in rows if r.abandoned) / len(rows),
-            "handle": sum(handle) / len(handle) if handle else float("nan"),
-            # Patience as the advisor estimates it from history: abandons over all time waited.
-            "patience": waited / max(1, sum(1 for r in rows if r.abandoned))}
+    return {
+        "offered": len(rows),
+        "arrivals_per_hour": len(s.counted) / (plan.minutes * 60 - plan.warmup_s) * 3600,
+        "sl": sum(1 for r in answered if (r.hold_s or 0) <= 15) / len(rows),
+        "connection": len(answered) / len(rows),
+        "abandon": sum(1 for r in rows if r.abandoned) / len(rows),
+        "handle": sum(handle) / len(handle) if handle else float("nan"),
+        # Patience as the advisor estimates it from history: abandons over all time waited.
+        "patience": waited / max(1, sum(1 for r in rows if r.abandoned)),
+    }
 
 
 async def run(settings: Settings, plan: Plan) -> None:
     load = plan.load
     advice = lines_needed(load)
-    print(f"load: {plan.rate_per_min:g} calls/min, ring {RING_S:g} s + talk {plan.talk_s:g} s + after-call "
-          f"{plan.wrapup_s:g} s, patience {plan.patience_s:g} s -> {load.erlangs:.2f} erlangs; "
-          f"the advisor recommends {advice.lines} lines", flush=True)
+    print(
+        f"load: {plan.rate_per_min:g} calls/min, ring {RING_S:g} s + talk {plan.talk_s:g} s + after-call "
+        f"{plan.wrapup_s:g} s, patience {plan.patience_s:g} s -> {load.erlangs:.2f} erlangs; "
+        f"the advisor recommends {advice.lines} lines",
+        flush=True,
+    )
     async with controller(settings) as app:
         for i in range(1, advice.lines + 1):
             await app[ACD].login(f"seat{i:02d}", f"bench{i}", f"坐席{i}")
@@ -171,15 +190,22 @@ async def run(settings: Settings, plan: Plan) -> None:
             # few abandons estimate it poorly).
             planned = predict(load, lines, 15)
             drawn = predict(Load(got["arrivals_per_hour"], got["handle"] + RING_S, plan.patience_s), lines, 15)
-            print(f"{lines} lines: {got['offered']} callers counted ({got['arrivals_per_hour'] / 60:.1f} a minute, "
-                  f"planned {plan.rate_per_min:g}); handle {got['handle'] + RING_S:.0f} s (planned "
-                  f"{load.handle_s:.0f}); patience estimated {got['patience']:.0f} s (drawn from {plan.patience_s:g})")
+            print(
+                f"{lines} lines: {got['offered']} callers counted ({got['arrivals_per_hour'] / 60:.1f} a minute, "
+                f"planned {plan.rate_per_min:g}); handle {got['handle'] + RING_S:.0f} s (planned "
+                f"{load.handle_s:.0f}); patience estimated {got['patience']:.0f} s (drawn from {plan.patience_s:g})"
+            )
             print(f"  {'':22s} {'measured':>9s} {'model, planned load':>20s} {'model, drawn load':>18s}")
-            for name, key, a, b in (("answered within 15 s", "sl", planned.service_level, drawn.service_level),
-                                    ("connection rate", "connection", planned.connection_rate, drawn.connection_rate),
-                                    ("abandon rate", "abandon", planned.abandon_rate, drawn.abandon_rate)):
-                print(f"  {name:22s} {100 * got[key]:8.1f} % {100 * a:10.1f} % ({100 * (got[key] - a):+5.1f}) "
-                      f"{100 * b:9.1f} % ({100 * (got[key] - b):+5.1f})", flush=True)
+            for name, key, a, b in (
+                ("answered within 15 s", "sl", planned.service_level, drawn.service_level),
+                ("connection rate", "connection", planned.connection_rate, drawn.connection_rate),
+                ("abandon rate", "abandon", planned.abandon_rate, drawn.abandon_rate),
+            ):
+                print(
+                    f"  {name:22s} {100 * got[key]:8.1f} % {100 * a:10.1f} % ({100 * (got[key] - a):+5.1f}) "
+                    f"{100 * b:9.1f} % ({100 * (got[key] - b):+5.1f})",
+                    flush=True,
+                )
 
 
 def main() -> None:
@@ -192,9 +218,16 @@ def main() -> None:
     p.add_argument("--warmup", type=float, default=60.0, help="seconds of callers not counted at each start")
     a = p.parse_args()
     plan = Plan(a.minutes, a.rate, a.talk, a.wrapup, a.patience, min(a.warmup, a.minutes * 30))
-    with bench_pbx(seats={"phones": "simulated"},
-                   acd={"wrapup_seconds": a.wrapup, "ring_seconds": 15, "callback_abandon_seconds": 3600,
-                        "callback_offer_seconds": 3600, "windows": []}) as (settings, _pbx):
+    with bench_pbx(
+        seats={"phones": "simulated"},
+        acd={
+            "wrapup_seconds": a.wrapup,
+            "ring_seconds": 15,
+            "callback_abandon_seconds": 3600,
+            "callback_offer_seconds": 3600,
+            "windows": [],
+        },
+    ) as (settings, _pbx):
         asyncio.run(run(settings, plan))
 
 

@@ -31,15 +31,20 @@ async def main() -> None:
     p.add_argument("--spread", type=float, default=5.0, help="seconds over which the calls arrive")
     p.add_argument("--deadline", type=float, default=180.0)
     p.add_argument("--channel", default="", help="originate this instead of Local/12345@from-pstn")
-    p.add_argument("--hangup-queued", action="store_true",
-                   help="hang a caller up once queued: only the IVR's cost is measured, not hours of hold music")
+    p.add_argument(
+        "--hangup-queued",
+        action="store_true",
+        help="hang a caller up once queued: only the IVR's cost is measured, not hours of hold music",
+    )
     args = p.parse_args()
 
     # Only what it reacts to: an AMI client that takes every event makes
     # Asterisk format and send each one, and that would count as the call's cost.
-    client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-load",
-                       event_filters=[f"Event: {name}" for name in
-                                      ("NewCallerid", "AGIExecStart", "Newexten", "QueueCallerJoin")])
+    client = AMIClient(
+        AmiSettings(port=args.port, secret=args.secret, action_timeout=30),
+        name="bench-load",
+        event_filters=[f"Event: {name}" for name in ("NewCallerid", "AGIExecStart", "Newexten", "QueueCallerJoin")],
+    )
     first = 13000000000
     numbers = {str(first + i) for i in range(args.callers)}
     pressed: set[str] = set()
@@ -86,13 +91,22 @@ async def main() -> None:
             if args.hangup_queued:
                 await client.action("Hangup", Channel=e.channel)
 
-    await watch(client, {ev.NewCallerid: on_callerid, ev.AGIExecStart: on_agi, ev.Newexten: on_exten,
-                         ev.QueueCallerJoin: on_join})
+    await watch(
+        client,
+        {ev.NewCallerid: on_callerid, ev.AGIExecStart: on_agi, ev.Newexten: on_exten, ev.QueueCallerJoin: on_join},
+    )
     started = time.monotonic()
     for number in sorted(numbers):
         if args.channel:
-            await client.action("Originate", Channel=args.channel, Application="Wait", Data="600",
-                                CallerID=f"<{number}>", Async="true", Timeout=30000)
+            await client.action(
+                "Originate",
+                Channel=args.channel,
+                Application="Wait",
+                Data="600",
+                CallerID=f"<{number}>",
+                Async="true",
+                Timeout=30000,
+            )
         else:
             await call_in(client, number, hold_s=600)
         in_ivr += 1
@@ -110,8 +124,18 @@ async def main() -> None:
             await client.close()
     except (TimeoutError, OSError) as exc:
         print(f"ivr_callers: hang-up at the end failed: {exc!r}")
-    print(json.dumps({"callers": len(numbers), "pressed": len(pressed), "queued": len(queued),
-                      "peak_in_ivr": peak_in_ivr, "seconds": round(elapsed, 1), "to_queue": to_queue}))
+    print(
+        json.dumps(
+            {
+                "callers": len(numbers),
+                "pressed": len(pressed),
+                "queued": len(queued),
+                "peak_in_ivr": peak_in_ivr,
+                "seconds": round(elapsed, 1),
+                "to_queue": to_queue,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

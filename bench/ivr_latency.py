@@ -32,9 +32,22 @@ async def run(settings: Settings, callers: int) -> None:
         idle_pct = 100 * (time.process_time() - idle_cpu0) / (time.monotonic() - idle_t0)
 
         cpu0 = time.process_time()
-        load = await load_report([str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
-                                  "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu,
-                                  "--deadline", "300"], 400)
+        load = await load_report(
+            [
+                str(Path(__file__).parent / "ivr_callers.py"),
+                "--port",
+                str(settings.ami.port),
+                "--secret",
+                settings.ami.secret,
+                "--callers",
+                str(callers),
+                "--menu-file",
+                menu,
+                "--deadline",
+                "300",
+            ],
+            400,
+        )
         cpu = time.process_time() - cpu0
         if load is None:
             return
@@ -44,10 +57,14 @@ async def run(settings: Settings, callers: int) -> None:
         print(f"callers dialled          {load['callers']}  (peak {load['peak_in_ivr']} in the IVR at once)")
         print(f"pressed a key / queued   {load['pressed']} / {load['queued']}  in {load['seconds']} s")
         print(f"IVR sessions / routed    {agi.sessions_started} / {driver.calls_routed}  failed {agi.sessions_failed}")
-        print(f"DTMF -> next command     p50 {percentile(key_ms, 50):.2f} ms  p99 {percentile(key_ms, 99):.2f} ms"
-              f"  max {max(key_ms, default=float('nan')):.2f} ms  (n={len(key_ms)})")
-        print(f"any reply -> next cmd    p50 {percentile(all_ms, 50):.2f} ms  p99 {percentile(all_ms, 99):.2f} ms"
-              f"  (n={len(all_ms)})")
+        print(
+            f"DTMF -> next command     p50 {percentile(key_ms, 50):.2f} ms  p99 {percentile(key_ms, 99):.2f} ms"
+            f"  max {max(key_ms, default=float('nan')):.2f} ms  (n={len(key_ms)})"
+        )
+        print(
+            f"any reply -> next cmd    p50 {percentile(all_ms, 50):.2f} ms  p99 {percentile(all_ms, 99):.2f} ms"
+            f"  (n={len(all_ms)})"
+        )
         print(f"controller CPU           {cpu * 1000 / max(steps, 1):.3f} ms per AGI step ({steps} steps, {cpu:.2f} s)")
         print(f"controller CPU idle      {idle_pct:.2f} %")
 

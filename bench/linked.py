@@ -36,25 +36,33 @@ POOL = [f"0216000{n:04d}" for n in range(1, 9)]
 
 
 def figures(name: str, values: list[float]) -> str:
-    return (f"{name}: n={len(values)}  p50 {percentile(values, 50) * 1000:.1f} ms  "
-            f"p99 {percentile(values, 99) * 1000:.1f} ms  max {max(values) * 1000:.1f} ms")
+    return (
+        f"{name}: n={len(values)}  p50 {percentile(values, 50) * 1000:.1f} ms  "
+        f"p99 {percentile(values, 99) * 1000:.1f} ms  max {max(values) * 1000:.1f} ms"
+    )
 
 
 async def police(settings: Settings, app: object, incidents: int, rate: float) -> None:
-    sim = Police110Simulator(peer_secret(settings, "110"), f"http://{settings.web.host}:{settings.web.port}",
-                             receipt_after=0, dispatch_after=0)
+    sim = Police110Simulator(
+        peer_secret(settings, "110"),
+        f"http://{settings.web.host}:{settings.web.port}",
+        receipt_after=0,
+        dispatch_after=0,
+    )
     await sim.start("127.0.0.1", 28093)
     rng = random.Random(7)
     answered: list[float] = []
     made: dict[str, float] = {}
     try:
+
         async def push(n: int) -> None:
             code, content, address = SAMPLES[n % len(SAMPLES)]
             no = f"BENCH{n:06d}"
             for _ in range(2 if rng.random() < 0.1 else 1):
                 t0 = time.monotonic()
-                status, body = await sim.push_incident(no, f"{content}（第 {n} 件）", address=address,
-                                                       category_code=code, caller=f"1380000{n:04d}")
+                status, body = await sim.push_incident(
+                    no, f"{content}（第 {n} 件）", address=address, category_code=code, caller=f"1380000{n:04d}"
+                )
                 answered.append(time.monotonic() - t0)
                 assert status in (200, 201), (status, body)
                 made.setdefault(no, time.monotonic())
@@ -87,9 +95,20 @@ async def carmove(settings: Settings, app: object, calls: int) -> None:
         pairs = [(f"1370000{n:04d}", f"1390000{n:04d}", POOL[n % len(POOL)]) for n in range(calls)]
         async with app[SESSIONS]() as db, db.begin():  # type: ignore[index]
             for owner, requester, x in pairs:
-                db.add(CarmoveBinding(x=x, requester=requester, owner=owner, plate="京A12345", location="幸福路",
-                                      agent="bench", ticket_number="", state="bridged", created_at=now,
-                                      expires_at=now + dt.timedelta(minutes=30)))
+                db.add(
+                    CarmoveBinding(
+                        x=x,
+                        requester=requester,
+                        owner=owner,
+                        plate="京A12345",
+                        location="幸福路",
+                        agent="bench",
+                        ticket_number="",
+                        state="bridged",
+                        created_at=now,
+                        expires_at=now + dt.timedelta(minutes=30),
+                    )
+                )
         ringing: dict[str, float] = {}
         seen: dict[str, str] = {}
 
@@ -112,8 +131,10 @@ async def carmove(settings: Settings, app: object, calls: int) -> None:
                 shown_other += seen[requester] != x
             await ami.action("Hangup", Channel=f"/^Local.{x}@from-pstn/")
             await asyncio.sleep(0.2)
-        print(f"car moving: {len(rings)}/{calls} calls to X reached the other party; shown a number other "
-              f"than X: {shown_other}")
+        print(
+            f"car moving: {len(rings)}/{calls} calls to X reached the other party; shown a number other "
+            f"than X: {shown_other}"
+        )
         print(figures("  call to X -> the other party's phone answered", rings))
     finally:
         await ami.close()
@@ -131,9 +152,11 @@ def main() -> None:
     p.add_argument("--rate", type=float, default=10.0, help="incidents a second")
     p.add_argument("--calls", type=int, default=40)
     a = p.parse_args()
-    with bench_pbx(seats={"phones": "simulated"}, police={"url": "http://127.0.0.1:28093", "retry_initial": 0.2,
-                                                          "retry_max": 1.0},
-                   carmove={"pool": POOL}) as (settings, _pbx):
+    with bench_pbx(
+        seats={"phones": "simulated"},
+        police={"url": "http://127.0.0.1:28093", "retry_initial": 0.2, "retry_max": 1.0},
+        carmove={"pool": POOL},
+    ) as (settings, _pbx):
         asyncio.run(run(settings, a.incidents, a.rate, a.calls))
 
 

@@ -67,15 +67,25 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
             async def flood() -> list[int]:
                 # Its own process: the attacker's work is not the controller's.
                 proc = await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bench.login_flood", "--attack", base, "--logins", str(logins),
-                    stdout=subprocess.PIPE)
+                    sys.executable,
+                    "-m",
+                    "bench.login_flood",
+                    "--attack",
+                    base,
+                    "--logins",
+                    str(logins),
+                    stdout=subprocess.PIPE,
+                )
                 out, _ = await proc.communicate()
                 return json.loads(out)
 
             async def ticket() -> float:
                 t = time.perf_counter()
-                async with http.post(f"{base}/api/channels/tickets", headers={"Authorization": f"Bearer {token}"},
-                                     json={"content": "噪音扰民", "category": "env-noise"}) as r:
+                async with http.post(
+                    f"{base}/api/channels/tickets",
+                    headers={"Authorization": f"Bearer {token}"},
+                    json={"content": "噪音扰民", "category": "env-noise"},
+                ) as r:
                     assert r.status == 201, await r.text()
                 return time.perf_counter() - t
 
@@ -98,16 +108,21 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
     print(f"first IVR command, {logins} bad logins       {ms(flood_agi)}")
     print(f"gateway ticket, quiet                    {ms(quiet_ticket)}")
     print(f"gateway ticket, {logins} bad logins          {ms(flood_ticket)}")
-    print(f"login answers under the flood            "
-          f"{statuses.count(401)} x 401 (checked), {statuses.count(429)} x 429 (throttled)")
+    print(
+        f"login answers under the flood            "
+        f"{statuses.count(401)} x 401 (checked), {statuses.count(429)} x 429 (throttled)"
+    )
 
 
 async def attack(base: str, logins: int) -> None:
     async def bad_login(i: int) -> int:
         connector = aiohttp.TCPConnector(local_addr=(f"127.0.1.{i % 250 + 1}", 0))
-        async with aiohttp.ClientSession(connector=connector) as http, \
-                http.post(f"{base}/api/login", json={"username": f"x{i}-{time.monotonic_ns()}",
-                                                     "password": "wrong-one"}) as r:
+        async with (
+            aiohttp.ClientSession(connector=connector) as http,
+            http.post(
+                f"{base}/api/login", json={"username": f"x{i}-{time.monotonic_ns()}", "password": "wrong-one"}
+            ) as r,
+        ):
             return r.status
 
     print(json.dumps(await asyncio.gather(*(bad_login(i) for i in range(logins)))))

@@ -38,22 +38,42 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime, every thread
 
 
-async def one_run(settings: Settings, pbx: Pbx, app: object, callers: int, *, channel: str, menu_file: str,
-                  spread: float) -> dict[str, object]:
+async def one_run(
+    settings: Settings, pbx: Pbx, app: object, callers: int, *, channel: str, menu_file: str, spread: float
+) -> dict[str, object]:
     agi = app[FASTAGI]  # type: ignore[index]
     asterisk = pbx.asterisk_pid()
     assert asterisk is not None
     commands0 = agi.commands_total
     ast0, ctl0 = cpu_seconds(asterisk), time.process_time()
-    load = await load_report([
-        str(Path(__file__).parent / "ivr_callers.py"), "--port", str(settings.ami.port),
-        "--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu_file,
-        "--spread", str(spread), "--deadline", "240", "--hangup-queued", *(["--channel", channel] if channel else [])],
-        330) or {"callers": callers, "queued": 0, "note": "the load generator did not report"}
+    load = await load_report(
+        [
+            str(Path(__file__).parent / "ivr_callers.py"),
+            "--port",
+            str(settings.ami.port),
+            "--secret",
+            settings.ami.secret,
+            "--callers",
+            str(callers),
+            "--menu-file",
+            menu_file,
+            "--spread",
+            str(spread),
+            "--deadline",
+            "240",
+            "--hangup-queued",
+            *(["--channel", channel] if channel else []),
+        ],
+        330,
+    ) or {"callers": callers, "queued": 0, "note": "the load generator did not report"}
     # Let the hang-ups drain through AMI before reading the CPU.
     await asyncio.sleep(3)
-    return {**load, "asterisk_cpu": cpu_seconds(asterisk) - ast0, "controller_cpu": time.process_time() - ctl0,
-            "agi_commands": agi.commands_total - commands0}
+    return {
+        **load,
+        "asterisk_cpu": cpu_seconds(asterisk) - ast0,
+        "controller_cpu": time.process_time() - ctl0,
+        "agi_commands": agi.commands_total - commands0,
+    }
 
 
 async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds: int) -> None:
@@ -67,13 +87,32 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
         # identical runs on this machine; interleaving cancels the drift.
         runs: dict[str, list[dict[str, object]]] = {"native twin": [], "controller": []}
         for _ in range(rounds):
-            runs["native twin"].append(await one_run(settings, pbx, app, callers, channel="Local/s@hotline-twin",
-                                                     menu_file=TWIN_PROMPTS["day_menu"], spread=spread))
-            runs["controller"].append(await one_run(settings, pbx, app, callers, channel="",
-                                                    menu_file=compiled.prompts[("day_menu", "prompt")],
-                                                    spread=spread))
-    print(f"callers per run          {callers} over {spread:g} s, {rounds} rounds each, alternating; "
-          "each presses 1 when the menu starts and hangs up once queued")
+            runs["native twin"].append(
+                await one_run(
+                    settings,
+                    pbx,
+                    app,
+                    callers,
+                    channel="Local/s@hotline-twin",
+                    menu_file=TWIN_PROMPTS["day_menu"],
+                    spread=spread,
+                )
+            )
+            runs["controller"].append(
+                await one_run(
+                    settings,
+                    pbx,
+                    app,
+                    callers,
+                    channel="",
+                    menu_file=compiled.prompts[("day_menu", "prompt")],
+                    spread=spread,
+                )
+            )
+    print(
+        f"callers per run          {callers} over {spread:g} s, {rounds} rounds each, alternating; "
+        "each presses 1 when the menu starts and hangs up once queued"
+    )
     per_call: dict[str, float] = {}
     to_queue: dict[str, float] = {}
     ctl_cpu: dict[str, float] = {}
@@ -85,16 +124,20 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
         per_call[name] = ast_ms + ctl_ms
         times = [1000 * t for r in rs for t in r["to_queue"]]  # type: ignore[union-attr]
         to_queue[name] = percentile(times, 50)
-        print(f"{name:<24} queued {n}/{callers * rounds}; CPU per call: Asterisk {ast_ms:6.2f} ms + "
-              f"controller {ctl_ms:6.2f} ms = {ast_ms + ctl_ms:6.2f} ms; answer -> queue p50 "
-              f"{percentile(times, 50):7.1f} ms  p95 {percentile(times, 95):7.1f} ms")
+        print(
+            f"{name:<24} queued {n}/{callers * rounds}; CPU per call: Asterisk {ast_ms:6.2f} ms + "
+            f"controller {ctl_ms:6.2f} ms = {ast_ms + ctl_ms:6.2f} ms; answer -> queue p50 "
+            f"{percentile(times, 50):7.1f} ms  p95 {percentile(times, 95):7.1f} ms"
+        )
     steps = sum(int(r["agi_commands"]) for r in runs["controller"])  # type: ignore[arg-type]
     extra = ctl_cpu["controller"] - ctl_cpu["native twin"]
     print(f"CPU ratio controller/twin {per_call['controller'] / per_call['native twin']:.2f}x  (target <= 1.25x)")
     print(f"to the queue, difference  {to_queue['controller'] - to_queue['native twin']:+.1f} ms  (target <= +50 ms)")
-    print(f"controller CPU per step   {1000 * ctl_cpu['controller'] / max(steps, 1):.3f} ms in all, "
-          f"{1000 * extra / max(steps, 1):.3f} ms for the IVR itself, i.e. over the twin's run "
-          f"({steps} AGI commands; target < 1 ms)")
+    print(
+        f"controller CPU per step   {1000 * ctl_cpu['controller'] / max(steps, 1):.3f} ms in all, "
+        f"{1000 * extra / max(steps, 1):.3f} ms for the IVR itself, i.e. over the twin's run "
+        f"({steps} AGI commands; target < 1 ms)"
+    )
 
 
 def main() -> None:

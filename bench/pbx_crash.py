@@ -54,6 +54,7 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
             # What the controller wants now: after a crash, the agents whose
             # calls died are in after-call work.
             return {w.interface: (w.paused, w.reason) for w in desired(acd.floor).values()}
+
         client = AMIClient(settings.ami, name="bench-callers", quiet=True)
         await client.start()
         await client.wait_connected(5)
@@ -62,8 +63,14 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
         async with aiohttp.ClientSession() as http:
             for _ in range(rounds):
                 for n in range(seats + 4):
-                    await client.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait",
-                                        Data="600", CallerID=f"<1330000{n:04d}>", Async="true")
+                    await client.action(
+                        "Originate",
+                        Channel="Local/s@hotline-fallback",
+                        Application="Wait",
+                        Data="600",
+                        CallerID=f"<1330000{n:04d}>",
+                        Async="true",
+                    )
                 await asyncio.sleep(2)
                 victim = pbx.asterisk_pid()
                 assert victim is not None
@@ -100,7 +107,9 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
     print(f"kill -9 -> Asterisk booted {fig(booted)}")
     print(f"kill -9 -> health 200      {fig(healthy)}")
     print(f"kill -9 -> seats re-synced {fig(synced)}  (membership and pauses equal the intent)")
-    print(f"supervisor restarts        {state.restarts if state else '?'}; last exit: {state.last_exit if state else '?'}")
+    print(
+        f"supervisor restarts        {state.restarts if state else '?'}; last exit: {state.last_exit if state else '?'}"
+    )
 
 
 def main() -> None:

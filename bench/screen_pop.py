@@ -45,26 +45,47 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int, spread:
         await acd.set_lines(seats, "bench")
         cpu0, t0 = time.process_time(), time.monotonic()
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, str(Path(__file__).parent / "screen_pop_load.py"), "--port", str(settings.ami.port),
-            "--secret", settings.ami.secret, "--callers", str(callers), "--spread", str(spread),
-            "--url", f"http://{settings.web.host}:{settings.web.port}/", stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE)
+            sys.executable,
+            str(Path(__file__).parent / "screen_pop_load.py"),
+            "--port",
+            str(settings.ami.port),
+            "--secret",
+            settings.ami.secret,
+            "--callers",
+            str(callers),
+            "--spread",
+            str(spread),
+            "--url",
+            f"http://{settings.web.host}:{settings.web.port}/",
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+        )
         out, _ = await proc.communicate(json.dumps(agents).encode())
         cpu, wall = time.process_time() - cpu0, time.monotonic() - t0
         result = json.loads(out.decode().strip().splitlines()[-1])
         lat = [x * 1000 for x in result["latencies"]]
         tickets = [x * 1000 for x in result["tickets"]]
         inside = [x * 1000 for x in app[HANDOFF].pop_seconds]
-        print(f"callers / seats / desks   {callers} / {seats} / {result['desks']}  (arriving over {spread:g} s,"
-              f" talk {talk_s} s, at most {result['peak']} calls at once)")
-        print(f"pops received             {len(lat)} of {result['connected']} answered calls"
-              f"  (missing {result['connected'] - len(lat)}), tickets stored {await app[STORE].count()}")
-        print(f"AgentConnect -> desk pop  p50 {percentile(lat, 50):.1f} ms  p99 {percentile(lat, 99):.1f} ms"
-              f"  max {max(lat, default=float('nan')):.1f} ms   (target p99 < 300 ms)")
-        print(f"  of which in controller  p50 {percentile(inside, 50):.1f} ms  p99 {percentile(inside, 99):.1f} ms"
-              "  (event handled -> pop queued)")
-        print(f"AgentConnect -> ticket no p50 {percentile(tickets, 50):.1f} ms  p99 {percentile(tickets, 99):.1f} ms"
-              f"  max {max(tickets, default=float('nan')):.1f} ms   (the committed ticket's number on the desk)")
+        print(
+            f"callers / seats / desks   {callers} / {seats} / {result['desks']}  (arriving over {spread:g} s,"
+            f" talk {talk_s} s, at most {result['peak']} calls at once)"
+        )
+        print(
+            f"pops received             {len(lat)} of {result['connected']} answered calls"
+            f"  (missing {result['connected'] - len(lat)}), tickets stored {await app[STORE].count()}"
+        )
+        print(
+            f"AgentConnect -> desk pop  p50 {percentile(lat, 50):.1f} ms  p99 {percentile(lat, 99):.1f} ms"
+            f"  max {max(lat, default=float('nan')):.1f} ms   (target p99 < 300 ms)"
+        )
+        print(
+            f"  of which in controller  p50 {percentile(inside, 50):.1f} ms  p99 {percentile(inside, 99):.1f} ms"
+            "  (event handled -> pop queued)"
+        )
+        print(
+            f"AgentConnect -> ticket no p50 {percentile(tickets, 50):.1f} ms  p99 {percentile(tickets, 99):.1f} ms"
+            f"  max {max(tickets, default=float('nan')):.1f} ms   (the committed ticket's number on the desk)"
+        )
         print(f"controller CPU            {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
 
 
@@ -75,8 +96,11 @@ def main() -> None:
     p.add_argument("--talk", type=int, default=3, help="seconds a simulated seat talks")
     p.add_argument("--spread", type=float, default=15.0, help="seconds over which the callers arrive")
     args = p.parse_args()
-    with bench_pbx(seats={"phones": "simulated", "count": max(args.seats, 26)},
-                   acd={"wrapup_seconds": 1.0}, tickets={"survey": False}) as (settings, _pbx):
+    with bench_pbx(
+        seats={"phones": "simulated", "count": max(args.seats, 26)},
+        acd={"wrapup_seconds": 1.0},
+        tickets={"survey": False},
+    ) as (settings, _pbx):
         eventloop.run(run(settings, args.callers, args.seats, args.talk, args.spread))
 
 

@@ -64,8 +64,11 @@ async def main() -> None:
 
     # Only the events it counts: the load process must not eat the CPU the
     # controller is measured on (two cores for Asterisk, controller and load).
-    client = AMIClient(AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-pop",
-                       event_filters=["Event: AgentConnect", "Event: QueueCallerJoin", "Event: AgentComplete"])
+    client = AMIClient(
+        AmiSettings(port=args.port, secret=args.secret, action_timeout=30),
+        name="bench-pop",
+        event_filters=["Event: AgentConnect", "Event: QueueCallerJoin", "Event: AgentComplete"],
+    )
     client.on(ev.AgentConnect, on_connect)
     client.on(ev.QueueCallerJoin, on_join)
     client.on(ev.AgentComplete, on_complete)
@@ -78,8 +81,9 @@ async def main() -> None:
     async def desk(agent: dict[str, str]) -> None:
         http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         sessions.append(http)
-        async with http.post(args.url + "api/login", json={"username": agent["username"],
-                                                         "password": agent["password"]}) as resp:
+        async with http.post(
+            args.url + "api/login", json={"username": agent["username"], "password": agent["password"]}
+        ) as resp:
             resp.raise_for_status()
         ws = await http.ws_connect(args.url + "ws/desk", origin=args.url.rstrip("/"))
         sockets.append(ws)
@@ -99,8 +103,14 @@ async def main() -> None:
     await asyncio.gather(*(desk(a) for a in agents))
     gap = args.spread / max(1, len(numbers))
     for number in numbers:
-        await client.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="900",
-                            CallerID=f"<{number}>", Async="true")
+        await client.action(
+            "Originate",
+            Channel="Local/s@hotline-fallback",
+            Application="Wait",
+            Data="900",
+            CallerID=f"<{number}>",
+            Async="true",
+        )
         await asyncio.sleep(gap)
     try:
         async with asyncio.timeout(args.deadline):
@@ -116,9 +126,17 @@ async def main() -> None:
     for http in sessions:
         await http.close()
     await client.close()
-    print(json.dumps({"desks": len(sockets), "connected": len(connected_at), "peak": in_system["peak"],
-                      "latencies": latencies,
-                      "tickets": tickets}))
+    print(
+        json.dumps(
+            {
+                "desks": len(sockets),
+                "connected": len(connected_at),
+                "peak": in_system["peak"],
+                "latencies": latencies,
+                "tickets": tickets,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -60,8 +60,10 @@ class ScriptedAMI:
                 aid = msg.action_id
                 action = msg.get("Action").lower()
                 if action in ("coreshowchannels", "queuestatus", "devicestatelist"):
-                    writer.write(f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n"
-                                 f"Event: ListComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n\r\n".encode())
+                    writer.write(
+                        f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\n\r\n"
+                        f"Event: ListComplete\r\nActionID: {aid}\r\nEventList: Complete\r\n\r\n".encode()
+                    )
                 elif action == "coresettings":
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nAsteriskVersion: 22-bench\r\n\r\n".encode())
                 else:
@@ -73,16 +75,25 @@ class ScriptedAMI:
 
     def send(self, event: str, interface: str, caller: str) -> float:
         sent = time.time()
-        text = (f"Event: {event}\r\nTimestamp: {sent:.6f}\r\nQueue: hotline\r\nInterface: {interface}\r\n"
-                f"Channel: Local/s@hotline-fallback-{caller};2\r\nUniqueid: {caller}\r\nCallerIDNum: {caller}\r\n"
-                f"HoldTime: 1\r\nTalkTime: 5\r\n\r\n")
+        text = (
+            f"Event: {event}\r\nTimestamp: {sent:.6f}\r\nQueue: hotline\r\nInterface: {interface}\r\n"
+            f"Channel: Local/s@hotline-fallback-{caller};2\r\nUniqueid: {caller}\r\nCallerIDNum: {caller}\r\n"
+            f"HoldTime: 1\r\nTalkTime: 5\r\n\r\n"
+        )
         assert self.writer is not None
         self.writer.write(text.encode())
         return sent
 
 
-async def viewer(http: aiohttp.ClientSession, url: str, pending: dict[str, tuple[str, float]],
-                 lat: list[float], slow: bool, stop: asyncio.Event, stats: dict[str, int]) -> None:
+async def viewer(
+    http: aiohttp.ClientSession,
+    url: str,
+    pending: dict[str, tuple[str, float]],
+    lat: list[float],
+    slow: bool,
+    stop: asyncio.Event,
+    stats: dict[str, int],
+) -> None:
     async with http.ws_connect(url, max_msg_size=64 * 1024 * 1024, origin=url.split("/ws/")[0]) as ws:
         while not stop.is_set():
             try:
@@ -107,9 +118,14 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
     ami = ScriptedAMI()
     await ami.start()
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
-        settings = load(Path(__file__).parent / "hotline-bench.toml", state_dir=f"{tmp}/state",
-                        pbx={"instance_dir": f"{tmp}/pbx"}, ami={"port": ami.port, "secret": "bench"},
-                        seats={"count": seats, "phones": "simulated"}, acd={"wrapup_seconds": 3600.0})
+        settings = load(
+            Path(__file__).parent / "hotline-bench.toml",
+            state_dir=f"{tmp}/state",
+            pbx={"instance_dir": f"{tmp}/pbx"},
+            ami={"port": ami.port, "secret": "bench"},
+            seats={"count": seats, "phones": "simulated"},
+            acd={"wrapup_seconds": 3600.0},
+        )
         app = create_app(settings, clock=morning_clock())
         # Every viewer logs in from 127.0.0.1: lift the per-address login limit.
         app[THROTTLE] = LoginThrottle(per_address=10_000, inflight_per_address=10_000)
@@ -139,8 +155,11 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
                     pass
                 sessions.append(http)
                 slow = n == 0
-                tasks.append(asyncio.create_task(viewer(http, f"{base}/ws/seatmap", pending, lat, slow, stop,
-                                                        slow_stats if slow else stats)))
+                tasks.append(
+                    asyncio.create_task(
+                        viewer(http, f"{base}/ws/seatmap", pending, lat, slow, stop, slow_stats if slow else stats)
+                    )
+                )
             await asyncio.sleep(2)
             cycle = ["AgentCalled", "AgentConnect", "AgentComplete"]
             step = {name: 0 for name in names}
@@ -163,11 +182,15 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
                 await http.close()
             ms = [x * 1000 for x in lat]
             print(f"seats / viewers / events  {seats} / {viewers} (1 slow) / {sent} at {rate:g}/s for {seconds:g} s")
-            print(f"event -> frame (fast)     p50 {percentile(ms, 50):.1f} ms  p99 {percentile(ms, 99):.1f} ms"
-                  f"  max {max(ms, default=float('nan')):.1f} ms  (n={len(ms)})")
+            print(
+                f"event -> frame (fast)     p50 {percentile(ms, 50):.1f} ms  p99 {percentile(ms, 99):.1f} ms"
+                f"  max {max(ms, default=float('nan')):.1f} ms  (n={len(ms)})"
+            )
             print(f"frames to fast viewers    {stats['deltas']} deltas, {stats['snapshots']} snapshots")
-            print(f"slow viewer               {slow_stats['deltas']} deltas, {slow_stats['snapshots']} snapshots"
-                  f" read (one frame a second); server frames dropped for it: {app[HUB].dropped}")
+            print(
+                f"slow viewer               {slow_stats['deltas']} deltas, {slow_stats['snapshots']} snapshots"
+                f" read (one frame a second); server frames dropped for it: {app[HUB].dropped}"
+            )
             print(f"process CPU (all of it)   {cpu:.1f} s over {seconds:g} s")
         finally:
             await runner.cleanup()

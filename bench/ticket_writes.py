@@ -23,8 +23,13 @@ from hotline.db.migrate import upgrade_async
 from hotline.tickets.store import TicketStore
 from tests.pg import PostgresServer
 
-FORM = {"category": "env-noise", "district": "东城区", "address": "幸福路1号", "content": "夜间噪音扰民",
-        "caller": "13800001234"}
+FORM = {
+    "category": "env-noise",
+    "district": "东城区",
+    "address": "幸福路1号",
+    "content": "夜间噪音扰民",
+    "caller": "13800001234",
+}
 
 
 async def measure(url: str, tmp: str, tickets: int, concurrency: int) -> tuple[float, list[float]]:
@@ -68,8 +73,10 @@ async def run(args: argparse.Namespace) -> None:
 
 def report(name: str, rate: float, lat: list[float]) -> None:
     ms = [x * 1000 for x in lat]
-    print(f"{name:32s} {rate:7.0f} tickets/s   write p50 {percentile(ms, 50):.1f} ms  "
-          f"p99 {percentile(ms, 99):.1f} ms  (n={len(ms)})")
+    print(
+        f"{name:32s} {rate:7.0f} tickets/s   write p50 {percentile(ms, 50):.1f} ms  "
+        f"p99 {percentile(ms, 99):.1f} ms  (n={len(ms)})"
+    )
 
 
 def main() -> None:
@@ -82,4 +89,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-

@@ -48,8 +48,12 @@ class Caller:
     async def on_event(self, e: ev.Event) -> None:
         if isinstance(e, ev.NewCallerid) and e.caller_id_num == self.number and e.channel.endswith(";2"):
             self.inner = e.channel
-        elif isinstance(e, ev.Newexten) and e.channel == self.inner and e.context == "hotline-entry" \
-                and e.application == "Answer":
+        elif (
+            isinstance(e, ev.Newexten)
+            and e.channel == self.inner
+            and e.context == "hotline-entry"
+            and e.application == "Answer"
+        ):
             self.answered = stamp(e)
         elif isinstance(e, ev.AGIExecStart) and e.channel == self.inner:
             if self.path == "key at once" and self.welcome in e.command:
@@ -65,8 +69,9 @@ async def run(settings: Settings, calls: int) -> None:
         compiled = app[FLOWS].current()
         welcome = compiled.prompts[("welcome", "prompt")]
         menu = compiled.prompts[("day_menu", "prompt")]
-        store_seconds = {name: app[FLOWS].prompts.seconds(compiled.flow.nodes[name].prompt)
-                         for name in ("welcome", "day_menu")}
+        store_seconds = {
+            name: app[FLOWS].prompts.seconds(compiled.flow.nodes[name].prompt) for name in ("welcome", "day_menu")
+        }
         client = AMIClient(settings.ami, name="bench-callers", event_filters=[])
         callers: list[Caller] = []
 
@@ -89,11 +94,15 @@ async def run(settings: Settings, calls: int) -> None:
                     callers.remove(c)
         finally:
             await client.close()
-        print(f"prompts (speed {settings.ivr.speed})     welcome {store_seconds['welcome']:.2f} s, "
-              f"day menu {store_seconds['day_menu']:.2f} s, menu wait {compiled.flow.nodes['day_menu'].timeout:g} s")
+        print(
+            f"prompts (speed {settings.ivr.speed})     welcome {store_seconds['welcome']:.2f} s, "
+            f"day menu {store_seconds['day_menu']:.2f} s, menu wait {compiled.flow.nodes['day_menu'].timeout:g} s"
+        )
         for path, times in results.items():
-            print(f"answer -> queue, {path:<19} median {statistics.median(times):5.2f} s  "
-                  f"max {max(times):5.2f} s  (n={len(times)})")
+            print(
+                f"answer -> queue, {path:<19} median {statistics.median(times):5.2f} s  "
+                f"max {max(times):5.2f} s  (n={len(times)})"
+            )
 
 
 def main() -> None:

@@ -45,15 +45,31 @@ FORM = {"category": "env-noise", "district": "东城区"}
 # Different citizens write about different things; one in 20 repeats an
 # earlier request (same caller and address): a suspected duplicate to check.
 PLACES = ["幸福路", "和平路", "建设路", "人民路", "解放路", "中山路", "新华街", "胜利街"]
-MATTERS = ["夜间施工噪音", "餐馆油烟扰民", "路灯不亮", "井盖缺失", "占道经营", "小区停水", "垃圾清运不及时",
-           "违章停车堵路", "广场舞音响太响", "公交站台破损"]
+MATTERS = [
+    "夜间施工噪音",
+    "餐馆油烟扰民",
+    "路灯不亮",
+    "井盖缺失",
+    "占道经营",
+    "小区停水",
+    "垃圾清运不及时",
+    "违章停车堵路",
+    "广场舞音响太响",
+    "公交站台破损",
+]
 
 
 def request(n: int, rng: random.Random) -> dict[str, str]:
     m = rng.randrange(n) if n and rng.random() < 0.05 else n
     r = random.Random(m)
-    return {**FORM, "caller": f"139{m:08d}", "address": f"{r.choice(PLACES)}{m % 300 + 1}号",
-            "content": f"{r.choice(PLACES)}{m % 300 + 1}号附近{r.choice(MATTERS)}，已经持续{m % 9 + 2}天"}
+    return {
+        **FORM,
+        "caller": f"139{m:08d}",
+        "address": f"{r.choice(PLACES)}{m % 300 + 1}号",
+        "content": f"{r.choice(PLACES)}{m % 300 + 1}号附近{r.choice(MATTERS)}，已经持续{m % 9 + 2}天",
+    }
+
+
 CLK = os.sysconf("SC_CLK_TCK")
 
 
@@ -67,8 +83,9 @@ class Agent:
         self.url, self.username, self.password, self.seat, self.rng = url, username, password, seat, rng
         # Each agent from a loopback address of their own, as from their own
         # PC: the login throttle counts per address.
-        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True),
-                                          connector=aiohttp.TCPConnector(local_addr=(address, 0)))
+        self.http = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True), connector=aiohttp.TCPConnector(local_addr=(address, 0))
+        )
         self.offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
         self.seen: set[int] = set()
         # When this agent was last free for an offer (None: an offer of theirs
@@ -111,8 +128,11 @@ class Agent:
             # the next item before this request's own response comes back.
             self.free_at = time.monotonic()
             if it["kind"] == "intake":
-                await self.call("POST", f"api/tickets/{it['ticket']}/submit", {
-                    **FORM, "content": "已核实", "handling": "answered", "answer": "已转告城管夜间巡查。"})
+                await self.call(
+                    "POST",
+                    f"api/tickets/{it['ticket']}/submit",
+                    {**FORM, "content": "已核实", "handling": "answered", "answer": "已转告城管夜间巡查。"},
+                )
             elif it["kind"] == "duplicate":
                 await self.call("POST", f"api/work/{it['id']}/result", {"outcome": "not-duplicate"})
             else:
@@ -122,13 +142,23 @@ class Agent:
 async def run(settings: Settings, items: int, minutes: float, agents: int, lapse_share: float) -> None:
     url = f"http://{settings.web.host}:{settings.web.port}/"
     token = ensure_secrets(settings)["gateway_tokens"]["app"]
-    env = {**os.environ, **({"HOTLINE_DATABASE__URL": settings.database.url} if settings.database.url else {}),
-           "HOTLINE_STATE_DIR": str(settings.state_dir), "HOTLINE_PBX__ROOTFS": str(settings.pbx.rootfs),
-           "HOTLINE_PBX__INSTANCE_DIR": str(settings.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret,
-           "HOTLINE_SEATS__PHONES": "simulated", "HOTLINE_WORK__OFFER_SECONDS": "10"}
+    env = {
+        **os.environ,
+        **({"HOTLINE_DATABASE__URL": settings.database.url} if settings.database.url else {}),
+        "HOTLINE_STATE_DIR": str(settings.state_dir),
+        "HOTLINE_PBX__ROOTFS": str(settings.pbx.rootfs),
+        "HOTLINE_PBX__INSTANCE_DIR": str(settings.pbx.instance_dir),
+        "HOTLINE_AMI__SECRET": settings.ami.secret,
+        "HOTLINE_SEATS__PHONES": "simulated",
+        "HOTLINE_WORK__OFFER_SECONDS": "10",
+    }
     log = open(settings.state_dir / "serve.log", "ab")
-    proc = subprocess.Popen([sys.executable, "-m", "hotline", "--config", str(Path(__file__).parent / "hotline-bench.toml"),
-                             "serve"], env=env, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "--config", str(Path(__file__).parent / "hotline-bench.toml"), "serve"],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     engine = make_engine(settings)
     people: list[Agent] = []
     try:
@@ -146,8 +176,11 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
                 _, lead_pw = await accounts.create_user(db, "lead", "lead", [Role.LEAD])
                 for i in range(1, agents + 1):
                     _, pw = await accounts.create_user(db, f"agent{i:02d}", f"坐席{i}", [Role.AGENT])
-                    people.append(Agent(url, f"agent{i:02d}", pw, f"seat{i:02d}", random.Random(rng.random()),
-                                        f"127.0.0.{10 + i}"))
+                    people.append(
+                        Agent(
+                            url, f"agent{i:02d}", pw, f"seat{i:02d}", random.Random(rng.random()), f"127.0.0.{10 + i}"
+                        )
+                    )
             lead = Agent(url, "lead", lead_pw, "", rng, "127.0.0.10")
             assert (await lead.call("POST", "api/login", {"username": "lead", "password": lead_pw}))[0] == 200
             assert (await lead.call("PUT", "api/acd/lines", {"count": 0}))[0] == 200  # everyone on ticket work
@@ -173,8 +206,9 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
             for n in range(items):
                 await asyncio.sleep(rng.expovariate(rate))
                 t_send = time.monotonic()
-                async with http.post(url + "api/channels/tickets", json=request(n, rng),
-                                     headers={"Authorization": f"Bearer {token}"}) as resp:
+                async with http.post(
+                    url + "api/channels/tickets", json=request(n, rng), headers={"Authorization": f"Bearer {token}"}
+                ) as resp:
                     if resp.status == 201:
                         sent[(await resp.json())["number"]] = t_send
                         created += 1
@@ -182,8 +216,9 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
             # Let the floor finish what is waiting (bounded).
             async with sessionmaker(engine)() as db:
                 for _ in range(240):
-                    open_items = await db.scalar(select(func.count()).select_from(WorkItem)
-                                                 .where(WorkItem.state != "done"))
+                    open_items = await db.scalar(
+                        select(func.count()).select_from(WorkItem).where(WorkItem.state != "done")
+                    )
                     if not open_items:
                         break
                     await asyncio.sleep(0.5)
@@ -192,39 +227,60 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
             # both there to the offer on that agent's desk. Queue wait: from
             # sending to the offer, including time with every agent busy.
             waits = [first_offer[n][0] - t for n, t in sent.items() if n in first_offer]
-            latencies = [first_offer[n][0] - max(t, first_offer[n][1] or 0.0) for n, t in sent.items()
-                         if n in first_offer and first_offer[n][1] is not None]
+            latencies = [
+                first_offer[n][0] - max(t, first_offer[n][1] or 0.0)
+                for n, t in sent.items()
+                if n in first_offer and first_offer[n][1] is not None
+            ]
             cpu = cpu_seconds(proc.pid) - cpu0
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             async with lead.http.get(url + "metrics") as resp:
-                inside = {line.split('"')[1]: float(line.rsplit(" ", 1)[1]) for line in (await resp.text()).splitlines()
-                          if line.startswith("hotline_work_offer_latency_seconds{")}
+                inside = {
+                    line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+                    for line in (await resp.text()).splitlines()
+                    if line.startswith("hotline_work_offer_latency_seconds{")
+                }
             await lead.http.close()
         async with sessionmaker(engine)() as db:
             numbers = set((await db.scalars(select(Ticket.number))).all())
-            rows = (await db.execute(select(WorkItem.kind, WorkItem.ref, WorkItem.state, WorkItem.done_at,
-                                            WorkItem.due_at))).all()
+            rows = (
+                await db.execute(select(WorkItem.kind, WorkItem.ref, WorkItem.state, WorkItem.done_at, WorkItem.due_at))
+            ).all()
         done = [r for r in rows if r.state == "done"]
         within = sum(1 for r in done if r.done_at <= r.due_at)
         intake = {r.ref for r in rows if r.kind == "intake"}
         kinds = {k: sum(1 for r in rows if r.kind == k) for k in sorted({r.kind for r in rows})}
-        print(f"work queue: {created} items over {arrived_s / 60:.1f} min to {agents} agents in ticket work "
-              f"({lapse_share:.0%} of offers left to lapse)")
-        print(f"  offer latency end to end (item sent, or the agent's answer sent, -> offer on the agent's websocket): "
-              f"p50 {1000 * percentile(latencies, 50):.1f} ms  p99 {1000 * percentile(latencies, 99):.1f} ms  "
-              f"max {1000 * max(latencies):.1f} ms  ({len(latencies)} first offers)")
-        print(f"  the benchmark's own loop lag (inflates the figure above): p50 {1000 * percentile(lags, 50):.1f} ms"
-              f"  p99 {1000 * percentile(lags, 99):.1f} ms")
-        print(f"  inside the controller (item and a free agent both there -> offer written, last 2,000): "
-              f"p50 {1000 * inside.get('0.5', float('nan')):.1f} ms  p99 {1000 * inside.get('0.99', float('nan')):.1f} ms")
-        print(f"  queue wait (gateway sends -> first offer, all agents busy included): "
-              f"p50 {percentile(waits, 50):.2f} s  p99 {percentile(waits, 99):.2f} s")
-        print(f"  items {kinds}; handled {len(done)} / {len(rows)}, within deadline {within} "
-              f"({100 * within / max(1, len(done)):.1f} %)")
-        print(f"  lost: {len(numbers - intake)} tickets without an item, {len(rows) - len(done)} items still open, "
-              f"{created - len(numbers & set(sent))} acknowledged tickets missing")
+        print(
+            f"work queue: {created} items over {arrived_s / 60:.1f} min to {agents} agents in ticket work "
+            f"({lapse_share:.0%} of offers left to lapse)"
+        )
+        print(
+            f"  offer latency end to end (item sent, or the agent's answer sent, -> offer on the agent's websocket): "
+            f"p50 {1000 * percentile(latencies, 50):.1f} ms  p99 {1000 * percentile(latencies, 99):.1f} ms  "
+            f"max {1000 * max(latencies):.1f} ms  ({len(latencies)} first offers)"
+        )
+        print(
+            f"  the benchmark's own loop lag (inflates the figure above): p50 {1000 * percentile(lags, 50):.1f} ms"
+            f"  p99 {1000 * percentile(lags, 99):.1f} ms"
+        )
+        print(
+            f"  inside the controller (item and a free agent both there -> offer written, last 2,000): "
+            f"p50 {1000 * inside.get('0.5', float('nan')):.1f} ms  p99 {1000 * inside.get('0.99', float('nan')):.1f} ms"
+        )
+        print(
+            f"  queue wait (gateway sends -> first offer, all agents busy included): "
+            f"p50 {percentile(waits, 50):.2f} s  p99 {percentile(waits, 99):.2f} s"
+        )
+        print(
+            f"  items {kinds}; handled {len(done)} / {len(rows)}, within deadline {within} "
+            f"({100 * within / max(1, len(done)):.1f} %)"
+        )
+        print(
+            f"  lost: {len(numbers - intake)} tickets without an item, {len(rows) - len(done)} items still open, "
+            f"{created - len(numbers & set(sent))} acknowledged tickets missing"
+        )
         print(f"  controller CPU: {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
     finally:
         for a in people:

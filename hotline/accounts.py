@@ -1,14 +1,11 @@
 """People who log in: agents, shift leads, admins, departments.
 
-Passwords are argon2-hashed; web sessions are random tokens of which only a
-SHA-256 is stored, so a copied database opens no session.
+Passwords are argon2-hashed; their web sessions live in `sessions.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
-import hashlib
 import os
 import re
 import secrets
@@ -22,12 +19,12 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline.db.models import User, WebSession, utcnow
+from hotline.db.models import User, WebSession
 from hotline.errors import HotlineError
+from hotline.identity import Identity, identity_of
 from hotline.roles import Role
+from hotline.sessions import session_key
 
-SESSION_TTL = dt.timedelta(hours=12)  # the longest a session lives, however busy
-SESSION_IDLE = dt.timedelta(minutes=30)  # ends after this long without a request
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
 
@@ -42,44 +39,33 @@ class WrongPassword(HotlineError):
     status = 403
 
 
-@dataclass(frozen=True, slots=True)
-class Identity:
-    user_id: int
-    username: str
-    display_name: str
-    roles: frozenset[Role]
-    department: str = ""  # department accounts: the code of their department
-    must_change_password: bool = False
-
-
 # Actors the hotline writes into tickets and their history for what no
 # person did (the public page, the IVR's survey, start-up): an account with
 # one of these names would be taken for them (an account named `public` read
 # every untaken public-intake ticket).
-RESERVED_NAMES = frozenset({"public", "system", "survey", "ivr", "callback", "gateway", "metrics", "police", "110",
-                            "anonymous", "hotline"})
+RESERVED_NAMES = frozenset(
+    {"public", "system", "survey", "ivr", "callback", "gateway", "metrics", "police", "110", "anonymous", "hotline"}
+)
 
 
-def _identity(user: User) -> Identity:
-    return Identity(user.id, user.username, user.display_name,
-                    frozenset(Role(r) for r in user.roles.split(",") if r), user.department or "",
-                    bool(user.must_change_password))
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-async def create_user(db: AsyncSession, username: str, display_name: str, roles: list[Role],
-                      password: str | None = None, department: str = "",
-                      must_change_password: bool = False) -> tuple[Identity, str]:
+async def create_user(
+    db: AsyncSession,
+    username: str,
+    display_name: str,
+    roles: list[Role],
+    password: str | None = None,
+    department: str = "",
+    must_change_password: bool = False,
+) -> tuple[Identity, str]:
     """Create a user; returns it and the password (generated when not given)."""
     if not _USERNAME.match(username):
         raise AccountError("username: 2-64 letters, digits, '_', '.', '-'", field="username")
     if username.lower() in RESERVED_NAMES:
         raise AccountError(f"username {username!r} is reserved: the hotline itself acts under it", field="username")
     if not roles or Role.PUBLIC in roles:
-        raise AccountError("roles: give at least one of agent, lead, admin, department, lawyer, grid, leader", field="roles")
+        raise AccountError(
+            "roles: give at least one of agent, lead, admin, department, lawyer, grid, leader", field="roles"
+        )
     if await db.scalar(select(User).where(User.username == username)) is not None:
         raise AccountError(f"username {username!r} is taken", field="username")
     password = password or secrets.token_urlsafe(12)
@@ -91,15 +77,21 @@ async def create_user(db: AsyncSession, username: str, display_name: str, roles:
         # A lawyer works at the agents' desk (legal calls and items only).
         roles = [Role.AGENT, *roles]
     if (Role.DEPARTMENT in roles or Role.GRID in roles) and not department:
-        raise AccountError("department and grid accounts need --department CODE (a department or a community)",
-                           field="department")
+        raise AccountError(
+            "department and grid accounts need --department CODE (a department or a community)", field="department"
+        )
     hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, password)
-    user = User(username=username, display_name=display_name or username,
-                roles=",".join(r.value for r in roles), password_hash=hashed,
-                department=department, must_change_password=must_change_password)
+    user = User(
+        username=username,
+        display_name=display_name or username,
+        roles=",".join(r.value for r in roles),
+        password_hash=hashed,
+        department=department,
+        must_change_password=must_change_password,
+    )
     db.add(user)
     await db.flush()
-    return _identity(user), password
+    return identity_of(user), password
 
 
 def parse_skills(text: str) -> list[str]:
@@ -131,7 +123,7 @@ async def find_login(db: AsyncSession, username: str) -> LoginCandidate:
     user = await db.scalar(select(User).where(User.username == username, User.active.is_(True)))
     if user is None:
         return LoginCandidate(None, "")
-    return LoginCandidate(_identity(user), user.password_hash)
+    return LoginCandidate(identity_of(user), user.password_hash)
 
 
 def _background_priority() -> None:
@@ -164,8 +156,9 @@ async def verify_password(candidate: LoginCandidate, password: str) -> Identity 
     return candidate.who
 
 
-async def change_password(sessions: async_sessionmaker[AsyncSession], who: Identity, current: str,
-                          new: str, keep_token: str = "") -> set[str]:
+async def change_password(
+    sessions: async_sessionmaker[AsyncSession], who: Identity, current: str, new: str, keep_token: str = ""
+) -> set[str]:
     """The user sets their own password (and a one-time one stops being
     needed). Every other login of theirs ends: whoever else held one (a
     borrowed or stolen password) is out. Returns the ended sessions' hashes."""
@@ -175,86 +168,28 @@ async def change_password(sessions: async_sessionmaker[AsyncSession], who: Ident
         raise AccountError("新密码不能与当前密码相同", field="new_password")
     async with sessions() as db:
         candidate = await find_login(db, who.username)
-    if candidate.who is None or candidate.who.user_id != who.user_id or await verify_password(candidate, current) is None:
+    if (
+        candidate.who is None
+        or candidate.who.user_id != who.user_id
+        or await verify_password(candidate, current) is None
+    ):
         raise WrongPassword("当前密码不正确", field="current_password")
     hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, new)
     async with sessions() as db, db.begin():
-        await db.execute(update(User).where(User.id == who.user_id)
-                         .values(password_hash=hashed, must_change_password=False))
-        ended = set((await db.scalars(select(WebSession.token_hash).where(
-            WebSession.user_id == who.user_id, WebSession.token_hash != _token_hash(keep_token)))).all())
+        await db.execute(
+            update(User).where(User.id == who.user_id).values(password_hash=hashed, must_change_password=False)
+        )
+        ended = set(
+            (
+                await db.scalars(
+                    select(WebSession.token_hash).where(
+                        WebSession.user_id == who.user_id, WebSession.token_hash != session_key(keep_token)
+                    )
+                )
+            ).all()
+        )
         await db.execute(delete(WebSession).where(WebSession.token_hash.in_(ended)))
     return ended
-
-
-def session_key(token: str) -> str:
-    """What a session is known by outside the cookie (never the token itself)."""
-    return _token_hash(token)
-
-
-async def live_sessions(db: AsyncSession, keys: set[str]) -> set[str]:
-    """Of these session keys, those still live (not ended, not expired, the account active)."""
-    if not keys:
-        return set()
-    rows = await db.execute(select(WebSession.token_hash).join(User, User.id == WebSession.user_id).where(
-        WebSession.token_hash.in_(keys), WebSession.expires_at > utcnow(), User.active.is_(True)))
-    return set(rows.scalars().all())
-
-
-async def open_session(db: AsyncSession, who: Identity, idle: dt.timedelta = SESSION_IDLE) -> str:
-    token = secrets.token_urlsafe(32)
-    now = utcnow()
-    db.add(WebSession(token_hash=_token_hash(token), user_id=who.user_id, created_at=now,
-                      expires_at=now + min(idle, SESSION_TTL)))
-    await db.flush()
-    return token
-
-
-async def purge_expired_sessions(db: AsyncSession) -> int:
-    result = await db.execute(delete(WebSession).where(WebSession.expires_at <= utcnow()))
-    return int(result.rowcount or 0)
-
-
-@dataclass(frozen=True, slots=True)
-class LiveSession:
-    who: Identity
-    created_at: dt.datetime
-    expires_at: dt.datetime
-
-
-async def session_identity(db: AsyncSession, token: str) -> LiveSession | None:
-    """The session's person and its times (None: no such live session)."""
-    row = await db.get(WebSession, _token_hash(token))
-    if row is None or row.expires_at <= utcnow():
-        return None
-    user = await db.get(User, row.user_id)
-    if user is None or not user.active:
-        return None
-    return LiveSession(_identity(user), row.created_at, row.expires_at)
-
-
-def extended_expiry(created_at: dt.datetime, expires_at: dt.datetime, now: dt.datetime,
-                    idle: dt.timedelta = SESSION_IDLE) -> dt.datetime | None:
-    """A new expiry when activity should push the idle timeout on, else None.
-
-    Sessions end after `idle` without a request and never later than
-    SESSION_TTL after login; the expiry moves at most once a minute, so a busy
-    page costs one write a minute, not one per request."""
-    target = min(now + idle, created_at + SESSION_TTL)
-    return target if target - expires_at >= dt.timedelta(minutes=1) else None
-
-
-async def touch_session(db: AsyncSession, token: str, idle: dt.timedelta = SESSION_IDLE) -> None:
-    row = await db.get(WebSession, _token_hash(token))
-    if row is None:
-        return
-    new = extended_expiry(row.created_at, row.expires_at, utcnow(), idle)
-    if new is not None:
-        row.expires_at = new
-
-
-async def close_session(db: AsyncSession, token: str) -> None:
-    await db.execute(delete(WebSession).where(WebSession.token_hash == _token_hash(token)))
 
 
 FIRST_ADMIN_FILE = "first-admin.txt"
@@ -272,6 +207,8 @@ async def ensure_first_admin(sessions: async_sessionmaker[AsyncSession], state_d
     target = Path(state_dir) / FIRST_ADMIN_FILE
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(f"username: admin\npassword: {password}\n"
-                 "# One-time password: the first login asks for a new one, and this file is then deleted.\n")
+        fh.write(
+            f"username: admin\npassword: {password}\n"
+            "# One-time password: the first login asks for a new one, and this file is then deleted.\n"
+        )
     return password

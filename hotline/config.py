@@ -48,8 +48,6 @@ def _loopback_default() -> str:
     return "127.0.0.1"
 
 
-
-
 class AmiSettings(_Section):
     host: str = Field(default_factory=_loopback_default, description="AMI host")
     port: int = Field(5038, ge=1, le=65535)
@@ -249,8 +247,10 @@ class Trunk(_Section):
         if not self.registration and not self.match:
             raise ValueError(f"trunk {self.name}: without registration, match must list the carrier's addresses")
         if not self.match and not _is_ip(self.host):
-            raise ValueError(f"trunk {self.name}: host is a name; list the carrier's signalling addresses in "
-                             "match (the SIP ACL admits only listed networks)")
+            raise ValueError(
+                f"trunk {self.name}: host is a name; list the carrier's signalling addresses in "
+                "match (the SIP ACL admits only listed networks)"
+            )
         return self
 
 
@@ -262,10 +262,20 @@ class OutboundSettings(_Section):
     # Destinations a trunk may carry (Asterisk patterns): mobiles, fixed lines
     # with area code, local numbers, emergency and 12xxx service numbers.
     # Anything else (international, premium) is refused in the dialplan.
-    allowed: list[str] = Field(default_factory=lambda: [
-        "_1[3-9]XXXXXXXXX", "_0[1-9]XXXXXXXX", "_0[1-9]XXXXXXXXX", "_[2-8]XXXXXXX", "_[2-8]XXXXXX",
-        "110", "119", "120", "122", "_12XXX",
-    ])
+    allowed: list[str] = Field(
+        default_factory=lambda: [
+            "_1[3-9]XXXXXXXXX",
+            "_0[1-9]XXXXXXXX",
+            "_0[1-9]XXXXXXXXX",
+            "_[2-8]XXXXXXX",
+            "_[2-8]XXXXXX",
+            "110",
+            "119",
+            "120",
+            "122",
+            "_12XXX",
+        ]
+    )
     ring_seconds: int = Field(60, ge=5, le=300)
 
     @field_validator("allowed")
@@ -355,8 +365,7 @@ class Schedule(_Section):
 
 class IvrSettings(_Section):
     prompts_dir: Path | None = Field(None, description="synthesised prompts; default: the PBX instance's lib/prompts")
-    pbx_prompts_dir: str = Field("/var/lib/asterisk/hotline/prompts",
-                                 description="the same folder as Asterisk sees it")
+    pbx_prompts_dir: str = Field("/var/lib/asterisk/hotline/prompts", description="the same folder as Asterisk sees it")
     messages_dir: Path | None = Field(None, description="voice messages; default: the PBX instance's lib/messages")
     pbx_messages_dir: str = "/var/lib/asterisk/hotline/messages"
     voice: str = "cmn-latn-pinyin"
@@ -366,10 +375,12 @@ class IvrSettings(_Section):
     max_seconds_to_seat: float = Field(15.0, gt=0, le=300)
     timezone: str = "Asia/Shanghai"
     # Named weekly windows that time_switch nodes refer to.
-    schedules: dict[str, Schedule] = Field(default_factory=lambda: {
-        "day": Schedule(start="08:00", end="20:00"),
-        "lawyer": Schedule(weekdays=[1, 2, 3, 4, 5], start="09:00", end="17:00"),
-    })
+    schedules: dict[str, Schedule] = Field(
+        default_factory=lambda: {
+            "day": Schedule(start="08:00", end="20:00"),
+            "lawyer": Schedule(weekdays=[1, 2, 3, 4, 5], start="09:00", end="17:00"),
+        }
+    )
     holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD dates")
     max_message_seconds: int = Field(120, ge=5, le=600)
 
@@ -490,7 +501,9 @@ class TicketSettings(_Section):
     deadline_days: float = Field(5, gt=0, le=365, description="when a category names none")
     revisit_days: float = Field(2, gt=0, le=365, description="feedback must be revisited within")
     # Outside numbers an agent may transfer a caller to, or add to a call.
-    outside_numbers: dict[str, str] = Field(default_factory=lambda: {str(k): v for k, v in _seed("outside_numbers").items()})
+    outside_numbers: dict[str, str] = Field(
+        default_factory=lambda: {str(k): v for k, v in _seed("outside_numbers").items()}
+    )
     # Caller numbers from the same caller within this many days flag a repeat caller.
     repeat_days: int = Field(30, ge=1, le=365)
     history_limit: int = Field(10, ge=1, le=100)
@@ -615,11 +628,15 @@ class PoliceSettings(_Section):
     `peer_secrets.110` from the secrets file."""
 
     number: str = Field("110", pattern=r"^[0-9]{3,15}$", description="the outside number a transfer to 110 dials")
-    url: str = Field("", pattern=r"^(https?://[^\s]{1,500})?$",
-                     description="110's interface; empty: nothing is sent (incidents are still received)")
+    url: str = Field(
+        "",
+        pattern=r"^(https?://[^\s]{1,500})?$",
+        description="110's interface; empty: nothing is sent (incidents are still received)",
+    )
     # How 110 reaches the hotline, for the recording links in pushed incidents.
-    hotline_url: str = Field("", pattern=r"^(https?://[^\s]{1,500})?$",
-                             description="empty: http://<web.host>:<web.port>")
+    hotline_url: str = Field(
+        "", pattern=r"^(https?://[^\s]{1,500})?$", description="empty: http://<web.host>:<web.port>"
+    )
     timeout: float = Field(10.0, gt=0, le=120)
     retry_initial: float = Field(5.0, gt=0, le=3600)
     retry_max: float = Field(600.0, gt=0, le=86400)
@@ -630,18 +647,38 @@ class PoliceSettings(_Section):
     # leaves the ticket for the agent to classify.
     category_map: dict[str, str] = Field(default_factory=dict)
     # The agreed catalogue (对接事项清单), shown on the desk as guidance.
-    to_110: list[str] = Field(default_factory=lambda: [
-        "正在发生的违法犯罪", "打架斗殴、人身安全受到威胁", "交通事故、交通堵塞需现场处置",
-        "群体性事件、危及公共安全", "走失人员、疑似被拐", "噪音扰民伴随打斗或威胁"])
-    from_110: list[str] = Field(default_factory=lambda: [
-        "水电气热故障与抢修", "市政设施损坏（路灯、井盖、道路）", "噪音、油烟等生活环境投诉",
-        "消费、物业、劳动纠纷", "政策咨询与办事指引", "非紧急求助（开锁以外的生活求助）"])
+    to_110: list[str] = Field(
+        default_factory=lambda: [
+            "正在发生的违法犯罪",
+            "打架斗殴、人身安全受到威胁",
+            "交通事故、交通堵塞需现场处置",
+            "群体性事件、危及公共安全",
+            "走失人员、疑似被拐",
+            "噪音扰民伴随打斗或威胁",
+        ]
+    )
+    from_110: list[str] = Field(
+        default_factory=lambda: [
+            "水电气热故障与抢修",
+            "市政设施损坏（路灯、井盖、道路）",
+            "噪音、油烟等生活环境投诉",
+            "消费、物业、劳动纠纷",
+            "政策咨询与办事指引",
+            "非紧急求助（开锁以外的生活求助）",
+        ]
+    )
 
     def gateway(self) -> ChannelGateway | None:
         if not self.url:
             return None
-        return ChannelGateway(url=self.url, token="", timeout=self.timeout, retry_initial=self.retry_initial,
-                              retry_max=self.retry_max, max_attempts=self.max_attempts)
+        return ChannelGateway(
+            url=self.url,
+            token="",
+            timeout=self.timeout,
+            retry_initial=self.retry_initial,
+            retry_max=self.retry_max,
+            max_attempts=self.max_attempts,
+        )
 
 
 class GridSettings(_Section):
@@ -657,8 +694,11 @@ class BriefingSettings(_Section):
     and what counts as a hot topic or a repeat problem."""
 
     schedule: bool = Field(True, description="make the daily/weekly/monthly briefings on schedule")
-    at: str = Field("07:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
-                    description="daily: the day before; weekly (Mon-Sun): on Mondays; monthly: on the 1st")
+    at: str = Field(
+        "07:30",
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$",
+        description="daily: the day before; weekly (Mon-Sun): on Mondays; monthly: on the 1st",
+    )
     baseline_weeks: int = Field(4, ge=1, le=26, description="hot topics are measured against this many weeks before")
     hot_min_tickets: int = Field(3, ge=1, le=1000, description="a hot topic has at least this many tickets")
     hot_ratio: float = Field(2.0, ge=1.0, le=100.0, description="and this many times its usual rate")
@@ -666,8 +706,9 @@ class BriefingSettings(_Section):
     repeat_min: int = Field(3, ge=2, le=1000, description="same address and category this often is a repeat problem")
     repeats_listed: int = Field(20, ge=1, le=200, description="the most repeated listed; the rest counted")
     extra_words: list[str] = Field(default_factory=list, description="words the segmenter keeps whole")
-    on_demand_per_hour: int = Field(12, ge=1, le=1000,
-                                    description="briefings one user may make on demand in an hour (each is kept)")
+    on_demand_per_hour: int = Field(
+        12, ge=1, le=1000, description="briefings one user may make on demand in an hour (each is kept)"
+    )
 
 
 class CarMoveSettings(_Section):
@@ -713,18 +754,13 @@ class RecordingSettings(_Section):
     retention_days: int = Field(180, ge=1, le=3650)
 
 
-
-
 class Settings(BaseSettings):
     """The effective configuration of one hotline installation."""
 
     EXACT: ClassVar[bool] = False
 
     model_config = SettingsConfigDict(
-        env_prefix="HOTLINE_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        validate_assignment=True,
+        env_prefix="HOTLINE_", env_nested_delimiter="__", extra="forbid", validate_assignment=True
     )
 
     state_dir: Path = Field(Path("var"), description="secrets, database, recordings")
@@ -733,9 +769,7 @@ class Settings(BaseSettings):
     hotline_number: str = Field("12345", pattern=r"^[0-9]{3,15}$")
     # Older hotline numbers folded into 12345: extension -> tag kept on the call
     # and its ticket, for separate figures per old number.
-    legacy_numbers: dict[str, str] = Field(
-        default_factory=lambda: {"12319": "城建", "12369": "环保", "12333": "人社"}
-    )
+    legacy_numbers: dict[str, str] = Field(default_factory=lambda: {"12319": "城建", "12369": "环保", "12333": "人社"})
     ami: AmiSettings = Field(default_factory=AmiSettings)
     agi: AgiSettings = Field(default_factory=AgiSettings)
     web: WebSettings = Field(default_factory=WebSettings)
@@ -782,13 +816,15 @@ class Settings(BaseSettings):
         if len(set(names)) != len(names):
             raise ValueError("trunks: names must be unique")
         ours = {self.hotline_number, *self.legacy_numbers, *self.carmove.pool}
-        if ({self.hotline_number, *self.legacy_numbers} & set(self.carmove.pool)):
+        if {self.hotline_number, *self.legacy_numbers} & set(self.carmove.pool):
             raise ValueError("carmove.pool: a pool number is the hotline's own number")
         for t in self.trunks:
             for delivered, meant in t.numbers.items():
                 if meant not in ours:
-                    raise ValueError(f"trunks.{t.name}.numbers: {delivered} -> {meant}, which is not "
-                                     "the hotline number or a legacy number")
+                    raise ValueError(
+                        f"trunks.{t.name}.numbers: {delivered} -> {meant}, which is not "
+                        "the hotline number or a legacy number"
+                    )
         return self
 
     def trunk_numbers(self, trunk: Trunk) -> dict[str, str]:
@@ -809,8 +845,11 @@ class Settings(BaseSettings):
             return list(self.sip_security.alert_only)
         import ipaddress
 
-        return [n for n in self.pbx.sip_networks
-                if (net := ipaddress.ip_network(n)).is_private or net.is_loopback or net.is_link_local]
+        return [
+            n
+            for n in self.pbx.sip_networks
+            if (net := ipaddress.ip_network(n)).is_private or net.is_loopback or net.is_link_local
+        ]
 
     def gateway(self, channel: str) -> ChannelGateway | None:
         """Where messages for a channel's outbox go (110: the police link)."""

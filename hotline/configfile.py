@@ -37,7 +37,7 @@ def _format_error(err: ValidationError) -> list[str]:
         if e["type"] == "extra_forbidden":
             msg = "unknown key"
         elif msg.startswith("Value error, "):
-            msg = msg[len("Value error, "):]
+            msg = msg[len("Value error, ") :]
         got = e.get("input")
         if e["type"] not in ("extra_forbidden", "missing") and not isinstance(got, (dict, list)):
             msg += f" (got {got!r})"
@@ -118,9 +118,7 @@ def masked(settings: Settings) -> dict[str, Any]:
             user = creds.split(":", 1)[0]
             return f"{scheme}://{user}:{MASK}@{host}"
         if isinstance(node, dict):
-            return {
-                k: (MASK if k in _SECRET_KEYS and v else walk(v)) for k, v in node.items()
-            }
+            return {k: (MASK if k in _SECRET_KEYS and v else walk(v)) for k, v in node.items()}
         if isinstance(node, list):
             return [walk(v) for v in node]
         return node

@@ -34,6 +34,8 @@ def apply_stored(settings: Settings) -> None:
         stored = read_secrets(settings)
         settings.ami.secret = settings.ami.secret or str(stored.get("ami_secret", ""))
         settings.agi.key = settings.agi.key or str(stored.get("agi_key", ""))
+
+
 def ensure_secrets(settings: Settings) -> dict[str, Any]:
     """Generate missing secrets once; existing ones are never rotated silently."""
     current = read_secrets(settings)

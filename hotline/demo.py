@@ -45,13 +45,17 @@ def demo_settings(settings: Settings, agents: int) -> Settings:
     """The same installation, with demo state in its own folder and seats
     that answer by themselves."""
     base = settings.state_dir / "demo"
-    return settings.model_copy(update={
-        "state_dir": base,
-        "pbx": settings.pbx.model_copy(update={"instance_dir": base / "pbx"}),
-        "seats": settings.seats.model_copy(update={"phones": "simulated", "count": max(settings.seats.count, agents)}),
-        "recordings": settings.recordings.model_copy(update={"dir": None}),
-        "ivr": settings.ivr.model_copy(update={"prompts_dir": None, "messages_dir": None}),
-    })
+    return settings.model_copy(
+        update={
+            "state_dir": base,
+            "pbx": settings.pbx.model_copy(update={"instance_dir": base / "pbx"}),
+            "seats": settings.seats.model_copy(
+                update={"phones": "simulated", "count": max(settings.seats.count, agents)}
+            ),
+            "recordings": settings.recordings.model_copy(update={"dir": None}),
+            "ivr": settings.ivr.model_copy(update={"prompts_dir": None, "messages_dir": None}),
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -61,9 +65,18 @@ class DemoOptions:
 
 
 class DemoDriver:
-    def __init__(self, settings: Settings, acd: AcdService, client: AMIClient,
-                 sessions: async_sessionmaker[AsyncSession], *, rate_per_minute: float, agents: int,
-                 rng: random.Random | None = None, sleep: Callable[[float], object] = asyncio.sleep):
+    def __init__(
+        self,
+        settings: Settings,
+        acd: AcdService,
+        client: AMIClient,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        rate_per_minute: float,
+        agents: int,
+        rng: random.Random | None = None,
+        sleep: Callable[[float], object] = asyncio.sleep,
+    ):
         self.settings = settings
         self.acd = acd
         self.client = client
@@ -121,8 +134,14 @@ class DemoDriver:
         stay = self.rng.choice([25, 40, 55, 70, 90]) if self.rng.random() > 0.1 else 12
         dialled = self.rng.choice([self.settings.hotline_number] * 4 + list(self.settings.legacy_numbers))
         try:
-            await self.client.action("Originate", Channel=f"Local/{dialled}@from-pstn", Application="Wait",
-                                     Data=str(stay), CallerID=f"<{number}>", Async="true")
+            await self.client.action(
+                "Originate",
+                Channel=f"Local/{dialled}@from-pstn",
+                Application="Wait",
+                Data=str(stay),
+                CallerID=f"<{number}>",
+                Async="true",
+            )
         except AMIError as exc:
             log.warning("demo caller not placed: %s", exc)
             return

@@ -59,7 +59,8 @@ def drop_privileges(settings: Settings) -> None:
     except KeyError:
         raise NoServiceUser(
             f"running as root, but the service user {name!r} does not exist; "
-            f"scripts/bootstrap creates it (useradd --system {name})") from None
+            f"scripts/bootstrap creates it (useradd --system {name})"
+        ) from None
     if pw.pw_uid == 0:
         raise NoServiceUser(f"service_user {name!r} is root; give an unprivileged account")
     for folder in {settings.state_dir, settings.pbx.instance_dir}:

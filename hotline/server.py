@@ -47,8 +47,9 @@ from hotline.grid import api as grid_api
 from hotline.grid.app import grid_ctx
 from hotline.ivr import api as ivr_api
 from hotline.ivr.agi import IvrDriver
+from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.prompts import PromptStore
-from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.ivr.service import FlowService
 from hotline.pbx import api as pbx_api
 from hotline.pbx.app import PBX_WATCH, TRUNKS, pbx_ctx
 from hotline.pbx.descriptors import raise_soft_limit
@@ -68,18 +69,9 @@ from hotline.tickets.app import tickets_ctx
 from hotline.web import login
 from hotline.web.accesslog import AccessLog
 from hotline.web.auth import allow, auth_middleware, error_middleware
-from hotline.web.keys import (
-    AGI_ROUTES,
-    AMI,
-    CLOCK,
-    ENGINE,
-    KEEPER,
-    PROMPTS,
-    SESSIONS,
-    SETTINGS,
-)
+from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
-from hotline.web.pages import STATIC, page
+from hotline.web.pages import banner_js, index
 from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.work import api as work_api
 from hotline.work.app import work_ctx
@@ -130,8 +122,13 @@ async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
     # The bundled PBX's supervisor writes its restarts next to its instance;
     # against an operator's own Asterisk there is no such file and the watch
     # reports what AMI shows.
-    app[PBX_WATCH] = PbxWatch(client, app[KEEPER], Pbx(app[SETTINGS]), clock=lambda: app[CLOCK]().timestamp(),
-                              tz=zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone))
+    app[PBX_WATCH] = PbxWatch(
+        client,
+        app[KEEPER],
+        Pbx(app[SETTINGS]),
+        clock=lambda: app[CLOCK]().timestamp(),
+        tz=zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone),
+    )
     app[TRUNKS] = TrunkWatch(app[SETTINGS], client, tz=zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone))
     await client.start()
     yield
@@ -156,8 +153,14 @@ async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
     opts = app[DEMO]
-    driver = DemoDriver(app[SETTINGS], app[acd_api.ACD], app[AMI], app[SESSIONS],
-                        rate_per_minute=opts.rate_per_minute, agents=opts.agents)
+    driver = DemoDriver(
+        app[SETTINGS],
+        app[acd_api.ACD],
+        app[AMI],
+        app[SESSIONS],
+        rate_per_minute=opts.rate_per_minute,
+        agents=opts.agents,
+    )
     app[DEMO_DRIVER] = driver
     await driver.start()
     yield
@@ -189,7 +192,9 @@ async def health(request: web.Request) -> web.Response:
     pbx = app[PBX_WATCH].view()
     warnings = []
     if pbx["files"] and pbx["files"]["near_limit"]:
-        warnings.append(f"电话系统已打开 {pbx['files']['open']} 个文件，接近上限 {pbx['files']['limit']}：新来电可能失败")
+        warnings.append(
+            f"电话系统已打开 {pbx['files']['open']} 个文件，接近上限 {pbx['files']['limit']}：新来电可能失败"
+        )
     body = {
         "status": "ok" if client.connected and keeper.mirror.synced and not trunks.cut_off else "degraded",
         "version": __version__,
@@ -214,24 +219,12 @@ async def health(request: web.Request) -> web.Response:
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
 
-@allow(Role.PUBLIC)
-async def index(request: web.Request) -> web.StreamResponse:
-    """The status page; holds no data itself, it reads /api/health."""
-    return page("index.html")
-
-
-@allow(Role.PUBLIC)
-async def banner_js(request: web.Request) -> web.StreamResponse:
-    """The demo banner every page loads (an empty script outside demo mode)."""
-    resp = web.FileResponse(STATIC / "banner.js")
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
-
-
-def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = None,
-               demo: DemoOptions | None = None) -> web.Application:
-    app = web.Application(middlewares=[error_middleware, anonymous_gate, csrf_middleware, auth_middleware],
-                          client_max_size=1024 * 1024)
+def create_app(
+    settings: Settings, *, clock: Callable[[], dt.datetime] | None = None, demo: DemoOptions | None = None
+) -> web.Application:
+    app = web.Application(
+        middlewares=[error_middleware, anonymous_gate, csrf_middleware, auth_middleware], client_max_size=1024 * 1024
+    )
     app[ANONYMOUS] = RateLimit(settings.web.anonymous_per_minute, window=60.0)
     app[WEBSOCKETS] = Websockets()
     app[AGI_ROUTES] = {}
@@ -287,6 +280,11 @@ def create_app(settings: Settings, *, clock: Callable[[], dt.datetime] | None = 
 def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
     raise_soft_limit()  # a socket per FastAGI session, websocket and AMI link
     app = create_app(settings, demo=demo)
-    web.run_app(app, host=settings.web.host, port=settings.web.port, loop=eventloop.new_loop(),
-                access_log_class=AccessLog,
-                print=lambda _line: print(banner(settings, app.get(DEMO), bool(app.get(FIRST_ADMIN))), flush=True))
+    web.run_app(
+        app,
+        host=settings.web.host,
+        port=settings.web.port,
+        loop=eventloop.new_loop(),
+        access_log_class=AccessLog,
+        print=lambda _line: print(banner(settings, app.get(DEMO), bool(app.get(FIRST_ADMIN))), flush=True),
+    )

@@ -29,8 +29,7 @@ def headers(secret: bytes, body: bytes, now: float) -> dict[str, str]:
     return {TIMESTAMP: str(ts), SIGNATURE: signature(secret, ts, body)}
 
 
-def verify(secret: bytes, timestamp: str | None, given: str | None, body: bytes, now: float,
-           max_skew: float) -> None:
+def verify(secret: bytes, timestamp: str | None, given: str | None, body: bytes, now: float, max_skew: float) -> None:
     if not secret:
         raise BadSignature("未配置对端密钥")
     if not timestamp or not given:

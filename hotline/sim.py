@@ -23,8 +23,16 @@ def seat_interface(seat: str) -> str:
     return f"Local/{seat}@sim-seat/n"
 
 
-async def call_in(client: AMIClient, caller: str, *, number: str = "12345", name: str = "",
-                  hold_s: int = 600, speak: bool = False, listen: str = "") -> None:
+async def call_in(
+    client: AMIClient,
+    caller: str,
+    *,
+    number: str = "12345",
+    name: str = "",
+    hold_s: int = 600,
+    speak: bool = False,
+    listen: str = "",
+) -> None:
     """Place a simulated call from `caller` to `number` in from-pstn.
 
     A silent caller (Wait) sends no audio at all, so a recording of it stays
@@ -36,8 +44,16 @@ async def call_in(client: AMIClient, caller: str, *, number: str = "12345", name
     caller_id = f'"{name}" <{caller}>' if name else f"<{caller}>"
     if listen:
         # The caller's half records what it hears (sim-listener, sim-heard-<listen>.wav).
-        await client.action("Originate", Channel=f"Local/{number}@from-pstn", Context="sim-listener", Exten=listen,
-                            Priority="1", CallerID=caller_id, Async="true", Timeout=30000)
+        await client.action(
+            "Originate",
+            Channel=f"Local/{number}@from-pstn",
+            Context="sim-listener",
+            Exten=listen,
+            Priority="1",
+            CallerID=caller_id,
+            Async="true",
+            Timeout=30000,
+        )
         return
     await client.action(
         "Originate",

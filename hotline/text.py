@@ -19,8 +19,15 @@ def check_text(value: str, where: str) -> str:
     return value
 
 
-def text_field(body: dict[str, Any], name: str, *, max_len: int = 2000, default: str = "",
-               required: bool = False, strip: bool = False) -> str:
+def text_field(
+    body: dict[str, Any],
+    name: str,
+    *,
+    max_len: int = 2000,
+    default: str = "",
+    required: bool = False,
+    strip: bool = False,
+) -> str:
     """A text field: absent or null gives `default`; `strip` trims it first;
     `required` refuses it absent, null or blank."""
     value = body.get(name)

@@ -19,10 +19,7 @@ TEST_CONFIG = Path(__file__).resolve().parent / "hotline-test.toml"
 
 def make_settings(tmp: Path, **overrides: object) -> Settings:
     rootfs = os.environ.get("HOTLINE_TEST_ROOTFS", str(ROOT / "var" / "pbx-rootfs"))
-    base = {
-        "state_dir": str(tmp / "state"),
-        "pbx": {"rootfs": rootfs, "instance_dir": str(tmp / "pbx")},
-    }
+    base = {"state_dir": str(tmp / "state"), "pbx": {"rootfs": rootfs, "instance_dir": str(tmp / "pbx")}}
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
             base[key] = {**base[key], **value}  # type: ignore[dict-item]

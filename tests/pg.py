@@ -41,12 +41,40 @@ class PostgresServer:
         if self._as:
             shutil.chown(self.base, "postgres", "postgres")
         try:
-            subprocess.run([*self._as, str(self.bindir / "initdb"), "-D", str(self.data), "-U", "hotline",
-                            "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-            subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l",
-                            str(self.base / "server.log"), "-w", "-t", "60", "-o",
-                            f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1", "start"],
-                           check=True, capture_output=True)
+            subprocess.run(
+                [
+                    *self._as,
+                    str(self.bindir / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "hotline",
+                    "--auth=trust",
+                    "-E",
+                    "UTF8",
+                    "--locale=C.UTF-8",
+                ],
+                check=True,
+                capture_output=True,
+            )
+            subprocess.run(
+                [
+                    *self._as,
+                    str(self.bindir / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.base / "server.log"),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1",
+                    "start",
+                ],
+                check=True,
+                capture_output=True,
+            )
         except subprocess.CalledProcessError as exc:
             log = self.base / "server.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else exc.stderr.decode(errors="replace")
@@ -55,8 +83,10 @@ class PostgresServer:
 
     def stop(self) -> None:
         if self.bindir is not None and self.data.exists():
-            subprocess.run([*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate",
-                            "stop"], capture_output=True)
+            subprocess.run(
+                [*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"],
+                capture_output=True,
+            )
         shutil.rmtree(self.base, ignore_errors=True)
 
     async def new_database(self) -> str:

@@ -1,4 +1,4 @@
-"""The house, kept by the test command: ruff's lint, mypy (strict for the
+"""The house, kept by the test command: ruff's lint and format, mypy (strict for the
 pure rules, per module no more errors than tests/mypy-baseline.txt holds for
 the rest), the layer contracts of ARCHITECTURE.md (import-linter, in
 pyproject.toml), no logic module over 300 lines and no import cycle inside
@@ -33,6 +33,13 @@ def test_ruff_finds_nothing() -> None:
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
 
+def test_the_code_is_formatted() -> None:
+    done = _run(str(BIN / "ruff"), "format", "--check", "--no-cache", "hotline", "tests", "bench")
+    assert done.returncode == 0, (
+        "run `.venv/bin/ruff format` to lay it out:\n" + done.stdout[-4000:] + done.stderr[-2000:]
+    )
+
+
 def test_the_layer_contracts_hold() -> None:
     done = _run(str(BIN / "lint-imports"), "--no-cache")
     assert done.returncode == 0 and "0 broken" in done.stdout, done.stdout[-4000:] + done.stderr[-2000:]
@@ -41,9 +48,12 @@ def test_the_layer_contracts_hold() -> None:
 def test_mypy_errors_only_shrink(tmp_path: Path) -> None:
     done = _run(str(BIN / "mypy"), "--cache-dir", str(tmp_path / "mypy"), "--no-error-summary", "hotline")
     now = Counter(m.group(1) for m in re.finditer(r"^(hotline/\S+?\.py):\d+: error:", done.stdout, re.M))
-    baseline = {path: int(n) for n, path in (line.split() for line in
-                                             (ROOT / "tests" / "mypy-baseline.txt").read_text().splitlines()
-                                             if line.strip())}
+    baseline = {
+        path: int(n)
+        for n, path in (
+            line.split() for line in (ROOT / "tests" / "mypy-baseline.txt").read_text().splitlines() if line.strip()
+        )
+    }
     grown = {p: (baseline.get(p, 0), n) for p, n in now.items() if n > baseline.get(p, 0)}
     lines = [line for line in done.stdout.splitlines() if line.split(":")[0] in grown]
     assert not grown, f"more mypy errors than tests/mypy-baseline.txt allows {grown}:\n" + "\n".join(lines[:40])
@@ -65,8 +75,11 @@ def _modules() -> dict[str, Path]:
 
 
 def test_no_logic_module_passes_300_lines() -> None:
-    big = {str(p.relative_to(ROOT)): n for p in _modules().values()
-           if p.name not in DECLARATIVE and (n := len(p.read_text(encoding="utf-8").splitlines())) > LIMIT}
+    big = {
+        str(p.relative_to(ROOT)): n
+        for p in _modules().values()
+        if p.name not in DECLARATIVE and (n := len(p.read_text(encoding="utf-8").splitlines())) > LIMIT
+    }
     assert not big, f"modules over {LIMIT} lines (split them by responsibility): {big}"
 
 
@@ -139,9 +152,9 @@ def test_no_import_cycle_inside_the_package() -> None:
     assert not _cycles(graph), _cycles(graph)
 
 
-@pytest.mark.parametrize("graph, expected", [
-    ({"a": {"b"}, "b": {"a"}, "c": {"a"}}, [["a", "b"]]),
-    ({"a": {"b"}, "b": {"c"}, "c": set()}, []),
-])
+@pytest.mark.parametrize(
+    "graph, expected",
+    [({"a": {"b"}, "b": {"a"}, "c": {"a"}}, [["a", "b"]]), ({"a": {"b"}, "b": {"c"}, "c": set()}, [])],
+)
 def test_the_cycle_finder_finds_cycles(graph: dict[str, set[str]], expected: list[list[str]]) -> None:
     assert _cycles(graph) == expected

@@ -59,13 +59,25 @@ def summarise(rows: Iterable[CallRow], queue: str, now: float, days: int, calend
             abandons += 1
         elif r.answered_at is not None and r.talk_s is not None:
             handle.append(r.talk_s + (r.wrapup_s or 0.0))
-    return History(arrivals=tuple(c / days for c in counts),
-                   handle_s=sum(handle) / len(handle) if handle else DEFAULT_HANDLE_S,
-                   patience_s=waited / abandons if abandons else None, days=days, calls=calls)
+    return History(
+        arrivals=tuple(c / days for c in counts),
+        handle_s=sum(handle) / len(handle) if handle else DEFAULT_HANDLE_S,
+        patience_s=waited / abandons if abandons else None,
+        days=days,
+        calls=calls,
+    )
 
 
-def advise(history: History, acd: AcdSettings, calendar: Calendar, day: dt.date, k: float = 1.0,
-           service_level: float = 0.8, within_s: float = 15.0, connection: float = 0.95) -> list[dict[str, Any]]:
+def advise(
+    history: History,
+    acd: AcdSettings,
+    calendar: Calendar,
+    day: dt.date,
+    k: float = 1.0,
+    service_level: float = 0.8,
+    within_s: float = 15.0,
+    connection: float = 0.95,
+) -> list[dict[str, Any]]:
     """Per half hour of `day`: the arrivals (× k), the lines the configuration
     staffs then, the lines the model needs, and what each would give."""
     out = []
@@ -75,7 +87,16 @@ def advise(history: History, acd: AcdSettings, calendar: Calendar, day: dt.date,
         load = Load(history.arrivals[slot] * 2 * k, history.handle_s, history.patience_s)
         need = lines_needed(load, service_level, within_s, connection)
         have = predict(load, configured, within_s)
-        out.append({"start": start.strftime("%H:%M"), "window": window, "arrivals": round(load.arrivals_per_hour / 2, 2),
-                    "erlangs": round(load.erlangs, 2), "configured": configured, "recommended": need.lines,
-                    "with_configured": have.as_dict(), "with_recommended": need.as_dict()})
+        out.append(
+            {
+                "start": start.strftime("%H:%M"),
+                "window": window,
+                "arrivals": round(load.arrivals_per_hour / 2, 2),
+                "erlangs": round(load.erlangs, 2),
+                "configured": configured,
+                "recommended": need.lines,
+                "with_configured": have.as_dict(),
+                "with_recommended": need.as_dict(),
+            }
+        )
     return out

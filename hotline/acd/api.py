@@ -34,8 +34,12 @@ def _my_seat(request: web.Request) -> str:
 async def agent_state(request: web.Request) -> web.Response:
     acd = request.app[ACD]
     seat = acd.seat_of_agent(request[USER].username)
-    return web.json_response({"seat": acd.seat_view(seat).as_dict() if seat else None,
-                              "pause_reasons": ["break", "meal", "training", "meeting"]})
+    return web.json_response(
+        {
+            "seat": acd.seat_view(seat).as_dict() if seat else None,
+            "pause_reasons": ["break", "meal", "training", "meeting"],
+        }
+    )
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -66,7 +70,9 @@ async def agent_pause(request: web.Request) -> web.Response:
     if not isinstance(reason, str):
         raise BadRequest("缺少暂停原因 reason", field="reason")
     acd = request.app[ACD]
-    return web.json_response(acd.seat_view(await acd.pause(_my_seat(request), reason, request[USER].username)).as_dict())
+    return web.json_response(
+        acd.seat_view(await acd.pause(_my_seat(request), reason, request[USER].username)).as_dict()
+    )
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -108,14 +114,14 @@ async def set_standby(request: web.Request) -> web.Response:
 
 @allow(Role.LEAD, Role.ADMIN)
 async def get_figures(request: web.Request) -> web.Response:
-    return web.json_response(await request.app[ACD].figures(),
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(await request.app[ACD].figures(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
 
 
 @allow(Role.LEAD, Role.ADMIN)
 async def list_callbacks(request: web.Request) -> web.Response:
-    return web.json_response({"callbacks": await request.app[CALLBACKS].list()},
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(
+        {"callbacks": await request.app[CALLBACKS].list()}, dumps=lambda o: json.dumps(o, ensure_ascii=False)
+    )
 
 
 @allow(Role.LEAD, Role.ADMIN)
@@ -131,8 +137,9 @@ async def staffing(request: web.Request) -> web.Response:
         raise BadRequest("k 必须在 0 到 100 之间", field="k")
     if not weeks_text.isascii() or not weeks_text.isdigit() or not 1 <= int(weeks_text) <= 12:
         raise BadRequest("weeks 是 1-12 周", field="weeks")
-    return web.json_response(await request.app[ACD].staffing(k, int(weeks_text)),
-                             dumps=lambda o: json.dumps(o, ensure_ascii=False))
+    return web.json_response(
+        await request.app[ACD].staffing(k, int(weeks_text)), dumps=lambda o: json.dumps(o, ensure_ascii=False)
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hotline.acd import api as acd_api
-from hotline.acd.callbacks import FIXED_PROMPTS, ZH_DIGITS, CallbackService
+from hotline.acd.callbacks import CallbackService
 from hotline.acd.metrics import acd_metrics
+from hotline.acd.prompts import FIXED_PROMPTS, ZH_DIGITS
 from hotline.acd.service import AcdService
 from hotline.metrics import METRICS
 from hotline.web.keys import AMI, CLOCK, KEEPER, PROMPTS, SESSIONS, SETTINGS
@@ -32,8 +33,9 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
     digits = settings.pbx.instance_dir / "lib" / "sounds-zh" / "digits"
     for name, text in ZH_DIGITS.items():
         await prompts.fixed(name, text, folder=digits)
-    service = CallbackService(settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK],
-                              settings.ivr.pbx_prompts_dir)
+    service = CallbackService(
+        settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK], settings.ivr.pbx_prompts_dir
+    )
     app[acd_api.CALLBACKS] = service
     service.start()
     yield

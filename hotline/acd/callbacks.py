@@ -37,32 +37,17 @@ from hotline.work.policy import WorkPolicy
 
 log = logging.getLogger(__name__)
 
-OFFER_TEXT = "如您不想继续等待，请按1，轮到您时我们将给您回电，您的排队位置会为您保留。"
-BOOKED_TEXT = "已为您登记回拨，轮到您时我们将用12345给您回电，请挂机。"
-# app_queue plays these by a fixed name (queues.conf); made when the controller starts.
-FIXED_PROMPTS = {
-    "queue-callback-offer": OFFER_TEXT,
-    "queue-callback-booked": BOOKED_TEXT,
-    # Position and wait: "您现在排在第" 3 "位。" / "预计还需等待" 2 "分钟。"
-    "queue-youarenext": "您已排在第一位，座席马上为您服务。",
-    "queue-thereare": "您现在排在第",
-    "queue-callswaiting": "位。",
-    "queue-holdtime": "预计还需等待",
-    "queue-minutes": "分钟。",
-    "queue-minute": "分钟。",
-    "queue-seconds": "秒。",
-    "queue-thankyou": "感谢您的耐心等待。",
-}
-# The files Asterisk's zh number rules (main/say.c) read: digits/0-9, the
-# tens, hundred, thousand, wan (10^4), yi (10^8), minus.
-ZH_DIGITS = {str(d): w for d, w in zip(range(10), "零一二三四五六七八九", strict=True)} | {
-    str(t * 10): ("十" if t == 1 else "零一二三四五六七八九"[t] + "十") for t in range(1, 10)} | {
-    "hundred": "百", "thousand": "千", "wan": "万", "yi": "亿", "minus": "负"}
-
 
 class CallbackService:
-    def __init__(self, settings: Settings, client: AMIClient, acd: AcdService, sessions: async_sessionmaker,
-                 clock: Callable[[], dt.datetime], prompts_pbx_dir: str):
+    def __init__(
+        self,
+        settings: Settings,
+        client: AMIClient,
+        acd: AcdService,
+        sessions: async_sessionmaker,
+        clock: Callable[[], dt.datetime],
+        prompts_pbx_dir: str,
+    ):
         self.settings = settings
         self.client = client
         self.acd = acd
@@ -104,9 +89,20 @@ class CallbackService:
         position = int(session.arg(2)) if ascii_digits(session.arg(2)) else 0
         now = self.now()
         async with self.sessions() as db, db.begin():
-            result = await db.execute(insert(Callback).returning(Callback.id), [{
-                "kind": "keep-place", "number": number, "call_id": session.arg(1), "position": position,
-                "status": "pending", "created_at": now, "due_at": now}])
+            result = await db.execute(
+                insert(Callback).returning(Callback.id),
+                [
+                    {
+                        "kind": "keep-place",
+                        "number": number,
+                        "call_id": session.arg(1),
+                        "position": position,
+                        "status": "pending",
+                        "created_at": now,
+                        "due_at": now,
+                    }
+                ],
+            )
             cb_id = result.scalar_one()
         # Into the queue before the caller hangs up: the place is never empty.
         await self._place(cb_id, number, position)
@@ -117,10 +113,16 @@ class CallbackService:
     async def _place(self, cb_id: int, number: str, position: int) -> None:
         try:
             await self.client.action(
-                "Originate", Channel=f"Local/cb{cb_id}@hotline-callback", Context="hotline-callback-dial",
-                Exten=number, Priority=1, CallerID=f"<{number}>", Async="true", Timeout=4 * 3600 * 1000,
-                Variable=[f"__HOTLINE_CB_ID={cb_id}", f"HOTLINE_CB_POSITION={position}",
-                          f"__HOTLINE_CALLID=cb{cb_id}"])
+                "Originate",
+                Channel=f"Local/cb{cb_id}@hotline-callback",
+                Context="hotline-callback-dial",
+                Exten=number,
+                Priority=1,
+                CallerID=f"<{number}>",
+                Async="true",
+                Timeout=4 * 3600 * 1000,
+                Variable=[f"__HOTLINE_CB_ID={cb_id}", f"HOTLINE_CB_POSITION={position}", f"__HOTLINE_CALLID=cb{cb_id}"],
+            )
         except AMIError as exc:
             log.warning("callback %s could not be queued: %s", cb_id, exc)
             await self._set(cb_id, status="pending", due_at=self.now() + 5)
@@ -139,9 +141,20 @@ class CallbackService:
         number = e.caller_id_num
         now = self.now()
         async with self.sessions() as db, db.begin():
-            await db.execute(insert(Callback), [{
-                "kind": "missed", "number": number, "call_id": e.var("HOTLINE_CALLID") or e.linkedid,
-                "position": 0, "status": "pending", "created_at": now, "due_at": now}])
+            await db.execute(
+                insert(Callback),
+                [
+                    {
+                        "kind": "missed",
+                        "number": number,
+                        "call_id": e.var("HOTLINE_CALLID") or e.linkedid,
+                        "position": 0,
+                        "status": "pending",
+                        "created_at": now,
+                        "due_at": now,
+                    }
+                ],
+            )
         self.acd.note("callback", "", f"{mask_number(number)} 等待 {e.hold_time} 秒后挂断，已生成漏接回拨任务")
 
     async def dispatch(self) -> None:
@@ -153,9 +166,14 @@ class CallbackService:
             if room <= 0:
                 return
             async with self.sessions() as db:
-                due = (await db.scalars(select(Callback).where(
-                    Callback.status == "pending", Callback.due_at <= self.now())
-                    .order_by(Callback.due_at, Callback.id).limit(room))).all()
+                due = (
+                    await db.scalars(
+                        select(Callback)
+                        .where(Callback.status == "pending", Callback.due_at <= self.now())
+                        .order_by(Callback.due_at, Callback.id)
+                        .limit(room)
+                    )
+                ).all()
             for cb in due:
                 await self._place(cb.id, cb.number, 0)
 
@@ -165,15 +183,16 @@ class CallbackService:
             return
         cb_id = int(e.callback_id)
         self.in_queue.discard(cb_id)
-        self._tasks.spawn(self._outcome(cb_id, "reached" if e.status == "ANSWER" else "failed", e.status),
-                          name=f"callback-{cb_id}")
+        self._tasks.spawn(
+            self._outcome(cb_id, "reached" if e.status == "ANSWER" else "failed", e.status), name=f"callback-{cb_id}"
+        )
 
     def _on_hangup(self, e: ev.Hangup) -> None:
         # A placeholder that left the queue without a seat ever answering it.
         if not e.channel.startswith("Local/cb") or not e.channel.endswith(";2"):
             return
         try:
-            cb_id = int(e.channel[len("Local/cb"):].split("@", 1)[0])
+            cb_id = int(e.channel[len("Local/cb") :].split("@", 1)[0])
         except ValueError:
             return
         if cb_id in self.in_queue:
@@ -193,17 +212,30 @@ class CallbackService:
             await self._set(cb_id, status="reached", last_result=detail, done_at=self.now())
             self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 已接通")
         elif cb.attempts < self.settings.acd.callback_attempts:
-            await self._set(cb_id, status="pending", last_result=detail,
-                            due_at=self.now() + self.settings.acd.callback_retry_seconds)
+            await self._set(
+                cb_id,
+                status="pending",
+                last_result=detail,
+                due_at=self.now() + self.settings.acd.callback_retry_seconds,
+            )
             self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 未接通（{detail}），稍后重试")
         else:
             # An agent off the lines tries once more by hand (work item
             # "callback", committed with the failure: neither without the other).
             async with self.sessions() as db, db.begin():
-                await db.execute(update(Callback).where(Callback.id == cb_id).values(
-                    status="failed", last_result=detail, done_at=self.now()))
-                await work_rows.enqueue(db, self.policy, kind="callback", now=self.clock(), ref=str(cb_id),
-                                        title=f"来电 {mask_number(cb.number)} 自动回拨 {cb.attempts} 次未接通")
+                await db.execute(
+                    update(Callback)
+                    .where(Callback.id == cb_id)
+                    .values(status="failed", last_result=detail, done_at=self.now())
+                )
+                await work_rows.enqueue(
+                    db,
+                    self.policy,
+                    kind="callback",
+                    now=self.clock(),
+                    ref=str(cb_id),
+                    title=f"来电 {mask_number(cb.number)} 自动回拨 {cb.attempts} 次未接通",
+                )
             self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 多次未接通，转人工回拨")
 
     async def _set(self, cb_id: int, **values: Any) -> None:
@@ -226,16 +258,32 @@ class CallbackService:
     # -- views -----------------------------------------------------------------------
     async def counts(self, since: float) -> dict[str, int]:
         async with self.sessions() as db:
-            rows = (await db.execute(select(Callback.status, func.count()).where(Callback.created_at >= since)
-                                     .group_by(Callback.status))).all()
+            rows = (
+                await db.execute(
+                    select(Callback.status, func.count()).where(Callback.created_at >= since).group_by(Callback.status)
+                )
+            ).all()
         by = {status: n for status, n in rows}
-        return {"pending": by.get("pending", 0) + by.get("queued", 0), "reached": by.get("reached", 0),
-                "failed": by.get("failed", 0),
-                "made": by.get("reached", 0) + by.get("failed", 0) + by.get("queued", 0)}
+        return {
+            "pending": by.get("pending", 0) + by.get("queued", 0),
+            "reached": by.get("reached", 0),
+            "failed": by.get("failed", 0),
+            "made": by.get("reached", 0) + by.get("failed", 0) + by.get("queued", 0),
+        }
 
     async def list(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self.sessions() as db:
             rows = (await db.scalars(select(Callback).order_by(Callback.id.desc()).limit(limit))).all()
-        return [{"id": r.id, "kind": r.kind, "number": mask_number(r.number), "status": r.status,
-                 "attempts": r.attempts, "last_result": r.last_result, "position": r.position,
-                 "created_at": r.created_at} for r in rows]
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "number": mask_number(r.number),
+                "status": r.status,
+                "attempts": r.attempts,
+                "last_result": r.last_result,
+                "position": r.position,
+                "created_at": r.created_at,
+            }
+            for r in rows
+        ]

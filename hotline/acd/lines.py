@@ -48,8 +48,7 @@ def follow_schedule(lines: Lines, name: str, count: int) -> Lines:
     if lines.window == name and lines.scheduled == count:
         return lines
     keep = lines.override if lines.override_window == name else None
-    return replace(lines, window=name, scheduled=count, override=keep,
-                   override_window=name if keep is not None else "")
+    return replace(lines, window=name, scheduled=count, override=keep, override_window=name if keep is not None else "")
 
 
 def set_override(lines: Lines, count: int | None) -> Lines:
@@ -62,8 +61,7 @@ def set_override(lines: Lines, count: int | None) -> Lines:
 RESTORE_WITHIN = dt.timedelta(days=8)
 
 
-def still_in_window(acd: AcdSettings, calendar: Calendar, name: str, since: dt.datetime,
-                    now: dt.datetime) -> bool:
+def still_in_window(acd: AcdSettings, calendar: Calendar, name: str, since: dt.datetime, now: dt.datetime) -> bool:
     """Whether the window called `name` held at every minute from `since` to
     `now`: the occurrence an override was set in is still the current one.
 
@@ -79,8 +77,15 @@ def still_in_window(acd: AcdSettings, calendar: Calendar, name: str, since: dt.d
     return window(acd, calendar, now)[0] == name
 
 
-def restored(acd: AcdSettings, calendar: Calendar, now: dt.datetime, count: int | None, name: str,
-             set_at: dt.datetime | None, standby_manual: bool | None) -> Lines:
+def restored(
+    acd: AcdSettings,
+    calendar: Calendar,
+    now: dt.datetime,
+    count: int | None,
+    name: str,
+    set_at: dt.datetime | None,
+    standby_manual: bool | None,
+) -> Lines:
     """The lead's choices as a controller that starts finds them stored: the
     standby choice stands until the lead changes it; the line count only
     while the window it was set in lasts."""
@@ -126,8 +131,11 @@ def assign(floor: Floor, lines: Lines) -> Floor:
 
 def free_seats(floor: Floor) -> int:
     """Lines that could take a call this moment."""
-    return sum(1 for s in floor.seats.values() if s.on_line and s.queue_pause() == "" and not s.talking
-               and not s.ringing and not s.lawyer)
+    return sum(
+        1
+        for s in floor.seats.values()
+        if s.on_line and s.queue_pause() == "" and not s.talking and not s.ringing and not s.lawyer
+    )
 
 
 def staffed_lines(floor: Floor) -> int:
@@ -140,8 +148,11 @@ def standby(lines: Lines, acd: AcdSettings, now: float, waits: list[float], staf
     than there are lines to serve them; release it after a calm period with
     nobody waiting."""
     if lines.standby_manual is not None:
-        return replace(lines, standby_active=lines.standby_manual,
-                       standby_reason="值班长手动开启" if lines.standby_manual else "值班长手动关闭")
+        return replace(
+            lines,
+            standby_active=lines.standby_manual,
+            standby_reason="值班长手动开启" if lines.standby_manual else "值班长手动关闭",
+        )
     longest = max(waits, default=0.0)
     if longest > acd.standby_wait_seconds:
         trigger = f"来电等待超过 {acd.standby_wait_seconds:g} 秒"

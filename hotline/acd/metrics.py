@@ -10,9 +10,21 @@ from prometheus_client import CollectorRegistry, Gauge
 
 from hotline.acd.service import AcdService
 
-_FIGURES = ("offered", "answered", "abandoned", "abandoned_short", "abandoned_long", "answered_within_15s",
-            "connection_rate", "service_level", "asa_s", "aht_s", "after_call_s", "callbacks_made",
-            "callbacks_reached")
+_FIGURES = (
+    "offered",
+    "answered",
+    "abandoned",
+    "abandoned_short",
+    "abandoned_long",
+    "answered_within_15s",
+    "connection_rate",
+    "service_level",
+    "asa_s",
+    "aht_s",
+    "after_call_s",
+    "callbacks_made",
+    "callbacks_reached",
+)
 
 
 def acd_metrics(registry: CollectorRegistry, acd: AcdService) -> Callable[[], Awaitable[None]]:

@@ -48,9 +48,13 @@ class QueueEvents:
             self._apply(st.call_vanished(self.floor, interface, now, self.acd.wrapup_seconds))
             self.note("pbx", seat.name, "交换机重启，通话已中断" if seat.talking else "交换机重启，振铃已中断")
             if uniqueid:
+
                 async def write(db: AsyncSession, uniqueid: str = uniqueid) -> None:
-                    await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid, QueueCall.ended_at.is_(None))
-                                     .values(ended_at=now))
+                    await db.execute(
+                        update(QueueCall)
+                        .where(QueueCall.uniqueid == uniqueid, QueueCall.ended_at.is_(None))
+                        .values(ended_at=now)
+                    )
 
                 self.writes.put(write)
 
@@ -69,8 +73,11 @@ class QueueEvents:
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
 
         async def write(db: AsyncSession) -> None:
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
-                answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name))
+            await db.execute(
+                update(QueueCall)
+                .where(QueueCall.uniqueid == e.uniqueid)
+                .values(answered_at=now, hold_s=float(e.hold_time), seat=seat.name if seat else e.member_name)
+            )
 
         self.writes.put(write)
         self._tasks.spawn(self._queue_log(e, call_id), "acd-queuelog")
@@ -78,8 +85,14 @@ class QueueEvents:
     async def _queue_log(self, e: ev.AgentConnect, call_id: str) -> None:
         try:
             # Stamped into queue_log, so Asterisk's own records join to tickets.
-            await self.client.action("QueueLog", Queue=e.queue, Event="HOTLINECALL", Uniqueid=e.uniqueid,
-                                     Interface=e.interface, Message=call_id)
+            await self.client.action(
+                "QueueLog",
+                Queue=e.queue,
+                Event="HOTLINECALL",
+                Uniqueid=e.uniqueid,
+                Interface=e.interface,
+                Message=call_id,
+            )
         except AMIError as exc:
             log.warning("QueueLog for %s failed: %s", call_id, exc)
 
@@ -93,15 +106,19 @@ class QueueEvents:
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
 
         async def write(db: AsyncSession) -> None:
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
-                ended_at=now, talk_s=float(e.talk_time)))
+            await db.execute(
+                update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(ended_at=now, talk_s=float(e.talk_time))
+            )
 
         self.writes.put(write)
 
     def _on_no_answer(self, e: ev.AgentRingNoAnswer) -> None:
         before = self.floor.at_interface(e.interface)
-        self._apply(st.ring_no_answer(self.floor, e.interface, self.now(), self.acd.ring_no_answer_limit,
-                                      self.acd.no_answer_reason))
+        self._apply(
+            st.ring_no_answer(
+                self.floor, e.interface, self.now(), self.acd.ring_no_answer_limit, self.acd.no_answer_reason
+            )
+        )
         after = self.floor.at_interface(e.interface)
         if before and after and after.pause == self.acd.no_answer_reason and before.pause != after.pause:
             self.note("no-answer", after.name, f"连续 {self.acd.ring_no_answer_limit} 次未接听，已暂停")
@@ -111,9 +128,15 @@ class QueueEvents:
         now = self.now()
         # Lawyers' callers wait for lawyers: they never call the hotline's standby in.
         (self.lawyer_waiting if e.queue == self.acd.lawyer_queue else self.waiting)[e.uniqueid] = now
-        row = {"uniqueid": e.uniqueid, "call_id": e.var("HOTLINE_CALLID") or e.linkedid, "queue": e.queue,
-               "caller": e.caller_id_num, "tag": e.var("HOTLINE_TAG"), "joined_at": now,
-               "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None}
+        row = {
+            "uniqueid": e.uniqueid,
+            "call_id": e.var("HOTLINE_CALLID") or e.linkedid,
+            "queue": e.queue,
+            "caller": e.caller_id_num,
+            "tag": e.var("HOTLINE_TAG"),
+            "joined_at": now,
+            "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None,
+        }
 
         async def write(db: AsyncSession) -> None:
             if await db.get(QueueCall, e.uniqueid) is None:
@@ -133,8 +156,11 @@ class QueueEvents:
         now = self.now()
 
         async def write(db: AsyncSession) -> None:
-            await db.execute(update(QueueCall).where(QueueCall.uniqueid == e.uniqueid).values(
-                abandoned=True, ended_at=now, hold_s=float(e.hold_time)))
+            await db.execute(
+                update(QueueCall)
+                .where(QueueCall.uniqueid == e.uniqueid)
+                .values(abandoned=True, ended_at=now, hold_s=float(e.hold_time))
+            )
 
         self.writes.put(write)
         self._recompute()

@@ -32,8 +32,14 @@ class Outcome:
 
 
 class Reconciler:
-    def __init__(self, client: AMIClient, mirror: Callable[[], PbxMirror], floor: Callable[[], Floor],
-                 queues: Sequence[tuple[str, bool]], report: Callable[[Outcome], None]):
+    def __init__(
+        self,
+        client: AMIClient,
+        mirror: Callable[[], PbxMirror],
+        floor: Callable[[], Floor],
+        queues: Sequence[tuple[str, bool]],
+        report: Callable[[Outcome], None],
+    ):
         """queues: (name, lawyers only) in the order they are repaired."""
         self.client = client
         self.mirror = mirror
@@ -67,11 +73,22 @@ class Reconciler:
         seat = floor.by_interface.get(fix.interface, fix.interface)
         try:
             if fix.kind == "add":
-                await self.client.action("QueueAdd", Queue=q, Interface=fix.interface, MemberName=fix.name,
-                                         Paused="true" if fix.paused else "false", Reason=fix.reason)
+                await self.client.action(
+                    "QueueAdd",
+                    Queue=q,
+                    Interface=fix.interface,
+                    MemberName=fix.name,
+                    Paused="true" if fix.paused else "false",
+                    Reason=fix.reason,
+                )
             elif fix.kind == "pause":
-                await self.client.action("QueuePause", Queue=q, Interface=fix.interface,
-                                         Paused="true" if fix.paused else "false", Reason=fix.reason)
+                await self.client.action(
+                    "QueuePause",
+                    Queue=q,
+                    Interface=fix.interface,
+                    Paused="true" if fix.paused else "false",
+                    Reason=fix.reason,
+                )
             else:
                 await self.client.action("QueueRemove", Queue=q, Interface=fix.interface)
             self.actions_sent += 1

@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd import lines as ln
+from hotline.acd.overrides import LeadOverrides
 from hotline.acd.queue_events import QueueEvents
 from hotline.acd.reconcile import Outcome, Reconciler
 from hotline.acd.views import AcdViews
@@ -28,7 +29,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
-from hotline.db.models import AcdEvent, AcdIntent, AgentSession, QueueCall, utcnow
+from hotline.db.models import AcdEvent, AgentSession, QueueCall, utcnow
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 from hotline.tasks import TaskSet
@@ -47,9 +48,15 @@ class Change:
     actor: str = ""
 
 
-class AcdService(QueueEvents, AcdViews):
-    def __init__(self, settings: Settings, client: AMIClient, keeper: MirrorKeeper,
-                 sessions: async_sessionmaker, clock: Callable[[], dt.datetime]):
+class AcdService(QueueEvents, AcdViews, LeadOverrides):
+    def __init__(
+        self,
+        settings: Settings,
+        client: AMIClient,
+        keeper: MirrorKeeper,
+        sessions: async_sessionmaker,
+        clock: Callable[[], dt.datetime],
+    ):
         self.settings = settings
         self.acd = settings.acd
         self.client = client
@@ -70,8 +77,13 @@ class AcdService(QueueEvents, AcdViews):
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
         self.writes = WriteQueue(sessions)
-        self.reconciler = Reconciler(client, lambda: keeper.mirror, lambda: self.floor,
-                                     ((self.acd.queue, False), (self.acd.lawyer_queue, True)), self._reconciled)
+        self.reconciler = Reconciler(
+            client,
+            lambda: keeper.mirror,
+            lambda: self.floor,
+            ((self.acd.queue, False), (self.acd.lawyer_queue, True)),
+            self._reconciled,
+        )
         self._listeners: list[Callable[[], None]] = []
         self._tasks = TaskSet("ACD")
         client.on(ev.AgentCalled, self._on_called)
@@ -93,8 +105,7 @@ class AcdService(QueueEvents, AcdViews):
         floor = self.floor
         for r in rows:
             if r.seat in floor.seats:
-                floor = st.login(floor, r.seat, r.agent, r.agent_name, r.login_at, standby=r.standby,
-                                 lawyer=r.lawyer)
+                floor = st.login(floor, r.seat, r.agent, r.agent_name, r.login_at, standby=r.standby, lawyer=r.lawyer)
                 if r.pause:
                     floor = floor.with_seat(replace(floor.seats[r.seat], pause=r.pause))
         self.floor = floor
@@ -147,8 +158,9 @@ class AcdService(QueueEvents, AcdViews):
 
     @staticmethod
     async def _store_change(db: AsyncSession, c: Change) -> None:
-        await db.execute(insert(AcdEvent), [{"at": utcnow(), "kind": c.kind, "seat": c.seat,
-                                             "actor": c.actor, "detail": c.detail}])
+        await db.execute(
+            insert(AcdEvent), [{"at": utcnow(), "kind": c.kind, "seat": c.seat, "actor": c.actor, "detail": c.detail}]
+        )
 
     # -- recompute ---------------------------------------------------------------
     def _recompute(self) -> None:
@@ -162,8 +174,12 @@ class AcdService(QueueEvents, AcdViews):
         self.lines = lines
         self.floor = ln.assign(self.floor, lines)
         if (lines.window, lines.target) != (before_lines.window, before_lines.target):
-            self.note("lines", "", f"线路数 {before_lines.target} → {lines.target}（时段 {lines.window}"
-                       + ("，值班长调整）" if lines.override is not None else "）"))
+            self.note(
+                "lines",
+                "",
+                f"线路数 {before_lines.target} → {lines.target}（时段 {lines.window}"
+                + ("，值班长调整）" if lines.override is not None else "）"),
+            )
         if lines.standby_active != before_lines.standby_active:
             self.note("standby", "", ("备班上线：" if lines.standby_active else "备班下线：") + lines.standby_reason)
         after_on = {n for n, s in self.floor.seats.items() if s.on_line}
@@ -193,8 +209,7 @@ class AcdService(QueueEvents, AcdViews):
 
     @staticmethod
     async def _store_wrapup(db: AsyncSession, uniqueid: str, seconds: float) -> None:
-        await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(
-            wrapup_s=round(seconds, 1)))
+        await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(wrapup_s=round(seconds, 1)))
 
     # -- agent commands ------------------------------------------------------------
     def staffed(self, queue: str) -> bool:
@@ -205,17 +220,30 @@ class AcdService(QueueEvents, AcdViews):
             return any(s.lawyer and s.logged_in for s in self.floor.seats.values())
         return True
 
-    async def login(self, seat: str, agent: str, agent_name: str, standby: bool = False,
-                    lawyer: bool = False) -> st.Seat:
+    async def login(
+        self, seat: str, agent: str, agent_name: str, standby: bool = False, lawyer: bool = False
+    ) -> st.Seat:
         floor = st.login(self.floor, seat, agent, agent_name, self.now(), standby, lawyer)
         s = floor.seats[seat]
         async with self.sessions() as db, db.begin():
             await db.execute(delete(AgentSession).where(AgentSession.seat == seat))
-            await db.execute(insert(AgentSession), [{"seat": seat, "agent": agent, "agent_name": agent_name,
-                                                     "login_at": s.login_at, "standby": s.standby, "pause": "",
-                                                     "lawyer": lawyer}])
-        self.note("login", seat, f"{agent_name} 登录" + ("（备班）" if s.standby else "（律师）" if lawyer else ""),
-                  agent)
+            await db.execute(
+                insert(AgentSession),
+                [
+                    {
+                        "seat": seat,
+                        "agent": agent,
+                        "agent_name": agent_name,
+                        "login_at": s.login_at,
+                        "standby": s.standby,
+                        "pause": "",
+                        "lawyer": lawyer,
+                    }
+                ],
+            )
+        self.note(
+            "login", seat, f"{agent_name} 登录" + ("（备班）" if s.standby else "（律师）" if lawyer else ""), agent
+        )
         self._apply(floor)
         return self.floor.seats[seat]
 
@@ -256,38 +284,6 @@ class AcdService(QueueEvents, AcdViews):
         """The work queue tells which seats hold an item (seat -> kind text)."""
         self._apply(st.set_working(self.floor, working))
 
-    async def set_lines(self, count: int | None, actor: str) -> None:
-        self.lines = ln.set_override(self.lines, count)
-        self.note("lines-override", "", f"值班长将线路数设为 {count}" if count is not None else "恢复按排班", actor)
-        self._recompute()
-        await self._store_intent(lines_override=count, lines_window=self.lines.override_window,
-                                 lines_set_at=self.clock(), lines_actor=actor)
-
-    async def set_standby(self, active: bool | None, actor: str) -> None:
-        self.lines = replace(self.lines, standby_manual=active)
-        self.note("standby-manual", "", {True: "值班长开启备班", False: "值班长关闭备班", None: "备班恢复自动"}[active],
-                   actor)
-        self._recompute()
-        await self._store_intent(standby_manual=active, standby_actor=actor)
-
-    async def _store_intent(self, **values: object) -> None:
-        """Stored before the lead is answered: a crash right after still keeps it."""
-        async with self.sessions() as db, db.begin():
-            await db.execute(update(AcdIntent).where(AcdIntent.id == 1).values(**values))
-
-    async def _restore_intent(self) -> None:
-        async with self.sessions() as db:
-            row = await db.get(AcdIntent, 1)
-        if row is None:
-            return
-        self.lines = ln.restored(self.acd, self.calendar, self.clock(), row.lines_override, row.lines_window,
-                                 row.lines_set_at, row.standby_manual)
-        if self.lines.override is not None:
-            self.note("lines-override", "", f"重启后沿用值班长设定的线路数 {self.lines.override}", row.lines_actor)
-        if self.lines.standby_manual is not None:
-            self.note("standby-manual", "", "重启后沿用值班长的备班设定："
-                      + ("开启" if self.lines.standby_manual else "关闭"), row.standby_actor)
-
     # -- background ------------------------------------------------------------------
     async def _ticker(self) -> None:
         while True:
@@ -296,4 +292,3 @@ class AcdService(QueueEvents, AcdViews):
             self._record_wrapups(self.floor, ticked)
             self.floor = ticked
             self._recompute()
-

@@ -44,9 +44,14 @@ class Prediction:
     occupancy: float  # busy share of the lines
 
     def as_dict(self) -> dict[str, float | int]:
-        return {"lines": self.lines, "service_level": round(self.service_level, 4),
-                "connection_rate": round(self.connection_rate, 4), "abandon_rate": round(self.abandon_rate, 4),
-                "p_wait": round(self.p_wait, 4), "occupancy": round(self.occupancy, 4)}
+        return {
+            "lines": self.lines,
+            "service_level": round(self.service_level, 4),
+            "connection_rate": round(self.connection_rate, 4),
+            "abandon_rate": round(self.abandon_rate, 4),
+            "p_wait": round(self.p_wait, 4),
+            "occupancy": round(self.occupancy, 4),
+        }
 
 
 def erlang_c(lines: int, erlangs: float) -> float:
@@ -135,8 +140,9 @@ def _reach_within(states: int, served_rate: float, theta: float, t: float) -> li
     return u
 
 
-def lines_needed(load: Load, service_level: float = 0.8, within_s: float = 15.0, connection: float = 0.95,
-                 max_lines: int = 2000) -> Prediction:
+def lines_needed(
+    load: Load, service_level: float = 0.8, within_s: float = 15.0, connection: float = 0.95, max_lines: int = 2000
+) -> Prediction:
     """The fewest lines meeting both targets (GB/T 33358: 80 % within 15 s is
     the industry's, ≥ 95 % connected over 24 hours the standard's)."""
     if load.arrivals_per_hour <= 0:

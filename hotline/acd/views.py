@@ -69,12 +69,17 @@ class AcdViews:
         await self.drain()
         now = self.now()
         async with self.sessions() as db:
-            all_rows = (await db.scalars(select(QueueCall).where(
-                QueueCall.joined_at >= now - figures.WINDOW_S))).all()
-            made = await db.scalar(select(func.count()).select_from(Callback).where(
-                Callback.created_at >= now - figures.WINDOW_S, Callback.attempts > 0))
-            reached = await db.scalar(select(func.count()).select_from(Callback).where(
-                Callback.created_at >= now - figures.WINDOW_S, Callback.status == "reached"))
+            all_rows = (await db.scalars(select(QueueCall).where(QueueCall.joined_at >= now - figures.WINDOW_S))).all()
+            made = await db.scalar(
+                select(func.count())
+                .select_from(Callback)
+                .where(Callback.created_at >= now - figures.WINDOW_S, Callback.attempts > 0)
+            )
+            reached = await db.scalar(
+                select(func.count())
+                .select_from(Callback)
+                .where(Callback.created_at >= now - figures.WINDOW_S, Callback.status == "reached")
+            )
         # A callback waits in the queue as a placeholder; it is not a call offered.
         every = [r for r in all_rows if r.callback_id is None]
         # Lawyers' calls are counted apart: the hotline's own figures are its queue's.
@@ -84,8 +89,11 @@ class AcdViews:
         return {
             "window_hours": 24,
             "total": figures.compute(rows, callbacks).as_dict(),
-            "lawyers": {**figures.compute(legal).as_dict(), "waiting": len(self.lawyer_waiting),
-                        "logged_in": sum(1 for s in self.floor.seats.values() if s.lawyer)},
+            "lawyers": {
+                **figures.compute(legal).as_dict(),
+                "waiting": len(self.lawyer_waiting),
+                "logged_in": sum(1 for s in self.floor.seats.values() if s.lawyer),
+            },
             "by_seat": {k: v.as_dict() for k, v in figures.by(rows, "seat").items()},
             "by_tag": {k: v.as_dict() for k, v in figures.by(rows, "tag").items()},
             "by_queue": {k: v.as_dict() for k, v in figures.by(every, "queue").items()},
@@ -97,22 +105,38 @@ class AcdViews:
         await self.drain()
         now = self.now()
         async with self.sessions() as db:
-            rows = (await db.scalars(select(QueueCall).where(
-                QueueCall.joined_at >= now - weeks * 7 * 86400))).all()
+            rows = (await db.scalars(select(QueueCall).where(QueueCall.joined_at >= now - weeks * 7 * 86400))).all()
         history = advisor.summarise(rows, self.acd.queue, now, weeks * 7, self.calendar)
         today = self.calendar.local(self.clock()).date()
-        return {"k": k, "weeks": weeks, "calls": history.calls, "handle_s": round(history.handle_s, 1),
-                "patience_s": round(history.patience_s, 1) if history.patience_s else None,
-                "targets": {"service_level": 0.8, "within_s": 15, "connection_rate": 0.95},
-                "slots": advisor.advise(history, self.acd, self.calendar, today, k)}
+        return {
+            "k": k,
+            "weeks": weeks,
+            "calls": history.calls,
+            "handle_s": round(history.handle_s, 1),
+            "patience_s": round(history.patience_s, 1) if history.patience_s else None,
+            "targets": {"service_level": 0.8, "within_s": 15, "connection_rate": 0.95},
+            "slots": advisor.advise(history, self.acd, self.calendar, today, k),
+        }
 
     def seat_view(self, s: st.Seat) -> SeatView:
         info = self._call_info.get(s.interface, {})
-        return SeatView(seat=s.name, agent=s.agent, agent_name=s.agent_name, status=s.status().value,
-                        pause_reason=s.queue_pause(), on_line=s.on_line, standby=s.standby, since=s.since,
-                        caller=s.caller, wrapup_until=s.wrapup_until, desynced=self.desynced.get(s.name),
-                        tag=info.get("tag", ""), category=info.get("category", ""), working=s.working,
-                        lawyer=s.lawyer)
+        return SeatView(
+            seat=s.name,
+            agent=s.agent,
+            agent_name=s.agent_name,
+            status=s.status().value,
+            pause_reason=s.queue_pause(),
+            on_line=s.on_line,
+            standby=s.standby,
+            since=s.since,
+            caller=s.caller,
+            wrapup_until=s.wrapup_until,
+            desynced=self.desynced.get(s.name),
+            tag=info.get("tag", ""),
+            category=info.get("category", ""),
+            working=s.working,
+            lawyer=s.lawyer,
+        )
 
     def seat_of_agent(self, agent: str) -> st.Seat | None:
         return self.floor.seat_of_agent(agent)
@@ -139,8 +163,11 @@ class AcdViews:
 
     def floor_view(self) -> dict[str, Any]:
         """The whole floor for the API (/api/acd/floor) and /metrics."""
-        return {**self.header_view().as_dict(), "seats": [v.as_dict() for v in self.seat_views()],
-                "changes": self.recent_changes(50)}
+        return {
+            **self.header_view().as_dict(),
+            "seats": [v.as_dict() for v in self.seat_views()],
+            "changes": self.recent_changes(50),
+        }
 
     def recent_changes(self, n: int) -> list[dict[str, Any]]:
         return [asdict(c) for c in list(itertools.islice(reversed(self.changes), n))[::-1]]
@@ -150,9 +177,15 @@ class AcdViews:
         now = self.now()
         lines = self.lines
         return HeaderView(
-            lines=LinesView(window=lines.window, scheduled=lines.scheduled, target=lines.target,
-                            override=lines.override, standby_active=lines.standby_active,
-                            standby_reason=lines.standby_reason,
-                            staffed=sum(1 for s in self.floor.seats.values() if s.on_line)),
+            lines=LinesView(
+                window=lines.window,
+                scheduled=lines.scheduled,
+                target=lines.target,
+                override=lines.override,
+                standby_active=lines.standby_active,
+                standby_reason=lines.standby_reason,
+                staffed=sum(1 for s in self.floor.seats.values() if s.on_line),
+            ),
             waiting=len(self.waiting),
-            longest_wait_s=round(max((now - t for t in self.waiting.values()), default=0.0), 1))
+            longest_wait_s=round(max((now - t for t in self.waiting.values()), default=0.0), 1),
+        )

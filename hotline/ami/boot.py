@@ -11,8 +11,7 @@ from hotline.config import AmiSettings
 from hotline.tasks import wait_event
 
 
-async def wait_fully_booted(settings: AmiSettings, timeout: float,
-                            alive: Callable[[], bool] = lambda: True) -> bool:
+async def wait_fully_booted(settings: AmiSettings, timeout: float, alive: Callable[[], bool] = lambda: True) -> bool:
     """True once FullyBooted arrives; False on timeout or when alive() turns False.
 
     Asterisk sends FullyBooted to every session that logs in after boot, and

@@ -60,8 +60,15 @@ def backoff(initial: float, cap: float) -> Iterator[float]:
 
 
 class AMIClient:
-    def __init__(self, settings: AmiSettings, *, read_size: int = 65536, name: str = "hotline",
-                 quiet: bool = False, event_filters: list[str] | None = None):
+    def __init__(
+        self,
+        settings: AmiSettings,
+        *,
+        read_size: int = 65536,
+        name: str = "hotline",
+        quiet: bool = False,
+        event_filters: list[str] | None = None,
+    ):
         self.settings = settings
         self.event_filters = settings.event_filters if event_filters is None else event_filters
         # Waiting for a booting Asterisk expects refused connects; keep them out of the log.
@@ -134,8 +141,7 @@ class AMIClient:
                 raise
             except (TimeoutError, OSError, AMIError, asyncio.IncompleteReadError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
-                log.log(self._conn_log_level, "AMI %s:%s: %s", self.settings.host, self.settings.port,
-                        self.last_error)
+                log.log(self._conn_log_level, "AMI %s:%s: %s", self.settings.host, self.settings.port, self.last_error)
             if self._closing:
                 return
             # Jitter keeps a fleet of controllers from reconnecting in step.
@@ -160,14 +166,12 @@ class AMIClient:
                 # classes that leaves out 'security' (failed SIP logins);
                 # without the header the session gets every class its
                 # manager.conf read= allows, and the Filter below narrows it.
-                await self._send("Login", {"Username": s.username, "Secret": s.secret},
-                                 timeout=s.connect_timeout)
+                await self._send("Login", {"Username": s.username, "Secret": s.secret}, timeout=s.connect_timeout)
             except AMIActionError as exc:
                 raise AMIAuthError(f"login as {s.username!r} refused: {exc.reason}") from None
             for expression in self.event_filters:
                 try:
-                    await self._send("Filter", {"Operation": "Add", "Filter": expression},
-                                     timeout=s.connect_timeout)
+                    await self._send("Filter", {"Operation": "Add", "Filter": expression}, timeout=s.connect_timeout)
                 except AMIActionError as exc:
                     # Filters only save work; without them every event still arrives.
                     log.warning("AMI event filter %r refused: %s", expression, exc.reason)
@@ -224,8 +228,7 @@ class AMIClient:
                     self.dispatcher.put(event)
 
     # -- actions -----------------------------------------------------------
-    async def _send(self, action: str, fields: dict[str, Any], *, timeout: float | None,
-                    is_list: bool = False) -> Any:
+    async def _send(self, action: str, fields: dict[str, Any], *, timeout: float | None, is_list: bool = False) -> Any:
         writer = self._writer
         if writer is None or writer.is_closing():
             raise AMINotConnected(f"{action}: not connected to Asterisk")
@@ -243,8 +246,9 @@ class AMIClient:
         finally:
             self.pending.actions.pop(action_id, None)
 
-    async def action(self, action: str, /, *, timeout: float | None = None,
-                     allow_blocking: bool = False, **fields: Any) -> Message:
+    async def action(
+        self, action: str, /, *, timeout: float | None = None, allow_blocking: bool = False, **fields: Any
+    ) -> Message:
         """Send an action, return its Response; 'Response: Error' raises AMIActionError.
 
         Asterisk runs one action at a time per manager session: a synchronous
@@ -255,8 +259,11 @@ class AMIClient:
         """
         if not self.connected:
             raise AMINotConnected(f"{action}: not connected to Asterisk")
-        if (action.lower() == "originate" and not allow_blocking
-                and str(fields.get("Async", "")).lower() not in ("true", "yes", "1")):
+        if (
+            action.lower() == "originate"
+            and not allow_blocking
+            and str(fields.get("Async", "")).lower() not in ("true", "yes", "1")
+        ):
             raise AMIError("Originate without Async=true would block this AMI session")
         return await self._send(action, fields, timeout=timeout)
 

@@ -101,6 +101,7 @@ def parse_event(msg: Message) -> Event:
 
 # -- shared field groups ------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class ChannelEvent(Event):
     channel: str = h("Channel")
@@ -121,7 +122,7 @@ class ChannelEvent(Event):
         prefix = name + "="
         for value in self.raw.all("ChanVariable"):
             if value.startswith(prefix):
-                return value[len(prefix):]
+                return value[len(prefix) :]
         return ""
 
 
@@ -158,6 +159,7 @@ class AgentFields(ChannelEvent):
 
 # -- system -------------------------------------------------------------------
 
+
 @ami_event("FullyBooted")
 @dataclass(frozen=True, slots=True)
 class FullyBooted(Event):
@@ -180,6 +182,7 @@ class Reload(Event):
 
 
 # -- channels -----------------------------------------------------------------
+
 
 @ami_event("Newchannel")
 @dataclass(frozen=True, slots=True)
@@ -304,6 +307,7 @@ class HotlineCarmove(UserEvent):
 
 # -- devices ------------------------------------------------------------------
 
+
 @ami_event("DeviceStateChange")
 @dataclass(frozen=True, slots=True)
 class DeviceStateChange(Event):
@@ -312,6 +316,7 @@ class DeviceStateChange(Event):
 
 
 # -- queues -------------------------------------------------------------------
+
 
 @ami_event("QueueParams")
 @dataclass(frozen=True, slots=True)
@@ -431,6 +436,7 @@ class AgentDump(AgentFields):
 
 # -- AGI ----------------------------------------------------------------------
 
+
 @ami_event("AsyncAGIStart")
 @dataclass(frozen=True, slots=True)
 class AsyncAGIStart(ChannelEvent):
@@ -469,6 +475,7 @@ class AGIExecEnd(ChannelEvent):
 
 
 # -- SIP trunks and security ---------------------------------------------------
+
 
 def _usec(value: str) -> float:
     """Round-trip time in microseconds ('N/A' or empty before a qualify)."""

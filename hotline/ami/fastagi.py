@@ -186,7 +186,8 @@ class FastAGIServer:
     async def start(self, port: int | None = None) -> None:
         """Listen on the configured port (or `port`; 0 picks a free one)."""
         self._server = await asyncio.start_server(
-            self._accept, self.settings.host, self.settings.port if port is None else port)
+            self._accept, self.settings.host, self.settings.port if port is None else port
+        )
 
     @property
     def port(self) -> int:
@@ -259,9 +260,15 @@ class FastAGIServer:
             return
         url = urllib.parse.urlsplit(env.get("agi_request", ""))
         script = (env.get("agi_network_script") or url.path).split("?", 1)[0].strip("/")
-        session = AGISession(env, reader, writer, self.settings.command_timeout,
-                             args=urllib.parse.parse_qs(url.query), turnarounds=self.turnarounds,
-                             key_turnarounds=self.key_turnarounds)
+        session = AGISession(
+            env,
+            reader,
+            writer,
+            self.settings.command_timeout,
+            args=urllib.parse.parse_qs(url.query),
+            turnarounds=self.turnarounds,
+            key_turnarounds=self.key_turnarounds,
+        )
         handler = self.routes.get(script)
         if handler is not None and self.guard is not None:
             why = await self.guard(session)

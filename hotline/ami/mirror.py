@@ -81,8 +81,16 @@ class PbxMirror:
     # -- snapshots ---------------------------------------------------------
     def load(self, snap: Snapshot) -> None:
         self.channels = {
-            c.uniqueid: Channel(c.uniqueid, c.channel, c.linkedid, c.channel_state,
-                                c.caller_id_num, c.caller_id_name, c.context, c.exten)
+            c.uniqueid: Channel(
+                c.uniqueid,
+                c.channel,
+                c.linkedid,
+                c.channel_state,
+                c.caller_id_num,
+                c.caller_id_name,
+                c.context,
+                c.exten,
+            )
             for c in snap.channels
         }
         self.queues = {p.queue: Queue(p.queue, p.strategy) for p in snap.queue_params}
@@ -122,8 +130,9 @@ class PbxMirror:
         if not e.uniqueid:
             return False
         old = self.channels.get(e.uniqueid)
-        new = Channel(e.uniqueid, e.channel, e.linkedid, e.channel_state, e.caller_id_num,
-                      e.caller_id_name, e.context, e.exten)
+        new = Channel(
+            e.uniqueid, e.channel, e.linkedid, e.channel_state, e.caller_id_num, e.caller_id_name, e.context, e.exten
+        )
         if old is not None:
             # Newstate & co. report where the channel is now; keep the first
             # context/exten only when the event carries none.

@@ -85,7 +85,7 @@ def parse_agi_reply(line: str) -> AGIResult:
         return AGIResult(0, "", "", line)
     result, data = "", ""
     if rest.startswith("result="):
-        value = rest[len("result="):]
+        value = rest[len("result=") :]
         result, _, tail = value.partition(" ")
         tail = tail.strip()
         if tail.startswith("(") and ")" in tail:

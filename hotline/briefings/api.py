@@ -22,9 +22,8 @@ from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.reports.api import standards_between
 from hotline.roles import Role
 from hotline.tickets import api as tickets_api
-from hotline.tickets.desk import dumps
 from hotline.web.auth import USER, allow
-from hotline.web.json import json_body, query_text
+from hotline.web.json import dumps, json_body, query_text
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 from hotline.web.pages import page
 from hotline.web.throttle import RateLimit
@@ -51,8 +50,13 @@ MADE = web.AppKey("briefings_made", RateLimit)
 
 
 async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
-    svc = Briefings(app[SETTINGS], app[SESSIONS], app[CLOCK], app[tickets_api.STORE].tree,
-                    lambda start, end: standards_between(app, start, end))
+    svc = Briefings(
+        app[SETTINGS],
+        app[SESSIONS],
+        app[CLOCK],
+        app[tickets_api.STORE].tree,
+        lambda start, end: standards_between(app, start, end),
+    )
     app[BRIEFINGS] = svc
     app[MADE] = RateLimit(app[SETTINGS].briefings.on_demand_per_hour)
     svc.start()
@@ -61,12 +65,21 @@ async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def _summary(b: Briefing, tz: dt.tzinfo) -> dict[str, Any]:
-    return {"id": b.id, "kind": b.kind, "kind_text": KIND_TEXT[Kind(b.kind)], "title": b.title,
-            "first_day": b.first_day, "after_day": b.after_day, "scheduled": b.scheduled_key is not None,
-            "created_at": b.created_at.isoformat(), "created_by": b.created_by,
-            "created_text": b.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
-            "total": b.data["volumes"]["total"], "hot_topics": [t["term"] for t in b.data["hot_topics"][:3]],
-            "pdf_bytes": len(b.pdf)}
+    return {
+        "id": b.id,
+        "kind": b.kind,
+        "kind_text": KIND_TEXT[Kind(b.kind)],
+        "title": b.title,
+        "first_day": b.first_day,
+        "after_day": b.after_day,
+        "scheduled": b.scheduled_key is not None,
+        "created_at": b.created_at.isoformat(),
+        "created_by": b.created_by,
+        "created_text": b.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        "total": b.data["volumes"]["total"],
+        "hot_topics": [t["term"] for t in b.data["hot_topics"][:3]],
+        "pdf_bytes": len(b.pdf),
+    }
 
 
 def _id(request: web.Request) -> int:
@@ -123,8 +136,10 @@ async def make_briefing(request: web.Request) -> web.Response:
         raise BadRequest(f"年份应在 {FIRST_YEAR}-{LAST_YEAR} 之间", field="day")
     wait = request.app[MADE].hit(request[USER].username, time.monotonic())
     if wait is not None:
-        raise TooManyBriefings(f"每人每小时最多生成 {request.app[MADE].limit} 份简报，请 {int(wait // 60) + 1} 分钟后再试",
-                               retry_after=int(wait + 0.999))
+        raise TooManyBriefings(
+            f"每人每小时最多生成 {request.app[MADE].limit} 份简报，请 {int(wait // 60) + 1} 分钟后再试",
+            retry_after=int(wait + 0.999),
+        )
     b = await svc.make(svc.period_of(Kind(kind), when), by=request[USER].username)
     return web.json_response(_summary(b, svc.tz), status=201, dumps=dumps)
 
@@ -140,17 +155,27 @@ async def briefing_page(request: web.Request) -> web.Response:
     b = await _get(request)
     links = bool(request[USER].roles & {Role.LEAD, Role.ADMIN})
     text = render.html({**b.data, "id": b.id}, links=links, nav=True)
-    return web.Response(text=text, content_type="text/html", charset="utf-8",
-                        headers={"Cache-Control": "no-store", "Content-Security-Policy": _CSP})
+    return web.Response(
+        text=text,
+        content_type="text/html",
+        charset="utf-8",
+        headers={"Cache-Control": "no-store", "Content-Security-Policy": _CSP},
+    )
 
 
 @allow(*READERS, page=True)
 async def briefing_pdf(request: web.Request) -> web.Response:
     b = await _get(request)
     name = f"briefing-{b.kind}-{b.first_day}.pdf"
-    return web.Response(body=b.pdf, content_type="application/pdf",
-                        headers={"Cache-Control": "no-store", "Content-Disposition": f'inline; filename="{name}"',
-                                 "Content-Security-Policy": "default-src 'none'"})
+    return web.Response(
+        body=b.pdf,
+        content_type="application/pdf",
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'inline; filename="{name}"',
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 @allow(*READERS, page=True)

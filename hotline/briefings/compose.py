@@ -43,8 +43,10 @@ class TicketFact:
 _HEAD_END = re.compile(r"[,，;；。、:：(（\[【/|]")
 # A place word: a few characters ending the way Chinese roads, compounds and
 # administrative areas end (shortest first: 幸福里小区 is 幸福里 + 小区).
-_PLACE = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:大街|大道|胡同|小区|花园|家园|新村|公寓|大厦|广场|社区|街道|市场|公园|"
-                    r"路|街|道|巷|弄|里|苑|园|村|城|区|县|市|镇|乡|院)")
+_PLACE = re.compile(
+    r"[\u4e00-\u9fff]{1,8}?(?:大街|大道|胡同|小区|花园|家园|新村|公寓|大厦|广场|社区|街道|市场|公园|"
+    r"路|街|道|巷|弄|里|苑|园|村|城|区|县|市|镇|乡|院)"
+)
 # After a house number only a compound may follow, by a two-character
 # ending: a name like 李园 or 王村 must not pass as a place.
 _COMPOUND = re.compile(r"[\u4e00-\u9fff]{1,8}?(?:小区|花园|家园|新村|公寓|大厦|广场|社区|市场|公园)")
@@ -66,7 +68,7 @@ def mask_place(address: str) -> str:
         if places and (m := _NUMBER.match(head, pos)):
             digits = re.match(r"[0-9一二三四五六七八九十百零〇两]+", m[0])
             assert digits is not None
-            out.append("*" * min(len(digits[0]), 2) + m[0][len(digits[0]):])
+            out.append("*" * min(len(digits[0]), 2) + m[0][len(digits[0]) :])
             numbered = True
         elif m := (_COMPOUND if numbered else _PLACE).match(head, pos):
             out.append(m[0])
@@ -106,12 +108,14 @@ def volumes(tickets: Sequence[TicketFact], tree: CategoryTree, previous_total: i
     by_district = Counter(t.district or "未填区县" for t in tickets)
     by_dept = Counter(t.department for t in tickets if t.department)
     return {
-        "total": len(tickets), "previous_total": previous_total,
+        "total": len(tickets),
+        "previous_total": previous_total,
         "channels": _counted((CHANNELS.get(k, k), n) for k, n in by_channel.items()),
         "categories": categories,
         "districts": _counted(by_district.items()),
-        "departments": _counted(((tree.departments[k].name if k in tree.departments else k), n)
-                                for k, n in by_dept.items()),
+        "departments": _counted(
+            ((tree.departments[k].name if k in tree.departments else k), n) for k, n in by_dept.items()
+        ),
     }
 
 
@@ -119,14 +123,20 @@ def brief_row(t: TicketFact, tree: CategoryTree, tz: dt.tzinfo) -> dict[str, Any
     """A ticket as a briefing lists it."""
     node = tree.get(t.category)
     dept = tree.departments.get(t.department)
-    return {"number": t.number, "day": t.created_at.astimezone(tz).strftime("%m-%d"),
-            "category": node.label if node else "未分类", "district": t.district,
-            "place": mask_place(t.address), "department": dept.name if dept else "",
-            "status": STATUS_TEXT[Status(t.status)] if t.status in Status._value2member_map_ else t.status}
+    return {
+        "number": t.number,
+        "day": t.created_at.astimezone(tz).strftime("%m-%d"),
+        "category": node.label if node else "未分类",
+        "district": t.district,
+        "place": mask_place(t.address),
+        "department": dept.name if dept else "",
+        "status": STATUS_TEXT[Status(t.status)] if t.status in Status._value2member_map_ else t.status,
+    }
 
 
-def repeats(window: Sequence[TicketFact], in_period: set[int], minimum: int, tree: CategoryTree,
-            tz: dt.tzinfo, listed: int = 20) -> tuple[list[dict[str, Any]], int]:
+def repeats(
+    window: Sequence[TicketFact], in_period: set[int], minimum: int, tree: CategoryTree, tz: dt.tzinfo, listed: int = 20
+) -> tuple[list[dict[str, Any]], int]:
     """Same address and category at least `minimum` times within the window
     (the period and the weeks before it), one of them in the period: the
     `listed` most repeated, and how many there are in all (a large city has
@@ -135,21 +145,38 @@ def repeats(window: Sequence[TicketFact], in_period: set[int], minimum: int, tre
     for t in window:
         if t.address.strip() and t.category:
             groups[(place_key(t.address), t.category)].append(t)
-    found = sorted(((place, cat, ts) for (place, cat), ts in groups.items()
-                    if len(ts) >= minimum and any(t.id in in_period for t in ts)),
-                   key=lambda g: (-len(g[2]), mask_place(g[0]), g[1]))
+    found = sorted(
+        (
+            (place, cat, ts)
+            for (place, cat), ts in groups.items()
+            if len(ts) >= minimum and any(t.id in in_period for t in ts)
+        ),
+        key=lambda g: (-len(g[2]), mask_place(g[0]), g[1]),
+    )
     out = []
     for place, cat, ts in found[:listed]:
         ts.sort(key=lambda t: t.created_at)
         node = tree.get(cat)
-        out.append({"place": mask_place(place), "category": node.label if node else cat, "count": len(ts),
-                    "first": ts[0].created_at.astimezone(tz).strftime("%m-%d"),
-                    "tickets": [brief_row(t, tree, tz) for t in ts]})
+        out.append(
+            {
+                "place": mask_place(place),
+                "category": node.label if node else cat,
+                "count": len(ts),
+                "first": ts[0].created_at.astimezone(tz).strftime("%m-%d"),
+                "tickets": [brief_row(t, tree, tz) for t in ts],
+            }
+        )
     return out, len(found)
 
 
-def departments(tickets: Sequence[TicketFact], returns: Iterable[str], start: dt.datetime, end: dt.datetime,
-                now: dt.datetime, tree: CategoryTree) -> list[dict[str, Any]]:
+def departments(
+    tickets: Sequence[TicketFact],
+    returns: Iterable[str],
+    start: dt.datetime,
+    end: dt.datetime,
+    now: dt.datetime,
+    tree: CategoryTree,
+) -> list[dict[str, Any]]:
     """Each unit's record over the period. tickets: those touched in it (made,
     due, answered or closed); returns: the unit of each return (退单) made in it.
 
@@ -162,9 +189,18 @@ def departments(tickets: Sequence[TicketFact], returns: Iterable[str], start: dt
     def row(code: str) -> dict[str, Any]:
         if code not in rows:
             dept = tree.departments.get(code)
-            rows[code] = {"code": code, "name": dept.name if dept else code, "due": 0, "on_time": 0, "late": 0,
-                          "returns": 0, "redispatches": 0, "scored": 0, "satisfied": 0,
-                          "scores": {str(k): 0 for k in SATISFACTION}}
+            rows[code] = {
+                "code": code,
+                "name": dept.name if dept else code,
+                "due": 0,
+                "on_time": 0,
+                "late": 0,
+                "returns": 0,
+                "redispatches": 0,
+                "scored": 0,
+                "satisfied": 0,
+                "scores": {str(k): 0 for k in SATISFACTION},
+            }
         return rows[code]
 
     for t in tickets:
@@ -192,5 +228,7 @@ def departments(tickets: Sequence[TicketFact], returns: Iterable[str], start: dt
     for r in rows.values():
         r["on_time_rate"] = round(r["on_time"] / r["due"], 4) if r["due"] else None
         r["satisfaction_rate"] = round(r["satisfied"] / r["scored"], 4) if r["scored"] else None
-    return sorted(rows.values(), key=lambda r: (r["on_time_rate"] if r["on_time_rate"] is not None else 2.0,
-                                                -r["late"], r["name"]))
+    return sorted(
+        rows.values(),
+        key=lambda r: (r["on_time_rate"] if r["on_time_rate"] is not None else 2.0, -r["late"], r["name"]),
+    )

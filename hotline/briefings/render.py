@@ -7,8 +7,12 @@ from typing import Any
 
 import jinja2
 
-_ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-                          autoescape=True, undefined=jinja2.StrictUndefined, trim_blocks=False)
+_ENV = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+    trim_blocks=False,
+)
 
 
 def html(briefing: dict[str, Any], *, links: bool, nav: bool) -> str:

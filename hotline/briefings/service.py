@@ -15,11 +15,12 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.briefings import compose, render
+from hotline.briefings.facts import read_facts
 from hotline.briefings.periods import KIND_TEXT, Kind, Period, containing, due, next_run
 from hotline.config import Settings
 from hotline.db.models import Briefing, Ticket, TicketEvent, User
@@ -40,8 +41,14 @@ class BriefingFailed(HotlineError):
 
 
 class Briefings:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], clock: Callable[[], dt.datetime],
-                 tree: CategoryTree, standards: Callable[[dt.datetime, dt.datetime], Awaitable[dict[str, Any]]]):
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], dt.datetime],
+        tree: CategoryTree,
+        standards: Callable[[dt.datetime, dt.datetime], Awaitable[dict[str, Any]]],
+    ):
         self.settings = settings
         self.cfg = settings.briefings
         self.sessions = sessions
@@ -56,8 +63,10 @@ class Briefings:
 
     # -- periods ---------------------------------------------------------------------------------
     def _bounds(self, first: dt.date, after: dt.date) -> tuple[dt.datetime, dt.datetime]:
-        return (dt.datetime.combine(first, dt.time(), tzinfo=self.tz),
-                dt.datetime.combine(after, dt.time(), tzinfo=self.tz))
+        return (
+            dt.datetime.combine(first, dt.time(), tzinfo=self.tz),
+            dt.datetime.combine(after, dt.time(), tzinfo=self.tz),
+        )
 
     def period_of(self, kind: Kind, day: dt.date) -> Period:
         return containing(kind, day)
@@ -77,10 +86,17 @@ class Briefings:
                 stdin.write(page)
 
             pdf = await self._child("hotline.briefings.pdf", feed)
-            row = Briefing(kind=period.kind.value, first_day=period.first.isoformat(),
-                           after_day=period.after.isoformat(), title=data["title"],
-                           scheduled_key=period.key if scheduled else None, created_at=self.clock(),
-                           created_by=by, data=data, pdf=pdf)
+            row = Briefing(
+                kind=period.kind.value,
+                first_day=period.first.isoformat(),
+                after_day=period.after.isoformat(),
+                title=data["title"],
+                scheduled_key=period.key if scheduled else None,
+                created_at=self.clock(),
+                created_by=by,
+                data=data,
+                pdf=pdf,
+            )
             async with self.sessions() as db:
                 db.add(row)
                 try:
@@ -102,42 +118,69 @@ class Briefings:
         prev = containing(period.kind, period.first - dt.timedelta(days=1))
         prev_start, _ = self._bounds(prev.first, prev.after)
         async with self.sessions() as db:
-            facts = await _facts(db, Ticket.created_at >= base_start, Ticket.created_at < end)
+            facts = await read_facts(db, Ticket.created_at >= base_start, Ticket.created_at < end)
             # Tickets made earlier that came due, were answered or closed in the period.
-            touched = await _facts(db, Ticket.created_at < start, or_(
-                and_(Ticket.deadline_at >= start, Ticket.deadline_at < end),
-                and_(Ticket.feedback_at >= start, Ticket.feedback_at < end),
-                and_(Ticket.closed_at >= start, Ticket.closed_at < end)))
-            returns = (await db.scalars(select(User.department).join(
-                TicketEvent, TicketEvent.actor == User.username).where(
-                TicketEvent.action == "return", TicketEvent.at >= start, TicketEvent.at < end))).all()
+            touched = await read_facts(
+                db,
+                Ticket.created_at < start,
+                or_(
+                    and_(Ticket.deadline_at >= start, Ticket.deadline_at < end),
+                    and_(Ticket.feedback_at >= start, Ticket.feedback_at < end),
+                    and_(Ticket.closed_at >= start, Ticket.closed_at < end),
+                ),
+            )
+            returns = (
+                await db.scalars(
+                    select(User.department)
+                    .join(TicketEvent, TicketEvent.actor == User.username)
+                    .where(TicketEvent.action == "return", TicketEvent.at >= start, TicketEvent.at < end)
+                )
+            ).all()
         in_period = [f for f in facts.values() if f.created_at >= start]
         in_ids = {f.id for f in in_period}
         previous_total = sum(1 for f in facts.values() if prev_start <= f.created_at < start)
         topics = await self._topics(start, base_start, end) if in_period else []
         hotline = await self.standards(start, end)
         cfg = self.cfg
-        repeats, repeats_total = compose.repeats(list(facts.values()), in_ids, cfg.repeat_min, self.tree, self.tz,
-                                                 cfg.repeats_listed)
+        repeats, repeats_total = compose.repeats(
+            list(facts.values()), in_ids, cfg.repeat_min, self.tree, self.tz, cfg.repeats_listed
+        )
         return {
-            "kind": period.kind.value, "kind_text": KIND_TEXT[period.kind], "title": period.title,
-            "first_day": period.first.isoformat(), "after_day": period.after.isoformat(),
+            "kind": period.kind.value,
+            "kind_text": KIND_TEXT[period.kind],
+            "title": period.title,
+            "first_day": period.first.isoformat(),
+            "after_day": period.after.isoformat(),
             "until": now.astimezone(self.tz).strftime("%m月%d日 %H:%M") if now < end else None,
-            "generated_at": now.isoformat(), "generated_text": now.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+            "generated_at": now.isoformat(),
+            "generated_text": now.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
             "volumes": compose.volumes(in_period, self.tree, previous_total),
             # A ticket written after the facts were read may be in a topic: it waits for the next briefing.
-            "hot_topics": [{**t, "tickets": [compose.brief_row(facts[i], self.tree, self.tz)
-                                             for i in t["tickets"] if i in facts]} for t in topics],
-            "repeats": repeats, "repeats_total": repeats_total,
-            "departments": compose.departments([*in_period, *touched.values()],
-                                               returns, start, end, now, self.tree),
-            "hotline": {"offered": hotline["offered"], "answered": hotline["answered"],
-                        "figures": [{k: f[k] for k in ("name", "value", "numerator", "denominator", "target", "met")}
-                                    for f in hotline["figures"]]},
-            "settings": {"baseline_text": (f"{max(1, cfg.baseline_weeks // 4)} 个月" if period.kind is Kind.MONTHLY
-                                           else f"{cfg.baseline_weeks} 周"),
-                         "hot_min_tickets": cfg.hot_min_tickets, "hot_ratio": cfg.hot_ratio,
-                         "repeat_min": cfg.repeat_min},
+            "hot_topics": [
+                {**t, "tickets": [compose.brief_row(facts[i], self.tree, self.tz) for i in t["tickets"] if i in facts]}
+                for t in topics
+            ],
+            "repeats": repeats,
+            "repeats_total": repeats_total,
+            "departments": compose.departments([*in_period, *touched.values()], returns, start, end, now, self.tree),
+            "hotline": {
+                "offered": hotline["offered"],
+                "answered": hotline["answered"],
+                "figures": [
+                    {k: f[k] for k in ("name", "value", "numerator", "denominator", "target", "met")}
+                    for f in hotline["figures"]
+                ],
+            },
+            "settings": {
+                "baseline_text": (
+                    f"{max(1, cfg.baseline_weeks // 4)} 个月"
+                    if period.kind is Kind.MONTHLY
+                    else f"{cfg.baseline_weeks} 周"
+                ),
+                "hot_min_tickets": cfg.hot_min_tickets,
+                "hot_ratio": cfg.hot_ratio,
+                "repeat_min": cfg.repeat_min,
+            },
         }
 
     async def _topics(self, start: dt.datetime, base_start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
@@ -145,18 +188,24 @@ class Briefings:
         they are read, one line each: neither this process nor the child holds
         them all (a month of a large city and the weeks it is measured against)."""
         os.makedirs(self.cache_dir, mode=0o700, exist_ok=True)
-        words = [*self.cfg.extra_words, *(n.name for n in self.tree.nodes.values()),
-                 *self.tree.units.place_names()]
-        options = {"extra_words": words, "cache_dir": str(self.cache_dir), "min_tickets": self.cfg.hot_min_tickets,
-                   "ratio": self.cfg.hot_ratio, "limit": self.cfg.hot_topics}
+        words = [*self.cfg.extra_words, *(n.name for n in self.tree.nodes.values()), *self.tree.units.place_names()]
+        options = {
+            "extra_words": words,
+            "cache_dir": str(self.cache_dir),
+            "min_tickets": self.cfg.hot_min_tickets,
+            "ratio": self.cfg.hot_ratio,
+            "limit": self.cfg.hot_topics,
+        }
 
         async def feed(stdin: asyncio.StreamWriter) -> None:
             stdin.write(_line(options))
             async with self.sessions() as db:
                 for tag, since, until in (("p", start, end), ("b", base_start, start)):
-                    rows = await db.stream(select(Ticket.id, Ticket.content).where(
-                        Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into == "",
-                    ).execution_options(yield_per=FEED_BATCH))
+                    rows = await db.stream(
+                        select(Ticket.id, Ticket.content)
+                        .where(Ticket.created_at >= since, Ticket.created_at < until, Ticket.merged_into == "")
+                        .execution_options(yield_per=FEED_BATCH)
+                    )
                     async for batch in rows.partitions():
                         stdin.write(b"".join(_line([tag, tid, text]) for tid, text in batch))
                         await stdin.drain()
@@ -167,8 +216,14 @@ class Briefings:
 
     async def _child(self, module: str, feed: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> bytes:
         """Run `python -m module`, `feed` writing its stdin while its output is read."""
-        proc = await asyncio.create_subprocess_exec(sys.executable, "-m", module, stdin=asyncio.subprocess.PIPE,
-                                                    stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            module,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
         stdin = proc.stdin
 
@@ -192,8 +247,12 @@ class Briefings:
                 await proc.wait()
             raise
         if proc.returncode != 0:
-            log.error("briefing step %s failed (%s): %s", module, proc.returncode,
-                      err.result().decode(errors="replace")[-2000:])
+            log.error(
+                "briefing step %s failed (%s): %s",
+                module,
+                proc.returncode,
+                err.result().decode(errors="replace")[-2000:],
+            )
             raise BriefingFailed(f"简报生成失败（{module.rsplit('.', 1)[-1]}），详见服务日志")
         return out.result()
 
@@ -232,28 +291,3 @@ FEED_BATCH = 500
 
 def _line(item: object) -> bytes:
     return json.dumps(item, ensure_ascii=False).encode("utf-8") + b"\n"
-
-
-async def _facts(db: AsyncSession, *where: ColumnElement[bool]) -> dict[int, compose.TicketFact]:
-    """The tickets' facts by id, read in batches: a month of a large city and
-    the weeks before are hundreds of thousands of rows, so no list of rows
-    is held beside them, and the few distinct codes and names (channel,
-    category, district, unit, status) are one string each, not one a row."""
-    facts: dict[int, compose.TicketFact] = {}
-    same: dict[str, str] = {}
-    result = await db.stream(select(*_FACT_COLUMNS).where(Ticket.merged_into == "", *where)
-                             .execution_options(yield_per=FACTS_BATCH))
-    async for batch in result.partitions():
-        for (tid, number, created, channel, category, district, address, department, status, deadline, feedback,
-             closed, satisfaction, redispatches) in batch:
-            facts[tid] = compose.TicketFact(
-                tid, number, created, same.setdefault(channel, channel), same.setdefault(category, category),
-                same.setdefault(district, district), address, same.setdefault(department, department),
-                same.setdefault(status, status), deadline, feedback, closed, satisfaction, redispatches)
-    return facts
-
-
-FACTS_BATCH = 2000
-_FACT_COLUMNS = (Ticket.id, Ticket.number, Ticket.created_at, Ticket.channel, Ticket.category, Ticket.district,
-                 Ticket.address, Ticket.department, Ticket.status, Ticket.deadline_at, Ticket.feedback_at,
-                 Ticket.closed_at, Ticket.satisfaction, Ticket.redispatches)

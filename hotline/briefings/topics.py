@@ -32,12 +32,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 # Words every complaint has (how people report, not what about).
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 市民 来电 反映 表示 希望 要求 请求 问题 情况 相关 部门 尽快 处理 解决 诉求 咨询 投诉 举报 建议 目前 现在 已经
 没有 可以 一下 这个 那个 这里 那里 我们 他们 你们 自己 时候 今天 昨天 明天 每天 一直 经常 非常 比较 严重 影响
 导致 因为 所以 但是 而且 如果 还是 就是 不是 只有 无人 不能 不会 需要 应该 进行 存在 发生 出现 造成 情形 多次
 多年 一个 一些 多少 什么 怎么 为什么 是否 能否 告知 答复 回复 联系 电话 号码 工作人员 有关 单位 附近 周边 家里
-""".split())
+""".split()
+)
 _WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 
 
@@ -86,8 +88,14 @@ class Topic:
         return self.count * math.log(self.count / self.expected)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"term": self.term, "count": self.count, "expected": round(self.expected, 2),
-                "ratio": round(self.ratio, 1), "related": list(self.related), "tickets": list(self.tickets)}
+        return {
+            "term": self.term,
+            "count": self.count,
+            "expected": round(self.expected, 2),
+            "ratio": round(self.ratio, 1),
+            "related": list(self.related),
+            "tickets": list(self.tickets),
+        }
 
 
 def poisson_tail(n: int, mean: float) -> float:
@@ -103,8 +111,15 @@ def poisson_tail(n: int, mean: float) -> float:
     return max(0.0, 1.0 - below)
 
 
-def hot_topics(period: dict[int, set[str]], baseline: Iterable[set[str]], *, min_tickets: int = 3,
-               ratio: float = 2.0, limit: int = 10, p_value: float = 1e-3) -> list[Topic]:
+def hot_topics(
+    period: dict[int, set[str]],
+    baseline: Iterable[set[str]],
+    *,
+    min_tickets: int = 3,
+    ratio: float = 2.0,
+    limit: int = 10,
+    p_value: float = 1e-3,
+) -> list[Topic]:
     """period: ticket id -> its terms; baseline: each earlier ticket's terms."""
     base = Counter[str]()
     base_total = 0
@@ -165,8 +180,13 @@ def main() -> None:
         for _tag, _tid, text in stream:
             yield seg.terms(text)
 
-    topics = hot_topics(period, baseline(), min_tickets=opts.get("min_tickets", 3), ratio=opts.get("ratio", 2.0),
-                        limit=opts.get("limit", 10))
+    topics = hot_topics(
+        period,
+        baseline(),
+        min_tickets=opts.get("min_tickets", 3),
+        ratio=opts.get("ratio", 2.0),
+        limit=opts.get("limit", 10),
+    )
     json.dump({"topics": [t.as_dict() for t in topics]}, sys.stdout, ensure_ascii=False)
 
 

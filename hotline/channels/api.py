@@ -8,8 +8,8 @@ from aiohttp import web
 from hotline.channels.delivery import Deliverer
 from hotline.channels.outbox import Outbox
 from hotline.roles import Role
-from hotline.tickets.desk import dumps
 from hotline.web.auth import allow
+from hotline.web.json import dumps
 
 OUTBOX = web.AppKey("outbox", Outbox)
 DELIVERER = web.AppKey("deliverer", Deliverer)
@@ -23,8 +23,9 @@ async def retry_delivery(request: web.Request) -> web.Response:
 
 @allow(Role.LEAD, Role.ADMIN)
 async def delivery_log(request: web.Request) -> web.Response:
-    return web.json_response({"attempts": await request.app[DELIVERER].log(int(request.match_info["message"]))},
-                             dumps=dumps)
+    return web.json_response(
+        {"attempts": await request.app[DELIVERER].log(int(request.match_info["message"]))}, dumps=dumps
+    )
 
 
 def setup(app: web.Application) -> None:

@@ -40,8 +40,13 @@ def next_wait(gw: ChannelGateway, attempts: int) -> float:
 
 
 class Deliverer:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker, tokens: dict[str, str],
-                 peer_secrets: dict[str, bytes] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker,
+        tokens: dict[str, str],
+        peer_secrets: dict[str, bytes] | None = None,
+    ):
         self.settings = settings
         self.sessions = sessions
         self.delivered = 0
@@ -77,13 +82,25 @@ class Deliverer:
     async def round(self) -> int:
         now = time.time()
         async with self.sessions() as db:
-            due = (await db.scalars(select(OutboxMessage).where(
-                OutboxMessage.state == "pending", OutboxMessage.next_at <= now)
-                .order_by(OutboxMessage.id).limit(BATCH))).all()
+            due = (
+                await db.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.state == "pending", OutboxMessage.next_at <= now)
+                    .order_by(OutboxMessage.id)
+                    .limit(BATCH)
+                )
+            ).all()
             # Order per channel: a channel whose older message still waits to
             # be retried sends nothing newer before it.
-            waiting = set((await db.scalars(select(OutboxMessage.channel).where(
-                OutboxMessage.state == "pending", OutboxMessage.next_at > now).distinct())).all())
+            waiting = set(
+                (
+                    await db.scalars(
+                        select(OutboxMessage.channel)
+                        .where(OutboxMessage.state == "pending", OutboxMessage.next_at > now)
+                        .distinct()
+                    )
+                ).all()
+            )
         blocked = set(waiting)
         for m in due:
             if m.channel in blocked:
@@ -111,8 +128,9 @@ class Deliverer:
             else:
                 headers["Authorization"] = f"Bearer {self._tokens.get(m.channel, '')}"
             try:
-                async with self._http.post(url, data=body, headers=headers,
-                                           timeout=aiohttp.ClientTimeout(total=gw.timeout)) as resp:
+                async with self._http.post(
+                    url, data=body, headers=headers, timeout=aiohttp.ClientTimeout(total=gw.timeout)
+                ) as resp:
                     status = resp.status
                     if not 200 <= status < 300:
                         error = f"HTTP {status}: {(await resp.text())[:120]}"
@@ -127,8 +145,13 @@ class Deliverer:
             self.delivered += 1
         elif gw is None or attempts >= gw.max_attempts:
             values |= {"state": "failed"}
-            log.warning("outbox message %s for ticket %s undeliverable after %d attempts: %s", m.id,
-                        m.ticket_number, attempts, error)
+            log.warning(
+                "outbox message %s for ticket %s undeliverable after %d attempts: %s",
+                m.id,
+                m.ticket_number,
+                attempts,
+                error,
+            )
         else:
             values |= {"next_at": now + next_wait(gw, attempts)}
         if error:
@@ -141,17 +164,24 @@ class Deliverer:
     async def retry(self, message_id: int) -> None:
         """Send an undeliverable message again (the lead, once the gateway is fixed)."""
         async with self.sessions() as db, db.begin():
-            res = await db.execute(update(OutboxMessage).where(
-                OutboxMessage.id == message_id, OutboxMessage.state == "failed").values(
-                state="pending", attempts=0, next_at=time.time()))
+            res = await db.execute(
+                update(OutboxMessage)
+                .where(OutboxMessage.id == message_id, OutboxMessage.state == "failed")
+                .values(state="pending", attempts=0, next_at=time.time())
+            )
             if res.rowcount != 1:
                 raise MessageNotFound(f"没有待重发的消息 {message_id}", message_id=message_id)
         self.kick()
 
     async def counts(self) -> dict[str, dict[str, int]]:
         async with self.sessions() as db:
-            rows = (await db.execute(select(OutboxMessage.channel, OutboxMessage.state, func.count())
-                                     .group_by(OutboxMessage.channel, OutboxMessage.state))).all()
+            rows = (
+                await db.execute(
+                    select(OutboxMessage.channel, OutboxMessage.state, func.count()).group_by(
+                        OutboxMessage.channel, OutboxMessage.state
+                    )
+                )
+            ).all()
         out: dict[str, dict[str, int]] = {}
         for channel, state, n in rows:
             out.setdefault(channel, {})[state] = n
@@ -159,6 +189,9 @@ class Deliverer:
 
     async def log(self, message_id: int) -> list[dict[str, Any]]:
         async with self.sessions() as db:
-            rows = (await db.scalars(select(OutboxAttempt).where(OutboxAttempt.message_id == message_id)
-                                     .order_by(OutboxAttempt.id))).all()
+            rows = (
+                await db.scalars(
+                    select(OutboxAttempt).where(OutboxAttempt.message_id == message_id).order_by(OutboxAttempt.id)
+                )
+            ).all()
         return [{"at": r.at, "status": r.status, "error": r.error, "ms": r.ms} for r in rows]

@@ -43,8 +43,9 @@ class Outbox:
     def gateway_for(self, channel: str) -> bool:
         return self.settings.gateway(channel) is not None
 
-    async def on_move(self, db: AsyncSession, t: Ticket, action: str, note: str, department: str,
-                      now: dt.datetime) -> None:
+    async def on_move(
+        self, db: AsyncSession, t: Ticket, action: str, note: str, department: str, now: dt.datetime
+    ) -> None:
         """After a ticket's status change: a message to its citizen and to the
         citizens of every ticket merged into it, through their channels."""
         said = citizen_text(t, action, note, department)
@@ -63,23 +64,66 @@ class Outbox:
         at = now.timestamp()
         if t.channel == "110":
             # 110 is told what became of the matter it handed over, by its own number.
-            self.add_peer(db, "110", t.number, "status", {
-                "type": "status", "intake_no": t.external_ref, "ticket": t.number, "kind": kind,
-                "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)], "text": text,
-                "department": t.department, "outcome": t.answer or t.feedback,
-                "at": now.isoformat(timespec="seconds")}, now)
+            self.add_peer(
+                db,
+                "110",
+                t.number,
+                "status",
+                {
+                    "type": "status",
+                    "intake_no": t.external_ref,
+                    "ticket": t.number,
+                    "kind": kind,
+                    "status": t.status,
+                    "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
+                    "text": text,
+                    "department": t.department,
+                    "outcome": t.answer or t.feedback,
+                    "at": now.isoformat(timespec="seconds"),
+                },
+                now,
+            )
             return
         payload: dict[str, Any] = {
-            "ticket": t.number, "channel": t.channel, "citizen": t.caller, "kind": kind,
-            "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)], "text": text,
+            "ticket": t.number,
+            "channel": t.channel,
+            "citizen": t.caller,
+            "kind": kind,
+            "status": t.status,
+            "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
+            "text": text,
             "at": now.isoformat(timespec="seconds"),
         }
-        db.add(OutboxMessage(channel=t.channel, ticket_number=t.number, kind=kind, key=uuid.uuid4().hex,
-                             payload=payload, state="pending", attempts=0, created_at=at, next_at=0.0, last_error=""))
+        db.add(
+            OutboxMessage(
+                channel=t.channel,
+                ticket_number=t.number,
+                kind=kind,
+                key=uuid.uuid4().hex,
+                payload=payload,
+                state="pending",
+                attempts=0,
+                created_at=at,
+                next_at=0.0,
+                last_error="",
+            )
+        )
 
-    def add_peer(self, db: AsyncSession, channel: str, ticket_number: str, kind: str, payload: dict[str, Any],
-                 now: dt.datetime) -> None:
+    def add_peer(
+        self, db: AsyncSession, channel: str, ticket_number: str, kind: str, payload: dict[str, Any], now: dt.datetime
+    ) -> None:
         """A message to a peer (110): `kind` names its endpoint (incident, status)."""
-        db.add(OutboxMessage(channel=channel, ticket_number=ticket_number, kind=kind, key=uuid.uuid4().hex,
-                             payload=payload, state="pending", attempts=0, created_at=now.timestamp(), next_at=0.0,
-                             last_error=""))
+        db.add(
+            OutboxMessage(
+                channel=channel,
+                ticket_number=ticket_number,
+                kind=kind,
+                key=uuid.uuid4().hex,
+                payload=payload,
+                state="pending",
+                attempts=0,
+                created_at=now.timestamp(),
+                next_at=0.0,
+                last_error="",
+            )
+        )

@@ -20,9 +20,8 @@ from hotline.numbers import ascii_digits
 from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.api import STORE
-from hotline.tickets.desk import dumps
 from hotline.web.auth import allow
-from hotline.web.json import json_body
+from hotline.web.json import dumps, json_body
 from hotline.web.keys import SETTINGS
 from hotline.web.pages import page
 from hotline.web.throttle import RateLimit, throttle
@@ -32,8 +31,16 @@ ASKED = web.AppKey("public_asked", RateLimit)
 ASKED_TICKET = web.AppKey("public_asked_ticket", RateLimit)
 
 # What a citizen sees of the history: steps, not who took them.
-PUBLIC_STEPS = {"accept": "已受理", "answer": "已答复", "dispatch": "已转承办部门办理", "approve": "部门已办理",
-                "revisit": "已办结", "reopen": "重新办理", "reject": "重新办理", "merge": "已合并办理"}
+PUBLIC_STEPS = {
+    "accept": "已受理",
+    "answer": "已答复",
+    "dispatch": "已转承办部门办理",
+    "approve": "部门已办理",
+    "revisit": "已办结",
+    "reopen": "重新办理",
+    "reject": "重新办理",
+    "merge": "已合并办理",
+}
 
 
 class PublicDisabled(HotlineError):
@@ -86,8 +93,13 @@ async def file_request(request: web.Request) -> web.Response:
     district = _field(body, "district", "所在区县", 32, required=True)
     if district not in districts:
         raise BadRequest("请选择所在区县", field="district")
-    form = {"content": content, "district": district, "caller": phone,
-            "caller_name": _field(body, "name", "称呼", 32), "address": _field(body, "address", "地址", 200)}
+    form = {
+        "content": content,
+        "district": district,
+        "caller": phone,
+        "caller_name": _field(body, "name", "称呼", 32),
+        "address": _field(body, "address", "地址", 200),
+    }
     # Counted only once the request is well formed: a citizen who mistyped
     # their number is not locked out by the mistake.
     throttle(request, FILED, "提交过于频繁，请稍后再试")
@@ -100,8 +112,11 @@ async def file_request(request: web.Request) -> web.Response:
         t = await store.insert(db, "web", "public", form, classified=False, suspects=found)
         t.query_code_hash = code_hash(t.number, code)
         number = t.number
-    return web.json_response({"number": number, "code": code,
-                              "message": "已提交，请记下工单号和查询码，用于查询办理进度。"}, status=201, dumps=dumps)
+    return web.json_response(
+        {"number": number, "code": code, "message": "已提交，请记下工单号和查询码，用于查询办理进度。"},
+        status=201,
+        dumps=dumps,
+    )
 
 
 @allow(Role.PUBLIC)
@@ -119,19 +134,31 @@ async def request_status(request: web.Request) -> web.Response:
         if not ok:
             # The same answer for a wrong code and a missing number.
             raise NoSuchRequest("工单号或查询码不正确")
-        events = (await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
-                                   .order_by(TicketEvent.id))).all()
-    steps = [{"at": e.at.astimezone(store.tz).isoformat(timespec="minutes"), "text": PUBLIC_STEPS[e.action]}
-             for e in events if e.action in PUBLIC_STEPS]
+        events = (
+            await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id))
+        ).all()
+    steps = [
+        {"at": e.at.astimezone(store.tz).isoformat(timespec="minutes"), "text": PUBLIC_STEPS[e.action]}
+        for e in events
+        if e.action in PUBLIC_STEPS
+    ]
     reply = ""
     if t.status == wf.Status.CLOSED.value and t.handling == "answered":
         reply = t.answer
     elif t.reviewed_at is not None or t.status == wf.Status.CLOSED.value:
         reply = t.feedback
-    return web.json_response({"number": t.number, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
-                              "created_at": t.created_at.astimezone(store.tz).isoformat(timespec="minutes"),
-                              "content": t.content,
-                              "steps": steps, "reply": reply, "merged_into": t.merged_into}, dumps=dumps)
+    return web.json_response(
+        {
+            "number": t.number,
+            "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
+            "created_at": t.created_at.astimezone(store.tz).isoformat(timespec="minutes"),
+            "content": t.content,
+            "steps": steps,
+            "reply": reply,
+            "merged_into": t.merged_into,
+        },
+        dumps=dumps,
+    )
 
 
 @allow(Role.PUBLIC)

@@ -44,10 +44,14 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     serve = sub.add_parser("serve", help="run the controller and web server")
-    serve.add_argument("--with-pbx", action="store_true",
-                       help="install (if needed) and start the bundled Asterisk first")
-    serve.add_argument("--demo", action="store_true",
-                       help="simulated agents and callers through the real PBX; data kept in <state_dir>/demo")
+    serve.add_argument(
+        "--with-pbx", action="store_true", help="install (if needed) and start the bundled Asterisk first"
+    )
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="simulated agents and callers through the real PBX; data kept in <state_dir>/demo",
+    )
     _demo_options(serve)
     serve.set_defaults(func=cmd_serve)
 
@@ -69,8 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     cli = pbx.add_parser("cli", help="run an Asterisk CLI command")
     cli.add_argument("command", nargs="+")
     cli.set_defaults(func=cmd_pbx_cli)
-    pbx.add_parser("reload", help="apply a changed configuration (trunks, seats, dialplan) without a restart"
-                   ).set_defaults(func=cmd_pbx_reload)
+    pbx.add_parser(
+        "reload", help="apply a changed configuration (trunks, seats, dialplan) without a restart"
+    ).set_defaults(func=cmd_pbx_reload)
     render = pbx.add_parser("render-config", help="write the configuration for your own Asterisk")
     render.add_argument("dir")
     render.set_defaults(func=cmd_pbx_render)
@@ -84,7 +89,12 @@ def build_parser() -> argparse.ArgumentParser:
     add = user.add_parser("add", help="create a user; prints a generated password")
     add.add_argument("username")
     add.add_argument("--name", help="display name, e.g. 张三")
-    add.add_argument("--role", action="append", required=True, help="agent, lead, admin, department, lawyer, grid or leader (repeatable)")
+    add.add_argument(
+        "--role",
+        action="append",
+        required=True,
+        help="agent, lead, admin, department, lawyer, grid or leader (repeatable)",
+    )
     add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     add.add_argument("--department", help="department and grid accounts: the department or community code")
     add.add_argument("--skills", help="comma-separated skills work items may ask for, e.g. 涉企,方言")
@@ -127,8 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
         return int(args.func(args) or 0)

@@ -14,7 +14,10 @@ from hotline.configfile import masked, to_toml
 
 def cmd_config_show(args: argparse.Namespace) -> int:
     data = masked(settings_of(args))
-    print(json.dumps(data, ensure_ascii=False, indent=2) if args.json else to_toml(data), end="" if not args.json else "\n")
+    print(
+        json.dumps(data, ensure_ascii=False, indent=2) if args.json else to_toml(data),
+        end="" if not args.json else "\n",
+    )
     return 0
 
 
@@ -32,8 +35,12 @@ def cmd_ivr_validate(args: argparse.Namespace) -> int:
         return 2
     try:
         flow = load_yaml(text)
-        problems = validate(flow, schedules=settings.ivr.schedules.keys(),
-                            prompt_files=settings.state_dir / "prompt-uploads", queues=queues_of(settings))
+        problems = validate(
+            flow,
+            schedules=settings.ivr.schedules.keys(),
+            prompt_files=settings.state_dir / "prompt-uploads",
+            queues=queues_of(settings),
+        )
     except FlowInvalid as exc:
         problems = exc.problems
     for p in problems:
@@ -78,8 +85,9 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         engine = make_engine(settings)
         try:
             async with sessionmaker(engine)() as db, db.begin():
-                return await create_user(db, args.username, args.name or args.username, roles, password,
-                                         department=args.department or "")
+                return await create_user(
+                    db, args.username, args.name or args.username, roles, password, department=args.department or ""
+                )
         finally:
             await engine.dispose()
 
@@ -98,8 +106,10 @@ def cmd_user_add(args: argparse.Namespace) -> int:
         return made
 
     who, pw = asyncio.run(add_with_skills())
-    print(f"user {args.username} ({', '.join(r.value for r in roles)}) created"
-          + (f", skills: {', '.join(skills)}" if skills else ""))
+    print(
+        f"user {args.username} ({', '.join(r.value for r in roles)}) created"
+        + (f", skills: {', '.join(skills)}" if skills else "")
+    )
     if not args.password_stdin:
         print(f"password: {pw}")
     return 0

@@ -29,8 +29,9 @@ def cmd_pbx_start(args: argparse.Namespace) -> int:
     pid = pbx.start()
     s = pbx.settings
     word = "already running" if already else "started"
-    print(f"Asterisk {word} (supervisor pid {pid}); AMI {s.ami.host}:{s.ami.port}, "
-          f"SIP {s.pbx.sip_host}:{s.pbx.sip_port}")
+    print(
+        f"Asterisk {word} (supervisor pid {pid}); AMI {s.ami.host}:{s.ami.port}, SIP {s.pbx.sip_host}:{s.pbx.sip_port}"
+    )
     return 0
 
 
@@ -77,8 +78,7 @@ def cmd_pbx_render(args: argparse.Namespace) -> int:
     written = render_config(settings_of(args, as_service=False), Path(args.dir))
     for path in written:
         print(path)
-    print(f"{len(written)} files; they hold secrets (mode 600). Install them as /etc/asterisk.",
-          file=sys.stderr)
+    print(f"{len(written)} files; they hold secrets (mode 600). Install them as /etc/asterisk.", file=sys.stderr)
     return 0
 
 

@@ -36,8 +36,11 @@ _WRITE = "hotline_write"
 
 def make_engine(settings: Settings) -> AsyncEngine:
     url = settings.database_url
-    kwargs: dict[str, Any] = {"echo": settings.database.echo, "pool_size": settings.database.pool_size,
-                              "max_overflow": settings.database.max_overflow}
+    kwargs: dict[str, Any] = {
+        "echo": settings.database.echo,
+        "pool_size": settings.database.pool_size,
+        "max_overflow": settings.database.max_overflow,
+    }
     if url.startswith("sqlite"):
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
@@ -100,8 +103,9 @@ class _WriteTransaction:
             raise
         return self.tx
 
-    async def __aexit__(self, kind: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         try:
             assert self.tx is not None
             await self.tx.__aexit__(kind, exc, tb)

@@ -44,13 +44,18 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(256))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    department: Mapped[str] = mapped_column(String(32), default="", server_default="",
-                                            doc="department code, for department accounts")
+    department: Mapped[str] = mapped_column(
+        String(32), default="", server_default="", doc="department code, for department accounts"
+    )
     # A password someone else chose (the first admin's, printed at first
     # start): the user must set their own before doing anything else.
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
-    skills: Mapped[str] = mapped_column(String(128), default="", server_default="",
-                                        doc="comma-separated skills (涉企, 方言, ...) work items may ask for")
+    skills: Mapped[str] = mapped_column(
+        String(128),
+        default="",
+        server_default="",
+        doc="comma-separated skills (涉企, 方言, ...) work items may ask for",
+    )
 
 
 class WebSession(Base):
@@ -150,8 +155,9 @@ class Ticket(Base):
     district: Mapped[str] = mapped_column(String(32), default="", server_default="")
     address: Mapped[str] = mapped_column(String(256), default="", server_default="")
     content: Mapped[str] = mapped_column(Text, default="", server_default="")
-    handling: Mapped[str] = mapped_column(String(16), default="", server_default="",
-                                          doc="answered (on the spot) | dispatched")
+    handling: Mapped[str] = mapped_column(
+        String(16), default="", server_default="", doc="answered (on the spot) | dispatched"
+    )
     answer: Mapped[str] = mapped_column(Text, default="", server_default="")
     department: Mapped[str] = mapped_column(String(32), default="", server_default="", index=True)
     deadline_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True, index=True)
@@ -333,8 +339,9 @@ class WorkItem(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16), index=True)
     ref: Mapped[str] = mapped_column(String(64), default="", doc="voice message / callback id, or ticket number")
-    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True,
-                                                  index=True)
+    ticket_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tickets.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     title: Mapped[str] = mapped_column(String(128), default="")
     skill: Mapped[str] = mapped_column(String(16), default="")
     priority: Mapped[int] = mapped_column(Integer)
@@ -454,7 +461,9 @@ class VehicleCode(Base):
 
     __tablename__ = "vehicle_codes"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    token: Mapped[str] = mapped_column(String(43), unique=True, index=True, doc="what the registrant is given: unguessable")
+    token: Mapped[str] = mapped_column(
+        String(43), unique=True, index=True, doc="what the registrant is given: unguessable"
+    )
     plate: Mapped[str] = mapped_column(String(16))
     phone: Mapped[str] = mapped_column(String(20))
     code_hash: Mapped[str] = mapped_column(String(64))
@@ -489,8 +498,9 @@ class CarmoveEvent(Base):
 
     __tablename__ = "carmove_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    binding_id: Mapped[int | None] = mapped_column(ForeignKey("carmove_bindings.id", ondelete="CASCADE"),
-                                                   nullable=True, index=True)
+    binding_id: Mapped[int | None] = mapped_column(
+        ForeignKey("carmove_bindings.id", ondelete="CASCADE"), nullable=True, index=True
+    )
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     kind: Mapped[str] = mapped_column(String(16))
     note: Mapped[str] = mapped_column(String(200), default="")

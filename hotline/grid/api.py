@@ -14,9 +14,8 @@ from hotline.grid.photos import PhotoStore
 from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.api import STORE
-from hotline.tickets.desk import dumps
 from hotline.web.auth import USER, allow
-from hotline.web.json import json_body, query_text
+from hotline.web.json import dumps, json_body, query_text
 from hotline.web.keys import SETTINGS
 from hotline.web.pages import page
 from hotline.web.throttle import RateLimit, throttle
@@ -40,14 +39,26 @@ async def my_tickets(request: web.Request) -> web.Response:
     who = request[USER]
     store = request.app[STORE]
     async with store.sessions() as db:
-        rows = (await db.scalars(select(Ticket).where(or_(
-            and_(Ticket.department == who.department, Ticket.status == wf.Status.DISPATCHED.value),
-            and_(Ticket.channel == "grid", Ticket.agent == who.username))).order_by(
-            Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc()).limit(200))).all()
+        rows = (
+            await db.scalars(
+                select(Ticket)
+                .where(
+                    or_(
+                        and_(Ticket.department == who.department, Ticket.status == wf.Status.DISPATCHED.value),
+                        and_(Ticket.channel == "grid", Ticket.agent == who.username),
+                    )
+                )
+                .order_by(Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc())
+                .limit(200)
+            )
+        ).all()
     unit = store.tree.units.by_code.get(who.department)
-    return _json({"unit": {"code": unit.code, "station": unit.station, "path": unit.path} if unit else None,
-                  "tickets": [{**store.views.view(t, who), "mine": t.department == who.department}
-                              for t in rows]})
+    return _json(
+        {
+            "unit": {"code": unit.code, "station": unit.station, "path": unit.path} if unit else None,
+            "tickets": [{**store.views.view(t, who).as_dict(), "mine": t.department == who.department} for t in rows],
+        }
+    )
 
 
 @allow(Role.GRID)
@@ -71,8 +82,15 @@ async def report(request: web.Request) -> web.Response:
         form.pop("category")
     found = await store.suspects(form)
     async with store.tx() as db:
-        t = await store.insert(db, "grid", who.username, form, classified=classified, suspects=found,
-                               note=f"网格员上报（{unit.station if unit else who.department}）")
+        t = await store.insert(
+            db,
+            "grid",
+            who.username,
+            form,
+            classified=classified,
+            suspects=found,
+            note=f"网格员上报（{unit.station if unit else who.department}）",
+        )
         row = store.views.row(t)
     return _json(row, status=201)
 

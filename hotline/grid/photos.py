@@ -77,10 +77,12 @@ class PhotoStore:
                 while chunk := await part.read_chunk(64 * 1024):
                     size += len(chunk)
                     if size > self.cfg.photo_max_bytes:
-                        raise PhotoTooLarge(f"照片不能超过 {self.cfg.photo_max_bytes // (1024 * 1024)} MB",
-                                            limit=self.cfg.photo_max_bytes)
+                        raise PhotoTooLarge(
+                            f"照片不能超过 {self.cfg.photo_max_bytes // (1024 * 1024)} MB",
+                            limit=self.cfg.photo_max_bytes,
+                        )
                     if len(head) < 8:
-                        head += chunk[:8 - len(head)]
+                        head += chunk[: 8 - len(head)]
                     digest.update(chunk)
                     fh.write(chunk)
             kind = next((v for magic, v in KINDS.items() if head.startswith(magic)), None)
@@ -101,8 +103,15 @@ class PhotoStore:
             if (count or 0) >= self.cfg.photos_per_ticket:
                 (self.folder / name).unlink(missing_ok=True)
                 raise PhotoRefused(f"每张工单最多 {self.cfg.photos_per_ticket} 张照片")
-            photo = TicketPhoto(ticket_id=t.id, file=name, content_type=kind[0], size=size, sha256=digest.hexdigest(),
-                                uploaded_by=who.username, at=now)
+            photo = TicketPhoto(
+                ticket_id=t.id,
+                file=name,
+                content_type=kind[0],
+                size=size,
+                sha256=digest.hexdigest(),
+                uploaded_by=who.username,
+                at=now,
+            )
             db.add(photo)
             history.record(db, t, actor=who.username, action="photo", note=f"上传照片（{size // 1024} KB）", at=now)
             await db.flush()
@@ -122,5 +131,10 @@ class PhotoStore:
 
     @staticmethod
     def view(p: TicketPhoto) -> dict[str, Any]:
-        return {"id": p.id, "url": f"/api/photos/{p.id}", "size": p.size, "uploaded_by": p.uploaded_by,
-                "at": p.at.isoformat()}
+        return {
+            "id": p.id,
+            "url": f"/api/photos/{p.id}",
+            "size": p.size,
+            "uploaded_by": p.uploaded_by,
+            "at": p.at.isoformat(),
+        }

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.ami.fastagi import AGIHangup, AGISession
 from hotline.config import Settings
 from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
+from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.runner import (
     CallContext,
     CurrentAnnouncement,
@@ -36,7 +37,7 @@ from hotline.ivr.runner import (
     run,
 )
 from hotline.ivr.schedule import Calendar
-from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.ivr.service import FlowService
 from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
@@ -72,8 +73,14 @@ class MessageRecorded:
 
 
 class IvrDriver:
-    def __init__(self, settings: Settings, flows: FlowService, announcements: AnnouncementService,
-                 sessions: async_sessionmaker, clock: Callable[[], dt.datetime] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        flows: FlowService,
+        announcements: AnnouncementService,
+        sessions: async_sessionmaker,
+        clock: Callable[[], dt.datetime] | None = None,
+    ):
         self.settings = settings
         self.flows = flows
         self.announcements = announcements
@@ -103,9 +110,14 @@ class IvrDriver:
         # One row per call, written once when the caller leaves the IVR (a
         # single short transaction: bench/native_twin.py measures the cost).
         row = {
-            "call_id": call_id, "caller": caller, "caller_name": session.env.get("agi_calleridname", "")[:64],
-            "dialed": session.arg(3), "tag": session.arg(2), "flow_name": compiled.flow.name,
-            "flow_version": compiled.version, "started_at": utcnow(),
+            "call_id": call_id,
+            "caller": caller,
+            "caller_name": session.env.get("agi_calleridname", "")[:64],
+            "dialed": session.arg(3),
+            "tag": session.arg(2),
+            "flow_name": compiled.flow.name,
+            "flow_version": compiled.version,
+            "started_at": utcnow(),
         }
         self.calls_started += 1
         ctx = CallContext(now=self.clock, calendar=self.calendar)
@@ -152,8 +164,8 @@ class IvrDriver:
             path = f"{self.settings.ivr.pbx_messages_dir.rstrip('/')}/{name}"
             try:
                 await session.command(
-                    f'RECORD FILE {path} wav "#" {ins.max_seconds * 1000} 0 BEEP s=5',
-                    timeout=ins.max_seconds + 30)
+                    f'RECORD FILE {path} wav "#" {ins.max_seconds * 1000} 0 BEEP s=5', timeout=ins.max_seconds + 30
+                )
             except AGIHangup:
                 # Hanging up is how many callers end a message; keep it.
                 if self._has_audio(name):
@@ -180,16 +192,26 @@ class IvrDriver:
         return f.is_file() and f.stat().st_size > 44 + 1600  # header + 0.1 s
 
     async def _finish(self, row: dict[str, Any], ctx: CallContext, route: Route | None, recorded: list[str]) -> None:
-        row = {**row, "ivr_path": [s.as_dict() for s in ctx.path], "category": ctx.category, "survey": ctx.survey,
-               "route": route.kind if route is not None else "hangup-in-ivr"}
+        row = {
+            **row,
+            "ivr_path": [s.as_dict() for s in ctx.path],
+            "category": ctx.category,
+            "survey": ctx.survey,
+            "route": route.kind if route is not None else "hangup-in-ivr",
+        }
         insert_call = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(Call)
         try:
             async with self.sessions() as db, db.begin():
                 # A call id seen before (an IVR run again on the same call) keeps its first row.
                 await db.execute(insert_call.on_conflict_do_nothing(index_elements=[Call.call_id]), [row])
                 for name in recorded:
-                    msg = VoiceMessage(call_id=row["call_id"], caller=row["caller"], category=ctx.category,
-                                       file=f"{name}.wav", created_at=utcnow())
+                    msg = VoiceMessage(
+                        call_id=row["call_id"],
+                        caller=row["caller"],
+                        category=ctx.category,
+                        file=f"{name}.wav",
+                        created_at=utcnow(),
+                    )
                     db.add(msg)
                     await db.flush()
                     window = None
@@ -203,18 +225,21 @@ class IvrDriver:
         except Exception:
             # The call's row and its messages are lost together (their files
             # stay in the messages folder): said loudly, with the files named.
-            log.exception("could not store the IVR path of call %s (messages kept on disk: %s)", row["call_id"],
-                          ", ".join(recorded) or "none")
+            log.exception(
+                "could not store the IVR path of call %s (messages kept on disk: %s)",
+                row["call_id"],
+                ", ".join(recorded) or "none",
+            )
             self.store_failures += 1
 
     async def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
-        values = {
-            "HOTLINE_CATEGORY": ctx.category,
-            "HOTLINE_IVR": path_summary([s.as_dict() for s in ctx.path]),
-        }
+        values = {"HOTLINE_CATEGORY": ctx.category, "HOTLINE_IVR": path_summary([s.as_dict() for s in ctx.path])}
         if route.kind == "queue":
-            values |= {"HOTLINE_QUEUE": route.queue, "HOTLINE_SKILL": route.skill,
-                       "HOTLINE_PRIORITY": str(route.priority)}
+            values |= {
+                "HOTLINE_QUEUE": route.queue,
+                "HOTLINE_SKILL": route.skill,
+                "HOTLINE_PRIORITY": str(route.priority),
+            }
         elif route.kind == "transfer":
             values["HOTLINE_TRANSFER_NUMBER"] = route.number
         # The dialplan reads an unset variable as its default (queue hotline,

@@ -8,9 +8,10 @@ from aiohttp import web
 
 from hotline.errors import BadRequest
 from hotline.ivr.agi import IvrDriver
+from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.flow import edges
 from hotline.ivr.flow_yaml import MAX_DOCUMENT_CHARS
-from hotline.ivr.service import AnnouncementService, FlowService
+from hotline.ivr.service import FlowService
 from hotline.roles import Role
 from hotline.web.auth import USER, allow
 from hotline.web.json import json_body
@@ -45,8 +46,7 @@ async def _graph(service: FlowService, document: str) -> dict[str, object]:
     return {
         "start": flow.start,
         "nodes": [{"id": nid, "type": n.type, "label": n.label or nid} for nid, n in flow.nodes.items()],
-        "edges": [{"from": nid, "to": t, "label": label}
-                  for nid, n in flow.nodes.items() for label, t in edges(n)],
+        "edges": [{"from": nid, "to": t, "label": label} for nid, n in flow.nodes.items() for label, t in edges(n)],
     }
 
 
@@ -69,9 +69,14 @@ async def put_draft(request: web.Request) -> web.Response:
     service = request.app[FLOWS]
     doc = _document(await json_body(request))
     problems = await service.save_draft(request.match_info["name"], doc, _actor(request))
-    return web.json_response({"saved": True, "problems": _problems(problems),
-                              "warnings": _problems(await service.warnings_async(doc)),
-                              "graph": await _graph(service, doc)})
+    return web.json_response(
+        {
+            "saved": True,
+            "problems": _problems(problems),
+            "warnings": _problems(await service.warnings_async(doc)),
+            "graph": await _graph(service, doc),
+        }
+    )
 
 
 @allow(Role.ADMIN)
@@ -79,9 +84,14 @@ async def validate_flow(request: web.Request) -> web.Response:
     service = request.app[FLOWS]
     doc = _document(await json_body(request))
     _, problems = await service.check_async(doc)
-    return web.json_response({"valid": not problems, "problems": _problems(problems),
-                              "warnings": _problems(await service.warnings_async(doc)),
-                              "graph": await _graph(service, doc)})
+    return web.json_response(
+        {
+            "valid": not problems,
+            "problems": _problems(problems),
+            "warnings": _problems(await service.warnings_async(doc)),
+            "graph": await _graph(service, doc),
+        }
+    )
 
 
 @allow(Role.ADMIN)
@@ -99,7 +109,7 @@ async def publish(request: web.Request) -> web.Response:
 async def rollback(request: web.Request) -> web.Response:
     body = await json_body(request)
     version = body.get("version")
-    if type(version) is not int or not 1 <= version < 2 ** 31:
+    if type(version) is not int or not 1 <= version < 2**31:
         raise BadRequest("version 必须是正整数", field="version")
     done = await request.app[FLOWS].rollback(request.match_info["name"], version, _actor(request))
     return web.json_response({"current_version": done})

@@ -170,8 +170,18 @@ class HangupNode(_Node):
 
 
 Node = Annotated[
-    PlayNode | MenuNode | CollectNode | TimeSwitchNode | TagNode | QueueNode | MessageNode
-    | TransferNode | AnnouncementNode | SurveyNode | TicketStatusNode | HangupNode,
+    PlayNode
+    | MenuNode
+    | CollectNode
+    | TimeSwitchNode
+    | TagNode
+    | QueueNode
+    | MessageNode
+    | TransferNode
+    | AnnouncementNode
+    | SurveyNode
+    | TicketStatusNode
+    | HangupNode,
     Field(discriminator="type"),
 ]
 
@@ -206,6 +216,7 @@ class FlowInvalid(Exception):
 
 
 # -- graph --------------------------------------------------------------------
+
 
 def edges(node: Any) -> Iterator[tuple[str, str]]:
     """(label, target) for every way out of a node."""

@@ -21,7 +21,8 @@ def _mapping(loader: _StrictLoader, node: yaml.MappingNode) -> dict[Any, Any]:
         key = loader.construct_object(key_node)
         if key in seen:
             raise yaml.constructor.ConstructorError(
-                None, None, f"重复的键 {key!r}（第 {seen[key]} 行已有）", key_node.start_mark)
+                None, None, f"重复的键 {key!r}（第 {seen[key]} 行已有）", key_node.start_mark
+            )
         seen[key] = key_node.start_mark.line + 1
     return loader.construct_mapping(node)
 
@@ -120,7 +121,11 @@ def _schema_problem(err: Any) -> Problem:
     elif kind == "extra_forbidden":
         msg = f"未知字段 {field}"
     elif kind == "union_tag_invalid":
-        msg = f"未知的节点类型 {err.get('input', {}).get('type')!r}" if isinstance(err.get("input"), dict) else "未知的节点类型"
+        msg = (
+            f"未知的节点类型 {err.get('input', {}).get('type')!r}"
+            if isinstance(err.get("input"), dict)
+            else "未知的节点类型"
+        )
     elif kind == "union_tag_not_found":
         msg = "缺少节点类型 type"
     else:
@@ -128,8 +133,20 @@ def _schema_problem(err: Any) -> Problem:
     return Problem(node, msg)
 
 
-_TYPE_TAGS = {"play", "menu", "collect", "time_switch", "tag", "queue", "message", "transfer",
-              "announcement", "survey", "ticket_status", "hangup"}
+_TYPE_TAGS = {
+    "play",
+    "menu",
+    "collect",
+    "time_switch",
+    "tag",
+    "queue",
+    "message",
+    "transfer",
+    "announcement",
+    "survey",
+    "ticket_status",
+    "hangup",
+}
 
 
 def dump_yaml(flow: Flow) -> str:

@@ -61,12 +61,32 @@ class EspeakSynthesizer:
         # aloud to callers, an arbitrary file truncated).
         espeak = subprocess.Popen(
             ["espeak-ng", "-v", self.voice, "-s", str(self.speed), "--stdout", "--stdin"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         sox = subprocess.Popen(
-            ["sox", "-t", "wav", "-", "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer",
-             "--", str(out), "gain", "-3"],
-            stdin=espeak.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            [
+                "sox",
+                "-t",
+                "wav",
+                "-",
+                "-r",
+                str(RATE),
+                "-c",
+                "1",
+                "-b",
+                "16",
+                "-e",
+                "signed-integer",
+                "--",
+                str(out),
+                "gain",
+                "-3",
+            ],
+            stdin=espeak.stdout,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
         )
         assert espeak.stdin is not None and espeak.stdout is not None
         espeak.stdout.close()  # sox holds it now; espeak sees EPIPE if sox dies
@@ -186,8 +206,11 @@ class PromptStore:
     def _convert(self, src: Path, target: Path) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(".tmp.wav")
-        proc = subprocess.run(["sox", str(src), "-r", str(RATE), "-c", "1", "-b", "16", "-e",
-                               "signed-integer", str(tmp)], capture_output=True, timeout=60)
+        proc = subprocess.run(
+            ["sox", str(src), "-r", str(RATE), "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp)],
+            capture_output=True,
+            timeout=60,
+        )
         if proc.returncode != 0:
             tmp.unlink(missing_ok=True)
             raise PromptError(f"无法转换录音文件 {src.name}：{proc.stderr.decode(errors='replace')[:200]}")
@@ -215,7 +238,8 @@ class PromptStore:
         if failures:
             raise PromptError("提示音无法生成：" + "；".join(failures), failures=failures)
         return CompiledFlow(
-            flow=flow, version=version,
+            flow=flow,
+            version=version,
             prompts={k: f.result() for k, f in jobs.items()},
             system={k: f.result() for k, f in system_jobs.items()},
         )

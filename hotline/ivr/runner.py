@@ -25,6 +25,7 @@ MAX_STEPS = 200
 
 # -- instructions ---------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Play:
     """Play files in turn; a key in `digits` interrupts. Result: that key or ''."""
@@ -285,7 +286,8 @@ def _collect(cf: CompiledFlow, nid: str, node: Any, ctx: CallContext) -> Generat
         digits = yield ReadDigits(cf.files(nid, "prompt"), node.max_digits, int(node.timeout * 1000))
         digits = "".join(c for c in (digits or "") if c in "0123456789*")
         ok = node.min_digits <= len(digits) <= node.max_digits and (
-            pattern is None or pattern.fullmatch(digits) is not None)
+            pattern is None or pattern.fullmatch(digits) is not None
+        )
         if ok:
             ctx.vars[node.var] = digits
             ctx.step(nid, node, digits)

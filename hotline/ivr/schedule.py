@@ -22,8 +22,11 @@ class Calendar:
 
     @classmethod
     def from_settings(cls, ivr: IvrSettings) -> Calendar:
-        return cls(dict(ivr.schedules), frozenset(dt.date.fromisoformat(d) for d in ivr.holidays),
-                   zoneinfo.ZoneInfo(ivr.timezone))
+        return cls(
+            dict(ivr.schedules),
+            frozenset(dt.date.fromisoformat(d) for d in ivr.holidays),
+            zoneinfo.ZoneInfo(ivr.timezone),
+        )
 
     def local(self, now: dt.datetime) -> dt.datetime:
         return now.astimezone(self.tz)

@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.config import Settings
-from hotline.db.models import Announcement, IvrAudit, IvrFlow, IvrFlowVersion, utcnow
-from hotline.errors import BadRequest, HotlineError
+from hotline.db.models import IvrAudit, IvrFlow, IvrFlowVersion, utcnow
+from hotline.errors import HotlineError
 from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt
 from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.prompts import PromptStore
@@ -64,8 +64,12 @@ class FlowService:
             flow = load_yaml(document)
         except FlowInvalid as exc:
             return None, exc.problems
-        return flow, validate(flow, schedules=self.settings.ivr.schedules.keys(),
-                              prompt_files=self.prompts.uploads, queues=queues_of(self.settings))
+        return flow, validate(
+            flow,
+            schedules=self.settings.ivr.schedules.keys(),
+            prompt_files=self.prompts.uploads,
+            queues=queues_of(self.settings),
+        )
 
     def warnings(self, flow: Flow | None) -> list[Problem]:
         """Advice that does not stop a publish: a slow way to a seat."""
@@ -100,10 +104,19 @@ class FlowService:
             await self.save_draft(MAIN_FLOW, document, actor="system")
             await self.publish(MAIN_FLOW, actor="system")
         async with self.sessions() as db:
-            rows = (await db.execute(
-                select(IvrFlowVersion).join(IvrFlow, (IvrFlow.name == IvrFlowVersion.flow_name)
-                                            & (IvrFlow.current_version == IvrFlowVersion.version))
-            )).scalars().all()
+            rows = (
+                (
+                    await db.execute(
+                        select(IvrFlowVersion).join(
+                            IvrFlow,
+                            (IvrFlow.name == IvrFlowVersion.flow_name)
+                            & (IvrFlow.current_version == IvrFlowVersion.version),
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
         for row in rows:
             try:
                 self._current[row.flow_name] = await self.prompts.compile(load_yaml(row.document), row.version)
@@ -118,30 +131,47 @@ class FlowService:
     async def list(self) -> list[dict[str, object]]:
         async with self.sessions() as db:
             flows = (await db.scalars(select(IvrFlow).order_by(IvrFlow.name))).all()
-        return [{"name": f.name, "current_version": f.current_version,
-                 "draft_updated_at": f.draft_updated_at.isoformat(), "draft_updated_by": f.draft_updated_by}
-                for f in flows]
+        return [
+            {
+                "name": f.name,
+                "current_version": f.current_version,
+                "draft_updated_at": f.draft_updated_at.isoformat(),
+                "draft_updated_by": f.draft_updated_by,
+            }
+            for f in flows
+        ]
 
     async def get(self, name: str) -> dict[str, object]:
         async with self.sessions() as db:
             flow = await db.get(IvrFlow, name)
             if flow is None:
                 raise FlowNotFound(f"没有名为 {name} 的流程")
-            versions = (await db.scalars(select(IvrFlowVersion).where(IvrFlowVersion.flow_name == name)
-                                         .order_by(IvrFlowVersion.version.desc()))).all()
+            versions = (
+                await db.scalars(
+                    select(IvrFlowVersion)
+                    .where(IvrFlowVersion.flow_name == name)
+                    .order_by(IvrFlowVersion.version.desc())
+                )
+            ).all()
         _, problems = await self.check_async(flow.draft)
         return {
-            "name": name, "draft": flow.draft, "current_version": flow.current_version,
-            "draft_updated_at": flow.draft_updated_at.isoformat(), "draft_updated_by": flow.draft_updated_by,
+            "name": name,
+            "draft": flow.draft,
+            "current_version": flow.current_version,
+            "draft_updated_at": flow.draft_updated_at.isoformat(),
+            "draft_updated_by": flow.draft_updated_by,
             "problems": [{"node": p.node, "message": p.message} for p in problems],
-            "versions": [{"version": v.version, "published_at": v.published_at.isoformat(),
-                          "published_by": v.published_by} for v in versions],
+            "versions": [
+                {"version": v.version, "published_at": v.published_at.isoformat(), "published_by": v.published_by}
+                for v in versions
+            ],
         }
 
     async def version(self, name: str, version: int) -> str:
         async with self.sessions() as db:
-            row = await db.scalar(select(IvrFlowVersion).where(
-                IvrFlowVersion.flow_name == name, IvrFlowVersion.version == version))
+            row = await db.scalar(
+                select(IvrFlowVersion).where(IvrFlowVersion.flow_name == name, IvrFlowVersion.version == version)
+            )
         if row is None:
             raise VersionNotFound(f"流程 {name} 没有第 {version} 版")
         return row.document
@@ -176,20 +206,31 @@ class FlowService:
         # Prompts are made before anything is stored: a prompt that cannot be
         # made fails the publish and leaves the current version serving.
         async with self.sessions() as db:
-            latest = await db.scalar(select(IvrFlowVersion.version).where(IvrFlowVersion.flow_name == name)
-                                     .order_by(IvrFlowVersion.version.desc()).limit(1))
+            latest = await db.scalar(
+                select(IvrFlowVersion.version)
+                .where(IvrFlowVersion.flow_name == name)
+                .order_by(IvrFlowVersion.version.desc())
+                .limit(1)
+            )
         version = (latest or 0) + 1
         compiled = await self.prompts.compile(flow, version)
         async with self.sessions() as db, db.begin():
             row = await db.get(IvrFlow, name)
             previous = ""
             if row.current_version is not None:
-                previous = await db.scalar(select(IvrFlowVersion.document).where(
-                    IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version)) or ""
+                previous = (
+                    await db.scalar(
+                        select(IvrFlowVersion.document).where(
+                            IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version
+                        )
+                    )
+                    or ""
+                )
             db.add(IvrFlowVersion(flow_name=name, version=version, document=document, published_by=actor))
             row.current_version = version
-            db.add(IvrAudit(flow_name=name, actor=actor, action="publish", version=version,
-                            diff=_diff(previous, document)))
+            db.add(
+                IvrAudit(flow_name=name, actor=actor, action="publish", version=version, diff=_diff(previous, document))
+            )
         self._current[name] = compiled
         log.info("flow %s v%d published by %s", name, version, actor)
         return version
@@ -199,60 +240,35 @@ class FlowService:
         compiled = await self.prompts.compile(load_yaml(document), version)
         async with self.sessions() as db, db.begin():
             row = await db.get(IvrFlow, name)
-            previous = await db.scalar(select(IvrFlowVersion.document).where(
-                IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version)) or ""
+            previous = (
+                await db.scalar(
+                    select(IvrFlowVersion.document).where(
+                        IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version
+                    )
+                )
+                or ""
+            )
             row.current_version = version
-            db.add(IvrAudit(flow_name=name, actor=actor, action="rollback", version=version,
-                            diff=_diff(previous, document)))
+            db.add(
+                IvrAudit(
+                    flow_name=name, actor=actor, action="rollback", version=version, diff=_diff(previous, document)
+                )
+            )
         self._current[name] = compiled
         return version
 
     async def audit(self, name: str, limit: int = 200) -> list[dict[str, object]]:
         async with self.sessions() as db:
-            rows = (await db.scalars(select(IvrAudit).where(IvrAudit.flow_name == name)
-                                     .order_by(IvrAudit.id.desc()).limit(limit))).all()
-        return [{"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "version": r.version,
-                 "diff": r.diff} for r in rows]
+            rows = (
+                await db.scalars(
+                    select(IvrAudit).where(IvrAudit.flow_name == name).order_by(IvrAudit.id.desc()).limit(limit)
+                )
+            ).all()
+        return [
+            {"at": r.at.isoformat(), "actor": r.actor, "action": r.action, "version": r.version, "diff": r.diff}
+            for r in rows
+        ]
 
 
 def _diff(before: str, after: str) -> str:
-    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True),
-                                        "before", "after", n=2))
-
-
-class AnnouncementService:
-    """The emergency notice: its prompt is made when the lead switches it on."""
-
-    def __init__(self, sessions: async_sessionmaker, prompts: PromptStore):
-        self.sessions = sessions
-        self.prompts = prompts
-        self._file: str | None = None
-        self.active = False
-        self.text = ""
-
-    async def load(self) -> None:
-        async with self.sessions() as db:
-            row = await db.get(Announcement, 1)
-        if row is not None:
-            self.active, self.text = row.active, row.text
-            self._file = await self.prompts.for_text(row.text) if row.active and row.text else None
-
-    def current_file(self) -> str | None:
-        return self._file if self.active else None
-
-    async def set(self, active: bool, text: str, actor: str) -> dict[str, object]:
-        text = text.strip()
-        if active and not text:
-            raise BadRequest("开启应急公告时必须填写公告内容", field="text")
-        file = await self.prompts.for_text(text) if active else None
-        async with self.sessions() as db, db.begin():
-            row = await db.get(Announcement, 1)
-            if row is None:
-                row = Announcement(id=1)
-                db.add(row)
-            row.active, row.text, row.updated_by, row.updated_at = active, text, actor, utcnow()
-        self.active, self.text, self._file = active, text, file
-        return self.view()
-
-    def view(self) -> dict[str, object]:
-        return {"active": self.active, "text": self.text}
+    return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), "before", "after", n=2))

@@ -12,8 +12,9 @@ from typing import Any
 from hotline.ivr.flow import DTMF_KEYS, INPUT_TYPES, NODE_ID, SEAT_TYPES, Flow, Problem, edges, prompts_of, reachable
 
 
-def validate(flow: Flow, *, schedules: Iterable[str] = (), prompt_files: Path | None = None,
-             queues: Iterable[str] = ("hotline",)) -> list[Problem]:
+def validate(
+    flow: Flow, *, schedules: Iterable[str] = (), prompt_files: Path | None = None, queues: Iterable[str] = ("hotline",)
+) -> list[Problem]:
     """Everything wrong with a flow, each with its node and a readable reason."""
     problems: list[Problem] = []
     nodes = flow.nodes
@@ -83,7 +84,8 @@ def _silent_loops(flow: Flow, live: set[str]) -> Iterator[Problem]:
     """Cycles through nodes that never wait for the caller."""
     graph = {
         nid: [t for _, t in edges(flow.nodes[nid]) if t in flow.nodes and flow.nodes[t].type not in INPUT_TYPES]
-        for nid in live if flow.nodes[nid].type not in INPUT_TYPES
+        for nid in live
+        if flow.nodes[nid].type not in INPUT_TYPES
     }
     color: dict[str, int] = {}
     reported: set[frozenset[str]] = set()
@@ -93,7 +95,7 @@ def _silent_loops(flow: Flow, live: set[str]) -> Iterator[Problem]:
         path.append(nid)
         for nxt in graph.get(nid, ()):
             if color.get(nxt) == 1:
-                cycle = path[path.index(nxt):]
+                cycle = path[path.index(nxt) :]
                 key = frozenset(cycle)
                 if key not in reported:
                     reported.add(key)
@@ -155,6 +157,7 @@ def _before_input(flow: Flow) -> set[str]:
 
 # -- time to a seat -------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class PathTime:
     """What a caller who presses nothing sits through before the queue."""
@@ -202,8 +205,11 @@ def no_key_path(flow: Flow, seconds_of: Callable[[str, str], float]) -> PathTime
             return then(node.default, prompt + node.retries * retry, wait * (node.retries + 1))
         if t == "collect":
             tries = node.retries + 1
-            return then(node.fail, tries * seconds_of(nid, "prompt") + node.retries * seconds_of(nid, "invalid_prompt"),
-                        tries * node.timeout)
+            return then(
+                node.fail,
+                tries * seconds_of(nid, "prompt") + node.retries * seconds_of(nid, "invalid_prompt"),
+                tries * node.timeout,
+            )
         return None  # message, transfer, hangup, survey: no seat this way
 
     return walk(flow.start, ())
@@ -214,6 +220,11 @@ def slow_path_warnings(flow: Flow, seconds_of: Callable[[str, str], float], boun
     path = no_key_path(flow, seconds_of)
     if path is None or path.total <= bound:
         return []
-    return [Problem(path.nodes[-1], f"不按键的来电者约 {path.total:.1f} 秒后才进入人工排队（提示音 {path.prompts:.1f} 秒"
-                                    f" + 等待 {path.waits:.1f} 秒，经过 {' → '.join(path.nodes)}），超过 {bound:g} 秒；"
-                                    "建议缩短提示音或菜单等待时间")]
+    return [
+        Problem(
+            path.nodes[-1],
+            f"不按键的来电者约 {path.total:.1f} 秒后才进入人工排队（提示音 {path.prompts:.1f} 秒"
+            f" + 等待 {path.waits:.1f} 秒，经过 {' → '.join(path.nodes)}），超过 {bound:g} 秒；"
+            "建议缩短提示音或菜单等待时间",
+        )
+    ]

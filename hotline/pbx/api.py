@@ -8,6 +8,7 @@ import zoneinfo
 from aiohttp import web
 
 from hotline.errors import BadRequest
+from hotline.pbx.guard_view import guard_view
 from hotline.pbx.sipguard import SipGuard
 from hotline.roles import Role
 from hotline.web.auth import USER, allow
@@ -25,7 +26,7 @@ async def security_page(request: web.Request) -> web.StreamResponse:
 @allow(Role.ADMIN)
 async def sip_security(request: web.Request) -> web.Response:
     tz = zoneinfo.ZoneInfo(request.app[SETTINGS].ivr.timezone)
-    return web.json_response(await request.app[GUARD].view(tz))
+    return web.json_response(await guard_view(request.app[GUARD], tz))
 
 
 @allow(Role.ADMIN)

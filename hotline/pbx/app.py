@@ -9,8 +9,9 @@ from aiohttp import web
 
 from hotline.metrics import METRICS
 from hotline.pbx import api as pbx_api
+from hotline.pbx.guard_view import guard_metrics
 from hotline.pbx.health import PbxWatch, metrics_updater
-from hotline.pbx.sipguard import SipGuard, guard_metrics
+from hotline.pbx.sipguard import SipGuard
 from hotline.pbx.trunks import TrunkWatch, trunk_metrics
 from hotline.web.keys import AMI, SESSIONS, SETTINGS
 

@@ -46,7 +46,7 @@ def parse_limit(limits_text: str) -> int:
     """The soft 'Max open files' of a /proc/PID/limits text (0 if unlimited or absent)."""
     for line in limits_text.splitlines():
         if line.startswith("Max open files"):
-            soft = line[len("Max open files"):].split()[0]
+            soft = line[len("Max open files") :].split()[0]
             return int(soft) if soft.isdigit() else 0
     return 0
 

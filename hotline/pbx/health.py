@@ -64,13 +64,25 @@ class PbxHealth:
             return self
         if not self.ever_up:
             return PbxHealth(up=True, since=now, reason="", ever_up=True)
-        return dataclasses.replace(self, up=True, since=now, reason="", outages=self.outages + 1,
-                                   last_outage=Outage(self.since, now, self.reason))
+        return dataclasses.replace(
+            self,
+            up=True,
+            since=now,
+            reason="",
+            outages=self.outages + 1,
+            last_outage=Outage(self.since, now, self.reason),
+        )
 
 
 class PbxWatch:
-    def __init__(self, client: AMIClient, keeper: MirrorKeeper, pbx: Pbx | None,
-                 clock: Callable[[], float] = time.time, tz: dt.tzinfo = dt.timezone.utc):
+    def __init__(
+        self,
+        client: AMIClient,
+        keeper: MirrorKeeper,
+        pbx: Pbx | None,
+        clock: Callable[[], float] = time.time,
+        tz: dt.tzinfo = dt.timezone.utc,
+    ):
         self.tz = tz  # the hotline's own time zone: what the lead's clock says
         self.client = client
         self.keeper = keeper
@@ -153,17 +165,23 @@ class PbxWatch:
         h = self.health
         sup = self.supervisor
         out: dict[str, Any] = {
-            "up": h.up, "since": round(h.since, 3), "since_text": self._clock_text(h.since),
-            "reason": h.reason, "outages": h.outages,
+            "up": h.up,
+            "since": round(h.since, 3),
+            "since_text": self._clock_text(h.since),
+            "reason": h.reason,
+            "outages": h.outages,
             "restarts": sup.restarts if sup else None,
             "last_exit": sup.last_exit if sup and sup.last_exit else None,
             "restarting": bool(sup and sup.state == "restarting"),
             "files": self.files.as_dict() if self.files is not None else None,
         }
         if h.last_outage is not None:
-            out["last_outage"] = {"down_at": round(h.last_outage.down_at, 3), "up_at": round(h.last_outage.up_at, 3),
-                                  "up_text": self._clock_text(h.last_outage.up_at),
-                                  "seconds": round(h.last_outage.seconds, 1)}
+            out["last_outage"] = {
+                "down_at": round(h.last_outage.down_at, 3),
+                "up_at": round(h.last_outage.up_at, 3),
+                "up_text": self._clock_text(h.last_outage.up_at),
+                "seconds": round(h.last_outage.seconds, 1),
+            }
         return out
 
     def _clock_text(self, at: float) -> str:
@@ -173,8 +191,9 @@ class PbxWatch:
 def metrics_updater(registry: Any, watch: PbxWatch) -> Callable[[], Awaitable[None]]:
     """PBX gauges for /metrics: up, restarts by the supervisor, outages seen."""
     up = Gauge("hotline_pbx_up", "1 while AMI is connected to a synced Asterisk", registry=registry)
-    restarts = Gauge("hotline_pbx_restarts", "Asterisk restarts by the bundled supervisor since it started",
-                     registry=registry)
+    restarts = Gauge(
+        "hotline_pbx_restarts", "Asterisk restarts by the bundled supervisor since it started", registry=registry
+    )
     outages = Gauge("hotline_pbx_outages", "PBX outages the controller saw end since it started", registry=registry)
     last = Gauge("hotline_pbx_last_outage_seconds", "Length of the last PBX outage", registry=registry)
 

@@ -63,10 +63,7 @@ def install(settings: Settings, say: Callable[[str], None] = print) -> bool:
     step(1, "checking the tools (mmdebstrap, bwrap, sox)")
     missing = [tool for tool in ("mmdebstrap", "bwrap", "sox") if shutil.which(tool) is None]
     if missing:
-        raise InstallError(
-            "missing tools: " + ", ".join(missing)
-            + " (apt-get install mmdebstrap bubblewrap sox)"
-        )
+        raise InstallError("missing tools: " + ", ".join(missing) + " (apt-get install mmdebstrap bubblewrap sox)")
     root = settings.pbx.rootfs
     built = False
     if is_installed(settings):
@@ -100,8 +97,8 @@ def _build(settings: Settings) -> None:
         "mmdebstrap",
         "--variant=apt",
         "--quiet",
-        "--aptopt=Acquire::Check-Valid-Until \"false\"",
-        "--aptopt=Acquire::Retries \"3\"",
+        '--aptopt=Acquire::Check-Valid-Until "false"',
+        '--aptopt=Acquire::Retries "3"',
         "--include=" + ",".join(settings.pbx.packages),
         settings.pbx.suite,
         str(tmp),

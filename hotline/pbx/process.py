@@ -20,12 +20,11 @@ import socket
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 from hotline.config import Settings
 from hotline.errors import HotlineError
 from hotline.pbx import install, supervisor
+from hotline.pbx.paths import Paths
 from hotline.pbx.render import ensure_hold_music, render_config
 from hotline.pbx.supervisor import SupervisorState, descendant, read_state
 
@@ -46,48 +45,6 @@ class PbxNotRunning(PbxError):
     error_id = "pbx-not-running"
 
 
-@dataclass(frozen=True)
-class Paths:
-    base: Path
-
-    @property
-    def etc(self) -> Path:
-        return self.base / "etc"
-
-    @property
-    def run(self) -> Path:
-        return self.base / "run"
-
-    @property
-    def log(self) -> Path:
-        return self.base / "log"
-
-    @property
-    def spool(self) -> Path:
-        return self.base / "spool"
-
-    @property
-    def lib(self) -> Path:
-        """Seen inside as /var/lib/asterisk/hotline: hold music, prompts."""
-        return self.base / "lib"
-
-    @property
-    def pidfile(self) -> Path:
-        return self.base / "supervisor.pid"
-
-    @property
-    def state_file(self) -> Path:
-        return self.base / "supervisor.json"
-
-    @property
-    def console_log(self) -> Path:
-        return self.log / "console.log"
-
-    @property
-    def messages_log(self) -> Path:
-        return self.log / "messages.log"
-
-
 class Pbx:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -98,23 +55,42 @@ class Pbx:
         p = self.paths
         return [
             "bwrap",
-            "--ro-bind", str(self.settings.pbx.rootfs), "/",
-            "--tmpfs", "/run",
-            "--tmpfs", "/tmp",
-            "--bind", str(p.etc), "/etc/asterisk",
-            "--bind", str(p.run), "/run/asterisk",
-            "--bind", str(p.log), "/var/log/asterisk",
-            "--bind", str(p.spool), "/var/spool/asterisk",
-            "--bind", str(p.lib), "/var/lib/asterisk/hotline",
+            "--ro-bind",
+            str(self.settings.pbx.rootfs),
+            "/",
+            "--tmpfs",
+            "/run",
+            "--tmpfs",
+            "/tmp",
+            "--bind",
+            str(p.etc),
+            "/etc/asterisk",
+            "--bind",
+            str(p.run),
+            "/run/asterisk",
+            "--bind",
+            str(p.log),
+            "/var/log/asterisk",
+            "--bind",
+            str(p.spool),
+            "/var/spool/asterisk",
+            "--bind",
+            str(p.lib),
+            "/var/lib/asterisk/hotline",
             # Mandarin number words (digits/...), made by the controller.
-            "--bind", str(p.lib / "sounds-zh"), "/usr/share/asterisk/sounds/zh",
-            "--proc", "/proc",
-            "--dev", "/dev",
+            "--bind",
+            str(p.lib / "sounds-zh"),
+            "/usr/share/asterisk/sounds/zh",
+            "--proc",
+            "/proc",
+            "--dev",
+            "/dev",
             # A user namespace and no capabilities: Asterisk runs as the
             # unprivileged service user (never root, see privileges.py) and
             # holds no capability over anything outside the sandbox.
             "--unshare-user",
-            "--cap-drop", "ALL",
+            "--cap-drop",
+            "ALL",
             "--unshare-pid",
             "--unshare-ipc",
             "--die-with-parent",
@@ -124,9 +100,7 @@ class Pbx:
 
     def prepare(self) -> None:
         if not install.is_installed(self.settings):
-            raise PbxNotInstalled(
-                f"no Asterisk in {self.settings.pbx.rootfs}; run `hotline pbx install` first"
-            )
+            raise PbxNotInstalled(f"no Asterisk in {self.settings.pbx.rootfs}; run `hotline pbx install` first")
         for point in install.MOUNT_POINTS:
             if not (self.settings.pbx.rootfs / point).is_dir():
                 raise PbxNotInstalled(f"{self.settings.pbx.rootfs} lacks /{point}; run `hotline pbx install` again")
@@ -135,9 +109,20 @@ class Pbx:
         # every folder is the service user's alone (Asterisk runs as it too).
         p.base.mkdir(parents=True, exist_ok=True)
         os.chmod(p.base, 0o700)
-        for folder in (p.etc, p.run, p.log, p.spool, p.spool / "db", p.spool / "monitor", p.lib,
-                       p.lib / "prompts", p.lib / "messages", p.lib / "recordings", p.lib / "sounds-zh",
-                       p.lib / "sounds-zh" / "digits"):
+        for folder in (
+            p.etc,
+            p.run,
+            p.log,
+            p.spool,
+            p.spool / "db",
+            p.spool / "monitor",
+            p.lib,
+            p.lib / "prompts",
+            p.lib / "messages",
+            p.lib / "recordings",
+            p.lib / "sounds-zh",
+            p.lib / "sounds-zh" / "digits",
+        ):
             folder.mkdir(parents=True, exist_ok=True)
             os.chmod(folder, 0o700)
         render_config(self.settings, p.etc)
@@ -148,10 +133,14 @@ class Pbx:
         """Run Asterisk under the supervisor (pbx/supervisor.py) until SIGTERM/SIGINT."""
         self.prepare()
         p, cfg = self.paths, self.settings.pbx
-        return supervisor.run(self.bwrap_argv("/usr/sbin/asterisk", "-f", "-n"),
-                              supervisor.RestartPolicy(cfg.restart_initial, cfg.restart_max, cfg.restart_stable),
-                              pidfile=p.pidfile, state_file=p.state_file, console_log=p.console_log,
-                              stop=lambda: self.cli("core stop now", timeout=8))
+        return supervisor.run(
+            self.bwrap_argv("/usr/sbin/asterisk", "-f", "-n"),
+            supervisor.RestartPolicy(cfg.restart_initial, cfg.restart_max, cfg.restart_stable),
+            pidfile=p.pidfile,
+            state_file=p.state_file,
+            console_log=p.console_log,
+            stop=lambda: self.cli("core stop now", timeout=8),
+        )
 
     def supervisor_state(self) -> SupervisorState | None:
         """What the supervisor last wrote, or None when none runs."""
@@ -203,8 +192,11 @@ class Pbx:
         sup_log = open(self.paths.log / "supervisor.log", "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "hotline", "pbx", "run"],
-            stdin=subprocess.DEVNULL, stdout=sup_log, stderr=subprocess.STDOUT,
-            start_new_session=True, env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=sup_log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=env,
         )
         sup_log.close()
         # Written here as well as by the supervisor, so a stop() that comes
@@ -224,12 +216,12 @@ class Pbx:
         if not ok:
             with contextlib.suppress(Exception):
                 self.stop()
-            why = ("exited during start-up" if not alive()
-                   else f"did not come up within {self.settings.pbx.boot_timeout:.0f} s")
-            raise PbxBootFailed(
-                f"Asterisk {why}.\n"
-                f"Last lines of {self.paths.messages_log}:\n{self.log_tail()}"
+            why = (
+                "exited during start-up"
+                if not alive()
+                else f"did not come up within {self.settings.pbx.boot_timeout:.0f} s"
             )
+            raise PbxBootFailed(f"Asterisk {why}.\nLast lines of {self.paths.messages_log}:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 20.0) -> bool:
         pid = self.supervisor_pid()
@@ -251,8 +243,7 @@ class Pbx:
         if not (self.paths.run / "asterisk.ctl").exists():
             raise PbxNotRunning("the bundled Asterisk is not running (`hotline pbx start`)")
         proc = subprocess.run(
-            self.bwrap_argv("/usr/sbin/asterisk", "-rx", command),
-            capture_output=True, text=True, timeout=timeout,
+            self.bwrap_argv("/usr/sbin/asterisk", "-rx", command), capture_output=True, text=True, timeout=timeout
         )
         if proc.returncode != 0:
             raise PbxNotRunning(proc.stderr.strip() or proc.stdout.strip() or "asterisk -rx failed")

@@ -35,19 +35,20 @@ def templates_dir(settings: Settings) -> Path:
 
 def context(settings: Settings) -> dict[str, object]:
     secrets = ensure_secrets(settings)
-    seats = [
-        {"name": name, "password": secrets["seat_passwords"][name]}
-        for name in settings.seats.names()
-    ]
+    seats = [{"name": name, "password": secrets["seat_passwords"][name]} for name in settings.seats.names()]
     trunks = []
     for trunk in settings.trunks:
         password = trunk_password(settings, trunk)
         if trunk.registration and not password:
-            raise RenderError(f"trunk {trunk.name}: no password (trunks.password, or "
-                              f"[trunk_passwords] {trunk.name} in {settings.secrets_file})")
+            raise RenderError(
+                f"trunk {trunk.name}: no password (trunks.password, or "
+                f"[trunk_passwords] {trunk.name} in {settings.secrets_file})"
+            )
         if _CONF_UNSAFE & set(password) or password != password.strip():
-            raise RenderError(f"trunk {trunk.name}: the password holds ; [ ] \\ or spaces at its ends, "
-                              "which Asterisk's configuration cannot carry")
+            raise RenderError(
+                f"trunk {trunk.name}: the password holds ; [ ] \\ or spaces at its ends, "
+                "which Asterisk's configuration cannot carry"
+            )
         trunks.append(trunk.model_copy(update={"password": password}))
     permit = list(dict.fromkeys(settings.pbx.sip_networks + settings.carrier_networks))
     external = settings.pbx.public_address if settings.pbx.public_address != settings.pbx.sip_host else ""
@@ -118,9 +119,36 @@ def ensure_hold_music(folder: Path) -> Path:
     tmp = folder / "hold.tmp.wav"
     subprocess.run(
         [
-            "sox", "-n", "-r", "8000", "-c", "1", "-b", "16", "-e", "signed-integer", str(tmp),
-            "synth", "0.6", "sine", "523", "synth", "0.6", "sine", "659", "fade", "0.05", "0.6", "0.1",
-            "repeat", "7", "pad", "0", "1", "gain", "-12",
+            "sox",
+            "-n",
+            "-r",
+            "8000",
+            "-c",
+            "1",
+            "-b",
+            "16",
+            "-e",
+            "signed-integer",
+            str(tmp),
+            "synth",
+            "0.6",
+            "sine",
+            "523",
+            "synth",
+            "0.6",
+            "sine",
+            "659",
+            "fade",
+            "0.05",
+            "0.6",
+            "0.1",
+            "repeat",
+            "7",
+            "pad",
+            "0",
+            "1",
+            "gain",
+            "-12",
         ],
         check=True,
         capture_output=True,

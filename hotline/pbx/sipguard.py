@@ -28,10 +28,8 @@ import collections
 import datetime as dt
 import logging
 import time
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Callable
 
-from prometheus_client import Gauge
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -47,22 +45,27 @@ from hotline.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 
-
 class NotBlocked(HotlineError):
     error_id = "sip-address-not-blocked"
     status = 404
 
 
 class SipGuard:
-    def __init__(self, settings: Settings, client: AMIClient, sessions: async_sessionmaker[AsyncSession],
-                 clock: Callable[[], float] = time.time):
+    def __init__(
+        self,
+        settings: Settings,
+        client: AMIClient,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Callable[[], float] = time.time,
+    ):
         sec = settings.sip_security
         # Carriers are never blocked: a carrier with a stale password must
         # show up as a failing trunk, not vanish behind the ACL.
         never = [*sec.never_block, *settings.carrier_networks]
         self.enabled = sec.enabled
-        self.ledger = FailureLedger(sec.failures, sec.window_seconds, sec.block_seconds, never,
-                                    alert_only=settings.sip_alert_only_networks)
+        self.ledger = FailureLedger(
+            sec.failures, sec.window_seconds, sec.block_seconds, never, alert_only=settings.sip_alert_only_networks
+        )
         self.challenges = Challenges()
         self.alerts: collections.deque[Alert] = collections.deque(maxlen=50)
         self.unverified_total = 0  # failures that answered no challenge of ours (forged, or a replay)
@@ -85,12 +88,24 @@ class SipGuard:
         async with self.sessions() as db:
             rows = (await db.execute(select(SipBlock).where(SipBlock.lifted_at.is_(None)))).scalars().all()
         for row in rows:
-            self.ledger.restore(Block(row.address, row.failures, tuple(filter(None, row.accounts.split(","))),
-                                      row.blocked_at.timestamp(), row.until.timestamp()))
+            self.ledger.restore(
+                Block(
+                    row.address,
+                    row.failures,
+                    tuple(filter(None, row.accounts.split(","))),
+                    row.blocked_at.timestamp(),
+                    row.until.timestamp(),
+                )
+            )
         self._dirty.set()
         self._tasks.spawn(self._run(), name="sip-guard")
-        log.info("SIP guard: %d address(es) blocked at start (%s after %d failures in %.0f s)",
-                 len(self.ledger.blocked), "on" if self.enabled else "off", self.ledger.limit, self.ledger.window)
+        log.info(
+            "SIP guard: %d address(es) blocked at start (%s after %d failures in %.0f s)",
+            len(self.ledger.blocked),
+            "on" if self.enabled else "off",
+            self.ledger.limit,
+            self.ledger.window,
+        )
 
     async def close(self) -> None:
         await self._tasks.close()
@@ -129,15 +144,25 @@ class SipGuard:
         verdict = self.ledger.failed(e.address, account, now)
         if isinstance(verdict, Alert):
             self.alerts.append(verdict)
-            log.error("SIP: %s (a seat network) failed authentication %d times (accounts: %s): not blocked; "
-                      "check the phones there", verdict.address, verdict.failures, ", ".join(verdict.accounts) or "-")
+            log.error(
+                "SIP: %s (a seat network) failed authentication %d times (accounts: %s): not blocked; "
+                "check the phones there",
+                verdict.address,
+                verdict.failures,
+                ", ".join(verdict.accounts) or "-",
+            )
             return
         if verdict is None:
             return
         block = verdict
         self.blocks_total += 1
-        log.warning("SIP: blocking %s for %.0f s after %d failed authentications (accounts tried: %s)",
-                    block.address, block.until - block.at, block.failures, ", ".join(block.accounts) or "-")
+        log.warning(
+            "SIP: blocking %s for %.0f s after %d failed authentications (accounts tried: %s)",
+            block.address,
+            block.until - block.at,
+            block.failures,
+            ", ".join(block.accounts) or "-",
+        )
         self._tasks.spawn(self._store(block), name=f"sip-block-{block.address}")
         self._dirty.set()
 
@@ -149,8 +174,16 @@ class SipGuard:
     # -- effects -----------------------------------------------------------
     async def _store(self, block: Block) -> None:
         async with self.sessions() as db, db.begin():
-            db.add(SipBlock(address=block.address, failures=block.failures, accounts=",".join(block.accounts),
-                            blocked_at=_utc(block.at), until=_utc(block.until), lifted_by=""))
+            db.add(
+                SipBlock(
+                    address=block.address,
+                    failures=block.failures,
+                    accounts=",".join(block.accounts),
+                    blocked_at=_utc(block.at),
+                    until=_utc(block.until),
+                    lifted_by="",
+                )
+            )
 
     async def _run(self) -> None:
         while True:
@@ -182,8 +215,11 @@ class SipGuard:
 
     async def _lifted(self, address: str, by: str) -> None:
         async with self.sessions() as db, db.begin():
-            await db.execute(update(SipBlock).where(SipBlock.address == address, SipBlock.lifted_at.is_(None))
-                             .values(lifted_at=_utc(self.clock()), lifted_by=by))
+            await db.execute(
+                update(SipBlock)
+                .where(SipBlock.address == address, SipBlock.lifted_at.is_(None))
+                .values(lifted_at=_utc(self.clock()), lifted_by=by)
+            )
 
     async def lift(self, address: str, by: str) -> None:
         """An admin frees an address now (a seat that mistyped its password)."""
@@ -193,47 +229,6 @@ class SipGuard:
         await self._lifted(address, by)
         self._dirty.set()
 
-    # -- view --------------------------------------------------------------
-    async def view(self, tz: dt.tzinfo) -> dict[str, Any]:
-        def when(at: float) -> str:
-            return dt.datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M:%S")
-
-        async with self.sessions() as db:
-            rows = (await db.execute(select(SipBlock).order_by(SipBlock.id.desc()).limit(50))).scalars().all()
-        return {
-            "enabled": self.enabled,
-            "rule": {"failures": self.ledger.limit, "window_seconds": self.ledger.window,
-                     "block_seconds": self.ledger.block_seconds},
-            "applied": self.applied is not None and self.applied == tuple(sorted(self.ledger.blocked)),
-            "blocked": [{"address": b.address, "failures": b.failures, "accounts": list(b.accounts),
-                         "at": when(b.at), "until": when(b.until)}
-                        for b in sorted(self.ledger.blocked.values(), key=lambda b: -b.at)],
-            "history": [{"address": r.address, "failures": r.failures, "accounts": r.accounts,
-                         "at": when(r.blocked_at.timestamp()), "until": when(r.until.timestamp()),
-                         "lifted_at": when(r.lifted_at.timestamp()) if r.lifted_at else None,
-                         "lifted_by": r.lifted_by} for r in rows],
-            "recent_failures": [{"at": when(f.at), "address": f.address, "account": f.account,
-                                 "kind": "密码错误" if f.kind == "ChallengeResponseFailed" else "账号不存在（未计数）"}
-                                for f in reversed(self.recent)][:30],
-            "alerts": [{"at": when(a.at), "address": a.address, "failures": a.failures, "accounts": list(a.accounts)}
-                       for a in reversed(self.alerts)],
-            "failures_total": self.failures_total,
-            "unverified_total": self.unverified_total,
-        }
-
 
 def _utc(at: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(at, dt.timezone.utc)
-
-
-def guard_metrics(registry: Any, guard: SipGuard) -> Callable[[], Awaitable[None]]:
-    blocked = Gauge("hotline_sip_blocked_addresses", "Addresses refused at the SIP ACL now", registry=registry)
-    failures = Gauge("hotline_sip_auth_failures", "Failed SIP authentications seen since start", registry=registry)
-    blocks = Gauge("hotline_sip_blocks", "Addresses blocked since start", registry=registry)
-
-    async def update() -> None:
-        blocked.set(len(guard.ledger.blocked))
-        failures.set(guard.failures_total)
-        blocks.set(guard.blocks_total)
-
-    return update

@@ -53,8 +53,9 @@ class _Tally:
 
 
 class FailureLedger:
-    def __init__(self, limit: int, window: float, block_seconds: float, never: Iterable[str] = (),
-                 alert_only: Iterable[str] = ()):
+    def __init__(
+        self, limit: int, window: float, block_seconds: float, never: Iterable[str] = (), alert_only: Iterable[str] = ()
+    ):
         self.limit = limit
         self.window = window
         self.block_seconds = block_seconds
@@ -122,13 +123,25 @@ class FailureLedger:
 
 def acl_actions(addresses: Iterable[str]) -> dict[str, str]:
     """UpdateConfig fields that make the blocked ACL hold exactly `addresses`."""
-    fields = {"SrcFilename": BLOCK_FILE, "DstFilename": BLOCK_FILE, "Reload": "res_pjsip.so",
-              "Action-000000": "EmptyCat", "Cat-000000": BLOCK_ACL,
-              "Action-000001": "Append", "Cat-000001": BLOCK_ACL, "Var-000001": "type", "Value-000001": "acl"}
+    fields = {
+        "SrcFilename": BLOCK_FILE,
+        "DstFilename": BLOCK_FILE,
+        "Reload": "res_pjsip.so",
+        "Action-000000": "EmptyCat",
+        "Cat-000000": BLOCK_ACL,
+        "Action-000001": "Append",
+        "Cat-000001": BLOCK_ACL,
+        "Var-000001": "type",
+        "Value-000001": "acl",
+    }
     for i, address in enumerate(sorted(addresses), start=2):
         ip = ipaddress.ip_address(address)  # never anything but an address into the file
-        fields |= {f"Action-{i:06d}": "Append", f"Cat-{i:06d}": BLOCK_ACL, f"Var-{i:06d}": "deny",
-                   f"Value-{i:06d}": f"{ip}/{ip.max_prefixlen}"}
+        fields |= {
+            f"Action-{i:06d}": "Append",
+            f"Cat-{i:06d}": BLOCK_ACL,
+            f"Var-{i:06d}": "deny",
+            f"Value-{i:06d}": f"{ip}/{ip.max_prefixlen}",
+        }
     return fields
 
 

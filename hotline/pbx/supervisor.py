@@ -52,8 +52,9 @@ class SupervisorState:
         return dataclasses.replace(self, asterisk_pid=pid, state="running", started_at=_now())
 
     def crashed(self, reason: str, delay: float) -> SupervisorState:
-        return dataclasses.replace(self, asterisk_pid=0, state="restarting", restarts=self.restarts + 1,
-                                   last_exit=reason, last_exit_at=_now())
+        return dataclasses.replace(
+            self, asterisk_pid=0, state="restarting", restarts=self.restarts + 1, last_exit=reason, last_exit_at=_now()
+        )
 
 
 def exit_reason(code: int) -> str:
@@ -111,8 +112,15 @@ def _child_setup() -> None:
     raise_soft_limit()
 
 
-def run(argv: Sequence[str], policy: RestartPolicy, *, pidfile: Path, state_file: Path, console_log: Path,
-        stop: Callable[[], object]) -> int:
+def run(
+    argv: Sequence[str],
+    policy: RestartPolicy,
+    *,
+    pidfile: Path,
+    state_file: Path,
+    console_log: Path,
+    stop: Callable[[], object],
+) -> int:
     """Run Asterisk (`argv`: its sandboxed command), restarting it whenever it
     dies, until SIGTERM/SIGINT; then `stop` asks it to stop (core stop now).
 
@@ -140,9 +148,7 @@ def run(argv: Sequence[str], policy: RestartPolicy, *, pidfile: Path, state_file
     try:
         while True:
             proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-                preexec_fn=_child_setup,
+                list(argv), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_child_setup
             )
             started = time.monotonic()
             state = state.started(proc.pid)
@@ -152,8 +158,7 @@ def run(argv: Sequence[str], policy: RestartPolicy, *, pidfile: Path, state_file
             delay = policy.next_delay(ran)
             state = state.crashed(exit_reason(code), delay)
             write_state(state_file, state)
-            _say(f"Asterisk exited ({state.last_exit}) after {ran:.1f} s; "
-                 f"restart #{state.restarts} in {delay:.1f} s")
+            _say(f"Asterisk exited ({state.last_exit}) after {ran:.1f} s; restart #{state.restarts} in {delay:.1f} s")
             time.sleep(delay)
     except _Stop:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)

@@ -67,12 +67,17 @@ def _names(settings: Settings) -> list[x509.GeneralName]:
 def _self_signed(settings: Settings, files: TlsFiles) -> None:
     files.cert.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, settings.pbx.address),
-                         x509.NameAttribute(NameOID.ORGANIZATION_NAME, "12345 hotline PBX")])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, settings.pbx.address),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "12345 hotline PBX"),
+        ]
+    )
     now = dt.datetime.now(dt.timezone.utc)
     cert = (
         x509.CertificateBuilder()
-        .subject_name(subject).issuer_name(subject)
+        .subject_name(subject)
+        .issuer_name(subject)
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
@@ -81,8 +86,10 @@ def _self_signed(settings: Settings, files: TlsFiles) -> None:
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    _write_private(files.key, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                serialization.NoEncryption()))
+    _write_private(
+        files.key,
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+    )
     _write_private(files.cert, cert.public_bytes(serialization.Encoding.PEM))
 
 

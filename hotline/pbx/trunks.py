@@ -65,8 +65,7 @@ class TrunkBoard:
     """Every configured trunk's state; changes return whether anything moved."""
 
     def __init__(self, trunks: Iterable[Trunk], now: float):
-        self.states: dict[str, TrunkState] = {
-            t.name: TrunkState(t.name, t.registration, since=now) for t in trunks}
+        self.states: dict[str, TrunkState] = {t.name: TrunkState(t.name, t.registration, since=now) for t in trunks}
 
     def _put(self, new: TrunkState, now: float) -> bool:
         """Store; True when what the lead sees changed (not a new round trip)."""
@@ -104,16 +103,20 @@ class TrunkBoard:
 
 
 class TrunkWatch:
-    def __init__(self, settings: Settings, client: AMIClient, clock: Callable[[], float] = time.time,
-                 tz: dt.tzinfo = dt.timezone.utc):
+    def __init__(
+        self,
+        settings: Settings,
+        client: AMIClient,
+        clock: Callable[[], float] = time.time,
+        tz: dt.tzinfo = dt.timezone.utc,
+    ):
         self.client = client
         self.clock = clock
         self.tz = tz
         self.trunks = {t.name: t for t in settings.trunks}
         self.board = TrunkBoard(settings.trunks, clock())
         # Registry events name a registration by its URIs, not its object.
-        self._by_client_uri = {f"sip:{t.username}@{t.host}:{t.port}": t.name
-                               for t in settings.trunks if t.registration}
+        self._by_client_uri = {f"sip:{t.username}@{t.host}:{t.port}": t.name for t in settings.trunks if t.registration}
         self._listeners: list[Callable[[], None]] = []
         self._down: set[str] = set()  # trunks last logged as down
         if not self.trunks:
@@ -186,13 +189,22 @@ class TrunkWatch:
         out = []
         for name, trunk in self.trunks.items():
             s = self.board.states[name]
-            out.append({
-                "name": name, "host": f"{trunk.host}:{trunk.port}", "transport": trunk.transport,
-                "registration": trunk.registration, "up": s.up, "known": s.known,
-                "reachable": s.reachable, "registered": s.registered, "rtt_ms": s.rtt_ms,
-                "reason": s.reason, "since": round(s.since, 3),
-                "since_text": dt.datetime.fromtimestamp(s.since, self.tz).strftime("%H:%M:%S"),
-            })
+            out.append(
+                {
+                    "name": name,
+                    "host": f"{trunk.host}:{trunk.port}",
+                    "transport": trunk.transport,
+                    "registration": trunk.registration,
+                    "up": s.up,
+                    "known": s.known,
+                    "reachable": s.reachable,
+                    "registered": s.registered,
+                    "rtt_ms": s.rtt_ms,
+                    "reason": s.reason,
+                    "since": round(s.since, 3),
+                    "since_text": dt.datetime.fromtimestamp(s.since, self.tz).strftime("%H:%M:%S"),
+                }
+            )
         return out
 
     @property
@@ -207,10 +219,15 @@ class TrunkWatch:
 
 
 def trunk_metrics(registry: Any, watch: TrunkWatch) -> Callable[[], Awaitable[None]]:
-    up = Gauge("hotline_trunk_up", "1 while the carrier answers qualify (and the registration holds)",
-               ["trunk"], registry=registry)
-    rtt = Gauge("hotline_trunk_rtt_seconds", "Round trip of the last answered SIP OPTIONS", ["trunk"],
-                registry=registry)
+    up = Gauge(
+        "hotline_trunk_up",
+        "1 while the carrier answers qualify (and the registration holds)",
+        ["trunk"],
+        registry=registry,
+    )
+    rtt = Gauge(
+        "hotline_trunk_rtt_seconds", "Round trip of the last answered SIP OPTIONS", ["trunk"], registry=registry
+    )
 
     async def update() -> None:
         for name, s in watch.board.states.items():

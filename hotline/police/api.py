@@ -16,9 +16,8 @@ from hotline.police.service import PoliceLinkService
 from hotline.recordings.api import RECORDINGS
 from hotline.recordings.store import RecordingNotFound
 from hotline.roles import Role
-from hotline.tickets.desk import dumps
 from hotline.web.auth import allow
-from hotline.web.json import json_body, query_text
+from hotline.web.json import dumps, json_body, query_text
 from hotline.web.pages import page
 
 POLICE = web.AppKey("police", PoliceLinkService)
@@ -31,8 +30,14 @@ def _json(body: object, status: int = 200) -> web.Response:
 async def _signed(request: web.Request) -> dict:
     svc = request.app[POLICE]
     raw = await request.read()
-    signing.verify(svc.secret, request.headers.get(signing.TIMESTAMP), request.headers.get(signing.SIGNATURE), raw,
-                   time.time(), svc.cfg.max_skew_seconds)
+    signing.verify(
+        svc.secret,
+        request.headers.get(signing.TIMESTAMP),
+        request.headers.get(signing.SIGNATURE),
+        raw,
+        time.time(),
+        svc.cfg.max_skew_seconds,
+    )
     return await json_body(request)
 
 
@@ -42,8 +47,16 @@ async def incident(request: web.Request) -> web.Response:
     ticket when the intake number was seen before."""
     inc = parse_incident(await _signed(request))
     ticket, created = await request.app[POLICE].receive(inc)
-    return _json({"ticket": ticket["number"], "intake_no": inc.intake_no, "created": created,
-                  "status": ticket["status"], "status_text": ticket["status_text"]}, status=201 if created else 200)
+    return _json(
+        {
+            "ticket": ticket.number,
+            "intake_no": inc.intake_no,
+            "created": created,
+            "status": ticket.status,
+            "status_text": ticket.status_text,
+        },
+        status=201 if created else 200,
+    )
 
 
 @allow(Role.PUBLIC, signed=True)

@@ -91,11 +91,18 @@ def parse_incident(body: dict[str, Any]) -> Incident:
     if recording and not URL.match(recording):
         raise BadRequest("recording_url 必须是 http(s) 地址", field="recording_url")
     code = _text(body, "category_code", 32)
-    return Incident(intake_no=intake_no, reported_at=_time(body, "reported_at"),
-                    address=_text(body, "address", 256), longitude=_coordinate(body, "longitude", 180),
-                    latitude=_coordinate(body, "latitude", 90), category_code=code,
-                    caller=caller, caller_name=_text(body, "caller_name", 64),
-                    content=_text(body, "content", 4000, required=True), recording_url=recording)
+    return Incident(
+        intake_no=intake_no,
+        reported_at=_time(body, "reported_at"),
+        address=_text(body, "address", 256),
+        longitude=_coordinate(body, "longitude", 180),
+        latitude=_coordinate(body, "latitude", 90),
+        category_code=code,
+        caller=caller,
+        caller_name=_text(body, "caller_name", 64),
+        content=_text(body, "content", 4000, required=True),
+        recording_url=recording,
+    )
 
 
 def parse_result(body: dict[str, Any]) -> Result:

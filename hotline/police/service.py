@@ -27,6 +27,7 @@ from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.police.incident import STAGES, Incident, Result, district_of
 from hotline.tickets import history
+from hotline.tickets.read_models import TicketView
 from hotline.tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -41,8 +42,15 @@ class UnknownMatter(HotlineError):
 
 
 class PoliceLinkService:
-    def __init__(self, settings: Settings, store: TicketStore, outbox: Outbox, sessions: async_sessionmaker,
-                 clock: Callable[[], dt.datetime], secret: bytes):
+    def __init__(
+        self,
+        settings: Settings,
+        store: TicketStore,
+        outbox: Outbox,
+        sessions: async_sessionmaker,
+        clock: Callable[[], dt.datetime],
+        secret: bytes,
+    ):
         self.settings = settings
         self.cfg = settings.police
         self.store = store
@@ -55,15 +63,20 @@ class PoliceLinkService:
         self.notify: Callable[[str, dict[str, Any]], object] = lambda agent, frame: None
 
     # -- 110 -> 12345 ------------------------------------------------------------------------
-    async def receive(self, inc: Incident) -> tuple[dict[str, Any], bool]:
+    async def receive(self, inc: Incident) -> tuple[TicketView, bool]:
         """(the ticket, created?): a retried push of the same intake number
         answers with the ticket the first one made."""
         found = await self._ticket_of(inc.intake_no)
         if found is not None:
             return found, False
         category = self.cfg.category_map.get(inc.category_code, "")
-        body = {"content": inc.content, "address": inc.address, "caller": inc.caller,
-                "district": district_of(inc.address, self.settings.tickets.districts), "category": category}
+        body = {
+            "content": inc.content,
+            "address": inc.address,
+            "caller": inc.caller,
+            "district": district_of(inc.address, self.settings.tickets.districts),
+            "category": category,
+        }
         classified = bool(category) and self.store.tree.get(category) is not None
         if not classified:
             body.pop("category")
@@ -72,13 +85,35 @@ class PoliceLinkService:
         try:
             async with self.store.tx() as db:
                 t = await self.store.insert(
-                    db, "110", ACTOR, body, classified=classified, suspects=suspects, external_ref=inc.intake_no,
-                    caller_name=inc.caller_name, note=f"110 转办，接警单编号 {inc.intake_no}，报警时间 {reported}")
-                db.add(PoliceLink(direction="in", ticket_id=t.id, ticket_number=t.number, intake_no=inc.intake_no,
-                                  reason="incident", state="", created_at=self.clock(), result="", payload={
-                                      "reported_at": inc.reported_at.isoformat(), "longitude": inc.longitude,
-                                      "latitude": inc.latitude, "category_code": inc.category_code,
-                                      "recording_url": inc.recording_url}))
+                    db,
+                    "110",
+                    ACTOR,
+                    body,
+                    classified=classified,
+                    suspects=suspects,
+                    external_ref=inc.intake_no,
+                    caller_name=inc.caller_name,
+                    note=f"110 转办，接警单编号 {inc.intake_no}，报警时间 {reported}",
+                )
+                db.add(
+                    PoliceLink(
+                        direction="in",
+                        ticket_id=t.id,
+                        ticket_number=t.number,
+                        intake_no=inc.intake_no,
+                        reason="incident",
+                        state="",
+                        created_at=self.clock(),
+                        result="",
+                        payload={
+                            "reported_at": inc.reported_at.isoformat(),
+                            "longitude": inc.longitude,
+                            "latitude": inc.latitude,
+                            "category_code": inc.category_code,
+                            "recording_url": inc.recording_url,
+                        },
+                    )
+                )
                 row = self.store.views.row(t)
         except IntegrityError:
             # Two deliveries of one incident raced; the other one made the ticket.
@@ -86,13 +121,16 @@ class PoliceLinkService:
             if found is None:
                 raise
             return found, False
-        log.info("110 incident %s -> ticket %s", inc.intake_no, row["number"])
+        log.info("110 incident %s -> ticket %s", inc.intake_no, row.number)
         return row, True
 
-    async def _ticket_of(self, intake_no: str) -> dict[str, Any] | None:
+    async def _ticket_of(self, intake_no: str) -> TicketView | None:
         async with self.sessions() as db:
-            t = await db.scalar(select(Ticket).join(PoliceLink, PoliceLink.ticket_id == Ticket.id).where(
-                PoliceLink.direction == "in", PoliceLink.intake_no == intake_no))
+            t = await db.scalar(
+                select(Ticket)
+                .join(PoliceLink, PoliceLink.ticket_id == Ticket.id)
+                .where(PoliceLink.direction == "in", PoliceLink.intake_no == intake_no)
+            )
             return self.store.views.row(t) if t is not None else None
 
     # -- 12345 -> 110 ------------------------------------------------------------------------
@@ -112,31 +150,53 @@ class PoliceLinkService:
             t = await db.scalar(select(Ticket).where(Ticket.number == number))
             if t is None:
                 raise UnknownMatter(f"没有工单 {number}", ticket=number)
-            sent = await db.scalar(select(PoliceLink).where(PoliceLink.direction == "out",
-                                                            PoliceLink.ticket_number == number))
+            sent = await db.scalar(
+                select(PoliceLink).where(PoliceLink.direction == "out", PoliceLink.ticket_number == number)
+            )
             if sent is None and self.cfg.gateway() is not None:
                 payload = self._incident(t, reason, who, now)
-                db.add(PoliceLink(direction="out", ticket_id=t.id, ticket_number=t.number, intake_no=None,
-                                  reason=reason, state="pushed", payload=payload, result="", created_at=now))
+                db.add(
+                    PoliceLink(
+                        direction="out",
+                        ticket_id=t.id,
+                        ticket_number=t.number,
+                        intake_no=None,
+                        reason=reason,
+                        state="pushed",
+                        payload=payload,
+                        result="",
+                        created_at=now,
+                    )
+                )
                 self.outbox.add_peer(db, PEER, t.number, "incident", payload, now)
                 note += "；已向 110 推送警单"
             history.record(db, t, actor=who.username, action=reason, note=note, at=now)
 
     def _incident(self, t: Ticket, reason: str, who: Identity, now: dt.datetime) -> dict[str, Any]:
         return {
-            "type": "incident", "ticket": t.number, "reason": reason, "reported_at": t.created_at.isoformat(),
-            "sent_at": now.isoformat(timespec="seconds"), "caller": t.caller, "caller_name": t.caller_name,
-            "address": t.address, "district": t.district, "category": t.category,
-            "category_text": self.store.views.category_label(t.category), "content": t.content,
-            "agent": who.username, "recording_url": self.recording_link(t.call_id) if t.call_id else "",
+            "type": "incident",
+            "ticket": t.number,
+            "reason": reason,
+            "reported_at": t.created_at.isoformat(),
+            "sent_at": now.isoformat(timespec="seconds"),
+            "caller": t.caller,
+            "caller_name": t.caller_name,
+            "address": t.address,
+            "district": t.district,
+            "category": t.category,
+            "category_text": self.store.views.category_label(t.category),
+            "content": t.content,
+            "agent": who.username,
+            "recording_url": self.recording_link(t.call_id) if t.call_id else "",
         }
 
     async def result(self, r: Result) -> dict[str, Any]:
         """110's receipt or dispatch result; the same one again changes nothing."""
         now = self.clock()
         async with self.store.tx() as db:
-            link = await db.scalar(select(PoliceLink).where(PoliceLink.direction == "out",
-                                                            PoliceLink.ticket_number == r.ticket))
+            link = await db.scalar(
+                select(PoliceLink).where(PoliceLink.direction == "out", PoliceLink.ticket_number == r.ticket)
+            )
             if link is None:
                 raise UnknownMatter(f"没有推送给 110 的工单 {r.ticket}", ticket=r.ticket)
             if link.intake_no and link.intake_no != r.intake_no:
@@ -158,8 +218,8 @@ class PoliceLinkService:
             view = self.store.views.police(link)
             agent = t.agent
         if changed and agent:
-            self.notify(agent, {"type": "police", "ticket": r.ticket, **view})
-        return {"ticket": r.ticket, "changed": changed, **view}
+            self.notify(agent, {"type": "police", "ticket": r.ticket, **view.as_dict()})
+        return {"ticket": r.ticket, "changed": changed, **view.as_dict()}
 
     # -- figures -------------------------------------------------------------------------------
     async def figures(self, month: str | None = None) -> dict[str, Any]:
@@ -182,11 +242,19 @@ class PoliceLinkService:
         days = calendar.monthrange(year, mon)[1]
         end = start_month + dt.timedelta(days=days)
         async with self.sessions() as db:
-            rows = (await db.execute(select(PoliceLink.direction, PoliceLink.created_at).where(
-                PoliceLink.created_at >= first.astimezone(dt.timezone.utc),
-                PoliceLink.created_at < end.astimezone(dt.timezone.utc)))).all()
-            pending = await db.scalar(select(func.count()).select_from(PoliceLink).where(
-                PoliceLink.direction == "out", PoliceLink.state == "pushed"))
+            rows = (
+                await db.execute(
+                    select(PoliceLink.direction, PoliceLink.created_at).where(
+                        PoliceLink.created_at >= first.astimezone(dt.timezone.utc),
+                        PoliceLink.created_at < end.astimezone(dt.timezone.utc),
+                    )
+                )
+            ).all()
+            pending = await db.scalar(
+                select(func.count())
+                .select_from(PoliceLink)
+                .where(PoliceLink.direction == "out", PoliceLink.state == "pushed")
+            )
         per_day = {d: {"from_110": 0, "to_110": 0} for d in range(1, days + 1)}
         per_month: dict[str, dict[str, int]] = {}
         for direction, at in rows:
@@ -201,14 +269,21 @@ class PoliceLinkService:
             label = f"{y:04d}-{m:02d}"
             months.append({"month": label, **per_month.get(label, {"from_110": 0, "to_110": 0})})
             y, m = (y - 1, 12) if m == 1 else (y, m - 1)
-        return {"month": f"{year:04d}-{mon:02d}",
-                "days": [{"date": f"{year:04d}-{mon:02d}-{d:02d}", **v} for d, v in per_day.items()],
-                "total": {k: sum(v[k] for v in per_day.values()) for k in ("from_110", "to_110")},
-                "months": list(reversed(months)), "awaiting_receipt": pending or 0}
+        return {
+            "month": f"{year:04d}-{mon:02d}",
+            "days": [{"date": f"{year:04d}-{mon:02d}-{d:02d}", **v} for d, v in per_day.items()],
+            "total": {k: sum(v[k] for v in per_day.values()) for k in ("from_110", "to_110")},
+            "months": list(reversed(months)),
+            "awaiting_receipt": pending or 0,
+        }
 
     def catalogue(self) -> dict[str, Any]:
-        return {"number": self.cfg.number, "to_110": self.cfg.to_110, "from_110": self.cfg.from_110,
-                "linked": self.cfg.gateway() is not None}
+        return {
+            "number": self.cfg.number,
+            "to_110": self.cfg.to_110,
+            "from_110": self.cfg.from_110,
+            "linked": self.cfg.gateway() is not None,
+        }
 
 
 __all__ = ["PoliceLinkService", "UnknownMatter", "STAGES", "PEER"]

@@ -32,8 +32,15 @@ SAMPLES = [
 
 
 class Police110Simulator:
-    def __init__(self, secret: bytes, hotline_url: str, *, receipt_after: float = 0.2,
-                 dispatch_after: float = 1.0, max_skew: float = 300):
+    def __init__(
+        self,
+        secret: bytes,
+        hotline_url: str,
+        *,
+        receipt_after: float = 0.2,
+        dispatch_after: float = 1.0,
+        max_skew: float = 300,
+    ):
         self.secret = secret
         self.hotline_url = hotline_url.rstrip("/")
         self.receipt_after = receipt_after
@@ -74,8 +81,14 @@ class Police110Simulator:
             return web.json_response({"error": "110 接口维护中"}, status=503)
         raw = await request.read()
         try:
-            signing.verify(self.secret, request.headers.get(signing.TIMESTAMP),
-                           request.headers.get(signing.SIGNATURE), raw, time.time(), self.max_skew)
+            signing.verify(
+                self.secret,
+                request.headers.get(signing.TIMESTAMP),
+                request.headers.get(signing.SIGNATURE),
+                raw,
+                time.time(),
+                self.max_skew,
+            )
         except signing.BadSignature as exc:
             self.refused += 1
             return web.json_response({"error": str(exc)}, status=401)
@@ -113,8 +126,9 @@ class Police110Simulator:
         await asyncio.sleep(self.receipt_after)
         await self.report(incident["ticket"], incident["intake_no"], "received")
         await asyncio.sleep(self.dispatch_after)
-        await self.report(incident["ticket"], incident["intake_no"], "dispatched",
-                          "民警已到场处置，双方情绪稳定，现场已恢复秩序。")
+        await self.report(
+            incident["ticket"], incident["intake_no"], "dispatched", "民警已到场处置，双方情绪稳定，现场已恢复秩序。"
+        )
 
     # -- requests 110 makes ----------------------------------------------------------------------
     async def _post(self, path: str, body: dict[str, Any], attempts: int = 5) -> tuple[int, dict[str, Any]]:
@@ -125,31 +139,55 @@ class Police110Simulator:
         for attempt in range(attempts):
             headers = {"Content-Type": "application/json", **signing.headers(self.secret, raw, time.time())}
             try:
-                async with self._http.post(f"{self.hotline_url}{path}", data=raw, headers=headers,
-                                           timeout=aiohttp.ClientTimeout(total=10)) as resp:
+                async with self._http.post(
+                    f"{self.hotline_url}{path}", data=raw, headers=headers, timeout=aiohttp.ClientTimeout(total=10)
+                ) as resp:
                     status, answer = resp.status, await resp.json(content_type=None)
                 if status < 500:
                     break
             except (aiohttp.ClientError, TimeoutError, OSError) as exc:
                 log.info("110 simulator: %s failed (%s), retrying", path, exc)
-            await asyncio.sleep(0.5 * 2 ** attempt)
+            await asyncio.sleep(0.5 * 2**attempt)
         return status, answer
 
     async def report(self, ticket: str, intake_no: str, stage: str, result: str = "") -> int:
-        body = {"ticket": ticket, "intake_no": intake_no, "stage": stage, "result": result,
-                "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+        body = {
+            "ticket": ticket,
+            "intake_no": intake_no,
+            "stage": stage,
+            "result": result,
+            "at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
         status, answer = await self._post("/api/110/results", body)
         self.reports.append((body, status))
         self.changed.set()
         return status
 
-    async def push_incident(self, intake_no: str, content: str, *, address: str = "", category_code: str = "",
-                            caller: str = "", caller_name: str = "", longitude: float | None = None,
-                            latitude: float | None = None, recording_url: str = "") -> tuple[int, dict[str, Any]]:
-        body = {"intake_no": intake_no, "content": content, "address": address, "category_code": category_code,
-                "caller": caller, "caller_name": caller_name, "longitude": longitude, "latitude": latitude,
-                "recording_url": recording_url,
-                "reported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")}
+    async def push_incident(
+        self,
+        intake_no: str,
+        content: str,
+        *,
+        address: str = "",
+        category_code: str = "",
+        caller: str = "",
+        caller_name: str = "",
+        longitude: float | None = None,
+        latitude: float | None = None,
+        recording_url: str = "",
+    ) -> tuple[int, dict[str, Any]]:
+        body = {
+            "intake_no": intake_no,
+            "content": content,
+            "address": address,
+            "category_code": category_code,
+            "caller": caller,
+            "caller_name": caller_name,
+            "longitude": longitude,
+            "latitude": latitude,
+            "recording_url": recording_url,
+            "reported_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        }
         return await self._post("/api/110/incidents", body)
 
     def statuses_of(self, intake_no: str) -> list[dict[str, Any]]:
@@ -174,8 +212,9 @@ async def run(secret: bytes, hotline_url: str, host: str, port: int, incidents: 
         for n in range(incidents):
             code, content, address = SAMPLES[n % len(SAMPLES)]
             no = f"SIM{int(time.time())}{n:03d}"
-            status, answer = await sim.push_incident(no, content, address=address, category_code=code,
-                                                     caller=f"1390000{n:04d}", caller_name="模拟报警人")
+            status, answer = await sim.push_incident(
+                no, content, address=address, category_code=code, caller=f"1390000{n:04d}", caller_name="模拟报警人"
+            )
             print(f"pushed {no}: HTTP {status} {answer}", flush=True)
             await asyncio.sleep(every)
         await asyncio.Event().wait()  # serve until stopped

@@ -73,8 +73,11 @@ class RecordingStore:
                 pass
         if gone:
             async with self.sessions() as db, db.begin():
-                await db.execute(update(TicketCall).where(TicketCall.call_id.in_([p.stem for p in gone]))
-                                 .values(recording_purged=True))
+                await db.execute(
+                    update(TicketCall)
+                    .where(TicketCall.call_id.in_([p.stem for p in gone]))
+                    .values(recording_purged=True)
+                )
         return [p.name for p in gone]
 
     def _old_files(self, cutoff: float) -> list[Path]:

@@ -18,9 +18,8 @@ from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.pbx.app import PBX_WATCH
 from hotline.reports.standards import Targets, report
 from hotline.roles import Role
-from hotline.tickets.desk import dumps
 from hotline.web.auth import allow
-from hotline.web.json import query_text
+from hotline.web.json import dumps, query_text
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 from hotline.web.pages import page
 
@@ -43,21 +42,36 @@ def period(day: str, month: str, tz: zoneinfo.ZoneInfo, today: dt.date) -> tuple
     return start, start + dt.timedelta(days=1), d.isoformat()
 
 
-async def standards_from(sessions: async_sessionmaker[AsyncSession], queue: str, start: dt.datetime,
-                         end: dt.datetime, outages: list[tuple[float, float]]) -> dict[str, Any]:
+async def standards_from(
+    sessions: async_sessionmaker[AsyncSession],
+    queue: str,
+    start: dt.datetime,
+    end: dt.datetime,
+    outages: list[tuple[float, float]],
+) -> dict[str, Any]:
     """The standards report from start to end, read from the seat map's own
     records (the briefings show the same figures)."""
     a, b = start.timestamp(), end.timestamp()
     async with sessions() as db:
         calls = (await db.scalars(select(QueueCall).where(QueueCall.joined_at >= a, QueueCall.joined_at < b))).all()
-        callbacks = (await db.scalars(select(Callback).where(Callback.created_at >= a,
-                                                             Callback.created_at < b + 86400))).all()
-        items = (await db.scalars(select(WorkItem).where(WorkItem.kind == "intake", WorkItem.created_at >= a,
-                                                         WorkItem.created_at < b))).all()
-        scores = (await db.scalars(select(Ticket.satisfaction).where(
-            Ticket.created_at >= start, Ticket.created_at < end, Ticket.satisfaction.is_not(None)))).all()
-    out: dict[str, Any] = report(calls, callbacks, items, [s for s in scores if s is not None], a, b, queue,
-                                 outages, Targets())
+        callbacks = (
+            await db.scalars(select(Callback).where(Callback.created_at >= a, Callback.created_at < b + 86400))
+        ).all()
+        items = (
+            await db.scalars(
+                select(WorkItem).where(WorkItem.kind == "intake", WorkItem.created_at >= a, WorkItem.created_at < b)
+            )
+        ).all()
+        scores = (
+            await db.scalars(
+                select(Ticket.satisfaction).where(
+                    Ticket.created_at >= start, Ticket.created_at < end, Ticket.satisfaction.is_not(None)
+                )
+            )
+        ).all()
+    out: dict[str, Any] = report(
+        calls, callbacks, items, [s for s in scores if s is not None], a, b, queue, outages, Targets()
+    )
     if out["figures"][0].get("worst_window"):
         w = out["figures"][0]["worst_window"]
         w["start_text"] = dt.datetime.fromtimestamp(w["start"], start.tzinfo).strftime("%Y-%m-%d %H:%M")
@@ -76,8 +90,12 @@ async def standards_between(app: web.Application, start: dt.datetime, end: dt.da
 async def standards(request: web.Request) -> web.Response:
     app = request.app
     tz = zoneinfo.ZoneInfo(app[SETTINGS].ivr.timezone)
-    start, end, label = period(query_text(request, "day", max_len=10), query_text(request, "month", max_len=7), tz,
-                               app[CLOCK]().astimezone(tz).date())
+    start, end, label = period(
+        query_text(request, "day", max_len=10),
+        query_text(request, "month", max_len=7),
+        tz,
+        app[CLOCK]().astimezone(tz).date(),
+    )
     out = await standards_between(app, start, end)
     out["period"] = label
     return web.json_response(out, dumps=dumps)

@@ -109,8 +109,14 @@ async def spy(request: web.Request) -> web.Response:
     prefix = f"Local/{target.name}@sim-seat" if settings.seats.phones == "simulated" else f"PJSIP/{target.name}"
     phone = settings.seats.interface(mine.name)
     await request.app[SPY_AMI].action(
-        "Originate", Channel=phone, Application="ChanSpy", Data=f"{prefix},{SPY_OPTIONS[mode]}",
-        CallerID=f'"{SPY_TEXT[mode]} {target.name}" <{target.name}>', Async="true", Timeout=30000)
+        "Originate",
+        Channel=phone,
+        Application="ChanSpy",
+        Data=f"{prefix},{SPY_OPTIONS[mode]}",
+        CallerID=f'"{SPY_TEXT[mode]} {target.name}" <{target.name}>',
+        Async="true",
+        Timeout=30000,
+    )
     acd.note("spy", target.name, f"{who.display_name}{SPY_TEXT[mode]}（话机 {mine.name}）", who.username)
     return web.json_response({"mode": mode, "seat": target.name, "phone": mine.name})
 

@@ -47,8 +47,9 @@ class Viewer:
 
 
 class SeatMapHub:
-    def __init__(self, acd: AcdService, min_interval: float = 0.05, pbx: PbxWatch | None = None,
-                 trunks: TrunkWatch | None = None):
+    def __init__(
+        self, acd: AcdService, min_interval: float = 0.05, pbx: PbxWatch | None = None, trunks: TrunkWatch | None = None
+    ):
         self.acd = acd
         self.pbx = pbx
         self.trunks = trunks
@@ -77,7 +78,7 @@ class SeatMapHub:
         if self.work is None:
             return None
         s = self.work.summary()
-        return {"kinds": s["kinds"], "breaches": s["breaches"]}
+        return {"kinds": [k.as_dict() for k in s.kinds], "breaches": s.breaches}
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="seatmap-hub")
@@ -93,8 +94,13 @@ class SeatMapHub:
         if self.view is None:
             self.view = self._build()
         # "at" is the controller's clock, the one seat times are measured on.
-        return {"type": "snapshot", "at": self.acd.now(), **self.view, "changes": self.acd.recent_changes(50),
-                "floor": self.acd.layout()}
+        return {
+            "type": "snapshot",
+            "at": self.acd.now(),
+            **self.view,
+            "changes": self.acd.recent_changes(50),
+            "floor": self.acd.layout(),
+        }
 
     def _build(self) -> dict[str, Any]:
         self._seen = {n: (s, desynced) for n, s, desynced in self.acd.seat_items()}

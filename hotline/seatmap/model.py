@@ -13,8 +13,15 @@ from hotline.acd.views import HeaderView, SeatView
 from hotline.numbers import mask_number
 
 STATE_TEXT = {
-    "offline": "未登录", "ready": "空闲", "ringing": "振铃", "talking": "通话中", "wrapup": "话后处理",
-    "paused": "暂停", "off_line": "工单处理", "standby": "备班", "desynced": "未同步",
+    "offline": "未登录",
+    "ready": "空闲",
+    "ringing": "振铃",
+    "talking": "通话中",
+    "wrapup": "话后处理",
+    "paused": "暂停",
+    "off_line": "工单处理",
+    "standby": "备班",
+    "desynced": "未同步",
 }
 
 
@@ -27,9 +34,12 @@ def seat(s: SeatView) -> dict[str, Any]:
     state = "desynced" if s.desynced else s.status
     live = state in ("talking", "ringing")
     return {
-        "seat": s.seat, "agent": s.agent_name or s.agent, "state": state,
+        "seat": s.seat,
+        "agent": s.agent_name or s.agent,
+        "state": state,
         "text": STATE_TEXT.get(state, state) + (f"（{s.pause_reason}）" if state == "paused" else ""),
-        "since": s.since, "on_line": s.on_line,
+        "since": s.since,
+        "on_line": s.on_line,
         "caller": mask_number(s.caller) if live else "",
         "tag": s.tag if live else "",
         "category": s.category if live else "",
@@ -44,8 +54,13 @@ def header(h: HeaderView) -> dict[str, Any]:
     """The map's header."""
     lines = h.lines
     return {
-        "window": lines.window, "lines_target": lines.target, "lines_scheduled": lines.scheduled,
-        "lines_staffed": lines.staffed, "standby": lines.standby_active,
-        "standby_reason": lines.standby_reason, "waiting": h.waiting,
-        "longest_wait_s": h.longest_wait_s, "alert": h.longest_wait_s > 15,
+        "window": lines.window,
+        "lines_target": lines.target,
+        "lines_scheduled": lines.scheduled,
+        "lines_staffed": lines.staffed,
+        "standby": lines.standby_active,
+        "standby_reason": lines.standby_reason,
+        "waiting": h.waiting,
+        "longest_wait_s": h.longest_wait_s,
+        "alert": h.longest_wait_s > 15,
     }

@@ -14,15 +14,26 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-STYLE = {"offline": "dim", "ready": "green", "ringing": "yellow", "talking": "bold blue", "wrapup": "magenta",
-         "paused": "red", "off_line": "white", "standby": "cyan", "desynced": "bold white on red"}
+STYLE = {
+    "offline": "dim",
+    "ready": "green",
+    "ringing": "yellow",
+    "talking": "bold blue",
+    "wrapup": "magenta",
+    "paused": "red",
+    "off_line": "white",
+    "standby": "cyan",
+    "desynced": "bold white on red",
+}
 WINDOWS = {"day": "日间", "default": "夜间", "holiday": "节假日"}
 
 
 def render(view: dict[str, Any], columns: int = 6) -> Group:
     h = view["header"]
-    head = Text(f"时段 {WINDOWS.get(h['window'], h['window'])}  在岗线路 {h['lines_staffed']}/{h['lines_target']}  "
-                f"备班 {'上线' if h['standby'] else '未上线'}  排队 {h['waiting']} 人  最长等待 {h['longest_wait_s']:.0f} 秒")
+    head = Text(
+        f"时段 {WINDOWS.get(h['window'], h['window'])}  在岗线路 {h['lines_staffed']}/{h['lines_target']}  "
+        f"备班 {'上线' if h['standby'] else '未上线'}  排队 {h['waiting']} 人  最长等待 {h['longest_wait_s']:.0f} 秒"
+    )
     if h["alert"]:
         head.append("  ⚠ 有来电等待超过 15 秒", style="bold white on red")
     table = Table(show_header=False, expand=True)
@@ -54,8 +65,11 @@ async def follow(base_url: str, username: str, password: str) -> AsyncIterator[d
                     async for msg in ws:
                         m = json.loads(msg.data)
                         if m["type"] == "snapshot":
-                            view = {"header": m["header"], "seats": m["seats"],
-                                    "columns": m.get("floor", {}).get("columns", 6)}
+                            view = {
+                                "header": m["header"],
+                                "seats": m["seats"],
+                                "columns": m.get("floor", {}).get("columns", 6),
+                            }
                         else:
                             view["header"] = m.get("header", view["header"])
                             view["seats"].update(m.get("seats", {}))

@@ -43,11 +43,19 @@ def auth_update(passwords: Mapping[str, str]) -> dict[str, str]:
     """UpdateConfig fields that set each seat's password (pure)."""
     fields = {"SrcFilename": AUTH_FILE, "DstFilename": AUTH_FILE, "Reload": "res_pjsip.so"}
     for i, (seat, password) in enumerate(sorted(passwords.items())):
-        if not (seat.isascii() and seat.isalnum() and password.isascii()
-                and password.replace("-", "").replace("_", "").isalnum()):
+        if not (
+            seat.isascii()
+            and seat.isalnum()
+            and password.isascii()
+            and password.replace("-", "").replace("_", "").isalnum()
+        ):
             raise ValueError(f"seat {seat!r}: not a name or password the PBX's configuration can hold")
-        fields |= {f"Action-{i:06d}": "Update", f"Cat-{i:06d}": seat, f"Var-{i:06d}": "password",
-                   f"Value-{i:06d}": password}
+        fields |= {
+            f"Action-{i:06d}": "Update",
+            f"Cat-{i:06d}": seat,
+            f"Var-{i:06d}": "password",
+            f"Value-{i:06d}": password,
+        }
     return fields
 
 

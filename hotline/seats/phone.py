@@ -40,10 +40,18 @@ class PhoneDetails:
     udp_port: int
 
     def as_dict(self) -> dict[str, object]:
-        return {"seat": self.seat, "server": self.server, "port": self.port, "transport": self.transport,
-                "user": self.user, "password": self.password, "certificate_sha256": self.fingerprint,
-                "srtp": self.srtp, "udp_port": self.udp_port,
-                "uri": f"sip:{self.user}@{self.server}:{self.port};transport={self.transport}"}
+        return {
+            "seat": self.seat,
+            "server": self.server,
+            "port": self.port,
+            "transport": self.transport,
+            "user": self.user,
+            "password": self.password,
+            "certificate_sha256": self.fingerprint,
+            "srtp": self.srtp,
+            "udp_port": self.udp_port,
+            "uri": f"sip:{self.user}@{self.server}:{self.port};transport={self.transport}",
+        }
 
     def text(self) -> str:
         """For a person at a terminal (and Chinese-speaking desk staff)."""
@@ -65,43 +73,63 @@ def phone_details(settings: Settings, seat: str) -> PhoneDetails:
     if seat not in settings.seats.names():
         raise UnknownSeat(f"没有座席 {seat}")
     password = ensure_secrets(settings)["seat_passwords"][seat]
-    return PhoneDetails(seat=seat, server=settings.pbx.address, port=settings.pbx.sip_tls_port, transport="tls",
-                        user=seat, password=password, fingerprint=tls_files(settings).fingerprint(),
-                        srtp=settings.pbx.srtp, udp_port=settings.pbx.sip_port)
+    return PhoneDetails(
+        seat=seat,
+        server=settings.pbx.address,
+        port=settings.pbx.sip_tls_port,
+        transport="tls",
+        user=seat,
+        password=password,
+        fingerprint=tls_files(settings).fingerprint(),
+        srtp=settings.pbx.srtp,
+        udp_port=settings.pbx.sip_port,
+    )
 
 
 def linphone_xml(d: PhoneDetails) -> str:
     """Linphone's remote provisioning format (an lpconfig XML document)."""
+
     def entry(name: str, value: object) -> str:
         return f'    <entry name="{name}" overwrite="true">{escape(str(value))}</entry>'
 
     proxy = f"<sip:{d.server}:{d.port};transport=tls>"
     identity = f'"{d.seat}" <sip:{d.user}@{d.server}>'
-    return "\n".join([
-        '<?xml version="1.0" encoding="UTF-8"?>',
-        '<config xmlns="http://www.linphone.org/xsds/lpconfig.xsd"',
-        '        xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"',
-        '        xsi:schemaLocation="http://www.linphone.org/xsds/lpconfig.xsd lpconfig.xsd">',
-        '  <section name="proxy_0">',
-        entry("reg_proxy", proxy), entry("reg_route", proxy), entry("reg_identity", identity),
-        entry("reg_expires", 600), entry("reg_sendregister", 1), entry("realm", "asterisk"),
-        '  </section>',
-        '  <section name="auth_info_0">',
-        entry("username", d.user), entry("userid", d.user), entry("passwd", d.password),
-        entry("realm", "asterisk"),
-        '  </section>',
-        '  <section name="sip">',
-        entry("default_proxy", 0), entry("media_encryption", "srtp" if d.srtp else "none"),
-        # The phone checks the PBX's certificate: a self-signed one is
-        # trusted on the device once its fingerprint is checked (README).
-        entry("media_encryption_mandatory", 0), entry("verify_server_certs", 1), entry("verify_server_cn", 1),
-        '  </section>',
-        '  <section name="rtp">',
-        entry("audio_rtp_port", "7078"),
-        '  </section>',
-        '</config>',
-        "",
-    ])
+    return "\n".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>',
+            '<config xmlns="http://www.linphone.org/xsds/lpconfig.xsd"',
+            '        xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"',
+            '        xsi:schemaLocation="http://www.linphone.org/xsds/lpconfig.xsd lpconfig.xsd">',
+            '  <section name="proxy_0">',
+            entry("reg_proxy", proxy),
+            entry("reg_route", proxy),
+            entry("reg_identity", identity),
+            entry("reg_expires", 600),
+            entry("reg_sendregister", 1),
+            entry("realm", "asterisk"),
+            "  </section>",
+            '  <section name="auth_info_0">',
+            entry("username", d.user),
+            entry("userid", d.user),
+            entry("passwd", d.password),
+            entry("realm", "asterisk"),
+            "  </section>",
+            '  <section name="sip">',
+            entry("default_proxy", 0),
+            entry("media_encryption", "srtp" if d.srtp else "none"),
+            # The phone checks the PBX's certificate: a self-signed one is
+            # trusted on the device once its fingerprint is checked (README).
+            entry("media_encryption_mandatory", 0),
+            entry("verify_server_certs", 1),
+            entry("verify_server_cn", 1),
+            "  </section>",
+            '  <section name="rtp">',
+            entry("audio_rtp_port", "7078"),
+            "  </section>",
+            "</config>",
+            "",
+        ]
+    )
 
 
 class ProvisioningLinks:

@@ -121,8 +121,10 @@ class Floor:
 
 # -- agent commands -------------------------------------------------------------
 
-def login(floor: Floor, seat: str, agent: str, agent_name: str, now: float, standby: bool = False,
-          lawyer: bool = False) -> Floor:
+
+def login(
+    floor: Floor, seat: str, agent: str, agent_name: str, now: float, standby: bool = False, lawyer: bool = False
+) -> Floor:
     s = floor.seat(seat)
     if s.logged_in and s.agent != agent:
         raise SeatError(f"座席 {seat} 已由 {s.agent_name or s.agent} 登录")
@@ -131,9 +133,21 @@ def login(floor: Floor, seat: str, agent: str, agent_name: str, now: float, stan
         raise SeatError(f"您已在座席 {other.name} 登录，请先退出")
     if s.logged_in:
         return floor
-    return floor.with_seat(replace(s, agent=agent, agent_name=agent_name, login_at=now, standby=standby and not lawyer,
-                                   pause="", wrapup_until=None, since=now, no_answer=0, on_line=False,
-                                   lawyer=lawyer))
+    return floor.with_seat(
+        replace(
+            s,
+            agent=agent,
+            agent_name=agent_name,
+            login_at=now,
+            standby=standby and not lawyer,
+            pause="",
+            wrapup_until=None,
+            since=now,
+            no_answer=0,
+            on_line=False,
+            lawyer=lawyer,
+        )
+    )
 
 
 def logout(floor: Floor, seat: str, now: float) -> Floor:
@@ -166,6 +180,7 @@ def _logged_in(floor: Floor, seat: str) -> Seat:
 
 # -- queue events ---------------------------------------------------------------
 
+
 def agent_called(floor: Floor, interface: str, caller: str, now: float) -> Floor:
     s = floor.at_interface(interface)
     if s is None:
@@ -177,8 +192,9 @@ def agent_connected(floor: Floor, interface: str, caller: str, now: float) -> Fl
     s = floor.at_interface(interface)
     if s is None:
         return floor
-    return floor.with_seat(replace(s, ringing=False, talking=True, caller=caller, no_answer=0,
-                                   wrapup_until=None, since=now))
+    return floor.with_seat(
+        replace(s, ringing=False, talking=True, caller=caller, no_answer=0, wrapup_until=None, since=now)
+    )
 
 
 def agent_completed(floor: Floor, interface: str, now: float, wrapup_s: float) -> Floor:

@@ -14,11 +14,12 @@ from hotline.tickets import workflow as wf
 from hotline.tickets.access import NotYourTicket, may_read, unit_only
 from hotline.tickets.core import TicketCore
 from hotline.tickets.form import apply_form
+from hotline.tickets.read_models import TicketView
 from hotline.tickets.views import CHANNELS
 
 
 class WorkflowActions(TicketCore):
-    async def act(self, number: str, action: str, who: Identity, body: dict[str, Any]) -> dict[str, Any]:
+    async def act(self, number: str, action: str, who: Identity, body: dict[str, Any]) -> TicketView:
         """Department feedback or return, re-dispatch, review of the feedback, revisit."""
         now = self.clock()
         note = body.get("note", "")
@@ -54,10 +55,11 @@ class WorkflowActions(TicketCore):
             node = self.tree.get(category)
             return node.deadline_days if node else self.cfg.deadline_days
 
-        return wf.ActionContext(now, self.cfg.revisit_days, {c: d.name for c, d in self.tree.departments.items()},
-                                deadline_days)
+        return wf.ActionContext(
+            now, self.cfg.revisit_days, {c: d.name for c, d in self.tree.departments.items()}, deadline_days
+        )
 
-    async def merge(self, number: str, into: str, who: Identity) -> dict[str, Any]:
+    async def merge(self, number: str, into: str, who: Identity) -> TicketView:
         """并单: this ticket is the same matter as `into`; it closes here and is
         handled there, which keeps it (and its citizen) among its sources."""
         if number == into:
@@ -73,10 +75,15 @@ class WorkflowActions(TicketCore):
             after = wf.transition(t.status, "merge", who.roles)
             t.merged_into, t.handling, t.closed_at = target.number, "merged", now
             await self._move(db, t, "merge", after, who.username, f"并入工单 {target.number}", now)
-            history.record(db, target, actor=who.username, action="merge", at=now,
-                           note=f"工单 {t.number}（{CHANNELS.get(t.channel, t.channel)}）并入本工单")
+            history.record(
+                db,
+                target,
+                actor=who.username,
+                action="merge",
+                at=now,
+                note=f"工单 {t.number}（{CHANNELS.get(t.channel, t.channel)}）并入本工单",
+            )
             # Merged into a ticket that has no caller yet, the citizen's number comes along.
             if not target.caller and t.caller:
                 target.caller = t.caller
         return self.views.row(t)
-

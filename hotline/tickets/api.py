@@ -10,12 +10,12 @@ from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
 from hotline.roles import Role
 from hotline.tickets.calls import CallControls, HandedOn
-from hotline.tickets.desk import CLOSE, DeskHub, dumps
+from hotline.tickets.desk import CLOSE, DeskHub
 from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
 from hotline.web.auth import USER, allow
-from hotline.web.json import json_body, query_text, text_field
+from hotline.web.json import dumps, json_body, query_text, text_field
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
 from hotline.web.pages import page
@@ -69,9 +69,14 @@ async def desk_current(request: web.Request) -> web.Response:
     app = request.app
     open_ticket = await app[STORE].open_ticket_of(who.username)
     call = app[HANDOFF].call_of(who.username)
-    return _json({"open": open_ticket, **app[DESKS].seat_frame(who.username),
-                  "in_call": call is not None and call.ticket == (open_ticket or {}).get("ticket", {}).get("number"),
-                  "held": bool(call and call.held)})
+    return _json(
+        {
+            "open": open_ticket,
+            **app[DESKS].seat_frame(who.username),
+            "in_call": call is not None and open_ticket is not None and call.ticket == open_ticket.ticket.number,
+            "held": bool(call and call.held),
+        }
+    )
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -110,10 +115,13 @@ async def list_tickets(request: web.Request) -> web.Response:
     limit_text = query_text(request, "limit", max_len=4) or "50"
     if not ascii_digits(limit_text):
         raise BadRequest("limit 必须是整数", field="limit")
-    rows = await request.app[STORE].search(request[USER], status=query_text(request, "status", max_len=16) or None,
-                                          caller=query_text(request, "caller", max_len=20) or None,
-                                          department=query_text(request, "department", max_len=32) or None,
-                                          limit=int(limit_text))
+    rows = await request.app[STORE].search(
+        request[USER],
+        status=query_text(request, "status", max_len=16) or None,
+        caller=query_text(request, "caller", max_len=20) or None,
+        department=query_text(request, "department", max_len=32) or None,
+        limit=int(limit_text),
+    )
     return _json({"tickets": rows})
 
 
@@ -138,15 +146,16 @@ async def submit(request: web.Request) -> web.Response:
     body = await json_body(request)
     who = request[USER]
     ticket = await request.app[STORE].submit(request.match_info["number"], who, body)
-    request.app[HANDOFF].ticket_submitted(ticket["number"], ticket["agent"])
+    request.app[HANDOFF].ticket_submitted(ticket.number, ticket.agent)
     return _json(ticket)
 
 
 @allow(*STAFF, Role.DEPARTMENT, Role.GRID)
 async def act(request: web.Request) -> web.Response:
     body = await json_body(request)
-    return _json(await request.app[STORE].act(request.match_info["number"], request.match_info["action"],
-                                              request[USER], body))
+    return _json(
+        await request.app[STORE].act(request.match_info["number"], request.match_info["action"], request[USER], body)
+    )
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -163,9 +172,11 @@ async def kb_search(request: web.Request) -> web.Response:
 @allow(Role.LEAD, Role.ADMIN)
 async def kb_add(request: web.Request) -> web.Response:
     body = await json_body(request)
-    article = await request.app[STORE].kb.add(text_field(body, "title", max_len=128, required=True),
-                                              text_field(body, "body", max_len=20_000, required=True),
-                                              text_field(body, "category", max_len=32))
+    article = await request.app[STORE].kb.add(
+        text_field(body, "title", max_len=128, required=True),
+        text_field(body, "body", max_len=20_000, required=True),
+        text_field(body, "category", max_len=32),
+    )
     return _json({"id": article}, status=201)
 
 
@@ -194,10 +205,11 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/tickets/{number:[0-9]{8,20}}", get_ticket)
     r.add_put("/api/tickets/{number:[0-9]{8,20}}/draft", save_draft)
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/submit", submit)
-    r.add_post("/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit|approve|reject|receive|note|handover}",
-               act)
+    r.add_post(
+        "/api/tickets/{number:[0-9]{8,20}}/{action:dispatch|return|feedback|revisit|approve|reject|receive|note|handover}",
+        act,
+    )
     r.add_post("/api/tickets/{number:[0-9]{8,20}}/revisit-call", revisit_call)
     r.add_get("/api/kb", kb_search)
     r.add_post("/api/kb", kb_add)
     r.add_post("/api/channels/tickets", gateway_create)
-

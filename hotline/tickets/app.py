@@ -31,8 +31,12 @@ SURVEY_PROMPTS = {
 def ticket_metrics(metrics: Metrics, store: TicketStore, handoff: Handoff) -> Callable[[], Awaitable[None]]:
     r = metrics.registry
     tickets = Gauge("hotline_tickets", "Tickets by status (overdue: in the supervision ledger)", ["status"], registry=r)
-    pops = Gauge("hotline_screen_pop_seconds", "AgentConnect handled -> screen pop queued, recent calls",
-                 ["quantile"], registry=r)
+    pops = Gauge(
+        "hotline_screen_pop_seconds",
+        "AgentConnect handled -> screen pop queued, recent calls",
+        ["quantile"],
+        registry=r,
+    )
     surveys = Gauge("hotline_surveys_received", "Post-call survey answers since start", registry=r)
 
     async def update() -> None:

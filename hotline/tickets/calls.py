@@ -84,8 +84,14 @@ class CallControls:
         if call.held:
             return call
         await self.client.action("MuteAudio", Channel=call.seat_channel, Direction="all", State="on")
-        await self.client.action("Originate", Channel=f"Local/hold-{call.seat}@hotline-hold", Application="ChanSpy",
-                                 Data=f"{call.caller_channel},qwE", CallerID=f'"保持" <{call.seat}>', Async="true")
+        await self.client.action(
+            "Originate",
+            Channel=f"Local/hold-{call.seat}@hotline-hold",
+            Application="ChanSpy",
+            Data=f"{call.caller_channel},qwE",
+            CallerID=f'"保持" <{call.seat}>',
+            Async="true",
+        )
         call.held = True
         return call
 
@@ -111,7 +117,12 @@ class CallControls:
         call = self._call(agent)
         number = self._target(number)
         await self.client.action(
-            "Originate", Channel=f"Local/{number}@hotline-outside", Application="ChanSpy",
-            Data=f"{call.seat_channel},qBE", CallerID=f'"12345" <{self.settings.hotline_number}>', Async="true",
-            Timeout=60000)
+            "Originate",
+            Channel=f"Local/{number}@hotline-outside",
+            Application="ChanSpy",
+            Data=f"{call.seat_channel},qBE",
+            CallerID=f'"12345" <{self.settings.hotline_number}>',
+            Async="true",
+            Timeout=60000,
+        )
         return call

@@ -32,8 +32,9 @@ class CategoryTree:
         # Grid stations take tickets like departments do (and are counted so).
         self.departments = {d.code: d for d in (*settings.departments, *self.units.stations())}
 
-    def _walk(self, cats: list[Category], path: tuple[str, ...], days: float, dept: str,
-              codes: tuple[str, ...]) -> None:
+    def _walk(
+        self, cats: list[Category], path: tuple[str, ...], days: float, dept: str, codes: tuple[str, ...]
+    ) -> None:
         for c in cats:
             mine = c.deadline_days if c.deadline_days is not None else days
             own_dept = c.department or dept
@@ -45,12 +46,22 @@ class CategoryTree:
 
     def as_json(self) -> dict[str, Any]:
         def tree(cats: list[Category]) -> list[dict[str, Any]]:
-            return [{"code": c.code, "name": c.name, "deadline_days": self.nodes[c.code].deadline_days,
-                     "department": self.nodes[c.code].department, "children": tree(c.children)} for c in cats]
+            return [
+                {
+                    "code": c.code,
+                    "name": c.name,
+                    "deadline_days": self.nodes[c.code].deadline_days,
+                    "department": self.nodes[c.code].department,
+                    "children": tree(c.children),
+                }
+                for c in cats
+            ]
 
-        return {"categories": tree(self.settings.categories),
-                "departments": [d.model_dump() for d in self.departments.values()],
-                "stations": self.units.as_json(),
-                "districts": list(self.settings.districts),
-                "outside_numbers": dict(self.settings.outside_numbers),
-                "legal_category": self.settings.legal_category if self.settings.legal_category in self.nodes else ""}
+        return {
+            "categories": tree(self.settings.categories),
+            "departments": [d.model_dump() for d in self.departments.values()],
+            "stations": self.units.as_json(),
+            "districts": list(self.settings.districts),
+            "outside_numbers": dict(self.settings.outside_numbers),
+            "legal_category": self.settings.legal_category if self.settings.legal_category in self.nodes else "",
+        }

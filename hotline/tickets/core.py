@@ -31,10 +31,10 @@ class TicketCore(TicketReads):
     tz: zoneinfo.ZoneInfo
     moves: Moves
 
-    def _read_form(self, body: dict[str, Any], *, require_content: bool,
-                   require_category: bool = True) -> dict[str, Any]:
-        return read_form(body, self.tree, self.cfg, require_content=require_content,
-                         require_category=require_category)
+    def _read_form(
+        self, body: dict[str, Any], *, require_content: bool, require_category: bool = True
+    ) -> dict[str, Any]:
+        return read_form(body, self.tree, self.cfg, require_content=require_content, require_category=require_category)
 
     @asynccontextmanager
     async def tx(self) -> AsyncIterator[AsyncSession]:
@@ -52,35 +52,66 @@ class TicketCore(TicketReads):
         day = now.astimezone(self.tz).strftime("%Y%m%d")
         insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
         stmt = insert(TicketSequence).values(day=day, last=1)
-        stmt = stmt.on_conflict_do_update(index_elements=[TicketSequence.day],
-                                          set_={"last": TicketSequence.last + 1}).returning(TicketSequence.last)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=[TicketSequence.day], set_={"last": TicketSequence.last + 1}
+        ).returning(TicketSequence.last)
         seq = (await db.execute(stmt)).scalar_one()
         return f"{day}{seq:06d}"
 
     def label(self, t: Ticket) -> str:
         return f"{t.number} {self.views.category_label(t.category) or '未分类'}"
 
-    async def _move(self, db: AsyncSession, t: Ticket, action: str, after: wf.Status, actor: str, note: str,
-                    now: dt.datetime, suspects: Sequence[Candidate] = ()) -> None:
+    async def _move(
+        self,
+        db: AsyncSession,
+        t: Ticket,
+        action: str,
+        after: wf.Status,
+        actor: str,
+        note: str,
+        now: dt.datetime,
+        suspects: Sequence[Candidate] = (),
+    ) -> None:
         before = t.status
-        db.add(TicketEvent(ticket_id=t.id, at=now, actor=actor, action=action, from_status=before,
-                           to_status=after.value, note=note))
+        db.add(
+            TicketEvent(
+                ticket_id=t.id, at=now, actor=actor, action=action, from_status=before, to_status=after.value, note=note
+            )
+        )
         t.status = after.value
         t.updated_at = now
         dept = self.tree.departments.get(t.department)
-        await self.moves.publish(TicketMove(db, t, action, before, note, actor, now, self.label(t),
-                                            dept.name if dept else "", suspects=tuple(suspects)))
+        await self.moves.publish(
+            TicketMove(
+                db,
+                t,
+                action,
+                before,
+                note,
+                actor,
+                now,
+                self.label(t),
+                dept.name if dept else "",
+                suspects=tuple(suspects),
+            )
+        )
 
-    async def suspects(self, body: dict[str, Any], caller: str | None = None,
-                       number: str = "") -> list[Candidate]:
+    async def suspects(self, body: dict[str, Any], caller: str | None = None, number: str = "") -> list[Candidate]:
         """Open tickets this request may repeat. Read before the write
         transaction: comparing texts must not hold up other writers."""
+
         def text(key: str) -> str:
             v = body.get(key)
             return v.strip() if type(v) is str else ""
 
-        probe = duplicates.Probe(text("content"), caller if caller is not None else text("caller"), text("address"),
-                                 text("category"), text("district"), number)
+        probe = duplicates.Probe(
+            text("content"),
+            caller if caller is not None else text("caller"),
+            text("address"),
+            text("category"),
+            text("district"),
+            number,
+        )
         if not probe.content:
             return []
         async with self.sessions() as db:

@@ -9,13 +9,13 @@ update-compare-notify: a frame only when that agent's seat view changed.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from hotline.acd.service import AcdService
+from hotline.jsonout import dumps
 
 log = logging.getLogger(__name__)
 
@@ -38,10 +38,6 @@ class Desk:
             while not self.queue.empty():
                 self.queue.get_nowait()
             self.queue.put_nowait(CLOSE)
-
-
-def dumps(o: object) -> str:
-    return json.dumps(o, ensure_ascii=False)
 
 
 class DeskHub:

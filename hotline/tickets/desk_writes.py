@@ -15,26 +15,33 @@ from hotline.tickets.access import own
 from hotline.tickets.core import TicketCore
 from hotline.tickets.duplicates import Candidate
 from hotline.tickets.form import FORM_TEXT, apply_form, flag
+from hotline.tickets.read_models import OpenDraft, TicketView
 
 
 class DeskWrites(TicketCore):
-    async def open_ticket_of(self, agent: str) -> dict[str, Any] | None:
+    async def open_ticket_of(self, agent: str) -> OpenDraft | None:
         """The agent's newest ticket still being taken, with its draft: what a
         reloaded desk shows again."""
         async with self.sessions() as db:
-            t = await db.scalar(select(Ticket).where(Ticket.agent == agent, Ticket.channel == "phone",
-                                                     Ticket.status == wf.Status.ACCEPTED.value)
-                                .order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(1))
+            t = await db.scalar(
+                select(Ticket)
+                .where(Ticket.agent == agent, Ticket.channel == "phone", Ticket.status == wf.Status.ACCEPTED.value)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(1)
+            )
             if t is None:
                 return None
             draft = await db.get(TicketDraft, t.id)
             history = await self._history(db, t.caller, t.id) if t.caller else []
-        return {"ticket": self.views.row(t), "draft": draft.data if draft else {}, "history": history}
+        return OpenDraft(self.views.row(t), draft.data if draft else {}, tuple(history))
 
     async def save_draft(self, number: str, who: Identity, data: dict[str, Any]) -> dict[str, Any]:
         # A draft keeps what was typed; only text (or a number of days) is text.
-        clean = {k: str(v)[:limit] for k, limit in {**FORM_TEXT, "handling": 16, "deadline_days": 8}.items()
-                 if type(v := data.get(k)) in (str, int, float)}
+        clean = {
+            k: str(v)[:limit]
+            for k, limit in {**FORM_TEXT, "handling": 16, "deadline_days": 8}.items()
+            if type(v := data.get(k)) in (str, int, float)
+        }
         if "confidential" in data:
             clean["confidential"] = flag(data, "confidential", False)
         now = self.clock()
@@ -50,7 +57,7 @@ class DeskWrites(TicketCore):
                 row.data, row.updated_at, row.updated_by = clean, now, who.username
         return {"saved_at": now.isoformat(), "draft": clean}
 
-    async def submit(self, number: str, who: Identity, body: dict[str, Any]) -> dict[str, Any]:
+    async def submit(self, number: str, who: Identity, body: dict[str, Any]) -> TicketView:
         """The agent's submit: answered on the spot (closed) or dispatched."""
         form = self._read_form(body, require_content=True)
         handling = body.get("handling")
@@ -79,8 +86,16 @@ class DeskWrites(TicketCore):
                 t.closed_at = now
             # A phone ticket sent on may repeat an open one (other channels were
             # compared when they were taken in).
-            await self._move(db, t, action, after, who.username, note, now,
-                             suspects=found if action == "dispatch" and t.channel == "phone" else ())
+            await self._move(
+                db,
+                t,
+                action,
+                after,
+                who.username,
+                note,
+                now,
+                suspects=found if action == "dispatch" and t.channel == "phone" else (),
+            )
             draft = await db.get(TicketDraft, t.id)
             if draft is not None:
                 await db.delete(draft)

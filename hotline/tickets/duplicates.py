@@ -64,13 +64,18 @@ def compare(t: Probe, other: Probe, threshold: float) -> Candidate | None:
     return Candidate(other.number, round(score + len(reasons), 3), tuple(reasons))
 
 
-async def candidates(db: AsyncSession, settings: Settings, t: Probe, now: dt.datetime,
-                     limit: int = 5) -> list[Candidate]:
+async def candidates(
+    db: AsyncSession, settings: Settings, t: Probe, now: dt.datetime, limit: int = 5
+) -> list[Candidate]:
     """Open tickets this one may repeat, best first. A read: run it before
     a write transaction, not inside one (SQLite writers queue behind it)."""
     since = now - dt.timedelta(days=settings.tickets.repeat_days)
-    open_ = (Ticket.status != wf.Status.CLOSED.value, Ticket.number != t.number, Ticket.merged_into == "",
-             Ticket.created_at >= since)
+    open_ = (
+        Ticket.status != wf.Status.CLOSED.value,
+        Ticket.number != t.number,
+        Ticket.merged_into == "",
+        Ticket.created_at >= since,
+    )
     matches = [Ticket.category == t.category] if t.category else []
     if t.caller:
         matches.append(Ticket.caller == t.caller)
@@ -80,9 +85,14 @@ async def candidates(db: AsyncSession, settings: Settings, t: Probe, now: dt.dat
         matches.append(Ticket.district == t.district)
     if not matches:
         return []
-    rows = (await db.execute(select(Ticket.content, Ticket.caller, Ticket.address, Ticket.category,
-                                    Ticket.district, Ticket.number).where(*open_, or_(*matches))
-                             .order_by(Ticket.id.desc()).limit(SCAN_LIMIT))).all()
+    rows = (
+        await db.execute(
+            select(Ticket.content, Ticket.caller, Ticket.address, Ticket.category, Ticket.district, Ticket.number)
+            .where(*open_, or_(*matches))
+            .order_by(Ticket.id.desc())
+            .limit(SCAN_LIMIT)
+        )
+    ).all()
     found = [c for r in rows if (c := compare(t, Probe(*r), settings.work.similar_text)) is not None]
     return sorted(found, key=lambda c: -c.score)[:limit]
 

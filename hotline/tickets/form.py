@@ -10,12 +10,25 @@ from hotline.db.models import Ticket
 from hotline.errors import BadRequest
 from hotline.tickets.categories import CategoryTree
 
-FORM_TEXT = {"category": 32, "district": 32, "address": 256, "content": 4000, "answer": 4000,
-              "caller_name": 64, "department": 32}
+FORM_TEXT = {
+    "category": 32,
+    "district": 32,
+    "address": 256,
+    "content": 4000,
+    "answer": 4000,
+    "caller_name": 64,
+    "department": 32,
+}
 
 
-def read_form(body: dict[str, Any], tree: CategoryTree, cfg: TicketSettings, *,
-              require_content: bool, require_category: bool = True) -> dict[str, Any]:
+def read_form(
+    body: dict[str, Any],
+    tree: CategoryTree,
+    cfg: TicketSettings,
+    *,
+    require_content: bool,
+    require_category: bool = True,
+) -> dict[str, Any]:
     form: dict[str, Any] = {}
     for key, limit in FORM_TEXT.items():
         v = body.get(key)
@@ -38,6 +51,7 @@ def read_form(body: dict[str, Any], tree: CategoryTree, cfg: TicketSettings, *,
         if require_category and not form.get("category"):
             raise BadRequest("请选择诉求分类", field="category")
     return form
+
 
 def apply_form(t: Ticket, form: dict[str, Any]) -> None:
     for key, value in form.items():

@@ -20,6 +20,7 @@ from hotline.numbers import ascii_digits
 from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
 from hotline.tickets.desk import DeskHub
+from hotline.tickets.read_models import NO_CONTEXT
 from hotline.tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
@@ -68,9 +69,15 @@ class Handoff:
             caller = e.connected_line_num or e.caller_id_num  # a callback placeholder
         else:
             caller = e.caller_id_num
-        call = ActiveCall(seat=seat.name, agent=seat.agent, call_id=e.var("HOTLINE_CALLID") or e.linkedid,
-                          uniqueid=e.uniqueid, caller_channel=e.channel, seat_channel=e.dest_channel,
-                          caller=caller)
+        call = ActiveCall(
+            seat=seat.name,
+            agent=seat.agent,
+            call_id=e.var("HOTLINE_CALLID") or e.linkedid,
+            uniqueid=e.uniqueid,
+            caller_channel=e.channel,
+            seat_channel=e.dest_channel,
+            caller=caller,
+        )
         self.active[seat.name] = call
         self._tasks.spawn(self._open(e, call, t0), f"ticket-open-{call.call_id}")
 
@@ -81,23 +88,48 @@ class Handoff:
             ctx = await self.store.caller_context(call.call_id, call.caller)
         except Exception:
             log.exception("caller context of call %s", call.call_id)
-            ctx = {"ivr_path": [], "ivr_category": "", "ivr_tag": "", "history": [], "repeat": False}
-        self.hub.push(call.agent, {"type": "pop", "seat": call.seat, "call_id": call.call_id, "caller": call.caller,
-                                   "tag": e.var("HOTLINE_TAG") or ctx["ivr_tag"], "wait_s": e.hold_time,
-                                   "ivr_path": ctx["ivr_path"], "history": ctx["history"], "repeat": ctx["repeat"]})
+            ctx = NO_CONTEXT
+        self.hub.push(
+            call.agent,
+            {
+                "type": "pop",
+                "seat": call.seat,
+                "call_id": call.call_id,
+                "caller": call.caller,
+                "tag": e.var("HOTLINE_TAG") or ctx.ivr_tag,
+                "wait_s": e.hold_time,
+                "ivr_path": ctx.ivr_path,
+                "history": ctx.history,
+                "repeat": ctx.repeat,
+            },
+        )
         self.pop_seconds.append(time.monotonic() - t0)
         try:
             opened = await self.store.open_for_call(
-                call_id=call.call_id, uniqueid=call.uniqueid, caller=call.caller,
+                call_id=call.call_id,
+                uniqueid=call.uniqueid,
+                caller=call.caller,
                 caller_name=e.caller_id_name if e.caller_id_name != call.caller else "",
-                tag=e.var("HOTLINE_TAG"), seat=call.seat, agent=call.agent, wait_s=float(e.hold_time), context=ctx)
+                tag=e.var("HOTLINE_TAG"),
+                seat=call.seat,
+                agent=call.agent,
+                wait_s=float(e.hold_time),
+                context=ctx,
+            )
         except Exception:
             log.exception("could not open the ticket of call %s", call.call_id)
-            self.hub.push(call.agent, {"type": "pop-failed", "call_id": call.call_id, "caller": call.caller,
-                                       "message": "工单创建失败，请手工记录来电并报告值班长"})
+            self.hub.push(
+                call.agent,
+                {
+                    "type": "pop-failed",
+                    "call_id": call.call_id,
+                    "caller": call.caller,
+                    "message": "工单创建失败，请手工记录来电并报告值班长",
+                },
+            )
             return
-        call.ticket = opened["ticket"]["number"]
-        self.hub.push(call.agent, {"type": "ticket", "seat": call.seat, "wait_s": e.hold_time, **opened})
+        call.ticket = opened.ticket.number
+        self.hub.push(call.agent, {"type": "ticket", "seat": call.seat, "wait_s": e.hold_time, **opened.as_dict()})
 
     def _on_complete(self, e: ev.AgentComplete) -> None:
         seat = self.acd.seat_at(e.interface)

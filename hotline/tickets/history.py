@@ -12,5 +12,8 @@ from hotline.db.models import Ticket, TicketEvent
 
 
 def record(db: AsyncSession, t: Ticket, *, actor: str, action: str, note: str, at: dt.datetime) -> None:
-    db.add(TicketEvent(ticket_id=t.id, at=at, actor=actor, action=action, from_status=t.status,
-                       to_status=t.status, note=note))
+    db.add(
+        TicketEvent(
+            ticket_id=t.id, at=at, actor=actor, action=action, from_status=t.status, to_status=t.status, note=note
+        )
+    )

@@ -19,8 +19,9 @@ _FTS = text("SELECT rowid FROM kb_fts WHERE kb_fts MATCH :q ORDER BY bm25(kb_fts
 
 
 class KnowledgeBase:
-    def __init__(self, sessions: async_sessionmaker, clock: Callable[[], dt.datetime],
-                 category_label: Callable[[str], str]):
+    def __init__(
+        self, sessions: async_sessionmaker, clock: Callable[[], dt.datetime], category_label: Callable[[str], str]
+    ):
         self.sessions = sessions
         self.clock = clock
         self.category_label = category_label
@@ -39,12 +40,22 @@ class KnowledgeBase:
                 ids = [r[0] for r in result]
             else:
                 like = "%" + query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-                ids = list((await db.scalars(select(KbArticle.id).where(or_(
-                    KbArticle.title.like(like, escape="\\"), KbArticle.body.like(like, escape="\\")))
-                    .order_by(KbArticle.id).limit(limit))).all())
+                ids = list(
+                    (
+                        await db.scalars(
+                            select(KbArticle.id)
+                            .where(or_(KbArticle.title.like(like, escape="\\"), KbArticle.body.like(like, escape="\\")))
+                            .order_by(KbArticle.id)
+                            .limit(limit)
+                        )
+                    ).all()
+                )
             arts = {a.id: a for a in (await db.scalars(select(KbArticle).where(KbArticle.id.in_(ids)))).all()}
-        return [{"id": i, "title": arts[i].title, "body": arts[i].body,
-                 "category": self.category_label(arts[i].category)} for i in ids if i in arts]
+        return [
+            {"id": i, "title": arts[i].title, "body": arts[i].body, "category": self.category_label(arts[i].category)}
+            for i in ids
+            if i in arts
+        ]
 
     async def seed(self) -> None:
         """The shipped first articles, into an empty knowledge base only."""

@@ -5,23 +5,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
-from hotline.db.models import (
-    OutboxMessage,
-    PoliceLink,
-    Ticket,
-    TicketCall,
-    TicketEvent,
-    TicketPhoto,
-)
+from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import PRIVILEGED, TicketNotFound, department_only, may_read
 from hotline.tickets.categories import CategoryTree
+from hotline.tickets.read_models import OverdueView, PastTicket, TicketDetail, TicketView
 from hotline.tickets.views import TicketViews
 
 
@@ -39,37 +32,50 @@ class TicketReads:
             raise TicketNotFound(f"工单 {number} 不存在", number=number)
         return t
 
-    async def get(self, number: str, who: Identity) -> dict[str, Any]:
+    async def get(self, number: str, who: Identity) -> TicketDetail:
         async with self.sessions() as db:
             t = await self._get(db, number)
             may_read(t, who)
-            events = (await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id)
-                                       .order_by(TicketEvent.id))).all()
-            calls = (await db.scalars(select(TicketCall).where(TicketCall.ticket_id == t.id)
-                                      .order_by(TicketCall.id))).all()
-            merged = (await db.scalars(select(Ticket).where(Ticket.merged_into == t.number)
-                                       .order_by(Ticket.id))).all()
-            sent = (await db.scalars(select(OutboxMessage).where(OutboxMessage.ticket_number == t.number)
-                                     .order_by(OutboxMessage.id))).all()
-            police = (await db.scalars(select(PoliceLink).where(PoliceLink.ticket_id == t.id)
-                                       .order_by(PoliceLink.id))).all()
-            photos = (await db.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == t.id)
-                                       .order_by(TicketPhoto.id))).all()
-        view = self.views.view(t, who)
-        view["history"] = self.views.history(list(events))
-        view["calls"] = self.views.calls(list(calls))
-        # Every source of the matter: this ticket and the duplicates merged into it.
-        view["sources"] = [self.views.view(m, who) for m in merged]
-        view["deliveries"] = [self.views.delivery(m) for m in sent]
-        view["police"] = [self.views.police(p) for p in police]
-        view["photos"] = [{"id": p.id, "url": f"/api/photos/{p.id}", "size": p.size, "uploaded_by": p.uploaded_by,
-                           "at": p.at.isoformat()} for p in photos]
+            events = (
+                await db.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id))
+            ).all()
+            calls = (
+                await db.scalars(select(TicketCall).where(TicketCall.ticket_id == t.id).order_by(TicketCall.id))
+            ).all()
+            merged = (await db.scalars(select(Ticket).where(Ticket.merged_into == t.number).order_by(Ticket.id))).all()
+            sent = (
+                await db.scalars(
+                    select(OutboxMessage).where(OutboxMessage.ticket_number == t.number).order_by(OutboxMessage.id)
+                )
+            ).all()
+            police = (
+                await db.scalars(select(PoliceLink).where(PoliceLink.ticket_id == t.id).order_by(PoliceLink.id))
+            ).all()
+            photos = (
+                await db.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == t.id).order_by(TicketPhoto.id))
+            ).all()
         unit = self.tree.units.by_code.get(t.department)
-        view["unit_path"] = unit.path if unit else ""
-        return view
+        return TicketDetail(
+            self.views.view(t, who),
+            self.views.history(list(events)),
+            self.views.calls(list(calls)),
+            # Every source of the matter: the duplicates merged into it.
+            tuple(self.views.view(m, who) for m in merged),
+            tuple(self.views.delivery(m) for m in sent),
+            tuple(self.views.police(p) for p in police),
+            self.views.photos(list(photos)),
+            unit.path if unit else "",
+        )
 
-    async def search(self, who: Identity, *, status: str | None = None, caller: str | None = None,
-                     department: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+    async def search(
+        self,
+        who: Identity,
+        *,
+        status: str | None = None,
+        caller: str | None = None,
+        department: str | None = None,
+        limit: int = 50,
+    ) -> list[TicketView]:
         q: Select[tuple[Ticket]] = select(Ticket)
         if status:
             q = q.where(Ticket.status == status)
@@ -83,27 +89,32 @@ class TicketReads:
         if department:
             q = q.where(Ticket.department == department)
         async with self.sessions() as db:
-            rows = (await db.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                                     .limit(max(1, min(limit, 500))))).all()
+            rows = (
+                await db.scalars(q.order_by(Ticket.created_at.desc(), Ticket.id.desc()).limit(max(1, min(limit, 500))))
+            ).all()
         return [self.views.view(t, who) for t in rows]
 
-    async def ledger(self, who: Identity | None) -> list[dict[str, Any]]:
+    async def ledger(self, who: Identity | None) -> list[OverdueView]:
         """督办台账: tickets past a deadline, the most overdue first."""
         now = self.clock()
         async with self.sessions() as db:
-            rows = (await db.scalars(select(Ticket).where(or_(
-                (Ticket.status == wf.Status.DISPATCHED.value) & (Ticket.deadline_at < now),
-                (Ticket.status == wf.Status.FEEDBACK.value) & (Ticket.revisit_due_at < now),
-            )))).all()
+            rows = (
+                await db.scalars(
+                    select(Ticket).where(
+                        or_(
+                            (Ticket.status == wf.Status.DISPATCHED.value) & (Ticket.deadline_at < now),
+                            (Ticket.status == wf.Status.FEEDBACK.value) & (Ticket.revisit_due_at < now),
+                        )
+                    )
+                )
+            ).all()
         out = []
         for t in rows:
             due = t.deadline_at if t.status == wf.Status.DISPATCHED.value else t.revisit_due_at
             assert due is not None
-            row = self.views.view(t, who)
-            row["overdue_hours"] = round((now - due).total_seconds() / 3600, 1)
-            row["overdue_stage"] = "办理超时" if t.status == wf.Status.DISPATCHED.value else "回访超时"
-            out.append(row)
-        return sorted(out, key=lambda r: -r["overdue_hours"])
+            stage = "办理超时" if t.status == wf.Status.DISPATCHED.value else "回访超时"
+            out.append(OverdueView(self.views.view(t, who), round((now - due).total_seconds() / 3600, 1), stage))
+        return sorted(out, key=lambda r: -r.overdue_hours)
 
     async def counts(self) -> dict[str, int]:
         """Tickets by status, and how many are overdue (for the metrics)."""
@@ -117,10 +128,23 @@ class TicketReads:
         async with self.sessions() as db:
             return int(await db.scalar(select(func.count()).select_from(Ticket)) or 0)
 
-    async def _history(self, db: AsyncSession, caller: str, exclude: int) -> list[dict[str, Any]]:
-        rows = (await db.scalars(select(Ticket).where(Ticket.caller == caller, Ticket.id != exclude)
-                                 .order_by(Ticket.created_at.desc(), Ticket.id.desc())
-                                 .limit(self.cfg.history_limit))).all()
-        return [{"number": t.number, "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
-                 "created_at": t.created_at.isoformat(), "category": self.views.category_label(t.category),
-                 "content": t.content[:80]} for t in rows]
+    async def _history(self, db: AsyncSession, caller: str, exclude: int) -> list[PastTicket]:
+        rows = (
+            await db.scalars(
+                select(Ticket)
+                .where(Ticket.caller == caller, Ticket.id != exclude)
+                .order_by(Ticket.created_at.desc(), Ticket.id.desc())
+                .limit(self.cfg.history_limit)
+            )
+        ).all()
+        return [
+            PastTicket(
+                t.number,
+                t.status,
+                wf.STATUS_TEXT[wf.Status(t.status)],
+                t.created_at,
+                self.views.category_label(t.category),
+                t.content[:80],
+            )
+            for t in rows
+        ]

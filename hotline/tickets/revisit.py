@@ -37,15 +37,22 @@ class RevisitCalls:
         client.on(ev.HotlineRevisit, self._on_revisit)
 
     async def place(self, number: str, who: Identity) -> dict[str, Any]:
-        ticket = await self.store.get(number, who)
-        wf.transition(ticket["status"], "revisit", who.roles)  # refused unless the department has answered
-        caller = ticket["caller"] if not ticket["masked"] else ""
+        ticket = (await self.store.get(number, who)).ticket
+        wf.transition(ticket.status, "revisit", who.roles)  # refused unless the department has answered
+        caller = ticket.caller if not ticket.masked else ""
         if not ascii_digits(caller):
             raise BadRequest("该工单没有可回拨的市民号码", field="caller")
         await self.client.action(
-            "Originate", Channel=f"Local/{caller}@hotline-outside", Context="hotline-revisit", Exten="s",
-            Priority="1", Variable=f"HOTLINE_TICKET={number}", CallerID=f'"12345" <{self.settings.hotline_number}>',
-            Async="true", Timeout=45000)
+            "Originate",
+            Channel=f"Local/{caller}@hotline-outside",
+            Context="hotline-revisit",
+            Exten="s",
+            Priority="1",
+            Variable=f"HOTLINE_TICKET={number}",
+            CallerID=f'"12345" <{self.settings.hotline_number}>',
+            Async="true",
+            Timeout=45000,
+        )
         await self.store.note(number, who, "revisit-call", "已发起自动回访电话")
         return {"ticket": number, "calling": True}
 
@@ -58,8 +65,7 @@ class RevisitCalls:
             if answer == "1":
                 await self.store.act(number, "revisit", SYSTEM, {"satisfied": True, "note": "自动回访：市民满意"})
             elif answer == "2":
-                await self.store.act(number, "revisit", SYSTEM,
-                                     {"satisfied": False, "note": "自动回访：市民不满意"})
+                await self.store.act(number, "revisit", SYSTEM, {"satisfied": False, "note": "自动回访：市民不满意"})
             else:
                 await self.store.note(number, SYSTEM, "revisit-call", "自动回访：市民未按键，请人工回访")
         except Exception:
@@ -67,4 +73,3 @@ class RevisitCalls:
 
     async def close(self) -> None:
         await self._tasks.close(grace=5)
-

@@ -36,6 +36,7 @@ from hotline.tickets.duplicates import Candidate
 from hotline.tickets.form import flag
 from hotline.tickets.kb import KnowledgeBase
 from hotline.tickets.moves import Moves, TicketMove
+from hotline.tickets.read_models import CallerContext, OpenedTicket, TicketView
 from hotline.tickets.views import CHANNELS, TicketViews
 
 __all__ = ["TicketStore", "TicketNotFound", "NotYourTicket", "CHANNELS"]
@@ -55,41 +56,88 @@ class TicketStore(DeskWrites, WorkflowActions):
         self.moves = Moves()
 
     # -- hand-off of an answered call --------------------------------------------------
-    async def caller_context(self, call_id: str, caller: str) -> dict[str, Any]:
+    async def caller_context(self, call_id: str, caller: str) -> CallerContext:
         """What the screen pop shows before the ticket exists: the IVR path and
         the caller's earlier tickets. Reads only, so it never waits for a writer."""
         async with self.sessions() as db:
             call = await db.get(Call, call_id)
             history = await self._history(db, caller, 0) if caller else []
-        since = (self.clock() - dt.timedelta(days=self.cfg.repeat_days)).isoformat()
-        return {"ivr_path": list(call.ivr_path) if call else [], "ivr_category": call.category if call else "",
-                "ivr_tag": call.tag if call else "", "history": history,
-                "repeat": any(h["created_at"] >= since for h in history)}
+        since = self.clock() - dt.timedelta(days=self.cfg.repeat_days)
+        return CallerContext(
+            tuple(call.ivr_path) if call else (),
+            call.category if call else "",
+            call.tag if call else "",
+            tuple(history),
+            any(h.created_at >= since for h in history),
+        )
 
-    async def open_for_call(self, *, call_id: str, uniqueid: str, caller: str, caller_name: str, tag: str,
-                            seat: str, agent: str, wait_s: float,
-                            context: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def open_for_call(
+        self,
+        *,
+        call_id: str,
+        uniqueid: str,
+        caller: str,
+        caller_name: str,
+        tag: str,
+        seat: str,
+        agent: str,
+        wait_s: float,
+        context: CallerContext | None = None,
+    ) -> OpenedTicket:
         """The ticket a seat's answer opens (or joins, when the call already has
         one), with the caller context of the screen pop."""
         ctx = context if context is not None else await self.caller_context(call_id, caller)
         now = self.clock()
         async with self.tx() as db:
-            ticket = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
-                                     .where(TicketCall.call_id == call_id).limit(1))
+            ticket = await db.scalar(
+                select(Ticket)
+                .join(TicketCall, TicketCall.ticket_id == Ticket.id)
+                .where(TicketCall.call_id == call_id)
+                .limit(1)
+            )
             if ticket is None:
-                ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
-                                channel="phone", caller=caller, caller_name=caller_name, call_id=call_id,
-                                tag=tag or ctx["ivr_tag"], ivr_path=ctx["ivr_path"], agent=agent, seat=seat,
-                                wait_s=wait_s, created_at=now, updated_at=now,
-                                category=self._category_from_ivr(ctx["ivr_category"]))
+                ticket = Ticket(
+                    number=await self._next_number(db, now),
+                    status=wf.Status.ACCEPTED.value,
+                    channel="phone",
+                    caller=caller,
+                    caller_name=caller_name,
+                    call_id=call_id,
+                    tag=tag or ctx.ivr_tag,
+                    ivr_path=list(ctx.ivr_path),
+                    agent=agent,
+                    seat=seat,
+                    wait_s=wait_s,
+                    created_at=now,
+                    updated_at=now,
+                    category=self._category_from_ivr(ctx.ivr_category),
+                )
                 db.add(ticket)
                 await db.flush()
-                db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=agent, action="accept", from_status="",
-                                   to_status=ticket.status, note=f"{seat} 接听来电"))
-            db.add(TicketCall(ticket_id=ticket.id, call_id=call_id, uniqueid=uniqueid, seat=seat, agent=agent,
-                              answered_at=now, recording=f"{call_id}.wav"))
-        history = [h for h in ctx["history"] if h["number"] != ticket.number]
-        return {"ticket": self.views.row(ticket), "history": history, "repeat": ctx["repeat"] and bool(history)}
+                db.add(
+                    TicketEvent(
+                        ticket_id=ticket.id,
+                        at=now,
+                        actor=agent,
+                        action="accept",
+                        from_status="",
+                        to_status=ticket.status,
+                        note=f"{seat} 接听来电",
+                    )
+                )
+            db.add(
+                TicketCall(
+                    ticket_id=ticket.id,
+                    call_id=call_id,
+                    uniqueid=uniqueid,
+                    seat=seat,
+                    agent=agent,
+                    answered_at=now,
+                    recording=f"{call_id}.wav",
+                )
+            )
+        history = tuple(h for h in ctx.history if h.number != ticket.number)
+        return OpenedTicket(self.views.row(ticket), history, ctx.repeat and bool(history))
 
     def _category_from_ivr(self, name: str) -> str:
         """The IVR menu may already have asked what the call is about."""
@@ -98,8 +146,7 @@ class TicketStore(DeskWrites, WorkflowActions):
                 return node.code
         return ""
 
-    async def create(self, channel: str, actor: str, body: dict[str, Any],
-                     query_code_hash: str = "") -> dict[str, Any]:
+    async def create(self, channel: str, actor: str, body: dict[str, Any], query_code_hash: str = "") -> TicketView:
         """A ticket from a gateway (web, WeChat, SMS, app, 110) or the public
         page: already described, offered to an agent off the lines."""
         found = await self.suspects(body)
@@ -107,10 +154,22 @@ class TicketStore(DeskWrites, WorkflowActions):
             ticket = await self.insert(db, channel, actor, body, query_code_hash=query_code_hash, suspects=found)
         return self.views.row(ticket)
 
-    async def insert(self, db: AsyncSession, channel: str, actor: str, body: dict[str, Any], *,
-                     query_code_hash: str = "", offer: bool = True, call_id: str | None = None,
-                     classified: bool = True, suspects: Sequence[Candidate] = (),
-                     external_ref: str = "", caller_name: str = "", note: str = "") -> Ticket:
+    async def insert(
+        self,
+        db: AsyncSession,
+        channel: str,
+        actor: str,
+        body: dict[str, Any],
+        *,
+        query_code_hash: str = "",
+        offer: bool = True,
+        call_id: str | None = None,
+        classified: bool = True,
+        suspects: Sequence[Candidate] = (),
+        external_ref: str = "",
+        caller_name: str = "",
+        note: str = "",
+    ) -> Ticket:
         """create() inside a caller's transaction. offer=False: the actor
         works it now (a voice message they answered), no intake item.
         classified=False: a citizen wrote it, the agent picks the category.
@@ -124,26 +183,49 @@ class TicketStore(DeskWrites, WorkflowActions):
         if caller and (not ascii_digits(caller) or len(caller) > 20):
             raise BadRequest("caller 必须是 1-20 位数字", field="caller")
         now = self.clock()
-        ticket = Ticket(number=await self._next_number(db, now), status=wf.Status.ACCEPTED.value,
-                        channel=channel, caller=caller, agent=actor, created_at=now, updated_at=now,
-                        confidential=flag(body, "confidential", False), ivr_path=[], call_id=call_id,
-                        query_code_hash=query_code_hash, external_ref=external_ref,
-                        **{k: v for k, v in form.items() if k != "handling"})
+        ticket = Ticket(
+            number=await self._next_number(db, now),
+            status=wf.Status.ACCEPTED.value,
+            channel=channel,
+            caller=caller,
+            agent=actor,
+            created_at=now,
+            updated_at=now,
+            confidential=flag(body, "confidential", False),
+            ivr_path=[],
+            call_id=call_id,
+            query_code_hash=query_code_hash,
+            external_ref=external_ref,
+            **{k: v for k, v in form.items() if k != "handling"},
+        )
         if caller_name:
             ticket.caller_name = caller_name
         db.add(ticket)
         await db.flush()
-        db.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, action="accept", from_status="",
-                           to_status=ticket.status, note=note or f"{CHANNELS[channel]}渠道"))
+        db.add(
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=now,
+                actor=actor,
+                action="accept",
+                from_status="",
+                to_status=ticket.status,
+                note=note or f"{CHANNELS[channel]}渠道",
+            )
+        )
         # Taken in: nothing to say but that it arrived (no note, no unit yet).
-        await self.moves.publish(TicketMove(db, ticket, "accept", "", "", actor, now, self.label(ticket),
-                                            offer=offer, suspects=tuple(suspects)))
+        await self.moves.publish(
+            TicketMove(
+                db, ticket, "accept", "", "", actor, now, self.label(ticket), offer=offer, suspects=tuple(suspects)
+            )
+        )
         return ticket
 
     async def assign(self, db: AsyncSession, ticket_id: int, agent: str) -> None:
         """An agent accepted the work on a ticket taken in elsewhere: theirs now."""
-        await db.execute(update(Ticket).where(Ticket.id == ticket_id, Ticket.status == wf.Status.ACCEPTED.value)
-                         .values(agent=agent))
+        await db.execute(
+            update(Ticket).where(Ticket.id == ticket_id, Ticket.status == wf.Status.ACCEPTED.value).values(agent=agent)
+        )
 
     async def note(self, number: str, who: Identity, action: str, note: str) -> None:
         """Something done on the call (transfer, three-way) kept in the history."""
@@ -155,8 +237,13 @@ class TicketStore(DeskWrites, WorkflowActions):
         """The caller's key from the post-call survey; returns the ticket number."""
         async with self.tx() as db:
             await db.execute(update(Call).where(Call.call_id == call_id).values(survey=score))
-            t = await db.scalar(select(Ticket).join(TicketCall, TicketCall.ticket_id == Ticket.id)
-                                .where(TicketCall.call_id == call_id).order_by(Ticket.id.desc()).limit(1))
+            t = await db.scalar(
+                select(Ticket)
+                .join(TicketCall, TicketCall.ticket_id == Ticket.id)
+                .where(TicketCall.call_id == call_id)
+                .order_by(Ticket.id.desc())
+                .limit(1)
+            )
             if t is None:
                 return None
             t.satisfaction, t.satisfaction_source = score, "survey"

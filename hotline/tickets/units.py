@@ -25,8 +25,11 @@ class Unit:
 
 class Units:
     def __init__(self, settings: TicketSettings):
-        self.by_code = {c.code: Unit(c.code, c.station, c.name, s.name, s.district, tuple(a for a in c.addresses if a))
-                        for s in settings.streets for c in s.communities}
+        self.by_code = {
+            c.code: Unit(c.code, c.station, c.name, s.name, s.district, tuple(a for a in c.addresses if a))
+            for s in settings.streets
+            for c in s.communities
+        }
 
     def stations(self) -> list[Department]:
         """Grid stations as the ticket workflow sees them: units to dispatch to."""
@@ -49,5 +52,13 @@ class Units:
         return {n for u in self.by_code.values() for n in (*u.addresses, u.community, u.street)}
 
     def as_json(self) -> list[dict[str, object]]:
-        return [{"code": u.code, "station": u.station, "path": u.path, "district": u.district,
-                 "addresses": list(u.addresses)} for u in self.by_code.values()]
+        return [
+            {
+                "code": u.code,
+                "station": u.station,
+                "path": u.path,
+                "district": u.district,
+                "addresses": list(u.addresses),
+            }
+            for u in self.by_code.values()
+        ]

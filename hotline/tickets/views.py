@@ -1,21 +1,33 @@
-"""Tickets as people see them: one row shape for the desk, the lists, the
-ledger and the API, with confidential callers masked."""
+"""Tickets as people see them (tickets/read_models.py) made from their rows:
+one shape for the desk, the lists, the ledger and the API, with
+confidential callers masked."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import replace
 
-from hotline.accounts import Identity
-from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent
+from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
+from hotline.identity import Identity
 from hotline.numbers import mask_number
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import sees_caller
 from hotline.tickets.categories import CategoryTree
+from hotline.tickets.read_models import CallView, DeliveryView, HistoryEntry, PhotoView, PoliceLinkView, TicketView
 
-CHANNELS = {"phone": "电话", "web": "网站", "wechat": "微信", "sms": "短信", "app": "移动应用", "110": "110 转办",
-            "voicemail": "语音留言", "callback": "回拨", "grid": "网格员上报"}
+CHANNELS = {
+    "phone": "电话",
+    "web": "网站",
+    "wechat": "微信",
+    "sms": "短信",
+    "app": "移动应用",
+    "110": "110 转办",
+    "voicemail": "语音留言",
+    "callback": "回拨",
+    "grid": "网格员上报",
+}
 DELIVERY_TEXT = {"pending": "待发送", "delivered": "已送达", "failed": "无法送达"}
+POLICE_STATE_TEXT = {"pushed": "已推送，待 110 接警", "received": "110 已接警", "dispatched": "110 已处警"}
 
 
 class TicketViews:
@@ -26,71 +38,116 @@ class TicketViews:
         node = self.tree.get(code)
         return node.label if node else code
 
-    # -- other channels --------------------------------------------------------------------
-    def view(self, t: Ticket, who: Identity | None) -> dict[str, Any]:
+    def view(self, t: Ticket, who: Identity | None) -> TicketView:
         row = self.row(t)
-        if not sees_caller(t, who):
-            row["caller"] = mask_number(t.caller)
-            row["caller_name"] = "*" * len(t.caller_name) if t.caller_name else ""
-            row["address"] = "（保密）" if t.address else ""
-            # What was said can name the caller as surely as the number: only
-            # the unit handling the matter needs it to act.
-            if not (who is not None and who.department and who.department == t.department):
-                row["content"] = "（保密工单：内容仅受理坐席、值班长、管理员和承办单位可见）" if t.content else ""
-            row["masked"] = True
-        return row
+        if sees_caller(t, who):
+            return row
+        # What was said can name the caller as surely as the number: only
+        # the unit handling the matter needs it to act.
+        unit_reads = who is not None and bool(who.department) and who.department == t.department
+        return replace(
+            row,
+            caller=mask_number(t.caller),
+            caller_name="*" * len(t.caller_name) if t.caller_name else "",
+            address="（保密）" if t.address else "",
+            content=row.content
+            if unit_reads
+            else ("（保密工单：内容仅受理坐席、值班长、管理员和承办单位可见）" if t.content else ""),
+            masked=True,
+        )
 
-    def row(self, t: Ticket) -> dict[str, Any]:
+    def row(self, t: Ticket) -> TicketView:
         dept = self.tree.departments.get(t.department)
-        return {
-            "number": t.number, "status": t.status, "status_text": wf.STATUS_TEXT[wf.Status(t.status)],
-            "channel": t.channel, "channel_text": CHANNELS.get(t.channel, t.channel), "caller": t.caller,
-            "caller_name": t.caller_name, "call_id": t.call_id, "tag": t.tag, "ivr_path": t.ivr_path,
-            "category": t.category, "category_text": self.category_label(t.category), "district": t.district,
-            "address": t.address, "content": t.content, "handling": t.handling, "answer": t.answer,
-            "department": t.department, "department_text": dept.name if dept else "",
-            "deadline_at": t.deadline_at.isoformat() if t.deadline_at else None,
-            "feedback": t.feedback, "feedback_at": t.feedback_at.isoformat() if t.feedback_at else None,
-            "revisit_due_at": t.revisit_due_at.isoformat() if t.revisit_due_at else None,
-            "revisit_note": t.revisit_note, "satisfaction": t.satisfaction,
-            "satisfaction_text": wf.SATISFACTION.get(t.satisfaction or 0, ""),
-            "satisfaction_source": t.satisfaction_source, "confidential": t.confidential, "agent": t.agent,
-            "seat": t.seat, "wait_s": t.wait_s, "created_at": t.created_at.isoformat(),
-            "updated_at": t.updated_at.isoformat(), "closed_at": t.closed_at.isoformat() if t.closed_at else None,
-            "redispatches": t.redispatches, "masked": False, "merged_into": t.merged_into,
-            "reviewed_at": t.reviewed_at.isoformat() if t.reviewed_at else None,
-            "external_ref": t.external_ref,
-        }
+        return TicketView(
+            number=t.number,
+            status=t.status,
+            status_text=wf.STATUS_TEXT[wf.Status(t.status)],
+            channel=t.channel,
+            channel_text=CHANNELS.get(t.channel, t.channel),
+            caller=t.caller,
+            caller_name=t.caller_name,
+            call_id=t.call_id,
+            tag=t.tag,
+            ivr_path=tuple(t.ivr_path or ()),
+            category=t.category,
+            category_text=self.category_label(t.category),
+            district=t.district,
+            address=t.address,
+            content=t.content,
+            handling=t.handling,
+            answer=t.answer,
+            department=t.department,
+            department_text=dept.name if dept else "",
+            deadline_at=t.deadline_at,
+            feedback=t.feedback,
+            feedback_at=t.feedback_at,
+            revisit_due_at=t.revisit_due_at,
+            revisit_note=t.revisit_note,
+            satisfaction=t.satisfaction,
+            satisfaction_text=wf.SATISFACTION.get(t.satisfaction or 0, ""),
+            satisfaction_source=t.satisfaction_source,
+            confidential=t.confidential,
+            agent=t.agent,
+            seat=t.seat,
+            wait_s=t.wait_s,
+            created_at=t.created_at,
+            updated_at=t.updated_at,
+            closed_at=t.closed_at,
+            redispatches=t.redispatches,
+            masked=False,
+            merged_into=t.merged_into,
+            reviewed_at=t.reviewed_at,
+            external_ref=t.external_ref,
+        )
 
     @staticmethod
-    def police(p: PoliceLink) -> dict[str, Any]:
-        """A matter exchanged with 110, as the ticket page and the desk show it."""
-        state_text = {"pushed": "已推送，待 110 接警", "received": "110 已接警", "dispatched": "110 已处警"}
-        return {"direction": p.direction, "direction_text": "110 转来" if p.direction == "in" else "转 110",
-                "intake_no": p.intake_no or "", "reason": p.reason, "state": p.state,
-                "state_text": state_text.get(p.state, "110 转办"), "result": p.result,
-                "created_at": p.created_at.isoformat(),
-                "received_at": p.received_at.isoformat() if p.received_at else None,
-                "dispatched_at": p.dispatched_at.isoformat() if p.dispatched_at else None}
+    def police(p: PoliceLink) -> PoliceLinkView:
+        return PoliceLinkView(
+            p.direction,
+            "110 转来" if p.direction == "in" else "转 110",
+            p.intake_no or "",
+            p.reason,
+            p.state,
+            POLICE_STATE_TEXT.get(p.state, "110 转办"),
+            p.result,
+            p.created_at,
+            p.received_at,
+            p.dispatched_at,
+        )
 
     @staticmethod
-    def delivery(m: OutboxMessage) -> dict[str, Any]:
-        def at(v: float | None) -> str | None:
-            return dt.datetime.fromtimestamp(v, dt.timezone.utc).isoformat(timespec="seconds") if v else None
+    def delivery(m: OutboxMessage) -> DeliveryView:
+        def at(v: float | None) -> dt.datetime | None:
+            return dt.datetime.fromtimestamp(v, dt.timezone.utc).replace(microsecond=0) if v else None
 
         text = m.payload.get("text") or ("向 110 推送警单" if m.kind == "incident" else "")
-        return {"id": m.id, "kind": m.kind, "text": text, "state": m.state,
-                "state_text": DELIVERY_TEXT.get(m.state, m.state), "attempts": m.attempts,
-                "last_error": m.last_error, "created_at": at(m.created_at), "delivered_at": at(m.delivered_at)}
+        state_text = DELIVERY_TEXT.get(m.state, m.state)
+        return DeliveryView(
+            m.id, m.kind, text, m.state, state_text, m.attempts, m.last_error, at(m.created_at), at(m.delivered_at)
+        )
 
     @staticmethod
-    def history(events: list[TicketEvent]) -> list[dict[str, Any]]:
-        return [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action,
-                 "action_text": wf.ACTION_TEXT.get(e.action, e.action), "from": e.from_status,
-                 "to": e.to_status, "note": e.note} for e in events]
+    def history(events: list[TicketEvent]) -> tuple[HistoryEntry, ...]:
+        return tuple(
+            HistoryEntry(
+                e.at, e.actor, e.action, wf.ACTION_TEXT.get(e.action, e.action), e.from_status, e.to_status, e.note
+            )
+            for e in events
+        )
 
     @staticmethod
-    def calls(calls: list[TicketCall]) -> list[dict[str, Any]]:
-        return [{"call_id": c.call_id, "seat": c.seat, "agent": c.agent, "answered_at": c.answered_at.isoformat(),
-                 "recording": None if c.recording_purged or not c.recording else f"/api/recordings/{c.call_id}"}
-                for c in calls]
+    def calls(calls: list[TicketCall]) -> tuple[CallView, ...]:
+        return tuple(
+            CallView(
+                c.call_id,
+                c.seat,
+                c.agent,
+                c.answered_at,
+                None if c.recording_purged or not c.recording else f"/api/recordings/{c.call_id}",
+            )
+            for c in calls
+        )
+
+    @staticmethod
+    def photos(photos: list[TicketPhoto]) -> tuple[PhotoView, ...]:
+        return tuple(PhotoView(p.id, f"/api/photos/{p.id}", p.size, p.uploaded_by, p.at) for p in photos)

@@ -30,14 +30,35 @@ class Status(str, enum.Enum):
     CLOSED = "closed"
 
 
-STATUS_TEXT = {Status.ACCEPTED: "已受理", Status.DISPATCHED: "已派单", Status.RETURNED: "已退回",
-               Status.FEEDBACK: "已反馈", Status.CLOSED: "已办结"}
-ACTION_TEXT = {"accept": "受理", "answer": "直接答复", "dispatch": "派单", "return": "退单", "feedback": "反馈",
-               "revisit": "回访", "reopen": "重办",
-               "survey": "满意度评价", "transfer": "转接", "conference": "三方通话",
-               "revisit-call": "自动回访电话", "approve": "审核通过", "reject": "审核退回", "merge": "并单",
-               "callback": "回拨", "police": "110 联动", "receive": "签收", "note": "现场记录",
-               "handover": "转交", "photo": "现场照片"}
+STATUS_TEXT = {
+    Status.ACCEPTED: "已受理",
+    Status.DISPATCHED: "已派单",
+    Status.RETURNED: "已退回",
+    Status.FEEDBACK: "已反馈",
+    Status.CLOSED: "已办结",
+}
+ACTION_TEXT = {
+    "accept": "受理",
+    "answer": "直接答复",
+    "dispatch": "派单",
+    "return": "退单",
+    "feedback": "反馈",
+    "revisit": "回访",
+    "reopen": "重办",
+    "survey": "满意度评价",
+    "transfer": "转接",
+    "conference": "三方通话",
+    "revisit-call": "自动回访电话",
+    "approve": "审核通过",
+    "reject": "审核退回",
+    "merge": "并单",
+    "callback": "回拨",
+    "police": "110 联动",
+    "receive": "签收",
+    "note": "现场记录",
+    "handover": "转交",
+    "photo": "现场照片",
+}
 
 # The 5-level 好差评 scale, key pressed = level.
 SATISFACTION = {1: "非常满意", 2: "满意", 3: "基本满意", 4: "不满意", 5: "非常不满意"}
@@ -92,14 +113,14 @@ def transition(status: str, action: str, roles: frozenset[Role]) -> Status:
         raise RoleRefused(f"您的角色不能{ACTION_TEXT[action]}", action=action)
     current = Status(status)
     if current not in rule.before:
-        raise TransitionRefused(f"工单{STATUS_TEXT[current]}，不能{ACTION_TEXT[action]}", action=action,
-                                status=current.value)
+        raise TransitionRefused(
+            f"工单{STATUS_TEXT[current]}，不能{ACTION_TEXT[action]}", action=action, status=current.value
+        )
     return rule.after
 
 
-
-
 # -- what each action changes on the ticket, beside its status ---------------------------------
+
 
 class TicketState(Protocol):
     """What the per-action rules read of a ticket (the row itself, read only)."""
@@ -134,8 +155,9 @@ def _needs(note: str, what: str) -> None:
 
 def _feedback(t: TicketState, body: Mapping[str, Any], note: str, c: ActionContext) -> Change:
     _needs(note, "办理结果")
-    return Change({"feedback": note, "feedback_at": c.now,
-                   "revisit_due_at": c.now + dt.timedelta(days=c.revisit_days)}, note)
+    return Change(
+        {"feedback": note, "feedback_at": c.now, "revisit_due_at": c.now + dt.timedelta(days=c.revisit_days)}, note
+    )
 
 
 def _return(t: TicketState, body: Mapping[str, Any], note: str, c: ActionContext) -> Change:
@@ -169,8 +191,10 @@ def _approve(t: TicketState, body: Mapping[str, Any], note: str, c: ActionContex
 
 def _reject(t: TicketState, body: Mapping[str, Any], note: str, c: ActionContext) -> Change:
     _needs(note, "审核退回的理由")
-    return Change({"feedback": "", "feedback_at": None, "revisit_due_at": None, "reviewed_at": None},
-                  "反馈审核未通过，退回承办部门重新办理：" + note)
+    return Change(
+        {"feedback": "", "feedback_at": None, "revisit_due_at": None, "reviewed_at": None},
+        "反馈审核未通过，退回承办部门重新办理：" + note,
+    )
 
 
 def _score(body: Mapping[str, Any]) -> dict[str, Any]:
@@ -188,15 +212,30 @@ def _revisit(t: TicketState, body: Mapping[str, Any], note: str, c: ActionContex
 
 def _reopen(t: TicketState, body: Mapping[str, Any], note: str, c: ActionContext) -> Change:
     # The unit handles it again, within its category's time limit from now.
-    return Change({"revisit_note": note, **_score(body), "redispatches": t.redispatches + 1, "feedback": "",
-                   "feedback_at": None, "revisit_due_at": None,
-                   "deadline_at": c.now + dt.timedelta(days=c.deadline_days(t.category))},
-                  "回访不满意，重新办理" + (f"：{note}" if note else ""))
+    return Change(
+        {
+            "revisit_note": note,
+            **_score(body),
+            "redispatches": t.redispatches + 1,
+            "feedback": "",
+            "feedback_at": None,
+            "revisit_due_at": None,
+            "deadline_at": c.now + dt.timedelta(days=c.deadline_days(t.category)),
+        },
+        "回访不满意，重新办理" + (f"：{note}" if note else ""),
+    )
 
 
 # Actions after the desk with their own rule; dispatch is the desk's rule
 # (the unit and the time limit), shared with the submit.
 ACTIONS: dict[str, ActionRule] = {
-    "feedback": _feedback, "return": _return, "handover": _handover, "receive": _receive, "note": _note,
-    "approve": _approve, "reject": _reject, "revisit": _revisit, "reopen": _reopen,
+    "feedback": _feedback,
+    "return": _return,
+    "handover": _handover,
+    "receive": _receive,
+    "note": _note,
+    "approve": _approve,
+    "reject": _reject,
+    "revisit": _revisit,
+    "reopen": _reopen,
 }

@@ -23,5 +23,12 @@ def loggable(path: str) -> str:
 
 class AccessLog(AbstractAccessLogger):
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
-        self.logger.info('%s "%s %s" %s %s %.1f ms', request.remote, request.method, loggable(request.path),
-                         response.status, response.body_length, time * 1000)
+        self.logger.info(
+            '%s "%s %s" %s %s %.1f ms',
+            request.remote,
+            request.method,
+            loggable(request.path),
+            response.status,
+            response.body_length,
+            time * 1000,
+        )

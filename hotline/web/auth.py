@@ -39,8 +39,9 @@ class PasswordChangeRequired(HotlineError):
     status = 403
 
 
-def allow(*roles: Role, page: bool = False, before_password_change: bool = False,
-          signed: bool = False) -> Callable[[Handler], Handler]:
+def allow(
+    *roles: Role, page: bool = False, before_password_change: bool = False, signed: bool = False
+) -> Callable[[Handler], Handler]:
     """Declare who may call a route; `page` routes answer people, not scripts:
     they redirect to the login page and explain a refusal in Chinese.
     `before_password_change`: open to a user still holding a one-time
@@ -77,13 +78,18 @@ async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamR
         raise Unauthenticated("请先登录")
     if not (set(getattr(user, "roles", ())) & roles):
         if is_page:
-            return web.Response(status=403, content_type="text/html", charset="utf-8",
-                                text="<!doctype html><meta charset=utf-8><title>无权访问</title>"
-                                     "<p>您的账号无权访问此页面。<a href=\"/\">返回首页</a></p>"
-                                     "<script src=\"/banner.js\"></script>")
+            return web.Response(
+                status=403,
+                content_type="text/html",
+                charset="utf-8",
+                text="<!doctype html><meta charset=utf-8><title>无权访问</title>"
+                '<p>您的账号无权访问此页面。<a href="/">返回首页</a></p>'
+                '<script src="/banner.js"></script>',
+            )
         raise Forbidden("您的角色无权执行此操作")
     if getattr(user, "must_change_password", False) and not getattr(
-            request.match_info.handler, "before_password_change", False):
+        request.match_info.handler, "before_password_change", False
+    ):
         if is_page:
             raise web.HTTPFound(f"/login?change=1&next={request.path_qs}")
         raise PasswordChangeRequired("请先修改一次性密码")
@@ -97,8 +103,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except HotlineError as exc:
-        resp = web.json_response(exc.to_dict(), status=exc.status,
-                                 dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        resp = web.json_response(exc.to_dict(), status=exc.status, dumps=lambda o: json.dumps(o, ensure_ascii=False))
         if "retry_after" in exc.details:
             resp.headers["Retry-After"] = str(exc.details["retry_after"])
         return resp

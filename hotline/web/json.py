@@ -15,9 +15,10 @@ from typing import Any
 from aiohttp import web
 
 from hotline.errors import BadRequest, HotlineError
+from hotline.jsonout import dumps
 from hotline.text import check_text, text_field
 
-__all__ = ["json_body", "query_text", "text_field", "check_text"]
+__all__ = ["json_body", "query_text", "text_field", "check_text", "dumps"]
 from hotline.web.auth import anonymous
 
 MAX_DEPTH = 32

@@ -15,9 +15,11 @@ from urllib.parse import quote, urlsplit
 from aiohttp import web
 
 from hotline import accounts
+from hotline import sessions as web_sessions
 from hotline.accounts import FIRST_ADMIN_FILE
 from hotline.config import GATEWAY_CHANNELS
 from hotline.credentials import ensure_secrets
+from hotline.db.models import utcnow
 from hotline.errors import HotlineError
 from hotline.roles import PEOPLE, Role
 from hotline.tasks import TaskSet
@@ -72,14 +74,14 @@ async def identify(request: web.Request) -> accounts.Identity | None:
         return None
     sessions = request.app[SESSIONS]
     async with sessions() as db:
-        found = await accounts.session_identity(db, token)
+        found = await web_sessions.session_identity(db, token)
     if found is None:
         return None
     idle = _idle(request.app)
-    if accounts.extended_expiry(found.created_at, found.expires_at, accounts.utcnow(), idle) is not None:
+    if web_sessions.extended_expiry(found.created_at, found.expires_at, utcnow(), idle) is not None:
         # Activity pushes the idle timeout on (at most one write a minute).
         async with sessions() as db, db.begin():
-            await accounts.touch_session(db, token, idle)
+            await web_sessions.touch_session(db, token, idle)
     return found.who
 
 
@@ -112,12 +114,17 @@ async def login(request: web.Request) -> web.Response:
     if who is None:
         raise LoginFailed("用户名或密码错误")
     async with app[SESSIONS]() as db, db.begin():
-        await accounts.purge_expired_sessions(db)
-        token = await accounts.open_session(db, who, _idle(app))
-    resp = web.json_response({"username": who.username, "display_name": who.display_name,
-                              "roles": sorted(r.value for r in who.roles),
-                              "must_change_password": who.must_change_password,
-                              "next": safe_next(app, body.get("next"))})
+        await web_sessions.purge_expired_sessions(db)
+        token = await web_sessions.open_session(db, who, _idle(app))
+    resp = web.json_response(
+        {
+            "username": who.username,
+            "display_name": who.display_name,
+            "roles": sorted(r.value for r in who.roles),
+            "must_change_password": who.must_change_password,
+            "next": safe_next(app, body.get("next")),
+        }
+    )
     # A session cookie (no max_age): it ends with the browser, and the server
     # ends it after the idle timeout or SESSION_TTL, whichever comes first.
     resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
@@ -147,9 +154,9 @@ def safe_next(app: web.Application, raw: object) -> str:
 async def logout(request: web.Request) -> web.Response:
     token = request.cookies.get(COOKIE, "")
     async with request.app[SESSIONS]() as db, db.begin():
-        await accounts.close_session(db, token)
+        await web_sessions.close_session(db, token)
     # The session's live pages stop now, not when their sockets next fail.
-    await request.app[WEBSOCKETS].close_sessions({accounts.session_key(token)})
+    await request.app[WEBSOCKETS].close_sessions({web_sessions.session_key(token)})
     resp = web.json_response({"ok": True})
     resp.del_cookie(COOKIE, path="/")
     return resp
@@ -158,9 +165,15 @@ async def logout(request: web.Request) -> web.Response:
 @allow(*PEOPLE, before_password_change=True)
 async def me(request: web.Request) -> web.Response:
     who = request[USER]
-    return web.json_response({"username": who.username, "display_name": who.display_name,
-                              "roles": sorted(r.value for r in who.roles), "department": who.department,
-                              "must_change_password": who.must_change_password})
+    return web.json_response(
+        {
+            "username": who.username,
+            "display_name": who.display_name,
+            "roles": sorted(r.value for r in who.roles),
+            "department": who.department,
+            "must_change_password": who.must_change_password,
+        }
+    )
 
 
 @allow(*PEOPLE, before_password_change=True)
@@ -168,8 +181,9 @@ async def change_password(request: web.Request) -> web.Response:
     body = await json_body(request)
     current = text_field(body, "current_password", max_len=256)
     new = text_field(body, "new_password", max_len=256)
-    ended = await accounts.change_password(request.app[SESSIONS], request[USER], current, new,
-                                           keep_token=request.cookies.get(COOKIE, ""))
+    ended = await accounts.change_password(
+        request.app[SESSIONS], request[USER], current, new, keep_token=request.cookies.get(COOKIE, "")
+    )
     await request.app[WEBSOCKETS].close_sessions(ended)
     # The first admin's one-time password was kept only for this moment.
     settings = request.app[SETTINGS]
@@ -189,8 +203,11 @@ async def load_bearers(app: web.Application) -> None:
     secrets = await asyncio.to_thread(ensure_secrets, app[SETTINGS])
     app[BEARERS] = Bearers(
         metrics=str(secrets.get("metrics_token", "")).encode(),
-        gateways=tuple((channel, str(token).encode()) for channel, token in secrets.get("gateway_tokens", {}).items()
-                       if channel in GATEWAY_CHANNELS),
+        gateways=tuple(
+            (channel, str(token).encode())
+            for channel, token in secrets.get("gateway_tokens", {}).items()
+            if channel in GATEWAY_CHANNELS
+        ),
     )
 
 
@@ -210,7 +227,7 @@ async def session_sweeper(app: web.Application) -> AsyncIterator[None]:
             if not keys:
                 continue
             async with app[SESSIONS]() as db:
-                live = await accounts.live_sessions(db, keys)
+                live = await web_sessions.live_sessions(db, keys)
             if ended := keys - live:
                 closed = await sockets.close_sessions(ended)
                 log.info("closed %d live page(s) of %d ended login(s)", closed, len(ended))

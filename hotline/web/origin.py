@@ -49,14 +49,17 @@ class Websockets:
         """Close the sockets of these login sessions: they ended."""
         doomed = [ws for ws, (s, _) in self.live.items() if s in keys]
         # 4001: the pages send the person to the login page instead of reconnecting.
-        await asyncio.gather(*(ws.close(code=SESSION_ENDED, message="登录已结束".encode()) for ws in doomed),
-                             return_exceptions=True)
+        await asyncio.gather(
+            *(ws.close(code=SESSION_ENDED, message="登录已结束".encode()) for ws in doomed), return_exceptions=True
+        )
         return len(doomed)
 
     async def close_all(self, app: web.Application) -> None:
         # 1001 Going Away: the pages reconnect by themselves once it is back.
-        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY, message="服务重启".encode())
-                               for ws in list(self.live)), return_exceptions=True)
+        await asyncio.gather(
+            *(ws.close(code=WSCloseCode.GOING_AWAY, message="服务重启".encode()) for ws in list(self.live)),
+            return_exceptions=True,
+        )
 
 
 SESSION_ENDED = 4001

@@ -46,9 +46,15 @@ class LoginThrottle:
         return q
 
     def _books(self, address: str, username: str) -> tuple[tuple[dict[str, deque[float]], str, int], ...]:
-        return ((self._by_address, address, self.per_address),
-                (self._by_pair, f"{username}\x00{address}", self.per_pair),
-                (self._by_user, username, self.per_user))
+        return (
+            (self._by_address, address, self.per_address),
+            (self._by_pair, f"{username}\x00{address}", self.per_pair),
+            (self._by_user, username, self.per_user),
+        )
+
+    def inflight(self, address: str) -> int:
+        """Password checks running now for this address."""
+        return self._inflight.get(address, 0)
 
     def admit(self, address: str, username: str, now: float) -> float | None:
         """None to go ahead, else seconds to wait."""

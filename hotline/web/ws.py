@@ -8,8 +8,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import WSMsgType, web
 
 
-async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[str],
-               handle: Callable[[str], Awaitable[bool]]) -> None:
+async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[str], handle: Callable[[str], Awaitable[bool]]) -> None:
     """Pass each queued frame to `handle` (which sends it) until the client
     goes away or `handle` returns False."""
     closing = asyncio.ensure_future(_drain(ws))
@@ -28,8 +27,13 @@ async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[str],
         closing.cancel()
 
 
-async def feed(ws: web.WebSocketResponse, first: str, queue: asyncio.Queue[str],
-               handle: Callable[[str], Awaitable[bool]], leave: Callable[[], None]) -> None:
+async def feed(
+    ws: web.WebSocketResponse,
+    first: str,
+    queue: asyncio.Queue[str],
+    handle: Callable[[str], Awaitable[bool]],
+    leave: Callable[[], None],
+) -> None:
     """A live page's websocket: `first` (a snapshot), then every queued frame
     through `handle`, until the client goes; `leave` runs however it ends."""
     try:

@@ -9,9 +9,8 @@ from hotline.channels.api import DELIVERER
 from hotline.errors import BadRequest
 from hotline.roles import Role
 from hotline.tickets.api import STORE
-from hotline.tickets.desk import dumps
 from hotline.web.auth import USER, allow
-from hotline.web.json import json_body, text_field
+from hotline.web.json import dumps, json_body, text_field
 from hotline.work.desk import WorkDesk
 from hotline.work.figures import WorkFigures
 from hotline.work.service import WorkService
@@ -31,7 +30,7 @@ def _item(request: web.Request) -> int:
 
 @allow(Role.AGENT, Role.LEAD)
 async def mine(request: web.Request) -> web.Response:
-    return _json({"items": request.app[WORK].of_agent(request[USER].username)})
+    return _json({"items": [v.as_dict() for v in request.app[WORK].of_agent(request[USER].username)]})
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -72,14 +71,18 @@ async def audio(request: web.Request) -> web.StreamResponse:
 @allow(Role.LEAD, Role.ADMIN)
 async def overview(request: web.Request) -> web.Response:
     app = request.app
-    return _json({**app[WORK].summary(), "figures": await app[FIGURES].rolling(),
-                  "outbox": await app[DELIVERER].counts()})
+    return _json(
+        {
+            **app[WORK].summary().as_dict(),
+            "figures": await app[FIGURES].rolling(),
+            "outbox": await app[DELIVERER].counts(),
+        }
+    )
 
 
 @allow(Role.AGENT, Role.LEAD)
 async def ticket_duplicates(request: web.Request) -> web.Response:
-    return _json({"candidates": await request.app[WORK_DESK].candidates(request.match_info["number"],
-                                                                        request[USER])})
+    return _json({"candidates": await request.app[WORK_DESK].candidates(request.match_info["number"], request[USER])})
 
 
 @allow(Role.AGENT, Role.LEAD)

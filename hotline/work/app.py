@@ -28,25 +28,35 @@ from hotline.work.service import WorkService
 from hotline.work.ticket_work import TicketWork
 
 
-def work_metrics(metrics: Metrics, work: WorkService, figures: WorkFigures,
-                 deliverer: Deliverer) -> Callable[[], Awaitable[None]]:
+def work_metrics(
+    metrics: Metrics, work: WorkService, figures: WorkFigures, deliverer: Deliverer
+) -> Callable[[], Awaitable[None]]:
     r = metrics.registry
-    live = Gauge("hotline_work_items", "Work items now, by kind and what is happening to them",
-                 ["kind", "state"], registry=r)
+    live = Gauge(
+        "hotline_work_items", "Work items now, by kind and what is happening to them", ["kind", "state"], registry=r
+    )
     oldest = Gauge("hotline_work_oldest_waiting_seconds", "Age of the oldest waiting item", ["kind"], registry=r)
     rolling = Gauge("hotline_work_24h", "Rolling 24-hour work figures", ["kind", "figure"], registry=r)
-    offer = Gauge("hotline_work_offer_latency_seconds",
-                  "An item and a free agent both there -> the offer written, recent offers", ["quantile"], registry=r)
-    outbox = Gauge("hotline_outbox_messages", "Outbox messages by channel and state", ["channel", "state"],
-                   registry=r)
+    offer = Gauge(
+        "hotline_work_offer_latency_seconds",
+        "An item and a free agent both there -> the offer written, recent offers",
+        ["quantile"],
+        registry=r,
+    )
+    outbox = Gauge("hotline_outbox_messages", "Outbox messages by channel and state", ["channel", "state"], registry=r)
 
     async def update() -> None:
         live.clear()
         oldest.clear()
-        for k in work.summary()["kinds"]:
-            for state in ("waiting", "offered", "in_hand", "breaches"):
-                live.labels(k["kind"], state).set(k[state])
-            oldest.labels(k["kind"]).set(k["oldest_s"])
+        for k in work.summary().kinds:
+            for state, n in (
+                ("waiting", k.waiting),
+                ("offered", k.offered),
+                ("in_hand", k.in_hand),
+                ("breaches", k.breaches),
+            ):
+                live.labels(k.kind, state).set(n)
+            oldest.labels(k.kind).set(round(k.oldest_s))
         rolling.clear()
         for f in await figures.rolling():
             for name in ("arrived", "handled", "within_deadline", "avg_handle_s"):
@@ -75,8 +85,8 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     store.moves.on_commit(lambda info: work.kick(news_of(info)))
     app[ivr_api.DRIVER].on_message(MessageWork(WorkPolicy.from_settings(settings)).on_message)
     hub = app[tickets_api.DESKS]
-    work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": items}))
-    hub.work_of = work.of_agent
+    work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": [v.as_dict() for v in items]}))
+    hub.work_of = lambda agent: [v.as_dict() for v in work.of_agent(agent)]
     app[work_api.WORK] = work
     app[work_api.WORK_DESK] = WorkDesk(settings, work, store, app[AMI], app[acd_api.ACD])
     app[work_api.FIGURES] = figures

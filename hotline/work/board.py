@@ -26,8 +26,16 @@ class State(str, enum.Enum):
     DONE = "done"
 
 
-KIND_TEXT = {"intake": "网络渠道诉求", "voicemail": "语音留言", "callback": "回拨未接通", "revisit": "回访",
-             "review": "反馈审核", "redispatch": "退单重派", "duplicate": "疑似重复并单", "legal": "法律咨询留言"}
+KIND_TEXT = {
+    "intake": "网络渠道诉求",
+    "voicemail": "语音留言",
+    "callback": "回拨未接通",
+    "revisit": "回访",
+    "review": "反馈审核",
+    "redispatch": "退单重派",
+    "duplicate": "疑似重复并单",
+    "legal": "法律咨询留言",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,9 +85,11 @@ class Worker:
 def workers(floor: Floor, skills: dict[str, frozenset[str]]) -> list[Worker]:
     """Agents the floor leaves free for work items, longest free first.
     Lawyers between calls of their queue take lawyers' items."""
-    out = [Worker(s.agent, s.name, s.since, skills.get(s.agent, frozenset()), s.lawyer)
-           for s in floor.seats.values()
-           if s.status() in (SeatStatus.OFF_LINE, SeatStatus.STANDBY) or (s.lawyer and s.status() == SeatStatus.READY)]
+    out = [
+        Worker(s.agent, s.name, s.since, skills.get(s.agent, frozenset()), s.lawyer)
+        for s in floor.seats.values()
+        if s.status() in (SeatStatus.OFF_LINE, SeatStatus.STANDBY) or (s.lawyer and s.status() == SeatStatus.READY)
+    ]
     return sorted(out, key=lambda w: (w.free_since, w.seat))
 
 
@@ -90,8 +100,7 @@ class Offer:
     until: float
 
 
-def plan(items: Iterable[Item], free: list[Worker], per_agent: int, offer_seconds: float,
-         now: float) -> list[Offer]:
+def plan(items: Iterable[Item], free: list[Worker], per_agent: int, offer_seconds: float, now: float) -> list[Offer]:
     """New offers: waiting items in order, each to the first free agent with
     the skill and room, passing over agents who let it lapse before; when
     no other free agent can take it, it goes round again."""
@@ -102,8 +111,7 @@ def plan(items: Iterable[Item], free: list[Worker], per_agent: int, offer_second
             load[it.agent] = load.get(it.agent, 0) + 1
     room = [w for w in free if load.get(w.agent, 0) < per_agent]
     offers: list[Offer] = []
-    waiting = sorted((it for it in all_items if it.state == State.WAITING and it.not_before <= now),
-                     key=Item.order)
+    waiting = sorted((it for it in all_items if it.state == State.WAITING and it.not_before <= now), key=Item.order)
     for it in waiting:
         if not room:
             break
@@ -129,8 +137,9 @@ def lapsed(items: Iterable[Item], now: float) -> list[Item]:
 
 def declined(item: Item) -> Item:
     """An offer that lapsed or was refused: back to the queue, not to this agent next."""
-    return replace(item, state=State.WAITING, agent="", offered_at=None, offer_until=None,
-                   declined=item.declined | {item.agent})
+    return replace(
+        item, state=State.WAITING, agent="", offered_at=None, offer_until=None, declined=item.declined | {item.agent}
+    )
 
 
 def accepted(item: Item, now: float) -> Item:
@@ -161,9 +170,15 @@ class KindSummary:
     breaches: int = 0  # open items past their deadline
 
     def as_dict(self) -> dict[str, object]:
-        return {"kind": self.kind, "text": KIND_TEXT.get(self.kind, self.kind), "waiting": self.waiting,
-                "offered": self.offered, "in_hand": self.in_hand, "oldest_s": round(self.oldest_s),
-                "breaches": self.breaches}
+        return {
+            "kind": self.kind,
+            "text": KIND_TEXT.get(self.kind, self.kind),
+            "waiting": self.waiting,
+            "offered": self.offered,
+            "in_hand": self.in_hand,
+            "oldest_s": round(self.oldest_s),
+            "breaches": self.breaches,
+        }
 
 
 def summary(items: Iterable[Item], kinds: Iterable[str], now: float) -> list[KindSummary]:

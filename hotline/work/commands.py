@@ -18,6 +18,7 @@ from hotline.db.models import WorkEvent
 from hotline.errors import HotlineError
 from hotline.work import board
 from hotline.work.board import Item, State
+from hotline.work.views import ItemView, item_view
 
 __all__ = ["WorkCommands", "WorkNotFound", "WorkRefused", "row_values"]
 
@@ -33,9 +34,17 @@ class WorkNotFound(HotlineError):
 
 
 def row_values(it: Item) -> dict[str, Any]:
-    return {"state": it.state.value, "agent": it.agent, "offered_at": it.offered_at, "offer_until": it.offer_until,
-            "accepted_at": it.accepted_at, "declined": sorted(it.declined), "parked": it.parked,
-            "not_before": it.not_before, "attempts": it.attempts}
+    return {
+        "state": it.state.value,
+        "agent": it.agent,
+        "offered_at": it.offered_at,
+        "offer_until": it.offer_until,
+        "accepted_at": it.accepted_at,
+        "declined": sorted(it.declined),
+        "parked": it.parked,
+        "not_before": it.not_before,
+        "attempts": it.attempts,
+    }
 
 
 class WorkCommands:
@@ -46,7 +55,6 @@ class WorkCommands:
     _free_at: dict[str, float]
     _wake: asyncio.Event
     now: Callable[[], float]
-    view: Callable[..., dict[str, Any]]
     _publish: Callable[[], None]
     _guarded: Callable[..., Awaitable[bool]]
 
@@ -59,12 +67,13 @@ class WorkCommands:
         return it
 
     # -- agents' commands ----------------------------------------------------------------
-    async def accept(self, agent: str, item_id: int,
-                     also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> dict[str, Any]:
+    async def accept(
+        self, agent: str, item_id: int, also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None
+    ) -> ItemView:
         it = self.held(agent, item_id, (State.OFFERED,))
         await self._change(it, board.accepted(it, self.now()), "accepted", "", also)
         self._wake.set()
-        return self.view(self.items[item_id])
+        return item_view(self.items[item_id], self.now())
 
     async def hand_back(self, agent: str, item_id: int, reason: str) -> None:
         it = self.held(agent, item_id, (State.OFFERED, State.ACCEPTED))
@@ -79,26 +88,40 @@ class WorkCommands:
         if tries >= self.cfg.attempts:
             await self._finish(it, "unreachable", agent, note or f"{tries} 次未接通")
             return {"done": True, "attempts": tries}
-        later = replace(board.released(it, parked=False), attempts=tries,
-                        not_before=self.now() + self.cfg.retry_minutes * 60)
+        later = replace(
+            board.released(it, parked=False), attempts=tries, not_before=self.now() + self.cfg.retry_minutes * 60
+        )
         await self._change(it, later, "retry", note or f"第 {tries} 次未接通")
         self._wake.set()
         return {"done": False, "attempts": tries}
 
-    async def complete(self, agent: str, item_id: int, outcome: str, note: str = "",
-                       also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
+    async def complete(
+        self,
+        agent: str,
+        item_id: int,
+        outcome: str,
+        note: str = "",
+        also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None,
+    ) -> None:
         """End an item whose work is not a ticket action (a voice message
         answered, a callback made, not a duplicate after all)."""
         it = self.held(agent, item_id, (State.ACCEPTED,))
         await self._finish(it, outcome, agent, note, also)
         self._wake.set()
 
-    async def _finish(self, it: Item, outcome: str, agent: str, note: str,
-                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
+    async def _finish(
+        self,
+        it: Item,
+        outcome: str,
+        agent: str,
+        note: str,
+        also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None,
+    ) -> None:
         now = self.now()
         async with self.sessions() as db, db.begin():
-            if not await self._guarded(db, it, state=State.DONE.value, done_at=now, outcome=outcome[:32],
-                                       offer_until=None):
+            if not await self._guarded(
+                db, it, state=State.DONE.value, done_at=now, outcome=outcome[:32], offer_until=None
+            ):
                 raise WorkRefused("这项工作已被处理", item=it.id)
             db.add(WorkEvent(item_id=it.id, at=now, action="done", agent=agent, note=note or outcome))
             if also is not None:
@@ -107,8 +130,14 @@ class WorkCommands:
         self._free_at[agent] = time.monotonic()
         self._publish()
 
-    async def _change(self, before: Item, after: Item, event: str, note: str,
-                      also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None) -> None:
+    async def _change(
+        self,
+        before: Item,
+        after: Item,
+        event: str,
+        note: str,
+        also: Callable[[AsyncSession, Item], Awaitable[None]] | None = None,
+    ) -> None:
         now = self.now()
         async with self.sessions() as db, db.begin():
             if not await self._guarded(db, before, **row_values(after)):

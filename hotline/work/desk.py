@@ -22,13 +22,17 @@ from hotline.tickets import duplicates
 from hotline.tickets.store import TicketStore
 from hotline.work.board import Item, State
 from hotline.work.service import WorkService
+from hotline.work.views import ItemView, item_view
 
 # Kinds whose work is done on a ticket an agent must own to submit.
 OWNED = {"intake"}
 # Kinds that end with the agent's result, not a ticket action.
-RESULTS = {"voicemail": ("ticket", "unreachable"), "legal": ("ticket", "unreachable"),
-           "callback": ("ticket", "unreachable"),
-           "duplicate": ("not-duplicate",)}
+RESULTS = {
+    "voicemail": ("ticket", "unreachable"),
+    "legal": ("ticket", "unreachable"),
+    "callback": ("ticket", "unreachable"),
+    "duplicate": ("not-duplicate",),
+}
 
 
 class NoNumber(HotlineError):
@@ -37,8 +41,9 @@ class NoNumber(HotlineError):
 
 
 class WorkDesk:
-    def __init__(self, settings: Settings, service: WorkService, store: TicketStore, client: AMIClient,
-                 acd: AcdService):
+    def __init__(
+        self, settings: Settings, service: WorkService, store: TicketStore, client: AMIClient, acd: AcdService
+    ):
         self.settings = settings
         self.service = service
         self.store = store
@@ -55,9 +60,10 @@ class WorkDesk:
         view = await self.service.accept(who.username, item_id, also)
         return await self.detail(who, item_id, view)
 
-    async def detail(self, who: Identity, item_id: int, view: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def detail(self, who: Identity, item_id: int, view: ItemView | None = None) -> dict[str, Any]:
         it = self.service.held(who.username, item_id, (State.OFFERED, State.ACCEPTED))
-        out: dict[str, Any] = {**(view or self.service.view(it)), "results": list(RESULTS.get(it.kind, ()))}
+        view = view or item_view(it, self.service.now())
+        out: dict[str, Any] = {**view.as_dict(), "results": list(RESULTS.get(it.kind, ()))}
         if it.ticket:
             out["ticket_view"] = await self.store.get(it.ticket, who)
         if it.kind in ("duplicate", "intake") and it.ticket:
@@ -65,18 +71,26 @@ class WorkDesk:
         number, message = await self._citizen(it)
         out["number"] = number
         if message is not None:
-            out["voicemail"] = {"audio": f"/api/work/{it.id}/audio", "created_at": message.created_at.isoformat(),
-                                "category": message.category}
+            out["voicemail"] = {
+                "audio": f"/api/work/{it.id}/audio",
+                "created_at": message.created_at.isoformat(),
+                "category": message.category,
+            }
         return out
 
     async def candidates(self, number: str, who: Identity) -> list[dict[str, Any]]:
         async with self.store.sessions() as db:
             t = await self.store._get(db, number)
             found = await duplicates.candidates(db, self.settings, duplicates.probe_of(t), self.store.clock())
-            rows = {r.number: r for r in (await db.scalars(select(Ticket).where(
-                Ticket.number.in_([c.number for c in found])))).all()}
-        return [{**self.store.views.view(rows[c.number], who), "score": c.score, "reasons": list(c.reasons)}
-                for c in found if c.number in rows]
+            rows = {
+                r.number: r
+                for r in (await db.scalars(select(Ticket).where(Ticket.number.in_([c.number for c in found])))).all()
+            }
+        return [
+            {**self.store.views.view(rows[c.number], who).as_dict(), "score": c.score, "reasons": list(c.reasons)}
+            for c in found
+            if c.number in rows
+        ]
 
     async def _citizen(self, it: Item) -> tuple[str, VoiceMessage | None]:
         """The number to call back, and the voice message if there is one."""
@@ -113,9 +127,16 @@ class WorkDesk:
         if seat is None or (seat.on_line and not seat.lawyer) or seat.talking or seat.ringing:
             raise NoNumber("请在工单处理状态（不在话务线路上）回拨")
         await self.client.action(
-            "Originate", Channel=seat.interface, Context="hotline-outside", Exten=number, Priority="1",
-            CallerID=f'"回拨" <{self.settings.hotline_number}>', Timeout=30000, Async="true",
-            Variable=f"HOTLINE_WORK={it.id}")
+            "Originate",
+            Channel=seat.interface,
+            Context="hotline-outside",
+            Exten=number,
+            Priority="1",
+            CallerID=f'"回拨" <{self.settings.hotline_number}>',
+            Timeout=30000,
+            Async="true",
+            Variable=f"HOTLINE_WORK={it.id}",
+        )
         if it.ticket:
             await self.store.note(it.ticket, who, "callback", "坐席回拨市民")
         return {"item": it.id, "calling": True}
@@ -143,9 +164,14 @@ class WorkDesk:
         made: dict[str, str] = {}
 
         async def also(db: AsyncSession, _: Item) -> None:
-            t = await self.store.insert(db, "callback" if it.kind == "callback" else "voicemail",
-                                        who.username, {**form, "caller": number}, offer=False,
-                                        call_id=msg.call_id if msg else None)
+            t = await self.store.insert(
+                db,
+                "callback" if it.kind == "callback" else "voicemail",
+                who.username,
+                {**form, "caller": number},
+                offer=False,
+                call_id=msg.call_id if msg else None,
+            )
             made["number"] = t.number
 
         await self.service.complete(who.username, item_id, "ticket", note, also)

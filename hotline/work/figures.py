@@ -29,8 +29,9 @@ class KindFigures:
     avg_handle_s: float | None
 
 
-def compute(rows: Iterable[tuple[str, float, float | None, float | None, float, str]], since: float,
-            kinds: Iterable[str]) -> list[KindFigures]:
+def compute(
+    rows: Iterable[tuple[str, float, float | None, float | None, float, str]], since: float, kinds: Iterable[str]
+) -> list[KindFigures]:
     """rows: (kind, created_at, accepted_at, done_at, due_at, outcome)."""
     acc: dict[str, list[Any]] = {k: [0, 0, 0, []] for k in kinds}
     for kind, created, accepted, done, due, _outcome in rows:
@@ -42,9 +43,18 @@ def compute(rows: Iterable[tuple[str, float, float | None, float | None, float, 
             a[2] += done <= due
             if accepted is not None:
                 a[3].append(done - accepted)
-    return [KindFigures(k, KIND_TEXT.get(k, k), a[0], a[1], a[2],
-                        round(100 * a[2] / a[1], 1) if a[1] else None,
-                        round(sum(a[3]) / len(a[3]), 1) if a[3] else None) for k, a in acc.items()]
+    return [
+        KindFigures(
+            k,
+            KIND_TEXT.get(k, k),
+            a[0],
+            a[1],
+            a[2],
+            round(100 * a[2] / a[1], 1) if a[1] else None,
+            round(sum(a[3]) / len(a[3]), 1) if a[3] else None,
+        )
+        for k, a in acc.items()
+    ]
 
 
 class WorkFigures:
@@ -56,7 +66,16 @@ class WorkFigures:
     async def rolling(self) -> list[dict[str, Any]]:
         since = self.clock().timestamp() - WINDOW
         async with self.sessions() as db:
-            rows = (await db.execute(select(WorkItem.kind, WorkItem.created_at, WorkItem.accepted_at,
-                                            WorkItem.done_at, WorkItem.due_at, WorkItem.outcome)
-                                     .where(or_(WorkItem.created_at >= since, WorkItem.done_at >= since)))).all()
+            rows = (
+                await db.execute(
+                    select(
+                        WorkItem.kind,
+                        WorkItem.created_at,
+                        WorkItem.accepted_at,
+                        WorkItem.done_at,
+                        WorkItem.due_at,
+                        WorkItem.outcome,
+                    ).where(or_(WorkItem.created_at >= since, WorkItem.done_at >= since))
+                )
+            ).all()
         return [asdict(f) for f in compute([tuple(r) for r in rows], since, self.kinds)]

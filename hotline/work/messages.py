@@ -18,7 +18,16 @@ class MessageWork:
         msg = e.message
         kind = "legal" if e.for_lawyers else "voicemail"
         not_before, due = e.window if e.window is not None else (0.0, None)
-        await rows.enqueue(e.db, self.policy, kind=kind, now=e.at, ref=str(msg.id), category=msg.category,
-                           due_at=due, not_before=not_before,
-                           title=f"{mask_number(msg.caller)} 的" + ("法律咨询留言" if kind == "legal" else "语音留言")
-                                 + (f"（{msg.category}）" if msg.category else ""))
+        await rows.enqueue(
+            e.db,
+            self.policy,
+            kind=kind,
+            now=e.at,
+            ref=str(msg.id),
+            category=msg.category,
+            due_at=due,
+            not_before=not_before,
+            title=f"{mask_number(msg.caller)} 的"
+            + ("法律咨询留言" if kind == "legal" else "语音留言")
+            + (f"（{msg.category}）" if msg.category else ""),
+        )

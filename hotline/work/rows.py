@@ -47,28 +47,70 @@ def news_of(info: dict[str, Any]) -> WorkNews | None:
 
 def item_of(row: WorkItem) -> Item:
     # Items about a ticket are referred to by its number.
-    return Item(id=row.id, kind=row.kind, priority=row.priority, due_at=row.due_at, created_at=row.created_at,
-                title=row.title, skill=row.skill, ref=row.ref, ticket=row.ref if row.ticket_id else "",
-                not_before=row.not_before, state=State(row.state), agent=row.agent, offered_at=row.offered_at,
-                offer_until=row.offer_until, accepted_at=row.accepted_at, declined=frozenset(row.declined or ()),
-                parked=row.parked, attempts=row.attempts)
+    return Item(
+        id=row.id,
+        kind=row.kind,
+        priority=row.priority,
+        due_at=row.due_at,
+        created_at=row.created_at,
+        title=row.title,
+        skill=row.skill,
+        ref=row.ref,
+        ticket=row.ref if row.ticket_id else "",
+        not_before=row.not_before,
+        state=State(row.state),
+        agent=row.agent,
+        offered_at=row.offered_at,
+        offer_until=row.offer_until,
+        accepted_at=row.accepted_at,
+        declined=frozenset(row.declined or ()),
+        parked=row.parked,
+        attempts=row.attempts,
+    )
 
 
-async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.datetime, title: str,
-                  ref: str = "", ticket_id: int | None = None, category: str = "", due_at: float | None = None,
-                  not_before: float = 0.0) -> WorkItem | None:
+async def enqueue(
+    db: AsyncSession,
+    policy: WorkPolicy,
+    *,
+    kind: str,
+    now: dt.datetime,
+    title: str,
+    ref: str = "",
+    ticket_id: int | None = None,
+    category: str = "",
+    due_at: float | None = None,
+    not_before: float = 0.0,
+) -> WorkItem | None:
     """One open item per kind and reference (for items about a ticket, the
     reference is its number): a source written twice (a retried
     request, a second feedback) never makes two."""
-    open_id = await db.scalar(select(WorkItem.id).where(WorkItem.kind == kind, WorkItem.ref == ref,
-                                                         WorkItem.state != State.DONE.value).limit(1))
+    open_id = await db.scalar(
+        select(WorkItem.id)
+        .where(WorkItem.kind == kind, WorkItem.ref == ref, WorkItem.state != State.DONE.value)
+        .limit(1)
+    )
     if open_id is not None:
         return None
     at = now.timestamp()
-    item = WorkItem(kind=kind, ref=ref, ticket_id=ticket_id, title=title[:128], skill=policy.skill(kind, category),
-                    priority=policy.priority(kind), state=State.WAITING.value, agent="", created_at=at,
-                    not_before=not_before, due_at=due_at if due_at is not None else policy.deadline(kind, now),
-                    declined=[], parked=False, attempts=0, outcome="", note="")
+    item = WorkItem(
+        kind=kind,
+        ref=ref,
+        ticket_id=ticket_id,
+        title=title[:128],
+        skill=policy.skill(kind, category),
+        priority=policy.priority(kind),
+        state=State.WAITING.value,
+        agent="",
+        created_at=at,
+        not_before=not_before,
+        due_at=due_at if due_at is not None else policy.deadline(kind, now),
+        declined=[],
+        parked=False,
+        attempts=0,
+        outcome="",
+        note="",
+    )
     db.add(item)
     await db.flush()
     db.add(WorkEvent(item_id=item.id, at=at, action="created", agent="", note=title[:200]))
@@ -76,12 +118,18 @@ async def enqueue(db: AsyncSession, policy: WorkPolicy, *, kind: str, now: dt.da
     return item
 
 
-async def finish(db: AsyncSession, *, ticket_id: int, kinds: Iterable[str], outcome: str, actor: str,
-                 now: dt.datetime) -> list[int]:
+async def finish(
+    db: AsyncSession, *, ticket_id: int, kinds: Iterable[str], outcome: str, actor: str, now: dt.datetime
+) -> list[int]:
     """End the open items of these kinds about a ticket (the ticket change
     that does their work is in the same transaction)."""
-    rows = (await db.scalars(select(WorkItem).where(WorkItem.ticket_id == ticket_id, WorkItem.kind.in_(list(kinds)),
-                                                     WorkItem.state != State.DONE.value))).all()
+    rows = (
+        await db.scalars(
+            select(WorkItem).where(
+                WorkItem.ticket_id == ticket_id, WorkItem.kind.in_(list(kinds)), WorkItem.state != State.DONE.value
+            )
+        )
+    ).all()
     at = now.timestamp()
     for r in rows:
         r.state, r.done_at, r.outcome, r.offer_until = State.DONE.value, at, outcome[:32], None

@@ -33,6 +33,7 @@ from hotline.work import board
 from hotline.work.board import KIND_TEXT, Item, State
 from hotline.work.commands import WorkCommands, row_values
 from hotline.work.rows import WorkNews, item_of
+from hotline.work.views import ItemView, WorkSummary, held, item_view, work_summary
 
 log = logging.getLogger(__name__)
 
@@ -42,8 +43,9 @@ FULL_SYNC_SECONDS = 30.0
 
 
 class WorkService(WorkCommands):
-    def __init__(self, settings: Settings, sessions: async_sessionmaker, acd: AcdService,
-                 clock: Callable[[], dt.datetime]):
+    def __init__(
+        self, settings: Settings, sessions: async_sessionmaker, acd: AcdService, clock: Callable[[], dt.datetime]
+    ):
         self.settings = settings
         self.cfg = settings.work
         self.sessions = sessions
@@ -56,8 +58,8 @@ class WorkService(WorkCommands):
         self.offer_latency: deque[float] = deque(maxlen=2000)
         self.conflicts = 0  # a guarded write found the row changed under it
         self._listeners: list[Callable[[], None]] = []
-        self._agent_listeners: list[Callable[[str, list[dict[str, Any]]], None]] = []
-        self._last_sent: dict[str, list[dict[str, Any]]] = {}
+        self._agent_listeners: list[Callable[[str, list[ItemView]], None]] = []
+        self._last_sent: dict[str, list[ItemView]] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self.rounds = 0  # rounds done: each offered whatever it could
@@ -98,7 +100,7 @@ class WorkService(WorkCommands):
         """Told after every round (the seat map compares and sends what changed)."""
         self._listeners.append(listener)
 
-    def subscribe_agents(self, listener: Callable[[str, list[dict[str, Any]]], None]) -> None:
+    def subscribe_agents(self, listener: Callable[[str, list[ItemView]], None]) -> None:
         """Told an agent's items whenever they change (the desks)."""
         self._agent_listeners.append(listener)
 
@@ -187,9 +189,11 @@ class WorkService(WorkCommands):
     async def _guarded(self, db: AsyncSession, before: Item, **values: Any) -> bool:
         """Write an item's new state only if it still is as `before` says;
         False (and a full re-read next round) if something changed it."""
-        res = await db.execute(update(WorkItem).where(
-            WorkItem.id == before.id, WorkItem.state == before.state.value,
-            WorkItem.agent == before.agent).values(**values))
+        res = await db.execute(
+            update(WorkItem)
+            .where(WorkItem.id == before.id, WorkItem.state == before.state.value, WorkItem.agent == before.agent)
+            .values(**values)
+        )
         if res.rowcount == 1:
             return True
         self.conflicts += 1
@@ -219,10 +223,14 @@ class WorkService(WorkCommands):
         self._need_sync = False
         self._last_sync = time.monotonic()
         async with self.sessions() as db:
-            rows = (await db.scalars(select(WorkItem).where(WorkItem.id > self._item_mark)
-                                     .order_by(WorkItem.id))).all()
-            done = (await db.execute(select(WorkEvent.id, WorkEvent.item_id).where(
-                WorkEvent.id > self._event_mark, WorkEvent.action == "done"))).all()
+            rows = (await db.scalars(select(WorkItem).where(WorkItem.id > self._item_mark).order_by(WorkItem.id))).all()
+            done = (
+                await db.execute(
+                    select(WorkEvent.id, WorkEvent.item_id).where(
+                        WorkEvent.id > self._event_mark, WorkEvent.action == "done"
+                    )
+                )
+            ).all()
             await self._load_skills(db)
         for r in rows:
             self._item_mark = max(self._item_mark, r.id)
@@ -243,19 +251,18 @@ class WorkService(WorkCommands):
 
     def _publish(self) -> None:
         working: dict[str, str] = {}
-        by_agent: dict[str, list[dict[str, Any]]] = {}
+        by_agent: dict[str, list[ItemView]] = {}
         seat_of = {s.agent: s.name for s in self.acd.floor.seats.values() if s.agent}
         now = self.now()
-        for it in sorted(self.items.values(), key=Item.order):
-            if it.state in (State.OFFERED, State.ACCEPTED):
-                by_agent.setdefault(it.agent, []).append(self.view(it, now))
-                if it.state == State.ACCEPTED and it.agent in seat_of:
-                    working.setdefault(seat_of[it.agent], KIND_TEXT.get(it.kind, it.kind))
+        for it in held(self.items.values()):
+            by_agent.setdefault(it.agent, []).append(item_view(it, now))
+            if it.state == State.ACCEPTED and it.agent in seat_of:
+                working.setdefault(seat_of[it.agent], KIND_TEXT.get(it.kind, it.kind))
         self.acd.set_working(working)
         for agent in set(by_agent) | set(self._last_sent):
             mine = by_agent.get(agent, [])
             # The countdown alone changing is no news: the desk counts down itself.
-            key = [{k: v for k, v in view.items() if k != "due_in_s"} for view in mine]
+            key = [view.steady() for view in mine]
             if self._last_sent.get(agent) != key:
                 self._last_sent[agent] = key
                 if not mine:
@@ -266,21 +273,9 @@ class WorkService(WorkCommands):
             listener()
 
     # -- views -------------------------------------------------------------------------
-    def view(self, it: Item, now: float | None = None) -> dict[str, Any]:
-        now = self.now() if now is None else now
-        return {"id": it.id, "kind": it.kind, "kind_text": KIND_TEXT.get(it.kind, it.kind), "title": it.title,
-                "state": it.state.value, "ticket": it.ticket, "ref": it.ref, "due_at": it.due_at,
-                "created_at": it.created_at, "offer_until": it.offer_until, "parked": it.parked,
-                "overdue": it.due_at < now, "due_in_s": round(it.due_at - now), "attempts": it.attempts}
-
-    def of_agent(self, agent: str) -> list[dict[str, Any]]:
-        return [self.view(it) for it in sorted(self.items.values(), key=Item.order) if it.held_by(agent)]
-
-    def summary(self) -> dict[str, Any]:
+    def of_agent(self, agent: str) -> list[ItemView]:
         now = self.now()
-        kinds = board.summary(self.items.values(), self.cfg.kinds, now)
-        holders = [{"agent": it.agent, "item": it.id, "kind": it.kind, "kind_text": KIND_TEXT.get(it.kind, it.kind),
-                    "title": it.title, "state": it.state.value, "overdue": it.due_at < now}
-                   for it in sorted(self.items.values(), key=Item.order) if it.state in (State.OFFERED, State.ACCEPTED)]
-        return {"kinds": [k.as_dict() for k in kinds], "holders": holders,
-                "breaches": sum(k.breaches for k in kinds)}
+        return [item_view(it, now) for it in held(self.items.values()) if it.agent == agent]
+
+    def summary(self) -> WorkSummary:
+        return work_summary(self.items.values(), self.cfg.kinds, self.now())

@@ -11,8 +11,12 @@ from hotline.work.policy import WorkPolicy
 
 # What a ticket action ends in the work queue. A closed ticket leaves no work
 # behind (a duplicate suspicion about an answered ticket is moot).
-FINISHES = {"dispatch": ("intake", "redispatch"), "approve": ("review",), "reject": ("review",),
-            "reopen": ("review", "revisit")}
+FINISHES = {
+    "dispatch": ("intake", "redispatch"),
+    "approve": ("review",),
+    "reject": ("review",),
+    "reopen": ("review", "revisit"),
+}
 ALL_WORK = ("intake", "redispatch", "review", "revisit", "duplicate")
 
 
@@ -25,8 +29,18 @@ class TicketWork:
         t, db, now = m.ticket, m.db, m.at
 
         async def start(kind: str, title: str, due_at: float | None = None, not_before: float = 0.0) -> None:
-            await rows.enqueue(db, self.policy, kind=kind, now=now, ref=t.number, ticket_id=t.id,
-                               category=t.category, title=title, due_at=due_at, not_before=not_before)
+            await rows.enqueue(
+                db,
+                self.policy,
+                kind=kind,
+                now=now,
+                ref=t.number,
+                ticket_id=t.id,
+                category=t.category,
+                title=title,
+                due_at=due_at,
+                not_before=not_before,
+            )
 
         if m.action == "accept":
             if m.offer:

@@ -15,11 +15,18 @@ from playwright.async_api import Browser, Page, async_playwright
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 # Screenshots of each page, to look at: one folder per user, so runs by
 # different accounts on one machine do not trip over each other's files.
-SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS",
-                            Path(tempfile.gettempdir()) / f"hotline-screenshots-{os.getuid()}"))
+SHOTS = Path(os.environ.get("HOTLINE_SCREENSHOTS", Path(tempfile.gettempdir()) / f"hotline-screenshots-{os.getuid()}"))
 # The machine has no network beyond loopback: keep Chromium from trying.
-ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @asynccontextmanager

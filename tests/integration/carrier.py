@@ -49,7 +49,10 @@ aors = {{account}}
 
 
 # The hotline registers with an account; calls go to its registration.
-PJSIP_REGISTER = _pjsip("username,ip", "auth = {account}", """
+PJSIP_REGISTER = _pjsip(
+    "username,ip",
+    "auth = {account}",
+    """
 [{account}]
 type = auth
 auth_type = userpass
@@ -60,10 +63,14 @@ password = {password}
 type = aor
 max_contacts = 1
 remove_existing = yes
-""")
+""",
+)
 
 # No registration: each side knows the other by address.
-PJSIP_ADDRESS = _pjsip("ip,username", "", """
+PJSIP_ADDRESS = _pjsip(
+    "ip,username",
+    "",
+    """
 [{account}]
 type = aor
 contact = sip:{hotline_address}:{hotline_port}
@@ -72,7 +79,8 @@ contact = sip:{hotline_address}:{hotline_port}
 type = identify
 endpoint = {account}
 match = {hotline_address}
-""")
+""",
+)
 
 EXTENSIONS = """
 [general]
@@ -113,23 +121,38 @@ class Carrier:
         self.pbx.stop()
 
 
-def make_carrier(tmp: Path, hotline: Settings, *, name: str, address: str, offset: int, mode: str,
-                 password: str = "") -> Carrier:
+def make_carrier(
+    tmp: Path, hotline: Settings, *, name: str, address: str, offset: int, mode: str, password: str = ""
+) -> Carrier:
     """A carrier on `address`, its ports `offset` above the hotline's."""
     port = hotline.pbx.sip_port + offset
     settings = make_settings(
-        tmp, ami={"port": hotline.ami.port + offset}, agi={"port": hotline.agi.port + offset},
-        pbx={"sip_host": address, "sip_port": port, "sip_tls_port": hotline.pbx.sip_tls_port + offset,
-             "rtp_start": hotline.pbx.rtp_start + 100 * offset, "rtp_end": hotline.pbx.rtp_start + 100 * offset + 99,
-             "templates": str(tmp / "templates")},
-        seats={"count": 1})
+        tmp,
+        ami={"port": hotline.ami.port + offset},
+        agi={"port": hotline.agi.port + offset},
+        pbx={
+            "sip_host": address,
+            "sip_port": port,
+            "sip_tls_port": hotline.pbx.sip_tls_port + offset,
+            "rtp_start": hotline.pbx.rtp_start + 100 * offset,
+            "rtp_end": hotline.pbx.rtp_start + 100 * offset + 99,
+            "templates": str(tmp / "templates"),
+        },
+        seats={"count": 1},
+    )
     templates = tmp / "templates"
     templates.mkdir(parents=True, exist_ok=True)
     for conf in SHIPPED_TEMPLATES.glob("*.conf"):
         shutil.copy(conf, templates / conf.name)
     account = f"hotline-{name}"
-    values = {"address": address, "port": port, "account": account, "password": password,
-              "hotline_address": hotline.pbx.sip_host, "hotline_port": hotline.pbx.sip_port}
+    values = {
+        "address": address,
+        "port": port,
+        "account": account,
+        "password": password,
+        "hotline_address": hotline.pbx.sip_host,
+        "hotline_port": hotline.pbx.sip_port,
+    }
     pjsip = PJSIP_REGISTER if mode == "register" else PJSIP_ADDRESS
     (templates / "pjsip.conf").write_text(pjsip.format(**values))
     (templates / "extensions.conf").write_text(EXTENSIONS.format())

@@ -68,5 +68,3 @@ class Desk:
         if self._reader is not None:
             await asyncio.gather(self._reader, return_exceptions=True)
         await self.api.close()
-
-

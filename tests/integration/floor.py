@@ -33,8 +33,14 @@ async def staff(server: TestServer, seats: int, *, standby: list[int] = ()) -> N
 async def queue_caller(ami: AMIClient, caller: str | None = None) -> str:
     """A caller straight into the hotline queue (the IVR is tested on its own)."""
     caller = caller or str(next(_callers))
-    await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
-                     CallerID=f"<{caller}>", Async="true")
+    await ami.action(
+        "Originate",
+        Channel="Local/s@hotline-fallback",
+        Application="Wait",
+        Data="600",
+        CallerID=f"<{caller}>",
+        Async="true",
+    )
     return caller
 
 

@@ -19,8 +19,9 @@ class GatewaySim:
         self._runner: web.AppRunner | None = None
 
     async def _post(self, request: web.Request) -> web.Response:
-        self.received.append({"key": request.headers.get("Idempotency-Key", ""),
-                              "auth": request.headers.get("Authorization", "")})
+        self.received.append(
+            {"key": request.headers.get("Idempotency-Key", ""), "auth": request.headers.get("Authorization", "")}
+        )
         if self.down:
             return web.json_response({"error": "maintenance"}, status=503)
         if request.headers.get("Authorization") != f"Bearer {self.token}":

@@ -28,8 +28,7 @@ class Recorder:
     def of(self, kind: type[E], where: Callable[[E], bool] = lambda e: True) -> list[E]:
         return [e for e in self.events if isinstance(e, kind) and where(e)]
 
-    async def wait_for(self, kind: type[E], where: Callable[[E], bool] = lambda e: True,
-                       timeout: float = 10.0) -> E:
+    async def wait_for(self, kind: type[E], where: Callable[[E], bool] = lambda e: True, timeout: float = 10.0) -> E:
         async def found() -> E:
             async with self._changed:
                 while True:

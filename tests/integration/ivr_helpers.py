@@ -37,10 +37,12 @@ class IvrCaller:
 
     async def dial(self) -> IvrCaller:
         await call_in(self.ami, self.caller, number=self.number, speak=self.speak)
-        outer = await self.rec.wait_for(ev.NewCallerid, lambda e: e.caller_id_num == self.caller
-                                        and e.channel.endswith(";1"))
-        inner = await self.rec.wait_for(ev.NewCallerid, lambda e: e.caller_id_num == self.caller
-                                        and e.channel.endswith(";2"))
+        outer = await self.rec.wait_for(
+            ev.NewCallerid, lambda e: e.caller_id_num == self.caller and e.channel.endswith(";1")
+        )
+        inner = await self.rec.wait_for(
+            ev.NewCallerid, lambda e: e.caller_id_num == self.caller and e.channel.endswith(";2")
+        )
         self.outer, self.inner = outer.channel, inner.channel
         return self
 
@@ -48,8 +50,9 @@ class IvrCaller:
         return bool(self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command))
 
     async def wait_prompt(self, file: str, timeout: float = 30) -> None:
-        await self.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command,
-                                timeout=timeout)
+        await self.rec.wait_for(
+            ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command, timeout=timeout
+        )
 
     async def press(self, keys: str) -> None:
         for key in keys:
@@ -57,8 +60,7 @@ class IvrCaller:
             await asyncio.sleep(0.25)
 
     async def queued(self, timeout: float = 40) -> ev.QueueCallerJoin:
-        return await self.rec.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == self.caller,
-                                       timeout=timeout)
+        return await self.rec.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == self.caller, timeout=timeout)
 
     async def hung_up(self, timeout: float = 40) -> None:
         await self.rec.wait_for(ev.Hangup, lambda e: e.channel == self.inner, timeout=timeout)
@@ -90,8 +92,9 @@ class Api:
         async with self.server.app[SESSIONS]() as db, db.begin():
             _, password = await accounts.create_user(db, username, username, [role])
         self.username, self.password = username, password  # for a browser signing in as the same user
-        async with self.http.post(self.server.make_url("/api/login"),
-                                  json={"username": username, "password": password}) as resp:
+        async with self.http.post(
+            self.server.make_url("/api/login"), json={"username": username, "password": password}
+        ) as resp:
             assert resp.status == 200, await resp.text()
         return self
 

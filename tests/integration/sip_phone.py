@@ -15,36 +15,55 @@ MODULES = Path("/usr/lib/baresip/modules")
 
 
 class Baresip:
-    def __init__(self, folder: Path, *, user: str, password: str, pbx_port: int, listen_port: int,
-                 rtp_ports: tuple[int, int], answer: bool = False, transport: str = "udp",
-                 srtp: bool = False, address: str = "127.0.0.1", server: str = "127.0.0.1"):
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        user: str,
+        password: str,
+        pbx_port: int,
+        listen_port: int,
+        rtp_ports: tuple[int, int],
+        answer: bool = False,
+        transport: str = "udp",
+        srtp: bool = False,
+        address: str = "127.0.0.1",
+        server: str = "127.0.0.1",
+    ):
         self.folder = folder
         self.user = user
         self.server = server
         self.folder.mkdir(parents=True, exist_ok=True)
-        (folder / "config").write_text("\n".join([
-            "poll_method epoll",
-            f"sip_listen {address}:{listen_port}",
-            "audio_player aufile," + str(folder / "heard.wav"),
-            "audio_source ausine,440",
-            # ausine only makes 48 kHz stereo; baresip resamples to the codec's 8 kHz.
-            "ausrc_srate 48000",
-            "auplay_srate 48000",
-            "ausrc_channels 2",
-            "auplay_channels 2",
-            "audio_alert aufile," + str(folder / "alert.wav"),
-            f"rtp_ports {rtp_ports[0]}-{rtp_ports[1]}",
-            f"module_path {MODULES}",
-            "module g711.so",
-            "module ausine.so",
-            "module aufile.so",
-            *(["module srtp.so"] if srtp else []),
-            "module_app account.so",
-            "module_app menu.so",
-            "",
-        ]))
-        params = (f";auth_pass={password};regint=600" + (";answermode=auto" if answer else "")
-                  + (";mediaenc=srtp" if srtp else ""))
+        (folder / "config").write_text(
+            "\n".join(
+                [
+                    "poll_method epoll",
+                    f"sip_listen {address}:{listen_port}",
+                    "audio_player aufile," + str(folder / "heard.wav"),
+                    "audio_source ausine,440",
+                    # ausine only makes 48 kHz stereo; baresip resamples to the codec's 8 kHz.
+                    "ausrc_srate 48000",
+                    "auplay_srate 48000",
+                    "ausrc_channels 2",
+                    "auplay_channels 2",
+                    "audio_alert aufile," + str(folder / "alert.wav"),
+                    f"rtp_ports {rtp_ports[0]}-{rtp_ports[1]}",
+                    f"module_path {MODULES}",
+                    "module g711.so",
+                    "module ausine.so",
+                    "module aufile.so",
+                    *(["module srtp.so"] if srtp else []),
+                    "module_app account.so",
+                    "module_app menu.so",
+                    "",
+                ]
+            )
+        )
+        params = (
+            f";auth_pass={password};regint=600"
+            + (";answermode=auto" if answer else "")
+            + (";mediaenc=srtp" if srtp else "")
+        )
         uri = f"sip:{user}@{server}:{pbx_port}" + (f";transport={transport}" if transport != "udp" else "")
         (folder / "accounts").write_text(f"<{uri}>{params}\n")
         self.pbx_port = pbx_port

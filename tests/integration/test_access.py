@@ -28,8 +28,13 @@ pytestmark = pytest.mark.pbx
 
 async def _ticket(server: TestServer, **fields: object) -> str:
     store = server.app[STORE]
-    form = {"content": "楼下烧烤店油烟很大", "district": "东城区", "address": "幸福路 3 号", "caller": "13911112222",
-            **{k: v for k, v in fields.items() if k in ("content", "caller", "address", "district")}}
+    form = {
+        "content": "楼下烧烤店油烟很大",
+        "district": "东城区",
+        "address": "幸福路 3 号",
+        "caller": "13911112222",
+        **{k: v for k, v in fields.items() if k in ("content", "caller", "address", "district")},
+    }
     async with store.tx() as db:
         t = await store.insert(db, "web", str(fields.get("agent", "taker")), form, classified=False, suspects=[])
         for k in ("confidential", "department", "status"):
@@ -47,8 +52,17 @@ async def test_concurrent_uploads_never_pass_the_photo_cap(controller: TestServe
         async with controller.app[SESSIONS]() as db, db.begin():
             t = (await db.scalars(select(Ticket).where(Ticket.number == number))).one()
             for i in range(cap - 5):
-                db.add(TicketPhoto(ticket_id=t.id, file=f"old-{i}.png", content_type="png", size=1, sha256="0",
-                                   uploaded_by="x", at=dt.datetime.now(dt.timezone.utc)))
+                db.add(
+                    TicketPhoto(
+                        ticket_id=t.id,
+                        file=f"old-{i}.png",
+                        content_type="png",
+                        size=1,
+                        sha256="0",
+                        uploaded_by="x",
+                        at=dt.datetime.now(dt.timezone.utc),
+                    )
+                )
         results = await asyncio.gather(*(upload(lead, number, png()) for _ in range(12)))
         statuses = sorted(s for s, _ in results)
         assert statuses == [201] * 5 + [400] * 7, statuses
@@ -68,11 +82,13 @@ async def test_patrol_reports_are_limited_per_worker(controller: TestServer) -> 
     worker = await grid_worker(controller, "xingfu", "grid-busy")
     try:
         for i in range(limit):
-            status, _ = await worker.request("POST", "/api/grid/reports", json={"content": f"巡查发现问题 {i}",
-                                                                                "address": "幸福路 3 号"})
+            status, _ = await worker.request(
+                "POST", "/api/grid/reports", json={"content": f"巡查发现问题 {i}", "address": "幸福路 3 号"}
+            )
             assert status == 201
-        status, err = await worker.request("POST", "/api/grid/reports", json={"content": "再报一件",
-                                                                             "address": "幸福路 3 号"})
+        status, err = await worker.request(
+            "POST", "/api/grid/reports", json={"content": "再报一件", "address": "幸福路 3 号"}
+        )
         assert (status, err["error_id"]) == (429, "public-throttled") and err["details"]["retry_after"] > 0
     finally:
         await worker.close()
@@ -96,9 +112,18 @@ async def test_an_agent_reads_only_the_car_moving_bindings_they_asked_for(contro
     try:
         now = dt.datetime.now(dt.timezone.utc)
         async with controller.app[SESSIONS]() as db, db.begin():
-            b = CarmoveBinding(x="02160000001", requester="13900000001", owner="13700000001", plate="京A12345",
-                               location="幸福路", agent="asked-for-it", ticket_number="", state="bridged",
-                               created_at=now, expires_at=now + dt.timedelta(minutes=30))
+            b = CarmoveBinding(
+                x="02160000001",
+                requester="13900000001",
+                owner="13700000001",
+                plate="京A12345",
+                location="幸福路",
+                agent="asked-for-it",
+                ticket_number="",
+                state="bridged",
+                created_at=now,
+                expires_at=now + dt.timedelta(minutes=30),
+            )
             db.add(b)
             await db.flush()
             binding = b.id
@@ -113,7 +138,8 @@ async def test_an_agent_reads_only_the_car_moving_bindings_they_asked_for(contro
 
 
 async def test_a_confidential_caller_is_not_confirmed_by_a_search_nor_readable_when_masked(
-        controller: TestServer) -> None:
+    controller: TestServer,
+) -> None:
     """Before: ?caller= confirmed a confidential caller to any agent, and the
     masked view left what they said readable."""
     taker = await Api(controller).login_as(Role.AGENT, "taker")
@@ -121,8 +147,15 @@ async def test_a_confidential_caller_is_not_confirmed_by_a_search_nor_readable_w
     lead = await Api(controller).login_as(Role.LEAD)
     dept = await department_api(controller, "housing")
     try:
-        secret = await _ticket(controller, caller="13955556666", confidential=True, agent="taker",
-                               content="我是举报人张三，举报邻居违建", department="housing", status="dispatched")
+        secret = await _ticket(
+            controller,
+            caller="13955556666",
+            confidential=True,
+            agent="taker",
+            content="我是举报人张三，举报邻居违建",
+            department="housing",
+            status="dispatched",
+        )
         plain = await _ticket(controller, caller="13955556666", agent="someone-else")
         for api, expected in ((taker, {secret, plain}), (lead, {secret, plain}), (other, {plain})):
             _, found = await api.request("GET", "/api/tickets", params={"caller": "13955556666"})

@@ -26,6 +26,7 @@ from tests.integration.ivr_helpers import Api
 
 pytestmark = pytest.mark.pbx
 
+
 async def test_ten_callers_six_lines(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
     await staff(controller, 8)
     await eventually(lambda: takers(ami), timeout=10)
@@ -38,8 +39,9 @@ async def test_ten_callers_six_lines(controller: TestServer, ami: AMIClient, rec
         await asyncio.sleep(0.3)
     await eventually(lambda: len(recorder.of(ev.AgentConnect)) >= 6, timeout=20)
     # Every caller reached the queue (the other four had their chance at a seat)...
-    await eventually(lambda: len(recorder.of(ev.QueueCallerJoin, lambda e: e.caller_id_num in callers)) == 10,
-                     timeout=20)
+    await eventually(
+        lambda: len(recorder.of(ev.QueueCallerJoin, lambda e: e.caller_id_num in callers)) == 10, timeout=20
+    )
     await asyncio.sleep(1.5)
     # ...and no seventh seat took one.
     connected = recorder.of(ev.AgentConnect)
@@ -75,7 +77,8 @@ async def test_a_pausing_line_agent_is_replaced(controller: TestServer, ami: AMI
 
 
 async def test_a_paused_seat_is_never_offered_a_call(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     await staff(controller, 2)
     await acd(controller).pause("seat01", "break", "agent01")
     await eventually(lambda: _equals(takers(ami), {iface(2)}))
@@ -87,7 +90,8 @@ async def test_a_paused_seat_is_never_offered_a_call(
 
 
 async def test_after_call_work_holds_the_seat(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
     first = await queue_caller(ami)
@@ -117,8 +121,7 @@ async def test_agent_ends_after_call_work(controller: TestServer, ami: AMIClient
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
 
 
-async def test_two_unanswered_rings_pause_the_seat(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+async def test_two_unanswered_rings_pause_the_seat(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
     await ami.action("Setvar", Variable="SIM_RING", Value="30")  # the phone rings and rings
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
@@ -129,7 +132,8 @@ async def test_two_unanswered_rings_pause_the_seat(
 
 
 async def test_standby_joins_after_15s_wait_and_leaves_after_calm(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
     await staff(controller, 2, standby=[2])
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
     assert await eventually(lambda: _member_paused(ami, iface(2), "备班"))
@@ -140,8 +144,9 @@ async def test_standby_joins_after_15s_wait_and_leaves_after_calm(
     await asyncio.sleep(1.5)
     assert iface(2) not in await takers(ami)  # one waiting caller, not long yet
     clock.now += dt.timedelta(seconds=16)
-    await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == waiting and e.interface == iface(2),
-                            timeout=10)
+    await recorder.wait_for(
+        ev.AgentConnect, lambda e: e.caller_id_num == waiting and e.interface == iface(2), timeout=10
+    )
     lines = acd(controller).floor_view()["lines"]
     assert lines["standby_active"] and "15" in lines["standby_reason"]
     # The calm period starts when the controller itself has seen the queue
@@ -166,7 +171,8 @@ async def _started(settings: Settings, own: Settings, clock: Clock) -> AsyncIter
 
 
 async def test_controller_restart_rebuilds_membership_without_ghosts(
-        pbx: Pbx, settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    pbx: Pbx, settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock
+) -> None:
     await staff(controller, 7)
     await acd(controller).pause("seat02", "training", "agent02")
     expected = {iface(i) for i in (1, 3, 4, 5, 6, 7)}
@@ -184,7 +190,8 @@ async def test_controller_restart_rebuilds_membership_without_ghosts(
 
 
 async def test_the_leads_line_count_and_standby_outlive_a_controller_restart_until_the_window_ends(
-        settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    settings: Settings, controller: TestServer, ami: AMIClient, clock: Clock
+) -> None:
     await staff(controller, 7, standby=[7])
     await eventually(lambda: _equals(takers(ami), {iface(i) for i in range(1, 7)}))
     lead = await Api(controller).login_as(Role.LEAD)
@@ -213,8 +220,7 @@ async def test_the_leads_line_count_and_standby_outlive_a_controller_restart_unt
         assert (lines["target"], lines["override"], lines["standby_active"]) == (6, None, True)
 
 
-async def test_asterisk_restart_reapplies_intent(
-        pbx: Pbx, controller: TestServer, ami: AMIClient) -> None:
+async def test_asterisk_restart_reapplies_intent(pbx: Pbx, controller: TestServer, ami: AMIClient) -> None:
     await staff(controller, 3)
     await eventually(lambda: _equals(takers(ami), {iface(i) for i in (1, 2, 3)}))
     await asyncio.to_thread(pbx.stop)
@@ -255,14 +261,22 @@ async def test_agent_api_and_roles(controller: TestServer, ami: AMIClient) -> No
 
 
 async def test_figures_over_24_hours_with_queue_log_and_metrics(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, pbx: Pbx) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, pbx: Pbx
+) -> None:
     from hotline.credentials import ensure_secrets
 
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
     # One answered call from a legacy number, one caller who gives up after 6 s.
-    await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
-                     CallerID="<13688880001>", Variable="__HOTLINE_TAG=城建", Async="true")
+    await ami.action(
+        "Originate",
+        Channel="Local/s@hotline-fallback",
+        Application="Wait",
+        Data="600",
+        CallerID="<13688880001>",
+        Variable="__HOTLINE_TAG=城建",
+        Async="true",
+    )
     talk = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13688880001")
     gone = await queue_caller(ami, "13688880002")
     join = await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == gone)
@@ -277,8 +291,11 @@ async def test_figures_over_24_hours_with_queue_log_and_metrics(
     async def figures_ready() -> dict | None:
         f = await acd(controller).figures()
         t = f["total"]
-        return f if t["offered"] == 2 and t["answered"] == 1 and t["abandoned"] == 1 \
-            and t["after_call_s"] is not None else None
+        return (
+            f
+            if t["offered"] == 2 and t["answered"] == 1 and t["abandoned"] == 1 and t["after_call_s"] is not None
+            else None
+        )
 
     try:
         f = await eventually(figures_ready)
@@ -316,7 +333,8 @@ async def test_figures_over_24_hours_with_queue_log_and_metrics(
 
 
 async def test_waiting_callers_hear_position_and_wait_in_mandarin(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, pbx: Pbx) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, pbx: Pbx
+) -> None:
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
     busy = await queue_caller(ami)

@@ -20,8 +20,9 @@ pytestmark = pytest.mark.pbx
 
 async def test_queue_add_returns(ami: AMIClient) -> None:
     # panoramisk read "Added interface to queue" as the start of a list and never returned.
-    reply = await ami.action("QueueAdd", Queue="hotline", Interface=seat_interface("seat01"),
-                             MemberName="坐席一", timeout=5)
+    reply = await ami.action(
+        "QueueAdd", Queue="hotline", Interface=seat_interface("seat01"), MemberName="坐席一", timeout=5
+    )
     assert reply.get("Message") == "Added interface to queue"
     status = await ami.list_action("QueueStatus", Queue="hotline", timeout=5)
     members = [e for e in status.events if isinstance(e, ev.QueueMember)]
@@ -30,8 +31,9 @@ async def test_queue_add_returns(ami: AMIClient) -> None:
 
 async def test_async_agi_command_completes(ami: AMIClient, recorder: Recorder) -> None:
     # Asterisk >= 12 answers with AsyncAGIExec (CommandID); panoramisk waited for 'AsyncAGI'.
-    await ami.action("Originate", Channel="Local/asyncagi@hotline-selftest", Application="Wait",
-                     Data="30", Async="true")
+    await ami.action(
+        "Originate", Channel="Local/asyncagi@hotline-selftest", Application="Wait", Data="30", Async="true"
+    )
     start = await recorder.wait_for(ev.AsyncAGIStart)
     set_reply = await ami.agi(start.channel, 'SET VARIABLE HOTLINE_PROBE "市民热线"', timeout=5)
     assert set_reply.code == 200
@@ -41,8 +43,7 @@ async def test_async_agi_command_completes(ami: AMIClient, recorder: Recorder) -
 
 async def test_play_dtmf_keeps_the_connection(ami: AMIClient, recorder: Recorder) -> None:
     # "DTMF successfully queued" without an Async key dropped panoramisk's connection.
-    await ami.action("Originate", Channel="Local/wait@hotline-selftest", Application="Wait",
-                     Data="30", Async="true")
+    await ami.action("Originate", Channel="Local/wait@hotline-selftest", Application="Wait", Data="30", Async="true")
     chan = await recorder.wait_for(ev.Newchannel, lambda e: e.channel.endswith(";1"))
     await recorder.wait_for(ev.Newstate, lambda e: e.uniqueid == chan.uniqueid and e.channel_state == 6)
     reply = await ami.action("PlayDTMF", Channel=chan.channel, Digit="5", Duration=100)
@@ -81,16 +82,25 @@ async def test_failing_handler_does_not_drop_the_connection(ami: AMIClient, reco
     assert (await ami.action("Ping")).get("Ping") == "Pong"
 
 
-async def test_pending_action_fails_on_disconnect(pbx: object, settings: Settings) -> None:
+async def test_pending_action_fails_on_disconnect(pbx: object, settings: Settings, recorder: Recorder) -> None:
     # A synchronous Originate to a seat that rings for 30 s stays pending; it
     # blocks its manager session, so it gets a client of its own.
     client = await connected_client(settings, name="blocking")
     try:
         await client.action("Setvar", Variable="SIM_RING", Value="30")
-        pending = asyncio.ensure_future(client.action(
-            "Originate", Channel="Local/seat02@sim-seat", Application="Wait", Data="1",
-            Timeout=30000, timeout=60, allow_blocking=True))
-        await asyncio.sleep(0.5)
+        pending = asyncio.ensure_future(
+            client.action(
+                "Originate",
+                Channel="Local/seat02@sim-seat",
+                Application="Wait",
+                Data="1",
+                Timeout=30000,
+                timeout=60,
+                allow_blocking=True,
+            )
+        )
+        # Asterisk has taken the Originate (the seat's channel exists) and not answered it.
+        await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith("Local/seat02@sim-seat"), timeout=10)
         assert not pending.done()
         client.drop_connection()
         with pytest.raises(AMIDisconnected):
@@ -108,8 +118,15 @@ async def test_every_action_has_a_timeout(pbx: object, settings: Settings) -> No
         loop = asyncio.get_running_loop()
         started = loop.time()
         with pytest.raises(AMITimeout):
-            await client.action("Originate", Channel="Local/seat03@sim-seat", Application="Wait",
-                                Data="1", Timeout=30000, timeout=0.5, allow_blocking=True)
+            await client.action(
+                "Originate",
+                Channel="Local/seat03@sim-seat",
+                Application="Wait",
+                Data="1",
+                Timeout=30000,
+                timeout=0.5,
+                allow_blocking=True,
+            )
         assert loop.time() - started < 5
     finally:
         await client.close()
@@ -131,8 +148,7 @@ async def test_events_are_typed(ami: AMIClient, recorder: Recorder) -> None:
     await ami.action("QueueAdd", Queue="hotline", Interface=seat_interface("seat04"), MemberName="坐席四")
     added = await recorder.wait_for(ev.QueueMemberAdded)
     assert isinstance(added.paused, bool) and isinstance(added.penalty, int)
-    await ami.action("QueuePause", Queue="hotline", Interface=seat_interface("seat04"), Paused="true",
-                     Reason="小休")
+    await ami.action("QueuePause", Queue="hotline", Interface=seat_interface("seat04"), Paused="true", Reason="小休")
     paused = await recorder.wait_for(ev.QueueMemberPause)
     assert (paused.paused, paused.paused_reason, paused.member_name) == (True, "小休", "坐席四")
     # Both events arrived typed, and nothing Asterisk sent on the way was malformed.

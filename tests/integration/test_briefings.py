@@ -43,8 +43,17 @@ async def _seed(server: TestServer) -> bm.Seeded:
         db.add_all(rows)
         await db.flush()
         for k, action, _unit, at in seeded.events:
-            db.add(TicketEvent(ticket_id=rows[k].id, at=at, actor="jtw-clerk", action=action,
-                               from_status="dispatched", to_status="returned", note="不属于本单位职责"))
+            db.add(
+                TicketEvent(
+                    ticket_id=rows[k].id,
+                    at=at,
+                    actor="jtw-clerk",
+                    action=action,
+                    from_status="dispatched",
+                    to_status="returned",
+                    note="不属于本单位职责",
+                )
+            )
     return seeded
 
 
@@ -52,16 +61,22 @@ def _pdf_text(pdf: bytes, tmp: Path) -> str:
     path = tmp / "briefing.pdf"
     path.write_bytes(pdf)
     # pdftoppm draws page 1: the PDF opens and renders.
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "--", str(path), str(tmp / "page")],
-                   check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", "--", str(path), str(tmp / "page")],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     pages = list(tmp.glob("page*.png"))
     assert pages and pages[0].stat().st_size > 5000, pages
-    return subprocess.run(["pdftotext", "-layout", "--", str(path), "-"], check=True, capture_output=True,
-                          timeout=60).stdout.decode()
+    return subprocess.run(
+        ["pdftotext", "-layout", "--", str(path), "-"], check=True, capture_output=True, timeout=60
+    ).stdout.decode()
 
 
 async def test_a_seeded_month_gives_the_planted_topic_repeats_and_departments_in_page_and_pdf(
-        controller: TestServer, tmp_path: Path) -> None:
+    controller: TestServer, tmp_path: Path
+) -> None:
     seeded = await _seed(controller)
     leader = await Api(controller).login_as(Role.LEADER)
     lead = await Api(controller).login_as(Role.LEAD)
@@ -106,8 +121,13 @@ async def test_a_seeded_month_gives_the_planted_topic_repeats_and_departments_in
 
         _, listed = await leader.request("GET", "/api/briefings?kind=weekly")
         assert [x["id"] for x in listed["briefings"]] == [made["id"]]
-        for bad in ({"kind": "yearly"}, {"kind": "daily", "day": "2026-13-01"}, {"kind": "daily", "day": 20261118},
-                    {"kind": "daily", "day": "2027-01-01"}, {"kind": ["daily"]}):
+        for bad in (
+            {"kind": "yearly"},
+            {"kind": "daily", "day": "2026-13-01"},
+            {"kind": "daily", "day": 20261118},
+            {"kind": "daily", "day": "2027-01-01"},
+            {"kind": ["daily"]},
+        ):
             status, body = await leader.request("POST", "/api/briefings", json=bad)
             assert status == 400 and body["error_id"] == "bad-request", (bad, body)
         for path in ("/briefings/999", "/briefings/x1", "/api/briefings/999"):
@@ -131,7 +151,8 @@ async def test_a_seeded_month_gives_the_planted_topic_repeats_and_departments_in
 
 
 async def test_todays_briefing_has_the_answered_call_and_the_leader_cannot_read_the_caller(
-        controller: TestServer, ami: AMIClient) -> None:
+    controller: TestServer, ami: AMIClient
+) -> None:
     desk = await Desk(controller, "seat01").start()
     leader = await Api(controller).login_as(Role.LEADER)
     lead = await Api(controller).login_as(Role.LEAD)
@@ -139,30 +160,48 @@ async def test_todays_briefing_has_the_answered_call_and_the_leader_cannot_read_
     try:
         await queue_caller(ami, caller)
         number = (await desk.pop())["ticket"]["number"]
-        status, body = await desk.call("POST", f"/api/tickets/{number}/submit", json={
-            "category": "env-noise", "district": "东城区", "address": "长江路9号", "content": "工地夜间施工",
-            "caller_name": "李四", "handling": "dispatched"})
+        status, body = await desk.call(
+            "POST",
+            f"/api/tickets/{number}/submit",
+            json={
+                "category": "env-noise",
+                "district": "东城区",
+                "address": "长江路9号",
+                "content": "工地夜间施工",
+                "caller_name": "李四",
+                "handling": "dispatched",
+            },
+        )
         assert status == 200, body
         await acd(controller).drain()
         _, figures = await lead.request("GET", "/api/acd/figures")
         status, made = await leader.request("POST", "/api/briefings", json={"kind": "daily"})
         assert status == 201 and made["total"] == 1, made
         # Each is kept and costs seconds of CPU: a few an hour per user.
-        async with leader.http.post(controller.make_url("/api/briefings"), json={"kind": "daily"},
-                                    headers={"Origin": leader.origin}) as r:
+        async with leader.http.post(
+            controller.make_url("/api/briefings"), json={"kind": "daily"}, headers={"Origin": leader.origin}
+        ) as r:
             refused = await r.json()
             assert r.status == 429 and refused["error_id"] == "briefings-throttled", refused
             assert "每人每小时最多生成 1 份简报" in refused["message"] and int(r.headers["Retry-After"]) > 3000
         _, full = await leader.request("GET", f"/api/briefings/{made['id']}")
         b = full["contents"]
         assert b["until"] is not None  # today, so far
-        assert (b["hotline"]["offered"], b["hotline"]["answered"]) == (figures["total"]["offered"],
-                                                                      figures["total"]["answered"]) == (1, 1)
+        assert (
+            (b["hotline"]["offered"], b["hotline"]["answered"])
+            == (figures["total"]["offered"], figures["total"]["answered"])
+            == (1, 1)
+        )
         assert b["volumes"]["departments"] == [{"label": "市生态环境局", "count": 1}]
         # The leader reads briefings only.
-        for method, path in (("GET", f"/api/tickets/{number}"), ("GET", "/api/tickets"),
-                             ("GET", f"/api/tickets?caller={caller}"), ("GET", "/api/acd/figures"),
-                             ("GET", "/api/reports/standards"), ("POST", f"/api/tickets/{number}/revisit")):
+        for method, path in (
+            ("GET", f"/api/tickets/{number}"),
+            ("GET", "/api/tickets"),
+            ("GET", f"/api/tickets?caller={caller}"),
+            ("GET", "/api/acd/figures"),
+            ("GET", "/api/reports/standards"),
+            ("POST", f"/api/tickets/{number}/revisit"),
+        ):
             status, body = await leader.request(method, path)
             assert status == 403, (path, status, body)
         status, _ = await leader.request("GET", "/tickets")
@@ -182,8 +221,9 @@ async def test_todays_briefing_has_the_answered_call_and_the_leader_cannot_read_
 async def test_the_schedule_makes_each_due_briefing_once(pbx: object, settings: Settings, tmp_path: Path) -> None:
     # 10:00 on Wednesday 25 November: yesterday's daily, last week's weekly
     # and October's monthly are due (07:30 has passed).
-    own = settings.model_copy(update={"state_dir": tmp_path / "state",
-                                      "briefings": settings.briefings.model_copy(update={"schedule": True})})
+    own = settings.model_copy(
+        update={"state_dir": tmp_path / "state", "briefings": settings.briefings.model_copy(update={"schedule": True})}
+    )
     keys = ["daily:2026-11-24", "monthly:2026-10-01", "weekly:2026-11-16"]
 
     async def scheduled(server: TestServer) -> list[str]:

@@ -26,8 +26,7 @@ async def callbacks(server: TestServer) -> list[Callback]:
         return list((await db.scalars(select(Callback).order_by(Callback.id))).all())
 
 
-async def test_callback_keeps_the_callers_place(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+async def test_callback_keeps_the_callers_place(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
     first = await queue_caller(ami, "13655550001")
@@ -40,7 +39,8 @@ async def test_callback_keeps_the_callers_place(
     await asyncio.sleep(5.5)
     await ami.action("PlayDTMF", Channel=join.channel[:-1] + "1", Digit="1", Duration=150)
     placeholder = await recorder.wait_for(
-        ev.QueueCallerJoin, lambda e: e.caller_id_num == second and e.channel.startswith("Local/cb"), timeout=15)
+        ev.QueueCallerJoin, lambda e: e.caller_id_num == second and e.channel.startswith("Local/cb"), timeout=15
+    )
     assert placeholder.position == 1  # in front of the third caller, as the second caller was
     await eventually(lambda: _status(controller, "queued"))
     [cb] = await callbacks(controller)
@@ -54,8 +54,9 @@ async def test_callback_keeps_the_callers_place(
     citizen = await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith(f"Local/{second}@sim-pstn"))
     assert recorder.events.index(seat_takes) < recorder.events.index(citizen)  # ... then the citizen rings
     # The citizen's end (;2 of the simulated line) sees the hotline calling.
-    shown = await recorder.wait_for(ev.NewCallerid, lambda e: e.channel.startswith(f"Local/{second}@sim-pstn")
-                                    and e.channel.endswith(";2"))
+    shown = await recorder.wait_for(
+        ev.NewCallerid, lambda e: e.channel.startswith(f"Local/{second}@sim-pstn") and e.channel.endswith(";2")
+    )
     assert shown.caller_id_num == "12345"
     assert not recorder.of(ev.AgentConnect, lambda e: e.caller_id_num == third)
     await ami.action("Hangup", Channel=seat_takes.channel)
@@ -66,8 +67,7 @@ async def _status(server: TestServer, status: str) -> bool:
     return [c.status for c in await callbacks(server)] == [status]
 
 
-async def test_a_caller_who_gave_up_is_called_back(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+async def test_a_caller_who_gave_up_is_called_back(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
     await staff(controller, 1)
     await eventually(lambda: _equals(takers(ami), {iface(1)}))
     busy = await queue_caller(ami, "13677770001")
@@ -87,7 +87,8 @@ async def test_a_caller_who_gave_up_is_called_back(
     await eventually(lambda: controller.app[ACD].floor.seats["seat01"].status().value == "wrapup")
     controller.app[ACD].end_wrapup("seat01", "agent01")
     seat_takes = await recorder.wait_for(
-        ev.AgentConnect, lambda e: e.caller_id_num == gives_up and e.channel.startswith("Local/cb"), timeout=15)
+        ev.AgentConnect, lambda e: e.caller_id_num == gives_up and e.channel.startswith("Local/cb"), timeout=15
+    )
     citizen = await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith(f"Local/{gives_up}@sim-pstn"))
     assert recorder.events.index(seat_takes) < recorder.events.index(citizen)
     await ami.action("Hangup", Channel=seat_takes.channel)

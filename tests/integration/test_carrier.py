@@ -42,10 +42,18 @@ PASSWORD_A = "trunk-A-secret-1"
 
 @pytest.fixture(scope="module")
 def carriers(pbx: Pbx, settings: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Carrier]]:
-    a = make_carrier(tmp_path_factory.mktemp("carrier-a"), settings, name="a", address="127.0.0.2", offset=10,
-                     mode="register", password=PASSWORD_A)
-    b = make_carrier(tmp_path_factory.mktemp("carrier-b"), settings, name="b", address="127.0.0.3", offset=20,
-                     mode="address")
+    a = make_carrier(
+        tmp_path_factory.mktemp("carrier-a"),
+        settings,
+        name="a",
+        address="127.0.0.2",
+        offset=10,
+        mode="register",
+        password=PASSWORD_A,
+    )
+    b = make_carrier(
+        tmp_path_factory.mktemp("carrier-b"), settings, name="b", address="127.0.0.3", offset=20, mode="address"
+    )
     a.start()
     b.start()
     yield {"a": a, "b": b}
@@ -59,10 +67,22 @@ def trunked(pbx: Pbx, settings: Settings, carriers: dict[str, Carrier]) -> Itera
     a, b = carriers["a"], carriers["b"]
     trunks = [
         # The password is where an operator keeps it: the secrets file.
-        {"name": "carrier-a", "host": a.address, "port": a.settings.pbx.sip_port, "registration": True,
-         "username": a.account, "qualify_seconds": 2},
-        {"name": "carrier-b", "host": b.address, "port": b.settings.pbx.sip_port, "match": [b.address],
-         "qualify_seconds": 2, "numbers": {"+8612345": "12345", "12345": "12345"}},
+        {
+            "name": "carrier-a",
+            "host": a.address,
+            "port": a.settings.pbx.sip_port,
+            "registration": True,
+            "username": a.account,
+            "qualify_seconds": 2,
+        },
+        {
+            "name": "carrier-b",
+            "host": b.address,
+            "port": b.settings.pbx.sip_port,
+            "match": [b.address],
+            "qualify_seconds": 2,
+            "numbers": {"+8612345": "12345", "12345": "12345"},
+        },
     ]
     secrets = read_secrets(settings)
     secrets["trunk_passwords"] = {"carrier-a": PASSWORD_A}
@@ -76,13 +96,18 @@ def trunked(pbx: Pbx, settings: Settings, carriers: dict[str, Carrier]) -> Itera
 async def _trunks_up(ami: AMIClient) -> bool:
     regs = await ami.command("pjsip show registrations")
     contacts = await ami.command("pjsip show contacts")
-    return ("Registered" in regs and "carrier-a/sip:" in contacts and "carrier-b/sip:" in contacts
-            and contacts.count("Avail ") >= 2)
+    return (
+        "Registered" in regs
+        and "carrier-a/sip:" in contacts
+        and "carrier-b/sip:" in contacts
+        and contacts.count("Avail ") >= 2
+    )
 
 
 def _controller(settings: Settings, clock: Clock, tmp_path: Path, phones: str) -> TestServer:
-    own = settings.model_copy(update={"state_dir": tmp_path / "state",
-                                      "seats": settings.seats.model_copy(update={"phones": phones})})
+    own = settings.model_copy(
+        update={"state_dir": tmp_path / "state", "seats": settings.seats.model_copy(update={"phones": phones})}
+    )
     return TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
 
 
@@ -118,32 +143,60 @@ async def citizen_calls(carrier: Carrier, number: str, caller: str) -> None:
     """A citizen on the carrier's network dials `number`."""
     client = await carrier_client(carrier)
     try:
-        await client.action("Originate", Channel=f"PJSIP/{number}@{carrier.account}", Context="carrier-caller",
-                            Exten="s", Priority=1, CallerID=f"<{caller}>", Async="true")
+        await client.action(
+            "Originate",
+            Channel=f"PJSIP/{number}@{carrier.account}",
+            Context="carrier-caller",
+            Exten="s",
+            Priority=1,
+            CallerID=f"<{caller}>",
+            Async="true",
+        )
     finally:
         await client.close()
 
 
 def seat_phone_cli(settings: Settings, seat: str) -> dict[str, object]:
     """`hotline seat phone SEAT --json`, run as a person at the desk would."""
-    env = dict(os.environ, HOTLINE_CONFIG=str(TEST_CONFIG), HOTLINE_STATE_DIR=str(settings.state_dir),
-               HOTLINE_PBX__INSTANCE_DIR=str(settings.pbx.instance_dir), HOTLINE_PBX__ROOTFS=str(settings.pbx.rootfs))
-    out = subprocess.run([sys.executable, "-m", "hotline", "seat", "phone", seat, "--json"], env=env, cwd=ROOT,
-                         capture_output=True, text=True, timeout=60, check=True)
+    env = dict(
+        os.environ,
+        HOTLINE_CONFIG=str(TEST_CONFIG),
+        HOTLINE_STATE_DIR=str(settings.state_dir),
+        HOTLINE_PBX__INSTANCE_DIR=str(settings.pbx.instance_dir),
+        HOTLINE_PBX__ROOTFS=str(settings.pbx.rootfs),
+    )
+    out = subprocess.run(
+        [sys.executable, "-m", "hotline", "seat", "phone", seat, "--json"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
     return json.loads(out.stdout)
 
 
 async def test_carrier_call_reaches_a_tls_softphone_seat_and_the_ticket_shows_the_callers_number(
-        sip_seats: TestServer, carriers: dict[str, Carrier], trunked: Settings, ami: AMIClient,
-        tmp_path: Path) -> None:
+    sip_seats: TestServer, carriers: dict[str, Carrier], trunked: Settings, ami: AMIClient, tmp_path: Path
+) -> None:
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     phone = seat_phone_cli(trunked, "seat01")
     assert phone["transport"] == "tls" and phone["port"] == trunked.pbx.sip_tls_port and phone["srtp"] is True
     rtp = trunked.pbx.rtp_end + 1
-    seat = Baresip(tmp_path / "seat01", user=str(phone["user"]), password=str(phone["password"]),
-                   pbx_port=int(phone["port"]), server=str(phone["server"]), transport="tls", srtp=True,
-                   listen_port=trunked.pbx.sip_port + 30, rtp_ports=(rtp, rtp + 19), answer=True)
+    seat = Baresip(
+        tmp_path / "seat01",
+        user=str(phone["user"]),
+        password=str(phone["password"]),
+        pbx_port=int(phone["port"]),
+        server=str(phone["server"]),
+        transport="tls",
+        srtp=True,
+        listen_port=trunked.pbx.sip_port + 30,
+        rtp_ports=(rtp, rtp + 19),
+        answer=True,
+    )
     desk = Desk(sip_seats, "seat01")
     carrier_a = await carrier_client(carriers["a"])
     seen = Recorder(carrier_a)
@@ -159,15 +212,17 @@ async def test_carrier_call_reaches_a_tls_softphone_seat_and_the_ticket_shows_th
         seat_chan = next(line.split("!")[0] for line in chans.splitlines() if line.startswith("PJSIP/seat01-"))
         trunk_chan = next(line.split("!")[0] for line in chans.splitlines() if line.startswith("PJSIP/carrier-a-"))
         assert (await ami.action("Getvar", Channel=seat_chan, Variable="CHANNEL(pjsip,secure)")).get("Value") == "1"
-        assert (await ami.action("Getvar", Channel=trunk_chan, Variable="CHANNEL(audionativeformat)")
-                ).get("Value") == "(alaw)"
+        assert (await ami.action("Getvar", Channel=trunk_chan, Variable="CHANNEL(audionativeformat)")).get(
+            "Value"
+        ) == "(alaw)"
         await eventually(lambda: "SRTP is Enabled" in seat.output(), timeout=10)
 
         # The agent transfers the caller to 110: it leaves through the trunk as 12345.
         status, body = await desk.call("POST", "/api/desk/call/transfer", json={"number": "110"})
         assert status == 200, body
-        got = await seen.wait_for(ev.UserEvent, lambda e: e.user_event == "CarrierGot"
-                                  and e.raw.get("Number") == "110", timeout=20)
+        got = await seen.wait_for(
+            ev.UserEvent, lambda e: e.user_event == "CarrierGot" and e.raw.get("Number") == "110", timeout=20
+        )
         assert got.raw.get("CallerID") == "12345"
     finally:
         seat.stop()
@@ -181,7 +236,8 @@ async def _registered_over_tls(ami: AMIClient, endpoint: str) -> bool:
 
 
 async def test_identified_by_address_and_a_missed_caller_is_called_back_through_the_trunk(
-        sim_seats: TestServer, carriers: dict[str, Carrier], ami: AMIClient, recorder: Recorder) -> None:
+    sim_seats: TestServer, carriers: dict[str, Carrier], ami: AMIClient, recorder: Recorder
+) -> None:
     acd = sim_seats.app[ACD]
     await acd.login("seat01", "agent01", "坐席员1")
     carrier_a = await carrier_client(carriers["a"])
@@ -201,22 +257,30 @@ async def test_identified_by_address_and_a_missed_caller_is_called_back_through_
         await eventually(lambda: acd.floor.seats["seat01"].status().value == "wrapup")
         acd.end_wrapup("seat01", "agent01")
         # The callback goes out the first trunk that is up (A), shown as 12345.
-        got = await seen.wait_for(ev.UserEvent, lambda e: e.user_event == "CarrierGot"
-                                  and e.raw.get("Number") == "13900139002", timeout=30)
+        got = await seen.wait_for(
+            ev.UserEvent, lambda e: e.user_event == "CarrierGot" and e.raw.get("Number") == "13900139002", timeout=30
+        )
         assert got.raw.get("CallerID") == "12345"
     finally:
         await carrier_a.close()
 
 
 async def test_a_number_outside_the_dial_plan_never_reaches_the_carrier(
-        sim_seats: TestServer, carriers: dict[str, Carrier], ami: AMIClient, recorder: Recorder) -> None:
+    sim_seats: TestServer, carriers: dict[str, Carrier], ami: AMIClient, recorder: Recorder
+) -> None:
     carrier_a = await carrier_client(carriers["a"])
     seen = Recorder(carrier_a)
     try:
         # International (00...) is not in outbound.allowed; 12348 is.
         for number in ("0044201234567", "12348"):
-            await ami.action("Originate", Channel=f"Local/{number}@hotline-outside", Application="Wait",
-                             Data="30", CallerID="<999>", Async="true")
+            await ami.action(
+                "Originate",
+                Channel=f"Local/{number}@hotline-outside",
+                Application="Wait",
+                Data="30",
+                CallerID="<999>",
+                Async="true",
+            )
         await seen.wait_for(ev.UserEvent, lambda e: e.raw.get("Number") == "12348", timeout=20)
         assert not seen.of(ev.UserEvent, lambda e: e.raw.get("Number") == "0044201234567")
     finally:
@@ -224,7 +288,8 @@ async def test_a_number_outside_the_dial_plan_never_reaches_the_carrier(
 
 
 async def test_first_trunk_down_the_second_carries_the_call_and_the_lead_sees_it(
-        sim_seats: TestServer, carriers: dict[str, Carrier], ami: AMIClient, tmp_path: Path) -> None:
+    sim_seats: TestServer, carriers: dict[str, Carrier], ami: AMIClient, tmp_path: Path
+) -> None:
     from tests.integration.browser import SHOTS, chromium, sign_in
 
     async with sim_seats.app[SESSIONS]() as db, db.begin():
@@ -248,8 +313,9 @@ async def test_first_trunk_down_the_second_carries_the_call_and_the_lead_sees_it
             await page.screenshot(path=str(SHOTS / "seatmap-trunk-down.png"), full_page=True)
             async with http.get(sim_seats.make_url("/api/health")) as resp:
                 health = await resp.json()
-            async with http.get(sim_seats.make_url("/metrics"),
-                                headers={"Authorization": f"Bearer {metrics_token}"}) as resp:
+            async with http.get(
+                sim_seats.make_url("/metrics"), headers={"Authorization": f"Bearer {metrics_token}"}
+            ) as resp:
                 metrics = await resp.text()
         states = {t["name"]: t for t in health["trunks"]}
         assert states["carrier-a"]["up"] is False and states["carrier-b"]["up"] is True
@@ -257,10 +323,17 @@ async def test_first_trunk_down_the_second_carries_the_call_and_the_lead_sees_it
         assert 'hotline_trunk_up{trunk="carrier-a"} 0.0' in metrics
         assert 'hotline_trunk_up{trunk="carrier-b"} 1.0' in metrics
 
-        await ami.action("Originate", Channel="Local/13600000009@hotline-outside", Application="Wait",
-                         Data="30", CallerID="<999>", Async="true")
-        got = await seen_b.wait_for(ev.UserEvent, lambda e: e.user_event == "CarrierGot"
-                                    and e.raw.get("Number") == "13600000009", timeout=20)
+        await ami.action(
+            "Originate",
+            Channel="Local/13600000009@hotline-outside",
+            Application="Wait",
+            Data="30",
+            CallerID="<999>",
+            Async="true",
+        )
+        got = await seen_b.wait_for(
+            ev.UserEvent, lambda e: e.user_event == "CarrierGot" and e.raw.get("Number") == "13600000009", timeout=20
+        )
         assert got.raw.get("CallerID") == "12345"
     finally:
         await carrier_b.close()

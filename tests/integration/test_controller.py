@@ -51,14 +51,21 @@ async def test_unknown_route_is_404_json(controller: TestServer) -> None:
 
 
 async def test_restart_asterisk_reconnects_and_resyncs_like_a_fresh_controller(
-        pbx: Pbx, settings: Settings, controller: TestServer) -> None:
+    pbx: Pbx, settings: Settings, controller: TestServer
+) -> None:
     app = controller.app
     client, keeper = app[AMI], app[KEEPER]
     # Give the mirror something a restart wipes out: an agent's membership
     # (which the controller re-applies) and a waiting caller (which is gone).
     await app[ACD].login("seat05", "agent05", "坐席五")
-    await client.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
-                        CallerID="<13700000001>", Async="true")
+    await client.action(
+        "Originate",
+        Channel="Local/s@hotline-fallback",
+        Application="Wait",
+        Data="600",
+        CallerID="<13700000001>",
+        Async="true",
+    )
     await eventually(lambda: keeper.mirror.queues.get("hotline") and keeper.mirror.queues["hotline"].callers)
     await eventually(lambda: seat_interface("seat05") in keeper.mirror.queues["hotline"].members)
 

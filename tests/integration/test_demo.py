@@ -32,24 +32,37 @@ OFFSET = 100
 def demo_env(settings: Settings, state: Path) -> dict[str, str]:
     s = settings
     return dict(
-        os.environ, HOTLINE_CONFIG=str(TEST_CONFIG), HOTLINE_STATE_DIR=str(state),
+        os.environ,
+        HOTLINE_CONFIG=str(TEST_CONFIG),
+        HOTLINE_STATE_DIR=str(state),
         HOTLINE_PBX__ROOTFS=str(s.pbx.rootfs),
-        HOTLINE_AMI__PORT=str(s.ami.port + OFFSET), HOTLINE_AGI__PORT=str(s.agi.port + OFFSET),
-        HOTLINE_WEB__PORT=str(s.web.port + OFFSET), HOTLINE_PBX__SIP_PORT=str(s.pbx.sip_port + OFFSET),
+        HOTLINE_AMI__PORT=str(s.ami.port + OFFSET),
+        HOTLINE_AGI__PORT=str(s.agi.port + OFFSET),
+        HOTLINE_WEB__PORT=str(s.web.port + OFFSET),
+        HOTLINE_PBX__SIP_PORT=str(s.pbx.sip_port + OFFSET),
         HOTLINE_PBX__SIP_TLS_PORT=str(s.pbx.sip_tls_port + OFFSET),
-        HOTLINE_PBX__RTP_START="33000", HOTLINE_PBX__RTP_END="33999",
+        HOTLINE_PBX__RTP_START="33000",
+        HOTLINE_PBX__RTP_END="33999",
         # Its own secrets: nothing of the session's state is shared.
-        HOTLINE_AMI__SECRET="", HOTLINE_AGI__KEY="")
+        HOTLINE_AMI__SECRET="",
+        HOTLINE_AGI__KEY="",
+    )
 
 
 def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings: Settings, tmp_path: Path) -> None:
     state = tmp_path / "var"
     log = (tmp_path / "demo.log").open("w+b")
     started = time.monotonic()
-    proc = subprocess.Popen([sys.executable, "-m", "hotline", "demo", "--demo-rate", "30", "--demo-agents", "4"],
-                            env=demo_env(settings, state), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hotline", "demo", "--demo-rate", "30", "--demo-agents", "4"],
+        env=demo_env(settings, state),
+        cwd=ROOT,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
+
         def banner() -> str:
             text = (tmp_path / "demo.log").read_text(errors="replace")
             assert proc.poll() is None, text[-3000:]

@@ -29,17 +29,27 @@ FORM = {"category": "market-consumer", "district": "南城区", "content": "预�
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "hotline", "--config", str(TEST_CONFIG), "serve"], env=env,
-                            stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [sys.executable, "-m", "hotline", "--config", str(TEST_CONFIG), "serve"],
+        env=env,
+        stdout=log.open("ab"),
+        stderr=subprocess.STDOUT,
+    )
 
 
 def _own_controller(settings: Settings, tmp_path: Path) -> tuple[Settings, dict[str, str], str]:
     """Settings, environment and URL of a `hotline serve` of the test's own,
     with a database of its own, on the session's PBX."""
-    own = make_settings(tmp_path, pbx={"rootfs": str(settings.pbx.rootfs),
-                                       "instance_dir": str(settings.pbx.instance_dir)})
-    env = {**os.environ, "HOTLINE_STATE_DIR": str(own.state_dir), "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
-           "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir), "HOTLINE_AMI__SECRET": settings.ami.secret}
+    own = make_settings(
+        tmp_path, pbx={"rootfs": str(settings.pbx.rootfs), "instance_dir": str(settings.pbx.instance_dir)}
+    )
+    env = {
+        **os.environ,
+        "HOTLINE_STATE_DIR": str(own.state_dir),
+        "HOTLINE_PBX__ROOTFS": str(own.pbx.rootfs),
+        "HOTLINE_PBX__INSTANCE_DIR": str(own.pbx.instance_dir),
+        "HOTLINE_AMI__SECRET": settings.ami.secret,
+    }
     return own, env, f"http://{own.web.host}:{own.web.port}/"
 
 
@@ -52,7 +62,8 @@ async def _up(url: str) -> bool:
 
 
 async def test_kill_9_during_a_burst_keeps_every_acknowledged_ticket(
-        pbx: Pbx, settings: Settings, tmp_path: Path) -> None:
+    pbx: Pbx, settings: Settings, tmp_path: Path
+) -> None:
     own, env, url = _own_controller(settings, tmp_path)
     token = ensure_secrets(own)["gateway_tokens"]["sms"]
     log = tmp_path / "serve.log"
@@ -65,8 +76,9 @@ async def test_kill_9_during_a_burst_keeps_every_acknowledged_ticket(
         async def writer(http: aiohttp.ClientSession) -> None:
             while not stop.is_set():
                 try:
-                    async with http.post(url + "api/channels/tickets", json=FORM,
-                                         headers={"Authorization": f"Bearer {token}"}) as resp:
+                    async with http.post(
+                        url + "api/channels/tickets", json=FORM, headers={"Authorization": f"Bearer {token}"}
+                    ) as resp:
                         if resp.status == 201:
                             acknowledged.append((await resp.json())["number"])
                 except (TimeoutError, aiohttp.ClientError):
@@ -105,8 +117,7 @@ class _Agent:
 
     async def call(self, method: str, path: str, body: dict[str, object] | None = None) -> tuple[int, dict]:
         # Every change is declared JSON, as the pages send it (an empty body too).
-        async with self.http.request(method, self.url + path,
-                                     json=(body or {}) if method != "GET" else None) as resp:
+        async with self.http.request(method, self.url + path, json=(body or {}) if method != "GET" else None) as resp:
             return resp.status, await resp.json()
 
     async def login(self) -> None:
@@ -115,7 +126,8 @@ class _Agent:
 
 
 async def test_kill_9_with_work_items_in_flight_loses_none_and_offers_none_twice(
-        pbx: Pbx, settings: Settings, tmp_path: Path) -> None:
+    pbx: Pbx, settings: Settings, tmp_path: Path
+) -> None:
     own, env, url = _own_controller(settings, tmp_path)
     token = ensure_secrets(own)["gateway_tokens"]["app"]
     log = tmp_path / "serve.log"
@@ -138,8 +150,11 @@ async def test_kill_9_with_work_items_in_flight_loses_none_and_offers_none_twice
         numbers = []
         async with aiohttp.ClientSession() as http:
             for n in range(6):
-                async with http.post(url + "api/channels/tickets", json={**FORM, "content": f"第{n}件：{FORM['content']}"},
-                                     headers={"Authorization": f"Bearer {token}"}) as resp:
+                async with http.post(
+                    url + "api/channels/tickets",
+                    json={**FORM, "content": f"第{n}件：{FORM['content']}"},
+                    headers={"Authorization": f"Bearer {token}"},
+                ) as resp:
                     assert resp.status == 201
                     numbers.append((await resp.json())["number"])
 
@@ -160,8 +175,9 @@ async def test_kill_9_with_work_items_in_flight_loses_none_and_offers_none_twice
         # The accepted item is still a2's, and a2 can finish it.
         mine = await eventually(lambda: holds(a2), timeout=15)
         assert [(i["id"], i["state"]) for i in mine] == [(held2["id"], "accepted")]
-        status, _ = await a2.call("POST", f"api/tickets/{held2['ticket']}/submit",
-                                  {**FORM, "handling": "answered", "answer": "已答复"})
+        status, _ = await a2.call(
+            "POST", f"api/tickets/{held2['ticket']}/submit", {**FORM, "handling": "answered", "answer": "已答复"}
+        )
         assert status == 200
         await eventually(lambda: holds(a3), timeout=15)
         async with sessionmaker(engine)() as db:

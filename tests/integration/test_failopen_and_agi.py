@@ -21,12 +21,15 @@ FAIL_OPEN_DEADLINE = 2.0
 MARGIN = 2.0
 
 
-async def _reaches_queue(ami: AMIClient, recorder: Recorder, caller: str, *, number: str = "12345") -> tuple[float, ev.QueueCallerJoin]:
+async def _reaches_queue(
+    ami: AMIClient, recorder: Recorder, caller: str, *, number: str = "12345"
+) -> tuple[float, ev.QueueCallerJoin]:
     loop = asyncio.get_running_loop()
     started = loop.time()
     await call_in(ami, caller, number=number)
     joined = await recorder.wait_for(
-        ev.QueueCallerJoin, lambda e: e.caller_id_num == caller, timeout=FAIL_OPEN_DEADLINE + MARGIN + 5)
+        ev.QueueCallerJoin, lambda e: e.caller_id_num == caller, timeout=FAIL_OPEN_DEADLINE + MARGIN + 5
+    )
     return loop.time() - started, joined
 
 
@@ -37,7 +40,8 @@ async def test_controller_down_caller_reaches_queue(ami: AMIClient, recorder: Re
 
 
 async def test_controller_dies_mid_ivr_caller_reaches_queue(
-        ami: AMIClient, recorder: Recorder, settings: Settings) -> None:
+    ami: AMIClient, recorder: Recorder, settings: Settings
+) -> None:
     entered = asyncio.Event()
 
     async def dying_ivr(session: AGISession) -> None:
@@ -77,7 +81,8 @@ async def test_legacy_number_carries_its_tag(ami: AMIClient, recorder: Recorder,
 
 
 async def test_plain_function_route_and_commands_complete(
-        ami: AMIClient, recorder: Recorder, settings: Settings) -> None:
+    ami: AMIClient, recorder: Recorder, settings: Settings
+) -> None:
     # panoramisk.fast_agi crashed on plain-function routes under Python 3.11.
     results: list[str] = []
     done = asyncio.Event()
@@ -96,15 +101,17 @@ async def test_plain_function_route_and_commands_complete(
     server = FastAGIServer(settings.agi)
     server.route("selftest", plain)
     async with server:
-        await ami.action("Originate", Channel="Local/fastagi@hotline-selftest", Application="Wait",
-                         Data="30", Async="true")
+        await ami.action(
+            "Originate", Channel="Local/fastagi@hotline-selftest", Application="Wait", Data="30", Async="true"
+        )
         await asyncio.wait_for(done.wait(), 10)
         assert results and results[0].startswith("Local/fastagi@hotline-selftest")
         results.clear()
         done.clear()
         server.route("selftest", probe)
-        await ami.action("Originate", Channel="Local/fastagi@hotline-selftest", Application="Wait",
-                         Data="30", Async="true")
+        await ami.action(
+            "Originate", Channel="Local/fastagi@hotline-selftest", Application="Wait", Data="30", Async="true"
+        )
         await asyncio.wait_for(done.wait(), 10)
     assert results == ["工单 42", "6"]  # 6: channel is up
     assert server.sessions_failed == 0

@@ -25,16 +25,56 @@ from hotline.web.throttle import LoginThrottle, RateLimit
 
 pytestmark = pytest.mark.pbx
 
-FIELD = re.compile(r"""(?:body\.get|_field|text_field|query_text|query\.get|int_field|bool_field)\("""
-                   r"""\s*(?:body,\s*|request,\s*)?["']([a-z_]{1,32})["']""")
+FIELD = re.compile(
+    r"""(?:body\.get|_field|text_field|query_text|query\.get|int_field|bool_field)\("""
+    r"""\s*(?:body,\s*|request,\s*)?["']([a-z_]{1,32})["']"""
+)
 DEEP_YAML = "[" * 1000 + "]" * 1000
-VALUES: list[Any] = [None, True, False, -1, 0, 10 ** 23, -(10 ** 23), 1.5, 1e308, "", "\x00", "x" * 5000,
-                     "../../../etc/passwd", "٣", "9999-12-31", "0001-01-01", "9999-12-31T23:59:59-23:59",
-                     "0001-01-01T00:00:00+23:59", DEEP_YAML, [], {}, [[[[]]]], {"a": {"b": [1]}}, ["x"], [1, "a"]]
+VALUES: list[Any] = [
+    None,
+    True,
+    False,
+    -1,
+    0,
+    10**23,
+    -(10**23),
+    1.5,
+    1e308,
+    "",
+    "\x00",
+    "x" * 5000,
+    "../../../etc/passwd",
+    "٣",
+    "9999-12-31",
+    "0001-01-01",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    DEEP_YAML,
+    [],
+    {},
+    [[[[]]]],
+    {"a": {"b": [1]}},
+    ["x"],
+    [1, "a"],
+]
 # One field at a time (its own checks reached, not another's first): one of each kind.
-EACH: list[Any] = [None, True, 10 ** 23, "\x00", "x" * 5000, "9999-12-31T23:59:59-23:59", DEEP_YAML, [], {}]
-QUERY = ["", "\x00", "9999", "1", "0", "-1", "0001-01", "9999-12", "9999-12-31", "0001-01-01", "1" * 30, "٣",
-         "x" * 300, "2026-13-45"]
+EACH: list[Any] = [None, True, 10**23, "\x00", "x" * 5000, "9999-12-31T23:59:59-23:59", DEEP_YAML, [], {}]
+QUERY = [
+    "",
+    "\x00",
+    "9999",
+    "1",
+    "0",
+    "-1",
+    "0001-01",
+    "9999-12",
+    "9999-12-31",
+    "0001-01-01",
+    "1" * 30,
+    "٣",
+    "x" * 300,
+    "2026-13-45",
+]
 # Ends the fuzzer's own login, or streams for ever.
 SKIP = {("POST", "/api/logout")}
 
@@ -65,8 +105,23 @@ def _paths(resource: web.AbstractResource) -> list[str]:
         return []
     names = re.findall(r"\{(\w+)\}", formatter)
     pattern = info["pattern"]
-    candidates = ["99999999", "9" * 12, "1", "seat01", "hotline", "x", "..", "%00", "1.2.3.4", "listen",
-                  "hold", "dispatch", "pause", "9" * 20, "12345"]
+    candidates = [
+        "99999999",
+        "9" * 12,
+        "1",
+        "seat01",
+        "hotline",
+        "x",
+        "..",
+        "%00",
+        "1.2.3.4",
+        "listen",
+        "hold",
+        "dispatch",
+        "pause",
+        "9" * 20,
+        "12345",
+    ]
     out = []
     for combo in itertools.product(candidates, repeat=len(names)):
         path = formatter.format(**dict(zip(names, combo)))
@@ -84,9 +139,9 @@ async def test_every_route_answers_hostile_input_with_a_4xx_and_an_error_id(cont
     app = controller.app
     for value in list(app.values()):
         if isinstance(value, RateLimit):  # the fuzzer is one address; its limits are not what is tested
-            value.limit = 10 ** 9
+            value.limit = 10**9
         elif isinstance(value, LoginThrottle):
-            value.per_address = value.per_pair = value.per_user = 10 ** 9
+            value.per_address = value.per_pair = value.per_user = 10**9
     async with app[SESSIONS]() as db, db.begin():
         # Every role a person can hold together (a leader's account holds no other).
         roles = [r for r in PEOPLE if r is not Role.LEADER]
@@ -122,19 +177,23 @@ async def test_every_route_answers_hostile_input_with_a_4xx_and_an_error_id(cont
                     if "data" in kw or "json" not in kw and method != "GET":
                         headers["Content-Type"] = "application/json"
                     tried += 1
-                    async with http.request(method, controller.make_url(path), headers=headers,
-                                            allow_redirects=False, **kw) as resp:
+                    async with http.request(
+                        method, controller.make_url(path), headers=headers, allow_redirects=False, **kw
+                    ) as resp:
                         if resp.status < 500:
                             if resp.status >= 400 and "json" in resp.content_type:
                                 body = await resp.json()
                                 if not (isinstance(body, dict) and body.get("error_id")):
                                     failures.setdefault(f"{method} {resource.canonical}", []).append(
-                                        f"{path} {kw!r:.100}: {resp.status} without error_id")
+                                        f"{path} {kw!r:.100}: {resp.status} without error_id"
+                                    )
                             continue
                         failures.setdefault(f"{method} {resource.canonical}", []).append(
-                            f"{path} {kw!r:.100}: {resp.status}")
+                            f"{path} {kw!r:.100}: {resp.status}"
+                        )
     finally:
         await http.close()
     assert tried > 1500
     assert not failures, f"{sum(map(len, failures.values()))} of {tried} on {len(failures)} routes:\n" + "\n".join(
-        f"{route} ({len(fails)}x), e.g. {fails[0]}" for route, fails in failures.items())
+        f"{route} ({len(fails)}x), e.g. {fails[0]}" for route, fails in failures.items()
+    )

@@ -30,17 +30,27 @@ from tests.integration.test_work import close_all, floor_of, offer_to
 
 pytestmark = pytest.mark.pbx
 
-LAMP = {"category": "urban-works", "district": "西城区", "address": "和平路 22 号门前",
-        "content": "和平路 22 号门前路灯坏了一个多月，晚上很黑"}
+LAMP = {
+    "category": "urban-works",
+    "district": "西城区",
+    "address": "和平路 22 号门前",
+    "content": "和平路 22 号门前路灯坏了一个多月，晚上很黑",
+}
 
 
 def png(width: int = 16, height: int = 16) -> bytes:
     """A real (green) PNG, as a phone's camera would send a photo."""
+
     def chunk(kind: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
     raw = b"".join(b"\x00" + b"\x20\xa0\x40" * width for _ in range(height))
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
 
 
 async def grid_worker(server: TestServer, community: str, username: str) -> Api:
@@ -53,8 +63,9 @@ async def grid_worker(server: TestServer, community: str, username: str) -> Api:
     return api
 
 
-async def upload(api: Api, number: str, data: bytes, *, origin: bool = True,
-                 filename: str = "site.png") -> tuple[int, dict]:
+async def upload(
+    api: Api, number: str, data: bytes, *, origin: bool = True, filename: str = "site.png"
+) -> tuple[int, dict]:
     form = aiohttp.FormData()
     form.add_field("photo", data, filename=filename, content_type="image/png")
     headers = {"Origin": api.origin} if origin else {}
@@ -73,7 +84,8 @@ async def dispatched_call(controller: TestServer, ami: AMIClient, desk: Desk, ca
 
 
 async def test_a_called_in_ticket_lands_at_the_grid_station_owning_the_address_and_its_worker_handles_it(
-        controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, clock: Clock
+) -> None:
     desk = await Desk(controller, "seat01").start()
     worker = await grid_worker(controller, "hepingjie", "grid-hpj")
     stranger = await grid_worker(controller, "binhe", "grid-bh")
@@ -81,7 +93,9 @@ async def test_a_called_in_ticket_lands_at_the_grid_station_owning_the_address_a
     try:
         # The desk is told the unit while the address is typed.
         _, found = await desk.call("GET", "/api/grid/locate?address=" + "和平路 22 号" + "&district=西城区")
-        assert found["unit"]["station"] == "和平街社区网格站" and found["unit"]["path"] == "西城区 / 新华街道 / 和平街社区"
+        assert (
+            found["unit"]["station"] == "和平街社区网格站" and found["unit"]["path"] == "西城区 / 新华街道 / 和平街社区"
+        )
         number = await dispatched_call(controller, ami, desk, "13900000201")
         _, t = await desk.call("GET", f"/api/tickets/{number}")
         assert (t["department"], t["department_text"], t["status"]) == ("hepingjie", "和平街社区网格站", "dispatched")
@@ -119,8 +133,9 @@ async def test_a_called_in_ticket_lands_at_the_grid_station_owning_the_address_a
         clock.now += dt.timedelta(days=3)
         _, ledger = await lead.request("GET", "/api/tickets/ledger")
         assert [(r["number"], r["department_text"]) for r in ledger["overdue"]] == [(number, "和平街社区网格站")]
-        status, t = await worker.request("POST", f"/api/tickets/{number}/feedback",
-                                         json={"note": "已更换灯杆线路，路灯恢复照明。"})
+        status, t = await worker.request(
+            "POST", f"/api/tickets/{number}/feedback", json={"note": "已更换灯杆线路，路灯恢复照明。"}
+        )
         assert status == 200 and t["status"] == "feedback"
         _, t = await lead.request("GET", f"/api/tickets/{number}")
         assert [h["action"] for h in t["history"]][-5:] == ["dispatch", "receive", "photo", "note", "feedback"]
@@ -130,7 +145,8 @@ async def test_a_called_in_ticket_lands_at_the_grid_station_owning_the_address_a
 
 
 async def test_the_first_unit_stays_responsible_until_it_hands_the_ticket_on(
-        controller: TestServer, ami: AMIClient) -> None:
+    controller: TestServer, ami: AMIClient
+) -> None:
     desk = await Desk(controller, "seat01").start()
     worker = await grid_worker(controller, "hepingjie", "grid-hpj2")
     dept = await department_api(controller, "zjw")
@@ -140,8 +156,9 @@ async def test_the_first_unit_stays_responsible_until_it_hands_the_ticket_on(
         assert (await dept.request("GET", f"/api/tickets/{number}"))[0] == 404
         status, err = await worker.request("POST", f"/api/tickets/{number}/handover", json={"department": "zjw"})
         assert (status, err["details"]["field"]) == (400, "note")
-        status, t = await worker.request("POST", f"/api/tickets/{number}/handover",
-                                         json={"department": "zjw", "note": "路灯属市政管养，非社区设施"})
+        status, t = await worker.request(
+            "POST", f"/api/tickets/{number}/handover", json={"department": "zjw", "note": "路灯属市政管养，非社区设施"}
+        )
         assert status == 200 and (t["department"], t["status"]) == ("zjw", "dispatched")
         _, t = await dept.request("GET", f"/api/tickets/{number}")
         assert "由和平街社区网格站转交市住房城乡建设委" in t["history"][-1]["note"]
@@ -157,8 +174,11 @@ async def test_a_patrol_report_becomes_a_grid_ticket_an_agent_takes_in(controlle
     agent = desks[1]
     worker = await grid_worker(controller, "xingfu", "grid-xf")
     try:
-        status, t = await worker.request("POST", "/api/grid/reports", json={
-            "content": "幸福路 3 号井盖破损，有行人绊倒的危险", "address": "幸福路 3 号"})
+        status, t = await worker.request(
+            "POST",
+            "/api/grid/reports",
+            json={"content": "幸福路 3 号井盖破损，有行人绊倒的危险", "address": "幸福路 3 号"},
+        )
         assert status == 201 and (t["channel"], t["district"], t["agent"]) == ("grid", "东城区", "grid-xf")
         assert (await upload(worker, t["number"], png()))[0] == 201
         _, mine = await worker.request("GET", "/api/grid/tickets")
@@ -167,9 +187,17 @@ async def test_a_patrol_report_becomes_a_grid_ticket_an_agent_takes_in(controlle
         item = await offer_to(agent, t["number"], "intake")
         assert item["kind_text"] == "网络渠道诉求"
         await agent.call("POST", f"/api/work/{item['id']}/accept")
-        status, done = await agent.call("POST", f"/api/tickets/{t['number']}/submit", json={
-            "category": "urban-works", "district": "东城区", "address": "幸福路 3 号",
-            "content": "幸福路 3 号井盖破损", "handling": "dispatched"})
+        status, done = await agent.call(
+            "POST",
+            f"/api/tickets/{t['number']}/submit",
+            json={
+                "category": "urban-works",
+                "district": "东城区",
+                "address": "幸福路 3 号",
+                "content": "幸福路 3 号井盖破损",
+                "handling": "dispatched",
+            },
+        )
         assert status == 200 and done["department"] == "xingfu"
         _, mine = await worker.request("GET", "/api/grid/tickets")
         assert [(x["number"], x["mine"]) for x in mine["tickets"]] == [(t["number"], True)]
@@ -184,8 +212,9 @@ async def test_a_patrol_report_becomes_a_grid_ticket_an_agent_takes_in(controlle
             await page.click(f".ticket[data-n='{t['number']}']")
             await page.wait_for_selector("#dPhotos img")
             await page.fill("#note", "已设置警示围挡，通知维修")
-            await page.set_input_files("#photo", files=[{"name": "site.png", "mimeType": "image/png",
-                                                         "buffer": png(32, 32)}])
+            await page.set_input_files(
+                "#photo", files=[{"name": "site.png", "mimeType": "image/png", "buffer": png(32, 32)}]
+            )
             await page.click("#btnNote")
             await page.wait_for_selector("#dPhotos img:nth-child(2)")
             await page.wait_for_selector("#dHistory li:has-text('已设置警示围挡')")

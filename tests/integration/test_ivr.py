@@ -38,8 +38,9 @@ async def admin(controller: TestServer) -> AsyncIterator[Api]:
     await api.close()
 
 
-async def choose(controller: TestServer, ami: AMIClient, recorder: Recorder, keys: str,
-                 menu: str = "day_menu", speak: bool = False) -> IvrCaller:
+async def choose(
+    controller: TestServer, ami: AMIClient, recorder: Recorder, keys: str, menu: str = "day_menu", speak: bool = False
+) -> IvrCaller:
     caller = await IvrCaller(ami, recorder, speak=speak).dial()
     await caller.wait_prompt(prompt(controller.app, menu))
     await caller.press(keys)
@@ -47,7 +48,8 @@ async def choose(controller: TestServer, ami: AMIClient, recorder: Recorder, key
 
 
 async def test_menu_branches_reach_a_seat_with_category_and_path(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     app = controller.app
     cases = {"1": "咨询投诉求助", "2": "挪车", "0": ""}
     callers = await asyncio.gather(*(choose(controller, ami, recorder, k) for k in cases))
@@ -71,7 +73,8 @@ async def test_no_key_reaches_a_seat(controller: TestServer, ami: AMIClient, rec
 
 
 async def test_a_key_typed_during_the_welcome_skips_the_menu(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     app = controller.app
     caller = await IvrCaller(ami, recorder).dial()
     await caller.wait_prompt(prompt(app, "welcome"))
@@ -84,7 +87,8 @@ async def test_a_key_typed_during_the_welcome_skips_the_menu(
 
 
 async def test_no_key_is_queued_after_one_menu_round_within_the_bound(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, settings: Settings) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, settings: Settings
+) -> None:
     app = controller.app
     loop = asyncio.get_running_loop()
     caller = await IvrCaller(ami, recorder).dial()
@@ -103,8 +107,12 @@ async def test_invalid_keys_retry_then_a_seat(controller: TestServer, ami: AMICl
     caller = await IvrCaller(ami, recorder).dial()
     menu = prompt(app, "day_menu")
     for attempt in range(3):
-        await eventually(lambda: len(recorder.of(
-            ev.AGIExecStart, lambda e: e.channel == caller.inner and menu in e.command)) > attempt, timeout=40)
+        await eventually(
+            lambda: (
+                len(recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner and menu in e.command)) > attempt
+            ),
+            timeout=40,
+        )
         await caller.press("7")
     await caller.queued()
     invalid = prompt(app, "day_menu", "invalid_prompt")
@@ -114,7 +122,8 @@ async def test_invalid_keys_retry_then_a_seat(controller: TestServer, ami: AMICl
 
 
 async def test_legal_in_lawyer_hours_queues_for_the_lawyers(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     lawyer = await Desk(controller, "seat01", Role.LAWYER).start(ready=False)  # logged in, at a meeting
     try:
         caller = await choose(controller, ami, recorder, "3")
@@ -128,11 +137,13 @@ async def test_legal_in_lawyer_hours_queues_for_the_lawyers(
 
 
 async def test_legal_out_of_hours_leaves_a_message(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings
+) -> None:
     clock.now = SATURDAY
     caller = await choose(controller, ami, recorder, "3", speak=True)
-    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
-                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await caller.rec.wait_for(
+        ev.AGIExecStart, lambda e: e.channel == caller.inner and e.command.startswith("RECORD FILE"), timeout=40
+    )
     await asyncio.sleep(1.5)  # the caller speaks (silence is audio too)
     await caller.press("#")
     await caller.hung_up()
@@ -145,7 +156,8 @@ async def test_legal_out_of_hours_leaves_a_message(
 
 
 async def test_a_voice_message_is_stored_only_with_its_work_item(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings
+) -> None:
     """A hook on the recorded message fails after the work queue's own made
     the item: the message and its item go together, neither is left alone,
     and the recording stays on disk. Before, the work policy sat inside the
@@ -158,8 +170,9 @@ async def test_a_voice_message_is_stored_only_with_its_work_item(
 
     driver.on_message(refuse)  # after the work queue's hook, registered at start
     caller = await choose(controller, ami, recorder, "3", speak=True)
-    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
-                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await caller.rec.wait_for(
+        ev.AGIExecStart, lambda e: e.channel == caller.inner and e.command.startswith("RECORD FILE"), timeout=40
+    )
     await asyncio.sleep(1.5)
     await caller.press("#")
     await caller.hung_up()
@@ -168,8 +181,11 @@ async def test_a_voice_message_is_stored_only_with_its_work_item(
         assert (await db.scalars(select(VoiceMessage))).all() == []
         assert (await db.scalars(select(WorkItem).where(WorkItem.kind == "legal"))).all() == []
     # The recording itself is kept (the log names it) for whoever repairs the store.
-    assert [f for f in settings.messages_dir.glob("*-1.wav")
-            if time.time() - f.stat().st_mtime < 120 and f.stat().st_size > 8000]
+    assert [
+        f
+        for f in settings.messages_dir.glob("*-1.wav")
+        if time.time() - f.stat().st_mtime < 120 and f.stat().st_size > 8000
+    ]
 
 
 async def test_ticket_progress_is_read_back(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
@@ -198,7 +214,8 @@ async def test_unknown_ticket_number(controller: TestServer, ami: AMIClient, rec
 
 
 async def test_night_variant_under_a_fixed_clock(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
     clock.now = NIGHT
     app = controller.app
     caller = await choose(controller, ami, recorder, "2", menu="night_menu")  # 2 exists by day only
@@ -212,11 +229,13 @@ async def test_night_variant_under_a_fixed_clock(
 
 
 async def test_emergency_notice_on_and_off(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api
+) -> None:
     lead = await Api(controller).login_as(Role.LEAD)
     try:
-        status, body = await lead.request("PUT", "/api/ivr/announcement",
-                                          json={"active": True, "text": "因暴雨，地铁二号线暂停运营。"})
+        status, body = await lead.request(
+            "PUT", "/api/ivr/announcement", json={"active": True, "text": "因暴雨，地铁二号线暂停运营。"}
+        )
         assert status == 200 and body["active"] is True
         notice = controller.app[ANNOUNCEMENTS].current_file()
         assert notice
@@ -235,7 +254,8 @@ async def test_emergency_notice_on_and_off(
 
 
 async def test_publish_during_a_call_changes_nothing_for_it(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api
+) -> None:
     app = controller.app
     old_menu = prompt(app, "day_menu")
     before = await IvrCaller(ami, recorder).dial()
@@ -270,11 +290,12 @@ async def test_publish_during_a_call_changes_nothing_for_it(
     actions = [a["action"] for a in body["audit"]]
     assert actions[:3] == ["rollback", "publish", "save_draft"]
     publish_entry = body["audit"][1]
-    assert publish_entry["actor"].startswith("admin-") and "+      \"1\": goodbye" in publish_entry["diff"]
+    assert publish_entry["actor"].startswith("admin-") and '+      "1": goodbye' in publish_entry["diff"]
 
 
 async def test_killing_fastagi_mid_menu_sends_the_caller_to_the_queue(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     caller = await IvrCaller(ami, recorder).dial()
     await caller.wait_prompt(prompt(controller.app, "day_menu"))
     loop = asyncio.get_running_loop()
@@ -285,10 +306,14 @@ async def test_killing_fastagi_mid_menu_sends_the_caller_to_the_queue(
 
 
 async def test_transfer_node_dials_the_outside_number(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api
+) -> None:
     _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
-    doc = flow["draft"].replace('"2": car_move', '"2": police').replace(
-        "  to_seat:\n", "  police:\n    type: transfer\n    number: \"110\"\n  to_seat:\n")
+    doc = (
+        flow["draft"]
+        .replace('"2": car_move', '"2": police')
+        .replace("  to_seat:\n", '  police:\n    type: transfer\n    number: "110"\n  to_seat:\n')
+    )
     status, body = await admin.request("PUT", "/api/ivr/flows/hotline/draft", json={"document": doc})
     assert body["problems"] == [{"node": "car_move", "message": "从起始节点无法到达此节点"}]
     doc = doc.replace("  car_move:\n    type: tag\n    label: 挪车\n    category: 挪车\n    next: to_seat\n", "")
@@ -305,10 +330,15 @@ async def test_transfer_node_dials_the_outside_number(
 async def test_invalid_flow_is_refused_with_reasons(controller: TestServer, admin: Api) -> None:
     _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
     current = flow["current_version"]
-    tail = ('\n    timeout: 1\n    retries: 2\n    timeout_next: waited\n    default: to_seat\n'
-            '    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu')
-    bad = flow["draft"].replace('"9": ticket_query', '"9": nowhere').replace(
-        '"0": to_seat' + tail, '"0": to_seat\n      "10": to_seat' + tail)
+    tail = (
+        "\n    timeout: 1\n    retries: 2\n    timeout_next: waited\n    default: to_seat\n"
+        "    invalid_prompt: 您的按键有误，请重新选择。\n    timeout_prompt: 您没有按键。\n  night_menu"
+    )
+    bad = (
+        flow["draft"]
+        .replace('"9": ticket_query', '"9": nowhere')
+        .replace('"0": to_seat' + tail, '"0": to_seat\n      "10": to_seat' + tail)
+    )
     status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate", json={"document": bad})
     assert status == 200 and body["valid"] is False
     messages = {(p["node"], p["message"]) for p in body["problems"]}
@@ -352,8 +382,9 @@ async def test_a_slow_way_to_a_seat_is_a_warning_not_a_refusal(controller: TestS
     _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
     assert flow["warnings"] == []  # the shipped flow reaches a seat in about 12 s
     long_menu = "咨询投诉按1，挪车按2，法律咨询按3，查工单按9，人工按0或稍候。" * 3
-    slow = flow["draft"].replace("prompt: 咨询投诉按1，挪车按2，法律咨询按3，查工单按9，人工按0或稍候。",
-                                 f"prompt: {long_menu}")
+    slow = flow["draft"].replace(
+        "prompt: 咨询投诉按1，挪车按2，法律咨询按3，查工单按9，人工按0或稍候。", f"prompt: {long_menu}"
+    )
     assert slow != flow["draft"]
     status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate", json={"document": slow})
     assert status == 200 and body["valid"] and body["problems"] == []

@@ -14,7 +14,6 @@ from tests.integration.browser import SHOTS, chromium, sign_in
 pytestmark = pytest.mark.pbx
 
 
-
 async def make_user(server: TestServer, username: str, role: Role) -> str:
     async with server.app[SESSIONS]() as db, db.begin():
         _, password = await accounts.create_user(db, username, "管理员", [role])

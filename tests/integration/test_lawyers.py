@@ -39,8 +39,9 @@ async def lawyer_members(ami: AMIClient) -> set[str]:
 
 async def leave_message(controller: TestServer, ami: AMIClient, recorder: Recorder) -> str:
     caller = await choose(controller, ami, recorder, "3", speak=True)
-    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
-                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await caller.rec.wait_for(
+        ev.AGIExecStart, lambda e: e.channel == caller.inner and e.command.startswith("RECORD FILE"), timeout=40
+    )
     await asyncio.sleep(1.5)  # the caller speaks
     await caller.press("#")
     await caller.hung_up()
@@ -53,7 +54,8 @@ async def legal_items(controller: TestServer) -> list[WorkItem]:
 
 
 async def test_in_lawyer_hours_key_3_reaches_a_lawyer_and_never_a_general_agent(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     await acd(controller).set_lines(2, "lead")
     general = [await Desk(controller, "seat01").start(), await Desk(controller, "seat02").start()]
     lawyer = await Desk(controller, "seat03", Role.LAWYER).start()
@@ -111,7 +113,8 @@ async def _is(got: object, want: set[str]) -> bool:
 
 
 async def test_with_no_lawyer_logged_in_or_out_of_hours_the_message_becomes_a_lawyers_item_for_the_next_rota_day(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
     general = await Desk(controller, "seat01").start()  # off the lines: free for work, not for lawyers' work
     await acd(controller).set_lines(0, "lead")
     try:
@@ -142,11 +145,23 @@ async def test_with_no_lawyer_logged_in_or_out_of_hours_the_message_becomes_a_la
             assert status == 200 and detail["number"] == first and detail["voicemail"]["audio"]
             status, body = await lawyer.call("POST", f"/api/work/{item['id']}/call")
             assert status == 200 and body["calling"]
-            await recorder.wait_for(ev.Newstate, lambda e: e.channel.startswith(f"Local/{first}@sim-pstn")
-                                    and e.channel_state_desc == "Up", timeout=20)
-            status, result = await lawyer.call("POST", f"/api/work/{item['id']}/result", json={
-                "outcome": "ticket", "ticket": {"category": "legal-labour", "district": "东城区",
-                                                "content": "被拖欠三个月工资，咨询如何申请劳动仲裁"}})
+            await recorder.wait_for(
+                ev.Newstate,
+                lambda e: e.channel.startswith(f"Local/{first}@sim-pstn") and e.channel_state_desc == "Up",
+                timeout=20,
+            )
+            status, result = await lawyer.call(
+                "POST",
+                f"/api/work/{item['id']}/result",
+                json={
+                    "outcome": "ticket",
+                    "ticket": {
+                        "category": "legal-labour",
+                        "district": "东城区",
+                        "content": "被拖欠三个月工资，咨询如何申请劳动仲裁",
+                    },
+                },
+            )
             assert status == 200 and result["done"]
             # Monday's message waits for Monday, though the lawyer is free now.
             await two_rounds_with(controller, {items[1].id})

@@ -25,8 +25,7 @@ pytestmark = pytest.mark.pbx
 def hotline_cli(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
     snapshot = Path(settings.pbx.instance_dir) / "settings.json"
     env = dict(os.environ, HOTLINE_SETTINGS_FILE=str(snapshot))
-    return subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True,
-                          text=True, env=env, timeout=60)
+    return subprocess.run([sys.executable, "-m", "hotline", *args], capture_output=True, text=True, env=env, timeout=60)
 
 
 def test_cli_core_show_version_is_asterisk_22(pbx: Pbx, settings: Settings) -> None:
@@ -66,7 +65,9 @@ def test_stop_then_start_again(pbx: Pbx, settings: Settings) -> None:
 
 
 def test_start_refuses_a_taken_ami_port(pbx: Pbx, settings: Settings, tmp_path: Path) -> None:
-    other = Pbx(settings.model_copy(update={"pbx": settings.pbx.model_copy(update={"instance_dir": tmp_path / "other"})}))
+    other = Pbx(
+        settings.model_copy(update={"pbx": settings.pbx.model_copy(update={"instance_dir": tmp_path / "other"})})
+    )
     with pytest.raises(PbxError, match="already taken"):
         other.start()
 
@@ -90,7 +91,8 @@ def test_rendered_configuration_loads_without_warnings(pbx: Pbx) -> None:
 
 
 async def test_asterisk_runs_with_the_hard_open_file_limit_and_health_counts_its_files(
-        pbx: Pbx, controller: TestServer) -> None:
+    pbx: Pbx, controller: TestServer
+) -> None:
     """Before: Asterisk inherited a soft limit of 1024 and dropped calls with
     'Too many open files' near 300 callers."""
     _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)

@@ -51,8 +51,10 @@ async def tickets_with(server: TestServer, intake_no: str) -> int:
 
 
 async def raw_post(server: TestServer, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, Any]:
-    async with aiohttp.ClientSession() as http, http.post(
-            server.make_url(path), data=body, headers={"Content-Type": "application/json", **headers}) as r:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(server.make_url(path), data=body, headers={"Content-Type": "application/json", **headers}) as r,
+    ):
         return r.status, await r.json()
 
 
@@ -64,13 +66,21 @@ async def test_a_110_incident_becomes_one_ticket_and_its_status_goes_back_to_110
     lead = await Api(controller).login_as(Role.LEAD)
     no = "J202611270001"
     try:
-        status, first = await sim.push_incident(no, NOISE, address="西城区和平街 3 号楼", category_code="B07",
-                                                caller="13800000110", caller_name="王先生",
-                                                longitude=116.36, latitude=39.91)
+        status, first = await sim.push_incident(
+            no,
+            NOISE,
+            address="西城区和平街 3 号楼",
+            category_code="B07",
+            caller="13800000110",
+            caller_name="王先生",
+            longitude=116.36,
+            latitude=39.91,
+        )
         assert status == 201 and first["created"], first
         # 110 did not hear the answer and sends it again, twice at once: still one ticket.
-        again = await asyncio.gather(*(sim.push_incident(no, NOISE, address="西城区和平街 3 号楼",
-                                                         category_code="B07") for _ in range(3)))
+        again = await asyncio.gather(
+            *(sim.push_incident(no, NOISE, address="西城区和平街 3 号楼", category_code="B07") for _ in range(3))
+        )
         assert {(s, b["ticket"], b["created"]) for s, b in again} == {(200, first["ticket"], False)}
         assert await tickets_with(controller, no) == 1
         number = first["ticket"]
@@ -81,27 +91,42 @@ async def test_a_110_incident_becomes_one_ticket_and_its_status_goes_back_to_110
             assert row is not None and row.due_at - row.created_at == 180
         _, view = await agent.call("GET", f"/api/tickets/{number}")
         assert (view["channel"], view["category"], view["district"], view["external_ref"]) == (
-            "110", "env-noise", "西城区", no)
+            "110",
+            "env-noise",
+            "西城区",
+            no,
+        )
         assert view["caller_name"] == "王先生" and view["police"][0]["direction_text"] == "110 转来"
         assert no in view["history"][0]["note"]
         # 110 hears "accepted" with its own number.
         await sim.wait(lambda: [s["status"] for s in sim.statuses_of(no)] == ["accepted"])
         await agent.call("POST", f"/api/work/{item['id']}/accept")
-        status, t = await agent.call("POST", f"/api/tickets/{number}/submit", json={
-            "category": "env-noise", "district": "西城区", "address": "和平街 3 号楼", "content": NOISE,
-            "handling": "dispatched", "department": "sthj"})
+        status, t = await agent.call(
+            "POST",
+            f"/api/tickets/{number}/submit",
+            json={
+                "category": "env-noise",
+                "district": "西城区",
+                "address": "和平街 3 号楼",
+                "content": NOISE,
+                "handling": "dispatched",
+                "department": "sthj",
+            },
+        )
         assert status == 200 and t["status"] == "dispatched", t
         await sim.wait(lambda: [s["status"] for s in sim.statuses_of(no)] == ["accepted", "dispatched"])
         assert sim.statuses_of(no)[-1]["department"] == "sthj" and "市生态环境局" in sim.statuses_of(no)[-1]["text"]
-        status, _ = await dept.request("POST", f"/api/tickets/{number}/feedback",
-                                       json={"note": "已约谈装修公司，夜间停工。"})
+        status, _ = await dept.request(
+            "POST", f"/api/tickets/{number}/feedback", json={"note": "已约谈装修公司，夜间停工。"}
+        )
         assert status == 200
         status, _ = await lead.request("POST", f"/api/tickets/{number}/approve", json={})
         assert status == 200
         await sim.wait(lambda: len(sim.statuses_of(no)) == 3)
         assert sim.statuses_of(no)[-1]["outcome"] == "已约谈装修公司，夜间停工。"
-        status, _ = await lead.request("POST", f"/api/tickets/{number}/revisit",
-                                       json={"satisfied": True, "satisfaction": 2, "note": "市民满意"})
+        status, _ = await lead.request(
+            "POST", f"/api/tickets/{number}/revisit", json={"satisfied": True, "satisfaction": 2, "note": "市民满意"}
+        )
         assert status == 200
         await sim.wait(lambda: [s["status"] for s in sim.statuses_of(no)][-1:] == ["closed"])
         assert [s["status"] for s in sim.statuses_of(no)] == ["accepted", "dispatched", "feedback", "closed"]
@@ -114,7 +139,8 @@ async def test_a_110_incident_becomes_one_ticket_and_its_status_goes_back_to_110
 
 
 async def test_110_requests_without_a_good_signature_or_with_bad_data_are_refused_and_store_nothing(
-        controller: TestServer) -> None:
+    controller: TestServer,
+) -> None:
     secret = peer_secret(controller.app[SETTINGS], "110")
     body = {"intake_no": "J202611270099", "content": "测试", "reported_at": "2026-11-27T08:00:00+08:00"}
     raw = json.dumps(body).encode()
@@ -127,15 +153,21 @@ async def test_110_requests_without_a_good_signature_or_with_bad_data_are_refuse
     for headers, want, error_id in cases:
         status, answer = await raw_post(controller, "/api/110/incidents", raw, headers)
         assert (status, answer["error_id"]) == (want, error_id), answer
-    for field, value in [("longitude", "116.3"), ("intake_no", "J 1"), ("caller", "１３８"), ("content", ""),
-                         ("reported_at", "2026-11-27 08:00")]:
+    for field, value in [
+        ("longitude", "116.3"),
+        ("intake_no", "J 1"),
+        ("caller", "１３８"),
+        ("content", ""),
+        ("reported_at", "2026-11-27 08:00"),
+    ]:
         bad = json.dumps({**body, field: value}).encode()
         status, answer = await raw_post(controller, "/api/110/incidents", bad, signing.headers(secret, bad, now))
         assert status == 400 and answer["details"]["field"] == field, answer
     assert await tickets_with(controller, "J202611270099") == 0
     # A result about a ticket never sent to 110.
-    res = json.dumps({"ticket": "20261127999999", "intake_no": "J9999", "stage": "received",
-                      "at": "2026-11-27T08:00:00+08:00"}).encode()
+    res = json.dumps(
+        {"ticket": "20261127999999", "intake_no": "J9999", "stage": "received", "at": "2026-11-27T08:00:00+08:00"}
+    ).encode()
     status, answer = await raw_post(controller, "/api/110/results", res, signing.headers(secret, res, now))
     assert (status, answer["error_id"]) == (404, "police-unknown-ticket")
 
@@ -146,18 +178,24 @@ async def test_a_110_that_is_down_receives_the_backlog_in_order_when_it_returns(
     try:
         numbers = []
         for n in range(3):
-            status, body = await sim.push_incident(f"J2026112701{n:02d}", f"第 {n} 件：小区路灯不亮",
-                                                   address="东城区幸福路")
+            status, body = await sim.push_incident(
+                f"J2026112701{n:02d}", f"第 {n} 件：小区路灯不亮", address="东城区幸福路"
+            )
             assert status == 201
             numbers.append(body["ticket"])
 
         async def attempts() -> int:
             async with controller.app[SESSIONS]() as db:
-                return await db.scalar(select(func.count()).select_from(OutboxAttempt)
-                                       .join(OutboxMessage, OutboxMessage.id == OutboxAttempt.message_id)
-                                       .where(OutboxMessage.channel == "110", OutboxAttempt.status == 503))
+                return await db.scalar(
+                    select(func.count())
+                    .select_from(OutboxAttempt)
+                    .join(OutboxMessage, OutboxMessage.id == OutboxAttempt.message_id)
+                    .where(OutboxMessage.channel == "110", OutboxAttempt.status == 503)
+                )
+
         async def refused_twice() -> bool:
             return await attempts() >= 2
+
         await eventually(refused_twice, timeout=20)
         assert sim.statuses == {}
         sim.down = False
@@ -165,17 +203,20 @@ async def test_a_110_that_is_down_receives_the_backlog_in_order_when_it_returns(
         # In the order the tickets were made; each message once, whatever was retried.
         assert [s["ticket"] for s in sim.statuses.values()] == numbers
         assert len({k for _, k in sim.deliveries}) == len(sim.statuses)
+
         async def all_delivered() -> bool:
             async with controller.app[SESSIONS]() as db:
                 states = (await db.scalars(select(OutboxMessage.state).where(OutboxMessage.channel == "110"))).all()
             return set(states) == {"delivered"}
+
         await eventually(all_delivered)
     finally:
         await sim.close()
 
 
 async def test_a_caller_sent_to_110_becomes_an_incident_and_110s_receipt_and_result_reach_the_desk(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     sim = await simulator(controller, receipt_after=0.2, dispatch_after=0.5)
     desk = await Desk(controller, "seat01").start()
     lead = await Api(controller).login_as(Role.LEAD)
@@ -201,8 +242,11 @@ async def test_a_caller_sent_to_110_becomes_an_incident_and_110s_receipt_and_res
         assert frames[0]["intake_no"] == incident["intake_no"] and "民警已到场" in frames[1]["result"]
         _, view = await desk.call("GET", f"/api/tickets/{number}")
         police = view["police"][0]
-        assert (police["direction"], police["state"], police["intake_no"]) == ("out", "dispatched",
-                                                                                incident["intake_no"])
+        assert (police["direction"], police["state"], police["intake_no"]) == (
+            "out",
+            "dispatched",
+            incident["intake_no"],
+        )
         notes = [h["note"] for h in view["history"] if h["action"] in ("transfer", "police")]
         assert "已向 110 推送警单" in notes[0] and incident["intake_no"] in notes[1] and "处警结果" in notes[2]
         # 110 reporting the same result again changes nothing.
@@ -211,8 +255,10 @@ async def test_a_caller_sent_to_110_becomes_an_incident_and_110s_receipt_and_res
         assert len(again["history"]) == len(view["history"]) and again["police"][0]["result"] != "重复"
         # The recording link works for 110 without a login, and not once altered.
         async with aiohttp.ClientSession() as http:
+
             async def served() -> bool:
                 return await _status(http, link) == 200
+
             await eventually(served, timeout=20)
             altered = link[:-1] + ("0" if link[-1] != "0" else "1")
             assert await _status(http, altered) == 401

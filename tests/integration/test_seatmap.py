@@ -44,17 +44,31 @@ async def test_websocket_snapshot_then_deltas(controller: TestServer, ami: AMICl
             first = await frames(ws, lambda m: True)
             assert first["type"] == "snapshot" and len(first["seats"]) == 26
             assert first["seats"]["seat01"]["state"] == "ready" and first["seats"]["seat03"]["state"] == "offline"
-            await ami.action("Originate", Channel="Local/s@hotline-fallback", Application="Wait", Data="600",
-                             CallerID="<13812345678>", Variable="__HOTLINE_TAG=城建", Async="true")
-            talking = await frames(ws, lambda m: m["type"] == "delta" and any(
-                s["state"] == "talking" for s in m.get("seats", {}).values()))
+            await ami.action(
+                "Originate",
+                Channel="Local/s@hotline-fallback",
+                Application="Wait",
+                Data="600",
+                CallerID="<13812345678>",
+                Variable="__HOTLINE_TAG=城建",
+                Async="true",
+            )
+            talking = await frames(
+                ws, lambda m: m["type"] == "delta" and any(s["state"] == "talking" for s in m.get("seats", {}).values())
+            )
             seat = next(s for s in talking["seats"].values() if s["state"] == "talking")
             assert seat["caller"] == "138****5678" and seat["tag"] == "城建" and seat["text"] == "通话中"
             assert set(talking["seats"]) <= {"seat01", "seat02"}  # only what changed
             connect = await recorder.wait_for(ev.AgentConnect)
             await ami.action("Hangup", Channel=connect.channel)
-            after = await frames(ws, lambda m: m["type"] == "delta" and seat["seat"] in m.get("seats", {})
-                                 and m["seats"][seat["seat"]]["state"] == "wrapup")
+            after = await frames(
+                ws,
+                lambda m: (
+                    m["type"] == "delta"
+                    and seat["seat"] in m.get("seats", {})
+                    and m["seats"][seat["seat"]]["state"] == "wrapup"
+                ),
+            )
             assert after["seats"][seat["seat"]]["caller"] == ""
     finally:
         await lead.close()
@@ -113,7 +127,8 @@ async def test_supervisor_actions_act_on_the_pbx(controller: TestServer, ami: AM
 
 
 async def test_the_page_turns_a_seat_when_a_call_connects_and_back(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     await staff(controller, 1)
     async with controller.app[SESSIONS]() as db, db.begin():
         _, password = await accounts.create_user(db, "map-lead", "值班长", [Role.LEAD])

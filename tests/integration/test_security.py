@@ -23,6 +23,7 @@ from hotline.ivr.prompts import check_wav
 from hotline.pbx.process import Pbx
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
+from hotline.web.login import THROTTLE
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
@@ -30,6 +31,7 @@ pytestmark = pytest.mark.pbx
 
 
 # -- prompt text never becomes an espeak-ng option --------------------------------------------
+
 
 async def test_announcement_text_is_spoken_not_run_as_espeak_options(controller: TestServer, tmp_path: Path) -> None:
     app = controller.app
@@ -54,8 +56,10 @@ async def test_announcement_text_is_spoken_not_run_as_espeak_options(controller:
 
 # -- login flood -------------------------------------------------------------------------------
 
+
 async def test_a_login_flood_is_throttled_and_never_holds_the_database(
-        controller: TestServer, settings: Settings) -> None:
+    controller: TestServer, settings: Settings
+) -> None:
     from hotline.credentials import ensure_secrets
 
     token = ensure_secrets(controller.app[SETTINGS])["gateway_tokens"]["web"]
@@ -67,13 +71,17 @@ async def test_a_login_flood_is_throttled_and_never_holds_the_database(
                 return r.status, asyncio.get_running_loop().time()
 
         async def ticket() -> tuple[int, float]:
-            async with http.post(controller.make_url("/api/channels/tickets"),
-                                 json={"content": "楼下酒吧夜间噪音", "category": "env-noise"},
-                                 headers={"Authorization": f"Bearer {token}"}) as r:
+            async with http.post(
+                controller.make_url("/api/channels/tickets"),
+                json={"content": "楼下酒吧夜间噪音", "category": "env-noise"},
+                headers={"Authorization": f"Bearer {token}"},
+            ) as r:
                 return r.status, asyncio.get_running_loop().time()
 
         flood = [asyncio.ensure_future(bad_login(i)) for i in range(25)]
-        await asyncio.sleep(0.05)  # the flood is in flight
+        # The flood is in flight: passwords are being checked when the ticket comes.
+        throttle = controller.app[THROTTLE]
+        await eventually(lambda: throttle.inflight("127.0.0.1") > 0, timeout=10, interval=0.001)
         made, made_at = await ticket()
         results = await asyncio.gather(*flood)
     statuses = [s for s, _ in results]
@@ -90,8 +98,9 @@ async def test_guessing_one_account_is_locked_out_with_retry_after(controller: T
     try:
         seen = []
         for _ in range(6):
-            async with api.http.post(controller.make_url("/api/login"),
-                                     json={"username": "guessed", "password": "not-it-at-all"}) as r:
+            async with api.http.post(
+                controller.make_url("/api/login"), json={"username": "guessed", "password": "not-it-at-all"}
+            ) as r:
                 seen.append(r.status)
                 retry = r.headers.get("Retry-After")
         assert seen[:5] == [401] * 5 and seen[5] == 429
@@ -101,6 +110,7 @@ async def test_guessing_one_account_is_locked_out_with_retry_after(controller: T
 
 
 # -- Asterisk without root ---------------------------------------------------------------------
+
 
 def _proc_status(pid: int) -> dict[str, str]:
     out = {}
@@ -123,13 +133,27 @@ def test_asterisk_runs_unprivileged_with_no_capabilities(pbx: Pbx) -> None:
 
 # -- FastAGI only for live channels --------------------------------------------------------------
 
-async def _forge(settings: Settings, script: str, *, key: str = "", channel: str = "PJSIP/x-0001",
-                 uniqueid: str = "1700000000.1", callerid: str = "13912345678", args: list[str] = ()) -> list[bytes]:
+
+async def _forge(
+    settings: Settings,
+    script: str,
+    *,
+    key: str = "",
+    channel: str = "PJSIP/x-0001",
+    uniqueid: str = "1700000000.1",
+    callerid: str = "13912345678",
+    args: list[str] = (),
+) -> list[bytes]:
     reader, writer = await asyncio.open_connection(settings.agi.host, settings.agi.port)
     query = f"?key={key}" if key else ""
-    headers = {"agi_network": "yes", "agi_network_script": f"{script}{query}",
-               "agi_request": f"agi://{settings.agi.host}:{settings.agi.port}/{script}{query}",
-               "agi_channel": channel, "agi_uniqueid": uniqueid, "agi_callerid": callerid}
+    headers = {
+        "agi_network": "yes",
+        "agi_network_script": f"{script}{query}",
+        "agi_request": f"agi://{settings.agi.host}:{settings.agi.port}/{script}{query}",
+        "agi_channel": channel,
+        "agi_uniqueid": uniqueid,
+        "agi_callerid": callerid,
+    }
     headers |= {f"agi_arg_{i}": a for i, a in enumerate(args, start=1)}
     writer.write("".join(f"{k}: {v}\n" for k, v in headers.items()).encode() + b"\n")
     await writer.drain()
@@ -147,16 +171,26 @@ async def _forge(settings: Settings, script: str, *, key: str = "", channel: str
     return sent
 
 
-async def test_forged_fastagi_sessions_are_refused(controller: TestServer, settings: Settings, ami: AMIClient,
-                                                   recorder: Recorder) -> None:
+async def test_forged_fastagi_sessions_are_refused(
+    controller: TestServer, settings: Settings, ami: AMIClient, recorder: Recorder
+) -> None:
     app = controller.app
     # No key; the right key for a channel the PBX does not have; a live
     # channel's name with someone else's unique id.
     live = await IvrCaller(ami, recorder).dial()
     assert await _forge(settings, "callback", args=["forged", "1"]) == []
     assert await _forge(settings, "callback", key=settings.agi.key, args=["forged", "1"]) == []
-    assert await _forge(settings, "ivr", key=settings.agi.key, channel=live.inner, uniqueid="1.999",
-                        args=["chosen-call-id", "12345", "12345"]) == []
+    assert (
+        await _forge(
+            settings,
+            "ivr",
+            key=settings.agi.key,
+            channel=live.inner,
+            uniqueid="1.999",
+            args=["chosen-call-id", "12345", "12345"],
+        )
+        == []
+    )
     async with app[SESSIONS]() as db:
         assert await db.scalar(select(func.count()).select_from(Callback)) == 0
         assert await db.scalar(select(func.count()).select_from(Call).where(Call.call_id == "chosen-call-id")) == 0
@@ -176,15 +210,27 @@ async def test_an_idle_fastagi_connection_is_dropped(controller: TestServer, set
 
 # -- dialplan injection --------------------------------------------------------------------------
 
+
 async def test_a_seat_phone_cannot_dial_through_a_seat_pattern(ami: AMIClient, recorder: Recorder) -> None:
     async def dial_from_seats(exten: str, caller: str) -> None:
-        await ami.action("Originate", Channel="Local/wait@hotline-selftest", Context="seats", Exten=exten,
-                         Priority=1, CallerID=f"<{caller}>", Async="true", Timeout=10000)
+        await ami.action(
+            "Originate",
+            Channel="Local/wait@hotline-selftest",
+            Context="seats",
+            Exten=exten,
+            Priority=1,
+            CallerID=f"<{caller}>",
+            Async="true",
+            Timeout=10000,
+        )
 
     # Control: a real seat name is dialled (and fails: no phone is registered).
     await dial_from_seats("seat02", "15000000001")
-    await recorder.wait_for(ev.Newexten, lambda e: e.context == "seats" and e.application == "Dial"
-                            and "PJSIP/seat02" in e.app_data, timeout=20)
+    await recorder.wait_for(
+        ev.Newexten,
+        lambda e: e.context == "seats" and e.application == "Dial" and "PJSIP/seat02" in e.app_data,
+        timeout=20,
+    )
     # The injected "number" is no extension of the seats' context at all.
     with pytest.raises(AMIActionError, match="Extension does not exist"):
         await dial_from_seats("seat01&Local/4321@hotline-outside", "15000000002")
@@ -195,15 +241,24 @@ async def test_a_seat_phone_cannot_dial_through_a_seat_pattern(ami: AMIClient, r
 
 async def test_outside_numbers_must_be_digits(ami: AMIClient, recorder: Recorder) -> None:
     # "_X." matches this (a digit, then anything): the dialplan itself refuses it.
-    await ami.action("Originate", Channel="Local/wait@hotline-selftest", Context="hotline-outside",
-                     Exten="110&Local/4321@sim-pstn", Priority=1, CallerID="<15000000003>", Async="true")
-    hung = await recorder.wait_for(ev.Hangup, lambda e: e.caller_id_num == "15000000003"
-                                   and e.context == "hotline-outside", timeout=20)
+    await ami.action(
+        "Originate",
+        Channel="Local/wait@hotline-selftest",
+        Context="hotline-outside",
+        Exten="110&Local/4321@sim-pstn",
+        Priority=1,
+        CallerID="<15000000003>",
+        Async="true",
+    )
+    hung = await recorder.wait_for(
+        ev.Hangup, lambda e: e.caller_id_num == "15000000003" and e.context == "hotline-outside", timeout=20
+    )
     assert hung.cause == 21  # call rejected
     assert not recorder.of(ev.Newchannel, lambda e: "4321" in e.channel or "/110@" in e.channel)
 
 
 # -- websockets and cross-site requests ----------------------------------------------------------
+
 
 async def test_websockets_check_origin_and_cap_per_session(controller: TestServer) -> None:
     lead = await Api(controller).login_as(Role.LEAD)
@@ -242,8 +297,9 @@ async def test_changes_need_json_and_our_origin(controller: TestServer) -> None:
             assert r.status == 400 and (await r.json())["error_id"] == "json-required"
         async with agent.http.post(url, data="a=1", headers={"Content-Type": "application/x-www-form-urlencoded"}) as r:
             assert r.status == 400
-        async with agent.http.post(url, headers={"Content-Type": "application/json",
-                                                 "Origin": "http://127.0.0.1:9999"}) as r:
+        async with agent.http.post(
+            url, headers={"Content-Type": "application/json", "Origin": "http://127.0.0.1:9999"}
+        ) as r:
             assert r.status == 403 and (await r.json())["error_id"] == "cross-origin"
         async with agent.http.post(url, headers={"Content-Type": "application/json", "Origin": agent.origin}) as r:
             assert r.status != 403
@@ -255,13 +311,18 @@ async def test_changes_need_json_and_our_origin(controller: TestServer) -> None:
 
 # -- bad input gets a 4xx with an error id --------------------------------------------------------
 
+
 async def test_bad_input_is_a_clear_4xx_never_a_500(controller: TestServer) -> None:
     lead = await Api(controller).login_as(Role.LEAD)
     raw_headers = {"Content-Type": "application/json"}
     try:
         cases = [
             ("POST", "/api/kb", {"data": "[" * 5000 + "]" * 5000, "headers": raw_headers}),  # deep JSON
-            ("POST", "/api/kb", {"data": '{"title": "\\ud800", "body": "x"}', "headers": raw_headers}),  # lone surrogate
+            (
+                "POST",
+                "/api/kb",
+                {"data": '{"title": "\\ud800", "body": "x"}', "headers": raw_headers},
+            ),  # lone surrogate
             ("POST", "/api/kb", {"json": {"title": ["a"], "body": "x"}}),  # wrong type
             ("POST", "/api/kb", {"json": {"title": "a\u0000b", "body": "x"}}),  # NUL
             ("GET", "/api/kb?q=%00", {}),
@@ -287,8 +348,9 @@ async def test_a_huge_ivr_document_is_refused_without_stalling_the_server(contro
         status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate", json={"document": doc})
         assert status == 400 and "过大" in body["message"]
         assert (await health)[0] in (200, 503)
-        status, body = await admin.request("POST", "/api/ivr/flows/hotline/validate",
-                                           json={"document": "a: &x [1]\nb: *x\n"})
+        status, body = await admin.request(
+            "POST", "/api/ivr/flows/hotline/validate", json={"document": "a: &x [1]\nb: *x\n"}
+        )
         assert status == 200 and any("锚点" in p["message"] for p in body["problems"])
     finally:
         await admin.close()
@@ -299,13 +361,16 @@ async def test_gateway_caller_must_be_ascii_digits(controller: TestServer) -> No
 
     token = ensure_secrets(controller.app[SETTINGS])["gateway_tokens"]["app"]
     async with aiohttp.ClientSession() as http:
-        async with http.post(controller.make_url("/api/channels/tickets"),
-                             json={"content": "楼下酒吧夜间噪音", "category": "env-noise", "caller": "١٣٨٠٠٠٠٠٠٠٠"},
-                             headers={"Authorization": f"Bearer {token}"}) as r:
+        async with http.post(
+            controller.make_url("/api/channels/tickets"),
+            json={"content": "楼下酒吧夜间噪音", "category": "env-noise", "caller": "١٣٨٠٠٠٠٠٠٠٠"},
+            headers={"Authorization": f"Bearer {token}"},
+        ) as r:
             assert r.status == 400 and (await r.json())["details"]["field"] == "caller"
 
 
 # -- sessions ------------------------------------------------------------------------------------
+
 
 async def test_sessions_end_when_idle_and_expired_ones_are_purged(controller: TestServer) -> None:
     app = controller.app
@@ -328,8 +393,10 @@ async def test_sessions_end_when_idle_and_expired_ones_are_purged(controller: Te
 
 # -- files holding personal data -------------------------------------------------------------------
 
-async def test_database_recordings_and_logs_are_private(controller: TestServer, ami: AMIClient, recorder: Recorder,
-                                                        settings: Settings, pbx: Pbx) -> None:
+
+async def test_database_recordings_and_logs_are_private(
+    controller: TestServer, ami: AMIClient, recorder: Recorder, settings: Settings, pbx: Pbx
+) -> None:
     from tests.integration.floor import queue_caller, staff
 
     await staff(controller, 1)
@@ -339,9 +406,15 @@ async def test_database_recordings_and_logs_are_private(controller: TestServer, 
     recordings = own.recordings_dir
     await eventually(lambda: any(recordings.glob("*.wav")), timeout=10)
     db = Path(own.database_url.split(":///", 1)[1])
-    paths = [db, db.with_name(db.name + "-wal"), *recordings.glob("*.wav"),
-             pbx.paths.log / "queue_log", pbx.paths.log / "messages.log", pbx.paths.console_log,
-             own.secrets_file]
+    paths = [
+        db,
+        db.with_name(db.name + "-wal"),
+        *recordings.glob("*.wav"),
+        pbx.paths.log / "queue_log",
+        pbx.paths.log / "messages.log",
+        pbx.paths.console_log,
+        own.secrets_file,
+    ]
     for path in paths:
         assert path.exists(), path
         mode = stat.S_IMODE(path.stat().st_mode)
@@ -351,6 +424,7 @@ async def test_database_recordings_and_logs_are_private(controller: TestServer, 
 
 
 # -- the login page returns only to this site ----------------------------------------------------
+
 
 async def test_login_never_redirects_off_the_site(controller: TestServer) -> None:
     from urllib.parse import urlsplit
@@ -363,10 +437,16 @@ async def test_login_never_redirects_off_the_site(controller: TestServer) -> Non
     base = str(controller.make_url("/")).rstrip("/")
     own = urlsplit(base).netloc
     async with chromium() as browser:
-        for nxt, lands in (("/\\evil.example/x", "/"), ("//evil.example/x", "/"), ("https://evil.example/", "/"),
-                           # Before: the page tested the raw text and went to the normalised path.
-                           ("/.//evil.example/", "/"), ("/..//evil.example/", "/"), ("/%2E//evil.example/", "/"),
-                           ("/lead/seatmap", "/lead/seatmap")):
+        for nxt, lands in (
+            ("/\\evil.example/x", "/"),
+            ("//evil.example/x", "/"),
+            ("https://evil.example/", "/"),
+            # Before: the page tested the raw text and went to the normalised path.
+            ("/.//evil.example/", "/"),
+            ("/..//evil.example/", "/"),
+            ("/%2E//evil.example/", "/"),
+            ("/lead/seatmap", "/lead/seatmap"),
+        ):
             page = await browser.new_page()
             await page.goto(f"{base}/login?next={nxt}")
             await sign_in(page, "redirected", password, lands)
@@ -376,6 +456,7 @@ async def test_login_never_redirects_off_the_site(controller: TestServer) -> Non
 
 
 # -- code-read bugs ---------------------------------------------------------------------------------
+
 
 async def test_callback_dispatch_survives_a_database_error(controller: TestServer) -> None:
     from hotline.acd.api import CALLBACKS

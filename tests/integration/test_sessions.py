@@ -38,8 +38,9 @@ async def _closed_with(ws: aiohttp.ClientWebSocketResponse, code: int, timeout: 
 async def _second_login(controller: TestServer, first: Api) -> Api:
     again = Api(controller)
     again.username, again.password = first.username, first.password
-    async with again.http.post(controller.make_url("/api/login"),
-                               json={"username": first.username, "password": first.password}) as r:
+    async with again.http.post(
+        controller.make_url("/api/login"), json={"username": first.username, "password": first.password}
+    ) as r:
         assert r.status == 200
     return again
 
@@ -59,8 +60,9 @@ async def test_live_pages_close_when_their_login_ends_by_logout_or_expiry(contro
         assert not stays.closed  # another login of the same person is not ended by this one's logout
         # The other login expires (idle): its page closes within the sweep, unasked.
         async with controller.app[SESSIONS]() as db, db.begin():
-            await db.execute(update(WebSession).values(expires_at=dt.datetime.now(dt.timezone.utc)
-                                                       - dt.timedelta(seconds=1)))
+            await db.execute(
+                update(WebSession).values(expires_at=dt.datetime.now(dt.timezone.utc) - dt.timedelta(seconds=1))
+            )
         await _closed_with(stays, 4001, timeout=20)
         assert (await other.request("GET", "/api/me"))[0] == 401
     finally:
@@ -78,8 +80,9 @@ async def test_a_password_change_ends_the_persons_other_logins_and_their_pages(c
         theirs = await thief.http.ws_connect(url, origin=thief.origin)
         await _snapshot(mine)
         await _snapshot(theirs)
-        status, _ = await agent.request("POST", "/api/me/password", json={
-            "current_password": agent.password, "new_password": "a-new-long-password"})
+        status, _ = await agent.request(
+            "POST", "/api/me/password", json={"current_password": agent.password, "new_password": "a-new-long-password"}
+        )
         assert status == 200
         await _closed_with(theirs, 4001, timeout=5)
         assert (await thief.request("GET", "/api/me"))[0] == 401
@@ -119,8 +122,11 @@ async def test_a_leader_sees_themself_changes_their_password_and_logs_out(contro
     try:
         status, me = await leader.request("GET", "/api/me")
         assert status == 200 and me["roles"] == ["leader"]
-        status, _ = await leader.request("POST", "/api/me/password", json={
-            "current_password": leader.password, "new_password": "leaders-own-password"})
+        status, _ = await leader.request(
+            "POST",
+            "/api/me/password",
+            json={"current_password": leader.password, "new_password": "leaders-own-password"},
+        )
         assert status == 200
         assert (await leader.request("POST", "/api/logout"))[0] == 200
         assert (await leader.request("GET", "/api/me"))[0] == 401

@@ -27,8 +27,9 @@ pytestmark = pytest.mark.pbx
 @pytest.fixture
 async def sip_controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
     """The controller with seats as SIP softphones (PJSIP/seatNN), as deployed."""
-    own = settings.model_copy(update={"state_dir": tmp_path / "state",
-                                      "seats": settings.seats.model_copy(update={"phones": "pjsip"})})
+    own = settings.model_copy(
+        update={"state_dir": tmp_path / "state", "seats": settings.seats.model_copy(update={"phones": "pjsip"})}
+    )
     adopt_secrets(settings, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
@@ -38,16 +39,30 @@ async def sip_controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: P
 
 
 async def test_baresip_seat_answers_a_baresip_caller_and_the_ticket_appears(
-        sip_controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path) -> None:
+    sip_controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path
+) -> None:
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     passwords = read_secrets(settings)["seat_passwords"]
     sip, rtp = settings.pbx.sip_port, settings.pbx.rtp_end + 1
-    seat = Baresip(tmp_path / "seat01", user="seat01", password=passwords["seat01"], pbx_port=sip,
-                   listen_port=sip + 10, rtp_ports=(rtp, rtp + 19), answer=True)
+    seat = Baresip(
+        tmp_path / "seat01",
+        user="seat01",
+        password=passwords["seat01"],
+        pbx_port=sip,
+        listen_port=sip + 10,
+        rtp_ports=(rtp, rtp + 19),
+        answer=True,
+    )
     # The caller is another phone of the PBX (seat26 dials 12345 like a citizen's line).
-    caller = Baresip(tmp_path / "caller", user="seat26", password=passwords["seat26"], pbx_port=sip,
-                     listen_port=sip + 20, rtp_ports=(rtp + 20, rtp + 39))
+    caller = Baresip(
+        tmp_path / "caller",
+        user="seat26",
+        password=passwords["seat26"],
+        pbx_port=sip,
+        listen_port=sip + 20,
+        rtp_ports=(rtp + 20, rtp + 39),
+    )
     desk = Desk(sip_controller, "seat01")
     lead = await Api(sip_controller).login_as(Role.LEAD)
     try:

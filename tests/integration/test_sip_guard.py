@@ -21,6 +21,7 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets, read_secrets
 from hotline.pbx.api import GUARD
+from hotline.pbx.guard_view import guard_view
 from hotline.pbx.sipledger import acl_actions
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
@@ -36,8 +37,15 @@ SEAT_NET = "127.0.0.8"  # alert only (tests/hotline-test.toml sip_security.alert
 
 def phone(tmp: Path, settings: Settings, name: str, password: str, address: str, offset: int) -> Baresip:
     rtp = settings.pbx.rtp_end + 100 + offset
-    return Baresip(tmp / name, user="seat02", password=password, pbx_port=settings.pbx.sip_port,
-                   listen_port=settings.pbx.sip_port + 40 + offset, address=address, rtp_ports=(rtp, rtp + 9))
+    return Baresip(
+        tmp / name,
+        user="seat02",
+        password=password,
+        pbx_port=settings.pbx.sip_port,
+        listen_port=settings.pbx.sip_port + 40 + offset,
+        address=address,
+        rtp_ports=(rtp, rtp + 9),
+    )
 
 
 async def run_until(p: Baresip, *texts: str, timeout: float = 15) -> None:
@@ -50,7 +58,8 @@ async def run_until(p: Baresip, *texts: str, timeout: float = 15) -> None:
 
 
 async def test_five_wrong_passwords_block_the_address_and_an_admin_sees_and_lifts_it(
-        controller: TestServer, settings: Settings, ami: AMIClient, tmp_path: Path) -> None:
+    controller: TestServer, settings: Settings, ami: AMIClient, tmp_path: Path
+) -> None:
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     right = read_secrets(settings)["seat_passwords"]["seat02"]
@@ -60,8 +69,9 @@ async def test_five_wrong_passwords_block_the_address_and_an_admin_sees_and_lift
     try:
         # A scanner guessing seat02's password from 127.0.0.9.
         # Its retries are refused with 401 until the block lands, then 403.
-        await run_until(phone(tmp_path, settings, "guess", "wrong-guess", ATTACKER, 0),
-                        "401 Unauthorized", "403 Forbidden")
+        await run_until(
+            phone(tmp_path, settings, "guess", "wrong-guess", ATTACKER, 0), "401 Unauthorized", "403 Forbidden"
+        )
         await eventually(lambda: ATTACKER in guard.ledger.blocked, timeout=10)
         await eventually(lambda: guard.applied == (ATTACKER,), timeout=10)
         block = guard.ledger.blocked[ATTACKER]
@@ -86,8 +96,10 @@ async def test_five_wrong_passwords_block_the_address_and_an_admin_sees_and_lift
             assert "（sec-admin）" in await page.inner_text("#history")
         await eventually(lambda: guard.applied == (), timeout=10)
         token = ensure_secrets(controller.app[SETTINGS])["metrics_token"]
-        async with aiohttp.ClientSession() as http, http.get(
-                controller.make_url("/metrics"), headers={"Authorization": f"Bearer {token}"}) as resp:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(controller.make_url("/metrics"), headers={"Authorization": f"Bearer {token}"}) as resp,
+        ):
             text = await resp.text()
         assert "hotline_sip_blocks 1.0" in text and "hotline_sip_blocked_addresses 0.0" in text
         await run_until(phone(tmp_path, settings, "lifted", right, ATTACKER, 30), "200 OK")
@@ -106,24 +118,31 @@ def _forged_register(settings: Settings, source: str, user: str, n: int) -> None
         port = s.getsockname()[1]
         for i in range(n):
             tag = secrets.token_hex(6)
-            msg = "\r\n".join([
-                f"REGISTER sip:{pbx[0]}:{pbx[1]} SIP/2.0",
-                f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{tag};rport",
-                "Max-Forwards: 70",
-                f"From: <sip:{user}@{pbx[0]}>;tag={tag}",
-                f"To: <sip:{user}@{pbx[0]}>",
-                f"Call-ID: {tag}@{source}",
-                f"CSeq: {i + 1} REGISTER",
-                f"Contact: <sip:{user}@{source}:{port}>",
-                f'Authorization: Digest username="{user}", realm="asterisk", '
-                f'nonce="{int(time.time())}/{secrets.token_hex(16)}", uri="sip:{pbx[0]}:{pbx[1]}", '
-                f'response="{secrets.token_hex(16)}", algorithm=MD5',
-                "Expires: 60", "Content-Length: 0", "", ""])
+            msg = "\r\n".join(
+                [
+                    f"REGISTER sip:{pbx[0]}:{pbx[1]} SIP/2.0",
+                    f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK{tag};rport",
+                    "Max-Forwards: 70",
+                    f"From: <sip:{user}@{pbx[0]}>;tag={tag}",
+                    f"To: <sip:{user}@{pbx[0]}>",
+                    f"Call-ID: {tag}@{source}",
+                    f"CSeq: {i + 1} REGISTER",
+                    f"Contact: <sip:{user}@{source}:{port}>",
+                    f'Authorization: Digest username="{user}", realm="asterisk", '
+                    f'nonce="{int(time.time())}/{secrets.token_hex(16)}", uri="sip:{pbx[0]}:{pbx[1]}", '
+                    f'response="{secrets.token_hex(16)}", algorithm=MD5',
+                    "Expires: 60",
+                    "Content-Length: 0",
+                    "",
+                    "",
+                ]
+            )
             s.sendto(msg.encode(), pbx)
 
 
 async def test_forged_failures_never_block_and_a_seat_network_is_only_alerted(
-        controller: TestServer, settings: Settings, ami: AMIClient, tmp_path: Path) -> None:
+    controller: TestServer, settings: Settings, ami: AMIClient, tmp_path: Path
+) -> None:
     """Before: InvalidAccountID needs no handshake, so forged UDP REGISTERs
     got any address blocked for an hour, seats' networks included."""
     if not Baresip.available():
@@ -137,15 +156,17 @@ async def test_forged_failures_never_block_and_a_seat_network_is_only_alerted(
         await eventually(lambda: guard.unverified_total >= limit + 3, timeout=15)
         assert ATTACKER not in guard.ledger.blocked and guard.failures_total == 0
         # The same address failing for real (a phone that received the challenges) is blocked.
-        await run_until(phone(tmp_path, settings, "guess", "wrong-guess", ATTACKER, 0),
-                        "401 Unauthorized", "403 Forbidden")
+        await run_until(
+            phone(tmp_path, settings, "guess", "wrong-guess", ATTACKER, 0), "401 Unauthorized", "403 Forbidden"
+        )
         await eventually(lambda: ATTACKER in guard.ledger.blocked, timeout=10)
         # A seat network's address failing as often is an alert for the admin, never a block.
-        await run_until(phone(tmp_path, settings, "seatnet", "wrong-guess", SEAT_NET, 10),
-                        "401 Unauthorized", "403 Forbidden")
+        await run_until(
+            phone(tmp_path, settings, "seatnet", "wrong-guess", SEAT_NET, 10), "401 Unauthorized", "403 Forbidden"
+        )
         alert = await eventually(lambda: next((a for a in guard.alerts if a.address == SEAT_NET), None), timeout=10)
         assert alert.failures >= limit and alert.accounts == ("seat02",) and SEAT_NET not in guard.ledger.blocked
-        view = await guard.view(dt.timezone.utc)
+        view = await guard_view(guard, dt.timezone.utc)
         assert view["alerts"][0]["address"] == SEAT_NET and view["unverified_total"] >= limit + 3
     finally:
         await ami.action("UpdateConfig", **acl_actions([]))

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.pbx
 
 
 async def test_an_agent_provisions_the_softphone_of_their_own_seat_only(
-        controller: TestServer, settings: Settings) -> None:
+    controller: TestServer, settings: Settings
+) -> None:
     # The controller's own state folder (each test's controller has one).
     passwords = read_secrets(controller.app[SETTINGS])["seat_passwords"]
     agent = await Api(controller).login_as(Role.AGENT, "phone-agent")
@@ -61,12 +62,14 @@ async def _registered(ami: AMIClient, seat: str) -> bool:
 def _phone(settings: Settings, folder: Path, seat: str, password: str, n: int) -> Baresip:
     sip, rtp = settings.pbx.sip_port, settings.pbx.rtp_end + 1 + 20 * n
     # baresip takes its SIP port and the next (TLS).
-    return Baresip(folder, user=seat, password=password, pbx_port=sip, listen_port=sip + 30 + 3 * n,
-                   rtp_ports=(rtp, rtp + 19))
+    return Baresip(
+        folder, user=seat, password=password, pbx_port=sip, listen_port=sip + 30 + 3 * n, rtp_ports=(rtp, rtp + 19)
+    )
 
 
 async def test_a_seat_password_stops_registering_once_its_agent_leaves_the_seat(
-        controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path) -> None:
+    controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path
+) -> None:
     """Before: logging in at each free seat collected every seat's password
     for good; a phone registered with one displaced the seat's real phone."""
     if not Baresip.available():
@@ -105,8 +108,7 @@ async def test_a_seat_password_stops_registering_once_its_agent_leaves_the_seat(
         stale = _phone(settings, tmp_path / "stale", "seat05", learned["password"], 2)
         phones.append(stale)
         stale.start()
-        await eventually(lambda: "401 Unauthorized" in stale.output() or "403 Forbidden" in stale.output(),
-                         timeout=15)
+        await eventually(lambda: "401 Unauthorized" in stale.output() or "403 Forbidden" in stale.output(), timeout=15)
         contacts = await ami.command("pjsip show aor seat05")
         assert f":{settings.pbx.sip_port + 33}" in contacts and f":{settings.pbx.sip_port + 36}" not in contacts
     finally:

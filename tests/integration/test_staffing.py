@@ -21,7 +21,8 @@ pytestmark = pytest.mark.pbx
 
 
 async def test_the_advisor_recommends_lines_per_half_hour_and_answers_what_if(
-        controller: TestServer, clock: Clock) -> None:
+    controller: TestServer, clock: Clock
+) -> None:
     rng = random.Random(3)
     today = clock.now.astimezone(SHANGHAI).date()
     clock.now = dt.datetime.combine(today, dt.time(23, 0), tzinfo=SHANGHAI)  # the four weeks end tonight
@@ -29,14 +30,24 @@ async def test_the_advisor_recommends_lines_per_half_hour_and_answers_what_if(
         # Four weeks: 60 calls in every half hour from 09:00 to 11:00, 240 s each, one in twenty gives up.
         for day in range(28):
             for slot in range(4):
-                start = dt.datetime.combine(today - dt.timedelta(days=day), dt.time(9 + slot // 2, 30 * (slot % 2)),
-                                            tzinfo=SHANGHAI).timestamp()
+                start = dt.datetime.combine(
+                    today - dt.timedelta(days=day), dt.time(9 + slot // 2, 30 * (slot % 2)), tzinfo=SHANGHAI
+                ).timestamp()
                 for n in range(60):
                     t = start + rng.uniform(0, 1800)
                     gave_up = n % 20 == 0
-                    db.add(QueueCall(uniqueid=f"{day}-{slot}-{n}", queue="hotline", joined_at=t, hold_s=20.0,
-                                     abandoned=gave_up, answered_at=None if gave_up else t + 20,
-                                     talk_s=None if gave_up else 220.0, wrapup_s=None if gave_up else 20.0))
+                    db.add(
+                        QueueCall(
+                            uniqueid=f"{day}-{slot}-{n}",
+                            queue="hotline",
+                            joined_at=t,
+                            hold_s=20.0,
+                            abandoned=gave_up,
+                            answered_at=None if gave_up else t + 20,
+                            talk_s=None if gave_up else 220.0,
+                            wrapup_s=None if gave_up else 20.0,
+                        )
+                    )
     lead = await Api(controller).login_as(Role.LEAD)
     try:
         status, r = await lead.request("GET", "/api/acd/staffing")

@@ -22,7 +22,8 @@ pytestmark = pytest.mark.pbx
 
 
 async def test_the_days_report_agrees_with_the_seat_map_and_names_what_it_leaves_out(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     desk = await Desk(controller, "seat01").start()
     lead = await Api(controller).login_as(Role.LEAD)
     try:

@@ -27,14 +27,14 @@ from tests.integration.helpers import eventually
 pytestmark = pytest.mark.pbx
 
 
-
 async def _health(http: aiohttp.ClientSession, server: TestServer) -> tuple[int, dict]:
     async with http.get(server.make_url("/api/health")) as r:
         return r.status, await r.json()
 
 
-async def test_kill_9_of_asterisk_is_survived(pbx: Pbx, settings: Settings, controller: TestServer,
-                                              ami: AMIClient) -> None:
+async def test_kill_9_of_asterisk_is_survived(
+    pbx: Pbx, settings: Settings, controller: TestServer, ami: AMIClient
+) -> None:
     app = controller.app
     acd = app[ACD]
     await staff(controller, 3)
@@ -111,8 +111,7 @@ async def test_kill_9_of_asterisk_is_survived(pbx: Pbx, settings: Settings, cont
         SHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SHOTS / "seatmap-pbx-back.png"), full_page=True)
 
-        async with http.get(controller.make_url("/metrics"),
-                            headers={"Authorization": f"Bearer {metrics_token}"}) as r:
+        async with http.get(controller.make_url("/metrics"), headers={"Authorization": f"Bearer {metrics_token}"}) as r:
             metrics = await r.text()
         assert "hotline_pbx_up 1.0" in metrics and "hotline_pbx_restarts 1.0" in metrics
         assert "hotline_pbx_outages 1.0" in metrics

@@ -35,8 +35,9 @@ def behind_proxy(server: TestServer) -> Iterator[None]:
 async def _login(server: TestServer, username: str, password: str, client: str | None = None) -> int:
     headers = {"X-Forwarded-For": client} if client else {}
     async with aiohttp.ClientSession() as http:
-        async with http.post(server.make_url("/api/login"), json={"username": username, "password": password},
-                             headers=headers) as r:
+        async with http.post(
+            server.make_url("/api/login"), json={"username": username, "password": password}, headers=headers
+        ) as r:
             return r.status
 
 
@@ -48,8 +49,9 @@ async def test_a_busy_office_logs_in_and_a_guessed_account_stays_open_to_its_own
         for _ in range(25):  # a shift logging in through one NAT address
             assert await _login(controller, owner.username, owner.password) == 200
         with behind_proxy(controller):
-            statuses = [await _login(controller, owner.username, "wrong-guess", client="203.0.113.50")
-                        for _ in range(6)]
+            statuses = [
+                await _login(controller, owner.username, "wrong-guess", client="203.0.113.50") for _ in range(6)
+            ]
             assert statuses == [401] * 5 + [429]
             # The guesser stays locked out even with the right password...
             assert await _login(controller, owner.username, owner.password, client="203.0.113.50") == 429
@@ -65,8 +67,7 @@ async def test_x_forwarded_for_counts_only_from_a_trusted_proxy(controller: Test
     owner = await Api(controller).login_as(Role.AGENT, "xff-agent")
     try:
         # Not a trusted proxy: each "client" it names is the same 127.0.0.1.
-        statuses = [await _login(controller, owner.username, "wrong-guess", client=f"203.0.113.{i}")
-                    for i in range(6)]
+        statuses = [await _login(controller, owner.username, "wrong-guess", client=f"203.0.113.{i}") for i in range(6)]
         assert statuses == [401] * 5 + [429]
     finally:
         await owner.close()
@@ -79,9 +80,11 @@ async def test_query_codes_are_limited_per_ticket_from_any_number_of_addresses(c
         async with aiohttp.ClientSession() as http:
             statuses = []
             for i in range(limit + 1):
-                async with http.post(controller.make_url("/api/public/status"),
-                                     json={"number": "2026112500001", "code": f"{i:08d}"},
-                                     headers={"X-Forwarded-For": f"203.0.113.{i}"}) as r:
+                async with http.post(
+                    controller.make_url("/api/public/status"),
+                    json={"number": "2026112500001", "code": f"{i:08d}"},
+                    headers={"X-Forwarded-For": f"203.0.113.{i}"},
+                ) as r:
                     statuses.append(r.status)
             assert statuses == [404] * limit + [429]
 
@@ -92,15 +95,20 @@ async def test_anonymous_bodies_are_limited_and_counted_before_they_are_read(con
     web_cfg = controller.app[SETTINGS].web
     async with aiohttp.ClientSession() as http:
         big = b'{"number": "1", "code": "' + b"1" * 900_000 + b'"}'
-        async with http.post(controller.make_url("/api/public/status"), data=big,
-                             headers={"Content-Type": "application/json"}) as r:
+        async with http.post(
+            controller.make_url("/api/public/status"), data=big, headers={"Content-Type": "application/json"}
+        ) as r:
             assert r.status == 413 and (await r.json())["error_id"] == "body-too-large"
         statuses = []
         for _ in range(web_cfg.anonymous_per_minute - 1):
-            async with http.post(controller.make_url("/api/public/status"), data=b"{not json",
-                                 headers={"Content-Type": "application/json"}) as r:
+            async with http.post(
+                controller.make_url("/api/public/status"),
+                data=b"{not json",
+                headers={"Content-Type": "application/json"},
+            ) as r:
                 statuses.append(r.status)
         assert set(statuses) == {400}
-        async with http.post(controller.make_url("/api/public/status"), data=b"{not json",
-                             headers={"Content-Type": "application/json"}) as r:
+        async with http.post(
+            controller.make_url("/api/public/status"), data=b"{not json", headers={"Content-Type": "application/json"}
+        ) as r:
             assert r.status == 429 and int(r.headers["Retry-After"]) > 0

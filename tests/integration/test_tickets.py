@@ -47,7 +47,8 @@ async def channels(ami: AMIClient) -> list[ev.CoreShowChannel]:
 
 
 async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     settings = controller.app[SETTINGS]
     mine = await Desk(controller, "seat01").start()
     other = await Desk(controller, "seat02").start(ready=False)
@@ -75,12 +76,15 @@ async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
         await eventually(lambda: any(f["type"] == "call-ended" for f in mine.frames))
         assert controller.app[ACD].floor.seats["seat01"].wrapup_until is not None  # after-call work
         # The survey question starts (Read, in the after-seat context): then the key.
-        await recorder.wait_for(ev.Newexten, lambda e: e.context == "hotline-after-seat" and e.application == "Read",
-                                timeout=20)
+        await recorder.wait_for(
+            ev.Newexten, lambda e: e.context == "hotline-after-seat" and e.application == "Read", timeout=20
+        )
         await caller.press("2")
+
         async def rated() -> bool:
             _, t = await lead.request("GET", f"/api/tickets/{ticket['number']}")
             return t["satisfaction"] == 2 and t["satisfaction_source"] == "survey"
+
         assert await eventually(rated, timeout=20)
 
         # Recordings: the agent hears their own call, with range requests; another agent may not.
@@ -88,15 +92,17 @@ async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
         async with mine.api.http.get(controller.make_url(f"/api/recordings/{ticket['call_id']}")) as resp:
             assert resp.status == 200 and resp.headers["Content-Type"] == "audio/wav"
             assert len(await resp.read()) == recording.stat().st_size
-        async with mine.api.http.get(controller.make_url(f"/api/recordings/{ticket['call_id']}"),
-                                     headers={"Range": "bytes=0-43"}) as resp:
+        async with mine.api.http.get(
+            controller.make_url(f"/api/recordings/{ticket['call_id']}"), headers={"Range": "bytes=0-43"}
+        ) as resp:
             assert resp.status == 206 and (await resp.read())[:4] == b"RIFF"
         status, body = await other.call("GET", f"/api/recordings/{ticket['call_id']}")
         assert status == 403 and body["error_id"] == "recording-forbidden"
 
         # Submitting the ticket ends after-call work.
-        status, done = await mine.call("POST", f"/api/tickets/{ticket['number']}/submit",
-                                       json={**FORM, "handling": "dispatched"})
+        status, done = await mine.call(
+            "POST", f"/api/tickets/{ticket['number']}/submit", json={**FORM, "handling": "dispatched"}
+        )
         assert status == 200 and done["status"] == "dispatched" and done["department"] == "sthj"
         await eventually(lambda: controller.app[ACD].floor.seats["seat01"].wrapup_until is None, timeout=3)
     finally:
@@ -106,7 +112,8 @@ async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
 
 
 async def test_hold_three_way_and_blind_transfer_to_110(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     desk = await Desk(controller, "seat01").start()
     try:
         await queue_caller(ami, "13912345678")
@@ -138,8 +145,9 @@ async def test_hold_three_way_and_blind_transfer_to_110(
 
 
 async def _has(ami: AMIClient, prefix: str, application: str) -> bool:
-    return any(c.channel.startswith(prefix) and (not application or c.application == application)
-               for c in await channels(ami))
+    return any(
+        c.channel.startswith(prefix) and (not application or c.application == application) for c in await channels(ami)
+    )
 
 
 async def _gone(ami: AMIClient, prefix: str) -> bool:
@@ -159,15 +167,20 @@ async def test_workflow_end_to_end_through_the_api(controller: TestServer, ami: 
         assert status == 200
         _, current = await desk.call("GET", "/api/desk/current")
         assert current["open"]["ticket"]["number"] == number and current["open"]["draft"]["content"] == "物业不作为"
-        status, body = await desk.call("POST", f"/api/tickets/{number}/submit",
-                                       json={**FORM, "category": "urban-property", "handling": "dispatched"})
+        status, body = await desk.call(
+            "POST",
+            f"/api/tickets/{number}/submit",
+            json={**FORM, "category": "urban-property", "handling": "dispatched"},
+        )
         assert status == 200 and body["department"] == "zjw"
         # Another department's ticket answers exactly as a number that does not exist.
         status, body = await wrong.request("POST", f"/api/tickets/{number}/feedback", json={"note": "x"})
         assert status == 404 and body["error_id"] == "ticket-not-found"
         missing = await wrong.request("POST", "/api/tickets/20991231999999/feedback", json={"note": "x"})
-        assert (status, body["message"].replace(number, "N")) == (missing[0], missing[1]["message"].replace(
-            "20991231999999", "N"))
+        assert (status, body["message"].replace(number, "N")) == (
+            missing[0],
+            missing[1]["message"].replace("20991231999999", "N"),
+        )
         status, body = await wrong.request("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
         assert status == 404
         _, listed = await dept.request("GET", "/api/tickets")
@@ -176,8 +189,9 @@ async def test_workflow_end_to_end_through_the_api(controller: TestServer, ami: 
         assert status == 200 and body["status"] == "feedback"
         status, body = await dept.request("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
         assert status == 403 and body["error_id"] == "ticket-role-refused"
-        status, body = await desk.call("POST", f"/api/tickets/{number}/revisit",
-                                       json={"satisfied": True, "satisfaction": 2, "note": "市民满意"})
+        status, body = await desk.call(
+            "POST", f"/api/tickets/{number}/revisit", json={"satisfied": True, "satisfaction": 2, "note": "市民满意"}
+        )
         assert status == 200 and body["status"] == "closed"
         status, body = await desk.call("POST", f"/api/tickets/{number}/revisit", json={"satisfied": True})
         assert status == 409 and body["error_id"] == "ticket-transition-refused"
@@ -206,15 +220,17 @@ async def test_gateways_create_tickets_with_their_own_token(controller: TestServ
             assert resp.status == 401
         async with http.post(url, json=FORM, headers={"Authorization": "Bearer wrong"}) as resp:
             assert resp.status == 401
-        async with http.post(url, json={**FORM, "caller": "13600000000"},
-                             headers={"Authorization": f"Bearer {tokens['wechat']}"}) as resp:
+        async with http.post(
+            url, json={**FORM, "caller": "13600000000"}, headers={"Authorization": f"Bearer {tokens['wechat']}"}
+        ) as resp:
             assert resp.status == 201
             ticket = await resp.json()
         assert (ticket["channel"], ticket["status"]) == ("wechat", "accepted")
         async with http.post(url, json={"content": ""}, headers={"Authorization": f"Bearer {tokens['sms']}"}) as r:
             assert r.status == 400 and (await r.json())["error_id"] == "bad-request"
-        async with http.get(controller.make_url("/api/tickets"),
-                            headers={"Authorization": f"Bearer {tokens['sms']}"}) as resp:
+        async with http.get(
+            controller.make_url("/api/tickets"), headers={"Authorization": f"Bearer {tokens['sms']}"}
+        ) as resp:
             assert resp.status == 403  # a gateway creates; it does not read others' tickets
 
 
@@ -262,13 +278,18 @@ async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServe
     try:
         _, t = await lead.request("GET", f"/api/tickets/{number}")
         assert (t["status"], t["department"], t["district"], t["content"]) == (
-            "dispatched", "rsj", "西城区", "公司拖欠三个月工资")
+            "dispatched",
+            "rsj",
+            "西城区",
+            "公司拖欠三个月工资",
+        )
     finally:
         await lead.close()
 
 
 async def test_automated_revisit_call_closes_the_ticket_on_key_1(
-        controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
     desk = await Desk(controller, "seat01").start()
     dept = await department_api(controller, "sthj")
     try:
@@ -281,12 +302,17 @@ async def test_automated_revisit_call_closes_the_ticket_on_key_1(
         status, _ = await desk.call("POST", f"/api/tickets/{number}/revisit-call")
         assert status == 200
         # The citizen's phone (a simulated outside line) rings and answers; they press 1.
-        citizen = await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith("Local/13655556666@sim-pstn")
-                                          and e.channel.endswith(";2"), timeout=10)
+        citizen = await recorder.wait_for(
+            ev.Newchannel,
+            lambda e: e.channel.startswith("Local/13655556666@sim-pstn") and e.channel.endswith(";2"),
+            timeout=10,
+        )
         await eventually(lambda: _has(ami, "Local/13655556666@hotline-outside", "Read"), timeout=10)
         await ami.action("PlayDTMF", Channel=citizen.channel, Digit="1", Duration=120)
+
         async def closed() -> bool:
             return (await desk.call("GET", f"/api/tickets/{number}"))[1]["status"] == "closed"
+
         assert await eventually(closed, timeout=15)
         _, full = await desk.call("GET", f"/api/tickets/{number}")
         assert full["history"][-1]["actor"] == "auto-revisit" and "满意" in full["history"][-1]["note"]
@@ -296,11 +322,12 @@ async def test_automated_revisit_call_closes_the_ticket_on_key_1(
 
 
 async def test_department_feeds_back_on_the_tickets_page_and_the_lead_sees_the_ledger(
-        controller: TestServer, clock: Clock) -> None:
+    controller: TestServer, clock: Clock
+) -> None:
     store = controller.app[STORE]
     ticket = await store.create("web", "gateway:web", {**FORM, "caller": "13900001111"})
     lead_id = accounts.Identity(0, "lead-x", "值班长", frozenset({Role.LEAD}))
-    await store.act(ticket["number"], "dispatch", lead_id, {"department": "sthj"})
+    await store.act(ticket.number, "dispatch", lead_id, {"department": "sthj"})
     async with controller.app[SESSIONS]() as db, db.begin():
         _, dept_pw = await accounts.create_user(db, "sthj-wang", "王科长", [Role.DEPARTMENT], department="sthj")
         _, lead_pw = await accounts.create_user(db, "lead-zhao", "赵值班长", [Role.LEAD])
@@ -311,8 +338,8 @@ async def test_department_feeds_back_on_the_tickets_page_and_the_lead_sees_the_l
         await dept.fill("#u", "sthj-wang")
         await dept.fill("#p", dept_pw)
         await dept.click("button[type=submit]")
-        await dept.wait_for_selector(f"tr.row[data-n='{ticket['number']}']")
-        await dept.click(f"tr.row[data-n='{ticket['number']}']")
+        await dept.wait_for_selector(f"tr.row[data-n='{ticket.number}']")
+        await dept.click(f"tr.row[data-n='{ticket.number}']")
         await dept.wait_for_selector("#deptBox:not(.hidden)")
         await dept.fill("#deptNote", "已现场检查并责令整改")
         await dept.click("#btnFeedback")
@@ -326,6 +353,6 @@ async def test_department_feeds_back_on_the_tickets_page_and_the_lead_sees_the_l
         await lead.fill("#p", lead_pw)
         await lead.click("button[type=submit]")
         await lead.click("#ledgerBtn")
-        await lead.wait_for_selector(f"tr.row[data-n='{ticket['number']}'] td.late:has-text('回访超时')")
+        await lead.wait_for_selector(f"tr.row[data-n='{ticket.number}'] td.late:has-text('回访超时')")
         SHOTS.mkdir(parents=True, exist_ok=True)
         await lead.screenshot(path=str(SHOTS / "ledger.png"), full_page=True)

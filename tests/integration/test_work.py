@@ -36,15 +36,23 @@ from tests.integration.test_tickets import department_api
 pytestmark = pytest.mark.pbx
 
 # An address no community owns (test_grid.py has those): dispatched to the department.
-NOISE = {"category": "env-noise", "district": "东城区", "address": "长江路8号",
-         "content": "长江路8号的工地每天夜里十二点后还在打桩施工，噪音很大", "caller": "13900000001"}
+NOISE = {
+    "category": "env-noise",
+    "district": "东城区",
+    "address": "长江路8号",
+    "content": "长江路8号的工地每天夜里十二点后还在打桩施工，噪音很大",
+    "caller": "13900000001",
+}
 
 
 async def from_gateway(server: TestServer, channel: str, body: dict[str, Any]) -> dict[str, Any]:
     token = ensure_secrets(server.app[SETTINGS])["gateway_tokens"][channel]
-    async with aiohttp.ClientSession() as http, http.post(
-            server.make_url("/api/channels/tickets"), json=body,
-            headers={"Authorization": f"Bearer {token}"}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            server.make_url("/api/channels/tickets"), json=body, headers={"Authorization": f"Bearer {token}"}
+        ) as resp,
+    ):
         assert resp.status == 201, await resp.text()
         return await resp.json()
 
@@ -72,15 +80,24 @@ async def two_rounds_with(server: TestServer, item_ids: set[int]) -> None:
 
 async def offer_to(desk: Desk, ticket: str = "", kind: str = "", timeout: float = 15) -> dict[str, Any]:
     def find() -> dict[str, Any] | None:
-        return next((i for i in offered(desk) if i["state"] == "offered"
-                     and (not ticket or i["ticket"] == ticket) and (not kind or i["kind"] == kind)), None)
+        return next(
+            (
+                i
+                for i in offered(desk)
+                if i["state"] == "offered" and (not ticket or i["ticket"] == ticket) and (not kind or i["kind"] == kind)
+            ),
+            None,
+        )
+
     return await eventually(find, timeout=timeout)
 
 
 async def events_of(server: TestServer, item: int) -> list[str]:
     async with server.app[SESSIONS]() as db:
-        return [e.action for e in (await db.scalars(select(WorkEvent).where(WorkEvent.item_id == item)
-                                                   .order_by(WorkEvent.id))).all()]
+        return [
+            e.action
+            for e in (await db.scalars(select(WorkEvent).where(WorkEvent.item_id == item).order_by(WorkEvent.id))).all()
+        ]
 
 
 async def floor_of(server: TestServer, seats: int, lines: int) -> list[Desk]:
@@ -100,7 +117,8 @@ async def close_all(*things: Any) -> None:
 
 
 async def test_a_channel_ticket_goes_to_an_agent_off_the_lines_moves_on_unaccepted_and_the_reply_reaches_the_gateway(
-        controller: TestServer) -> None:
+    controller: TestServer,
+) -> None:
     gateway = await sim(controller, "wechat").start()
     desks = await floor_of(controller, 3, lines=1)
     line, first, second = desks
@@ -122,8 +140,11 @@ async def test_a_channel_ticket_goes_to_an_agent_off_the_lines_moves_on_unaccept
         # The seat map sees who works on what.
         await eventually(lambda: acd(controller).floor.seats["seat03"].working == "网络渠道诉求")
         # The reply, written with the ticket's change, reaches the citizen's channel.
-        status, closed = await second.call("POST", f"/api/tickets/{ticket['number']}/submit", json={
-            **NOISE, "handling": "answered", "answer": "已通知城管执法队夜间巡查，禁止夜间打桩。"})
+        status, closed = await second.call(
+            "POST",
+            f"/api/tickets/{ticket['number']}/submit",
+            json={**NOISE, "handling": "answered", "answer": "已通知城管执法队夜间巡查，禁止夜间打桩。"},
+        )
         assert status == 200 and closed["status"] == "closed"
         await eventually(lambda: offered(second) == [])
         assert (await events_of(controller, item["id"]))[-1] == "done"
@@ -146,7 +167,8 @@ async def test_a_channel_ticket_goes_to_an_agent_off_the_lines_moves_on_unaccept
 
 
 async def test_a_line_needs_the_agent_so_the_item_is_parked_and_offered_again(
-        controller: TestServer, ami: AMIClient) -> None:
+    controller: TestServer, ami: AMIClient
+) -> None:
     desks = await floor_of(controller, 3, lines=2)
     a1, a2, a3 = desks
     try:
@@ -186,20 +208,23 @@ async def _takers_with(ami: AMIClient, interface: str) -> set[str] | None:
 
 
 async def test_a_voice_message_from_the_ivr_is_offered_and_the_agent_calls_the_citizen_back(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
     # A message node for the general agents: the default flow's (key 3 out of
     # lawyer hours) is the lawyers' (test_lawyers.py).
     admin = await Api(controller).login_as(Role.ADMIN)
     _, flow = await admin.request("GET", "/api/ivr/flows/hotline")
-    await admin.request("PUT", "/api/ivr/flows/hotline/draft",
-                        json={"document": flow["draft"].replace("    lawyers: true\n", "")})
+    await admin.request(
+        "PUT", "/api/ivr/flows/hotline/draft", json={"document": flow["draft"].replace("    lawyers: true\n", "")}
+    )
     status, body = await admin.request("POST", "/api/ivr/flows/hotline/publish")
     assert status == 200, body
     await admin.close()
     clock.now = SATURDAY  # out of lawyer hours: key 3 leaves a message
     caller = await choose(controller, ami, recorder, "3", speak=True)
-    await caller.rec.wait_for(ev.AGIExecStart, lambda e: e.channel == caller.inner
-                              and e.command.startswith("RECORD FILE"), timeout=40)
+    await caller.rec.wait_for(
+        ev.AGIExecStart, lambda e: e.channel == caller.inner and e.command.startswith("RECORD FILE"), timeout=40
+    )
     await asyncio.sleep(1.5)  # the caller speaks
     await caller.press("#")
     await caller.hung_up()
@@ -207,6 +232,7 @@ async def test_a_voice_message_from_the_ivr_is_offered_and_the_agent_calls_the_c
     async def message() -> VoiceMessage | None:
         async with controller.app[SESSIONS]() as db:
             return await db.scalar(select(VoiceMessage).where(VoiceMessage.caller == caller.caller))
+
     assert await eventually(message, timeout=15)
     desks = await floor_of(controller, 2, lines=1)
     agent = desks[1]
@@ -225,16 +251,32 @@ async def test_a_voice_message_from_the_ivr_is_offered_and_the_agent_calls_the_c
         status, body = await agent.call("POST", f"/api/work/{item['id']}/call")
         assert status == 200 and body["calling"]
         reached = await recorder.wait_for(
-            ev.Newstate, lambda e: e.channel.startswith(f"Local/{caller.caller}@sim-pstn")
-            and e.channel.endswith(";2") and e.channel_state_desc == "Up", timeout=20)
+            ev.Newstate,
+            lambda e: (
+                e.channel.startswith(f"Local/{caller.caller}@sim-pstn")
+                and e.channel.endswith(";2")
+                and e.channel_state_desc == "Up"
+            ),
+            timeout=20,
+        )
         assert reached.caller_id_num == "12345"
-        status, result = await agent.call("POST", f"/api/work/{item['id']}/result", json={
-            "outcome": "ticket", "note": "已回电", "ticket": {"category": "consult", "district": "东城区",
-                                                            "content": "咨询劳动合同纠纷如何申请仲裁"}})
+        status, result = await agent.call(
+            "POST",
+            f"/api/work/{item['id']}/result",
+            json={
+                "outcome": "ticket",
+                "note": "已回电",
+                "ticket": {"category": "consult", "district": "东城区", "content": "咨询劳动合同纠纷如何申请仲裁"},
+            },
+        )
         assert status == 200 and result["done"]
         _, t = await agent.call("GET", f"/api/tickets/{result['ticket']}")
-        assert (t["channel"], t["caller"], t["agent"], t["status"]) == ("voicemail", caller.caller, agent.username,
-                                                                         "accepted")
+        assert (t["channel"], t["caller"], t["agent"], t["status"]) == (
+            "voicemail",
+            caller.caller,
+            agent.username,
+            "accepted",
+        )
         await eventually(lambda: offered(agent) == [])
         assert (await events_of(controller, item["id"]))[-2:] == ["accepted", "done"]
     finally:
@@ -247,14 +289,22 @@ async def test_returned_feedback_review_and_a_revisit_that_falls_due(controller:
     agent = desks[1]
     dept = await department_api(controller, "zjw")
     try:
-        ticket = await from_gateway(controller, "wechat", {**NOISE, "category": "urban-property",
-                                                           "content": "小区电梯停运一周无人维修"})
+        ticket = await from_gateway(
+            controller, "wechat", {**NOISE, "category": "urban-property", "content": "小区电梯停运一周无人维修"}
+        )
         number = ticket["number"]
         item = await offer_to(agent, number, "intake")
         await agent.call("POST", f"/api/work/{item['id']}/accept")
-        status, _ = await agent.call("POST", f"/api/tickets/{number}/submit",
-                                     json={**NOISE, "category": "urban-property", "content": "小区电梯停运一周无人维修",
-                                           "handling": "dispatched"})
+        status, _ = await agent.call(
+            "POST",
+            f"/api/tickets/{number}/submit",
+            json={
+                **NOISE,
+                "category": "urban-property",
+                "content": "小区电梯停运一周无人维修",
+                "handling": "dispatched",
+            },
+        )
         assert status == 200
         # The department returns it: re-dispatching is work for an agent.
         await dept.request("POST", f"/api/tickets/{number}/return", json={"note": "不属于本部门职责"})
@@ -280,20 +330,25 @@ async def test_returned_feedback_review_and_a_revisit_that_falls_due(controller:
         # The revisit falls due an hour after approval (work.revisit_delay_hours), not before:
         # the queue holds it and went round twice without offering it.
         work = controller.app[WORK]
-        revisit = await eventually(lambda: next((i.id for i in work.items.values()
-                                                  if i.kind == "revisit" and i.ticket == number), None))
+        revisit = await eventually(
+            lambda: next((i.id for i in work.items.values() if i.kind == "revisit" and i.ticket == number), None)
+        )
         await two_rounds_with(controller, {revisit})
         assert offered(agent) == []
         clock.now += dt.timedelta(hours=1, seconds=1)
         item = await offer_to(agent, number, "revisit")
         await agent.call("POST", f"/api/work/{item['id']}/accept")
-        status, body = await agent.call("POST", f"/api/tickets/{number}/revisit",
-                                        json={"satisfied": True, "satisfaction": 1, "note": "市民表示满意"})
+        status, body = await agent.call(
+            "POST",
+            f"/api/tickets/{number}/revisit",
+            json={"satisfied": True, "satisfaction": 1, "note": "市民表示满意"},
+        )
         assert status == 200 and body["status"] == "closed"
         await eventually(lambda: offered(agent) == [])
         # The citizen heard of each step through their channel.
-        texts = await eventually(lambda: [m["text"] for m in gateway.for_ticket(number)]
-                                 if len(gateway.for_ticket(number)) >= 6 else None)
+        texts = await eventually(
+            lambda: [m["text"] for m in gateway.for_ticket(number)] if len(gateway.for_ticket(number)) >= 6 else None
+        )
         assert any("电梯已于周三修复" in t for t in texts) and "已办结" in texts[-1]
         assert not any("不属于本部门职责" in t for t in texts)  # a department's return is internal
     finally:
@@ -309,8 +364,11 @@ async def test_duplicates_are_suggested_and_merged_keeping_every_source(controll
         item = await offer_to(agent, first["number"], "intake")
         await agent.call("POST", f"/api/work/{item['id']}/accept")
         await agent.call("POST", f"/api/tickets/{first['number']}/submit", json={**NOISE, "handling": "dispatched"})
-        again = await from_gateway(controller, "wechat", {**NOISE, "caller": "13900000002",
-                                                          "content": "长江路8号工地每天夜里十二点后还在打桩，噪音太大"})
+        again = await from_gateway(
+            controller,
+            "wechat",
+            {**NOISE, "caller": "13900000002", "content": "长江路8号工地每天夜里十二点后还在打桩，噪音太大"},
+        )
         item = await offer_to(agent, again["number"], "intake")
         # Handed back, it comes round again (nobody else is free).
         status, _ = await agent.call("POST", f"/api/work/{item['id']}/hand-back", json={"reason": "稍后处理"})
@@ -325,8 +383,9 @@ async def test_duplicates_are_suggested_and_merged_keeping_every_source(controll
         assert status == 200
         [cand] = detail["candidates"]
         assert cand["number"] == first["number"] and "地址和分类相同" in cand["reasons"]
-        status, merged = await agent.call("POST", f"/api/tickets/{again['number']}/merge",
-                                          json={"into": first["number"]})
+        status, merged = await agent.call(
+            "POST", f"/api/tickets/{again['number']}/merge", json={"into": first["number"]}
+        )
         assert status == 200 and (merged["status"], merged["merged_into"]) == ("closed", first["number"])
         _, kept = await agent.call("GET", f"/api/tickets/{first['number']}")
         assert [s["number"] for s in kept["sources"]] == [again["number"]]
@@ -334,7 +393,7 @@ async def test_duplicates_are_suggested_and_merged_keeping_every_source(controll
         # Both the duplicate item and the merged ticket's intake item are done.
         await eventually(lambda: offered(agent) == [])
         assert await events_of(controller, dup.id) == ["created", "done"]
-        assert all(k["waiting"] + k["in_hand"] == 0 for k in controller.app[WORK].summary()["kinds"])
+        assert all(k.waiting + k.in_hand == 0 for k in controller.app[WORK].summary().kinds)
         told = await eventually(lambda: [m for m in gateway.for_ticket(again["number"]) if "合并办理" in m["text"]])
         assert told[0]["status"] == "closed"
         status, body = await agent.call("POST", f"/api/tickets/{again['number']}/merge", json={"into": "abc"})
@@ -344,7 +403,8 @@ async def test_duplicates_are_suggested_and_merged_keeping_every_source(controll
 
 
 async def test_a_gateway_that_is_down_gets_the_reply_later_and_one_that_never_answers_shows_on_the_ticket(
-        controller: TestServer) -> None:
+    controller: TestServer,
+) -> None:
     gateway = await sim(controller, "wechat").start()
     gateway.down = True
     desks = await floor_of(controller, 2, lines=1)
@@ -367,6 +427,7 @@ async def test_a_gateway_that_is_down_gets_the_reply_later_and_one_that_never_an
         async def failed() -> bool:
             _, v = await lead.request("GET", f"/api/tickets/{sms['number']}")
             return [d["state_text"] for d in v["deliveries"]] == ["无法送达"]
+
         await eventually(failed, timeout=20)
         await lead.close()
         async with controller.app[SESSIONS]() as db, db.begin():
@@ -385,8 +446,7 @@ async def test_a_gateway_that_is_down_gets_the_reply_later_and_one_that_never_an
         await close_all(*desks, gateway)
 
 
-async def test_the_public_page_on_a_phone_screen_files_a_request_and_shows_its_progress(
-        controller: TestServer) -> None:
+async def test_the_public_page_on_a_phone_screen_files_a_request_and_shows_its_progress(controller: TestServer) -> None:
     desks = await floor_of(controller, 2, lines=1)
     agent = desks[1]
     base = str(controller.make_url("/"))
@@ -409,9 +469,17 @@ async def test_the_public_page_on_a_phone_screen_files_a_request_and_shows_its_p
             # It feeds the same work queue: an agent off the lines answers it.
             item = await offer_to(agent, number, "intake")
             await agent.call("POST", f"/api/work/{item['id']}/accept")
-            status, _ = await agent.call("POST", f"/api/tickets/{number}/submit", json={
-                "category": "urban-works", "district": "西城区", "content": "和平路路灯损坏", "handling": "answered",
-                "answer": "已通知路灯管理所，三日内修复。"})
+            status, _ = await agent.call(
+                "POST",
+                f"/api/tickets/{number}/submit",
+                json={
+                    "category": "urban-works",
+                    "district": "西城区",
+                    "content": "和平路路灯损坏",
+                    "handling": "answered",
+                    "answer": "已通知路灯管理所，三日内修复。",
+                },
+            )
             assert status == 200
             await page.click("#query")
             await page.wait_for_selector("#sStatus:has-text('已办结')")
@@ -485,12 +553,21 @@ async def test_the_desk_and_the_seat_map_in_chromium(controller: TestServer, clo
 
 
 async def test_a_missed_call_callback_that_kept_failing_is_left_to_an_agent(
-        controller: TestServer, recorder: Recorder) -> None:
+    controller: TestServer, recorder: Recorder
+) -> None:
     callbacks = controller.app[CALLBACKS]
     async with controller.app[SESSIONS]() as db, db.begin():
-        row = Callback(kind="missed", number="13677770009", call_id="c-9", position=0, status="queued",
-                       attempts=controller.app[SETTINGS].acd.callback_attempts, last_result="NOANSWER",
-                       created_at=callbacks.now(), due_at=callbacks.now())
+        row = Callback(
+            kind="missed",
+            number="13677770009",
+            call_id="c-9",
+            position=0,
+            status="queued",
+            attempts=controller.app[SETTINGS].acd.callback_attempts,
+            last_result="NOANSWER",
+            created_at=callbacks.now(),
+            due_at=callbacks.now(),
+        )
         db.add(row)
         await db.flush()
         cb_id = row.id
@@ -504,8 +581,11 @@ async def test_a_missed_call_callback_that_kept_failing_is_left_to_an_agent(
         _, detail = await agent.call("POST", f"/api/work/{item['id']}/accept")
         assert detail["number"] == "13677770009" and "voicemail" not in detail
         await agent.call("POST", f"/api/work/{item['id']}/call")
-        await recorder.wait_for(ev.Newstate, lambda e: e.channel.startswith("Local/13677770009@sim-pstn")
-                                and e.channel_state_desc == "Up", timeout=20)
+        await recorder.wait_for(
+            ev.Newstate,
+            lambda e: e.channel.startswith("Local/13677770009@sim-pstn") and e.channel_state_desc == "Up",
+            timeout=20,
+        )
         # Not reached this time: it comes back after work.retry_minutes, not before.
         status, body = await agent.call("POST", f"/api/work/{item['id']}/result", json={"outcome": "unreachable"})
         assert status == 200 and body == {"done": False, "attempts": 1}

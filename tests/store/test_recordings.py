@@ -33,8 +33,16 @@ async def test_agents_hear_their_own_calls_and_old_recordings_are_purged(tmp_pat
     recordings = RecordingStore(settings, sessions)
     try:
         for call_id in ("old-call", "new-call"):
-            await tickets.open_for_call(call_id=call_id, uniqueid=call_id, caller="13800000000", caller_name="",
-                                        tag="", seat="seat01", agent="agent01", wait_s=1)
+            await tickets.open_for_call(
+                call_id=call_id,
+                uniqueid=call_id,
+                caller="13800000000",
+                caller_name="",
+                tag="",
+                seat="seat01",
+                agent="agent01",
+                wait_s=1,
+            )
         settings.recordings_dir.mkdir(parents=True)
         for name in ("old-call", "new-call"):
             (settings.recordings_dir / f"{name}.wav").write_bytes(b"RIFF" + b"\0" * 100)
@@ -60,12 +68,16 @@ async def test_agents_hear_their_own_calls_and_old_recordings_are_purged(tmp_pat
 
 
 def test_purge_command(tmp_path: Path) -> None:
-    env = {**os.environ, "HOTLINE_STATE_DIR": str(tmp_path / "state"),
-           "HOTLINE_RECORDINGS__DIR": str(tmp_path / "rec")}
+    env = {**os.environ, "HOTLINE_STATE_DIR": str(tmp_path / "state"), "HOTLINE_RECORDINGS__DIR": str(tmp_path / "rec")}
     (tmp_path / "rec").mkdir()
     old = tmp_path / "rec" / "x1.wav"
     old.write_bytes(b"RIFF")
     os.utime(old, (time.time() - 10 * 86400,) * 2)
-    out = subprocess.run([sys.executable, "-m", "hotline", "--config", str(TEST_CONFIG), "recordings", "purge",
-                          "--days", "7"], env=env, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "hotline", "--config", str(TEST_CONFIG), "recordings", "purge", "--days", "7"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "deleted x1.wav" in out and not old.exists()

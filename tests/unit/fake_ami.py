@@ -52,13 +52,19 @@ class FakeAMI:
                     aid = msg.action_id
                     if action == "login":
                         self.logins += 1
-                        writer.write(f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n".encode())
+                        writer.write(
+                            f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n".encode()
+                        )
                     elif action == "filter":
-                        writer.write(f"Response: Success\r\nActionID: {aid}\r\nMessage: Filter Added Successfully\r\n\r\n".encode())
+                        writer.write(
+                            f"Response: Success\r\nActionID: {aid}\r\nMessage: Filter Added Successfully\r\n\r\n".encode()
+                        )
                     elif action == "ping" and self.answer_pings:
                         writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n".encode())
                     elif action == "fail":
-                        writer.write(f"Response: Error\r\nActionID: {aid}\r\nMessage: Permission denied\r\n\r\n".encode())
+                        writer.write(
+                            f"Response: Error\r\nActionID: {aid}\r\nMessage: Permission denied\r\n\r\n".encode()
+                        )
                 await writer.drain()
         except ConnectionError:
             pass

@@ -25,8 +25,15 @@ async def fake() -> AsyncIterator[FakeAMI]:
 
 @pytest.fixture
 async def client(fake: FakeAMI) -> AsyncIterator[AMIClient]:
-    settings = AmiSettings(port=fake.port, secret="x", ping_interval=0.3, ping_timeout=0.5,
-                           backoff_initial=0.05, backoff_max=0.2, max_message_bytes=2 * 1024 * 1024)
+    settings = AmiSettings(
+        port=fake.port,
+        secret="x",
+        ping_interval=0.3,
+        ping_timeout=0.5,
+        backoff_initial=0.05,
+        backoff_max=0.2,
+        max_message_bytes=2 * 1024 * 1024,
+    )
     c = AMIClient(settings)
     seen: list[ev.Event] = []
     c.on_any(seen.append)
@@ -146,9 +153,11 @@ async def test_event_filters_are_installed_after_login(fake: FakeAMI, client: AM
 async def test_an_event_with_a_response_field_is_an_event(fake: FakeAMI, client: AMIClient) -> None:
     # Asterisk's ChallengeResponseFailed carries the digest the phone sent in
     # a field named Response; read as an action reply, it was silently lost.
-    await fake.send(b"Event: ChallengeResponseFailed\r\nService: PJSIP\r\nAccountID: seat02\r\n"
-                    b"RemoteAddress: IPV4/UDP/203.0.113.9/5060\r\nChallenge: 1/abc\r\nResponse: 5b5c\r\n"
-                    b"ExpectedResponse: \r\n\r\n")
+    await fake.send(
+        b"Event: ChallengeResponseFailed\r\nService: PJSIP\r\nAccountID: seat02\r\n"
+        b"RemoteAddress: IPV4/UDP/203.0.113.9/5060\r\nChallenge: 1/abc\r\nResponse: 5b5c\r\n"
+        b"ExpectedResponse: \r\n\r\n"
+    )
     await still_healthy(client)
     await asyncio.sleep(0.05)
     failed = [e for e in client.seen if isinstance(e, ev.ChallengeResponseFailed)]  # type: ignore[attr-defined]

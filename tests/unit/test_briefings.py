@@ -27,8 +27,9 @@ AT = dt.time(7, 30)
 def test_periods_run_monday_to_sunday_and_calendar_months() -> None:
     wed = dt.date(2026, 11, 25)
     assert containing(Kind.WEEKLY, wed) == Period(Kind.WEEKLY, dt.date(2026, 11, 23), dt.date(2026, 11, 30))
-    assert containing(Kind.MONTHLY, dt.date(2026, 12, 31)) == Period(Kind.MONTHLY, dt.date(2026, 12, 1),
-                                                                     dt.date(2027, 1, 1))
+    assert containing(Kind.MONTHLY, dt.date(2026, 12, 31)) == Period(
+        Kind.MONTHLY, dt.date(2026, 12, 1), dt.date(2027, 1, 1)
+    )
     assert containing(Kind.MONTHLY, dt.date(2028, 2, 10)).days == 29
     assert last_complete(Kind.MONTHLY, dt.datetime(2026, 11, 1, 0, 5)).first == dt.date(2026, 10, 1)
     assert Period(Kind.WEEKLY, dt.date(2026, 11, 16), dt.date(2026, 11, 23)).title == "2026年11月16日至11月22日"
@@ -38,8 +39,7 @@ def test_periods_run_monday_to_sunday_and_calendar_months() -> None:
 
 def test_the_schedule_makes_each_briefing_once_its_hour_has_come() -> None:
     monday_early = dt.datetime(2026, 11, 23, 7, 29)
-    assert [p.key for p in due(monday_early, AT)] == ["daily:2026-11-21", "weekly:2026-11-09",
-                                                       "monthly:2026-10-01"]
+    assert [p.key for p in due(monday_early, AT)] == ["daily:2026-11-21", "weekly:2026-11-09", "monthly:2026-10-01"]
     monday = dt.datetime(2026, 11, 23, 7, 30)
     assert [p.key for p in due(monday, AT)] == ["daily:2026-11-22", "weekly:2026-11-16", "monthly:2026-10-01"]
     assert next_run(monday_early, AT) == monday
@@ -83,15 +83,17 @@ def test_the_segmenter_child_reads_a_ticket_a_line_and_finds_the_planted_topic(t
     lines += [["p", 10 + i, "楼下餐馆夜间噪音扰民\n影响休息"] for i in range(4)]
     lines += [["b", 100 + i, "楼下餐馆夜间噪音扰民，影响休息"] for i in range(60)]
     stdin = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines).encode()
-    done = subprocess.run([sys.executable, "-m", "hotline.briefings.topics"], input=stdin, capture_output=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.briefings.topics"], input=stdin, capture_output=True, timeout=120, check=True
+    )
     topics = json.loads(done.stdout)["topics"]
     assert len(topics) == 1, topics
     assert "共享单车" in [topics[0]["term"], *topics[0]["related"]] and topics[0]["tickets"] == [1, 2, 3, 4, 5, 6]
     # No baseline (a hotline's first days): it answers, and six tickets alone have not risen above anything.
     only = "".join(json.dumps(x, ensure_ascii=False) + "\n" for x in lines[:7]).encode()
-    done = subprocess.run([sys.executable, "-m", "hotline.briefings.topics"], input=only, capture_output=True,
-                          timeout=120, check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "hotline.briefings.topics"], input=only, capture_output=True, timeout=120, check=True
+    )
     assert json.loads(done.stdout) == {"topics": []}
 
 
@@ -108,22 +110,37 @@ def month() -> tuple[bm.Seeded, list[compose.TicketFact], CategoryTree]:
     seeded = bm.month()
     facts = []
     for i, row in enumerate(seeded.tickets):
-        facts.append(compose.TicketFact(
-            id=i, number=str(row["number"]), created_at=row["created_at"], channel=str(row["channel"]),  # type: ignore[arg-type]
-            category=str(row["category"]), district=str(row["district"]), address=str(row["address"]),
-            department=str(row["department"]), status=str(row["status"]), deadline_at=row.get("deadline_at"),  # type: ignore[arg-type]
-            feedback_at=row.get("feedback_at"), closed_at=row.get("closed_at"),  # type: ignore[arg-type]
-            satisfaction=row.get("satisfaction"), redispatches=int(row.get("redispatches", 0))))  # type: ignore[arg-type]
+        facts.append(
+            compose.TicketFact(
+                id=i,
+                number=str(row["number"]),
+                created_at=row["created_at"],
+                channel=str(row["channel"]),  # type: ignore[arg-type]
+                category=str(row["category"]),
+                district=str(row["district"]),
+                address=str(row["address"]),
+                department=str(row["department"]),
+                status=str(row["status"]),
+                deadline_at=row.get("deadline_at"),  # type: ignore[arg-type]
+                feedback_at=row.get("feedback_at"),
+                closed_at=row.get("closed_at"),  # type: ignore[arg-type]
+                satisfaction=row.get("satisfaction"),
+                redispatches=int(row.get("redispatches", 0)),
+            )
+        )  # type: ignore[arg-type]
     return seeded, facts, CategoryTree(Settings().tickets)
 
 
 def _bounds() -> tuple[dt.datetime, dt.datetime]:
-    return (dt.datetime.combine(bm.WEEK_FIRST, dt.time(), tzinfo=bm.TZ),
-            dt.datetime.combine(bm.WEEK_AFTER, dt.time(), tzinfo=bm.TZ))
+    return (
+        dt.datetime.combine(bm.WEEK_FIRST, dt.time(), tzinfo=bm.TZ),
+        dt.datetime.combine(bm.WEEK_AFTER, dt.time(), tzinfo=bm.TZ),
+    )
 
 
-def test_the_seeded_weeks_volumes_repeats_and_departments(month: tuple[bm.Seeded, list[compose.TicketFact],
-                                                                       CategoryTree]) -> None:
+def test_the_seeded_weeks_volumes_repeats_and_departments(
+    month: tuple[bm.Seeded, list[compose.TicketFact], CategoryTree],
+) -> None:
     seeded, facts, tree = month
     start, end = _bounds()
     week = [f for f in facts if start <= f.created_at < end]
@@ -145,8 +162,9 @@ def test_the_seeded_weeks_volumes_repeats_and_departments(month: tuple[bm.Seeded
     assert depts["jtw"]["returns"] == bm.RETURNS_JTW and depts["jtw"]["on_time_rate"] is None
 
 
-def test_nothing_personal_reaches_a_briefing_row(month: tuple[bm.Seeded, list[compose.TicketFact],
-                                                               CategoryTree]) -> None:
+def test_nothing_personal_reaches_a_briefing_row(
+    month: tuple[bm.Seeded, list[compose.TicketFact], CategoryTree],
+) -> None:
     _, facts, tree = month
     row = compose.brief_row(facts[0], tree, bm.TZ)
     assert set(row) == {"number", "day", "category", "district", "place", "department", "status"}
@@ -157,15 +175,41 @@ def test_nothing_personal_reaches_a_briefing_row(month: tuple[bm.Seeded, list[co
 def test_a_large_topic_lists_thirty_tickets_and_counts_the_rest() -> None:
     from hotline.briefings import render
 
-    rows = [{"number": f"2026111600{i:04d}", "day": "11-16", "category": "交通出行 / 道路设施", "district": "南城区",
-             "place": "淮河路**号", "department": "市交通委", "status": "已派单"} for i in range(40)]
-    b = {"kind": "weekly", "kind_text": "周报", "title": "2026年11月16日至11月22日", "until": None,
-         "generated_text": "2026-11-23 07:30",
-         "volumes": {"total": 40, "previous_total": 0, "channels": [], "categories": [], "districts": [],
-                     "departments": []},
-         "hot_topics": [{"term": "共享单车", "count": 40, "expected": 1.0, "ratio": 40.0, "related": [], "tickets": rows}],
-         "repeats": [], "repeats_total": 0, "departments": [], "hotline": {"offered": 0, "answered": 0, "figures": []},
-         "settings": {"baseline_text": "4 周", "hot_min_tickets": 3, "hot_ratio": 2.0, "repeat_min": 3}}
+    rows = [
+        {
+            "number": f"2026111600{i:04d}",
+            "day": "11-16",
+            "category": "交通出行 / 道路设施",
+            "district": "南城区",
+            "place": "淮河路**号",
+            "department": "市交通委",
+            "status": "已派单",
+        }
+        for i in range(40)
+    ]
+    b = {
+        "kind": "weekly",
+        "kind_text": "周报",
+        "title": "2026年11月16日至11月22日",
+        "until": None,
+        "generated_text": "2026-11-23 07:30",
+        "volumes": {
+            "total": 40,
+            "previous_total": 0,
+            "channels": [],
+            "categories": [],
+            "districts": [],
+            "departments": [],
+        },
+        "hot_topics": [
+            {"term": "共享单车", "count": 40, "expected": 1.0, "ratio": 40.0, "related": [], "tickets": rows}
+        ],
+        "repeats": [],
+        "repeats_total": 0,
+        "departments": [],
+        "hotline": {"offered": 0, "answered": 0, "figures": []},
+        "settings": {"baseline_text": "4 周", "hot_min_tickets": 3, "hot_ratio": 2.0, "repeat_min": 3},
+    }
     html = render.html(b, links=False, nav=False)
     assert html.count("2026111600") == 30 and "另有 10 件未列出" in html
     assert "/tickets#" not in html and "简报档案" not in html
@@ -174,11 +218,14 @@ def test_a_large_topic_lists_thirty_tickets_and_counts_the_rest() -> None:
 
 
 def test_only_the_most_repeated_places_are_listed_and_all_are_counted(
-        month: tuple[bm.Seeded, list[compose.TicketFact], CategoryTree]) -> None:
+    month: tuple[bm.Seeded, list[compose.TicketFact], CategoryTree],
+) -> None:
     _, facts, tree = month
     base = facts[0]
-    many = [dataclasses.replace(base, id=10_000 + i, number=f"X{i}", address=road, category="env-noise")
-            for i, road in enumerate(["滨河路1号"] * 4 + ["滨河路2号"] * 3)]
+    many = [
+        dataclasses.replace(base, id=10_000 + i, number=f"X{i}", address=road, category="env-noise")
+        for i, road in enumerate(["滨河路1号"] * 4 + ["滨河路2号"] * 3)
+    ]
     listed, total = compose.repeats(many, {f.id for f in many}, 3, tree, bm.TZ, listed=1)
     assert total == 2 and [(r["place"], r["count"]) for r in listed] == [("滨河路*号", 4)]
 

@@ -43,7 +43,7 @@ def test_unknown_key_is_named(tmp_path: Path) -> None:
 
 
 def test_several_problems_reported_together(tmp_path: Path) -> None:
-    msgs = problems(write(tmp_path, '[seats]\ncount = 0\n[pbx]\nrtp_start = 20000\nrtp_end = 10000\n'))
+    msgs = problems(write(tmp_path, "[seats]\ncount = 0\n[pbx]\nrtp_start = 20000\nrtp_end = 10000\n"))
     assert any(m.startswith("seats.count:") for m in msgs)
     assert any(m.startswith("pbx:") and "rtp_end must be greater" in m for m in msgs)
 

@@ -87,8 +87,13 @@ def test_resync_snapshot_equals_event_built_state() -> None:
     qs2_members = [e for e in events if isinstance(e, ev.QueueMember)]
     qs2_entries = [e for e in events if isinstance(e, ev.QueueEntry)]
     assert qs2_members and qs2_entries
-    snap = Snapshot(channels=[], queue_params=[ev.QueueParams(queue="hotline", strategy="leastrecent")],
-                    queue_members=qs2_members, queue_entries=qs2_entries, devices=[])
+    snap = Snapshot(
+        channels=[],
+        queue_params=[ev.QueueParams(queue="hotline", strategy="leastrecent")],
+        queue_members=qs2_members,
+        queue_entries=qs2_entries,
+        devices=[],
+    )
     rebuilt = PbxMirror()
     rebuilt.load(snap)
     member = rebuilt.queues["hotline"].members[SEAT]

@@ -10,8 +10,10 @@ import pytest
 from hotline.ami.fastagi import AGISession, FastAGIServer
 from hotline.config import AgiSettings
 
-ENV = (b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr?x=1\n"
-       b"agi_channel: Local/12345@from-pstn-0001;2\nagi_uniqueid: 1.2\n\n")
+ENV = (
+    b"agi_network: yes\nagi_network_script: ivr\nagi_request: agi://127.0.0.1/ivr?x=1\n"
+    b"agi_channel: Local/12345@from-pstn-0001;2\nagi_uniqueid: 1.2\n\n"
+)
 
 
 @pytest.fixture

@@ -9,13 +9,25 @@ from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.units import Units
 
-SETTINGS = TicketSettings(streets=[
-    Street(code="s1", name="新华街道", district="西城区", communities=[
-        Community(code="c1", name="和平街社区", addresses=["和平路"]),
-        Community(code="c2", name="和平东社区", addresses=["和平东路"])]),
-    Street(code="s2", name="建国街道", district="东城区", communities=[
-        Community(code="c3", name="东和平社区", addresses=["和平路"])]),
-])
+SETTINGS = TicketSettings(
+    streets=[
+        Street(
+            code="s1",
+            name="新华街道",
+            district="西城区",
+            communities=[
+                Community(code="c1", name="和平街社区", addresses=["和平路"]),
+                Community(code="c2", name="和平东社区", addresses=["和平东路"]),
+            ],
+        ),
+        Street(
+            code="s2",
+            name="建国街道",
+            district="东城区",
+            communities=[Community(code="c3", name="东和平社区", addresses=["和平路"])],
+        ),
+    ]
+)
 
 
 def test_the_longest_matching_address_within_the_district_owns_it() -> None:
@@ -30,8 +42,9 @@ def test_the_longest_matching_address_within_the_district_owns_it() -> None:
 
 def test_station_codes_must_not_clash_and_districts_must_exist() -> None:
     with pytest.raises(ValueError):
-        TicketSettings(streets=[Street(code="s", name="x", district="西城区",
-                                       communities=[Community(code="zjw", name="y")])])
+        TicketSettings(
+            streets=[Street(code="s", name="x", district="西城区", communities=[Community(code="zjw", name="y")])]
+        )
     with pytest.raises(ValueError):
         TicketSettings(streets=[Street(code="s", name="x", district="火星区")])
 

@@ -48,8 +48,7 @@ def test_minimal_flow_is_valid() -> None:
 
 
 def test_unknown_target() -> None:
-    assert problems(BASE.replace('{"1": q}', '{"1": nowhere}')) == [
-        "m: 出口（1）指向不存在的节点 'nowhere'"]
+    assert problems(BASE.replace('{"1": q}', '{"1": nowhere}')) == ["m: 出口（1）指向不存在的节点 'nowhere'"]
 
 
 def test_unreachable_node() -> None:
@@ -86,7 +85,9 @@ def test_duplicate_dtmf_key() -> None:
 
 def test_invalid_dtmf_key() -> None:
     assert problems(BASE.replace('{"1": q}', '{"12": q, "a": q}')) == [
-        "m: 按键 '12' 无效：只能是 0-9、* 或 # 中的一个", "m: 按键 'a' 无效：只能是 0-9、* 或 # 中的一个"]
+        "m: 按键 '12' 无效：只能是 0-9、* 或 # 中的一个",
+        "m: 按键 'a' 无效：只能是 0-9、* 或 # 中的一个",
+    ]
 
 
 def test_no_path_to_a_seat() -> None:
@@ -118,7 +119,10 @@ nodes:
 def test_unknown_schedule_and_node_type() -> None:
     text = BASE + "  x:\n    type: teleport\n"
     assert problems(text) == ["x: 未知的节点类型 'teleport'"]
-    text = BASE.replace("start: m", "start: s") + "  s:\n    type: time_switch\n    cases: [{schedule: moon, next: m}]\n    default: m\n"
+    text = (
+        BASE.replace("start: m", "start: s")
+        + "  s:\n    type: time_switch\n    cases: [{schedule: moon, next: m}]\n    default: m\n"
+    )
     assert problems(text) == ["s: 时段 'moon' 未在配置 ivr.schedules 中定义"]
 
 
@@ -134,7 +138,8 @@ def test_not_yaml() -> None:
 
 def test_unknown_queue() -> None:
     assert problems(BASE.replace("type: queue", "type: queue\n    queue: vip")) == [
-        "q: 队列 'vip' 不存在（可用：hotline）"]
+        "q: 队列 'vip' 不存在（可用：hotline）"
+    ]
 
 
 def _seconds(lengths: dict[str, float]):
@@ -156,7 +161,9 @@ def test_slow_no_key_path_is_a_warning_naming_the_route() -> None:
     warnings = slow_path_warnings(flow, _seconds({"welcome.prompt": 6.2, "day_menu.prompt": 13.7}), 15)
     assert len(warnings) == 1
     assert "20.9 秒" in warnings[0].message and "day_menu" in warnings[0].message
-    assert validate(flow, schedules=SCHEDULES, queues=("hotline", "hotline-lawyer")) == []  # a warning never blocks a publish
+    assert (
+        validate(flow, schedules=SCHEDULES, queues=("hotline", "hotline-lawyer")) == []
+    )  # a warning never blocks a publish
 
 
 def test_menu_without_timeout_next_costs_every_retry() -> None:

@@ -27,8 +27,8 @@ from hotline.ivr.schedule import Calendar
 DEFAULT = Path(__file__).resolve().parents[2] / "hotline" / "ivr" / "flows" / "hotline.yaml"
 CAL = Calendar.from_settings(IvrSettings(holidays=["2026-10-01"]))
 TZ = CAL.tz
-DAY = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TZ)      # Wednesday 10:00
-NIGHT = dt.datetime(2026, 11, 25, 23, 0, tzinfo=TZ)    # Wednesday 23:00
+DAY = dt.datetime(2026, 11, 25, 10, 0, tzinfo=TZ)  # Wednesday 10:00
+NIGHT = dt.datetime(2026, 11, 25, 23, 0, tzinfo=TZ)  # Wednesday 23:00
 WEEKEND_DAY = dt.datetime(2026, 11, 28, 10, 0, tzinfo=TZ)  # Saturday: day menu, no lawyer
 HOLIDAY = dt.datetime(2026, 10, 1, 10, 0, tzinfo=TZ)
 
@@ -43,8 +43,16 @@ def compiled() -> CompiledFlow:
 class Caller:
     """Answers the interpreter's instructions like a caller on a phone would."""
 
-    def __init__(self, keys: str = "", *, notice: str | None = None, tickets: dict[str, str] | None = None,
-                 digits: list[str] | None = None, barge: bool = False, lawyers: bool = True):
+    def __init__(
+        self,
+        keys: str = "",
+        *,
+        notice: str | None = None,
+        tickets: dict[str, str] | None = None,
+        digits: list[str] | None = None,
+        barge: bool = False,
+        lawyers: bool = True,
+    ):
         self.keys = list(keys)
         self.notice = notice
         self.tickets = tickets or {}
@@ -200,8 +208,13 @@ def test_emergency_notice_on_and_off() -> None:
 def test_path_records_node_key_and_time() -> None:
     _, ctx = call(Caller("1"), DAY)
     step = next(s for s in ctx.path if s.node == "day_menu")
-    assert step.as_dict() == {"node": "day_menu", "type": "menu", "label": "日间主菜单", "key": "1",
-                              "at": "2026-11-25T10:00:00+08:00"}
+    assert step.as_dict() == {
+        "node": "day_menu",
+        "type": "menu",
+        "label": "日间主菜单",
+        "key": "1",
+        "at": "2026-11-25T10:00:00+08:00",
+    }
 
 
 def test_schedule_across_midnight() -> None:

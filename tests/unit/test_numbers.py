@@ -15,9 +15,21 @@ def test_masking_keeps_only_what_identifies_nobody() -> None:
 
 
 def test_seat_map_masks_a_landline_caller() -> None:
-    tile = model.seat(SeatView(seat="seat01", agent="a1", agent_name="张三", status="talking", pause_reason="",
-                               on_line=True, standby=False, since=0.0, caller="6543210", wrapup_until=None,
-                               desynced=None))
+    tile = model.seat(
+        SeatView(
+            seat="seat01",
+            agent="a1",
+            agent_name="张三",
+            status="talking",
+            pause_reason="",
+            on_line=True,
+            standby=False,
+            since=0.0,
+            caller="6543210",
+            wrapup_until=None,
+            desynced=None,
+        )
+    )
     assert tile["caller"] == "*****10"
 
 

@@ -46,8 +46,13 @@ def test_the_banner_reads_the_hotline_clock() -> None:
 
         def on(self, *_a: object) -> None: ...
 
-    watch = PbxWatch(Stub(), Stub(), None, clock=lambda: 1795780800.0,  # type: ignore[arg-type]
-                     tz=zoneinfo.ZoneInfo("Asia/Shanghai"))
+    watch = PbxWatch(
+        Stub(),
+        Stub(),
+        None,
+        clock=lambda: 1795780800.0,  # type: ignore[arg-type]
+        tz=zoneinfo.ZoneInfo("Asia/Shanghai"),
+    )
     watch.health = PbxHealth(since=1795780800.0).back(1795780800.0).lost(1795780810.0, "x").back(1795780812.5)
     view = watch.view()
     assert view["up"] and view["last_outage"]["seconds"] == 2.5
@@ -59,7 +64,9 @@ def test_open_files_warn_at_four_fifths_of_the_limit_and_limits_text_is_read() -
 
     assert not FileUse(819, 1024).near_limit and FileUse(820, 1024).near_limit
     assert not FileUse(5, 0).near_limit  # unlimited: nothing to warn of
-    text = ("Limit                     Soft Limit           Hard Limit           Units     \n"
-            "Max open files            1024                 20000                files     \n")
+    text = (
+        "Limit                     Soft Limit           Hard Limit           Units     \n"
+        "Max open files            1024                 20000                files     \n"
+    )
     assert parse_limit(text) == 1024
     assert parse_limit("Max open files            unlimited            unlimited            files\n") == 0

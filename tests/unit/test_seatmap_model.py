@@ -10,12 +10,28 @@ from hotline.seatmap.terminal import render
 
 def floor(status: str = "ready", caller: str = "", waiting: float = 0.0) -> dict:
     """A one-seat floor as the hub builds it from the ACD's read models."""
-    seat = SeatView(seat="seat01", agent="a1", agent_name="王芳", status=status, pause_reason="", on_line=True,
-                    standby=False, since=100.0, caller=caller, wrapup_until=None, desynced=None,
-                    tag="城建" if caller else "", category="挪车" if caller else "")
-    head = HeaderView(lines=LinesView(window="day", scheduled=6, target=6, override=None, standby_active=False,
-                                      standby_reason="", staffed=1),
-                      waiting=1 if waiting else 0, longest_wait_s=waiting)
+    seat = SeatView(
+        seat="seat01",
+        agent="a1",
+        agent_name="王芳",
+        status=status,
+        pause_reason="",
+        on_line=True,
+        standby=False,
+        since=100.0,
+        caller=caller,
+        wrapup_until=None,
+        desynced=None,
+        tag="城建" if caller else "",
+        category="挪车" if caller else "",
+    )
+    head = HeaderView(
+        lines=LinesView(
+            window="day", scheduled=6, target=6, override=None, standby_active=False, standby_reason="", staffed=1
+        ),
+        waiting=1 if waiting else 0,
+        longest_wait_s=waiting,
+    )
     return model.build([seat], head)
 
 

@@ -150,10 +150,14 @@ def test_a_stored_override_is_restored_only_within_its_window_occurrence() -> No
     assert ln.restored(ACD, cal, at(24, 10, 0), 3, "day", set_at, None).override is None
     # Never more than eight days, even where the window has no end.
     endless, plain = ACD.model_copy(update={"windows": []}), Calendar.from_settings(IvrSettings())
-    assert ln.restored(endless, plain, at(24, 10, 0) + dt.timedelta(days=7), 4, "default", at(24, 10, 0),
-                       None).override == 4
-    assert ln.restored(endless, plain, at(24, 10, 0) + dt.timedelta(days=9), 4, "default", at(24, 10, 0),
-                       None).override is None
+    assert (
+        ln.restored(endless, plain, at(24, 10, 0) + dt.timedelta(days=7), 4, "default", at(24, 10, 0), None).override
+        == 4
+    )
+    assert (
+        ln.restored(endless, plain, at(24, 10, 0) + dt.timedelta(days=9), 4, "default", at(24, 10, 0), None).override
+        is None
+    )
     # The lead's standby choice stands until they change it.
     assert ln.restored(ACD, cal, at(25, 10, 0), None, "", None, True).standby_manual is True
     assert ln.restored(ACD, cal, at(25, 10, 0), None, "", None, None) == ln.Lines()

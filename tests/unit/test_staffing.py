@@ -114,9 +114,11 @@ def test_history_per_half_hour_handle_time_and_censored_patience() -> None:
     nine = dt.datetime(2026, 11, 24, 9, 10, tzinfo=sh).timestamp()
     rows = [Row("hotline", nine + i, nine + i + 10, False, 10.0, 170.0, 10.0) for i in range(20)]
     rows += [Row("hotline", nine + 100 + i, None, True, 30.0, None, None) for i in range(2)]
-    rows += [Row("hotline-lawyer", nine, nine + 5, False, 5.0, 600.0, 0.0),  # the lawyers' queue is not ours
-             Row("hotline", nine, nine, False, 0.0, 100.0, 0.0, callback_id=7),  # a callback placeholder
-             Row("hotline", now - 8 * 86400, now, False, 1.0, 1.0, 0.0)]  # older than the window
+    rows += [
+        Row("hotline-lawyer", nine, nine + 5, False, 5.0, 600.0, 0.0),  # the lawyers' queue is not ours
+        Row("hotline", nine, nine, False, 0.0, 100.0, 0.0, callback_id=7),  # a callback placeholder
+        Row("hotline", now - 8 * 86400, now, False, 1.0, 1.0, 0.0),
+    ]  # older than the window
     h = summarise(rows, "hotline", now, 7, cal)
     assert h.calls == 22 and h.arrivals[18] == pytest.approx(22 / 7) and sum(h.arrivals) == pytest.approx(22 / 7)
     assert h.handle_s == 180.0 and h.patience_s == pytest.approx((20 * 10 + 2 * 30) / 2)

@@ -64,14 +64,20 @@ def test_a_24_hour_window_that_dips_below_95_percent_is_caught_though_the_month_
 
 
 def test_short_abandons_outages_placeholders_and_other_queues_are_left_out() -> None:
-    calls = [Call("a", "hotline", 100, 110, False, 10.0), Call("b", "hotline", 200, None, True, 3.0),  # short
-             Call("c", "hotline", 300, None, True, 40.0), Call("d", "hotline", 5000, None, True, 60.0),  # outage
-             Call("e", "hotline", 400, 420, False, 20.0), Call("f", "hotline-lawyer", 500, None, True, 60.0),
-             Call("g", "hotline", 600, 601, False, 1.0, callback_id=3)]
+    calls = [
+        Call("a", "hotline", 100, 110, False, 10.0),
+        Call("b", "hotline", 200, None, True, 3.0),  # short
+        Call("c", "hotline", 300, None, True, 40.0),
+        Call("d", "hotline", 5000, None, True, 60.0),  # outage
+        Call("e", "hotline", 400, 420, False, 20.0),
+        Call("f", "hotline-lawyer", 500, None, True, 60.0),
+        Call("g", "hotline", 600, 601, False, 1.0, callback_id=3),
+    ]
     callbacks = [Cb("missed", "c", "reached", 1, 350, 350 + 600), Cb("missed", "d", "failed", 3, 5100, 9000)]
     items = [Item(100, 150), Item(200, 500), Item(300, None), Item(10 * DAY, 10 * DAY + 1)]
-    r = report(calls, callbacks, items, [1, 1, 2, 3, 5, 4, 9], 0.0, DAY, "hotline", outages=[(4000, 6000)],
-               targets=Targets())
+    r = report(
+        calls, callbacks, items, [1, 1, 2, 3, 5, 4, 9], 0.0, DAY, "hotline", outages=[(4000, 6000)], targets=Targets()
+    )
     conn = by_name(r, "接通率")
     assert (conn["numerator"], conn["denominator"]) == (2, 3)  # a, e answered; c missed
     assert "1 通" in conn["exclusions"]

@@ -20,32 +20,38 @@ AGENT = frozenset({Role.AGENT})
 DEPT = frozenset({Role.DEPARTMENT})
 
 
-@pytest.mark.parametrize(("status", "action", "roles", "after"), [
-    ("accepted", "answer", AGENT, "closed"),
-    ("accepted", "dispatch", AGENT, "dispatched"),
-    ("dispatched", "feedback", DEPT, "feedback"),
-    ("dispatched", "return", DEPT, "returned"),
-    ("returned", "dispatch", frozenset({Role.LEAD}), "dispatched"),
-    ("feedback", "revisit", AGENT, "closed"),
-    ("feedback", "reopen", AGENT, "dispatched"),
-    ("feedback", "approve", AGENT, "feedback"),
-    ("feedback", "reject", AGENT, "dispatched"),
-    ("accepted", "merge", AGENT, "closed"),
-    ("dispatched", "merge", AGENT, "closed"),
-])
+@pytest.mark.parametrize(
+    ("status", "action", "roles", "after"),
+    [
+        ("accepted", "answer", AGENT, "closed"),
+        ("accepted", "dispatch", AGENT, "dispatched"),
+        ("dispatched", "feedback", DEPT, "feedback"),
+        ("dispatched", "return", DEPT, "returned"),
+        ("returned", "dispatch", frozenset({Role.LEAD}), "dispatched"),
+        ("feedback", "revisit", AGENT, "closed"),
+        ("feedback", "reopen", AGENT, "dispatched"),
+        ("feedback", "approve", AGENT, "feedback"),
+        ("feedback", "reject", AGENT, "dispatched"),
+        ("accepted", "merge", AGENT, "closed"),
+        ("dispatched", "merge", AGENT, "closed"),
+    ],
+)
 def test_allowed_moves(status: str, action: str, roles: frozenset[Role], after: str) -> None:
     assert wf.transition(status, action, roles).value == after
 
 
-@pytest.mark.parametrize(("status", "action", "roles", "error"), [
-    ("closed", "dispatch", AGENT, wf.TransitionRefused),
-    ("accepted", "feedback", DEPT, wf.TransitionRefused),
-    ("dispatched", "feedback", AGENT, wf.RoleRefused),
-    ("feedback", "revisit", DEPT, wf.RoleRefused),
-    ("accepted", "delete", AGENT, wf.TransitionRefused),
-    ("feedback", "approve", DEPT, wf.RoleRefused),  # a department does not approve its own answer
-    ("closed", "merge", AGENT, wf.TransitionRefused),
-])
+@pytest.mark.parametrize(
+    ("status", "action", "roles", "error"),
+    [
+        ("closed", "dispatch", AGENT, wf.TransitionRefused),
+        ("accepted", "feedback", DEPT, wf.TransitionRefused),
+        ("dispatched", "feedback", AGENT, wf.RoleRefused),
+        ("feedback", "revisit", DEPT, wf.RoleRefused),
+        ("accepted", "delete", AGENT, wf.TransitionRefused),
+        ("feedback", "approve", DEPT, wf.RoleRefused),  # a department does not approve its own answer
+        ("closed", "merge", AGENT, wf.TransitionRefused),
+    ],
+)
 def test_refused_moves_say_why(status: str, action: str, roles: frozenset[Role], error: type[Exception]) -> None:
     with pytest.raises(error) as caught:
         wf.transition(status, action, roles)
@@ -78,8 +84,12 @@ async def test_a_desk_that_falls_behind_is_closed_not_silently_skipped() -> None
 # -- what each action after the desk changes ---------------------------------------------------
 
 NOW = dt.datetime(2026, 11, 25, 10, 0, tzinfo=dt.timezone.utc)
-CTX = wf.ActionContext(NOW, revisit_days=3, units={"zjw": "市住房城乡建设委", "xingfu": "幸福社区网格站"},
-                       deadline_days=lambda category: 5.0 if category == "urban-works" else 10.0)
+CTX = wf.ActionContext(
+    NOW,
+    revisit_days=3,
+    units={"zjw": "市住房城乡建设委", "xingfu": "幸福社区网格站"},
+    deadline_days=lambda category: 5.0 if category == "urban-works" else 10.0,
+)
 
 
 @dataclass
@@ -118,8 +128,12 @@ def test_review_and_revisit_rules() -> None:
     rejected = wf.ACTIONS["reject"](Row(reviewed_at=NOW), {}, "未附照片", CTX)
     assert rejected.fields["reviewed_at"] is None and rejected.note.endswith("：未附照片")
     ok = wf.ACTIONS["revisit"](Row(), {"satisfaction": 2}, "市民满意", CTX)
-    assert ok.fields == {"revisit_note": "市民满意", "satisfaction": 2, "satisfaction_source": "revisit",
-                         "closed_at": NOW}
+    assert ok.fields == {
+        "revisit_note": "市民满意",
+        "satisfaction": 2,
+        "satisfaction_source": "revisit",
+        "closed_at": NOW,
+    }
     for bad in (0, 6, "2", True):
         with pytest.raises(BadRequest):
             wf.ACTIONS["revisit"](Row(), {"satisfaction": bad}, "", CTX)

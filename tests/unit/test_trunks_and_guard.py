@@ -20,6 +20,7 @@ B = Trunk(name="telecom-b", host="203.0.113.20", match=["203.0.113.20"])
 
 # -- trunk state -------------------------------------------------------------------
 
+
 def test_a_trunk_is_up_when_qualified_and_registered() -> None:
     board = TrunkBoard([A, B], now=0)
     assert not board.states["telecom-a"].known and board.states["telecom-a"].reason == "正在探测"
@@ -58,6 +59,7 @@ def test_forgetting_after_a_pbx_loss() -> None:
 
 
 # -- SIP guard ------------------------------------------------------------------------
+
 
 def test_five_failures_in_the_window_block_one_address() -> None:
     ledger = FailureLedger(limit=5, window=60, block_seconds=3600, never=["127.0.0.1/32"])
@@ -99,6 +101,7 @@ def test_the_acl_update_holds_exactly_the_blocked_addresses() -> None:
 
 # -- configuration ---------------------------------------------------------------------
 
+
 def test_trunk_configuration_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as err:
         load(None, state_dir=str(tmp_path), trunks=[{"name": "Bad Name", "host": "x"}])
@@ -110,15 +113,20 @@ def test_trunk_configuration_is_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="host is a name"):
         load(None, trunks=[{"name": "t1", "host": "sip.carrier.example", "registration": True, "username": "u"}])
     with pytest.raises(ConfigError, match="not the hotline number"):
-        load(None, trunks=[{"name": "t1", "host": "203.0.113.1", "match": ["203.0.113.1"],
-                            "numbers": {"057112345": "99999"}}])
+        load(
+            None,
+            trunks=[{"name": "t1", "host": "203.0.113.1", "match": ["203.0.113.1"], "numbers": {"057112345": "99999"}}],
+        )
     with pytest.raises(ConfigError, match="not a digits pattern"):
         load(None, outbound={"allowed": ["_X.&Local/1"]})
 
 
 def test_the_rendered_pbx_configuration_holds_both_trunks(tmp_path: Path) -> None:
-    settings = load(None, state_dir=str(tmp_path / "state"),
-                    trunks=[A.model_dump(), B.model_dump() | {"numbers": {"+8612345": "12345"}}])
+    settings = load(
+        None,
+        state_dir=str(tmp_path / "state"),
+        trunks=[A.model_dump(), B.model_dump() | {"numbers": {"+8612345": "12345"}}],
+    )
     ctx = context(settings)
     assert {"203.0.113.20/32", "203.0.113.10/32"} <= set(ctx["acl_permit"])  # both carriers admitted
     written = render_config(settings, tmp_path / "etc")
@@ -143,6 +151,7 @@ def test_a_trunk_password_asterisk_could_not_hold_is_refused(tmp_path: Path) -> 
 
 
 # -- softphone provisioning -------------------------------------------------------------
+
 
 def test_phone_details_and_linphone_file(tmp_path: Path) -> None:
     settings = load(None, state_dir=str(tmp_path), pbx={"public_address": "pbx.hotline.example"})
@@ -173,7 +182,9 @@ def test_a_trunk_with_a_call_limit_counts_its_calls(tmp_path: Path) -> None:
 
 
 def test_a_seat_whose_agent_left_is_rotated_and_only_its_password_is_written() -> None:
-    assert left({"seat01": "a", "seat02": "b", "seat03": ""}, {"seat01": "a", "seat02": "", "seat03": "c"}) == {"seat02"}
+    assert left({"seat01": "a", "seat02": "b", "seat03": ""}, {"seat01": "a", "seat02": "", "seat03": "c"}) == {
+        "seat02"
+    }
     assert left({"seat01": "a"}, {"seat01": "z"}) == {"seat01"}  # taken over: the previous holder's dies
     assert left({}, {"seat01": "a"}) == set()
     fields = auth_update({"seat02": "Ab-c_9", "seat01": "x"})

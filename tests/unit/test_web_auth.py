@@ -34,8 +34,11 @@ async def make_client(identity: object) -> TestClient:
 
 
 async def test_anonymous_gets_401_agent_gets_403_lead_gets_200() -> None:
-    for identity, expected in ((None, 401), (SimpleNamespace(roles={Role.AGENT}), 403),
-                               (SimpleNamespace(roles={Role.LEAD}), 200)):
+    for identity, expected in (
+        (None, 401),
+        (SimpleNamespace(roles={Role.AGENT}), 403),
+        (SimpleNamespace(roles={Role.LEAD}), 200),
+    ):
         client = await make_client(identity)
         resp = await client.get("/lead")
         assert resp.status == expected, identity
@@ -52,8 +55,7 @@ async def test_route_without_declared_role_is_refused() -> None:
     await client.close()
 
 
-def test_the_access_log_never_writes_a_provisioning_token_or_a_query_string(
-        caplog: pytest.LogCaptureFixture) -> None:
+def test_the_access_log_never_writes_a_provisioning_token_or_a_query_string(caplog: pytest.LogCaptureFixture) -> None:
     from aiohttp.test_utils import make_mocked_request
 
     from hotline.web.accesslog import AccessLog

@@ -24,8 +24,9 @@ from hotline.work.policy import WorkPolicy
 SH = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 
-def item(i: int, kind: str = "intake", priority: int = 1, due: float = 1000.0, created: float = 0.0,
-         **kw: object) -> Item:
+def item(
+    i: int, kind: str = "intake", priority: int = 1, due: float = 1000.0, created: float = 0.0, **kw: object
+) -> Item:
     return Item(id=i, kind=kind, priority=priority, due_at=due, created_at=created, **kw)  # type: ignore[arg-type]
 
 
@@ -34,8 +35,12 @@ def worker(agent: str, since: float = 0.0, skills: frozenset[str] = frozenset())
 
 
 def test_items_go_by_priority_then_deadline_one_per_agent_longest_free_first() -> None:
-    items = [item(1, "review", priority=4, due=100), item(2, due=500), item(3, due=200),
-             item(4, due=50, not_before=999.0)]  # not due yet
+    items = [
+        item(1, "review", priority=4, due=100),
+        item(2, due=500),
+        item(3, due=200),
+        item(4, due=50, not_before=999.0),
+    ]  # not due yet
     offers = board.plan(items, [worker("b", since=5), worker("a", since=1)], per_agent=1, offer_seconds=30, now=10)
     assert [(o.item, o.agent, o.until) for o in offers] == [(3, "b", 40), (2, "a", 40)]
 
@@ -99,9 +104,13 @@ def test_the_line_planner_takes_agents_without_an_item_first() -> None:
 
 
 def test_summary_counts_waiting_in_hand_oldest_and_breaches() -> None:
-    items = [item(1, created=0, due=50), item(2, created=30, due=500),
-             replace(item(3, kind="review", due=10), state=State.ACCEPTED, agent="a"),
-             item(4, not_before=1000), replace(item(5, created=-50, due=900), state=State.OFFERED, agent="b")]
+    items = [
+        item(1, created=0, due=50),
+        item(2, created=30, due=500),
+        replace(item(3, kind="review", due=10), state=State.ACCEPTED, agent="a"),
+        item(4, not_before=1000),
+        replace(item(5, created=-50, due=900), state=State.OFFERED, agent="b"),
+    ]
     by = {s.kind: s for s in board.summary(items, ["intake", "review"], now=100)}
     assert (by["intake"].waiting, by["intake"].oldest_s, by["intake"].breaches) == (2, 100, 1)
     assert by["intake"].offered == 1
@@ -114,14 +123,19 @@ def test_deadlines_in_minutes_and_in_working_days(tmp_path: object) -> None:
     friday = dt.datetime(2026, 11, 27, 16, 0, tzinfo=SH)
     assert policy.deadline("intake", friday) == friday.timestamp() + 180
     # One working day after Friday 16:00: Monday is a holiday, so Tuesday 16:00.
-    assert dt.datetime.fromtimestamp(policy.deadline("review", friday), SH) == dt.datetime(2026, 12, 1, 16, 0,
-                                                                                           tzinfo=SH)
+    assert dt.datetime.fromtimestamp(policy.deadline("review", friday), SH) == dt.datetime(
+        2026, 12, 1, 16, 0, tzinfo=SH
+    )
     assert Calendar.from_settings(s.ivr).add_working_days(friday, 0.5) == friday + dt.timedelta(hours=12)
 
 
 def test_category_skills_are_inherited_and_a_kind_skill_wins() -> None:
-    s = Settings(work=WorkSettings(category_skills={"labour": "劳动"},
-                                   kinds={"review": {"priority": 4, "deadline_working_days": 1, "skill": "审核"}}))
+    s = Settings(
+        work=WorkSettings(
+            category_skills={"labour": "劳动"},
+            kinds={"review": {"priority": 4, "deadline_working_days": 1, "skill": "审核"}},
+        )
+    )
     policy = WorkPolicy.from_settings(s)
     assert policy.skill("intake", "labour-wages") == "劳动"
     assert policy.skill("intake", "env-noise") == ""
@@ -145,18 +159,29 @@ def test_duplicates_by_caller_address_or_words() -> None:
     assert c is not None and c.number == "2" and c.reasons[0].startswith("内容相似")
     assert compare(a, Probe("公交车站牌损坏，请尽快修复", number="3"), 0.6) is None
     assert compare(a, Probe("别的事", caller="13800000001", number="4"), 0.6).reasons == ("同一来电号码",)  # type: ignore[union-attr]
-    assert compare(Probe("甲", address="和平路12号", category="env-air"),
-                   Probe("乙", address="和平路12号", category="env-air"), 0.6).reasons == ("地址和分类相同",)  # type: ignore[union-attr]
+    assert compare(
+        Probe("甲", address="和平路12号", category="env-air"),
+        Probe("乙", address="和平路12号", category="env-air"),
+        0.6,
+    ).reasons == ("地址和分类相同",)  # type: ignore[union-attr]
     # The same address in another category is another matter.
-    assert compare(Probe("甲", address="和平路12号", category="env-air"),
-                   Probe("乙", address="和平路12号", category="traffic-road"), 0.6) is None
+    assert (
+        compare(
+            Probe("甲", address="和平路12号", category="env-air"),
+            Probe("乙", address="和平路12号", category="traffic-road"),
+            0.6,
+        )
+        is None
+    )
 
 
 def test_rolling_figures_per_kind() -> None:
-    rows = [("intake", 100.0, 110.0, 150.0, 280.0, "answer"),   # handled in time
-            ("intake", 100.0, 120.0, 400.0, 280.0, "dispatch"),  # late
-            ("intake", 500.0, None, None, 680.0, ""),            # still open
-            ("review", -5000.0, 10.0, 20.0, 100.0, "approve")]   # arrived before the window
+    rows = [
+        ("intake", 100.0, 110.0, 150.0, 280.0, "answer"),  # handled in time
+        ("intake", 100.0, 120.0, 400.0, 280.0, "dispatch"),  # late
+        ("intake", 500.0, None, None, 680.0, ""),  # still open
+        ("review", -5000.0, 10.0, 20.0, 100.0, "approve"),
+    ]  # arrived before the window
     by = {f.kind: f for f in compute(rows, since=0.0, kinds=["intake", "review", "voicemail"])}
     assert (by["intake"].arrived, by["intake"].handled, by["intake"].within_deadline) == (3, 2, 1)
     assert by["intake"].within_deadline_pct == 50.0 and by["intake"].avg_handle_s == 160.0

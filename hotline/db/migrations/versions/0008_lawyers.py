@@ -10,17 +10,17 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0008'
-down_revision = '0007'
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('agent_sessions') as batch_op:
-        batch_op.add_column(sa.Column('lawyer', sa.Boolean(), server_default='0', nullable=False))
+    with op.batch_alter_table("agent_sessions") as batch_op:
+        batch_op.add_column(sa.Column("lawyer", sa.Boolean(), server_default="0", nullable=False))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('agent_sessions') as batch_op:
-        batch_op.drop_column('lawyer')
+    with op.batch_alter_table("agent_sessions") as batch_op:
+        batch_op.drop_column("lawyer")

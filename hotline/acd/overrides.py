@@ -1,0 +1,73 @@
+"""The shift lead's overrides of the line plan: how many lines, standby on
+or off. Stored before the lead is answered and restored after a restart."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import replace
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from hotline.acd import lines as ln
+from hotline.config import AcdSettings
+from hotline.db.models import AcdIntent
+from hotline.ivr.schedule import Calendar
+
+
+class LeadOverrides:
+    """The AcdService's overrides (a base class: they change its line plan)."""
+
+    acd: AcdSettings
+    lines: ln.Lines
+    calendar: Calendar
+    sessions: async_sessionmaker
+    clock: Callable[[], dt.datetime]
+    note: Callable[..., None]
+    _recompute: Callable[[], None]
+
+    async def set_lines(self, count: int | None, actor: str) -> None:
+        self.lines = ln.set_override(self.lines, count)
+        self.note("lines-override", "", f"值班长将线路数设为 {count}" if count is not None else "恢复按排班", actor)
+        self._recompute()
+        await self._store_intent(
+            lines_override=count, lines_window=self.lines.override_window, lines_set_at=self.clock(), lines_actor=actor
+        )
+
+    async def set_standby(self, active: bool | None, actor: str) -> None:
+        self.lines = replace(self.lines, standby_manual=active)
+        self.note(
+            "standby-manual", "", {True: "值班长开启备班", False: "值班长关闭备班", None: "备班恢复自动"}[active], actor
+        )
+        self._recompute()
+        await self._store_intent(standby_manual=active, standby_actor=actor)
+
+    async def _store_intent(self, **values: object) -> None:
+        """Stored before the lead is answered: a crash right after still keeps it."""
+        async with self.sessions() as db, db.begin():
+            await db.execute(update(AcdIntent).where(AcdIntent.id == 1).values(**values))
+
+    async def _restore_intent(self) -> None:
+        async with self.sessions() as db:
+            row = await db.get(AcdIntent, 1)
+        if row is None:
+            return
+        self.lines = ln.restored(
+            self.acd,
+            self.calendar,
+            self.clock(),
+            row.lines_override,
+            row.lines_window,
+            row.lines_set_at,
+            row.standby_manual,
+        )
+        if self.lines.override is not None:
+            self.note("lines-override", "", f"重启后沿用值班长设定的线路数 {self.lines.override}", row.lines_actor)
+        if self.lines.standby_manual is not None:
+            self.note(
+                "standby-manual",
+                "",
+                "重启后沿用值班长的备班设定：" + ("开启" if self.lines.standby_manual else "关闭"),
+                row.standby_actor,
+            )
