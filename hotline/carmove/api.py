@@ -12,9 +12,8 @@ from hotline.carmove.service import CarMoveService
 from hotline.roles import Role
 from hotline.tickets.api import HANDOFF
 from hotline.tickets.calls import NotInCall
-from hotline.tickets.desk import dumps
 from hotline.web.auth import USER, allow
-from hotline.web.json import json_body
+from hotline.web.json import dumps, json_body
 from hotline.web.pages import page
 from hotline.web.throttle import RateLimit, throttle
 

@@ -43,7 +43,7 @@ def _hash(token: str, code: str) -> str:
 
 
 def _code() -> str:
-    return f"{secrets.randbelow(10 ** 6):06d}"
+    return f"{secrets.randbelow(10**6):06d}"
 
 
 def _six_digits(value: object) -> bool:
@@ -51,8 +51,14 @@ def _six_digits(value: object) -> bool:
 
 
 class VehicleRegistry:
-    def __init__(self, settings: Settings, sessions: async_sessionmaker[AsyncSession], outbox: Outbox,
-                 clock: Callable[[], dt.datetime], kick_outbox: Callable[[], None] = lambda: None):
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: Outbox,
+        clock: Callable[[], dt.datetime],
+        kick_outbox: Callable[[], None] = lambda: None,
+    ):
         self.settings = settings
         self.cfg = settings.carmove
         self.sessions = sessions
@@ -78,26 +84,63 @@ class VehicleRegistry:
             owner = car.owner_phone if car is not None and car.owner_phone != phone else ""
             for number in filter(None, (phone, owner)):
                 await self._within_limit(db, number, now)
-            db.add(VehicleCode(token=token, plate=plate, phone=phone, code_hash=_hash(token, code), via=via,
-                               owner_phone=owner, owner_code_hash=_hash(token + ":owner", owner_code) if owner else "",
-                               attempts=0, used=False, created_at=now,
-                               expires_at=now + dt.timedelta(minutes=self.cfg.code_minutes)))
-            self._sms(db, phone, f"【12345】您正在登记挪车联系电话（车牌 {plate}），验证码 {code}，"
-                                 f"{self.cfg.code_minutes} 分钟内有效。如非本人操作请忽略。", now)
+            db.add(
+                VehicleCode(
+                    token=token,
+                    plate=plate,
+                    phone=phone,
+                    code_hash=_hash(token, code),
+                    via=via,
+                    owner_phone=owner,
+                    owner_code_hash=_hash(token + ":owner", owner_code) if owner else "",
+                    attempts=0,
+                    used=False,
+                    created_at=now,
+                    expires_at=now + dt.timedelta(minutes=self.cfg.code_minutes),
+                )
+            )
+            self._sms(
+                db,
+                phone,
+                f"【12345】您正在登记挪车联系电话（车牌 {plate}），验证码 {code}，"
+                f"{self.cfg.code_minutes} 分钟内有效。如非本人操作请忽略。",
+                now,
+            )
             if owner:
-                self._sms(db, owner, f"【12345】有人申请将车牌 {plate} 的挪车联系电话改为 {mask_number(phone)}。"
-                                     f"如您同意，请将验证码 {owner_code} 告知对方（{self.cfg.code_minutes} 分钟内有效）；"
-                                     "如不同意，请忽略本短信，联系电话不会更改。", now)
-                db.add(CarmoveEvent(binding_id=None, at=now, kind="owner-change-asked",
-                                    note=f"{plate} 申请改为 {mask_number(phone)}（{via}），已请原车主同意"))
+                self._sms(
+                    db,
+                    owner,
+                    f"【12345】有人申请将车牌 {plate} 的挪车联系电话改为 {mask_number(phone)}。"
+                    f"如您同意，请将验证码 {owner_code} 告知对方（{self.cfg.code_minutes} 分钟内有效）；"
+                    "如不同意，请忽略本短信，联系电话不会更改。",
+                    now,
+                )
+                db.add(
+                    CarmoveEvent(
+                        binding_id=None,
+                        at=now,
+                        kind="owner-change-asked",
+                        note=f"{plate} 申请改为 {mask_number(phone)}（{via}），已请原车主同意",
+                    )
+                )
         self.kick_outbox()
-        return {"registration": token, "plate": plate, "phone": mask_number(phone),
-                "owner_consent": mask_number(owner) or None, "expires_in_s": self.cfg.code_minutes * 60}
+        return {
+            "registration": token,
+            "plate": plate,
+            "phone": mask_number(phone),
+            "owner_consent": mask_number(owner) or None,
+            "expires_in_s": self.cfg.code_minutes * 60,
+        }
 
     async def _within_limit(self, db: AsyncSession, number: str, now: dt.datetime) -> None:
-        sent = await db.scalar(select(func.count()).select_from(VehicleCode).where(
-            or_(VehicleCode.phone == number, VehicleCode.owner_phone == number),
-            VehicleCode.created_at >= now - dt.timedelta(hours=1)))
+        sent = await db.scalar(
+            select(func.count())
+            .select_from(VehicleCode)
+            .where(
+                or_(VehicleCode.phone == number, VehicleCode.owner_phone == number),
+                VehicleCode.created_at >= now - dt.timedelta(hours=1),
+            )
+        )
         if (sent or 0) >= self.cfg.codes_per_phone_hour:
             raise LimitReached(f"发往 {mask_number(number)} 的验证码过于频繁，请一小时后再试")
 
@@ -110,8 +153,11 @@ class VehicleRegistry:
             if row is None or row.used or row.expires_at < now or row.attempts >= self.cfg.code_attempts:
                 raise CodeRefused("验证码已失效，请重新获取")
             if row.owner_phone and not _six_digits(owner_code):
-                raise CodeRefused(f"该车牌已登记，需原车主（{mask_number(row.owner_phone)}）收到的验证码",
-                                  field="owner_code", owner_consent=mask_number(row.owner_phone))
+                raise CodeRefused(
+                    f"该车牌已登记，需原车主（{mask_number(row.owner_phone)}）收到的验证码",
+                    field="owner_code",
+                    owner_consent=mask_number(row.owner_phone),
+                )
             row.attempts += 1
             good = hmac.compare_digest(row.code_hash, _hash(row.token, str(code)))
             if row.owner_phone:
@@ -132,11 +178,22 @@ class VehicleRegistry:
             else:
                 car.owner_phone, car.via, car.verified_at = row.phone, row.via, now
             if previous and previous != row.phone:
-                db.add(CarmoveEvent(binding_id=None, at=now, kind="owner-changed",
-                                    note=f"{row.plate} 联系电话由 {mask_number(previous)} 改为 {mask_number(row.phone)}"
-                                         f"（原车主验证码同意，{row.via}）"))
-                self._sms(db, previous, f"【12345】车牌 {row.plate} 的挪车联系电话已按您的同意改为 "
-                                        f"{mask_number(row.phone)}。如非本人同意，请致电 12345。", now)
+                db.add(
+                    CarmoveEvent(
+                        binding_id=None,
+                        at=now,
+                        kind="owner-changed",
+                        note=f"{row.plate} 联系电话由 {mask_number(previous)} 改为 {mask_number(row.phone)}"
+                        f"（原车主验证码同意，{row.via}）",
+                    )
+                )
+                self._sms(
+                    db,
+                    previous,
+                    f"【12345】车牌 {row.plate} 的挪车联系电话已按您的同意改为 "
+                    f"{mask_number(row.phone)}。如非本人同意，请致电 12345。",
+                    now,
+                )
             plate, phone = row.plate, row.phone
         if previous and previous != phone:
             self.kick_outbox()
@@ -144,6 +201,18 @@ class VehicleRegistry:
         return {"plate": plate, "phone": mask_number(phone), "verified": True}
 
     def _sms(self, db: AsyncSession, phone: str, text: str, now: dt.datetime) -> None:
-        self.outbox.add_peer(db, "sms", "", "otp", {
-            "ticket": "", "channel": "sms", "citizen": phone, "kind": "otp", "text": text,
-            "at": now.isoformat(timespec="seconds")}, now)
+        self.outbox.add_peer(
+            db,
+            "sms",
+            "",
+            "otp",
+            {
+                "ticket": "",
+                "channel": "sms",
+                "citizen": phone,
+                "kind": "otp",
+                "text": text,
+                "at": now.isoformat(timespec="seconds"),
+            },
+            now,
+        )

@@ -66,9 +66,16 @@ async def register(api: Api, sms: GatewaySim, plate: str, phone: str, path: str 
 async def sms_code(sms: GatewaySim, plate: str, phone: str, consent: bool = False) -> str:
     """The code a phone was sent: its own registration's, or (consent) the
     one asking the current owner to agree to a change."""
-    text = (await eventually(lambda: [m["text"] for m in sms.messages.values()
-                                      if m["citizen"] == phone and plate in m["text"]
-                                      and ("如您同意" in m["text"]) == consent], timeout=15))[-1]
+    text = (
+        await eventually(
+            lambda: [
+                m["text"]
+                for m in sms.messages.values()
+                if m["citizen"] == phone and plate in m["text"] and ("如您同意" in m["text"]) == consent
+            ],
+            timeout=15,
+        )
+    )[-1]
     return re.search(r"验证码 ([0-9]{6})", text).group(1)  # type: ignore[union-attr]
 
 
@@ -94,8 +101,9 @@ async def test_a_registered_plate_changes_hands_only_with_its_owners_consent(con
         # The new phone's own code is not enough, nor is a guessed consent code.
         status, err = await public.request("POST", path + "/verify", json={"registration": token, "code": own})
         assert (status, err["error_id"], err["details"]["field"]) == (400, "carmove-code-refused", "owner_code")
-        status, err = await public.request("POST", path + "/verify",
-                                           json={"registration": token, "code": own, "owner_code": "000000"})
+        status, err = await public.request(
+            "POST", path + "/verify", json={"registration": token, "code": own, "owner_code": "000000"}
+        )
         assert (status, err["details"].get("attempts_left")) == (400, 4), err
         assert await owner_of(controller, plate) == OWNER
         # The owner was asked, and told who would take over (masked).
@@ -116,8 +124,14 @@ async def test_a_registered_plate_changes_hands_only_with_its_owners_consent(con
             await page.click("#vVerify")
             await page.wait_for_selector("#vDone:has-text('登记成功：京C54321，联系电话 138****0666')")
         assert await owner_of(controller, plate) == thief
-        await eventually(lambda: [m for m in sms.messages.values()
-                                  if m["citizen"] == OWNER and "已按您的同意改为 138****0666" in m["text"]], timeout=15)
+        await eventually(
+            lambda: [
+                m
+                for m in sms.messages.values()
+                if m["citizen"] == OWNER and "已按您的同意改为 138****0666" in m["text"]
+            ],
+            timeout=15,
+        )
         log = [(e.kind, e.note) for e in await _unbound(controller)]
         assert ("owner-changed", f"{plate} 联系电话由 137****0301 改为 138****0666（原车主验证码同意，public）") in log
         # Codes to one phone are limited per hour, whoever asks: the owner's phone had three.
@@ -132,17 +146,28 @@ async def test_a_registered_plate_changes_hands_only_with_its_owners_consent(con
 
 async def _newest_code(sms: GatewaySim, plate: str, phone: str, skip: int, consent: bool = False) -> str:
     """The code of a message of its kind newer than the `skip` already seen."""
+
     def fresh() -> list[str]:
-        texts = [m["text"] for m in sms.messages.values() if m["citizen"] == phone and plate in m["text"]
-                 and ("如您同意" in m["text"]) == consent]
+        texts = [
+            m["text"]
+            for m in sms.messages.values()
+            if m["citizen"] == phone and plate in m["text"] and ("如您同意" in m["text"]) == consent
+        ]
         return [re.search(r"验证码 ([0-9]{6})", t).group(1) for t in texts][skip:]  # type: ignore[union-attr]
+
     return (await eventually(fresh, timeout=15))[-1]
 
 
 async def steps(server: TestServer, binding: int) -> list[str]:
     async with server.app[SESSIONS]() as db:
-        return [e.kind for e in (await db.scalars(select(CarmoveEvent).where(CarmoveEvent.binding_id == binding)
-                                                  .order_by(CarmoveEvent.id))).all()]
+        return [
+            e.kind
+            for e in (
+                await db.scalars(
+                    select(CarmoveEvent).where(CarmoveEvent.binding_id == binding).order_by(CarmoveEvent.id)
+                )
+            ).all()
+        ]
 
 
 def shown(recorder: Recorder, channel_prefix: str) -> list[dict[str, str]]:
@@ -152,13 +177,19 @@ def shown(recorder: Recorder, channel_prefix: str) -> list[dict[str, str]]:
         raw = e.raw.as_dict()
         if not raw.get("Channel", "").startswith(channel_prefix):
             continue
-        out.append({k: v for k, v in raw.items() if k in ("CallerIDNum", "ConnectedLineNum", "CallerIDName",
-                                                           "ConnectedLineName")})
+        out.append(
+            {
+                k: v
+                for k, v in raw.items()
+                if k in ("CallerIDNum", "ConnectedLineNum", "CallerIDName", "ConnectedLineName")
+            }
+        )
     return out
 
 
 async def test_car_moving_end_to_end_with_masked_numbers(
-        controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
     settings = controller.app[SETTINGS]
     sms = await sim(controller, "sms").start()
     desk = await Desk(controller, "seat01").start()
@@ -195,16 +226,24 @@ async def test_car_moving_end_to_end_with_masked_numbers(
         x = b["x"]
         assert x in settings.carmove.pool and b["owner"] == "137****0301" and OWNER not in str(b)
         # The owner's phone rings showing X; it answers and hears the message.
-        ring = await recorder.wait_for(ev.Newstate, lambda e: e.channel.startswith(f"Local/{OWNER}@sim-pstn")
-                                       and e.channel.endswith(";2") and e.channel_state_desc == "Up", timeout=30)
+        ring = await recorder.wait_for(
+            ev.Newstate,
+            lambda e: (
+                e.channel.startswith(f"Local/{OWNER}@sim-pstn")
+                and e.channel.endswith(";2")
+                and e.channel_state_desc == "Up"
+            ),
+            timeout=30,
+        )
         assert ring.caller_id_num == x
         await eventually(lambda: _has(steps(controller, b["id"]), "answered"), timeout=20)
         await asyncio.sleep(3)  # part of the message
         await ami.action("PlayDTMF", Channel=ring.channel, Digit="1", Duration=120)
         await eventually(lambda: _has(steps(controller, b["id"]), "key1"), timeout=30)
         # The requester's leg enters a bridge with the owner's.
-        await recorder.wait_for(ev.UnknownEvent, lambda e: e.name == "BridgeEnter"
-                                and e.raw.get("Channel") == requester.inner, timeout=20)
+        await recorder.wait_for(
+            ev.UnknownEvent, lambda e: e.name == "BridgeEnter" and e.raw.get("Channel") == requester.inner, timeout=20
+        )
         async with controller.app[SESSIONS]() as db:
             row = await db.get(CarmoveBinding, b["id"])
             assert row is not None and row.state == "bridged" and row.owner == OWNER
@@ -218,23 +257,37 @@ async def test_car_moving_end_to_end_with_masked_numbers(
 
         # Within the binding's life, the owner calls X back and reaches the requester, shown X.
         await call_in(ami, OWNER, number=x)
-        back = await recorder.wait_for(ev.Newstate, lambda e: e.channel.startswith(
-            f"Local/{requester.caller}@sim-pstn") and e.channel.endswith(";2") and e.channel_state_desc == "Up",
-            timeout=30)
+        back = await recorder.wait_for(
+            ev.Newstate,
+            lambda e: (
+                e.channel.startswith(f"Local/{requester.caller}@sim-pstn")
+                and e.channel.endswith(";2")
+                and e.channel_state_desc == "Up"
+            ),
+            timeout=30,
+        )
         assert back.caller_id_num == x
         await ami.action("Hangup", Channel=back.channel)
         # The requester calls X and reaches the owner.
         await call_in(ami, requester.caller, number=x)
-        again = await recorder.wait_for(ev.Newstate, lambda e: e.channel.startswith(f"Local/{OWNER}@sim-pstn")
-                                        and e.channel.endswith(";2") and e.channel_state_desc == "Up"
-                                        and e.uniqueid != ring.uniqueid, timeout=30)
+        again = await recorder.wait_for(
+            ev.Newstate,
+            lambda e: (
+                e.channel.startswith(f"Local/{OWNER}@sim-pstn")
+                and e.channel.endswith(";2")
+                and e.channel_state_desc == "Up"
+                and e.uniqueid != ring.uniqueid
+            ),
+            timeout=30,
+        )
         assert again.caller_id_num == x
         await ami.action("Hangup", Channel=again.channel)
         # After the binding's life: the prompt, and nobody is rung.
         clock.now += dt.timedelta(minutes=settings.carmove.ttl_minutes + 1)
         await call_in(ami, OWNER, number=x, listen="carmove-ended")
-        await recorder.wait_for(ev.Newexten, lambda e: e.application == "Playback"
-                                and "carmove-ended" in e.app_data, timeout=30)
+        await recorder.wait_for(
+            ev.Newexten, lambda e: e.application == "Playback" and "carmove-ended" in e.app_data, timeout=30
+        )
         await asyncio.sleep(5)
         assert _steps_sync(recorder, requester.caller) == 1  # only the call back within the life
         ended = settings.recordings_dir / "sim-heard-carmove-ended.wav"
@@ -255,8 +308,11 @@ async def test_car_moving_end_to_end_with_masked_numbers(
 
 
 def _steps_sync(recorder: Recorder, number: str) -> int:
-    return len(recorder.of(ev.Newchannel, lambda e: e.channel.startswith(f"Local/{number}@sim-pstn")
-                           and e.channel.endswith(";1")))
+    return len(
+        recorder.of(
+            ev.Newchannel, lambda e: e.channel.startswith(f"Local/{number}@sim-pstn") and e.channel.endswith(";1")
+        )
+    )
 
 
 async def _has(got: Any, step: str) -> bool:
@@ -279,7 +335,8 @@ async def next_call(desk: Desk, ami: AMIClient, caller: str) -> None:
 
 
 async def test_the_monthly_limit_and_the_blacklist_refuse_and_unregistered_plates_are_named(
-        controller: TestServer, ami: AMIClient, clock: Clock) -> None:
+    controller: TestServer, ami: AMIClient, clock: Clock
+) -> None:
     sms = await sim(controller, "sms").start()
     desk = await Desk(controller, "seat01").start()
     lead = await Api(controller).login_as(Role.LEAD)
@@ -296,15 +353,27 @@ async def test_the_monthly_limit_and_the_blacklist_refuse_and_unregistered_plate
         async with controller.app[SESSIONS]() as db, db.begin():
             for n in range(controller.app[SETTINGS].carmove.monthly_limit):
                 at = clock.now - dt.timedelta(hours=1, minutes=n)
-                db.add(CarmoveBinding(x="02160000001", requester=requester, owner=OWNER, plate=PLATE, location="x",
-                                      agent="a", ticket_number="", state="bridged", created_at=at,
-                                      expires_at=at + dt.timedelta(minutes=30)))
+                db.add(
+                    CarmoveBinding(
+                        x="02160000001",
+                        requester=requester,
+                        owner=OWNER,
+                        plate=PLATE,
+                        location="x",
+                        agent="a",
+                        ticket_number="",
+                        state="bridged",
+                        created_at=at,
+                        expires_at=at + dt.timedelta(minutes=30),
+                    )
+                )
         await next_call(desk, ami, requester)
         status, err = await desk.call("POST", "/api/carmove/requests", json={"plate": PLATE, "location": "幸福路"})
         assert (status, err["error_id"]) == (429, "carmove-limit")
         # A number on the blacklist is refused whatever its count.
-        status, _ = await lead.request("POST", "/api/carmove/blacklist",
-                                       json={"number": "13900000397", "reason": "恶意挪车骚扰"})
+        status, _ = await lead.request(
+            "POST", "/api/carmove/blacklist", json={"number": "13900000397", "reason": "恶意挪车骚扰"}
+        )
         assert status == 201
         _, over = await lead.request("GET", "/api/carmove")
         assert over["blacklist"][0]["number"] == "139****0397" and over["this_month"] == 5
@@ -324,3 +393,72 @@ async def test_the_monthly_limit_and_the_blacklist_refuse_and_unregistered_plate
         assert [e.kind for e in await _unbound(controller)].count("refused") == 2
     finally:
         await close_all(desk, lead, sms)
+
+
+async def test_an_owner_the_pbx_cannot_call_leaves_the_requester_told_and_released_and_nothing_bound(
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    """Before: when Asterisk refused the owner's call after the requester
+    was put on hold, nothing undid it: the requester sat in hold music and
+    the pool number stayed bound to the two numbers."""
+    settings = controller.app[SETTINGS]
+    sms = await sim(controller, "sms").start()
+    desk = await Desk(controller, "seat01").start()
+    plate, requester = "京E20260", "13900000388"
+    try:
+        await register(desk.api, sms, plate, OWNER, path="/api/carmove/vehicles")
+        # The PBX can no longer place the owner's leg: its dial context has no extension.
+        await ami.action("Command", Command="dialplan remove extension _X.@hotline-carmove-dial")
+        # The requester keeps what they hear (sim-heard-carmove-refused.wav).
+        await ami.action(
+            "Originate",
+            Channel="Local/s@hotline-fallback",
+            Context="sim-listener",
+            Exten="carmove-refused",
+            Priority="1",
+            CallerID=f"<{requester}>",
+            Async="true",
+        )
+        pop = await desk.pop()
+        assert pop["ticket"]["caller"] == requester
+        status, b = await desk.call("POST", "/api/carmove/requests", json={"plate": plate, "location": "幸福路 9 号"})
+        assert status == 201 and b["state"] == "calling", b
+        # Asterisk refuses the call it was asked to place...
+        refused = await recorder.wait_for(
+            ev.OriginateResponse,
+            lambda e: e.channel == f"Local/{OWNER}@hotline-carmove-dial" and e.response == "Failure",
+            timeout=20,
+        )
+        assert refused.caller_id_num == b["x"]
+        # ...so the requester is told and released, long before the hold loop would have ended.
+        # (Newexten names the new place; after a Redirect its AppData can still be the old one's.)
+        told = await recorder.wait_for(
+            ev.Newexten, lambda e: (e.context, e.exten) == ("hotline-carmove-wait", "failed"), timeout=20
+        )
+        await recorder.wait_for(ev.Hangup, lambda e: e.channel == told.channel, timeout=20)
+        heard = settings.recordings_dir / "sim-heard-carmove-refused.wav"
+        await eventually(lambda: heard.is_file() and heard.stat().st_size > 44, timeout=15)
+        assert rms(heard) > 0.01 and seconds(heard) > 2, (rms(heard), seconds(heard))
+        assert not recorder.of(ev.Newexten, lambda e: (e.context, e.exten) == ("hotline-carmove-wait", "unreached"))
+        # Nothing is left bound: the binding ended, the agent sees why, the ticket says so.
+        status, view = await eventually(lambda: _settled(desk, b["id"]), timeout=15)
+        assert (status, view["state"], view["state_text"], view["active"]) == (200, "failed", "未能呼叫车主", False)
+        assert [e["kind"] for e in view["events"]] == ["created", "failed"]
+        status, ticket = await desk.call("GET", f"/api/tickets/{pop['ticket']['number']}")
+        assert [h["note"] for h in ticket["history"] if h["action"] == "carmove"][-1] == (
+            f"挪车未能呼叫车主（车牌 {plate}），已告知求助人"
+        )
+        # Calling X now reaches no one: the expired-binding prompt.
+        await call_in(ami, OWNER, number=b["x"], listen="carmove-refused-x")
+        await recorder.wait_for(
+            ev.Newexten, lambda e: e.application == "Playback" and "carmove-ended" in e.app_data, timeout=30
+        )
+    finally:
+        await ami.action("Command", Command="dialplan reload")
+        await ami.action("Hangup", Channel="/^Local.02160000.*@from-pstn/")
+        await close_all(desk, sms)
+
+
+async def _settled(desk: Desk, binding: int) -> tuple[int, dict[str, Any]] | None:
+    status, view = await desk.call("GET", f"/api/carmove/{binding}")
+    return (status, view) if view.get("state") != "calling" else None
