@@ -60,6 +60,7 @@ class Briefings:
         # One briefing at a time: each runs two children of tens of megabytes.
         self._one = asyncio.Lock()
         self._tasks = TaskSet("briefings")
+        self.checks = 0  # passes of the schedule: each made whatever was due
 
     # -- periods ---------------------------------------------------------------------------------
     def _bounds(self, first: dt.date, after: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -279,6 +280,7 @@ class Briefings:
                 await self.run_due()
             except Exception:  # a bad night must not stop tomorrow's briefing
                 log.exception("scheduled briefing failed; trying again within the hour")
+            self.checks += 1
             now = self.clock().astimezone(self.tz)
             wait = (next_run(now.replace(tzinfo=None), at) - now.replace(tzinfo=None)).total_seconds()
             # Looked at hourly at least: the clock may be changed, a failure retried.

@@ -88,21 +88,23 @@ class EspeakSynthesizer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        assert espeak.stdin is not None and espeak.stdout is not None
-        espeak.stdout.close()  # sox holds it now; espeak sees EPIPE if sox dies
-        try:
-            espeak.stdin.write(text.encode("utf-8"))
-            espeak.stdin.close()
-        except BrokenPipeError:
-            pass
-        try:
-            sox_err = sox.communicate(timeout=60)[1]
-            espeak_err = espeak.stderr.read().decode(errors="replace") if espeak.stderr else ""
-            espeak_code = espeak.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            sox.kill()
-            espeak.kill()
-            raise PromptError("合成超时") from None
+        # Leaving the block closes every pipe and reaps both, however it ends.
+        with espeak, sox:
+            assert espeak.stdin is not None and espeak.stdout is not None
+            espeak.stdout.close()  # sox holds it now; espeak sees EPIPE if sox dies
+            try:
+                espeak.stdin.write(text.encode("utf-8"))
+                espeak.stdin.close()
+            except BrokenPipeError:
+                pass
+            try:
+                sox_err = sox.communicate(timeout=60)[1]
+                espeak_err = espeak.stderr.read().decode(errors="replace") if espeak.stderr else ""
+                espeak_code = espeak.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                sox.kill()
+                espeak.kill()
+                raise PromptError("合成超时") from None
         if espeak_code != 0 or sox.returncode != 0:
             raise PromptError(f"合成失败：{(espeak_err or sox_err.decode(errors='replace')).strip()[:200]}")
 

@@ -49,6 +49,7 @@ class Pbx:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.paths = Paths(settings.pbx.instance_dir)
+        self._child: subprocess.Popen[bytes] | None = None  # the supervisor this object started
 
     # -- sandbox -----------------------------------------------------------
     def bwrap_argv(self, *command: str) -> list[str]:
@@ -155,6 +156,8 @@ class Pbx:
 
     # -- control -----------------------------------------------------------
     def supervisor_pid(self) -> int | None:
+        if self._child is not None and self._child.poll() is not None:
+            return None  # ours, and it ended (a zombie until reaped would still take a signal)
         try:
             pid = int(self.paths.pidfile.read_text().strip())
         except (FileNotFoundError, ValueError):
@@ -199,6 +202,7 @@ class Pbx:
             env=env,
         )
         sup_log.close()
+        self._child = proc  # reaped by stop(): a daemon, but still our child
         # Written here as well as by the supervisor, so a stop() that comes
         # before the child has run still finds it.
         self.paths.pidfile.write_text(str(proc.pid))
@@ -229,15 +233,21 @@ class Pbx:
             return False
         os.kill(pid, signal.SIGTERM)
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.supervisor_pid() is None:
-                return True
+        while self.supervisor_pid() is not None:
+            if time.monotonic() > deadline:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+                with contextlib.suppress(FileNotFoundError):
+                    self.paths.pidfile.unlink()
+                break
             time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-        with contextlib.suppress(FileNotFoundError):
-            self.paths.pidfile.unlink()
+        self._reap()
         return True
+
+    def _reap(self) -> None:
+        if self._child is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._child.wait(5)
 
     def cli(self, command: str, timeout: float = 15.0) -> str:
         if not (self.paths.run / "asterisk.ctl").exists():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from hotline.config import Settings
@@ -110,9 +111,9 @@ class Carrier:
     account: str
     password: str
 
-    @property
+    @cached_property
     def pbx(self) -> Pbx:
-        return Pbx(self.settings)
+        return Pbx(self.settings)  # one object: it reaps the supervisor it started
 
     def start(self) -> None:
         self.pbx.start()

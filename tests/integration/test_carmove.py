@@ -47,6 +47,40 @@ def rms(path: Path) -> float:
     return float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
 
 
+def stamp(e: ev.Event) -> float:
+    """When Asterisk sent the event (manager.conf timestampevents)."""
+    return float(e.raw.get("Timestamp"))
+
+
+def stamp_plus(e: ev.Event, seconds: float) -> float:
+    return stamp(e) + seconds
+
+
+def rms_between(path: Path, start: ev.Event, since: ev.Event | float, until: ev.Event | float) -> float:
+    """RMS of a recording between two moments, inside by a quarter second at each end."""
+    t0 = (since if isinstance(since, float) else stamp(since)) - stamp(start) + 0.25
+    t1 = (until if isinstance(until, float) else stamp(until)) - stamp(start) - 0.25
+    assert t1 - t0 > 0.4, (t0, t1)
+    out = subprocess.run(
+        ["sox", str(path), "-n", "trim", f"{t0:.2f}", f"{t1 - t0:.2f}", "stat"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    ).stderr
+    return float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+
+
+async def talk(ami: AMIClient, recorder: Recorder, channel: str) -> ev.Newexten:
+    """The party at this end of a call starts speaking (the speech sample on a loop)."""
+    await ami.action("Redirect", Channel=channel, Context="sim-speaker", Exten="s", Priority="1")
+    return await recorder.wait_for(ev.Newexten, lambda e: e.channel == channel and e.context == "sim-speaker")
+
+
+async def hush(ami: AMIClient, recorder: Recorder, channel: str) -> ev.Newexten:
+    await ami.action("Redirect", Channel=channel, Context="sim-caller", Exten="s", Priority="1")
+    return await recorder.wait_for(ev.Newexten, lambda e: e.channel == channel and e.context == "sim-caller")
+
+
 def seconds(path: Path) -> float:
     out = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True, timeout=30).stderr
     return float(re.search(r"Length \(seconds\):\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
@@ -247,12 +281,36 @@ async def test_car_moving_end_to_end_with_masked_numbers(
         async with controller.app[SESSIONS]() as db:
             row = await db.get(CarmoveBinding, b["id"])
             assert row is not None and row.state == "bridged" and row.owner == OWNER
-        await asyncio.sleep(2)  # the two talk
+        # The two talk in turn: a quiet second, the requester speaks, then the owner.
+        await asyncio.sleep(1)
+        requester_talks = await talk(ami, recorder, requester.outer)
+        await asyncio.sleep(2.5)
+        requester_stops = await hush(ami, recorder, requester.outer)
+        owner_talks = await talk(ami, recorder, ring.channel)
+        await asyncio.sleep(2.5)
         await ami.action("Hangup", Channel=ring.channel)
-        await recorder.wait_for(ev.Hangup, lambda e: e.channel == requester.inner, timeout=20)
-        # What the owner heard: the message, then the requester (the hold tune they send is silence here).
-        heard = next(settings.recordings_dir.glob(f"sim-heard-pstn-{OWNER}-*.wav"))
-        assert seconds(heard) > 4 and rms(heard) > 0.01, (seconds(heard), rms(heard))
+        owner_stops = await recorder.wait_for(ev.Hangup, lambda e: e.channel == requester.inner, timeout=20)
+        # What each heard, from the PBX's own recordings of their legs (both directions mixed,
+        # so a party's window is measured while only the other one speaks).
+        owner_file = next(settings.recordings_dir.glob(f"sim-heard-pstn-{OWNER}-*.wav"))
+        owner_start = await recorder.wait_for(
+            ev.Newexten,
+            lambda e: e.channel == ring.channel and "MixMonitor" in e.app_data,  # in sim-pstn's ExecIf
+        )
+        requester_file = settings.recordings_dir / f"carmove-{b['id']}-requester.wav"
+        requester_start = await recorder.wait_for(
+            ev.Newexten,
+            lambda e: (
+                e.channel == requester.inner and e.context == "hotline-carmove-wait" and e.application == "MixMonitor"
+            ),
+        )
+        await eventually(lambda: requester_file.is_file() and requester_file.stat().st_size > 44, timeout=15)
+        owner_heard = rms_between(owner_file, owner_start, requester_talks, requester_stops)
+        requester_heard = rms_between(requester_file, requester_start, owner_talks, owner_stops)
+        assert owner_heard > 0.01 and requester_heard > 0.01, (owner_heard, requester_heard)
+        # Before anyone spoke, the bridge carried nothing: the figures above are the other party.
+        silence = rms_between(owner_file, owner_start, stamp_plus(requester_talks, -1.0), requester_talks)
+        assert silence < 0.003, silence
         assert (settings.recordings_dir / f"carmove-{b['id']}-owner.wav").is_file()
 
         # Within the binding's life, the owner calls X back and reaches the requester, shown X.
@@ -285,13 +343,13 @@ async def test_car_moving_end_to_end_with_masked_numbers(
         # After the binding's life: the prompt, and nobody is rung.
         clock.now += dt.timedelta(minutes=settings.carmove.ttl_minutes + 1)
         await call_in(ami, OWNER, number=x, listen="carmove-ended")
-        await recorder.wait_for(
+        told = await recorder.wait_for(
             ev.Newexten, lambda e: e.application == "Playback" and "carmove-ended" in e.app_data, timeout=30
         )
-        await asyncio.sleep(5)
+        # The call ends after the prompt: its dialplan is done, and it rang nobody.
+        await recorder.wait_for(ev.Hangup, lambda e: e.channel == told.channel, timeout=30)
         assert _steps_sync(recorder, requester.caller) == 1  # only the call back within the life
         ended = settings.recordings_dir / "sim-heard-carmove-ended.wav"
-        await ami.action("Hangup", Channel="/^Local.02160000.*@from-pstn/")
         await eventually(lambda: ended.is_file() and ended.stat().st_size > 44, timeout=15)
         assert rms(ended) > 0.01 and seconds(ended) > 2
         assert "ended-call" in [e.kind for e in await _unbound(controller)]

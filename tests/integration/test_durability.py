@@ -29,12 +29,13 @@ FORM = {"category": "market-consumer", "district": "南城区", "content": "预�
 
 
 def _serve(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "hotline", "--config", str(TEST_CONFIG), "serve"],
-        env=env,
-        stdout=log.open("ab"),
-        stderr=subprocess.STDOUT,
-    )
+    with log.open("ab") as out:  # the child has its own copy of the descriptor
+        return subprocess.Popen(
+            [sys.executable, "-m", "hotline", "--config", str(TEST_CONFIG), "serve"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def _own_controller(settings: Settings, tmp_path: Path) -> tuple[Settings, dict[str, str], str]:

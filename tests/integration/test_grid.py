@@ -8,6 +8,7 @@ size and kind and private to who may read the ticket."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import stat
 import struct
 import zlib
@@ -67,7 +68,8 @@ async def upload(
     api: Api, number: str, data: bytes, *, origin: bool = True, filename: str = "site.png"
 ) -> tuple[int, dict]:
     form = aiohttp.FormData()
-    form.add_field("photo", data, filename=filename, content_type="image/png")
+    # A stream, as a phone's browser sends a file (raw bytes this large are refused by the client).
+    form.add_field("photo", io.BytesIO(data), filename=filename, content_type="image/png")
     headers = {"Origin": api.origin} if origin else {}
     async with api.http.post(api.server.make_url(f"/api/tickets/{number}/photos"), data=form, headers=headers) as r:
         return r.status, await r.json()

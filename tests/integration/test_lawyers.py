@@ -81,7 +81,11 @@ async def test_in_lawyer_hours_key_3_reaches_a_lawyer_and_never_a_general_agent(
         await lawyer.call("POST", "/api/agent/wrapup/end")
         other = await choose(controller, ami, recorder, "1")
         await other.queued(timeout=30)
-        await asyncio.sleep(4)  # longer than a ring (acd.ring_seconds 3): the lawyer's phone would have rung
+        # The lawyer is no member of the hotline's queue, and its two members are paused...
+        hotline = {i: m.paused for i, m in (await members(ami)).items()}
+        assert hotline == {"Local/seat01@sim-seat/n": True, "Local/seat02@sim-seat/n": True}
+        # ...so a ring cycle (acd.ring_seconds 3) later, nobody was rung for the caller.
+        await asyncio.sleep(4)
         assert not recorder.of(ev.AgentCalled, lambda e: e.caller_id_num == other.caller)
         await general[0].call("POST", "/api/agent/ready")
         connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == other.caller, timeout=30)

@@ -56,10 +56,13 @@ async def test_kill_9_of_asterisk_is_survived(
             return False
 
     await eventually(lambda: matches_intent(ami, intent), timeout=15)
-    # Calls in the queue: more callers than the two ready seats take.
+    # Calls in the queue: more callers than the two ready seats take; those two talk.
     for _ in range(4):
         await queue_caller(ami)
     await eventually(lambda: len(app[KEEPER].mirror.queues["hotline"].callers) >= 2, timeout=15)
+    await eventually(
+        lambda: [n for n, s in sorted(acd.floor.seats.items()) if s.talking] == ["seat01", "seat03"], timeout=15
+    )
 
     async with app[SESSIONS]() as db, db.begin():
         _, password = await accounts.create_user(db, "crash-lead", "值班长", [Role.LEAD])
@@ -94,13 +97,19 @@ async def test_kill_9_of_asterisk_is_survived(
         # The calls the seats were on died with Asterisk: no seat is left
         # "talking"; the agents who were on them are in after-call work.
         await eventually(lambda: not any(s.talking or s.ringing for s in acd.floor.seats.values()), timeout=10)
-        assert current_intent()[iface(2)] == (True, "培训")
+        after_crash = {iface(1): (True, "话后处理"), iface(2): (True, "培训"), iface(3): (True, "话后处理")}
+        assert current_intent() == after_crash
+        assert {n: s.status().value for n, s in acd.floor.seats.items() if s.agent} == {
+            "seat01": "wrapup",
+            "seat02": "paused",
+            "seat03": "wrapup",
+        }
         # The controller re-applied its intent to the fresh Asterisk.
         fresh = AMIClient(settings.ami, event_filters=[])
         await fresh.start()
         try:
             await fresh.wait_connected(15)
-            await eventually(lambda: matches_intent(fresh), timeout=20)
+            await eventually(lambda: matches_intent(fresh, after_crash), timeout=20)
         finally:
             await fresh.close()
 

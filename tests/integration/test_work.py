@@ -15,7 +15,6 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from hotline import accounts
-from hotline.acd.api import CALLBACKS
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
@@ -553,29 +552,56 @@ async def test_the_desk_and_the_seat_map_in_chromium(controller: TestServer, clo
 
 
 async def test_a_missed_call_callback_that_kept_failing_is_left_to_an_agent(
-    controller: TestServer, recorder: Recorder
+    controller: TestServer, ami: AMIClient, recorder: Recorder
 ) -> None:
-    callbacks = controller.app[CALLBACKS]
-    async with controller.app[SESSIONS]() as db, db.begin():
-        row = Callback(
-            kind="missed",
-            number="13677770009",
-            call_id="c-9",
-            position=0,
-            status="queued",
-            attempts=controller.app[SETTINGS].acd.callback_attempts,
-            last_result="NOANSWER",
-            created_at=callbacks.now(),
-            due_at=callbacks.now(),
-        )
-        db.add(row)
-        await db.flush()
-        cb_id = row.id
-    # The last automatic attempt is not answered either.
-    await callbacks._outcome(cb_id, "failed", "NOANSWER")
+    """Every automatic attempt goes through the PBX: the seat on the line
+    takes the placeholder, the citizen's (simulated) line refuses the call."""
+    seen: list[ev.Event] = []
+    number, attempts = "13677770009", controller.app[SETTINGS].acd.callback_attempts
     desks = await floor_of(controller, 2, lines=1)
-    agent = desks[1]
+    line, agent = desks
+    await ami.action("Setvar", Variable="SIM_PSTN_REFUSE", Value=number)
     try:
+        async with controller.app[SESSIONS]() as db, db.begin():
+            now = acd(controller).now()
+            row = Callback(
+                kind="missed",
+                number=number,
+                call_id="c-9",
+                position=0,
+                status="pending",
+                attempts=0,
+                created_at=now,
+                due_at=now,
+            )
+            db.add(row)
+            await db.flush()
+            cb_id = row.id
+        for attempt in range(1, attempts + 1):
+            # The seat on the line takes the placeholder, then the citizen's line is rung and refuses.
+            taken = await recorder.wait_for(
+                ev.AgentConnect,
+                lambda e: e.channel.startswith(f"Local/cb{cb_id}@") and not any(e is x for x in seen),
+                timeout=20,
+            )
+            seen.append(taken)
+            ended = await recorder.wait_for(
+                ev.HotlineCallback, lambda e: e.callback_id == str(cb_id) and not any(e is x for x in seen), timeout=20
+            )
+            seen.append(ended)
+            assert ended.status not in ("ANSWER", ""), ended.raw.as_dict()
+            cb = await eventually(lambda: _callback_after(controller, cb_id, attempt), timeout=15)
+            assert cb.last_result == ended.status
+            if attempt < attempts:
+                # Tried again after acd.callback_retry_seconds, once the seat is free again.
+                assert cb.status == "pending"
+                await eventually(lambda: acd(controller).floor.seats["seat01"].status().value == "wrapup")
+                await line.call("POST", "/api/agent/wrapup/end")
+                acd(controller).clock.now += dt.timedelta(
+                    seconds=controller.app[SETTINGS].acd.callback_retry_seconds + 1
+                )
+        assert cb.status == "failed" and cb.attempts == attempts
+        await ami.action("Setvar", Variable="SIM_PSTN_REFUSE", Value="")
         item = await offer_to(agent, kind="callback")
         assert "136****0009" in item["title"] and "13677770009" not in item["title"]
         _, detail = await agent.call("POST", f"/api/work/{item['id']}/accept")
@@ -597,3 +623,10 @@ async def test_a_missed_call_callback_that_kept_failing_is_left_to_an_agent(
         assert again["id"] == item["id"] and again["attempts"] == 1
     finally:
         await close_all(*desks)
+
+
+async def _callback_after(server: TestServer, cb_id: int, attempts: int) -> Callback | None:
+    """The callback once its `attempts`-th try is settled."""
+    async with server.app[SESSIONS]() as db:
+        cb = await db.get(Callback, cb_id)
+    return cb if cb is not None and cb.attempts == attempts and cb.status in ("pending", "failed") else None

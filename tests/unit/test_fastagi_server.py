@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 
 import pytest
@@ -28,28 +29,40 @@ def port(s: FastAGIServer) -> int:
     return s.port
 
 
+@contextlib.asynccontextmanager
+async def asterisk(server: FastAGIServer) -> AsyncIterator[tuple[asyncio.StreamReader, asyncio.StreamWriter]]:
+    """A loopback connection playing Asterisk's side, closed however the test ends."""
+    r, w = await asyncio.open_connection("127.0.0.1", port(server))
+    try:
+        yield r, w
+    finally:
+        w.close()
+        with contextlib.suppress(ConnectionError):
+            await w.wait_closed()
+
+
 async def test_plain_function_route(server: FastAGIServer) -> None:
     seen: list[AGISession] = []
     server.route("ivr", seen.append)
-    r, w = await asyncio.open_connection("127.0.0.1", port(server))
-    w.write(ENV)
-    await w.drain()
-    assert await r.read() == b""  # the session ends and closes
-    assert seen[0].channel.startswith("Local/12345") and seen[0].args == {"x": ["1"]}
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        await w.drain()
+        assert await r.read() == b""  # the session ends and closes
+        assert seen[0].channel.startswith("Local/12345") and seen[0].args == {"x": ["1"]}
 
 
 async def test_eof_inside_headers_ends_cleanly(server: FastAGIServer) -> None:
     called: list[object] = []
     server.route("ivr", called.append)
-    r, w = await asyncio.open_connection("127.0.0.1", port(server))
-    w.write(b"agi_network: yes\nagi_chan")
-    await w.drain()
-    w.close()
-    for _ in range(100):
-        if server.active_sessions == 0 and server.sessions_started == 1:
-            break
-        await asyncio.sleep(0.01)
-    assert server.active_sessions == 0 and not called
+    async with asterisk(server) as (r, w):
+        w.write(b"agi_network: yes\nagi_chan")
+        await w.drain()
+        w.close()
+        for _ in range(100):
+            if server.active_sessions == 0 and server.sessions_started == 1:
+                break
+            await asyncio.sleep(0.01)
+        assert server.active_sessions == 0 and not called
 
 
 async def test_command_reply_parsing(server: FastAGIServer) -> None:
@@ -60,15 +73,15 @@ async def test_command_reply_parsing(server: FastAGIServer) -> None:
         replies.append(await session.get_variable("HOTLINE_TAG"))
 
     server.route("ivr", ivr)
-    r, w = await asyncio.open_connection("127.0.0.1", port(server))
-    w.write(ENV)
-    assert await r.readline() == b"WAIT FOR DIGIT 1000\n"
-    w.write(b"200 result=49\n")
-    assert await r.readline() == b"GET VARIABLE HOTLINE_TAG\n"
-    w.write("200 result=1 (城建)\n".encode())
-    await w.drain()
-    assert await r.read() == b""
-    assert replies[0].result == "49" and replies[1] == "城建"  # type: ignore[union-attr]
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        assert await r.readline() == b"WAIT FOR DIGIT 1000\n"
+        w.write(b"200 result=49\n")
+        assert await r.readline() == b"GET VARIABLE HOTLINE_TAG\n"
+        w.write("200 result=1 (城建)\n".encode())
+        await w.drain()
+        assert await r.read() == b""
+        assert replies[0].result == "49" and replies[1] == "城建"  # type: ignore[union-attr]
 
 
 async def test_usage_error_is_typed(server: FastAGIServer) -> None:
@@ -81,13 +94,13 @@ async def test_usage_error_is_typed(server: FastAGIServer) -> None:
             errors.append(getattr(exc, "error_id", ""))
 
     server.route("ivr", ivr)
-    r, w = await asyncio.open_connection("127.0.0.1", port(server))
-    w.write(ENV)
-    await r.readline()
-    w.write(b"520-Invalid command syntax.  Proper usage follows:\nUsage: ...\n520 End of proper usage.\n")
-    await w.drain()
-    assert await r.read() == b""
-    assert errors == ["agi-command-failed"]
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        await r.readline()
+        w.write(b"520-Invalid command syntax.  Proper usage follows:\nUsage: ...\n520 End of proper usage.\n")
+        await w.drain()
+        assert await r.read() == b""
+        assert errors == ["agi-command-failed"]
 
 
 async def test_close_cancels_sessions_promptly(server: FastAGIServer) -> None:
@@ -101,18 +114,17 @@ async def test_close_cancels_sessions_promptly(server: FastAGIServer) -> None:
             raise
 
     server.route("ivr", ivr)
-    r, w = await asyncio.open_connection("127.0.0.1", port(server))
-    w.write(ENV)
-    await r.readline()
-    await asyncio.wait_for(server.close(), 3)
-    assert cancelled.is_set() and server.active_sessions == 0
-    w.close()
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        await r.readline()
+        await asyncio.wait_for(server.close(), 3)
+        assert cancelled.is_set() and server.active_sessions == 0
 
 
 async def test_unknown_script_is_refused(server: FastAGIServer) -> None:
-    r, w = await asyncio.open_connection("127.0.0.1", port(server))
-    w.write(ENV.replace(b"script: ivr", b"script: nope").replace(b"/ivr?x=1", b"/nope"))
-    line = await r.readline()
-    assert line.startswith(b"VERBOSE")
-    w.write(b"200 result=1\n")
-    assert await r.read() == b""
+    async with asterisk(server) as (r, w):
+        w.write(ENV.replace(b"script: ivr", b"script: nope").replace(b"/ivr?x=1", b"/nope"))
+        line = await r.readline()
+        assert line.startswith(b"VERBOSE")
+        w.write(b"200 result=1\n")
+        assert await r.read() == b""
