@@ -16,11 +16,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd import lines as ln
 from hotline.acd.service import AcdService
@@ -32,10 +33,19 @@ from hotline.config import Settings
 from hotline.db.models import Callback
 from hotline.numbers import ascii_digits, mask_number
 from hotline.tasks import TaskSet
-from hotline.work import rows as work_rows
-from hotline.work.policy import WorkPolicy
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackGaveUp:
+    """The automatic attempts are spent; hooks run in the transaction recording it."""
+
+    db: AsyncSession
+    callback_id: int
+    number: str
+    attempts: int
+    at: dt.datetime
 
 
 class CallbackService:
@@ -54,7 +64,7 @@ class CallbackService:
         self.sessions = sessions
         self.clock = clock
         self.prompts = prompts_pbx_dir.rstrip("/")
-        self.policy = WorkPolicy.from_settings(settings)
+        self._on_gave_up: list[Callable[[CallbackGaveUp], Awaitable[None]]] = []
         self.in_queue: set[int] = set()  # placeholders waiting or connected
         self._lock = asyncio.Lock()
         self.dispatch_errors = 0
@@ -68,6 +78,9 @@ class CallbackService:
         client.on(ev.QueueCallerAbandon, self._on_abandon)
         client.on(ev.HotlineCallback, self._on_callback_ended)
         client.on(ev.Hangup, self._on_hangup)
+
+    def on_gave_up(self, hook: Callable[[CallbackGaveUp], Awaitable[None]]) -> None:
+        self._on_gave_up.append(hook)
 
     def start(self) -> None:
         self._tasks.spawn(self.run(), name="callback-dispatch")
@@ -220,22 +233,16 @@ class CallbackService:
             )
             self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 未接通（{detail}），稍后重试")
         else:
-            # An agent off the lines tries once more by hand (work item
-            # "callback", committed with the failure: neither without the other).
+            # Whoever tries once more by hand (the work queue: an agent off
+            # the lines) is told in the failure's transaction: neither without the other.
             async with self.sessions() as db, db.begin():
                 await db.execute(
                     update(Callback)
                     .where(Callback.id == cb_id)
                     .values(status="failed", last_result=detail, done_at=self.now())
                 )
-                await work_rows.enqueue(
-                    db,
-                    self.policy,
-                    kind="callback",
-                    now=self.clock(),
-                    ref=str(cb_id),
-                    title=f"来电 {mask_number(cb.number)} 自动回拨 {cb.attempts} 次未接通",
-                )
+                for hook in self._on_gave_up:
+                    await hook(CallbackGaveUp(db, cb_id, cb.number, cb.attempts, self.clock()))
             self.acd.note("callback", "", f"回拨 {mask_number(cb.number)} 多次未接通，转人工回拨")
 
     async def _set(self, cb_id: int, **values: Any) -> None:

@@ -21,7 +21,7 @@ from hotline.web.keys import AMI, CLOCK, SESSIONS, SETTINGS
 from hotline.work import api as work_api
 from hotline.work.desk import WorkDesk
 from hotline.work.figures import WorkFigures
-from hotline.work.messages import MessageWork
+from hotline.work.messages import CallbackWork, MessageWork
 from hotline.work.policy import WorkPolicy
 from hotline.work.rows import news_of
 from hotline.work.service import WorkService
@@ -84,6 +84,7 @@ async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     store.moves.on_move(TicketWork(settings, WorkPolicy.from_settings(settings)).on_move)
     store.moves.on_commit(lambda info: work.kick(news_of(info)))
     app[ivr_api.DRIVER].on_message(MessageWork(WorkPolicy.from_settings(settings)).on_message)
+    app[acd_api.CALLBACKS].on_gave_up(CallbackWork(WorkPolicy.from_settings(settings)).on_gave_up)
     hub = app[tickets_api.DESKS]
     work.subscribe_agents(lambda agent, items: hub.push(agent, {"type": "work", "items": [v.as_dict() for v in items]}))
     hub.work_of = lambda agent: [v.as_dict() for v in work.of_agent(agent)]
