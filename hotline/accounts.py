@@ -27,6 +27,9 @@ from hotline.sessions import session_key
 
 _hasher = PasswordHasher()
 _USERNAME = re.compile(r"^[A-Za-z0-9_.-]{2,64}$")
+# One rule for every password a person sets or is given: the web forms, the
+# administrator's page and the CLI all check it here.
+PASSWORD_MIN = 10
 
 
 class AccountError(HotlineError):
@@ -57,30 +60,23 @@ async def create_user(
     department: str = "",
     must_change_password: bool = False,
 ) -> tuple[Identity, str]:
-    """Create a user; returns it and the password (generated when not given)."""
+    """Create a user; returns it and the password (generated when not given).
+    Which units exist is the caller's to check (people/admin.py)."""
     if not _USERNAME.match(username):
-        raise AccountError("username: 2-64 letters, digits, '_', '.', '-'", field="username")
+        raise AccountError("用户名：2-64 个字母、数字或 _ . -", field="username")
     if username.lower() in RESERVED_NAMES:
-        raise AccountError(f"username {username!r} is reserved: the hotline itself acts under it", field="username")
-    if not roles or Role.PUBLIC in roles:
-        raise AccountError(
-            "roles: give at least one of agent, lead, admin, department, lawyer, grid, leader", field="roles"
-        )
+        raise AccountError(f"用户名 {username} 为系统保留（系统以此名义记录操作）", field="username")
+    check_roles(roles)
     if await db.scalar(select(User).where(User.username == username)) is not None:
-        raise AccountError(f"username {username!r} is taken", field="username")
-    password = password or secrets.token_urlsafe(12)
-    if len(password) < 8:
-        raise AccountError("password: at least 8 characters", field="password")
-    if Role.LEADER in roles and len(set(roles)) > 1:
-        raise AccountError("a leader account reads briefings only: give it no other role", field="roles")
+        raise AccountError(f"用户名 {username} 已被使用", field="username")
+    password = password or one_time_password()
+    check_password(password)
     if Role.LAWYER in roles and Role.AGENT not in roles:
         # A lawyer works at the agents' desk (legal calls and items only).
         roles = [Role.AGENT, *roles]
     if (Role.DEPARTMENT in roles or Role.GRID in roles) and not department:
-        raise AccountError(
-            "department and grid accounts need --department CODE (a department or a community)", field="department"
-        )
-    hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, password)
+        raise AccountError("承办单位和网格员账号须指定所属单位（--department 编码）", field="department")
+    hashed = await hash_password(password)
     user = User(
         username=username,
         display_name=display_name or username,
@@ -94,21 +90,45 @@ async def create_user(
     return identity_of(user), password
 
 
+def check_roles(roles: list[Role]) -> None:
+    if not roles or {Role.PUBLIC, Role.METRICS, Role.GATEWAY} & set(roles):
+        raise AccountError(
+            "请至少选择一个角色：agent（坐席员）、lead（值班长）、admin（管理员）、department（承办单位）、"
+            "lawyer（律师）、grid（网格员）、leader（领导）",
+            field="roles",
+        )
+    if Role.LEADER in roles and len(set(roles)) > 1:
+        raise AccountError("领导账号只读简报，不能兼有其他角色", field="roles")
+
+
+def check_password(password: str) -> None:
+    if len(password) < PASSWORD_MIN:
+        raise AccountError(f"密码至少 {PASSWORD_MIN} 个字符", field="password")
+
+
+def one_time_password() -> str:
+    return secrets.token_urlsafe(12)  # 16 characters
+
+
+async def hash_password(password: str) -> str:
+    return await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, password)
+
+
 def parse_skills(text: str) -> list[str]:
     """'涉企,方言' -> ['涉企', '方言']: what work items may ask of an agent."""
     skills = [x.strip() for x in text.replace("，", ",").split(",") if x.strip()]
     for x in skills:
         if len(x) > 16 or any(c in x for c in "\"'<>\n"):
-            raise AccountError(f"skill {x!r}: at most 16 characters, no quotes or brackets", field="skills")
+            raise AccountError(f"技能 {x}：至多 16 个字符，不含引号或尖括号", field="skills")
     if len(",".join(skills)) > 128:
-        raise AccountError("skills: at most 128 characters in all", field="skills")
+        raise AccountError("技能合计至多 128 个字符", field="skills")
     return list(dict.fromkeys(skills))
 
 
 async def set_skills(db: AsyncSession, username: str, skills: list[str]) -> None:
     user = await db.scalar(select(User).where(User.username == username))
     if user is None:
-        raise AccountError(f"no user {username!r}", field="username")
+        raise AccountError(f"没有用户 {username}", field="username")
     user.skills = ",".join(skills)
 
 
@@ -162,8 +182,8 @@ async def change_password(
     """The user sets their own password (and a one-time one stops being
     needed). Every other login of theirs ends: whoever else held one (a
     borrowed or stolen password) is out. Returns the ended sessions' hashes."""
-    if len(new) < 10:
-        raise AccountError("新密码至少 10 个字符", field="new_password")
+    if len(new) < PASSWORD_MIN:
+        raise AccountError(f"新密码至少 {PASSWORD_MIN} 个字符", field="new_password")
     if new == current:
         raise AccountError("新密码不能与当前密码相同", field="new_password")
     async with sessions() as db:
@@ -174,7 +194,7 @@ async def change_password(
         or await verify_password(candidate, current) is None
     ):
         raise WrongPassword("当前密码不正确", field="current_password")
-    hashed = await asyncio.get_running_loop().run_in_executor(_PASSWORDS, _hasher.hash, new)
+    hashed = await hash_password(new)
     async with sessions() as db, db.begin():
         await db.execute(
             update(User).where(User.id == who.user_id).values(password_hash=hashed, must_change_password=False)

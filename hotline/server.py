@@ -56,6 +56,7 @@ from hotline.pbx.descriptors import raise_soft_limit
 from hotline.pbx.health import PbxWatch
 from hotline.pbx.process import Pbx
 from hotline.pbx.trunks import TrunkWatch
+from hotline.people import api as people_api
 from hotline.police import api as police_api
 from hotline.police.app import police_ctx
 from hotline.recordings import api as recordings_api
@@ -248,6 +249,7 @@ def create_app(
     app.cleanup_ctx.append(carmove_ctx)
     app.cleanup_ctx.append(work_ctx)
     app.cleanup_ctx.append(briefings_ctx)
+    app.cleanup_ctx.append(people_api.people_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:
         app[DEMO] = demo
@@ -274,6 +276,7 @@ def create_app(
     recordings_api.setup(app)
     pbx_api.setup(app)
     seats_api.setup(app)
+    people_api.setup(app)
     return app
 
 

@@ -6,6 +6,7 @@ import argparse
 import logging
 import sys
 
+from hotline.cli import users
 from hotline.cli.commands import (
     cmd_config_show,
     cmd_db_upgrade,
@@ -14,8 +15,6 @@ from hotline.cli.commands import (
     cmd_seat_phone,
     cmd_seatmap,
     cmd_sim_110,
-    cmd_user_add,
-    cmd_user_skills,
 )
 from hotline.cli.pbx import (
     cmd_pbx_cli,
@@ -85,24 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.add_argument("file")
     validate.set_defaults(func=cmd_ivr_validate)
 
-    user = sub.add_parser("user", help="people who log in").add_subparsers(dest="sub", required=True)
-    add = user.add_parser("add", help="create a user; prints a generated password")
-    add.add_argument("username")
-    add.add_argument("--name", help="display name, e.g. 张三")
-    add.add_argument(
-        "--role",
-        action="append",
-        required=True,
-        help="agent, lead, admin, department, lawyer, grid or leader (repeatable)",
-    )
-    add.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    add.add_argument("--department", help="department and grid accounts: the department or community code")
-    add.add_argument("--skills", help="comma-separated skills work items may ask for, e.g. 涉企,方言")
-    add.set_defaults(func=cmd_user_add)
-    skills = user.add_parser("skills", help="set an agent's skills (comma-separated; '' clears them)")
-    skills.add_argument("username")
-    skills.add_argument("skills")
-    skills.set_defaults(func=cmd_user_skills)
+    users.register(sub)
 
     rec = sub.add_parser("recordings", help="call recordings").add_subparsers(dest="sub", required=True)
     purge = rec.add_parser("purge", help="delete recordings older than recordings.retention_days")
@@ -139,6 +121,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    if not args.verbose and args.command in ("user", "seat", "recordings", "ivr", "config"):
+        # Migrations say every step at INFO: a one-line command would print a page before its answer.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
     except ConfigError as exc:

@@ -56,6 +56,19 @@ class User(Base):
         server_default="",
         doc="comma-separated skills (涉企, 方言, ...) work items may ask for",
     )
+    last_login_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class UserAudit(Base):
+    """Every change an administrator (or the CLI) made to an account."""
+
+    __tablename__ = "user_audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(32), doc="create | edit | reset-password | disable | enable | unlock")
+    detail: Mapped[str] = mapped_column(String(500), default="")
 
 
 class WebSession(Base):

@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlsplit
 
 from aiohttp import web
+from sqlalchemy import update
 
 from hotline import accounts
 from hotline import sessions as web_sessions
 from hotline.accounts import FIRST_ADMIN_FILE
 from hotline.config import GATEWAY_CHANNELS
 from hotline.credentials import ensure_secrets
-from hotline.db.models import utcnow
+from hotline.db.models import User, utcnow
 from hotline.errors import HotlineError
 from hotline.roles import PEOPLE, Role
 from hotline.tasks import TaskSet
@@ -116,6 +117,7 @@ async def login(request: web.Request) -> web.Response:
     async with app[SESSIONS]() as db, db.begin():
         await web_sessions.purge_expired_sessions(db)
         token = await web_sessions.open_session(db, who, _idle(app))
+        await db.execute(update(User).where(User.id == who.user_id).values(last_login_at=utcnow()))
     resp = web.json_response(
         {
             "username": who.username,

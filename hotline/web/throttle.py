@@ -80,6 +80,23 @@ class LoginThrottle:
                 self._recent(book, key, now).append(now)
         self.prune(now)
 
+    def locked(self, username: str, now: float) -> bool:
+        """Refused at login now: too many wrong passwords for the account,
+        from anywhere or from one address."""
+        if len(self._recent(self._by_user, username, now)) >= self.per_user:
+            return True
+        prefix = f"{username}\x00"
+        return any(
+            len(self._recent(self._by_pair, key, now)) >= self.per_pair
+            for key in [k for k in self._by_pair if k.startswith(prefix)]
+        )
+
+    def forget(self, username: str) -> None:
+        """An administrator unlocked the account: its failures are forgotten."""
+        self._by_user.pop(username, None)
+        for key in [k for k in self._by_pair if k.startswith(f"{username}\x00")]:
+            del self._by_pair[key]
+
     def prune(self, now: float) -> None:
         """Forget addresses and accounts with nothing in the window (bounded memory)."""
         if len(self._by_address) + len(self._by_pair) + len(self._by_user) < 10_000:

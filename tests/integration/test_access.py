@@ -100,7 +100,7 @@ async def test_the_names_the_hotline_acts_under_cannot_be_accounts(controller: T
         for name in ("public", "System", "survey"):
             with pytest.raises(accounts.AccountError) as info:
                 await accounts.create_user(db, name, name, [Role.AGENT])
-            assert "reserved" in str(info.value)
+            assert "保留" in str(info.value)
         await accounts.create_user(db, "publicity", "宣传", [Role.AGENT])  # only the exact names
 
 
