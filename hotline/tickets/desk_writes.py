@@ -83,7 +83,9 @@ class DeskWrites(TicketCore):
             if action == "dispatch":
                 note = self._dispatch(t, body, now)
             else:
-                t.closed_at = now
+                # Answered on the spot: no unit handled it, whatever the form
+                # pre-filled from the category (it is counted for no bureau).
+                t.department, t.deadline_at, t.closed_at = "", None, now
             # A phone ticket sent on may repeat an open one (other channels were
             # compared when they were taken in).
             await self._move(

@@ -110,8 +110,12 @@ async def test_answered_on_the_spot_closes(store: TicketStore) -> None:
         as_json(await store.submit(number, AGENT, {**FORM, "handling": "answered"}))  # no answer given
     with pytest.raises(NotYourTicket):
         as_json(await store.submit(number, OTHER, {**FORM, "handling": "answered", "answer": "已解答"}))
-    t = as_json(await store.submit(number, AGENT, {**FORM, "handling": "answered", "answer": "已解答"}))
+    # The desk pre-fills the category's bureau; answered on the spot, no unit handled it.
+    t = as_json(
+        await store.submit(number, AGENT, {**FORM, "handling": "answered", "answer": "已解答", "department": "zjw"})
+    )
     assert t["status"] == "closed" and t["closed_at"]
+    assert (t["department"], t["department_text"], t["deadline_at"]) == ("", "", None)
     with pytest.raises(wf.TransitionRefused):
         as_json(await store.submit(number, AGENT, {**FORM, "handling": "answered", "answer": "again"}))
 
