@@ -30,28 +30,55 @@ class CallRow(Protocol):
     callback_id: int | None
 
 
+# Less history than this is no ground for advice: the page says so, with
+# what there is.
+MIN_DAYS = 7.0
+MIN_CALLS = 100
+
+
 @dataclass(frozen=True, slots=True)
 class History:
-    arrivals: tuple[float, ...]  # calls per half hour, averaged over the days
+    arrivals: tuple[float, ...]  # calls per half hour, averaged over the days that half hour was recorded
     handle_s: float
     patience_s: float | None  # None: nobody gave up (Erlang C)
-    days: int
+    days: int  # the window asked for
     calls: int
+    first_at: float | None = None  # the oldest call in the window (epoch s)
+    span_days: float = 0.0  # from the oldest call to now: what the averages rest on
+
+    @property
+    def enough(self) -> bool:
+        return self.span_days >= MIN_DAYS and self.calls >= MIN_CALLS
+
+    def basis(self, calendar: Calendar) -> str:
+        """What the advice rests on, in words for the shift lead."""
+        if self.first_at is None:
+            return f"近 {self.days} 天没有来电记录，无法给出排班建议。"
+        since = calendar.local(dt.datetime.fromtimestamp(self.first_at, dt.timezone.utc)).strftime("%m月%d日 %H:%M")
+        span = f"{self.span_days:.1f} 天" if self.span_days >= 1 else f"{self.span_days * 24:.1f} 小时"
+        said = f"依据自 {since} 起 {span}的 {self.calls} 通来电"
+        if self.enough:
+            return said + "。"
+        return said + f"：记录太少（至少需要 {MIN_DAYS:g} 天、{MIN_CALLS} 通来电），下表只是参考，不能作为排班依据。"
 
 
 def summarise(rows: Iterable[CallRow], queue: str, now: float, days: int, calendar: Calendar) -> History:
-    """Callers of `queue` who joined in the `days` before now. Patience is
-    estimated the way a censored exponential is: abandons over the total time
-    every caller waited (an answered caller's wait is a lower bound of theirs)."""
+    """Callers of `queue` who joined in the `days` before now. Each half
+    hour is averaged over the days it was recorded (since the oldest call),
+    not over the whole window. Patience is estimated the way a censored
+    exponential is: abandons over the total time every caller waited (an
+    answered caller's wait is a lower bound of theirs)."""
     counts = [0] * SLOTS
     handle: list[float] = []
     waited = 0.0
     abandons = calls = 0
+    first: float | None = None
     since = now - days * 86400
     for r in rows:
         if r.queue != queue or r.callback_id is not None or not since <= r.joined_at < now:
             continue
         calls += 1
+        first = r.joined_at if first is None else min(first, r.joined_at)
         local = calendar.local(dt.datetime.fromtimestamp(r.joined_at, dt.timezone.utc))
         counts[local.hour * 2 + local.minute // 30] += 1
         waited += r.hold_s or 0.0
@@ -59,13 +86,32 @@ def summarise(rows: Iterable[CallRow], queue: str, now: float, days: int, calend
             abandons += 1
         elif r.answered_at is not None and r.talk_s is not None:
             handle.append(r.talk_s + (r.wrapup_s or 0.0))
+    seen = _occurrences(first, now, calendar) if first is not None else [0] * SLOTS
     return History(
-        arrivals=tuple(c / days for c in counts),
+        arrivals=tuple(c / n if n else 0.0 for c, n in zip(counts, seen)),
         handle_s=sum(handle) / len(handle) if handle else DEFAULT_HANDLE_S,
         patience_s=waited / abandons if abandons else None,
         days=days,
         calls=calls,
+        first_at=first,
+        span_days=(now - first) / 86400 if first is not None else 0.0,
     )
+
+
+def _occurrences(first: float, now: float, calendar: Calendar) -> list[int]:
+    """How many times each half hour of the day began (or was under way) between the oldest call and now."""
+    start = calendar.local(dt.datetime.fromtimestamp(first, dt.timezone.utc))
+    start = start.replace(minute=30 * (start.minute // 30), second=0, microsecond=0)
+    end = calendar.local(dt.datetime.fromtimestamp(now, dt.timezone.utc))
+    seen = [0] * SLOTS
+    day = start.date()
+    while day <= end.date():
+        for slot in range(SLOTS):
+            at = dt.datetime.combine(day, dt.time(slot // 2, 30 * (slot % 2)), tzinfo=calendar.tz)
+            if start <= at <= end:
+                seen[slot] += 1
+        day += dt.timedelta(days=1)
+    return seen
 
 
 def advise(

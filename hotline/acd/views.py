@@ -114,6 +114,9 @@ class AcdViews:
             "calls": history.calls,
             "handle_s": round(history.handle_s, 1),
             "patience_s": round(history.patience_s, 1) if history.patience_s else None,
+            "span_days": round(history.span_days, 2),
+            "enough": history.enough,
+            "basis": history.basis(self.calendar),
             "targets": {"service_level": 0.8, "within_s": 15, "connection_rate": 0.95},
             "slots": advisor.advise(history, self.acd, self.calendar, today, k),
         }

@@ -84,6 +84,7 @@ async def test_the_advisor_recommends_lines_per_half_hour_and_answers_what_if(
         status, r = await lead.request("GET", "/api/acd/staffing")
         # 1 200 s waited by every half hour's callers over its 3 who gave up: a mean patience of 400 s.
         assert status == 200 and (r["calls"], r["handle_s"], r["patience_s"]) == (28 * 4 * 60, 240.0, 400.0)
+        assert r["enough"] is True and r["basis"].startswith("依据自") and "参考" not in r["basis"]
         nine = r["slots"][18]
         assert (nine["start"], nine["arrivals"], nine["erlangs"], nine["configured"]) == ("09:00", 60.0, 8.0, 6)
         # 8 erlangs: the lines it needs and what 6 give, as callers played through the lines find them.
@@ -108,5 +109,42 @@ async def test_the_advisor_recommends_lines_per_half_hour_and_answers_what_if(
             await page.locator("#staffing").scroll_into_view_if_needed()
             SHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SHOTS / "seatmap-staffing.png"), full_page=True)
+    finally:
+        await lead.close()
+
+
+async def test_a_few_minutes_of_calls_are_not_advice_and_the_page_says_so(controller: TestServer, clock: Clock) -> None:
+    """Before: eight minutes of a demo's calls were spread over 28 days and the
+    advisor said two lines would answer everyone in 15 s."""
+    now = clock.now.timestamp()
+    async with controller.app[SESSIONS]() as db, db.begin():
+        for n in range(24):
+            t = now - 480 + 20 * n
+            db.add(
+                QueueCall(
+                    uniqueid=f"short-{n}",
+                    queue="hotline",
+                    joined_at=t,
+                    hold_s=60.0,
+                    abandoned=n % 3 == 0,
+                    answered_at=None if n % 3 == 0 else t + 60,
+                    talk_s=None if n % 3 == 0 else 120.0,
+                    wrapup_s=None if n % 3 == 0 else 20.0,
+                )
+            )
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        _, r = await lead.request("GET", "/api/acd/staffing")
+        assert r["enough"] is False and r["calls"] == 24 and r["span_days"] <= 0.01
+        assert "24 通来电：记录太少" in r["basis"] and "不能作为排班依据" in r["basis"]
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await page.goto(str(controller.make_url("/lead/seatmap")))
+            await sign_in(page, lead.username, lead.password, "/lead/seatmap")
+            await page.click("#staffing summary")
+            await page.wait_for_selector("#staffInfo.thin:has-text('记录太少')")
+            await page.locator("#staffing").scroll_into_view_if_needed()
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "seatmap-staffing-short.png"))
     finally:
         await lead.close()

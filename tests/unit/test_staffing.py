@@ -120,10 +120,48 @@ def test_history_per_half_hour_handle_time_and_censored_patience() -> None:
         Row("hotline", now - 8 * 86400, now, False, 1.0, 1.0, 0.0),
     ]  # older than the window
     h = summarise(rows, "hotline", now, 7, cal)
-    assert h.calls == 22 and h.arrivals[18] == pytest.approx(22 / 7) and sum(h.arrivals) == pytest.approx(22 / 7)
+    # The 09:00 half hour was recorded twice (yesterday and today) since the oldest call, not seven times.
+    assert h.calls == 22 and h.arrivals[18] == pytest.approx(22 / 2) and sum(h.arrivals) == pytest.approx(22 / 2)
+    assert h.span_days == pytest.approx((now - nine) / 86400) and not h.enough
+    assert h.basis(cal) == (
+        "依据自 11月24日 09:10 起 1.1 天的 22 通来电：记录太少（至少需要 7 天、100 通来电），下表只是参考，不能作为排班依据。"
+    )
     assert h.handle_s == 180.0 and h.patience_s == pytest.approx((20 * 10 + 2 * 30) / 2)
     slots = advise(h, AcdSettings(), cal, dt.date(2026, 11, 25), k=1.0)
     nine_slot = slots[18]
     assert nine_slot["start"] == "09:00" and nine_slot["configured"] == 6 and nine_slot["window"] == "day"
     assert slots[0]["configured"] == 2 and slots[0]["recommended"] == 0  # nights: nobody called
     assert advise(h, AcdSettings(), cal, dt.date(2026, 11, 25), k=50.0)[18]["recommended"] > nine_slot["recommended"]
+
+
+def test_a_few_minutes_of_history_are_not_spread_over_weeks_and_are_called_too_little() -> None:
+    import datetime as dt
+    import zoneinfo
+    from dataclasses import dataclass
+
+    from hotline.acd.advisor import summarise
+    from hotline.config import IvrSettings
+    from hotline.ivr.schedule import Calendar
+
+    @dataclass
+    class Row:
+        queue: str
+        joined_at: float
+        answered_at: float | None
+        abandoned: bool
+        hold_s: float | None
+        talk_s: float | None
+        wrapup_s: float | None
+        callback_id: int | None = None
+
+    sh = zoneinfo.ZoneInfo("Asia/Shanghai")
+    cal = Calendar.from_settings(IvrSettings())
+    start = dt.datetime(2026, 11, 25, 6, 31, tzinfo=sh).timestamp()
+    # A demo's eight minutes: 24 callers between 06:31 and 06:39.
+    rows = [Row("hotline", start + 20 * i, start + 20 * i + 5, False, 5.0, 60.0, 10.0) for i in range(24)]
+    h = summarise(rows, "hotline", start + 480, 28, cal)
+    assert h.arrivals[13] == 24  # the 06:30 half hour, seen once: 24 callers in it, not 24 / 28
+    assert h.span_days == pytest.approx(480 / 86400) and not h.enough
+    assert "0.1 小时的 24 通来电" in h.basis(cal) and "不能作为排班依据" in h.basis(cal)
+    nothing = summarise([], "hotline", start, 28, cal)
+    assert nothing.arrivals == (0.0,) * 48 and nothing.basis(cal) == "近 28 天没有来电记录，无法给出排班建议。"
