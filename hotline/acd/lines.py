@@ -33,6 +33,15 @@ class Lines:
         return self.scheduled
 
 
+# What a person reads for a window (the seat map, the change log); a window
+# configured under another schedule's name shows that name.
+WINDOW_TEXT = {"day": "日间", "default": "夜间", "holiday": "节假日", "lawyer": "律师值班时段"}
+
+
+def window_text(name: str) -> str:
+    return WINDOW_TEXT.get(name, name)
+
+
 def window(acd: AcdSettings, calendar: Calendar, now: dt.datetime) -> tuple[str, int]:
     """The current window's name and its line count."""
     if calendar.is_holiday(now):

@@ -177,7 +177,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides):
             self.note(
                 "lines",
                 "",
-                f"线路数 {before_lines.target} → {lines.target}（时段 {lines.window}"
+                f"线路数 {before_lines.target} → {lines.target}（{ln.window_text(lines.window)}"
                 + ("，值班长调整）" if lines.override is not None else "）"),
             )
         if lines.standby_active != before_lines.standby_active:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from hotline.acd.lines import window_text
 from hotline.acd.views import HeaderView, SeatView
 from hotline.numbers import mask_number
 
@@ -55,6 +56,7 @@ def header(h: HeaderView) -> dict[str, Any]:
     lines = h.lines
     return {
         "window": lines.window,
+        "window_text": window_text(lines.window),
         "lines_target": lines.target,
         "lines_scheduled": lines.scheduled,
         "lines_staffed": lines.staffed,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from aiohttp import web
 
 from hotline.roles import Role
 from hotline.web.auth import allow
+from hotline.web.keys import SETTINGS
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -29,7 +31,8 @@ async def index(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.PUBLIC)
 async def banner_js(request: web.Request) -> web.StreamResponse:
-    """The demo banner every page loads (an empty script outside demo mode)."""
-    resp = web.FileResponse(STATIC / "banner.js")
-    resp.headers["Cache-Control"] = "no-store"
-    return resp
+    """What every page loads: the city's time zone (every time a person reads
+    is the city's, whatever the browser's clock says) and the demo banner."""
+    tz = json.dumps(request.app[SETTINGS].ivr.timezone)
+    script = f"window.HOTLINE_TZ = {tz};\n" + (STATIC / "banner.js").read_text(encoding="utf-8")
+    return web.Response(text=script, content_type="text/javascript", headers={"Cache-Control": "no-store"})

@@ -4,6 +4,7 @@ run, the page in headless Chromium, and supervisor actions on the PBX."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 
 import aiohttp
@@ -17,6 +18,7 @@ from hotline.ami.client import AMIClient
 from hotline.roles import Role
 from hotline.web.keys import SESSIONS
 from tests.integration.browser import SHOTS, chromium, sign_in
+from tests.integration.conftest import SHANGHAI
 from tests.integration.floor import equals as _equals
 from tests.integration.floor import iface, queue_caller, staff, takers
 from tests.integration.floor import member_paused as _member_paused
@@ -134,12 +136,17 @@ async def test_the_page_turns_a_seat_when_a_call_connects_and_back(
         _, password = await accounts.create_user(db, "map-lead", "值班长", [Role.LEAD])
     base = str(controller.make_url("/"))
     async with chromium() as browser:
-        page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+        # A browser whose clock is set to UTC (a laptop abroad, a server's kiosk) still reads the city's time.
+        page = await (await browser.new_context(viewport={"width": 1500, "height": 1000}, timezone_id="UTC")).new_page()
         await page.goto(base + "lead/seatmap")
         await sign_in(page, "map-lead", password, "/lead/seatmap")
         seat = page.locator("#seat-seat01")
         await seat.wait_for()
         await page.wait_for_selector("#seat-seat01[data-state=ready]")
+        logged_in = [c for c in controller.app[ACD].changes if c.kind == "login"][-1]
+        local = dt.datetime.fromisoformat(logged_in.at).astimezone(SHANGHAI).strftime("%H:%M:%S")
+        await page.wait_for_selector(f"#log li:has-text('{local} seat01')")
+        assert await page.locator("#window").inner_text() in ("日间", "夜间", "节假日")
         caller = await queue_caller(ami, "13900001111")
         await page.wait_for_selector("#seat-seat01[data-state=talking]")
         assert "139****1111" in await seat.inner_text()
