@@ -3,15 +3,19 @@ by the seat map, the desk and the API."""
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.acd import advisor, figures
+from hotline.config import AcdSettings
 from hotline.db.models import Callback, QueueCall
+from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 
 
@@ -64,6 +68,14 @@ class HeaderView:
 
 class AcdViews:
     """The AcdService's views (a base class: they read its state)."""
+
+    acd: AcdSettings
+    floor: st.Floor
+    calendar: Calendar
+    sessions: async_sessionmaker
+    clock: Callable[[], dt.datetime]
+    now: Callable[[], float]
+    drain: Callable[[], Awaitable[None]]
 
     async def figures(self) -> dict[str, Any]:
         await self.drain()
