@@ -130,6 +130,21 @@ async def ledger(request: web.Request) -> web.Response:
     return _json({"overdue": await request.app[STORE].ledger(request[USER])})
 
 
+@allow(Role.LEAD, Role.ADMIN)
+async def unsubmitted(request: web.Request) -> web.Response:
+    in_call = {c.ticket for c in request.app[HANDOFF].calls() if c.ticket}
+    return _json({"tickets": await request.app[STORE].unsubmitted(in_call)})
+
+
+@allow(Role.LEAD)
+async def chase(request: web.Request) -> web.Response:
+    number = request.match_info["number"]
+    agent = await request.app[STORE].chase(number, request[USER])
+    text = f"值班长提醒：工单 {number} 尚未提交，请尽快填写并提交。"
+    reached = request.app[DESKS].push(agent, {"type": "chase", "ticket": number, "text": text}) if agent else 0
+    return _json({"ticket": number, "agent": agent, "desks": reached})
+
+
 @allow(*STAFF, Role.DEPARTMENT, Role.GRID)
 async def get_ticket(request: web.Request) -> web.Response:
     return _json(await request.app[STORE].get(request.match_info["number"], request[USER]))
@@ -201,6 +216,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/desk/call/{action:hold|unhold|transfer|conference}", call_control)
     r.add_get("/api/tickets/meta", meta)
     r.add_get("/api/tickets/ledger", ledger)
+    r.add_get("/api/tickets/unsubmitted", unsubmitted)
+    r.add_post("/api/tickets/{number:[0-9]{8,20}}/chase", chase)
     r.add_get("/api/tickets", list_tickets)
     r.add_get("/api/tickets/{number:[0-9]{8,20}}", get_ticket)
     r.add_put("/api/tickets/{number:[0-9]{8,20}}/draft", save_draft)

@@ -167,6 +167,10 @@ class Handoff:
         elif seat.wrapup_until is not None:
             self.acd.end_wrapup(seat.name, agent)
 
+    def calls(self) -> list[ActiveCall]:
+        """The calls seats are on now."""
+        return list(self.active.values())
+
     def call_of(self, agent: str) -> ActiveCall | None:
         seat = self.acd.seat_of_agent(agent)
         return self.active.get(seat.name) if seat is not None else None

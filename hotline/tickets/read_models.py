@@ -197,3 +197,19 @@ class OpenDraft(ReadModel):
     ticket: TicketView
     draft: dict[str, Any]
     history: tuple[PastTicket, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsubmitted(ReadModel):
+    """A call's ticket its agent has not submitted: the lead's list to chase."""
+
+    number: str
+    agent: str
+    agent_name: str
+    seat: str
+    caller: str  # masked
+    created_at: dt.datetime
+    age_s: int
+    has_draft: bool
+    in_call: bool  # the agent is still on this call: being taken, not forgotten
+    chased: int  # how many times the lead has chased it

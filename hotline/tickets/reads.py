@@ -10,11 +10,12 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
-from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
+from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketDraft, TicketEvent, TicketPhoto, User
+from hotline.numbers import mask_number
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import PRIVILEGED, TicketNotFound, department_only, may_read
 from hotline.tickets.categories import CategoryTree
-from hotline.tickets.read_models import OverdueView, PastTicket, TicketDetail, TicketView
+from hotline.tickets.read_models import OverdueView, PastTicket, TicketDetail, TicketView, Unsubmitted
 from hotline.tickets.views import TicketViews
 
 
@@ -115,6 +116,46 @@ class TicketReads:
             stage = "办理超时" if t.status == wf.Status.DISPATCHED.value else "回访超时"
             out.append(OverdueView(self.views.view(t, who), round((now - due).total_seconds() / 3600, 1), stage))
         return sorted(out, key=lambda r: -r.overdue_hours)
+
+    async def unsubmitted(self, in_call: set[str]) -> list[Unsubmitted]:
+        """Phone tickets still 已受理: answered calls whose form was never
+        submitted, the oldest first, with who took them."""
+        now = self.clock()
+        async with self.sessions() as db:
+            rows = (
+                await db.execute(
+                    select(Ticket, User.display_name, TicketDraft.ticket_id)
+                    .outerjoin(User, User.username == Ticket.agent)
+                    .outerjoin(TicketDraft, TicketDraft.ticket_id == Ticket.id)
+                    .where(Ticket.channel == "phone", Ticket.status == wf.Status.ACCEPTED.value)
+                    .order_by(Ticket.created_at, Ticket.id)
+                    .limit(500)
+                )
+            ).all()
+            chased = dict(
+                (
+                    await db.execute(
+                        select(TicketEvent.ticket_id, func.count())
+                        .where(TicketEvent.action == "chase", TicketEvent.ticket_id.in_([t.id for t, _, _ in rows]))
+                        .group_by(TicketEvent.ticket_id)
+                    )
+                ).all()
+            )
+        return [
+            Unsubmitted(
+                t.number,
+                t.agent,
+                name or t.agent,
+                t.seat,
+                mask_number(t.caller),
+                t.created_at,
+                int((now - t.created_at).total_seconds()),
+                draft is not None,
+                t.number in in_call,
+                int(chased.get(t.id, 0)),
+            )
+            for t, name, draft in rows
+        ]
 
     async def counts(self) -> dict[str, int]:
         """Tickets by status, and how many are overdue (for the metrics)."""

@@ -233,6 +233,17 @@ class TicketStore(DeskWrites, WorkflowActions):
             t = await self._get(db, number)
             history.record(db, t, actor=who.username, action=action, note=note, at=self.clock())
 
+    async def chase(self, number: str, who: Identity) -> str:
+        """The lead reminds the agent of a ticket left unsubmitted; returns the agent."""
+        async with self.tx() as db:
+            t = await self._get(db, number)
+            if t.status != wf.Status.ACCEPTED.value:
+                raise wf.TransitionRefused("工单已提交，无需催办", status=t.status)
+            history.record(
+                db, t, actor=who.username, action="chase", note=f"{who.display_name} 催办：请尽快提交", at=self.clock()
+            )
+            return t.agent
+
     async def set_satisfaction(self, call_id: str, score: int) -> str | None:
         """The caller's key from the post-call survey; returns the ticket number."""
         async with self.tx() as db:

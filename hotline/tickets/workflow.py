@@ -58,6 +58,7 @@ ACTION_TEXT = {
     "note": "现场记录",
     "handover": "转交",
     "photo": "现场照片",
+    "chase": "催办",
 }
 
 # The 5-level 好差评 scale, key pressed = level.

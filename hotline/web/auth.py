@@ -15,13 +15,14 @@ from typing import Any
 from aiohttp import web
 
 from hotline.errors import HotlineError
+from hotline.identity import Identity
 from hotline.roles import Role
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 IDENTIFY = web.AppKey("identify", Callable[[web.Request], Awaitable[Any]])
-USER = web.RequestKey("user", object)
+USER = web.RequestKey("user", Identity)
 
 
 class Unauthenticated(HotlineError):

@@ -356,3 +356,52 @@ async def test_department_feeds_back_on_the_tickets_page_and_the_lead_sees_the_l
         await lead.wait_for_selector(f"tr.row[data-n='{ticket.number}'] td.late:has-text('回访超时')")
         SHOTS.mkdir(parents=True, exist_ok=True)
         await lead.screenshot(path=str(SHOTS / "ledger.png"), full_page=True)
+
+
+async def test_the_lead_sees_unsubmitted_tickets_per_agent_and_chases_them(
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
+    """Before: an answered call whose form was left empty was a blank 已受理
+    row among all the others; nothing told the lead, nothing told the agent."""
+    desk = await Desk(controller, "seat01").start()
+    lead = await Api(controller).login_as(Role.LEAD, "lead-sun")
+    try:
+        await queue_caller(ami, "13912340077")
+        number = (await desk.pop())["ticket"]["number"]
+        _, listed = await lead.request("GET", "/api/tickets/unsubmitted")
+        [mine] = [t for t in listed["tickets"] if t["number"] == number]
+        assert mine["in_call"] is True and mine["caller"] == "139****0077"  # being taken: not chased
+        connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13912340077")
+        await ami.action("Hangup", Channel=connect.channel)
+        await eventually(lambda: controller.app[ACD].floor.seats["seat01"].status().value == "wrapup")
+        clock.now += dt.timedelta(minutes=12)  # the form was never submitted
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await page.goto(str(controller.make_url("/tickets")))
+            await sign_in(page, lead.username, lead.password, "/tickets")
+            row = page.locator(f"#unsubmitted li[data-n='{number}']")
+            await row.wait_for()
+            text = await page.locator(f"#unsubmitted .agent[data-agent='{desk.username}']").inner_text()
+            assert "1 张未提交" in text and "最早 12 分钟前" in text and "未填写" in text, text
+            assert await row.get_attribute("class") == "late"
+            await page.click(f"button[data-chase='{number}']")
+            await page.wait_for_selector(f"#msg:has-text('已提醒 {desk.username}（工作台已收到）')")
+            await page.wait_for_selector(f"#unsubmitted li[data-n='{number}']:has-text('已催办 1 次')")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "tickets-unsubmitted.png"))
+        frame = await eventually(lambda: [f for f in desk.frames if f["type"] == "chase"], timeout=10)
+        assert frame[0]["ticket"] == number and "尚未提交" in frame[0]["text"]
+        _, ticket = await lead.request("GET", f"/api/tickets/{number}")
+        assert [h["action_text"] for h in ticket["history"]][-1] == "催办"
+        # Submitted, it leaves the list; chasing it now is refused.
+        status, _ = await desk.call(
+            "POST", f"/api/tickets/{number}/submit", json={**FORM, "handling": "answered", "answer": "已解答"}
+        )
+        assert status == 200
+        _, listed = await lead.request("GET", "/api/tickets/unsubmitted")
+        assert number not in [t["number"] for t in listed["tickets"]]
+        assert (await lead.request("POST", f"/api/tickets/{number}/chase"))[0] == 409
+        assert (await desk.call("GET", "/api/tickets/unsubmitted"))[0] == 403  # the lead's list
+    finally:
+        await desk.close()
+        await lead.close()
