@@ -90,6 +90,10 @@ class WebSettings(_Section):
     port: int = Field(8080, ge=1, le=65535)
     # A session ends after this long without a request (and 12 h after login).
     session_idle_minutes: int = Field(30, ge=1, le=720)
+    # Where each request is logged: a private file in the state folder (the
+    # terminal keeps what the operator must read), the service's stderr
+    # (journald under systemd), or nowhere.
+    access_log: Literal["file", "stderr", "off"] = "file"
     # Origins besides the server's own that may open its websockets and post
     # to its API (e.g. "https://hotline.example.gov.cn" behind a proxy).
     allowed_origins: list[str] = Field(default_factory=list)

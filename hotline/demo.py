@@ -38,6 +38,7 @@ from hotline.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+LEAD = "demo-lead"
 NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄丽", "周杰", "吴婷", "徐强", "孙悦"]
 
 
@@ -53,6 +54,14 @@ def demo_settings(settings: Settings, agents: int) -> Settings:
                 update={"phones": "simulated", "count": max(settings.seats.count, agents)}
             ),
             "recordings": settings.recordings.model_copy(update={"dir": None}),
+            # Every demo agent takes calls at any hour (the real plan staffs 2 lines at night).
+            "acd": settings.acd.model_copy(
+                update={
+                    "windows": [w.model_copy(update={"lines": agents}) for w in settings.acd.windows],
+                    "default_lines": agents,
+                    "holiday_lines": agents,
+                }
+            ),
             "ivr": settings.ivr.model_copy(update={"prompts_dir": None, "messages_dir": None}),
         }
     )
@@ -104,6 +113,9 @@ class DemoDriver:
                 name = f"demo{i:02d}"
                 if name not in have:
                     _, made[name] = await accounts.create_user(db, name, NAMES[(i - 1) % len(NAMES)], [Role.AGENT])
+            if LEAD not in have:
+                # The shift lead a newcomer signs in as to watch the seat map and review tickets.
+                _, made[LEAD] = await accounts.create_user(db, LEAD, "演示值班长", [Role.LEAD])
         if made:
             path = Path(self.settings.state_dir) / DEMO_ACCOUNTS_FILE
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)

@@ -43,6 +43,7 @@ from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.demo import DemoDriver, DemoOptions
+from hotline.demo_work import DemoDesks
 from hotline.grid import api as grid_api
 from hotline.grid.app import grid_ctx
 from hotline.ivr import api as ivr_api
@@ -68,7 +69,7 @@ from hotline.seats.app import seats_ctx
 from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
 from hotline.web import login
-from hotline.web.accesslog import AccessLog
+from hotline.web.accesslog import AccessLog, access_logger
 from hotline.web.auth import allow, auth_middleware, error_middleware
 from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
@@ -163,8 +164,13 @@ async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
         agents=opts.agents,
     )
     app[DEMO_DRIVER] = driver
+    desks = DemoDesks(
+        app[tickets_api.STORE], lambda: {c.ticket for c in app[tickets_api.HANDOFF].calls() if c.ticket}, opts.agents
+    )
     await driver.start()
+    desks.start()
     yield
+    await desks.close()
     await driver.close()
 
 
@@ -289,5 +295,6 @@ def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
         port=settings.web.port,
         loop=eventloop.new_loop(),
         access_log_class=AccessLog,
+        access_log=access_logger(settings),
         print=lambda _line: print(banner(settings, app.get(DEMO), bool(app.get(FIRST_ADMIN))), flush=True),
     )

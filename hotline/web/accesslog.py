@@ -7,11 +7,16 @@ strings are never written."""
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+from pathlib import Path
 
 from aiohttp.abc import AbstractAccessLogger
 from aiohttp.web_request import BaseRequest
 from aiohttp.web_response import StreamResponse
+
+from hotline.config import Settings
 
 # Paths whose last part is a secret: /provision/<token>.
 _SECRET_TAIL = re.compile(r"^(/provision/)[^/]+")
@@ -32,3 +37,21 @@ class AccessLog(AbstractAccessLogger):
             response.body_length,
             time * 1000,
         )
+
+
+def access_logger(settings: Settings) -> logging.Logger | None:
+    """The logger requests are written to, as web.access_log says."""
+    if settings.web.access_log == "off":
+        return None
+    log = logging.getLogger("hotline.access")
+    if settings.web.access_log == "stderr" or log.handlers:
+        return log
+    path = Path(settings.state_dir) / "access.log"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # addresses and paths: private
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    return log

@@ -70,7 +70,9 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
 
         text = _wait(banner, 120)
         url = re.search(r"hotline: serving on (\S+)", text).group(1)  # type: ignore[union-attr]
-        assert "演示模式" in text and "hotline user add" in text
+        assert "演示模式" in text and f"HOTLINE_STATE_DIR={state / 'demo'} .venv/bin/hotline user add" in text
+        assert "值班长看座席地图：账号 demo-lead" in text and text.rstrip().endswith("按 Ctrl+C 停止。")
+        assert text.index("一次性密码保存在") > text.index("用户管理")  # the admin's password comes last
         # The one-time password is kept nowhere but the demo's private state
         # folder: the banner says where, never what it is.
         first = state / "demo" / "first-admin.txt"
@@ -88,6 +90,10 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
         log.close()
     whole = (tmp_path / "demo.log").read_text(errors="replace")
     assert password not in whole  # neither the banner nor the access log ever printed it
+    # Requests go to the private access log, not over the banner.
+    assert '"GET /api/health' not in whole
+    access = state / "demo" / "access.log"
+    assert '"GET /api/health' in access.read_text() and stat.S_IMODE(access.stat().st_mode) == 0o600
     tail = whole[-3000:]
     # Stopping the demo stops its PBX too.
     assert "Asterisk stopped" in tail, tail
@@ -113,6 +119,19 @@ async def _watch(url: str, password: str, first: Path, proc: subprocess.Popen[by
         await page.screenshot(path=str(SHOTS / "demo-seatmap.png"), full_page=True)
         assert not first.exists()  # the one-time password is gone with its use
         print(f"demo: start to talking seats seen by the admin in {time.monotonic() - started:.1f} s")
+
+        # The demo's people work the tickets: answered on the spot, dispatched, fed back by the units.
+        async def states() -> set[str]:
+            got = await page.evaluate("fetch('/api/tickets?limit=500').then(r => r.json())")
+            return {t["status"] for t in got["tickets"]}
+
+        deadline = time.monotonic() + 150
+        while not {"closed", "dispatched", "feedback"} <= (seen := await states()):
+            assert time.monotonic() < deadline, seen
+            await asyncio.sleep(2)
+        print(f"demo: tickets answered, dispatched and fed back {time.monotonic() - started:.1f} s after start")
+        lead = [line.split() for line in (first.parent / "demo-accounts.txt").read_text().splitlines()]
+        assert "demo-lead" in [name for name, _ in lead]
         # The status page, too, says it is a demo.
         status = await browser.new_page()
         await status.goto(url)
