@@ -68,12 +68,11 @@ from hotline.seats import api as seats_api
 from hotline.seats.app import seats_ctx
 from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
-from hotline.web import login
+from hotline.web import login, pages
 from hotline.web.accesslog import AccessLog, access_logger
 from hotline.web.auth import allow, auth_middleware, error_middleware
 from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
-from hotline.web.pages import banner_js, index
 from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.work import api as work_api
 from hotline.work.app import work_ctx
@@ -262,9 +261,8 @@ def create_app(
         app.cleanup_ctx.append(demo_ctx)
     app.on_startup.append(first_admin)
     app.on_startup.append(freeze_startup_objects)
-    app.router.add_get("/", index)
+    pages.setup(app)
     app.router.add_get("/api/health", health)
-    app.router.add_get("/banner.js", banner_js)
     login.setup(app)
     metrics.setup(app)
     ivr_api.setup(app)

@@ -46,6 +46,11 @@ class FlowRejected(HotlineError):
         self.problems = problems
 
 
+class FlowUnchanged(HotlineError):
+    error_id = "ivr-flow-unchanged"
+    status = 409
+
+
 class VersionNotFound(HotlineError):
     error_id = "ivr-version-not-found"
     status = 404
@@ -212,6 +217,14 @@ class FlowService:
                 .order_by(IvrFlowVersion.version.desc())
                 .limit(1)
             )
+        async with self.sessions() as db:
+            serving = await db.scalar(
+                select(IvrFlowVersion.document).where(
+                    IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version
+                )
+            )
+        if serving == document:
+            raise FlowUnchanged(f"与正在使用的第 {row.current_version} 版相同，无需发布", version=row.current_version)
         version = (latest or 0) + 1
         compiled = await self.prompts.compile(flow, version)
         async with self.sessions() as db, db.begin():

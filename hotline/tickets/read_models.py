@@ -110,7 +110,8 @@ class CallView(ReadModel):
     seat: str
     agent: str
     answered_at: dt.datetime
-    recording: str | None  # where to play it, None when there is none (or it was purged)
+    recording: str | None  # where to play it; None when there is none, it was purged, or not for this reader
+    note: str = ""  # why there is nothing to play
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +135,14 @@ class TicketDetail:
     police: tuple[PoliceLinkView, ...]
     photos: tuple[PhotoView, ...]
     unit_path: str
+    agent_name: str = ""  # the person who took it, by name
 
     def as_dict(self) -> dict[str, Any]:
         out = self.ticket.as_dict()
         for name in ("history", "calls", "sources", "deliveries", "police", "photos"):
             out[name] = [v.as_dict() for v in getattr(self, name)]
         out["unit_path"] = self.unit_path
+        out["agent_name"] = self.agent_name
         return out
 
 

@@ -55,17 +55,19 @@ class TicketReads:
             photos = (
                 await db.scalars(select(TicketPhoto).where(TicketPhoto.ticket_id == t.id).order_by(TicketPhoto.id))
             ).all()
+            agent_name = await db.scalar(select(User.display_name).where(User.username == t.agent)) if t.agent else None
         unit = self.tree.units.by_code.get(t.department)
         return TicketDetail(
             self.views.view(t, who),
             self.views.history(list(events)),
-            self.views.calls(list(calls)),
+            self.views.calls(list(calls), who),
             # Every source of the matter: the duplicates merged into it.
             tuple(self.views.view(m, who) for m in merged),
             tuple(self.views.delivery(m) for m in sent),
             tuple(self.views.police(p) for p in police),
             self.views.photos(list(photos)),
             unit.path if unit else "",
+            agent_name or t.agent,
         )
 
     async def search(

@@ -10,6 +10,7 @@ from dataclasses import replace
 from hotline.db.models import OutboxMessage, PoliceLink, Ticket, TicketCall, TicketEvent, TicketPhoto
 from hotline.identity import Identity
 from hotline.numbers import mask_number
+from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.access import sees_caller
 from hotline.tickets.categories import CategoryTree
@@ -136,17 +137,21 @@ class TicketViews:
         )
 
     @staticmethod
-    def calls(calls: list[TicketCall]) -> tuple[CallView, ...]:
-        return tuple(
-            CallView(
-                c.call_id,
-                c.seat,
-                c.agent,
-                c.answered_at,
-                None if c.recording_purged or not c.recording else f"/api/recordings/{c.call_id}",
-            )
-            for c in calls
-        )
+    def calls(calls: list[TicketCall], who: Identity) -> tuple[CallView, ...]:
+        """The calls of a ticket; a recording is offered only to whom may hear it
+        (leads and admins, the agent who took the call: recordings/store.py)."""
+        hears_all = bool(who.roles & {Role.LEAD, Role.ADMIN})
+
+        def view(c: TicketCall) -> CallView:
+            if not c.recording:
+                return CallView(c.call_id, c.seat, c.agent, c.answered_at, None, "无录音")
+            if c.recording_purged:
+                return CallView(c.call_id, c.seat, c.agent, c.answered_at, None, "录音已过保存期")
+            if not (hears_all or who.username == c.agent):
+                return CallView(c.call_id, c.seat, c.agent, c.answered_at, None, "录音仅值班长、管理员和接听坐席可听")
+            return CallView(c.call_id, c.seat, c.agent, c.answered_at, f"/api/recordings/{c.call_id}")
+
+        return tuple(view(c) for c in calls)
 
     @staticmethod
     def photos(photos: list[TicketPhoto]) -> tuple[PhotoView, ...]:

@@ -36,3 +36,17 @@ async def banner_js(request: web.Request) -> web.StreamResponse:
     tz = json.dumps(request.app[SETTINGS].ivr.timezone)
     script = f"window.HOTLINE_TZ = {tz};\n" + (STATIC / "banner.js").read_text(encoding="utf-8")
     return web.Response(text=script, content_type="text/javascript", headers={"Cache-Control": "no-store"})
+
+
+@allow(Role.PUBLIC)
+async def favicon(request: web.Request) -> web.StreamResponse:
+    """Every browser asks for it; a 404 on each page is noise in the log."""
+    resp = web.FileResponse(STATIC / "favicon.svg", headers={"Content-Type": "image/svg+xml"})
+    resp.headers["Cache-Control"] = "max-age=86400"
+    return resp
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_get("/", index)
+    app.router.add_get("/banner.js", banner_js)
+    app.router.add_get("/favicon.ico", favicon)

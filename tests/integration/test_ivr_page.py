@@ -3,6 +3,8 @@ validation messages inline; other roles are refused."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp.test_utils import TestServer
 
@@ -34,7 +36,20 @@ async def test_admin_edits_the_flow_with_inline_validation_and_graph(controller:
         await page.wait_for_selector("#graph svg g.node")
         assert await page.locator("#graph svg g.node").count() == 17
         assert await page.locator("#problems").inner_text() == "✔ 校验通过"
+        # Passing is said in green, not in the problems' red.
+        assert await page.locator("#problems li").evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
         assert "当前生效：第" in await page.locator("#current").inner_text()
+        # Publishing asks first; what is serving already is not published again as a new version.
+        asked: list[str] = []
+
+        async def answer(d: Any) -> None:
+            asked.append(d.message)
+            await d.accept()
+
+        page.on("dialog", answer)
+        await page.click("#publish")
+        await page.locator("#status", has_text="无需发布").wait_for()
+        assert "新来电立即按这个流程走" in asked[0]
 
         doc = await page.input_value("#doc")
         await page.fill("#doc", doc.replace('"9": ticket_query', '"9": nowhere', 1))
@@ -45,6 +60,7 @@ async def test_admin_edits_the_flow_with_inline_validation_and_graph(controller:
         assert await page.locator("#graph svg g.node.bad").count() >= 1
         await page.click("#publish")
         await page.locator("#status", has_text="流程未通过校验").wait_for()
+        assert len(asked) == 2
         SHOTS.mkdir(parents=True, exist_ok=True)
         await page.screenshot(path=str(SHOTS / "ivr-editor.png"), full_page=True)
 

@@ -9,12 +9,14 @@ import itertools
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlalchemy import update
 
 from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
+from hotline.db.models import User
 from hotline.roles import Role
 from hotline.tickets.api import STORE
 from hotline.web.keys import SESSIONS, SETTINGS
@@ -341,9 +343,14 @@ async def test_department_feeds_back_on_the_tickets_page_and_the_lead_sees_the_l
         await dept.wait_for_selector(f"tr.row[data-n='{ticket.number}']")
         await dept.click(f"tr.row[data-n='{ticket.number}']")
         await dept.wait_for_selector("#deptBox:not(.hidden)")
+        await dept.click("#btnReturn")  # no reason written: nothing happens but the request for one
+        await dept.wait_for_selector("#msg:has-text('退单须写明理由')")
         await dept.fill("#deptNote", "已现场检查并责令整改")
+        asked: list[str] = []
+        dept.once("dialog", lambda d: (asked.append(d.message), d.accept())[1])
         await dept.click("#btnFeedback")
         await dept.wait_for_selector("#dStatus:has-text('已反馈')")
+        assert "作为办理结果反馈" in asked[0]
         assert "已现场检查并责令整改" in await dept.locator("#history").inner_text()
 
         clock.now += dt.timedelta(days=3)  # nobody revisited in time
@@ -405,3 +412,37 @@ async def test_the_lead_sees_unsubmitted_tickets_per_agent_and_chases_them(
     finally:
         await desk.close()
         await lead.close()
+
+
+async def test_a_department_reads_a_call_ticket_without_a_player_it_may_not_use(
+    controller: TestServer, ami: AMIClient
+) -> None:
+    """Before: the department saw a recording player that answered 403, and
+    the taking agent as a login name; every page asked for a missing favicon."""
+    desk = await Desk(controller, "seat01").start()
+    try:
+        await queue_caller(ami, "13912340088")
+        number = (await desk.pop())["ticket"]["number"]
+        status, _ = await desk.call(
+            "POST", f"/api/tickets/{number}/submit", json={**FORM, "handling": "dispatched", "department": "sthj"}
+        )
+        assert status == 200
+        async with controller.app[SESSIONS]() as db, db.begin():
+            _, pw = await accounts.create_user(db, "sthj-zhou", "周科长", [Role.DEPARTMENT], department="sthj")
+            await db.execute(update(User).where(User.username == desk.username).values(display_name="坐席小李"))
+        _, mine = await desk.call("GET", f"/api/tickets/{number}")
+        assert mine["calls"][0]["recording"] == f"/api/recordings/{mine['calls'][0]['call_id']}"  # the agent's own
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await page.goto(str(controller.make_url("/tickets")))
+            await sign_in(page, "sthj-zhou", pw, "/tickets")
+            await page.click(f"tr.row[data-n='{number}']")
+            await page.wait_for_selector("#recordings:has-text('录音仅值班长、管理员和接听坐席可听')")
+            assert await page.locator("#recordings audio").count() == 0
+            assert "坐席小李 seat01" in await page.locator("#fields").inner_text()  # the person, not the login
+            await page.screenshot(path=str(SHOTS / "tickets-department.png"))
+        async with aiohttp.ClientSession() as http:
+            async with http.get(controller.make_url("/favicon.ico")) as r:
+                assert r.status == 200 and r.content_type == "image/svg+xml"
+    finally:
+        await desk.close()
