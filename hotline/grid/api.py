@@ -35,20 +35,31 @@ async def grid_page(request: web.Request) -> web.StreamResponse:
 
 @allow(Role.GRID)
 async def my_tickets(request: web.Request) -> web.Response:
-    """The station's tickets being handled, and the worker's own reports."""
+    """The station's tickets being handled, and the worker's own reports;
+    `?done=1`: the ones the station has answered (fed back, closed) instead."""
     who = request[USER]
     store = request.app[STORE]
+    done = request.query.get("done") == "1"
+    states = [wf.Status.FEEDBACK.value, wf.Status.CLOSED.value] if done else [wf.Status.DISPATCHED.value]
     async with store.sessions() as db:
         rows = (
             await db.scalars(
                 select(Ticket)
                 .where(
                     or_(
-                        and_(Ticket.department == who.department, Ticket.status == wf.Status.DISPATCHED.value),
-                        and_(Ticket.channel == "grid", Ticket.agent == who.username),
+                        and_(Ticket.department == who.department, Ticket.status.in_(states)),
+                        and_(Ticket.channel == "grid", Ticket.agent == who.username, Ticket.status.in_(states))
+                        if done
+                        else and_(Ticket.channel == "grid", Ticket.agent == who.username),
                     )
                 )
-                .order_by(Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc())
+                .order_by(
+                    *(
+                        (Ticket.updated_at.desc(),)
+                        if done
+                        else (Ticket.deadline_at.is_(None), Ticket.deadline_at, Ticket.id.desc())
+                    )
+                )
                 .limit(200)
             )
         ).all()

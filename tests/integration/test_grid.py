@@ -213,6 +213,13 @@ async def test_a_patrol_report_becomes_a_grid_ticket_an_agent_takes_in(controlle
             await page.screenshot(path=str(SHOTS / "grid-list.png"), full_page=True)
             await page.click(f".ticket[data-n='{t['number']}']")
             await page.wait_for_selector("#dPhotos img")
+            # Signing is once: the button goes and the status says it.
+            await page.click("#btnReceive")
+            await page.wait_for_selector("#dStatus:has-text('已签收，办理中')")
+            assert not await page.locator("#btnReceive").is_visible()
+            # Handing on needs a chosen unit and a reason (it used to go to the first bureau at a tap).
+            await page.click("#btnHandover")
+            await page.wait_for_selector("#msg.err:has-text('请先选择接手单位')")
             await page.fill("#note", "已设置警示围挡，通知维修")
             await page.set_input_files(
                 "#photo", files=[{"name": "site.png", "mimeType": "image/png", "buffer": png(32, 32)}]
@@ -224,6 +231,11 @@ async def test_a_patrol_report_becomes_a_grid_ticket_an_agent_takes_in(controlle
             await page.fill("#note", "井盖已更换。")
             await page.click("#btnFeedback")
             await page.wait_for_selector("#msg.ok:has-text('已办结反馈')")
+            # Answered, it leaves the to-do list and is found under the filter.
+            await page.wait_for_selector(f".ticket[data-n='{t['number']}']", state="detached")
+            await page.check("#showDone")
+            await page.wait_for_selector(f".ticket[data-n='{t['number']}']:has-text('已反馈')")
+            await page.screenshot(path=str(SHOTS / "grid-done.png"), full_page=True)
         _, view = await agent.call("GET", f"/api/tickets/{t['number']}")
         assert view["status"] == "feedback" and len(view["photos"]) == 2
     finally:
