@@ -6,6 +6,7 @@ personal data but the citizen's own request."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import secrets
@@ -111,9 +112,17 @@ async def file_request(request: web.Request) -> web.Response:
     async with store.tx() as db:
         t = await store.insert(db, "web", "public", form, classified=False, suspects=found)
         t.query_code_hash = code_hash(t.number, code)
-        number = t.number
+        number, created = t.number, t.created_at
+    # Not yet classified: the general time limit, counted from now (a
+    # category's own limit applies once an agent has classified it).
+    expect = (created + dt.timedelta(days=store.cfg.deadline_days)).astimezone(store.tz)
     return web.json_response(
-        {"number": number, "code": code, "message": "已提交，请记下工单号和查询码，用于查询办理进度。"},
+        {
+            "number": number,
+            "code": code,
+            "message": "已提交，请记下工单号和查询码，用于查询办理进度。",
+            "expect_by": expect.strftime("%Y年%m月%d日"),
+        },
         status=201,
         dumps=dumps,
     )
@@ -156,6 +165,10 @@ async def request_status(request: web.Request) -> web.Response:
             "steps": steps,
             "reply": reply,
             "merged_into": t.merged_into,
+            # Once dispatched, the unit's time limit (the category's).
+            "deadline": t.deadline_at.astimezone(store.tz).strftime("%Y年%m月%d日 %H:%M")
+            if t.deadline_at and t.status == wf.Status.DISPATCHED.value
+            else "",
         },
         dumps=dumps,
     )

@@ -23,7 +23,7 @@ from hotline.roles import Role
 from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.work.api import WORK
 from tests.integration.browser import SHOTS, chromium, sign_in
-from tests.integration.conftest import Clock
+from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
 from tests.integration.floor import acd, iface, takers
 from tests.integration.gateway_sim import GatewaySim
@@ -463,6 +463,9 @@ async def test_the_public_page_on_a_phone_screen_files_a_request_and_shows_its_p
             number = await page.locator("#rNumber").inner_text()
             code = await page.locator("#rCode").inner_text()
             assert number.startswith("2026") and len(code) == 8 and code.isdigit()
+            # When to expect an answer: the general limit (5 days) from the city's today.
+            expect = (acd(controller).clock.now.astimezone(SHANGHAI) + dt.timedelta(days=5)).strftime("%Y年%m月%d日")
+            assert await page.locator("#rExpect").inner_text() == expect
             SHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SHOTS / "public-filed.png"), full_page=True)
             # It feeds the same work queue: an agent off the lines answers it.
@@ -482,6 +485,9 @@ async def test_the_public_page_on_a_phone_screen_files_a_request_and_shows_its_p
             assert status == 200
             await page.click("#query")
             await page.wait_for_selector("#sStatus:has-text('已办结')")
+            # The answer is brought into view on the phone's screen, not left below the fold.
+            in_view = "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.top < innerHeight; }"
+            await page.wait_for_function(f"({in_view})(document.getElementById('sStatus'))")
             assert "三日内修复" in await page.locator("#sReply").inner_text()
             steps = await page.locator("#sSteps li").all_inner_texts()
             assert [s.split(" ", 2)[-1] for s in steps] == ["已受理", "已答复"]
