@@ -140,7 +140,7 @@ async def request_status(request: web.Request) -> web.Response:
     async with store.sessions() as db:
         t = await db.scalar(select(Ticket).where(Ticket.number == number)) if ascii_digits(number) else None
         ok = t is not None and t.query_code_hash and hmac.compare_digest(t.query_code_hash, code_hash(number, code))
-        if not ok:
+        if not ok or t is None:
             # The same answer for a wrong code and a missing number.
             raise NoSuchRequest("工单号或查询码不正确")
         events = (
