@@ -7,6 +7,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from hotline.cli.common import settings_of
 from hotline.privileges import drop_privileges
@@ -52,7 +53,7 @@ def cmd_pbx_stop(args: argparse.Namespace) -> int:
 def cmd_pbx_status(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
-    info = Pbx(settings_of(args)).status()
+    info = _status(Pbx(settings_of(args)))
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return 0 if info["running"] else 3
 
@@ -107,13 +108,46 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hotline.pbx.process import Pbx
 
     pbx = Pbx(settings)
-    started_here = pbx.supervisor_pid() is None
-    pbx.start()
-    print("hotline: Asterisk is up", flush=True)
+    running = pbx.supervisor_pid()
+    # What a `serve --with-pbx` started is its own, even when an earlier one
+    # crashed and left it running; a PBX the operator started stays theirs.
+    owns = running is None or pbx.owner() != "cli"
+    if running is None:
+        pbx.start(owner="serve")
+        print("hotline: Asterisk is up", flush=True)
+    elif owns:
+        print(
+            f"hotline: 沿用仍在运行的 Asterisk（pid {running}，上次 serve --with-pbx 未正常退出时留下），停止时一并停止",
+            flush=True,
+        )
+    else:
+        print(f"hotline: 沿用由 `hotline pbx start` 启动的 Asterisk（pid {running}），停止时保留它", flush=True)
     try:
         serve(settings, demo)
     finally:
-        if started_here:
+        if owns:
             pbx.stop()
             print("hotline: Asterisk stopped", flush=True)
     return 0
+
+
+def _status(pbx: Any) -> dict[str, object]:
+    import contextlib
+    import subprocess
+
+    from hotline.errors import HotlineError
+    from hotline.pbx.install import asterisk_version
+
+    pid = pbx.supervisor_pid()
+    info: dict[str, object] = {
+        "running": pid is not None,
+        "supervisor_pid": pid,
+        "rootfs": str(pbx.settings.pbx.rootfs),
+        "instance": str(pbx.paths.base),
+        "installed": asterisk_version(pbx.settings.pbx.rootfs) or None,
+        "ami": f"{pbx.settings.ami.host}:{pbx.settings.ami.port}",
+    }
+    if pid is not None:
+        with contextlib.suppress(HotlineError, subprocess.TimeoutExpired):
+            info["uptime"] = pbx.cli("core show uptime", timeout=5).strip()
+    return info

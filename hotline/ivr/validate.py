@@ -25,16 +25,20 @@ def validate(
     if flow.start not in nodes:
         problems.append(Problem("", f"起始节点 {flow.start!r} 不存在"))
 
+    dangling = False
     for nid, node in nodes.items():
         for label, target in edges(node):
             if target not in nodes:
+                dangling = True
                 via = f"（{label}）" if label else ""
                 problems.append(Problem(nid, f"出口{via}指向不存在的节点 {target!r}"))
         problems.extend(_node_problems(nid, node, schedules, prompt_files))
         if node.type == "queue" and node.queue not in set(queues):
             problems.append(Problem(nid, f"队列 {node.queue!r} 不存在（可用：{'、'.join(queues)}）"))
 
-    if flow.start in nodes:
+    # A mistyped exit strands the node it meant and everything after it: those
+    # follow from the one cause, so the graph's checks wait until it is fixed.
+    if flow.start in nodes and not dangling:
         live = reachable(flow, flow.start)
         for nid in nodes:
             if nid not in live:

@@ -173,7 +173,15 @@ class Pbx:
             s.settimeout(0.5)
             return s.connect_ex((self.settings.ami.host, self.settings.ami.port)) == 0
 
-    def start(self, wait: bool = True) -> int:
+    def owner(self) -> str:
+        """Who started the running PBX: "serve" (`serve --with-pbx`, which stops
+        it again) or "cli" (`hotline pbx start`, kept until `pbx stop`)."""
+        try:
+            return (self.paths.base / "owner").read_text().strip()
+        except FileNotFoundError:
+            return ""
+
+    def start(self, wait: bool = True, owner: str = "cli") -> int:
         """Start the supervisor in its own session and wait for FullyBooted."""
         if (pid := self.supervisor_pid()) is not None:
             return pid
@@ -206,6 +214,7 @@ class Pbx:
         # Written here as well as by the supervisor, so a stop() that comes
         # before the child has run still finds it.
         self.paths.pidfile.write_text(str(proc.pid))
+        (self.paths.base / "owner").write_text(owner)
         if wait:
             self.wait_booted(proc)
         return proc.pid
@@ -275,21 +284,6 @@ class Pbx:
             out = self.cli(f"module reload {module}")
             if "reloaded successfully" not in out and "queued" not in out:
                 raise PbxError(f"reloading {module} failed: {out.strip()}")
-
-    def status(self) -> dict[str, object]:
-        pid = self.supervisor_pid()
-        info: dict[str, object] = {
-            "running": pid is not None,
-            "supervisor_pid": pid,
-            "rootfs": str(self.settings.pbx.rootfs),
-            "instance": str(self.paths.base),
-            "installed": install.asterisk_version(self.settings.pbx.rootfs) or None,
-            "ami": f"{self.settings.ami.host}:{self.settings.ami.port}",
-        }
-        if pid is not None:
-            with contextlib.suppress(PbxError, subprocess.TimeoutExpired):
-                info["uptime"] = self.cli("core show uptime", timeout=5).strip()
-        return info
 
     def log_tail(self, lines: int = 25) -> str:
         for path in (self.paths.messages_log, self.paths.console_log):

@@ -51,6 +51,17 @@ def test_unknown_target() -> None:
     assert problems(BASE.replace('{"1": q}', '{"1": nowhere}')) == ["m: 出口（1）指向不存在的节点 'nowhere'"]
 
 
+def test_a_renamed_node_is_one_problem_not_a_cascade() -> None:
+    """Before: one typo in the default flow's node name gave 17 errors (every
+    node after it unreachable, every menu without a seat)."""
+    text = DEFAULT.read_text(encoding="utf-8")
+    typo = text.replace("\n  day_menu:\n", "\n  day_mneu:\n", 1)
+    assert typo != text
+    flow = load_yaml(typo)
+    found = [str(p) for p in validate(flow, schedules=SCHEDULES, queues=("hotline", "hotline-lawyer"))]
+    assert found and all("指向不存在的节点 'day_menu'" in p for p in found), found
+
+
 def test_unreachable_node() -> None:
     text = BASE + "  orphan:\n    type: hangup\n"
     assert problems(text) == ["orphan: 从此节点无法到达此节点".replace("从此节点", "从起始节点")]
