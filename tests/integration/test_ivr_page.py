@@ -35,6 +35,16 @@ async def test_admin_edits_the_flow_with_inline_validation_and_graph(controller:
         await page.wait_for_url("**/admin/ivr")
         await page.wait_for_selector("#graph svg g.node")
         assert await page.locator("#graph svg g.node").count() == 17
+        # No edge label is printed over another.
+        overlaps = await page.evaluate(
+            """() => { const r = [...document.querySelectorAll('#graph svg > text.elabel')].map(t => t.getBBox());
+                       let n = 0;
+                       for (let i = 0; i < r.length; i++) for (let j = i + 1; j < r.length; j++)
+                         if (r[i].x < r[j].x + r[j].width && r[j].x < r[i].x + r[i].width &&
+                             r[i].y < r[j].y + r[j].height && r[j].y < r[i].y + r[i].height) n++;
+                       return [r.length, n]; }"""
+        )
+        assert overlaps[0] >= 10 and overlaps[1] == 0, overlaps
         assert await page.locator("#problems").inner_text() == "✔ 校验通过"
         # Passing is said in green, not in the problems' red.
         assert await page.locator("#problems li").evaluate("e => getComputedStyle(e).color") == "rgb(26, 127, 55)"
