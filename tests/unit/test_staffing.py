@@ -6,6 +6,7 @@ from __future__ import annotations
 import heapq
 import random
 from collections import deque
+from dataclasses import dataclass
 
 import pytest
 
@@ -88,25 +89,27 @@ def test_the_advice_meets_both_targets_and_grows_with_the_load() -> None:
     assert lines_needed(Load(0, 200)).lines == 0
 
 
+@dataclass
+class Row:
+    """A queue call as the advisor reads it (acd/advisor.py CallRow)."""
+
+    queue: str
+    joined_at: float
+    answered_at: float | None
+    abandoned: bool
+    hold_s: float | None
+    talk_s: float | None
+    wrapup_s: float | None
+    callback_id: int | None = None
+
+
 def test_history_per_half_hour_handle_time_and_censored_patience() -> None:
     import datetime as dt
     import zoneinfo
-    from dataclasses import dataclass
 
     from hotline.acd.advisor import advise, summarise
     from hotline.config import AcdSettings, IvrSettings
     from hotline.ivr.schedule import Calendar
-
-    @dataclass
-    class Row:
-        queue: str
-        joined_at: float
-        answered_at: float | None
-        abandoned: bool
-        hold_s: float | None
-        talk_s: float | None
-        wrapup_s: float | None
-        callback_id: int | None = None
 
     sh = zoneinfo.ZoneInfo("Asia/Shanghai")
     cal = Calendar.from_settings(IvrSettings())
@@ -137,22 +140,10 @@ def test_history_per_half_hour_handle_time_and_censored_patience() -> None:
 def test_a_few_minutes_of_history_are_not_spread_over_weeks_and_are_called_too_little() -> None:
     import datetime as dt
     import zoneinfo
-    from dataclasses import dataclass
 
     from hotline.acd.advisor import summarise
     from hotline.config import IvrSettings
     from hotline.ivr.schedule import Calendar
-
-    @dataclass
-    class Row:
-        queue: str
-        joined_at: float
-        answered_at: float | None
-        abandoned: bool
-        hold_s: float | None
-        talk_s: float | None
-        wrapup_s: float | None
-        callback_id: int | None = None
 
     sh = zoneinfo.ZoneInfo("Asia/Shanghai")
     cal = Calendar.from_settings(IvrSettings())
