@@ -6,7 +6,8 @@ import os
 
 from hotline import accounts
 from hotline.config import Settings
-from hotline.demo import DEMO_ACCOUNTS_FILE, LEAD, DemoOptions
+from hotline.demo import DEMO_ACCOUNTS_FILE, DemoOptions
+from hotline.demo_work import GRID, LAWYER, LEAD
 
 
 def banner(settings: Settings, demo: DemoOptions | None, first_admin: bool) -> str:
@@ -21,6 +22,9 @@ def banner(settings: Settings, demo: DemoOptions | None, first_admin: bool) -> s
         accounts_file = settings.state_dir / DEMO_ACCOUNTS_FILE
         lines.append(f"  演示模式：模拟坐席与来电（每分钟约 {demo.rate_per_minute:g} 通），数据在 {settings.state_dir}")
         lines.append(f"  值班长看座席地图：账号 {LEAD}；坐席工作台：账号 demo01；密码都在 {accounts_file}")
+        lines.append(
+            f"  另有律师 {LAWYER}（/desk）与网格员 {GRID}（手机打开 /grid）；挪车、110、网格每 5 分钟各演示一次"
+        )
     lines += [
         "",
         f"  添加坐席：  {cli} user add zhangsan --name 张三 --role agent",

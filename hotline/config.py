@@ -346,7 +346,9 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
 class Schedule(_Section):
-    """A weekly window: ISO weekdays (1 = Monday) and a local time span."""
+    """A weekly window: ISO weekdays (1 = Monday) and a local time span;
+    `end` before `start` runs past midnight, `end` equal to `start` is the
+    whole day."""
 
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
     start: str = "08:00"

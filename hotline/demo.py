@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import random
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,32 +27,41 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hotline import accounts
+from hotline import accounts, demo_links
 from hotline.acd.service import AcdService
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
-from hotline.config import Settings
+from hotline.config import Schedule, Settings
 from hotline.db.models import User
+from hotline.demo_work import GRID, LAWYER, LEAD
 from hotline.roles import Role
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
-LEAD = "demo-lead"
 NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄丽", "周杰", "吴婷", "徐强", "孙悦"]
 
 
 def demo_settings(settings: Settings, agents: int) -> Settings:
-    """The same installation, with demo state in its own folder and seats
-    that answer by themselves."""
+    """The same installation, with demo state in its own folder, seats that
+    answer by themselves (one more for the demo's lawyer), and 110 simulated
+    on a loopback port of its own: a demo never reaches the real 110."""
     base = settings.state_dir / "demo"
+    around_the_clock = Schedule(start="00:00", end="00:00")
     return settings.model_copy(
         update={
             "state_dir": base,
             "pbx": settings.pbx.model_copy(update={"instance_dir": base / "pbx"}),
             "seats": settings.seats.model_copy(
-                update={"phones": "simulated", "count": max(settings.seats.count, agents)}
+                update={"phones": "simulated", "count": max(settings.seats.count, agents + 1)}
+            ),
+            "police": settings.police.model_copy(
+                update={
+                    "url": f"http://127.0.0.1:{free_port()}",
+                    "hotline_url": "",
+                    "category_map": {code: category for code, _, _, category in demo_links.INCIDENTS},
+                }
             ),
             "recordings": settings.recordings.model_copy(update={"dir": None}),
             # Every demo agent takes calls at any hour (the real plan staffs 2 lines at night).
@@ -62,9 +72,23 @@ def demo_settings(settings: Settings, agents: int) -> Settings:
                     "holiday_lines": agents,
                 }
             ),
-            "ivr": settings.ivr.model_copy(update={"prompts_dir": None, "messages_dir": None}),
+            # The day menu (car moving, lawyers) and lawyer hours at any hour: a
+            # newcomer at 3 a.m. sees every service too.
+            "ivr": settings.ivr.model_copy(
+                update={
+                    "prompts_dir": None,
+                    "messages_dir": None,
+                    "schedules": {**settings.ivr.schedules, "day": around_the_clock, "lawyer": around_the_clock},
+                }
+            ),
         }
     )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -98,6 +122,9 @@ class DemoDriver:
         self._sleep = sleep
 
     async def start(self) -> None:
+        # Seats staffed before the site opens: the banner comes after their log lines.
+        await self.ensure_accounts()
+        await self._staff()
         self._tasks.spawn(self._run(), name="demo")
 
     async def close(self) -> None:
@@ -116,6 +143,11 @@ class DemoDriver:
             if LEAD not in have:
                 # The shift lead a newcomer signs in as to watch the seat map and review tickets.
                 _, made[LEAD] = await accounts.create_user(db, LEAD, "演示值班长", [Role.LEAD])
+            if LAWYER not in have:
+                _, made[LAWYER] = await accounts.create_user(db, LAWYER, "演示律师", [Role.LAWYER])
+            station = demo_links.grid_station(self.settings)
+            if GRID not in have and station:
+                _, made[GRID] = await accounts.create_user(db, GRID, "演示网格员", [Role.GRID], department=station)
         if made:
             path = Path(self.settings.state_dir) / DEMO_ACCOUNTS_FILE
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
@@ -124,8 +156,6 @@ class DemoDriver:
         return made
 
     async def _run(self) -> None:
-        await self.ensure_accounts()
-        await self._staff()
         while True:
             # Arrivals are random (Poisson), like real callers.
             await self._sleep(self.rng.expovariate(self.rate / 60.0))
@@ -138,6 +168,9 @@ class DemoDriver:
             if self.acd.seat_of_agent(agent) is not None or self.acd.seat_named(seat).agent:
                 continue  # restored from the last run
             await self.acd.login(seat, agent, NAMES[(i - 1) % len(NAMES)])
+        lawyer_seat = self.settings.seats.names()[self.agents]
+        if self.acd.seat_of_agent(LAWYER) is None and not self.acd.seat_named(lawyer_seat).agent:
+            await self.acd.login(lawyer_seat, LAWYER, "演示律师", lawyer=True)
 
     async def _call(self) -> None:
         number = "1" + self.rng.choice("3578") + "".join(self.rng.choice("0123456789") for _ in range(9))

@@ -24,6 +24,10 @@ from hotline.tickets.store import TicketStore
 
 log = logging.getLogger(__name__)
 
+LEAD = "demo-lead"
+LAWYER = "demo-lawyer"
+GRID = "demo-grid"
+
 
 @dataclass(frozen=True)
 class Matter:
@@ -65,6 +69,22 @@ MATTERS = (
         "已告知可拨打 12315 或在市场监管部门网站举报，并保留购物凭证。",
     ),
 )
+LEGAL = (
+    Matter(
+        "legal-labour",
+        "东城区",
+        "",
+        "公司没签劳动合同就辞退我，能要求赔偿吗？",
+        "律师解答：未签书面劳动合同可主张双倍工资，违法解除可主张赔偿金，建议先申请劳动仲裁。",
+    ),
+    Matter(
+        "legal-family",
+        "西城区",
+        "",
+        "离婚时房子写的是对方名字，我能分吗？",
+        "律师解答：婚后共同出资购买的房屋一般属夫妻共同财产，可协商或诉讼分割，注意保留出资凭证。",
+    ),
+)
 FEEDBACK = (
     "已到现场核实，责令整改，市民反映问题已解决。",
     "已联系相关单位维修，预计三日内完成。",
@@ -91,6 +111,9 @@ class DemoDesks:
         self.step_s = step_s
         self.settle_s = settle_s  # how long a unit or the lead takes over each step
         self.done = 0
+        # What the caller of a ticket was about, when the demo planned it (car moving, 110).
+        self.planned: dict[str, Matter] = {}
+        self.received: set[str] = set()  # grid tickets their station has signed for
         self._tasks = TaskSet("demo-desks")
 
     def start(self) -> None:
@@ -112,7 +135,14 @@ class DemoDesks:
         async with self.store.sessions() as db:
             rows = (
                 await db.execute(
-                    select(Ticket.number, Ticket.status, Ticket.agent, Ticket.updated_at, Ticket.reviewed_at).where(
+                    select(
+                        Ticket.number,
+                        Ticket.status,
+                        Ticket.agent,
+                        Ticket.updated_at,
+                        Ticket.reviewed_at,
+                        Ticket.channel,
+                    ).where(
                         Ticket.status.in_(
                             [
                                 wf.Status.ACCEPTED.value,
@@ -124,23 +154,25 @@ class DemoDesks:
                     )
                 )
             ).all()
-            people = {
-                u.username: identity_of(u)
-                for u in (await db.scalars(select(User).where(User.username.in_(self.agents | {"demo-lead"})))).all()
-            }
+        people = await demo_people(self.store, self.agents | {LEAD, LAWYER, GRID})
         busy = self.in_call()
-        for number, status, agent, updated, reviewed in rows:
+        desks = self.agents | {LAWYER}  # who answers calls and submits their tickets
+        for number, status, agent, updated, reviewed, channel in rows:
             waited = (now - updated).total_seconds()
             try:
-                if status == wf.Status.ACCEPTED.value and agent in people and number not in busy:
+                if status == wf.Status.ACCEPTED.value and agent in people.keys() & desks and number not in busy:
                     await self._submit(number, people[agent])
+                elif status == wf.Status.ACCEPTED.value and channel in ("110", "grid") and waited >= self.settle_s:
+                    staff = sorted(self.agents & people.keys())
+                    if staff:
+                        await self._take_in(number, people[self.rng.choice(staff)])
                 elif status == wf.Status.DISPATCHED.value and waited >= self.settle_s:
-                    await self._unit(number)
-                elif status == wf.Status.RETURNED.value and waited >= self.settle_s and "demo-lead" in people:
+                    await self._unit(number, people.get(GRID))
+                elif status == wf.Status.RETURNED.value and waited >= self.settle_s and LEAD in people:
                     # The lead sends it on again; the desk's rule picks the unit (属地, else the category's).
-                    await self.store.act(number, "dispatch", people["demo-lead"], {})
-                elif status == wf.Status.FEEDBACK.value and waited >= self.settle_s and "demo-lead" in people:
-                    lead = people["demo-lead"]
+                    await self.store.act(number, "dispatch", people[LEAD], {})
+                elif status == wf.Status.FEEDBACK.value and waited >= self.settle_s and LEAD in people:
+                    lead = people[LEAD]
                     if reviewed is None:
                         await self.store.act(number, "approve", lead, {"note": "反馈属实"})
                     else:
@@ -152,23 +184,64 @@ class DemoDesks:
             self.done += 1
 
     async def _submit(self, number: str, agent: Identity) -> None:
-        m = self.rng.choice(MATTERS)
+        m = self.planned.pop(number, None) or self.rng.choice(LEGAL if agent.username == LAWYER else MATTERS)
         form = {"category": m.category, "district": m.district, "address": m.address, "content": m.content}
         if m.answer:
             await self.store.submit(number, agent, {**form, "handling": "answered", "answer": m.answer})
         else:
             await self.store.submit(number, agent, {**form, "handling": "dispatched"})
 
-    async def _unit(self, number: str) -> None:
-        t = await self.store.get(number, Identity(0, "demo", "演示", frozenset({Role.ADMIN})))
-        unit = Identity(
-            0,
-            f"demo-{t.ticket.department}",
-            t.ticket.department_text,
-            frozenset({Role.DEPARTMENT}),
-            t.ticket.department,
-        )
-        if self.rng.random() < 0.1 and t.ticket.redispatches == 0:
+    async def _take_in(self, number: str, agent: Identity) -> None:
+        """A request 110 handed over or a grid worker reported: an agent takes
+        it in, classifies it (the category it came with, if any) and sends it
+        on; the address decides the unit (属地优先)."""
+        t = (await self.store.get(number, ADMIN)).ticket
+        async with self.store.tx() as db:
+            tid = await db.scalar(select(Ticket.id).where(Ticket.number == number))
+            if tid is not None:
+                await self.store.assign(db, tid, agent.username)
+        form = {
+            "category": t.category or "urban-works",
+            "district": t.district or "东城区",
+            "address": t.address,
+            "content": t.content,
+        }
+        await self.store.submit(number, agent, {**form, "handling": "dispatched"})
+
+    async def _unit(self, number: str, grid: Identity | None) -> None:
+        t = await self.store.get(number, ADMIN)
+        station = t.ticket.department in self.store.tree.units.by_code
+        if station:
+            # A grid station: its worker signs for it first, then reports back.
+            unit = grid if grid is not None and grid.department == t.ticket.department else None
+            unit = unit or Identity(
+                0, f"demo-{t.ticket.department}", "网格员", frozenset({Role.GRID}), t.ticket.department
+            )
+            if number not in self.received:
+                self.received.add(number)
+                await self.store.act(number, "receive", unit, {"note": "已签收，前往现场核实"})
+                return
+        else:
+            unit = Identity(
+                0,
+                f"demo-{t.ticket.department}",
+                t.ticket.department_text,
+                frozenset({Role.DEPARTMENT}),
+                t.ticket.department,
+            )
+        if not station and self.rng.random() < 0.1 and t.ticket.redispatches == 0:
             await self.store.act(number, "return", unit, {"note": "不属于本单位职责，请重新派单"})
         else:
             await self.store.act(number, "feedback", unit, {"note": self.rng.choice(FEEDBACK)})
+            self.received.discard(number)
+
+
+ADMIN = Identity(0, "demo", "演示", frozenset({Role.ADMIN}))
+
+
+async def demo_people(store: TicketStore, names: set[str]) -> dict[str, Identity]:
+    """The demo's accounts that exist, as the identities they act with."""
+    async with store.sessions() as db:
+        return {
+            u.username: identity_of(u) for u in (await db.scalars(select(User).where(User.username.in_(names)))).all()
+        }

@@ -42,8 +42,8 @@ from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
-from hotline.demo import DemoDriver, DemoOptions
-from hotline.demo_work import DemoDesks
+from hotline.demo import DemoOptions
+from hotline.demo_app import DEMO, demo_ctx
 from hotline.grid import api as grid_api
 from hotline.grid.app import grid_ctx
 from hotline.ivr import api as ivr_api
@@ -85,8 +85,6 @@ __all__ = ["AMI", "KEEPER", "CLOCK", "PBX_WATCH", "TRUNKS", "FASTAGI", "IVR", "c
 FASTAGI = web.AppKey("fastagi", FastAGIServer)
 IVR = ivr_api.DRIVER
 STARTED = web.AppKey("started", float)
-DEMO = web.AppKey("demo", DemoOptions)
-DEMO_DRIVER = web.AppKey("demo_driver", DemoDriver)
 FIRST_ADMIN = web.AppKey("first_admin", str)
 
 
@@ -150,27 +148,6 @@ async def fastagi_ctx(app: web.Application) -> AsyncIterator[None]:
     await server.start()
     yield
     await server.close()
-
-
-async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
-    opts = app[DEMO]
-    driver = DemoDriver(
-        app[SETTINGS],
-        app[acd_api.ACD],
-        app[AMI],
-        app[SESSIONS],
-        rate_per_minute=opts.rate_per_minute,
-        agents=opts.agents,
-    )
-    app[DEMO_DRIVER] = driver
-    desks = DemoDesks(
-        app[tickets_api.STORE], lambda: {c.ticket for c in app[tickets_api.HANDOFF].calls() if c.ticket}, opts.agents
-    )
-    await driver.start()
-    desks.start()
-    yield
-    await desks.close()
-    await driver.close()
 
 
 async def first_admin(app: web.Application) -> None:

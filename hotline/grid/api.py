@@ -3,14 +3,13 @@ photos; and for the desk, which community owns an address."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import and_, or_, select
 
 from hotline.db.models import Ticket
 from hotline.errors import BadRequest
 from hotline.grid.photos import PhotoStore
+from hotline.grid.reports import file_report
 from hotline.roles import Role
 from hotline.tickets import workflow as wf
 from hotline.tickets.api import STORE
@@ -74,35 +73,12 @@ async def my_tickets(request: web.Request) -> web.Response:
 
 @allow(Role.GRID)
 async def report(request: web.Request) -> web.Response:
-    """出门找活: a problem found on patrol becomes a ticket (channel grid),
-    classified and dispatched by an agent like any other request."""
+    """A problem found on patrol becomes a ticket (grid/reports.py)."""
     who = request[USER]
     # Each report is a ticket someone must handle: a worker's account (or
     # whoever holds it) cannot flood the floor with them.
     throttle(request, REPORTS, "上报过于频繁，请稍后再试", by=who.username)
-    body = await json_body(request)
-    store = request.app[STORE]
-    unit = store.tree.units.by_code.get(who.department)
-    form: dict[str, Any] = {k: body.get(k, "") for k in ("content", "address", "category")}
-    if unit is not None and not body.get("district"):
-        form["district"] = unit.district
-    elif "district" in body:
-        form["district"] = body["district"]
-    classified = bool(form.get("category"))
-    if not classified:
-        form.pop("category")
-    found = await store.suspects(form)
-    async with store.tx() as db:
-        t = await store.insert(
-            db,
-            "grid",
-            who.username,
-            form,
-            classified=classified,
-            suspects=found,
-            note=f"网格员上报（{unit.station if unit else who.department}）",
-        )
-        row = store.views.row(t)
+    row = await file_report(request.app[STORE], who, await json_body(request))
     return _json(row, status=201)
 
 

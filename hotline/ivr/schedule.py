@@ -73,7 +73,10 @@ class Calendar:
         local = self.local(now)
         start, end = _hm(sched.start), _hm(sched.end)
         t = local.time()
-        if start <= end:
+        if start == end:
+            # Opening and closing at one time is a window round the clock (as next_window() reads it).
+            return local.isoweekday() in sched.weekdays
+        if start < end:
             return local.isoweekday() in sched.weekdays and start <= t < end
         # A window across midnight (e.g. 20:00-08:00) belongs to the day it starts.
         if t >= start:

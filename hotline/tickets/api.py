@@ -9,7 +9,7 @@ from aiohttp import web
 from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
 from hotline.roles import Role
-from hotline.tickets.calls import CallControls, HandedOn
+from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import CLOSE, DeskHub
 from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import RevisitCalls
@@ -88,12 +88,7 @@ async def call_control(request: web.Request) -> web.Response:
         number = (await json_body(request)).get("number")
         if not isinstance(number, str):
             raise BadRequest("缺少号码 number", field="number")
-        call = await (controls.transfer if action == "transfer" else controls.conference)(who, number)
-        text = {"transfer": "转接", "conference": "三方通话"}[action]
-        note = f"{text} {controls.targets()[number]}（{number}）"
-        recorded = await controls.handed_on(HandedOn(call, number, action, request[USER], note))
-        if call.ticket and not recorded:
-            await request.app[STORE].note(call.ticket, request[USER], action, note)
+        call = await controls.hand_on(request[USER], action, number)
     else:
         call = await (controls.hold if action == "hold" else controls.unhold)(who)
     return _json({"action": action, "held": call.held, "ticket": call.ticket})

@@ -53,6 +53,19 @@ class CallControls:
         """A feature that acts on where a caller was sent (the 110 link)."""
         self._handed_on.append(hook)
 
+    async def hand_on(self, who: Identity, action: str, number: str) -> ActiveCall:
+        """The agent sends the caller to `number` (transfer) or brings it into
+        the call (conference); the ticket's history says so, or a subscriber
+        records it (110 pushes an incident)."""
+        agent = who.username
+        call = await (self.transfer if action == "transfer" else self.conference)(agent, number)
+        text = {"transfer": "转接", "conference": "三方通话"}[action]
+        note = f"{text} {self.targets()[number]}（{number}）"
+        recorded = await self.handed_on(HandedOn(call, number, action, who, note))
+        if call.ticket and not recorded:
+            await self.handoff.store.note(call.ticket, who, action, note)
+        return call
+
     async def handed_on(self, event: HandedOn) -> bool:
         """Whether a subscriber recorded it; otherwise the desk notes it."""
         recorded = False

@@ -228,6 +228,16 @@ def test_schedule_across_midnight() -> None:
     assert not cal.within("night", saturday_late)
 
 
+def test_a_window_that_opens_and_closes_at_one_time_is_open_all_day() -> None:
+    from hotline.config import Schedule
+
+    cal = Calendar({"always": Schedule(weekdays=[5], start="00:00", end="00:00")}, frozenset(), TZ)
+    friday = [dt.datetime(2026, 11, 27, h, m, tzinfo=TZ) for h, m in ((0, 0), (3, 30), (12, 0), (23, 59))]
+    assert all(cal.within("always", t) for t in friday)
+    assert not cal.within("always", dt.datetime(2026, 11, 28, 0, 0, tzinfo=TZ))  # Saturday is not in it
+    assert cal.next_window("always", friday[1]) == (friday[1], dt.datetime(2026, 11, 28, 0, 0, tzinfo=TZ))
+
+
 class TypingCaller(Caller):
     """Presses keys during whichever prompt plays at that moment (type-ahead)."""
 
