@@ -40,6 +40,7 @@ from hotline.tasks import TaskSet
 log = logging.getLogger(__name__)
 
 DEMO_ACCOUNTS_FILE = "demo-accounts.txt"
+DEMO_POOL = ("02112345001", "02112345002", "02112345003")
 NAMES = ["王芳", "李娜", "张伟", "刘洋", "陈静", "杨磊", "赵敏", "黄丽", "周杰", "吴婷", "徐强", "孙悦"]
 
 
@@ -56,6 +57,8 @@ def demo_settings(settings: Settings, agents: int) -> Settings:
             "seats": settings.seats.model_copy(
                 update={"phones": "simulated", "count": max(settings.seats.count, agents + 1)}
             ),
+            # Car moving needs pool numbers; an installation without them gets the demo's.
+            "carmove": settings.carmove.model_copy(update={"pool": settings.carmove.pool or list(DEMO_POOL)}),
             "police": settings.police.model_copy(
                 update={
                     "url": f"http://127.0.0.1:{free_port()}",

@@ -199,7 +199,8 @@ class AcdViews:
                 override=lines.override,
                 standby_active=lines.standby_active,
                 standby_reason=lines.standby_reason,
-                staffed=sum(1 for s in self.floor.seats.values() if s.on_line),
+                # Lawyers take the lawyer queue, not a phone line (the map counts them apart).
+                staffed=sum(1 for s in self.floor.seats.values() if s.on_line and not s.lawyer),
             ),
             waiting=len(self.waiting),
             longest_wait_s=round(max((now - t for t in self.waiting.values()), default=0.0), 1),

@@ -68,6 +68,8 @@ async def test_in_lawyer_hours_key_3_reaches_a_lawyer_and_never_a_general_agent(
         assert {"Local/seat01@sim-seat/n", "Local/seat02@sim-seat/n"} <= hotline_members
         seat = acd(controller).floor.seats["seat03"]
         assert seat.lawyer and seat.on_line and acd(controller).staffed("hotline-lawyer")
+        # The lead's 在岗线路 counts the two phone lines, not the lawyer's seat.
+        assert acd(controller).header_view().lines.staffed == 2
         # Key 3 in lawyer hours (a weekday morning): the lawyer answers.
         caller = await choose(controller, ami, recorder, "3")
         connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == caller.caller, timeout=30)

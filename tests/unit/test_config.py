@@ -103,3 +103,21 @@ def test_a_snapshot_is_not_changed_by_the_environment(monkeypatch: pytest.Monkey
     monkeypatch.setenv("HOTLINE_AMI__SECRET", "")
     copy = from_snapshot(original.model_dump_json())
     assert copy.state_dir == original.state_dir and copy.ami.secret == "handed-over"
+
+
+def test_the_demo_shows_every_service_on_a_default_installation_and_never_reaches_a_real_110(tmp_path: Path) -> None:
+    import datetime as dt
+
+    from hotline.demo import demo_settings
+    from hotline.ivr.schedule import Calendar
+
+    real = load(None, state_dir=str(tmp_path), police={"url": "https://110.example.gov.cn/api"})
+    assert real.carmove.pool == []  # car moving is off until an operator gives pool numbers
+    demo = demo_settings(real, agents=6)
+    assert demo.carmove.pool and demo.police.url.startswith("http://127.0.0.1:")
+    assert demo.state_dir == tmp_path / "demo" and demo.seats.count >= 7  # six agents and the lawyer
+    # The day menu (car moving, lawyers) and lawyer hours at 3 a.m. on a Sunday.
+    cal = Calendar.from_settings(demo.ivr)
+    night = dt.datetime(2026, 11, 29, 3, 0, tzinfo=cal.tz)
+    assert cal.within("day", night) and cal.within("lawyer", night)
+    assert not Calendar.from_settings(real.ivr).within("lawyer", night)
