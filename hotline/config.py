@@ -419,6 +419,23 @@ class LineWindow(_Section):
     lines: int = Field(ge=0, le=999)
 
 
+class OverflowSettings(_Section):
+    """Overflow (溢出): when the answer-within-15-seconds promise is at risk,
+    agents in ticket work are brought onto a line (their item parked) and
+    sent back once the queue has been calm."""
+
+    enabled: bool = True
+    risk_seconds: float = Field(10.0, gt=0, le=600, description="a caller waiting this long puts the target at risk")
+    target_seconds: float = Field(15.0, gt=0, le=600, description="the promise: answered within this")
+    # The queue model's handle time per call (talk and after-call work) when
+    # predicting how long the callers now waiting will wait.
+    handle_seconds: float = Field(180.0, gt=0, le=3600)
+    calm_seconds: float = Field(60.0, gt=0, le=3600, description="nobody waiting this long: pulled agents go back")
+    min_stay_seconds: float = Field(180.0, ge=0, le=7200, description="a pulled agent stays on the line this long")
+    max_pulls_per_hour: int = Field(3, ge=1, le=60, description="times one agent may be pulled within an hour")
+    exempt: list[str] = Field(default_factory=list, description="agents never pulled (the lead can add more)")
+
+
 class AcdSettings(_Section):
     queue: str = "hotline"
     # Legal calls in lawyer hours (ivr.schedules.lawyer): only lawyers are its members.
@@ -443,6 +460,7 @@ class AcdSettings(_Section):
     callback_abandon_seconds: float = Field(5.0, ge=0, le=3600)
     callback_attempts: int = Field(3, ge=1, le=10)
     callback_retry_seconds: float = Field(120.0, ge=1, le=86400)
+    overflow: OverflowSettings = Field(default_factory=OverflowSettings)
 
 
 class Category(_Section):

@@ -112,6 +112,21 @@ async def set_standby(request: web.Request) -> web.Response:
     return web.json_response(asdict(request.app[ACD].header_view().lines))
 
 
+@allow(Role.LEAD)
+async def set_overflow(request: web.Request) -> web.Response:
+    """Whether overflow may pull this agent onto a line (the lead's policy)."""
+    body = await json_body(request)
+    allowed = body.get("allowed")
+    if type(allowed) is not bool:
+        raise BadRequest("allowed 必须是 true 或 false", field="allowed")
+    agent = request.match_info["agent"]
+    acd = request.app[ACD]
+    if acd.seat_of_agent(agent) is None:
+        raise BadRequest(f"{agent} 未登录座席", field="agent")
+    await acd.set_overflow_exempt(agent, not allowed, request[USER].username)
+    return web.json_response({"agent": agent, "allowed": allowed})
+
+
 @allow(Role.LEAD, Role.ADMIN)
 async def get_figures(request: web.Request) -> web.Response:
     return web.json_response(await request.app[ACD].figures(), dumps=lambda o: json.dumps(o, ensure_ascii=False))
@@ -153,6 +168,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/api/acd/floor", floor)
     r.add_put("/api/acd/lines", set_lines)
     r.add_put("/api/acd/standby", set_standby)
+    r.add_put("/api/acd/overflow/{agent:[A-Za-z0-9_.-]{1,64}}", set_overflow)
     r.add_get("/api/acd/figures", get_figures)
     r.add_get("/api/acd/staffing", staffing)
     r.add_get("/api/acd/callbacks", list_callbacks)

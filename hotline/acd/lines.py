@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 
+from hotline.acd.overflow import rank
 from hotline.config import AcdSettings
 from hotline.ivr.schedule import Calendar
 from hotline.seats.state import Floor, Seat
@@ -104,21 +105,25 @@ def restored(
     return lines
 
 
-def assign(floor: Floor, lines: Lines) -> Floor:
-    """Put exactly `target` available agents on the lines (standby on top when active).
+def assign(
+    floor: Floor, lines: Lines, pulled: frozenset[str] = frozenset(), leaving: frozenset[str] = frozenset()
+) -> Floor:
+    """Put exactly `target` available agents on the lines (standby on top
+    when active, and the seats overflow pulled).
 
     Agents already on a line keep it (no reshuffle under their feet); free
-    places go to agents without a work item in hand first (the item is
-    parked when one must be taken), then the longest logged-in. When there are more
-    holders than lines, idle holders leave first, the latest to log in first;
+    places go to agents without a work item in hand first, then the least
+    urgent item (the item is parked when one must be taken), then the
+    longest logged-in. When there are more holders than lines, idle holders
+    leave first: those overflow just released, then the latest to log in;
     an agent in a call keeps the line until the call ends. Lawyers staff
     the lawyer queue whenever they are logged in and not paused, and never
     a phone line of the hotline.
     """
     seats = [s for s in floor.seats.values() if not s.lawyer]
-    regular = [s for s in seats if s.available and not s.standby]
-    holders = sorted((s for s in regular if s.on_line), key=lambda s: s.login_at)
-    others = sorted((s for s in regular if not s.on_line), key=lambda s: (bool(s.working), s.login_at))
+    regular = [s for s in seats if s.available and not s.standby and s.name not in pulled]
+    holders = sorted((s for s in regular if s.on_line), key=lambda s: (s.name in leaving, s.login_at))
+    others = sorted((s for s in regular if not s.on_line), key=rank)
     target = lines.target
     keep: list[Seat] = holders
     if len(holders) > target:
@@ -133,6 +138,7 @@ def assign(floor: Floor, lines: Lines) -> Floor:
         on.add(s.name)
     if lines.standby_active:
         on |= {s.name for s in seats if s.standby and s.available}
+    on |= {n for n in pulled if floor.seats[n].available and not floor.seats[n].lawyer}
     on |= {s.name for s in floor.seats.values() if s.lawyer and s.available}
     new = {n: (replace(s, on_line=n in on) if s.on_line != (n in on) else s) for n, s in floor.seats.items()}
     return replace(floor, seats=new)

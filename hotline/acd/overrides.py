@@ -25,6 +25,7 @@ class LeadOverrides:
     sessions: async_sessionmaker
     clock: Callable[[], dt.datetime]
     note: Callable[..., None]
+    overflow_exempt: frozenset[str]
     _recompute: Callable[[], None]
 
     async def set_lines(self, count: int | None, actor: str) -> None:
@@ -43,6 +44,13 @@ class LeadOverrides:
         self._recompute()
         await self._store_intent(standby_manual=active, standby_actor=actor)
 
+    async def set_overflow_exempt(self, agent: str, exempt: bool, actor: str) -> None:
+        """The lead keeps an agent off overflow (or lets them be pulled again)."""
+        self.overflow_exempt = self.overflow_exempt | {agent} if exempt else self.overflow_exempt - {agent}
+        self.note("overflow-policy", "", f"{agent} " + ("不参与溢出" if exempt else "恢复参与溢出"), actor)
+        self._recompute()
+        await self._store_intent(overflow_exempt=",".join(sorted(self.overflow_exempt)))
+
     async def _store_intent(self, **values: object) -> None:
         """Stored before the lead is answered: a crash right after still keeps it."""
         async with self.sessions() as db, db.begin():
@@ -53,6 +61,7 @@ class LeadOverrides:
             row = await db.get(AcdIntent, 1)
         if row is None:
             return
+        self.overflow_exempt = frozenset(a for a in (row.overflow_exempt or "").split(",") if a)
         self.lines = ln.restored(
             self.acd,
             self.calendar,

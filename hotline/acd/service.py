@@ -20,7 +20,9 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd import lines as ln
+from hotline.acd.overflow import Overflow
 from hotline.acd.overrides import LeadOverrides
+from hotline.acd.planner import LinePlanner
 from hotline.acd.queue_events import QueueEvents
 from hotline.acd.reconcile import Outcome, Reconciler
 from hotline.acd.views import AcdViews
@@ -48,7 +50,7 @@ class Change:
     actor: str = ""
 
 
-class AcdService(QueueEvents, AcdViews, LeadOverrides):
+class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
     def __init__(
         self,
         settings: Settings,
@@ -67,6 +69,8 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides):
         names = settings.seats.names()
         self.floor = st.Floor.empty({n: settings.seats.interface(n) for n in names})
         self.lines = ln.Lines()
+        self.overflow = Overflow()
+        self.overflow_exempt: frozenset[str] = frozenset()  # agents the lead keeps off overflow
         self.waiting: dict[str, float] = {}  # caller uniqueid -> joined (epoch s)
         self.lawyer_waiting: dict[str, float] = {}  # the same, in the lawyer queue
         self.changes: deque[Change] = deque(maxlen=500)
@@ -162,34 +166,6 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides):
             insert(AcdEvent), [{"at": utcnow(), "kind": c.kind, "seat": c.seat, "actor": c.actor, "detail": c.detail}]
         )
 
-    # -- recompute ---------------------------------------------------------------
-    def _recompute(self) -> None:
-        """Schedule -> line count -> standby -> who is on a line; notes every change."""
-        before_lines, before_on = self.lines, {n for n, s in self.floor.seats.items() if s.on_line}
-        name, count = ln.window(self.acd, self.calendar, self.clock())
-        lines = ln.follow_schedule(self.lines, name, count)
-        now = self.now()
-        waits = [now - t for t in self.waiting.values()]
-        lines = ln.standby(lines, self.acd, now, waits, ln.staffed_lines(self.floor))
-        self.lines = lines
-        self.floor = ln.assign(self.floor, lines)
-        if (lines.window, lines.target) != (before_lines.window, before_lines.target):
-            self.note(
-                "lines",
-                "",
-                f"线路数 {before_lines.target} → {lines.target}（{ln.window_text(lines.window)}"
-                + ("，值班长调整）" if lines.override is not None else "）"),
-            )
-        if lines.standby_active != before_lines.standby_active:
-            self.note("standby", "", ("备班上线：" if lines.standby_active else "备班下线：") + lines.standby_reason)
-        after_on = {n for n, s in self.floor.seats.items() if s.on_line}
-        for n in sorted(after_on - before_on):
-            seat = self.floor.seats[n]
-            self.note("line-on", n, f"{seat.agent_name} " + ("接入律师队列" if seat.lawyer else "接入话务线路"))
-        for n in sorted(before_on - after_on):
-            self.note("line-off", n, "离开律师队列" if self.floor.seats[n].lawyer else "离开话务线路")
-        self._changed()
-
     def _apply(self, floor: st.Floor) -> None:
         if floor is not self.floor:
             self._record_wrapups(self.floor, floor)
@@ -280,7 +256,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides):
     async def _write_pause(db: AsyncSession, seat: str, reason: str) -> None:
         await db.execute(update(AgentSession).where(AgentSession.seat == seat).values(pause=reason))
 
-    def set_working(self, working: dict[str, str]) -> None:
+    def set_working(self, working: dict[str, tuple[str, int]]) -> None:
         """The work queue tells which seats hold an item (seat -> kind text)."""
         self._apply(st.set_working(self.floor, working))
 

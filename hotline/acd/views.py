@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.acd import advisor, figures
+from hotline.acd.overflow import Overflow
 from hotline.config import AcdSettings
 from hotline.db.models import Callback, QueueCall
 from hotline.ivr.schedule import Calendar
@@ -38,6 +39,8 @@ class SeatView:
     category: str = ""  # the IVR's category of the call
     working: str = ""  # the work item in hand, off the lines
     lawyer: bool = False  # a lawyer's seat (the lawyer queue only)
+    pulled_at: float | None = None  # brought onto a line by overflow, when
+    overflow_exempt: bool = False  # never pulled (policy or the lead)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -52,6 +55,8 @@ class LinesView:
     standby_active: bool
     standby_reason: str
     staffed: int
+    overflow: int = 0  # agents overflow has on the lines now
+    overflow_reason: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +81,8 @@ class AcdViews:
     clock: Callable[[], dt.datetime]
     now: Callable[[], float]
     drain: Callable[[], Awaitable[None]]
+    overflow: Overflow
+    overflow_exempt: frozenset[str]
 
     async def figures(self) -> dict[str, Any]:
         await self.drain()
@@ -151,6 +158,8 @@ class AcdViews:
             category=info.get("category", ""),
             working=s.working,
             lawyer=s.lawyer,
+            pulled_at=next((p.at for p in self.overflow.pulled if p.seat == s.name), None),
+            overflow_exempt=bool(s.agent) and (s.agent in self.overflow_exempt or s.agent in self.acd.overflow.exempt),
         )
 
     def seat_of_agent(self, agent: str) -> st.Seat | None:
@@ -201,6 +210,8 @@ class AcdViews:
                 standby_reason=lines.standby_reason,
                 # Lawyers take the lawyer queue, not a phone line (the map counts them apart).
                 staffed=sum(1 for s in self.floor.seats.values() if s.on_line and not s.lawyer),
+                overflow=len(self.overflow.pulled),
+                overflow_reason=self.overflow.reason if self.overflow.pulled else "",
             ),
             waiting=len(self.waiting),
             longest_wait_s=round(max((now - t for t in self.waiting.values()), default=0.0), 1),

@@ -279,6 +279,8 @@ class AcdIntent(Base):
     lines_actor: Mapped[str] = mapped_column(String(64), default="")
     standby_manual: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     standby_actor: Mapped[str] = mapped_column(String(64), default="")
+    # Agents the lead keeps off overflow, comma-separated user names.
+    overflow_exempt: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class QueueCall(Base):

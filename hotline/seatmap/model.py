@@ -37,6 +37,7 @@ def seat(s: SeatView) -> dict[str, Any]:
     return {
         "seat": s.seat,
         "agent": s.agent_name or s.agent,
+        "agent_id": s.agent,
         "state": state,
         "text": STATE_TEXT.get(state, state) + (f"（{s.pause_reason}）" if state == "paused" else ""),
         "since": s.since,
@@ -48,6 +49,9 @@ def seat(s: SeatView) -> dict[str, Any]:
         # What an agent off the lines (or a lawyer between calls) is working on.
         "working": s.working if state in ("off_line", "standby") or (s.lawyer and not live) else "",
         "lawyer": s.lawyer,
+        # On a line because overflow pulled them from ticket work (溢出支援), since when.
+        "pulled_at": s.pulled_at,
+        "overflow_exempt": s.overflow_exempt,
     }
 
 
@@ -60,6 +64,8 @@ def header(h: HeaderView) -> dict[str, Any]:
         "lines_target": lines.target,
         "lines_scheduled": lines.scheduled,
         "lines_staffed": lines.staffed,
+        "overflow": lines.overflow,
+        "overflow_reason": lines.overflow_reason,
         "standby": lines.standby_active,
         "standby_reason": lines.standby_reason,
         "waiting": h.waiting,

@@ -54,6 +54,7 @@ class Seat:
     # The work item in the agent's hands (its kind's text), when off the
     # lines; the line planner takes agents without one first.
     working: str = ""
+    working_priority: int = 0  # its kind's priority (1 is the most urgent); 0: no item
     # A lawyer's seat: a member of the lawyer queue only, never on a phone line.
     lawyer: bool = False
 
@@ -230,14 +231,14 @@ def ring_no_answer(floor: Floor, interface: str, now: float, limit: int, reason:
     return floor.with_seat(s)
 
 
-def set_working(floor: Floor, working: dict[str, str]) -> Floor:
-    """Which seats hold a work item (seat -> what), from the work queue."""
+def set_working(floor: Floor, working: dict[str, tuple[str, int]]) -> Floor:
+    """Which seats hold a work item (seat -> what, its priority), from the work queue."""
     seats = dict(floor.seats)
     changed = False
     for name, s in floor.seats.items():
-        w = working.get(name, "")
-        if s.working != w:
-            seats[name] = replace(s, working=w)
+        w, priority = working.get(name, ("", 0))
+        if (s.working, s.working_priority) != (w, priority):
+            seats[name] = replace(s, working=w, working_priority=priority)
             changed = True
     return replace(floor, seats=seats) if changed else floor
 

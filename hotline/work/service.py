@@ -250,14 +250,14 @@ class WorkService(WorkCommands):
         self._skills_for = agents
 
     def _publish(self) -> None:
-        working: dict[str, str] = {}
+        working: dict[str, tuple[str, int]] = {}
         by_agent: dict[str, list[ItemView]] = {}
         seat_of = {s.agent: s.name for s in self.acd.floor.seats.values() if s.agent}
         now = self.now()
         for it in held(self.items.values()):
             by_agent.setdefault(it.agent, []).append(item_view(it, now))
             if it.state == State.ACCEPTED and it.agent in seat_of:
-                working.setdefault(seat_of[it.agent], KIND_TEXT.get(it.kind, it.kind))
+                working.setdefault(seat_of[it.agent], (KIND_TEXT.get(it.kind, it.kind), it.priority))
         self.acd.set_working(working)
         for agent in set(by_agent) | set(self._last_sent):
             mine = by_agent.get(agent, [])

@@ -95,12 +95,22 @@ def test_the_line_planner_takes_agents_without_an_item_first() -> None:
     f = st.Floor.empty({f"s{i}": f"Local/s{i}@sim-seat/n" for i in range(1, 4)})
     for i in range(1, 4):
         f = st.login(f, f"s{i}", f"a{i}", f"坐席{i}", now=float(i))
-    f = st.set_working(f, {"s1": "回访", "s2": "语音留言"})
+    f = st.set_working(f, {"s1": ("回访", 3), "s2": ("语音留言", 3)})
     f = ln.assign(f, ln.Lines(window="day", scheduled=1))
     assert [n for n, s in f.seats.items() if s.on_line] == ["s3"]
     # Two lines: the longest logged-in agent with an item is parked for it.
     f = ln.assign(f, ln.Lines(window="day", scheduled=2))
     assert sorted(n for n, s in f.seats.items() if s.on_line) == ["s1", "s3"]
+
+
+def test_the_line_planner_parks_the_least_urgent_item_first() -> None:
+    f = st.Floor.empty({f"s{i}": f"Local/s{i}@sim-seat/n" for i in range(1, 3)})
+    for i in range(1, 3):
+        f = st.login(f, f"s{i}", f"a{i}", f"坐席{i}", now=float(i))
+    # a1 logged in first but holds a callback (priority 1); a2's revisit (5) can wait.
+    f = st.set_working(f, {"s1": ("回拨", 1), "s2": ("回访", 5)})
+    f = ln.assign(f, ln.Lines(window="day", scheduled=1))
+    assert [n for n, s in f.seats.items() if s.on_line] == ["s2"]
 
 
 def test_summary_counts_waiting_in_hand_oldest_and_breaches() -> None:
