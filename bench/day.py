@@ -6,6 +6,13 @@ with one fewer, and print the measured service level (answered within 15 s
 / offered), connection rate and abandon rate beside the Erlang A prediction.
 
     .venv/bin/python -m bench.day [--minutes 20] [--rate 10] [--talk 45] [--wrapup 5] [--patience 40]
+    .venv/bin/python -m bench.day --surge 2 --surge-minutes 10 --minutes 30 [--extra 4]
+
+With --surge, arrivals are multiplied by that factor for --surge-minutes in
+the middle of one stretch, on the lines the advisor recommends for the base
+load, with --extra agents logged in and off the lines (ticket work); it runs
+twice, without overflow and with it, and prints the surge's callers'
+figures beside the Erlang A prediction for the surge's load.
 
 Rate is calls a minute. Both stretches run in real time (2 x minutes, and a
 drain after each). Callers of the first --warmup seconds of a stretch are
@@ -19,7 +26,7 @@ import argparse
 import asyncio
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -43,6 +50,16 @@ class Plan:
     wrapup_s: float
     patience_s: float
     warmup_s: float
+    surge: float = 1.0  # arrivals multiplied by this ...
+    surge_s: float = 0.0  # ... for this long, in the middle of the stretch
+
+    def surge_window(self) -> tuple[float, float]:
+        start = (self.minutes * 60 - self.surge_s) / 2
+        return start, start + self.surge_s
+
+    def rate_at(self, t: float) -> float:
+        start, end = self.surge_window()
+        return self.rate_per_min * (self.surge if start <= t < end else 1.0)
 
     @property
     def load(self) -> Load:
@@ -54,6 +71,7 @@ class Plan:
 class Stretch:
     patience: dict[str, float] = field(default_factory=dict)  # caller number -> seconds it will wait
     counted: set[str] = field(default_factory=set)  # placed after the warm-up
+    surged: set[str] = field(default_factory=set)  # placed during the surge
     channel: dict[str, str] = field(default_factory=dict)  # number -> its leg in the queue
     connected: set[str] = field(default_factory=set)
     gone: set[str] = field(default_factory=set)
@@ -116,8 +134,9 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
     # Arrival times are drawn ahead and kept to: the time an Originate takes
     # must not stretch the gaps (it would lower the rate).
     next_at = started
+    surge_start, surge_end = plan.surge_window()
     while True:
-        next_at += rng.expovariate(plan.rate_per_min / 60)
+        next_at += rng.expovariate(plan.rate_at(next_at - started) / 60)
         if next_at - started >= plan.minutes * 60:
             break
         await asyncio.sleep(max(0.0, next_at - time.time()))
@@ -126,6 +145,8 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
         s.patience[number] = rng.expovariate(1 / plan.patience_s)
         if next_at - started >= plan.warmup_s:
             s.counted.add(number)
+        if plan.surge_s and surge_start <= next_at - started < surge_end:
+            s.surged.add(number)
         await ami.action(
             "Originate",
             Channel="Local/s@hotline-fallback",
@@ -148,19 +169,24 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
     await app[ACD].drain()
     async with app[SESSIONS]() as db:
         # The controller's clock reads as a weekday morning: rows are found by the stretch's numbers.
-        rows = [
-            r
-            for r in (await db.scalars(select(QueueCall).where(QueueCall.caller.startswith(prefix)))).all()
-            if r.caller in s.counted
-        ]
+        every = (await db.scalars(select(QueueCall).where(QueueCall.caller.startswith(prefix)))).all()
+    rows = [r for r in every if r.caller in s.counted]
     if not rows:
         raise RuntimeError(f"no counted caller of this stretch reached the queue ({len(s.patience)} placed)")
+    got = figures(rows)
+    got["arrivals_per_hour"] = len(s.counted) / (plan.minutes * 60 - plan.warmup_s) * 3600
+    if s.surged:
+        surge = figures([r for r in every if r.caller in s.surged])
+        got |= {f"surge_{k}": v for k, v in surge.items()}
+    return got
+
+
+def figures(rows: list[QueueCall]) -> dict[str, float]:
     answered = [r for r in rows if r.answered_at is not None]
     handle = [(r.talk_s or 0) + (r.wrapup_s or 0) for r in answered if r.talk_s is not None]
     waited = sum(r.hold_s or 0 for r in rows)
     return {
         "offered": len(rows),
-        "arrivals_per_hour": len(s.counted) / (plan.minutes * 60 - plan.warmup_s) * 3600,
         "sl": sum(1 for r in answered if (r.hold_s or 0) <= 15) / len(rows),
         "connection": len(answered) / len(rows),
         "abandon": sum(1 for r in rows if r.abandoned) / len(rows),
@@ -168,6 +194,44 @@ async def run_stretch(app: Any, plan: Plan, lines: int, seed: int, prefix: str) 
         # Patience as the advisor estimates it from history: abandons over all time waited.
         "patience": waited / max(1, sum(1 for r in rows if r.abandoned)),
     }
+
+
+async def run_surge(settings: Settings, plan: Plan, extra: int) -> None:
+    """The surge twice, on the base load's recommended lines with `extra`
+    agents in ticket work: without overflow, then with it."""
+    base = plan.load
+    lines = lines_needed(base).lines
+    surge_load = base.scaled(plan.surge)
+    print(
+        f"surge: {plan.rate_per_min:g} calls/min, x{plan.surge:g} for {plan.surge_s / 60:g} of {plan.minutes:g} min; "
+        f"{lines} lines (recommended for the base load), {extra} more agents in ticket work",
+        flush=True,
+    )
+    model = predict(surge_load, lines, 15)
+    rows = []
+    async with controller(settings) as app:
+        acd = app[ACD]
+        for i in range(1, lines + extra + 1):
+            await acd.login(f"seat{i:02d}", f"bench{i}", f"坐席{i}")
+        for on, prefix in ((False, "1370"), (True, "1360")):
+            acd.acd = acd.acd.model_copy(update={"overflow": acd.acd.overflow.model_copy(update={"enabled": on})})
+            print(f"overflow {'on' if on else 'off'}:", flush=True)
+            got = await run_stretch(app, plan, lines, seed=7, prefix=prefix)
+            rows.append((on, got))
+            await asyncio.sleep(plan.wrapup_s + 5)
+    print(f"\nduring the surge ({surge_load.arrivals_per_hour / 60:.0f} calls/min on {lines} lines):")
+    print(f"  {'':22s} {'overflow off':>13s} {'overflow on':>12s} {'Erlang A, lines only':>21s}")
+    for name, key, m in (
+        ("callers", "surge_offered", None),
+        ("answered within 15 s", "surge_sl", model.service_level),
+        ("connection rate", "surge_connection", model.connection_rate),
+        ("abandon rate", "surge_abandon", model.abandon_rate),
+    ):
+        off, on_ = (got.get(key, float("nan")) for _, got in rows)
+        if m is None:
+            print(f"  {name:22s} {off:13.0f} {on_:12.0f}")
+        else:
+            print(f"  {name:22s} {100 * off:11.1f} % {100 * on_:10.1f} % {100 * m:19.1f} %", flush=True)
 
 
 async def run(settings: Settings, plan: Plan) -> None:
@@ -216,8 +280,13 @@ def main() -> None:
     p.add_argument("--wrapup", type=float, default=5.0, help="after-call seconds (acd.wrapup_seconds)")
     p.add_argument("--patience", type=float, default=40.0, help="mean patience seconds (exponential)")
     p.add_argument("--warmup", type=float, default=60.0, help="seconds of callers not counted at each start")
+    p.add_argument("--surge", type=float, default=0.0, help="a surge: arrivals multiplied by this (e.g. 2)")
+    p.add_argument("--surge-minutes", type=float, default=10.0, help="how long the surge lasts")
+    p.add_argument("--extra", type=int, default=4, help="surge: agents in ticket work besides the lines")
     a = p.parse_args()
     plan = Plan(a.minutes, a.rate, a.talk, a.wrapup, a.patience, min(a.warmup, a.minutes * 30))
+    if a.surge:
+        plan = replace(plan, surge=a.surge, surge_s=min(a.surge_minutes, a.minutes) * 60)
     with bench_pbx(
         seats={"phones": "simulated"},
         acd={
@@ -228,7 +297,7 @@ def main() -> None:
             "windows": [],
         },
     ) as (settings, _pbx):
-        asyncio.run(run(settings, plan))
+        asyncio.run(run_surge(settings, plan, a.extra) if a.surge else run(settings, plan))
 
 
 if __name__ == "__main__":

@@ -387,10 +387,15 @@ class IvrSettings(_Section):
             "lawyer": Schedule(weekdays=[1, 2, 3, 4, 5], start="09:00", end="17:00"),
         }
     )
+    # The State Council's public holidays and make-up working days (调休) come
+    # from the chinese-calendar package; these local dates add to them (a
+    # local holiday, a year the package does not know yet) and win over them.
+    official_calendar: bool = Field(True, description="use the State Council's holidays and make-up working days")
     holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD dates")
+    workdays: list[str] = Field(default_factory=list, description="YYYY-MM-DD weekend days worked (调休)")
     max_message_seconds: int = Field(120, ge=5, le=600)
 
-    @field_validator("holidays")
+    @field_validator("holidays", "workdays")
     @classmethod
     def _dates(cls, value: list[str]) -> list[str]:
         import datetime as _dt

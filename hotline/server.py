@@ -178,6 +178,10 @@ async def health(request: web.Request) -> web.Response:
         warnings.append(
             f"电话系统已打开 {pbx['files']['open']} 个文件，接近上限 {pbx['files']['limit']}：新来电可能失败"
         )
+    # The admin is told when the State Council's holidays for a year are not known yet.
+    calendar_gap = app[acd_api.ACD].calendar.coverage_warning(app[CLOCK]())
+    if calendar_gap:
+        warnings.append(calendar_gap)
     body = {
         "status": "ok" if client.connected and keeper.mirror.synced and not trunks.cut_off else "degraded",
         "version": __version__,

@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
+from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
@@ -153,6 +154,27 @@ async def test_legal_out_of_hours_leaves_a_message(
         msg = await db.scalar(select(VoiceMessage).where(VoiceMessage.call_id == row.call_id))
     assert msg is not None and msg.category == "法律咨询"
     assert (settings.messages_dir / msg.file).stat().st_size > 8000
+
+
+async def test_the_official_calendar_a_make_up_saturday_is_worked_and_a_spring_festival_weekday_rests(
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
+) -> None:
+    app = controller.app
+    acd = app[ACD]
+    # 2026-02-14, a Saturday worked for the Spring Festival (调休): the day menu, six lines.
+    clock.now = dt.datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)
+    caller = await IvrCaller(ami, recorder).dial()
+    await caller.wait_prompt(prompt(app, "day_menu"), timeout=30)
+    await eventually(lambda: (acd.lines.window, acd.lines.target) == ("day", 6), timeout=10)
+    # 2026-02-17, a Tuesday of the Spring Festival: the holiday branch and the holiday lines.
+    clock.now = dt.datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI)
+    rest = await IvrCaller(ami, recorder).dial()
+    await rest.wait_prompt(prompt(app, "night_menu"), timeout=30)
+    assert not rest.heard(prompt(app, "day_menu"))
+    await eventually(lambda: acd.lines.window == "holiday", timeout=10)
+    assert acd.lines.target == app[SETTINGS].acd.holiday_lines
+    row = await call_row(app, rest.caller)
+    assert any(s["node"] == "shift" and "节假日" in str(s) for s in row.ivr_path), row.ivr_path
 
 
 async def test_a_voice_message_is_stored_only_with_its_work_item(

@@ -300,3 +300,40 @@ def test_a_wrong_typed_ahead_key_is_answered_by_the_menu() -> None:
     caller.keys = ["1"]
     route, ctx = call(caller, DAY)
     assert "/p/day_menu.invalid_prompt" in caller.played and ctx.category == "咨询投诉求助"
+
+
+def test_the_official_calendar_a_make_up_saturday_is_worked_and_a_spring_festival_weekday_is_not() -> None:
+    from hotline.acd import lines as ln
+    from hotline.config import AcdSettings, IvrSettings
+
+    cal = Calendar.from_settings(IvrSettings())
+    acd = AcdSettings()
+    make_up = dt.datetime(2026, 2, 14, 10, 0, tzinfo=TZ)  # a Saturday worked for the Spring Festival (调休)
+    festival = dt.datetime(2026, 2, 17, 10, 0, tzinfo=TZ)  # a Tuesday of the Spring Festival
+    assert cal.is_working_day(make_up.date()) and cal.within("lawyer", make_up)  # lawyers keep working-day hours
+    assert ln.window(acd, cal, make_up) == ("day", 6) and not cal.is_holiday(make_up)
+    assert cal.is_holiday(festival) and not cal.is_working_day(festival.date())
+    assert ln.window(acd, cal, festival) == ("holiday", acd.holiday_lines)
+    # A deadline of 1 working day from the Friday before skips the festival's rest days.
+    assert cal.add_working_days(dt.datetime(2026, 2, 13, 10, 0, tzinfo=TZ), 1).date() == dt.date(2026, 2, 14)
+    # Local dates win: the centre rests on the make-up Saturday and works on the festival's Tuesday.
+    local = Calendar.from_settings(IvrSettings(holidays=["2026-02-14"], workdays=["2026-02-17"]))
+    assert local.is_holiday(make_up) and local.is_working_day(festival.date()) and not local.is_holiday(festival)
+    # Without the official calendar, only local dates count.
+    bare = Calendar.from_settings(IvrSettings(official_calendar=False))
+    assert not bare.is_holiday(festival) and not bare.within("lawyer", make_up)
+
+
+def test_the_admin_is_told_when_the_coming_years_holidays_are_not_known() -> None:
+    from hotline.config import IvrSettings
+    from hotline.official_calendar import coverage_warning
+
+    cal = Calendar.from_settings(IvrSettings())
+    assert cal.known_until >= 2026
+    year = cal.known_until
+    # In October nobody expects next year's yet; from November it is published.
+    assert coverage_warning(year, (), dt.date(year, 10, 1)) == ""
+    warning = coverage_warning(year, (), dt.date(year, 11, 20))
+    assert f"缺 {year + 1} 年" in warning and "ivr.holidays" in warning
+    assert coverage_warning(year, (dt.date(year + 1, 1, 1),), dt.date(year, 11, 20)) == ""  # entered locally
+    assert f"缺 {year + 1} 年" in coverage_warning(year, (), dt.date(year + 1, 3, 1))
