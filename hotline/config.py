@@ -323,8 +323,18 @@ class SeatSettings(_Section):
     columns: int = Field(6, ge=1, le=64)
     labels: dict[str, str] = Field(default_factory=dict, description="seat -> name shown, e.g. A区1号")
 
+    # Monitoring phones (监听话机): the shift leads' own extensions, never queue
+    # members, that ring into a listen, whisper or barge.
+    monitors: int = Field(2, ge=0, le=99)
+
     def interface(self, seat: str) -> str:
         return f"Local/{seat}@sim-seat/n" if self.phones == "simulated" else f"PJSIP/{seat}"
+
+    def monitor_names(self) -> list[str]:
+        return [f"monitor{i:02d}" for i in range(1, self.monitors + 1)]
+
+    def monitor_interface(self, name: str) -> str:
+        return f"Local/{name}@sim-monitor/n" if self.phones == "simulated" else f"PJSIP/{name}"
 
     def names(self) -> list[str]:
         width = max(2, len(str(self.count)))

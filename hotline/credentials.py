@@ -50,6 +50,12 @@ def ensure_secrets(settings: Settings) -> dict[str, Any]:
             seats[name] = secrets.token_urlsafe(12)
             changed = True
     current["seat_passwords"] = seats
+    monitors = dict(current.get("monitor_passwords", {}))
+    for name in settings.seats.monitor_names():
+        if not monitors.get(name):
+            monitors[name] = secrets.token_urlsafe(12)
+            changed = True
+    current["monitor_passwords"] = monitors
     gateways = dict(current.get("gateway_tokens", {}))
     for channel in GATEWAY_CHANNELS:
         if not gateways.get(channel):

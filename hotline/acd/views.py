@@ -55,6 +55,7 @@ class LinesView:
     standby_active: bool
     standby_reason: str
     staffed: int
+    standby_on: int = 0  # standby agents on a line now
     overflow: int = 0  # agents overflow has on the lines now
     overflow_reason: str = ""
 
@@ -210,6 +211,7 @@ class AcdViews:
                 standby_reason=lines.standby_reason,
                 # Lawyers take the lawyer queue, not a phone line (the map counts them apart).
                 staffed=sum(1 for s in self.floor.seats.values() if s.on_line and not s.lawyer),
+                standby_on=sum(1 for s in self.floor.seats.values() if s.standby and s.on_line),
                 overflow=len(self.overflow.pulled),
                 overflow_reason=self.overflow.reason if self.overflow.pulled else "",
             ),

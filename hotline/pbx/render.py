@@ -36,6 +36,7 @@ def templates_dir(settings: Settings) -> Path:
 def context(settings: Settings) -> dict[str, object]:
     secrets = ensure_secrets(settings)
     seats = [{"name": name, "password": secrets["seat_passwords"][name]} for name in settings.seats.names()]
+    monitors = [{"name": n, "password": secrets["monitor_passwords"][n]} for n in settings.seats.monitor_names()]
     trunks = []
     for trunk in settings.trunks:
         password = trunk_password(settings, trunk)
@@ -67,6 +68,7 @@ def context(settings: Settings) -> dict[str, object]:
         "agi_key": settings.agi.key or secrets["agi_key"],
         "pbx": settings.pbx,
         "seats": seats,
+        "monitors": monitors,
         "legacy_numbers": settings.legacy_numbers,
         "hotline_number": settings.hotline_number,
         "acd": settings.acd,

@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hotline.acd.api import ACD
-from hotline.ami.client import AMIClient
-from hotline.errors import BadRequest, HotlineError
 from hotline.pbx.app import PBX_WATCH, TRUNKS
 from hotline.roles import Role
 from hotline.seatmap.hub import RESYNC, SeatMapHub
+from hotline.seatmap.supervision import Supervision
 from hotline.web.auth import USER, allow
 from hotline.web.json import json_body, text_field
 from hotline.web.keys import AMI, SETTINGS
@@ -25,22 +24,7 @@ from hotline.web.ws import feed
 log = logging.getLogger(__name__)
 
 HUB = web.AppKey("seatmap_hub", SeatMapHub)
-SPY_AMI = web.AppKey("seatmap_ami", AMIClient)
-
-# ChanSpy options: q quiet (no beep, no name), E end with the spied call,
-# w whisper to the agent only, B barge: talk to both.
-SPY_OPTIONS = {"listen": "qE", "whisper": "qwE", "barge": "qBE"}
-SPY_TEXT = {"listen": "监听", "whisper": "耳语", "barge": "强插"}
-
-
-class NoLeadPhone(HotlineError):
-    error_id = "lead-not-at-seat"
-    status = 409
-
-
-class SeatIdle(HotlineError):
-    error_id = "seat-not-in-call"
-    status = 409
+SUPERVISION = web.AppKey("seatmap_supervision", Supervision)
 
 
 def _dumps(o: object) -> str:
@@ -91,34 +75,23 @@ async def force(request: web.Request) -> web.Response:
 
 @allow(Role.LEAD)
 async def spy(request: web.Request) -> web.Response:
-    """Listen, whisper or barge: the lead's own seat phone rings into ChanSpy."""
+    """Listen, whisper or barge: the lead's monitoring phone rings into ChanSpy."""
     body = await json_body(request)
-    mode = body.get("mode")
-    if type(mode) is not str or mode not in SPY_OPTIONS:
-        raise BadRequest("mode 必须是 listen、whisper 或 barge", field="mode")
-    acd = request.app[ACD]
-    target = acd.seat_named(request.match_info["seat"])
-    if not target.talking:
-        raise SeatIdle(f"座席 {target.name} 当前没有通话")
-    who = request[USER]
-    mine = acd.seat_of_agent(who.username)
-    if mine is None:
-        raise NoLeadPhone("请先在一个座席登录，监听时会呼叫该座席的话机")
-    settings = request.app[SETTINGS]
-    # ChanSpy matches a channel name prefix: the target seat's phone channel.
-    prefix = f"Local/{target.name}@sim-seat" if settings.seats.phones == "simulated" else f"PJSIP/{target.name}"
-    phone = settings.seats.interface(mine.name)
-    await request.app[SPY_AMI].action(
-        "Originate",
-        Channel=phone,
-        Application="ChanSpy",
-        Data=f"{prefix},{SPY_OPTIONS[mode]}",
-        CallerID=f'"{SPY_TEXT[mode]} {target.name}" <{target.name}>',
-        Async="true",
-        Timeout=30000,
+    found = await request.app[SUPERVISION].start(
+        request[USER], request.match_info["seat"], body.get("mode"), body.get("phone")
     )
-    acd.note("spy", target.name, f"{who.display_name}{SPY_TEXT[mode]}（话机 {mine.name}）", who.username)
-    return web.json_response({"mode": mode, "seat": target.name, "phone": mine.name})
+    return web.json_response(found.as_dict(), dumps=_dumps)
+
+
+@allow(Role.LEAD)
+async def stop_spy(request: web.Request) -> web.Response:
+    await request.app[SUPERVISION].stop(request[USER], request.match_info["phone"])
+    return web.json_response({"phone": request.match_info["phone"], "stopped": True})
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def monitors(request: web.Request) -> web.Response:
+    return web.json_response({"phones": request.app[SUPERVISION].phones()}, dumps=_dumps)
 
 
 @allow(Role.LEAD, Role.ADMIN)
@@ -132,13 +105,17 @@ def setup(app: web.Application) -> None:
     r.add_get("/ws/seatmap", seatmap_ws)
     r.add_post("/api/lead/seats/{seat}/{action:ready|pause|logout}", force)
     r.add_post("/api/lead/seats/{seat}/spy", spy)
+    r.add_get("/api/lead/monitors", monitors)
+    r.add_post("/api/lead/monitors/{phone:monitor[0-9]{2}}/stop", stop_spy)
     r.add_get("/api/lead/log", actions_log)
 
 
 async def seatmap_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = SeatMapHub(app[ACD], pbx=app[PBX_WATCH], trunks=app[TRUNKS])
     app[HUB] = hub
-    app[SPY_AMI] = app[AMI]
+    supervision = Supervision(app[SETTINGS], app[AMI], app[ACD])
+    app[SUPERVISION] = supervision
+    hub.attach_supervision(supervision)
     hub.start()
     yield
     await hub.close()

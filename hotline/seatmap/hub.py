@@ -63,6 +63,7 @@ class SeatMapHub:
         self._seen: dict[str, tuple[Any, str | None]] = {}
         self._closing = False
         self.work: Any = None  # the work queue (hotline/work/service.py), attached once it exists
+        self.supervision: Any = None  # who listens to whom (seatmap/supervision.py)
         acd.subscribe(self._changed.set)
         if pbx is not None:
             pbx.subscribe(self._changed.set)
@@ -73,6 +74,14 @@ class SeatMapHub:
         """Items waiting per kind, the oldest and breaches go in the header."""
         self.work = work
         work.subscribe(self._changed.set)
+
+    def attach_supervision(self, supervision: Any) -> None:
+        """Who listens to whom goes in the header."""
+        self.supervision = supervision
+        supervision.subscribe(self._changed.set)
+
+    def _spies(self) -> list[dict[str, Any]]:
+        return self.supervision.views() if self.supervision is not None else []
 
     def _work(self) -> dict[str, Any] | None:
         if self.work is None:
@@ -108,6 +117,7 @@ class SeatMapHub:
         view["header"]["pbx"] = self._pbx()
         view["header"]["trunks"] = self._trunks()
         view["header"]["work"] = self._work()
+        view["header"]["spies"] = self._spies()
         return view
 
     def _trunks(self) -> list[dict[str, Any]]:
@@ -161,6 +171,7 @@ class SeatMapHub:
         head["pbx"] = self._pbx()
         head["trunks"] = self._trunks()
         head["work"] = self._work()
+        head["spies"] = self._spies()
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()

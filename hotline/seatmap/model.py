@@ -67,6 +67,7 @@ def header(h: HeaderView) -> dict[str, Any]:
         "overflow": lines.overflow,
         "overflow_reason": lines.overflow_reason,
         "standby": lines.standby_active,
+        "standby_on": lines.standby_on,
         "standby_reason": lines.standby_reason,
         "waiting": h.waiting,
         "longest_wait_s": h.longest_wait_s,

@@ -101,21 +101,25 @@ async def test_supervisor_actions_act_on_the_pbx(controller: TestServer, ami: AM
         status, _ = await lead.request("PUT", "/api/acd/lines", json={"count": 1})
         assert status == 200
         await eventually(lambda: _equals(takers(ami), {iface(1)}))
-        # Listen: the lead's own seat phone rings into ChanSpy on the talking seat.
-        status, body = await lead.request("POST", "/api/lead/seats/seat01/spy", json={"mode": "listen"})
+        # Listen: the lead's monitoring phone (never a queue member) rings into ChanSpy on the talking seat.
+        status, body = await lead.request(
+            "POST", "/api/lead/seats/seat01/spy", json={"mode": "listen", "phone": "monitor01"}
+        )
         assert status == 409 and body["error_id"] == "seat-not-in-call"
         caller = await queue_caller(ami)
         await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == caller)
         # The controller has its own AMI connection: wait until it, too, saw the call.
         await eventually(lambda: controller.app[ACD].seat_named("seat01").talking)
+        # No monitoring phone named: refused, saying which there are.
         status, body = await lead.request("POST", "/api/lead/seats/seat01/spy", json={"mode": "listen"})
-        assert status == 409 and body["error_id"] == "lead-not-at-seat"
-        await controller.app[ACD].login("seat10", "lead-zhang", "张组长")
-        status, body = await lead.request("POST", "/api/lead/seats/seat01/spy", json={"mode": "barge"})
-        assert status == 200 and body["phone"] == "seat10"
+        assert status == 400 and body["details"]["field"] == "phone" and "monitor01" in body["message"]
+        status, body = await lead.request(
+            "POST", "/api/lead/seats/seat01/spy", json={"mode": "barge", "phone": "monitor01"}
+        )
+        assert status == 200 and body["phone"] == "monitor01"
         spying = await recorder.wait_for(ev.UnknownEvent, lambda e: e.name == "ChanSpyStart", timeout=10)
         assert spying.raw.get("SpyeeChannel").startswith("Local/seat01@sim-seat")
-        assert spying.raw.get("SpyerChannel").startswith("Local/seat10@sim-seat")
+        assert spying.raw.get("SpyerChannel").startswith("Local/monitor01@sim-monitor")
         # Force logout, and every action is in the log with who did it.
         status, _ = await lead.request("POST", "/api/lead/seats/seat03/logout", json={})
         assert status == 200
@@ -190,3 +194,68 @@ async def test_terminal_seat_map_follows_the_floor(controller: TestServer, ami: 
         assert view["seats"]["seat01"]["caller"] == "137****2222" and caller not in text  # masked, never whole
     finally:
         await views.aclose()
+
+
+async def test_the_lead_listens_from_a_monitoring_phone_that_takes_no_calls_sees_it_and_stops_it(
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    await staff(controller, 1)
+    acd_ = controller.app[ACD]
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, password = await accounts.create_user(db, "spy-lead", "王组长", [Role.LEAD])
+        _, admin_pw = await accounts.create_user(db, "map-admin", "管理员", [Role.ADMIN])
+    base = str(controller.make_url("/"))
+    talker = await queue_caller(ami)
+    await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == talker, timeout=20)
+    await eventually(lambda: acd_.seat_named("seat01").talking)
+    # A second caller waits for an agent; the lead's monitoring phone is free and must stay out of it.
+    waiting = await queue_caller(ami)
+    await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == waiting, timeout=20)
+    async with chromium() as browser:
+        page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+        await page.goto(base + "lead/seatmap")
+        await sign_in(page, "spy-lead", password, "/lead/seatmap")
+        await page.wait_for_selector("#seat-seat01[data-state=talking]")
+        # The line, standby, monitoring phone and sound controls are above the fold.
+        for sel in ("#setLines", "[data-standby=on]", "#monitor", "#sound", "#overflow"):
+            box = await page.locator(sel).bounding_box()
+            assert box is not None and box["y"] + box["height"] <= 900, sel
+        # No monitoring phone chosen yet: the page says what to do, next to the controls.
+        await page.click("#seat-seat01 button:text-is('监听')")
+        await page.wait_for_selector("#feedback .err:has-text('请先在上方')")
+        await page.select_option("#monitor", "monitor01")
+        await page.click("#seat-seat01 button:text-is('监听')")
+        await page.wait_for_selector("#seat-seat01 .spying:has-text('王组长监听中（monitor01）')")
+        spying = await recorder.wait_for(ev.UnknownEvent, lambda e: e.name == "ChanSpyStart", timeout=15)
+        assert spying.raw.get("SpyerChannel", "").startswith("Local/monitor01@sim-monitor")
+        await page.wait_for_selector("#spies:has-text('monitor01：王组长监听')")
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(path=str(SHOTS / "seatmap-listening.png"))
+        # The monitoring phone is no queue member: the waiting caller is not offered to it.
+        assert not any("monitor" in m for m in await _members(ami))
+        assert not recorder.of(ev.AgentCalled, lambda e: "monitor" in e.interface)
+        assert len(acd_.waiting) == 1
+        # Stopped from the tile: the phone hangs up, the tile and the header forget it.
+        await page.click("#seat-seat01 button:has-text('停止监听')")
+        await recorder.wait_for(ev.Hangup, lambda e: e.channel.startswith("Local/monitor01@sim-monitor"), timeout=15)
+        await page.wait_for_selector("#seat-seat01 .spying", state="detached")
+        await page.wait_for_selector("#feedback .ok:has-text('已停止监听 seat01')")
+        assert "spy-stop" in [c.kind for c in acd_.changes]
+        # An admin may watch but not force a seat: the refusal stays on screen through refreshes.
+        admin = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+        await admin.goto(base + "lead/seatmap")
+        await sign_in(admin, "map-admin", admin_pw, "/lead/seatmap")
+        await admin.wait_for_selector("#seat-seat01[data-state=talking]")
+        admin.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        await admin.click("#seat-seat01 button:text-is('强制暂停')")
+        await admin.wait_for_selector("#feedback .err:has-text('无权')")
+        await ami.action("Hangup", Channel="/^Local.s@hotline-fallback-/")  # calls end: the map refreshes
+        await admin.wait_for_selector("#seat-seat01:not([data-state=talking])", timeout=20000)
+        assert await admin.locator("#feedback .err:has-text('无权')").is_visible()
+        await admin.screenshot(path=str(SHOTS / "seatmap-refused-after-refresh.png"))
+        await browser.close()
+
+
+async def _members(ami: AMIClient) -> set[str]:
+    status = await ami.list_action("QueueStatus")
+    return {e.interface for e in status.events if isinstance(e, ev.QueueMember)}
