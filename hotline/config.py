@@ -793,6 +793,47 @@ class RecordingSettings(_Section):
     retention_days: int = Field(180, ge=1, le=3650)
 
 
+class Shift(_Section):
+    """One shift of the day (班次); `end` before `start` runs past midnight."""
+
+    code: str = Field(pattern=r"^[A-Za-z0-9]{1,8}$")
+    name: str = Field(min_length=1, max_length=16)
+    start: str
+    end: str
+
+    @field_validator("start", "end")
+    @classmethod
+    def _hhmm(cls, value: str) -> str:
+        if not _HHMM.match(value):
+            raise ValueError(f"{value!r} is not a time HH:MM")
+        return value
+
+
+def _five_shifts() -> list[Shift]:
+    # The model centre: five shifts a day, 7x24, overlapping at the changes.
+    return [
+        Shift(code="A", name="早班", start="07:00", end="12:00"),
+        Shift(code="B", name="白班", start="08:30", end="17:30"),
+        Shift(code="C", name="中班", start="12:00", end="20:00"),
+        Shift(code="D", name="晚班", start="17:00", end="23:30"),
+        Shift(code="N", name="夜班", start="23:00", end="07:30"),
+    ]
+
+
+class RosterSettings(_Section):
+    """The roster (排班): the shifts, and how attendance is judged."""
+
+    shifts: list[Shift] = Field(default_factory=_five_shifts)
+    grace_minutes: int = Field(5, ge=0, le=120, description="logged in this late still counts as on time")
+
+    @model_validator(mode="after")
+    def _unique(self) -> RosterSettings:
+        codes = [s.code for s in self.shifts]
+        if len(set(codes)) != len(codes):
+            raise ValueError("roster.shifts: codes must be unique")
+        return self
+
+
 class Settings(BaseSettings):
     """The effective configuration of one hotline installation."""
 
@@ -827,6 +868,7 @@ class Settings(BaseSettings):
     channels: dict[str, ChannelGateway] = Field(default_factory=dict)
     police: PoliceSettings = Field(default_factory=PoliceSettings)
     grid: GridSettings = Field(default_factory=GridSettings)
+    roster: RosterSettings = Field(default_factory=RosterSettings)
     carmove: CarMoveSettings = Field(default_factory=CarMoveSettings)
     briefings: BriefingSettings = Field(default_factory=BriefingSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)

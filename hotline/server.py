@@ -63,6 +63,8 @@ from hotline.police.app import police_ctx
 from hotline.recordings import api as recordings_api
 from hotline.reports import api as reports_api
 from hotline.roles import Role
+from hotline.roster import api as roster_api
+from hotline.roster.app import roster_ctx
 from hotline.seatmap import api as seatmap_api
 from hotline.seats import api as seats_api
 from hotline.seats.app import seats_ctx
@@ -228,6 +230,7 @@ def create_app(
     app.cleanup_ctx.append(seats_ctx)
     app.cleanup_ctx.append(callbacks_ctx)
     app.cleanup_ctx.append(seatmap_api.seatmap_ctx)
+    app.cleanup_ctx.append(roster_ctx)
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(channels_ctx)
     app.cleanup_ctx.append(grid_ctx)
@@ -262,6 +265,7 @@ def create_app(
     pbx_api.setup(app)
     seats_api.setup(app)
     people_api.setup(app)
+    roster_api.setup(app)
     return app
 
 

@@ -31,7 +31,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
-from hotline.db.models import AcdEvent, AgentSession, QueueCall, utcnow
+from hotline.db.models import AcdEvent, AgentSession, QueueCall
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
 from hotline.tasks import TaskSet
@@ -163,7 +163,17 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
     @staticmethod
     async def _store_change(db: AsyncSession, c: Change) -> None:
         await db.execute(
-            insert(AcdEvent), [{"at": utcnow(), "kind": c.kind, "seat": c.seat, "actor": c.actor, "detail": c.detail}]
+            # The controller's clock: attendance is read from these rows (roster/presence.py).
+            insert(AcdEvent),
+            [
+                {
+                    "at": dt.datetime.fromisoformat(c.at),
+                    "kind": c.kind,
+                    "seat": c.seat,
+                    "actor": c.actor,
+                    "detail": c.detail,
+                }
+            ],
         )
 
     def _apply(self, floor: st.Floor) -> None:

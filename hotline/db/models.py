@@ -5,7 +5,19 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, Float, ForeignKey, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -301,6 +313,19 @@ class QueueCall(Base):
     wrapup_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     abandoned: Mapped[bool] = mapped_column(Boolean, default=False)
     callback_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class RosterEntry(Base):
+    """Who is due on which shift of which day (排班)."""
+
+    __tablename__ = "roster_entries"
+    __table_args__ = (UniqueConstraint("day", "shift", "agent"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, index=True)
+    shift: Mapped[str] = mapped_column(String(8))
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    added_by: Mapped[str] = mapped_column(String(64), default="")
+    added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
 class AcdEvent(Base):

@@ -64,6 +64,7 @@ class SeatMapHub:
         self._closing = False
         self.work: Any = None  # the work queue (hotline/work/service.py), attached once it exists
         self.supervision: Any = None  # who listens to whom (seatmap/supervision.py)
+        self.adherence: dict[str, Any] | None = None  # the roster against who is logged in
         acd.subscribe(self._changed.set)
         if pbx is not None:
             pbx.subscribe(self._changed.set)
@@ -74,6 +75,12 @@ class SeatMapHub:
         """Items waiting per kind, the oldest and breaches go in the header."""
         self.work = work
         work.subscribe(self._changed.set)
+
+    def set_adherence(self, adherence: dict[str, Any]) -> None:
+        """The roster's adherence now (roster/app.py refreshes it)."""
+        if adherence != self.adherence:
+            self.adherence = adherence
+            self._changed.set()
 
     def attach_supervision(self, supervision: Any) -> None:
         """Who listens to whom goes in the header."""
@@ -118,6 +125,7 @@ class SeatMapHub:
         view["header"]["trunks"] = self._trunks()
         view["header"]["work"] = self._work()
         view["header"]["spies"] = self._spies()
+        view["header"]["adherence"] = self.adherence
         return view
 
     def _trunks(self) -> list[dict[str, Any]]:
@@ -172,6 +180,7 @@ class SeatMapHub:
         head["trunks"] = self._trunks()
         head["work"] = self._work()
         head["spies"] = self._spies()
+        head["adherence"] = self.adherence
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()
