@@ -328,6 +328,23 @@ class RosterEntry(Base):
     added_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class RosterSwap(Base):
+    """An agent's request to hand a shift to a colleague, or to exchange it
+    for one of theirs (调班), until the lead decides."""
+
+    __tablename__ = "roster_swaps"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    requester: Mapped[str] = mapped_column(String(64), index=True)
+    entry_id: Mapped[int] = mapped_column(Integer, doc="the requester's roster entry")
+    with_agent: Mapped[str] = mapped_column(String(64))
+    their_entry_id: Mapped[int | None] = mapped_column(Integer, nullable=True, doc="exchanged for; none: handed over")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    state: Mapped[str] = mapped_column(String(16), default="pending", doc="pending | approved | refused")
+    asked_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str] = mapped_column(String(64), default="")
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class AcdEvent(Base):
     """Every change of lines, standby and seats, with its reason (shown to the lead)."""
 

@@ -167,6 +167,46 @@ async def adherence(request: web.Request) -> web.Response:
     return _json(named((await svc.adherence()).as_dict(), svc.name))
 
 
+@allow(Role.AGENT, Role.LAWYER, Role.LEAD, page=True)
+async def my_page(request: web.Request) -> web.StreamResponse:
+    return page("myroster.html")
+
+
+@allow(Role.AGENT, Role.LAWYER, Role.LEAD)
+async def mine(request: web.Request) -> web.Response:
+    """The next two weeks' roster (posted for all), mine marked, and my swaps."""
+    svc, who = request.app[ROSTER], request[USER]
+    entries = await svc.entries(svc.today(), 14)
+    return _json(
+        {
+            "me": who.username,
+            "entries": [{**e, "mine": e["agent"] == who.username} for e in entries],
+            "swaps": await svc.swaps.listing(who.username),
+        }
+    )
+
+
+@allow(Role.AGENT, Role.LAWYER, Role.LEAD)
+async def ask_swap(request: web.Request) -> web.Response:
+    body = await json_body(request)
+    swap = await request.app[ROSTER].swaps.ask(
+        request[USER], body.get("entry"), body.get("with_agent"), body.get("their_entry"), body.get("note")
+    )
+    return _json({"id": swap, "state": "pending"}, status=201)
+
+
+@allow(Role.LEAD, Role.ADMIN)
+async def swaps(request: web.Request) -> web.Response:
+    return _json({"swaps": await request.app[ROSTER].swaps.listing()})
+
+
+@allow(Role.LEAD)
+async def decide_swap(request: web.Request) -> web.Response:
+    approve = request.match_info["decision"] == "approve"
+    got = await request.app[ROSTER].swaps.decide(int(request.match_info["id"]), approve, request[USER])
+    return _json(got)
+
+
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/lead/roster", roster_page)
@@ -176,3 +216,8 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/roster/import", upload)
     r.add_get("/api/roster/attendance", attendance)
     r.add_get("/api/roster/adherence", adherence)
+    r.add_get("/roster", my_page)
+    r.add_get("/api/roster/mine", mine)
+    r.add_post("/api/roster/swaps", ask_swap)
+    r.add_get("/api/roster/swaps", swaps)
+    r.add_post("/api/roster/swaps/{id:[0-9]{1,12}}/{decision:approve|refuse}", decide_swap)

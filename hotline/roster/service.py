@@ -18,6 +18,7 @@ from hotline.errors import BadRequest, HotlineError
 from hotline.identity import Identity
 from hotline.roles import Role
 from hotline.roster import rules
+from hotline.roster.swaps import Swaps
 
 
 def named(view: dict[str, Any], name: Callable[[str], str]) -> dict[str, Any]:
@@ -50,6 +51,7 @@ class RosterService:
         self.by_name = {s.name: s for s in self.cfg.shifts}
         self._today: list[rules.Entry] = []  # yesterday's and today's, for adherence
         self._today_for: dt.date | None = None
+        self.swaps = Swaps(sessions, clock, self.today, self.shifts, self._people)
 
     def today(self) -> dt.date:
         return self.clock().astimezone(self.tz).date()

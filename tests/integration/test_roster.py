@@ -152,3 +152,61 @@ async def test_a_day_of_five_shifts_with_a_late_an_absent_and_an_early_leaver(
             if acd.seat_named(seat).agent:
                 await acd.logout(seat, "test")
         await lead.close()
+
+
+async def test_a_swap_an_agent_asks_for_and_the_lead_approves_changes_the_next_days_roster(
+    controller: TestServer, clock: Clock
+) -> None:
+    clock.now = at(10, 0)
+    async with controller.app[SESSIONS]() as db, db.begin():
+        _, zhou_pw = await accounts.create_user(db, "s-zhou", "周一", [Role.AGENT])
+        await accounts.create_user(db, "s-wu", "吴二", [Role.AGENT])
+        _, lead_pw = await accounts.create_user(db, "s-lead", "调班组长", [Role.LEAD])
+    lead = Api(controller)
+    async with lead.http.post(controller.make_url("/api/login"), json={"username": "s-lead", "password": lead_pw}) as r:
+        assert r.status == 200
+    zhou = Api(controller)
+    async with zhou.http.post(controller.make_url("/api/login"), json={"username": "s-zhou", "password": zhou_pw}) as r:
+        assert r.status == 200
+    tomorrow = (DAY + dt.timedelta(days=1)).isoformat()
+    try:
+        rows = [{"day": tomorrow, "shift": "B", "agent": "s-zhou"}, {"day": tomorrow, "shift": "D", "agent": "s-wu"}]
+        assert (await lead.request("POST", "/api/roster", json={"rows": rows}))[0] == 201
+        _, mine = await zhou.request("GET", "/api/roster/mine")
+        own = next(e for e in mine["entries"] if e["mine"])
+        theirs = next(e for e in mine["entries"] if e["agent"] == "s-wu")
+        # Not someone else's shift to give away.
+        status, err = await zhou.request(
+            "POST", "/api/roster/swaps", json={"entry": theirs["id"], "with_agent": "s-wu"}
+        )
+        assert status == 409 and err["error_id"] == "swap-refused"
+        async with chromium() as browser:
+            # 周一 asks on their page: their day shift for 吴二's evening shift.
+            page = await (await browser.new_context(viewport={"width": 1280, "height": 800})).new_page()
+            await page.goto(str(controller.make_url("/roster")))
+            await sign_in(page, "s-zhou", zhou_pw, "/roster")
+            await page.wait_for_selector("#with option[value='s-wu']", state="attached")
+            await page.select_option("#mine", str(own["id"]))
+            await page.select_option("#with", "s-wu")
+            await page.select_option("#theirs", str(theirs["id"]))
+            await page.fill("#note", "家里有事")
+            await page.click("#ask button[type=submit]")
+            await page.wait_for_selector("#swaps td:has-text('待审批')")
+            # The lead approves on the roster page.
+            roster = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await roster.goto(str(controller.make_url("/lead/roster")))
+            await sign_in(roster, "s-lead", lead_pw, "/lead/roster")
+            await roster.wait_for_selector("#swaps tr:has-text('家里有事') button:text-is('批准')")
+            await roster.click("#swaps tr:has-text('家里有事') button:text-is('批准')")
+            await roster.wait_for_selector("#swaps tr:has-text('家里有事'):has-text('已批准')")
+            await roster.screenshot(path=str(SHOTS / "roster-swap.png"), full_page=True)
+        _, week = await lead.request("GET", f"/api/roster?from={tomorrow}&days=1")
+        assert {(e["shift"], e["agent"]) for e in week["entries"]} == {("B", "s-wu"), ("D", "s-zhou")}
+        # Decided once: a second decision is refused.
+        _, listed = await lead.request("GET", "/api/roster/swaps")
+        done = next(s for s in listed["swaps"] if s["note"] == "家里有事")
+        status, err = await lead.request("POST", f"/api/roster/swaps/{done['id']}/refuse", json={})
+        assert status == 409 and "已批准" in err["message"]
+    finally:
+        await lead.close()
+        await zhou.close()
