@@ -825,6 +825,16 @@ class RosterSettings(_Section):
 
     shifts: list[Shift] = Field(default_factory=_five_shifts)
     grace_minutes: int = Field(5, ge=0, le=120, description="logged in this late still counts as on time")
+    # Shrinkage (不在线比例): the share of a rostered agent's time off the
+    # phone lines, so a shift needs more people than the lines it staffs.
+    breaks_pct: float = Field(10.0, ge=0, lt=100, description="breaks and meals")
+    ticket_work_pct: float = Field(15.0, ge=0, lt=100, description="tickets, callbacks, revisits off the lines")
+    absence_pct: float = Field(5.0, ge=0, lt=100, description="sick leave and other absence")
+
+    @property
+    def on_line_share(self) -> float:
+        """The share of a rostered agent's time on a line."""
+        return (1 - self.breaks_pct / 100) * (1 - self.ticket_work_pct / 100) * (1 - self.absence_pct / 100)
 
     @model_validator(mode="after")
     def _unique(self) -> RosterSettings:

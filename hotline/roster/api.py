@@ -8,9 +8,10 @@ from typing import Any
 
 from aiohttp import BodyPartReader, web
 
+from hotline.acd.api import ACD
 from hotline.errors import BadRequest
 from hotline.roles import Role
-from hotline.roster import files
+from hotline.roster import files, need
 from hotline.roster.service import RosterService, named
 from hotline.web.auth import USER, allow
 from hotline.web.json import dumps, json_body, query_text
@@ -167,6 +168,41 @@ async def adherence(request: web.Request) -> web.Response:
     return _json(named((await svc.adherence()).as_dict(), svc.name))
 
 
+@allow(Role.LEAD, Role.ADMIN)
+async def staff_need(request: web.Request) -> web.Response:
+    """Per shift, the people the staffing advisor's lines need (with
+    shrinkage), beside those rostered each day: under-staffed shifts a week ahead."""
+    svc = request.app[ROSTER]
+    start, days = _week(request)
+    advice = await request.app[ACD].staffing()
+    lines = [s["recommended"] for s in advice["slots"]]
+    per_shift = need.per_shift(lines, svc.cfg.shifts, svc.cfg.on_line_share)
+    entries = await svc.entries(start, days)
+    rostered: dict[tuple[str, str], int] = {}
+    for e in entries:
+        rostered[(e["day"], e["shift"])] = rostered.get((e["day"], e["shift"]), 0) + 1
+    cells = [
+        {"day": d, "shift": s.code, "need": per_shift[s.code], "rostered": rostered.get((d, s.code), 0)}
+        for d in ((start + dt.timedelta(days=i)).isoformat() for i in range(days))
+        for s in svc.cfg.shifts
+    ]
+    return _json(
+        {
+            "basis": advice["basis"],
+            "enough": advice["enough"],
+            "on_line_share": round(svc.cfg.on_line_share, 3),
+            "shrinkage": {
+                "breaks_pct": svc.cfg.breaks_pct,
+                "ticket_work_pct": svc.cfg.ticket_work_pct,
+                "absence_pct": svc.cfg.absence_pct,
+            },
+            "per_shift": per_shift,
+            "cells": cells,
+            "short": [c for c in cells if c["rostered"] < c["need"]],
+        }
+    )
+
+
 @allow(Role.AGENT, Role.LAWYER, Role.LEAD, page=True)
 async def my_page(request: web.Request) -> web.StreamResponse:
     return page("myroster.html")
@@ -216,6 +252,7 @@ def setup(app: web.Application) -> None:
     r.add_post("/api/roster/import", upload)
     r.add_get("/api/roster/attendance", attendance)
     r.add_get("/api/roster/adherence", adherence)
+    r.add_get("/api/roster/need", staff_need)
     r.add_get("/roster", my_page)
     r.add_get("/api/roster/mine", mine)
     r.add_post("/api/roster/swaps", ask_swap)

@@ -127,7 +127,13 @@ async def test_a_day_of_five_shifts_with_a_late_an_absent_and_an_early_leaver(
             await roster.fill("#month", "2026-11")
             await roster.dispatch_event("#month", "change")
             await roster.wait_for_selector("#attendance tr.absent:has-text('r-wang')")
+            await roster.wait_for_selector("#week td[data-day='2026-11-25'][data-shift='B'] .need:has-text('已排 1')")
+            assert "小休 10%" in await roster.inner_text("#needInfo")
             await roster.screenshot(path=str(SHOTS / "roster.png"), full_page=True)
+        _, need = await lead.request("GET", "/api/roster/need?from=2026-11-25&days=1")
+        assert {c["shift"]: c["rostered"] for c in need["cells"]} == {"A": 1, "B": 1, "C": 1, "D": 1, "N": 1}
+        assert all(c["need"] == need["per_shift"][c["shift"]] for c in need["cells"])
+        assert need["short"] == [c for c in need["cells"] if c["rostered"] < c["need"]]
         _, month = await lead.request("GET", "/api/roster/attendance?month=2026-11")
         said = {r["agent"]: (r["text"], r["late_minutes"], r["early_minutes"]) for r in month["rows"]}
         assert said == {

@@ -71,3 +71,21 @@ def test_adherence_names_who_is_late_now_and_who_is_logged_in_off_the_roster() -
     # The night shift of the day before runs past midnight.
     night = r.adherence([r.Entry(DAY, "N", "sun")], SHIFTS, set(), TZ, at(2, 0, DAY + dt.timedelta(days=1)), 5)
     assert night.shifts == (("夜班", 1, 0),) and night.late == ("sun",)
+
+
+def test_the_staff_need_per_shift_covers_every_half_hour_with_shrinkage() -> None:
+    from hotline.roster import need
+
+    shifts = list(SHIFTS.values())
+    # 6 lines from 08:00 to 20:00, 2 at night.
+    lines = [6 if 16 <= s < 40 else 2 for s in range(48)]
+    share = RosterSettings().on_line_share  # 0.9 x 0.85 x 0.95 = 0.727
+    assert round(share, 3) == 0.727
+    agents = need.agents_needed(lines, share)
+    assert agents[20] == 9 and agents[2] == 3  # 6 / 0.727 -> 9; 2 / 0.727 -> 3
+    got = need.per_shift(lines, shifts, share)
+    for slot in range(48):
+        on = sum(got[s.code] for s in shifts if slot in need.slots_of(s))
+        assert on >= agents[slot], (slot, on, got)
+    assert got["N"] >= 3  # the night is the night shift's alone between 00:00 and 07:00
+    assert need.slots_of(SHIFTS["N"])[:3] == [46, 47, 0] and len(need.slots_of(SHIFTS["N"])) == 17
