@@ -844,6 +844,68 @@ class RosterSettings(_Section):
         return self
 
 
+class PlanTrigger(_Section):
+    """When a plan starts by itself: more than `waiting_over` callers waiting
+    for `for_minutes` on end, or a connection rate over the last 30 minutes
+    below `connection_below` (with at least 10 callers)."""
+
+    waiting_over: int | None = Field(None, ge=0, le=10_000)
+    for_minutes: float = Field(2.0, gt=0, le=240)
+    connection_below: float | None = Field(None, gt=0, le=1)
+
+
+class Plan(_Section):
+    """A contingency plan (应急预案) an admin prepares: what changes at once
+    when it starts; ending it restores what was before (plans/rules.py)."""
+
+    code: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")
+    name: str = Field(min_length=1, max_length=32)
+    note: str = Field("", max_length=500, description="what the lead should do while it runs")
+    announcement: str = Field("", max_length=300, description="played to every caller before the menu")
+    flow_version: int | None = Field(None, ge=1, description="a published version of the main IVR flow")
+    lines: int | None = Field(None, ge=0, le=999)
+    standby: Literal["on", "off", "auto"] | None = None
+    overflow: bool | None = None
+    pinned: list[str] = Field(default_factory=list, description="knowledge-base article titles pinned on every desk")
+    dates: list[str] = Field(default_factory=list, description="YYYY-MM-DD days it starts by itself (a holiday)")
+    trigger: PlanTrigger | None = None
+
+    @field_validator("dates")
+    @classmethod
+    def _dates(cls, value: list[str]) -> list[str]:
+        import datetime as _dt
+
+        for d in value:
+            try:
+                _dt.date.fromisoformat(d)
+            except ValueError:
+                raise ValueError(f"{d!r} is not a date YYYY-MM-DD") from None
+        return value
+
+
+def _sample_plans() -> list[Plan]:
+    return [
+        Plan(
+            code="heating",
+            name="供暖季开始",
+            note="供暖问题集中：暖气类诉求按属地派单，必要时开启备班。",
+            announcement="供暖季已开始，反映暖气不热请按 1，坐席将为您登记并派至属地网格。",
+            lines=8,
+            standby="on",
+            overflow=True,
+            pinned=["供暖问题受理要点"],
+        ),
+        Plan(
+            code="surge",
+            name="话务高峰",
+            note="排队持续偏高：调入工单处理中的坐席，暂缓非紧急回访。",
+            overflow=True,
+            standby="on",
+            trigger=PlanTrigger(waiting_over=8, for_minutes=3),
+        ),
+    ]
+
+
 class Settings(BaseSettings):
     """The effective configuration of one hotline installation."""
 
@@ -879,6 +941,7 @@ class Settings(BaseSettings):
     police: PoliceSettings = Field(default_factory=PoliceSettings)
     grid: GridSettings = Field(default_factory=GridSettings)
     roster: RosterSettings = Field(default_factory=RosterSettings)
+    plans: list[Plan] = Field(default_factory=_sample_plans)
     carmove: CarMoveSettings = Field(default_factory=CarMoveSettings)
     briefings: BriefingSettings = Field(default_factory=BriefingSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)

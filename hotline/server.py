@@ -58,6 +58,8 @@ from hotline.pbx.health import PbxWatch
 from hotline.pbx.process import Pbx
 from hotline.pbx.trunks import TrunkWatch
 from hotline.people import api as people_api
+from hotline.plans import api as plans_api
+from hotline.plans.app import plans_ctx
 from hotline.police import api as police_api
 from hotline.police.app import police_ctx
 from hotline.recordings import api as recordings_api
@@ -238,6 +240,7 @@ def create_app(
     app.cleanup_ctx.append(carmove_ctx)
     app.cleanup_ctx.append(work_ctx)
     app.cleanup_ctx.append(briefings_ctx)
+    app.cleanup_ctx.append(plans_ctx)
     app.cleanup_ctx.append(people_api.people_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     if demo is not None:
@@ -266,6 +269,7 @@ def create_app(
     seats_api.setup(app)
     people_api.setup(app)
     roster_api.setup(app)
+    plans_api.setup(app)
     return app
 
 

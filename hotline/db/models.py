@@ -345,6 +345,23 @@ class RosterSwap(Base):
     decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
+class PlanRun(Base):
+    """One run of a contingency plan: who started and ended it, why, and
+    what it changed (before and the plan's value, to restore on its end)."""
+
+    __tablename__ = "plan_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), index=True)
+    name: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    started_by: Mapped[str] = mapped_column(String(64))
+    reason: Mapped[str] = mapped_column(String(200), default="")
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    ended_by: Mapped[str] = mapped_column(String(64), default="")
+    end_reason: Mapped[str] = mapped_column(String(200), default="")
+
+
 class AcdEvent(Base):
     """Every change of lines, standby and seats, with its reason (shown to the lead)."""
 

@@ -181,7 +181,7 @@ async def staff_need(request: web.Request) -> web.Response:
     rostered: dict[tuple[str, str], int] = {}
     for e in entries:
         rostered[(e["day"], e["shift"])] = rostered.get((e["day"], e["shift"]), 0) + 1
-    cells = [
+    cells: list[dict[str, Any]] = [
         {"day": d, "shift": s.code, "need": per_shift[s.code], "rostered": rostered.get((d, s.code), 0)}
         for d in ((start + dt.timedelta(days=i)).isoformat() for i in range(days))
         for s in svc.cfg.shifts
@@ -198,7 +198,7 @@ async def staff_need(request: web.Request) -> web.Response:
             },
             "per_shift": per_shift,
             "cells": cells,
-            "short": [c for c in cells if c["rostered"] < c["need"]],
+            "short": [c for c in cells if int(c["rostered"]) < int(c["need"])],
         }
     )
 

@@ -65,6 +65,7 @@ class SeatMapHub:
         self.work: Any = None  # the work queue (hotline/work/service.py), attached once it exists
         self.supervision: Any = None  # who listens to whom (seatmap/supervision.py)
         self.adherence: dict[str, Any] | None = None  # the roster against who is logged in
+        self.plan: dict[str, Any] | None = None  # the contingency plan running
         acd.subscribe(self._changed.set)
         if pbx is not None:
             pbx.subscribe(self._changed.set)
@@ -75,6 +76,12 @@ class SeatMapHub:
         """Items waiting per kind, the oldest and breaches go in the header."""
         self.work = work
         work.subscribe(self._changed.set)
+
+    def set_plan(self, plan: dict[str, Any] | None) -> None:
+        """The contingency plan running now (plans/app.py)."""
+        if plan != self.plan:
+            self.plan = plan
+            self._changed.set()
 
     def set_adherence(self, adherence: dict[str, Any]) -> None:
         """The roster's adherence now (roster/app.py refreshes it)."""
@@ -126,6 +133,7 @@ class SeatMapHub:
         view["header"]["work"] = self._work()
         view["header"]["spies"] = self._spies()
         view["header"]["adherence"] = self.adherence
+        view["header"]["plan"] = self.plan
         return view
 
     def _trunks(self) -> list[dict[str, Any]]:
@@ -181,6 +189,7 @@ class SeatMapHub:
         head["work"] = self._work()
         head["spies"] = self._spies()
         head["adherence"] = self.adherence
+        head["plan"] = self.plan
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()

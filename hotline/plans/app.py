@@ -1,0 +1,26 @@
+"""Contingency plans in the app: after the ACD and the IVR, whose settings
+a plan changes; the seat map shows the running one."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from hotline.acd.api import ACD
+from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
+from hotline.plans.api import PLANS
+from hotline.plans.service import PlanService
+from hotline.seatmap.api import HUB
+from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
+
+
+async def plans_ctx(app: web.Application) -> AsyncIterator[None]:
+    svc = PlanService(app[SETTINGS], app[SESSIONS], app[CLOCK], app[ACD], app[FLOWS], app[ANNOUNCEMENTS])
+    app[PLANS] = svc
+    hub = app[HUB]
+    svc.subscribe(lambda: hub.set_plan(svc.view()))
+    await svc.start_service()
+    hub.set_plan(svc.view())
+    yield
+    await svc.close()
