@@ -171,6 +171,7 @@ class Briefings:
                     {k: f[k] for k in ("name", "value", "numerator", "denominator", "target", "met")}
                     for f in hotline["figures"]
                 ],
+                "plans": hotline.get("plans", []),
             },
             "settings": {
                 "baseline_text": (

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd.api import ACD
-from hotline.db.models import Callback, QueueCall, Ticket, WorkItem
+from hotline.db.models import Callback, PlanRun, QueueCall, Ticket, WorkItem
 from hotline.errors import BadRequest
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
 from hotline.pbx.app import PBX_WATCH
@@ -69,9 +69,25 @@ async def standards_from(
                 )
             )
         ).all()
+        runs = (
+            await db.scalars(
+                select(PlanRun).where(PlanRun.started_at >= start, PlanRun.started_at < end).order_by(PlanRun.id)
+            )
+        ).all()
     out: dict[str, Any] = report(
         calls, callbacks, items, [s for s in scores if s is not None], a, b, queue, outages, Targets()
     )
+    # Contingency plans started in the period: which, when, by whom and why, and how long they ran.
+    out["plans"] = [
+        {
+            "name": r.name,
+            "started_text": r.started_at.astimezone(start.tzinfo).strftime("%m-%d %H:%M"),
+            "started_by": r.started_by,
+            "reason": r.reason,
+            "minutes": round((r.ended_at - r.started_at).total_seconds() / 60) if r.ended_at else None,
+        }
+        for r in runs
+    ]
     if out["figures"][0].get("worst_window"):
         w = out["figures"][0]["worst_window"]
         w["start_text"] = dt.datetime.fromtimestamp(w["start"], start.tzinfo).strftime("%Y-%m-%d %H:%M")

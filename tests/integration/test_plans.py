@@ -145,6 +145,9 @@ async def test_a_plan_changes_announcement_flow_lines_and_pinned_articles_at_onc
         assert (run["ended_by"], run["end_reason"]) == ("plan-lead", "暖气恢复")
         kinds = [c.kind for c in acd.changes]
         assert "plan-start" in kinds and "plan-end" in kinds
+        # Counted in the standards report (and the briefings, which read it).
+        _, report = await lead.request("GET", "/api/reports/standards?day=2026-11-25")
+        assert [(p["name"], p["reason"]) for p in report["plans"]] == [("测试供暖预案", "供暖开始，来电激增")]
     finally:
         await ami.action("Setvar", Variable="SIM_PSTN_HEARD", Value="")
         await desk.close()
