@@ -852,6 +852,9 @@ class PlanTrigger(_Section):
     waiting_over: int | None = Field(None, ge=0, le=10_000)
     for_minutes: float = Field(2.0, gt=0, le=240)
     connection_below: float | None = Field(None, gt=0, le=1)
+    # A hot topic of the last 24 hours (the briefings' spike test) holding one
+    # of these words suggests the plan; the lead confirms it.
+    topics: list[str] = Field(default_factory=list)
 
 
 class Plan(_Section):
@@ -894,6 +897,7 @@ def _sample_plans() -> list[Plan]:
             standby="on",
             overflow=True,
             pinned=["供暖问题受理要点"],
+            trigger=PlanTrigger(topics=["暖气", "供暖"]),
         ),
         Plan(
             code="surge",

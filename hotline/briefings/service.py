@@ -185,6 +185,14 @@ class Briefings:
             },
         }
 
+    async def hot_topics_now(self, hours: float = 24.0) -> list[dict[str, Any]]:
+        """The hot topics of the last hours against the baseline weeks before
+        (contingency plans' suggestions); one segmenter child at a time."""
+        end = self.clock()
+        start = end - dt.timedelta(hours=hours)
+        async with self._one:
+            return await self._topics(start, start - dt.timedelta(weeks=self.cfg.baseline_weeks), end)
+
     async def _topics(self, start: dt.datetime, base_start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
         """The period's and the baseline's ticket texts go to the segmenter as
         they are read, one line each: neither this process nor the child holds

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hotline.acd.api import ACD
+from hotline.briefings.api import BRIEFINGS
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.plans.api import PLANS
 from hotline.plans.service import PlanService
@@ -18,9 +19,10 @@ from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 async def plans_ctx(app: web.Application) -> AsyncIterator[None]:
     svc = PlanService(app[SETTINGS], app[SESSIONS], app[CLOCK], app[ACD], app[FLOWS], app[ANNOUNCEMENTS])
     app[PLANS] = svc
+    svc.hot_topics = app[BRIEFINGS].hot_topics_now
     hub = app[HUB]
-    svc.subscribe(lambda: hub.set_plan(svc.view()))
+    svc.subscribe(lambda: hub.set_plan(svc.view(), svc.suggestions))
     await svc.start_service()
-    hub.set_plan(svc.view())
+    hub.set_plan(svc.view(), svc.suggestions)
     yield
     await svc.close()

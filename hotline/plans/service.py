@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from hotline.tasks import TaskSet
 log = logging.getLogger(__name__)
 SYSTEM = "系统"
 TICK_S = 5.0
+TOPICS_EVERY_S = 900.0  # the spike test runs jieba in a child: every quarter of an hour
 
 
 class PlanRefused(HotlineError):
@@ -54,6 +55,9 @@ class PlanService:
         self._listeners: list[Callable[[], None]] = []
         self._lock = asyncio.Lock()
         self._tasks = TaskSet("plans")
+        # The briefings' spike test over the last 24 hours (plans/app.py); none: no suggestions.
+        self.hot_topics: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
+        self.suggestions: list[dict[str, Any]] = []  # plans a hot topic suggests, for the lead to confirm
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -154,6 +158,7 @@ class PlanService:
             async with self.sessions() as db, db.begin():
                 db.add(run)
             self.run = run
+        self.suggestions = [f for f in self.suggestions if f["code"] != plan.code]
         self.acd.note("plan-start", "", f"启动预案「{plan.name}」" + (f"：{reason}" if reason else ""), actor)
         self._changed()
         return self.view() or {}
@@ -211,11 +216,36 @@ class PlanService:
         by_title = {a.title: a for a in rows}
         return [{"title": t, "body": by_title[t].body} for t in titles if t in by_title]
 
+    # -- suggested by a hot topic ------------------------------------------------------
+    async def check_topics(self) -> list[dict[str, Any]]:
+        """Plans whose words a hot topic of the last 24 hours holds: shown to
+        the lead, who starts the plan or not (never started by itself)."""
+        wanting = {p.code: p.trigger.topics for p in self.plans.values() if p.trigger and p.trigger.topics}
+        found: list[dict[str, Any]] = []
+        if wanting and self.hot_topics is not None:
+            for topic in await self.hot_topics():
+                term = str(topic.get("term", ""))
+                for code, words in wanting.items():
+                    if any(w in term or term in w for w in words) and code not in {f["code"] for f in found}:
+                        found.append(
+                            {"code": code, "name": self.plans[code].name, "term": term, "count": topic.get("count", 0)}
+                        )
+        running = self.run.code if self.run else None
+        found = [f for f in found if f["code"] != running]
+        if found != self.suggestions:
+            self.suggestions = found
+            self._changed()
+        return found
+
     # -- by themselves -----------------------------------------------------------------
     async def _watch(self) -> None:
+        checked = 0.0
         while True:
             await asyncio.sleep(TICK_S)
             try:
+                if asyncio.get_running_loop().time() - checked >= TOPICS_EVERY_S:
+                    checked = asyncio.get_running_loop().time()
+                    await self.check_topics()
                 await self.tick()
             except HotlineError as exc:
                 log.warning("plans: %s", exc)

@@ -77,10 +77,11 @@ class SeatMapHub:
         self.work = work
         work.subscribe(self._changed.set)
 
-    def set_plan(self, plan: dict[str, Any] | None) -> None:
-        """The contingency plan running now (plans/app.py)."""
-        if plan != self.plan:
-            self.plan = plan
+    def set_plan(self, plan: dict[str, Any] | None, suggested: list[dict[str, Any]] | None = None) -> None:
+        """The contingency plan running now, and those a hot topic suggests (plans/app.py)."""
+        view = {"running": plan, "suggested": suggested or []}
+        if view != self.plan:
+            self.plan = view
             self._changed.set()
 
     def set_adherence(self, adherence: dict[str, Any]) -> None:

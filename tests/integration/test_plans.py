@@ -17,12 +17,13 @@ from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Plan, PlanTrigger
+from hotline.db.models import Ticket
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.ivr.service import MAIN_FLOW, SHIPPED_FLOWS
 from hotline.plans.api import PLANS
 from hotline.roles import Role
 from hotline.sim import call_in
-from hotline.web.keys import SETTINGS
+from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.desk import Desk
 from tests.integration.floor import queue_caller
@@ -175,3 +176,53 @@ async def test_a_plan_with_a_trigger_starts_itself_when_callers_pile_up(
     await plans.end("lead", "")
     assert acd.lines.standby_manual is None
     await ami.action("Hangup", Channel="/^Local.s@hotline-fallback-/")
+
+
+async def test_a_hot_topic_suggests_a_plan_and_the_lead_confirms_it(controller: TestServer) -> None:
+    app = controller.app
+    plans = app[PLANS]
+    now = app[ACD].clock.now
+    heat = ("小区暖气不热，室温只有十五度", "家里暖气不热，老人孩子受冻", "整栋楼暖气不热已经三天")
+    usual = ("楼下饭店油烟很大", "路口红绿灯坏了", "公交车不按时发车", "小区电梯坏了没人修", "公司拖欠工资")
+    async with app[SESSIONS]() as db, db.begin():
+        for i in range(30):  # the weeks before: the usual mix, no heating
+            at = now - dt.timedelta(days=2 + i % 25, hours=i % 7)
+            db.add(_ticket(f"U{i:04d}", at, usual[i % len(usual)]))
+        for i in range(8):  # the last hours: heating complaints pile up
+            db.add(_ticket(f"H{i:04d}", now - dt.timedelta(minutes=20 + 10 * i), heat[i % len(heat)]))
+    found = await plans.check_topics()
+    assert [f["code"] for f in found] == ["heating"] and "暖气" in found[0]["term"] and found[0]["count"] >= 8
+    assert plans.run is None  # a suggestion, never started by itself
+    lead = await Api(controller).login_as(Role.LEAD, "topic-lead")
+    try:
+        async with chromium() as browser:
+            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await page.goto(str(controller.make_url("/lead/seatmap")))
+            await sign_in(page, "topic-lead", lead.password, "/lead/seatmap")
+            await page.wait_for_selector("#planSuggest:has-text('建议：热点')")
+            await page.screenshot(path=str(SHOTS / "seatmap-plan-suggested.png"))
+            page.once("dialog", lambda d: asyncio.ensure_future(d.accept()))
+            await page.click("#planSuggest button:has-text('启动「供暖季开始」')")
+            await page.wait_for_selector("#planOn:has-text('执行中：供暖季开始')")
+            await page.wait_for_selector("#planSuggest .suggest", state="detached")
+        assert plans.run is not None and plans.run.reason.startswith("热点：")
+        await plans.end("topic-lead", "")
+    finally:
+        await lead.close()
+
+
+def _ticket(number: str, at: dt.datetime, content: str) -> Ticket:
+    return Ticket(
+        number=number,
+        created_at=at,
+        updated_at=at,
+        channel="phone",
+        caller="13912345678",
+        category="urban-property",
+        district="西城区",
+        address="滨河小区",
+        content=content,
+        status="closed",
+        handling="answered",
+        department="",
+    )
