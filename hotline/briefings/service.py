@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 # A child that takes longer than this is stuck (a month of a large city's
 # tickets segments in well under a minute).
 CHILD_TIMEOUT_S = 300.0
+DAY = dt.timedelta(days=1)
+# Texts sent to the segmenter per database round trip.
+FEED_BATCH = 500
 
 
 class BriefingFailed(HotlineError):
@@ -185,13 +188,10 @@ class Briefings:
             },
         }
 
-    async def hot_topics_now(self, hours: float = 24.0) -> list[dict[str, Any]]:
-        """The hot topics of the last hours against the baseline weeks before
-        (contingency plans' suggestions); one segmenter child at a time."""
-        end = self.clock()
-        start = end - dt.timedelta(hours=hours)
+    async def hot_topics_now(self) -> list[dict[str, Any]]:
+        """The last 24 hours' hot topics (plans' suggestions), one segmenter child at a time."""
         async with self._one:
-            return await self._topics(start, start - dt.timedelta(weeks=self.cfg.baseline_weeks), end)
+            return await self._topics((t := self.clock()) - DAY, t - DAY * (1 + 7 * self.cfg.baseline_weeks), t)
 
     async def _topics(self, start: dt.datetime, base_start: dt.datetime, end: dt.datetime) -> list[dict[str, Any]]:
         """The period's and the baseline's ticket texts go to the segmenter as
@@ -294,10 +294,6 @@ class Briefings:
             wait = (next_run(now.replace(tzinfo=None), at) - now.replace(tzinfo=None)).total_seconds()
             # Looked at hourly at least: the clock may be changed, a failure retried.
             await asyncio.sleep(min(max(wait, 1.0), 3600.0))
-
-
-# Texts sent to the segmenter per database round trip.
-FEED_BATCH = 500
 
 
 def _line(item: object) -> bytes:
