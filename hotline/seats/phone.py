@@ -70,9 +70,13 @@ class PhoneDetails:
 
 
 def phone_details(settings: Settings, seat: str) -> PhoneDetails:
-    if seat not in settings.seats.names():
-        raise UnknownSeat(f"没有座席 {seat}")
-    password = ensure_secrets(settings)["seat_passwords"][seat]
+    """A seat's phone, or a shift lead's monitoring phone (monitorNN)."""
+    if seat in settings.seats.monitor_names():
+        password = ensure_secrets(settings)["monitor_passwords"][seat]
+    elif seat in settings.seats.names():
+        password = ensure_secrets(settings)["seat_passwords"][seat]
+    else:
+        raise UnknownSeat(f"没有座席或监听话机 {seat}")
     return PhoneDetails(
         seat=seat,
         server=settings.pbx.address,

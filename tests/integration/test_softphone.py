@@ -4,6 +4,7 @@ and what they were given stops working once they leave the seat."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -120,3 +121,32 @@ async def test_a_seat_password_stops_registering_once_its_agent_leaves_the_seat(
 
 async def _not(check: Any) -> bool:
     return not await check
+
+
+async def test_a_monitoring_phone_registers_with_its_own_password_and_is_never_a_queue_member(
+    controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path
+) -> None:
+    """The lead's monitoring phone (监听话机) is a PJSIP endpoint of its own:
+    `hotline seat phone monitor01` gives what registers it; a seat's
+    password does not; it is a member of no queue."""
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    from hotline.seats.phone import phone_details
+
+    own = controller.app[SETTINGS]
+    details = phone_details(own, "monitor01")
+    assert details.user == "monitor01" and details.password != phone_details(own, "seat01").password
+    wrong = _phone(settings, tmp_path / "wrong", "monitor01", phone_details(own, "seat01").password, 3)
+    right = _phone(settings, tmp_path / "right", "monitor01", details.password, 4)
+    try:
+        wrong.start()
+        await asyncio.sleep(3)
+        assert not await _registered(ami, "monitor01")
+        wrong.stop()
+        right.start()
+        await eventually(lambda: _registered(ami, "monitor01"), timeout=15)
+        status = await ami.list_action("QueueStatus")
+        assert not [e for e in status.events if "monitor" in str(getattr(e, "interface", ""))]
+    finally:
+        for p in (wrong, right):
+            p.stop()
