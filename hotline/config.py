@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hotline.ami.used import USED_EVENTS
@@ -355,27 +355,41 @@ _EXTEN = re.compile(r"^[0-9]{3,15}$")
 _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
+def _hhmm(value: str) -> str:
+    if not _HHMM.match(value):
+        raise ValueError(f"{value!r} is not a time HH:MM")
+    return value
+
+
+def _iso_dates(value: list[str]) -> list[str]:
+    import datetime as _dt
+
+    for d in value:
+        try:
+            _dt.date.fromisoformat(d)
+        except ValueError:
+            raise ValueError(f"{d!r} is not a date YYYY-MM-DD") from None
+    return value
+
+
+HHMM = Annotated[str, AfterValidator(_hhmm)]  # a local time of day
+Dates = Annotated[list[str], AfterValidator(_iso_dates)]  # YYYY-MM-DD days
+
+
 class Schedule(_Section):
     """A weekly window: ISO weekdays (1 = Monday) and a local time span;
     `end` before `start` runs past midnight, `end` equal to `start` is the
     whole day."""
 
     weekdays: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5, 6, 7])
-    start: str = "08:00"
-    end: str = "20:00"
+    start: HHMM = "08:00"
+    end: HHMM = "20:00"
 
     @field_validator("weekdays")
     @classmethod
     def _days(cls, value: list[int]) -> list[int]:
         if not value or any(d < 1 or d > 7 for d in value):
             raise ValueError("weekdays are 1 (Monday) to 7 (Sunday)")
-        return value
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"{value!r} is not a time HH:MM")
         return value
 
 
@@ -401,21 +415,9 @@ class IvrSettings(_Section):
     # from the chinese-calendar package; these local dates add to them (a
     # local holiday, a year the package does not know yet) and win over them.
     official_calendar: bool = Field(True, description="use the State Council's holidays and make-up working days")
-    holidays: list[str] = Field(default_factory=list, description="YYYY-MM-DD dates")
-    workdays: list[str] = Field(default_factory=list, description="YYYY-MM-DD weekend days worked (调休)")
+    holidays: Dates = Field(default_factory=list, description="YYYY-MM-DD dates")
+    workdays: Dates = Field(default_factory=list, description="YYYY-MM-DD weekend days worked (调休)")
     max_message_seconds: int = Field(120, ge=5, le=600)
-
-    @field_validator("holidays", "workdays")
-    @classmethod
-    def _dates(cls, value: list[str]) -> list[str]:
-        import datetime as _dt
-
-        for d in value:
-            try:
-                _dt.date.fromisoformat(d)
-            except ValueError:
-                raise ValueError(f"{d!r} is not a date YYYY-MM-DD") from None
-        return value
 
     @field_validator("timezone")
     @classmethod
@@ -798,15 +800,8 @@ class Shift(_Section):
 
     code: str = Field(pattern=r"^[A-Za-z0-9]{1,8}$")
     name: str = Field(min_length=1, max_length=16)
-    start: str
-    end: str
-
-    @field_validator("start", "end")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not _HHMM.match(value):
-            raise ValueError(f"{value!r} is not a time HH:MM")
-        return value
+    start: HHMM
+    end: HHMM
 
 
 def _five_shifts() -> list[Shift]:
@@ -870,20 +865,8 @@ class Plan(_Section):
     standby: Literal["on", "off", "auto"] | None = None
     overflow: bool | None = None
     pinned: list[str] = Field(default_factory=list, description="knowledge-base article titles pinned on every desk")
-    dates: list[str] = Field(default_factory=list, description="YYYY-MM-DD days it starts by itself (a holiday)")
+    dates: Dates = Field(default_factory=list, description="YYYY-MM-DD days it starts by itself (a holiday)")
     trigger: PlanTrigger | None = None
-
-    @field_validator("dates")
-    @classmethod
-    def _dates(cls, value: list[str]) -> list[str]:
-        import datetime as _dt
-
-        for d in value:
-            try:
-                _dt.date.fromisoformat(d)
-            except ValueError:
-                raise ValueError(f"{d!r} is not a date YYYY-MM-DD") from None
-        return value
 
 
 def _sample_plans() -> list[Plan]:
