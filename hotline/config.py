@@ -864,9 +864,17 @@ class Plan(_Section):
     lines: int | None = Field(None, ge=0, le=999)
     standby: Literal["on", "off", "auto"] | None = None
     overflow: bool | None = None
+    # How often a waiting caller is offered a callback while it runs (0: not offered).
+    callback_offer_seconds: int | None = Field(None, ge=0, le=3600)
     pinned: list[str] = Field(default_factory=list, description="knowledge-base article titles pinned on every desk")
     dates: Dates = Field(default_factory=list, description="YYYY-MM-DD days it starts by itself (a holiday)")
     trigger: PlanTrigger | None = None
+
+    @model_validator(mode="after")
+    def _offer(self) -> Plan:
+        if self.callback_offer_seconds is not None and 0 < self.callback_offer_seconds < 5:
+            raise ValueError("callback_offer_seconds: 0 (no offer) or at least 5")
+        return self
 
 
 def _sample_plans() -> list[Plan]:
@@ -888,6 +896,7 @@ def _sample_plans() -> list[Plan]:
             note="排队持续偏高：调入工单处理中的坐席，暂缓非紧急回访。",
             overflow=True,
             standby="on",
+            callback_offer_seconds=30,
             trigger=PlanTrigger(waiting_over=8, for_minutes=3),
         ),
     ]

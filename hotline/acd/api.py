@@ -8,6 +8,7 @@ from dataclasses import asdict
 from aiohttp import web
 
 from hotline.acd.callbacks import CallbackService
+from hotline.acd.offer import CallbackOffer
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
 from hotline.roles import Role
@@ -16,6 +17,7 @@ from hotline.web.json import json_body, query_text
 
 ACD = web.AppKey("acd", AcdService)
 CALLBACKS = web.AppKey("callbacks", CallbackService)
+OFFER = web.AppKey("callback-offer", CallbackOffer)
 
 
 class NotAtSeat(HotlineError):

@@ -1,5 +1,5 @@
 """The ACD's resources in the app: the service (seats, lines, intent) and the
-callback dispatcher, each with its cleanup context."""
+callback dispatcher and the callback offer, each with its cleanup context."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from aiohttp import web
 from hotline.acd import api as acd_api
 from hotline.acd.callbacks import CallbackService
 from hotline.acd.metrics import acd_metrics
+from hotline.acd.offer import CallbackOffer
 from hotline.acd.prompts import FIXED_PROMPTS, ZH_DIGITS
 from hotline.acd.service import AcdService
 from hotline.metrics import METRICS
@@ -37,6 +38,9 @@ async def callbacks_ctx(app: web.Application) -> AsyncIterator[None]:
         settings, app[AMI], app[acd_api.ACD], app[SESSIONS], app[CLOCK], settings.ivr.pbx_prompts_dir
     )
     app[acd_api.CALLBACKS] = service
+    offer = app[acd_api.OFFER] = CallbackOffer(settings, app[AMI])
     service.start()
+    offer.start()
     yield
     await service.close()
+    await offer.close()

@@ -3,6 +3,9 @@
 Pure functions of the floor, the schedule and the clock. The shift lead may
 override the count; the override lasts until the schedule's next window,
 across controller restarts (the service stores it, `restored` reads it back).
+A running contingency plan's count holds for the whole plan, across windows
+(a heating-season plan outlasts the night); a lead's override made while it
+runs still outranks it within the override's window.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ class Lines:
     scheduled: int = 0
     override: int | None = None
     override_window: str = ""
+    plan: int | None = None  # the running contingency plan's count
     standby_active: bool = False
     standby_manual: bool | None = None  # the lead's choice; None: automatic
     standby_reason: str = ""
@@ -31,7 +35,7 @@ class Lines:
     def target(self) -> int:
         if self.override is not None and self.override_window == self.window:
             return self.override
-        return self.scheduled
+        return self.plan if self.plan is not None else self.scheduled
 
 
 # What a person reads for a window (the seat map, the change log); a window
@@ -63,6 +67,13 @@ def follow_schedule(lines: Lines, name: str, count: int) -> Lines:
 
 def set_override(lines: Lines, count: int | None) -> Lines:
     return replace(lines, override=count, override_window=lines.window if count is not None else "")
+
+
+def lead_override(lines: Lines) -> tuple[int, str] | None:
+    """The lead's count and the window it holds in, while it holds."""
+    if lines.override is not None and lines.override_window == lines.window:
+        return lines.override, lines.window
+    return None
 
 
 # An override is restored only if its window never ended in between; older

@@ -1,5 +1,6 @@
 """The shift lead's overrides of the line plan: how many lines, standby on
-or off. Stored before the lead is answered and restored after a restart."""
+or off. Stored before the lead is answered and restored after a restart.
+A contingency plan's count is kept by the plan's run (plans/service.py)."""
 
 from __future__ import annotations
 
@@ -35,6 +36,19 @@ class LeadOverrides:
         await self._store_intent(
             lines_override=count, lines_window=self.lines.override_window, lines_set_at=self.clock(), lines_actor=actor
         )
+
+    async def set_plan_lines(self, count: int | None, actor: str, name: str) -> None:
+        """A plan's count (None: the plan ended). Starting, it takes over from
+        a lead's override of the window, which the plan records to restore."""
+        if count is not None and self.lines.override is not None:
+            self.lines = ln.set_override(self.lines, None)
+            await self._store_intent(lines_override=None, lines_window="", lines_set_at=self.clock(), lines_actor=actor)
+        self.lines = replace(self.lines, plan=count)
+        text = (
+            f"预案「{name}」将线路数设为 {count}" if count is not None else f"预案「{name}」结束，线路数不再由预案决定"
+        )
+        self.note("lines-plan", "", text, actor)
+        self._recompute()
 
     async def set_standby(self, active: bool | None, actor: str) -> None:
         self.lines = replace(self.lines, standby_manual=active)

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.acd import advisor, figures
+from hotline.acd import lines as ln
 from hotline.acd.overflow import Overflow
 from hotline.config import AcdSettings
 from hotline.db.models import Callback, QueueCall
@@ -58,6 +59,7 @@ class LinesView:
     standby_on: int = 0  # standby agents on a line now
     overflow: int = 0  # agents overflow has on the lines now
     overflow_reason: str = ""
+    by: str = ""  # who set the count: "" the schedule, "lead", "plan"
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +216,7 @@ class AcdViews:
                 standby_on=sum(1 for s in self.floor.seats.values() if s.standby and s.on_line),
                 overflow=len(self.overflow.pulled),
                 overflow_reason=self.overflow.reason if self.overflow.pulled else "",
+                by="lead" if ln.lead_override(lines) else "plan" if lines.plan is not None else "",
             ),
             waiting=len(self.waiting),
             longest_wait_s=round(max((now - t for t in self.waiting.values()), default=0.0), 1),

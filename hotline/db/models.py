@@ -362,6 +362,19 @@ class PlanRun(Base):
     end_reason: Mapped[str] = mapped_column(String(200), default="")
 
 
+class PlanDef(Base):
+    """A contingency plan an admin prepared on the plans page (by code):
+    a plan of the configuration file with the same code is replaced by it,
+    or hidden when the admin deleted it."""
+
+    __tablename__ = "plan_defs"
+    code: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64))
+
+
 class AcdEvent(Base):
     """Every change of lines, standby and seats, with its reason (shown to the lead)."""
 

@@ -7,17 +7,19 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from hotline.acd.api import ACD
+from hotline.acd.api import ACD, OFFER
 from hotline.briefings.api import BRIEFINGS
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.plans.api import PLANS
+from hotline.plans.knobs import Knobs
 from hotline.plans.service import PlanService
 from hotline.seatmap.api import HUB
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 
 
 async def plans_ctx(app: web.Application) -> AsyncIterator[None]:
-    svc = PlanService(app[SETTINGS], app[SESSIONS], app[CLOCK], app[ACD], app[FLOWS], app[ANNOUNCEMENTS])
+    knobs = Knobs(app[ACD], app[FLOWS], app[ANNOUNCEMENTS], app[OFFER])
+    svc = PlanService(app[SETTINGS], app[SESSIONS], app[CLOCK], app[ACD], knobs)
     app[PLANS] = svc
     svc.hot_topics = app[BRIEFINGS].hot_topics_now
     hub = app[HUB]

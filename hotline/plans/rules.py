@@ -9,6 +9,7 @@ end says which ones it left.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ KNOB_TEXT = {
     "lines": "线路数",
     "standby": "备班",
     "overflow": "溢出支援",
+    "callback_offer": "排队回拨提示",
 }
 
 
@@ -44,7 +46,22 @@ def wanted(plan: Plan) -> dict[str, Any]:
         out["standby"] = {"on": True, "off": False, "auto": None}[plan.standby]
     if plan.overflow is not None:
         out["overflow"] = plan.overflow
+    if plan.callback_offer_seconds is not None:
+        out["callback_offer"] = plan.callback_offer_seconds
     return out
+
+
+def describe(plan: Plan) -> list[str]:
+    """What the plan sets, as a person reads it ("线路数 8", "备班 开启")."""
+    text: dict[str, Callable[[Any], str]] = {
+        "announcement": lambda v: f"「{v[1][:20]}{'…' if len(v[1]) > 20 else ''}」",
+        "flow_version": lambda v: f"第 {v} 版",
+        "lines": str,
+        "standby": lambda v: {True: "开启", False: "关闭", None: "自动"}[v],
+        "overflow": lambda v: "开启" if v else "关闭",
+        "callback_offer": lambda v: f"每 {v} 秒" if v else "不提示",
+    }
+    return [f"{KNOB_TEXT[k]} {text[k](v)}" for k, v in wanted(plan).items()]
 
 
 def changes(plan: Plan, current: dict[str, Any]) -> list[Change]:

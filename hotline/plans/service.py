@@ -18,9 +18,9 @@ from hotline.acd.service import AcdService
 from hotline.config import Plan, Settings
 from hotline.db.models import KbArticle, PlanRun, QueueCall
 from hotline.errors import BadRequest, HotlineError
-from hotline.ivr.announcements import AnnouncementService
-from hotline.ivr.service import MAIN_FLOW, FlowService
 from hotline.plans import rules
+from hotline.plans.book import PlanBook, PlanExists, PlanNotFound, parse
+from hotline.plans.knobs import Knobs
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
@@ -41,15 +41,14 @@ class PlanService:
         sessions: async_sessionmaker,
         clock: Callable[[], dt.datetime],
         acd: AcdService,
-        flows: FlowService,
-        announcements: AnnouncementService,
+        knobs: Knobs,
     ):
-        self.plans = {p.code: p for p in settings.plans}
+        self.book = PlanBook(settings.plans, sessions, clock)
+        self.plans = dict(self.book.configured)
         self.sessions = sessions
         self.clock = clock
         self.acd = acd
-        self.flows = flows
-        self.announcements = announcements
+        self.knobs = knobs
         self.run: PlanRun | None = None
         self._pressure = {code: rules.Pressure() for code in self.plans}
         self._listeners: list[Callable[[], None]] = []
@@ -66,14 +65,38 @@ class PlanService:
         for listener in self._listeners:
             listener()
 
+    async def reload(self) -> None:
+        """The plans as prepared now (the file's and the page's); a running plan runs on."""
+        self.plans = await self.book.load()
+        self._changed()
+
+    async def prepare(self, body: dict[str, Any], actor: str, code: str | None) -> dict[str, Any]:
+        """An admin's new plan (code None) or edit of plan `code` (its code stays)."""
+        plan = parse(body)
+        if code is None and plan.code in self.plans:
+            raise PlanExists(f"已有编号为 {plan.code} 的预案")
+        if code is not None and code not in self.plans:
+            raise PlanNotFound(f"没有预案 {code}")
+        if code is not None and plan.code != code:
+            raise BadRequest("编号不能修改", field="code")
+        await self.book.save(plan, actor)
+        await self.reload()
+        return self._entry(plan)
+
+    async def discard(self, code: str, actor: str) -> None:
+        if code not in self.plans:
+            raise PlanNotFound(f"没有预案 {code}")
+        if self.run is not None and self.run.code == code:
+            raise PlanRefused("预案正在执行，结束后才能删除")
+        await self.book.delete(code, actor)
+        await self.reload()
+
     async def start_service(self) -> None:
+        self.plans = await self.book.load()
         async with self.sessions() as db:
             self.run = await db.scalar(select(PlanRun).where(PlanRun.ended_at.is_(None)).order_by(PlanRun.id.desc()))
         if self.run is not None:
-            # The overflow switch lives in memory: put the plan's back after a restart.
-            for knob, _, value in self.run.changes.get("knobs", []):
-                if knob == "overflow":
-                    self._set_overflow(value)
+            await self.knobs.reapply(self.run.changes.get("knobs", []), self.run.name)
         self._tasks.spawn(self._watch(), name="plans-triggers")
 
     async def close(self) -> None:
@@ -95,46 +118,20 @@ class PlanService:
         }
 
     def catalogue(self) -> list[dict[str, Any]]:
-        return [
-            {
-                "code": p.code,
-                "name": p.name,
-                "note": p.note,
-                "sets": [rules.KNOB_TEXT[k] for k in rules.wanted(p)],
-                "trigger": p.trigger.model_dump() if p.trigger else None,
-                "dates": list(p.dates),
-            }
-            for p in self.plans.values()
-        ]
+        return [self._entry(p) for p in self.plans.values()]
 
-    # -- the knobs ---------------------------------------------------------------------
-    def _knobs(self) -> dict[str, Any]:
-        flow = self.flows.current(MAIN_FLOW)
+    def _entry(self, p: Plan) -> dict[str, Any]:
         return {
-            "announcement": [self.announcements.active, self.announcements.text],
-            "flow_version": flow.version if flow else None,
-            "lines": self.acd.lines.override,
-            "standby": self.acd.lines.standby_manual,
-            "overflow": self.acd.acd.overflow.enabled,
-        }
-
-    async def _set(self, knob: str, value: Any, actor: str) -> None:
-        if knob == "announcement":
-            active, text = value
-            await self.announcements.set(bool(active), str(text or "") if active else "", actor)
-        elif knob == "flow_version" and value is not None:
-            await self.flows.rollback(MAIN_FLOW, int(value), actor)
-        elif knob == "lines":
-            await self.acd.set_lines(value, actor)
-        elif knob == "standby":
-            await self.acd.set_standby(value, actor)
-        elif knob == "overflow":
-            self._set_overflow(bool(value))
-            self.acd.note("overflow-policy", "", "溢出支援" + ("开启" if value else "关闭"), actor)
-
-    def _set_overflow(self, on: bool) -> None:
-        acd = self.acd
-        acd.acd = acd.acd.model_copy(update={"overflow": acd.acd.overflow.model_copy(update={"enabled": on})})
+            "code": p.code,
+            "name": p.name,
+            "note": p.note,
+            "sets": [rules.KNOB_TEXT[k] for k in rules.wanted(p)],
+            "describe": rules.describe(p),
+            "trigger": p.trigger.model_dump() if p.trigger else None,
+            "dates": list(p.dates),
+            "plan": p.model_dump(mode="json"),
+            "running": self.run is not None and self.run.code == p.code,
+        } | self.book.origin(p.code)
 
     # -- start and end -----------------------------------------------------------------
     async def start(self, code: object, actor: str, reason: str) -> dict[str, Any]:
@@ -144,9 +141,9 @@ class PlanService:
         async with self._lock:
             if self.run is not None:
                 raise PlanRefused(f"预案「{self.run.name}」正在执行，请先结束它")
-            recorded = rules.changes(plan, self._knobs())
+            recorded = rules.changes(plan, self.knobs.read())
             for c in recorded:
-                await self._set(c.knob, c.plan, actor)
+                await self.knobs.set(c.knob, c.plan, actor, plan.name)
             run = PlanRun(
                 code=plan.code,
                 name=plan.name,
@@ -169,9 +166,11 @@ class PlanService:
             if run is None:
                 raise PlanRefused("当前没有正在执行的预案")
             recorded = [rules.Change(k, before, plan) for k, before, plan in run.changes.get("knobs", [])]
-            back, kept = rules.restore(recorded, self._knobs())
+            back, kept = rules.restore(recorded, self.knobs.read())
             for knob, value in back.items():
-                await self._set(knob, value, actor)
+                await self.knobs.set(knob, value, actor, run.name)
+            if "lines" in kept:  # the lead's count stays; the plan's goes
+                await self.knobs.set("lines", None, actor, run.name)
             now = self.clock()
             async with self.sessions() as db, db.begin():
                 row = await db.get(PlanRun, run.id)

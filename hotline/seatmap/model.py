@@ -63,6 +63,7 @@ def header(h: HeaderView) -> dict[str, Any]:
         "window_text": window_text(lines.window),
         "lines_target": lines.target,
         "lines_scheduled": lines.scheduled,
+        "lines_by": lines.by,
         "lines_staffed": lines.staffed,
         "overflow": lines.overflow,
         "overflow_reason": lines.overflow_reason,

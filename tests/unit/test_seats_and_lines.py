@@ -225,3 +225,14 @@ def test_lawyers_are_members_of_the_lawyer_queue_only_and_never_take_a_line() ->
     assert {(x.kind, x.queue) for x in fixes} == {("add", "hotline-lawyer")}
     # A lawyer never stands by for the hotline's lines either.
     assert not st.login(floor_of(1), "seat01", "l", "律师", now=0.0, standby=True, lawyer=True).seats["seat01"].standby
+
+
+def test_a_plans_count_holds_across_windows_and_a_leads_override_outranks_it_only_in_its_window() -> None:
+    lines = replace(ln.follow_schedule(ln.Lines(), "day", 6), plan=9)
+    assert lines.target == 9 and ln.lead_override(lines) is None
+    lines = ln.set_override(lines, 4)  # the lead, while the plan runs
+    assert lines.target == 4 and ln.lead_override(lines) == (4, "day")
+    night = ln.follow_schedule(lines, "default", 2)
+    assert night.target == 9  # the lead's count lapsed with its window; the plan's holds on
+    assert ln.lead_override(night) is None
+    assert replace(night, plan=None).target == 2  # the plan ended: the schedule again
