@@ -98,7 +98,7 @@ class Agent:
 
     async def start(self) -> None:
         assert (await self.call("POST", "api/login", {"username": self.username, "password": self.password}))[0] == 200
-        assert (await self.call("POST", "api/agent/login", {"seat": self.seat}))[0] == 200
+        assert (await self.call("POST", "api/agent/login", {"seat": self.seat, "ready": True}))[0] == 200
 
     async def read(self, first_offer: dict[str, tuple[float, float | None]]) -> None:
         async with self.http.ws_connect(self.url + "ws/desk", origin=self.url.rstrip("/")) as ws:

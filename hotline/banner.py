@@ -14,7 +14,7 @@ def banner(settings: Settings, demo: DemoOptions | None, first_admin: bool) -> s
     """What a person who just started the hotline needs, printed once it
     listens; the first admin's password last, so nothing scrolls it away."""
     host = "127.0.0.1" if settings.web.host in ("0.0.0.0", "::") else settings.web.host
-    url = f"http://{host}:{settings.web.port}/"
+    url = f"{'https' if settings.web.https else 'http'}://{host}:{settings.web.port}/"
     lines = [f"hotline: serving on {url}", "", f"  12345 市民服务热线已启动。在浏览器打开：{url}"]
     # A user added from the shell must land in this installation's state (the demo keeps its own).
     cli = f"HOTLINE_STATE_DIR={settings.state_dir} .venv/bin/hotline" if demo is not None else ".venv/bin/hotline"

@@ -11,6 +11,7 @@ Relative paths are resolved against the configuration file's folder.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
@@ -46,6 +47,13 @@ class _Section(BaseModel):
 
 def _loopback_default() -> str:
     return "127.0.0.1"
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
 
 
 class AmiSettings(_Section):
@@ -88,6 +96,15 @@ class AgiSettings(_Section):
 class WebSettings(_Section):
     host: str = Field(default_factory=_loopback_default)
     port: int = Field(8080, ge=1, le=65535)
+    # HTTPS with the hotline's certificate (pbx.tls_cert/key, or the one made
+    # at install): "auto" serves it whenever host is not loopback, since a
+    # browser grants the desk's microphone only to a secure page.
+    tls: Literal["auto", "on", "off"] = "auto"
+
+    @property
+    def https(self) -> bool:
+        return self.tls == "on" or (self.tls == "auto" and not _is_loopback(self.host))
+
     # A session ends after this long without a request (and 12 h after login).
     session_idle_minutes: int = Field(30, ge=1, le=720)
     # Where each request is logged: a private file in the state folder (the
@@ -126,6 +143,9 @@ class PbxSettings(_Section):
     sip_host: str = Field(default_factory=_loopback_default)
     sip_port: int = Field(5060, ge=1, le=65535)
     sip_tls_port: int = Field(5061, ge=1, le=65535)
+    # Asterisk's HTTP server, on loopback only: browser phones' SIP over
+    # websocket, relayed by the controller's /ws/sip.
+    http_port: int = Field(8088, ge=1, le=65535)
     # The address phones and carriers must use, when the PBX sits behind NAT
     # or sip_host is 0.0.0.0; empty: sip_host.
     public_address: str = Field("", pattern=r"^[A-Za-z0-9.:-]{0,253}$")
@@ -326,15 +346,26 @@ class SeatSettings(_Section):
     # Monitoring phones (监听话机): the shift leads' own extensions, never queue
     # members, that ring into a listen, whisper or barge.
     monitors: int = Field(2, ge=0, le=99)
+    # A browser phone that went away mid-call has this long to come back
+    # before its caller is put back at the front of the queue (tickets/phone_lost.py).
+    webphone_grace_seconds: float = Field(5.0, ge=0, le=120)
 
     def interface(self, seat: str) -> str:
-        return f"Local/{seat}@sim-seat/n" if self.phones == "simulated" else f"PJSIP/{seat}"
+        """The seat's queue member: a Local channel that rings the seat's
+        desk phone and browser phone, whichever are registered."""
+        return f"Local/{seat}@sim-seat/n" if self.phones == "simulated" else f"Local/{seat}@hotline-seat/n"
+
+    def state_interface(self, seat: str) -> str:
+        """Where app_queue reads the member's state ('' : its interface's):
+        the hint over both phones, so a seat with none registered is unavailable."""
+        return "" if self.phones == "simulated" else f"hint:{seat}@hotline-seat"
 
     def monitor_names(self) -> list[str]:
         return [f"monitor{i:02d}" for i in range(1, self.monitors + 1)]
 
     def monitor_interface(self, name: str) -> str:
-        return f"Local/{name}@sim-monitor/n" if self.phones == "simulated" else f"PJSIP/{name}"
+        """A monitoring phone rings its desk phone and the lead's browser phone, whichever are registered."""
+        return f"Local/{name}@sim-monitor/n" if self.phones == "simulated" else f"Local/{name}@hotline-monitor-phone/n"
 
     def names(self) -> list[str]:
         width = max(2, len(str(self.count)))

@@ -17,6 +17,7 @@ import datetime as dt
 import gc
 import logging
 import os
+import ssl
 import time
 import zoneinfo
 from collections.abc import AsyncIterator, Callable
@@ -56,6 +57,7 @@ from hotline.pbx.app import PBX_WATCH, TRUNKS, pbx_ctx
 from hotline.pbx.descriptors import raise_soft_limit
 from hotline.pbx.health import PbxWatch
 from hotline.pbx.process import Pbx
+from hotline.pbx.tls import tls_files
 from hotline.pbx.trunks import TrunkWatch
 from hotline.people import api as people_api
 from hotline.plans import api as plans_api
@@ -273,6 +275,14 @@ def create_app(
     return app
 
 
+def web_tls(settings: Settings) -> ssl.SSLContext:
+    """The hotline's certificate for the web (the desk's microphone needs a secure page off loopback)."""
+    files = tls_files(settings)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(files.cert, files.key)
+    return context
+
+
 def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
     raise_soft_limit()  # a socket per FastAGI session, websocket and AMI link
     app = create_app(settings, demo=demo)
@@ -280,6 +290,7 @@ def serve(settings: Settings, demo: DemoOptions | None = None) -> None:
         app,
         host=settings.web.host,
         port=settings.web.port,
+        ssl_context=web_tls(settings) if settings.web.https else None,
         loop=eventloop.new_loop(),
         access_log_class=AccessLog,
         access_log=access_logger(settings),

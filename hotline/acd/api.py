@@ -12,6 +12,7 @@ from hotline.acd.offer import CallbackOffer
 from hotline.acd.service import AcdService
 from hotline.errors import BadRequest, HotlineError
 from hotline.roles import Role
+from hotline.seats import state as st
 from hotline.web.auth import USER, allow
 from hotline.web.json import json_body, query_text
 
@@ -51,12 +52,35 @@ async def agent_login(request: web.Request) -> web.Response:
     if not isinstance(seat, str):
         raise BadRequest("缺少座席 seat", field="seat")
     who = request[USER]
-    standby = body.get("standby", False)
-    if type(standby) is not bool:
-        raise BadRequest("standby 必须是 true 或 false", field="standby")
+    standby, ready = body.get("standby", False), body.get("ready", False)
+    if type(standby) is not bool or type(ready) is not bool:
+        raise BadRequest(
+            "standby、ready 必须是 true 或 false", field="standby" if type(standby) is not bool else "ready"
+        )
+    acd = request.app[ACD]
     # A lawyer's seat takes legal calls only (律师坐席), whatever seat it is.
-    s = await request.app[ACD].login(seat, who.username, who.display_name, standby, Role.LAWYER in who.roles)
-    return web.json_response(request.app[ACD].seat_view(s).as_dict())
+    s = await acd.login(seat, who.username, who.display_name, standby, Role.LAWYER in who.roles)
+    if not ready:  # logged in, not yet offered calls: the agent says when (就绪)
+        await acd.pause_system(seat, st.NOT_READY)
+        s = acd.floor.seats[seat]
+    return web.json_response(acd.seat_view(s).as_dict())
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def seat_choices(request: web.Request) -> web.Response:
+    """The seats the desk's login offers: each with its name on the floor and
+    whether someone sits there (who, for the agent's own seat only)."""
+    acd = request.app[ACD]
+    labels = acd.settings.seats.labels
+    me = request[USER].username
+    return web.json_response(
+        {
+            "seats": [
+                {"seat": n, "label": labels.get(n, ""), "taken": bool(s.agent), "mine": s.agent == me}
+                for n, s in acd.floor.seats.items()
+            ]
+        }
+    )
 
 
 @allow(Role.AGENT, Role.LEAD)
@@ -162,6 +186,7 @@ async def staffing(request: web.Request) -> web.Response:
 def setup(app: web.Application) -> None:
     r = app.router
     r.add_get("/api/agent/state", agent_state)
+    r.add_get("/api/agent/seats", seat_choices)
     r.add_post("/api/agent/login", agent_login)
     r.add_post("/api/agent/ready", agent_ready)
     r.add_post("/api/agent/pause", agent_pause)

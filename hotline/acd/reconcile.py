@@ -39,13 +39,16 @@ class Reconciler:
         floor: Callable[[], Floor],
         queues: Sequence[tuple[str, bool]],
         report: Callable[[Outcome], None],
+        state_interface: Callable[[str], str] = lambda _seat: "",
     ):
-        """queues: (name, lawyers only) in the order they are repaired."""
+        """queues: (name, lawyers only) in the order they are repaired;
+        state_interface: where app_queue reads a seat's state ('' : its interface)."""
         self.client = client
         self.mirror = mirror
         self.floor = floor
         self.queues = queues
         self.report = report
+        self.state_interface = state_interface
         self.desynced: dict[str, str] = {}  # seat -> why it could not be repaired
         self.actions_sent = 0
         self._wake = asyncio.Event()
@@ -80,6 +83,7 @@ class Reconciler:
                     MemberName=fix.name,
                     Paused="true" if fix.paused else "false",
                     Reason=fix.reason,
+                    StateInterface=self.state_interface(seat),  # empty: the interface's own
                 )
             elif fix.kind == "pause":
                 await self.client.action(

@@ -87,6 +87,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
             lambda: self.floor,
             ((self.acd.queue, False), (self.acd.lawyer_queue, True)),
             self._reconciled,
+            settings.seats.state_interface,
         )
         self._listeners: list[Callable[[], None]] = []
         self._tasks = TaskSet("ACD")
@@ -246,6 +247,11 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         self.note("pause", seat, f"暂停：{floor.seats[seat].pause}", actor)
         self._apply(floor)
         return self.floor.seats[seat]
+
+    async def pause_system(self, seat: str, label: str) -> None:
+        self._apply(st.system_pause(self.floor, seat, label, self.now()))
+        await self._store_pause(seat, label)
+        self.note("pause", seat, f"暂停：{label}")
 
     async def ready(self, seat: str, actor: str) -> st.Seat:
         floor = st.ready(self.floor, seat, self.now())

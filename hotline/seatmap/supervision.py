@@ -83,7 +83,7 @@ class Supervision:
     def _channel_prefix(self, phone: str) -> str:
         if self.settings.seats.phones == "simulated":
             return f"Local/{phone}@sim-monitor-"
-        return f"PJSIP/{phone}-"
+        return f"Local/{phone}@hotline-monitor-phone-"
 
     async def start(self, who: Identity, seat: str, mode: object, phone: object) -> Spy:
         if type(mode) is not str or mode not in SPY_OPTIONS:

@@ -10,11 +10,20 @@ from hotline.errors import HotlineError
 from hotline.roles import Role
 from hotline.seats.credentials import SeatCredentials
 from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
+from hotline.seats.webphone import SUBPROTOCOL, WebPhones, web_endpoint
 from hotline.web.auth import USER, allow
 from hotline.web.keys import SETTINGS
+from hotline.web.login import COOKIE
+from hotline.web.origin import websocket
 
 LINKS = web.AppKey("provisioning_links", ProvisioningLinks)
 CREDENTIALS = web.AppKey("seat_credentials", SeatCredentials)
+WEBPHONES = web.AppKey("webphones", WebPhones)
+
+
+class MonitorsTaken(HotlineError):
+    error_id = "monitors-taken"
+    status = 409
 
 
 class LinkInvalid(HotlineError):
@@ -50,7 +59,60 @@ async def provision(request: web.Request) -> web.Response:
     return web.Response(text=xml, content_type="application/xml", headers={"Cache-Control": "no-store"})
 
 
+@allow(Role.AGENT, Role.LEAD)
+async def my_webphone(request: web.Request) -> web.Response:
+    """What the desk's browser phone registers with: the agent's own seat only."""
+    at = request.app[ACD].seat_of_agent(request[USER].username)
+    if at is None:
+        raise NotAtSeat("您还没有在任何座席登录")
+    details = phone_details(request.app[SETTINGS], at.name)
+    body = {
+        "seat": at.name,
+        "aor": f"sip:{web_endpoint(at.name)}@{details.server}",
+        "auth_user": details.user,
+        "password": details.password,
+        "ws_path": "/ws/sip",
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@allow(Role.LEAD)
+async def lead_webphone(request: web.Request) -> web.Response:
+    """The lead's browser phone on the seat map: a monitoring phone, rung into listen, whisper or barge."""
+    settings = request.app[SETTINGS]
+    phone = request.app[WEBPHONES].claim(request[USER].username, settings.seats.monitor_names())
+    if phone is None:
+        raise MonitorsTaken("监听话机都已被其他值班长的网页电话占用")
+    details = phone_details(settings, phone)
+    body = {
+        "seat": phone,
+        "aor": f"sip:{web_endpoint(phone)}@{details.server}",
+        "auth_user": details.user,
+        "password": details.password,
+        "ws_path": "/ws/sip",
+    }
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+@allow(Role.AGENT, Role.LEAD)
+async def sip_ws(request: web.Request) -> web.StreamResponse:
+    """An agent's relay is their seat's; a lead away from a seat relays the monitoring phone they claimed."""
+    who = request[USER]
+    at = request.app[ACD].seat_of_agent(who.username)
+    phone = at.name if at is not None else None
+    if phone is None and Role.LEAD in who.roles:
+        phone = request.app[WEBPHONES].claimed_by(who.username)
+    if phone is None:
+        raise NotAtSeat("您还没有在任何座席登录")
+    async with websocket(request, COOKIE, protocols=(SUBPROTOCOL,)) as ws:
+        await request.app[WEBPHONES].relay(ws, phone, who.username)
+    return ws
+
+
 def setup(app: web.Application) -> None:
     app[LINKS] = ProvisioningLinks()
     app.router.add_post("/api/agent/phone", my_phone)
+    app.router.add_post("/api/agent/webphone", my_webphone)
+    app.router.add_post("/api/lead/webphone", lead_webphone)
+    app.router.add_get("/ws/sip", sip_ws)
     app.router.add_get("/provision/{token}", provision)

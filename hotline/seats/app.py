@@ -1,5 +1,6 @@
-"""The seats' credentials in the app: after the ACD, whose floor says who
-sits where; a seat's password is rotated when its agent leaves it."""
+"""The seats' credentials and browser phones in the app: after the ACD,
+whose floor says who sits where; a seat's password is rotated when its agent
+leaves it, and a seat whose browser phone went away is paused."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from hotline.acd import api as acd_api
-from hotline.seats.api import CREDENTIALS
+from hotline.seats import state as st
+from hotline.seats.api import CREDENTIALS, WEBPHONES
 from hotline.seats.credentials import SeatCredentials
+from hotline.seats.webphone import PhoneGone, WebPhones
+from hotline.tasks import TaskSet
 from hotline.web.keys import AMI, SETTINGS
 
 
@@ -23,5 +27,16 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
     creds.start(holders())
     acd.subscribe(lambda: creds.floor_changed(holders()))
     app[CREDENTIALS] = creds
+    phones = app[WEBPHONES] = WebPhones(app[SETTINGS].pbx.http_port)
+    tasks = TaskSet("webphones")
+
+    def gone(e: PhoneGone) -> None:
+        seat = acd.floor.seats.get(e.seat)
+        if seat is not None and seat.agent == e.agent and not phones.connected(e.seat):
+            tasks.spawn(acd.pause_system(e.seat, st.PHONE_LOST), f"webphone-gone-{e.seat}")
+
+    phones.subscribe(gone)
     yield
+    await phones.close()
+    await tasks.close()
     await creds.close()

@@ -17,6 +17,8 @@ PAUSE_REASONS = {"break": "小休", "meal": "用餐", "training": "培训", "mee
 WRAPUP = "话后处理"
 OFF_LINE = "工单处理"  # logged in, not on a line: ticket work, no calls offered
 STANDBY = "备班"
+NOT_READY = "未就绪"  # logged in at the desk; offered calls once the agent says so
+PHONE_LOST = "网页电话断开"  # the desk's browser phone went away: no calls until the agent is back
 
 
 class SeatError(HotlineError):
@@ -164,6 +166,11 @@ def pause(floor: Floor, seat: str, reason: str, now: float) -> Floor:
     if label not in PAUSE_REASONS.values():
         raise SeatError(f"未知的暂停原因 {reason}（可用：{'、'.join(PAUSE_REASONS)}）")
     return floor.with_seat(replace(s, pause=label, wrapup_until=None, since=now))
+
+
+def system_pause(floor: Floor, seat: str, label: str, now: float) -> Floor:
+    """A pause the controller decides (not one of the agent's reasons)."""
+    return floor.with_seat(replace(_logged_in(floor, seat), pause=label, since=now))
 
 
 def ready(floor: Floor, seat: str, now: float) -> Floor:

@@ -75,6 +75,8 @@ async def desk_current(request: web.Request) -> web.Response:
             **app[DESKS].seat_frame(who.username),
             "in_call": call is not None and open_ticket is not None and call.ticket == open_ticket.ticket.number,
             "held": bool(call and call.held),
+            # The controller's clock, so the page's timers count from the seat's `since`.
+            "now": app[DESKS].acd.now(),
         }
     )
 
@@ -90,7 +92,7 @@ async def call_control(request: web.Request) -> web.Response:
             raise BadRequest("缺少号码 number", field="number")
         call = await controls.hand_on(request[USER], action, number)
     else:
-        call = await (controls.hold if action == "hold" else controls.unhold)(who)
+        call = await {"hold": controls.hold, "unhold": controls.unhold, "hangup": controls.hangup}[action](who)
     return _json({"action": action, "held": call.held, "ticket": call.ticket})
 
 
@@ -208,7 +210,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/tickets", tickets_page)
     r.add_get("/api/desk/current", desk_current)
     r.add_get("/api/desk/targets", transfer_targets)
-    r.add_post("/api/desk/call/{action:hold|unhold|transfer|conference}", call_control)
+    r.add_post("/api/desk/call/{action:hold|unhold|hangup|transfer|conference}", call_control)
     r.add_get("/api/tickets/meta", meta)
     r.add_get("/api/tickets/ledger", ledger)
     r.add_get("/api/tickets/unsubmitted", unsubmitted)

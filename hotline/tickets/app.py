@@ -13,10 +13,12 @@ from hotline.acd import api as acd_api
 from hotline.metrics import METRICS, Metrics
 from hotline.recordings import api as recordings_api
 from hotline.recordings.store import RecordingStore
+from hotline.seats.api import WEBPHONES
 from hotline.tickets import api as tickets_api
 from hotline.tickets.calls import CallControls
 from hotline.tickets.desk import DeskHub
 from hotline.tickets.handoff import Handoff
+from hotline.tickets.phone_lost import PhoneLost
 from hotline.tickets.revisit import PROMPTS as REVISIT_PROMPTS
 from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
@@ -67,6 +69,8 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     app[recordings_api.RECORDINGS] = RecordingStore(settings, app[SESSIONS])
     app[tickets_api.REVISITS] = revisits = RevisitCalls(settings, app[AMI], store)
     app[METRICS].add_updater(ticket_metrics(app[METRICS], store, handoff))
+    lost = PhoneLost(app[AMI], app[acd_api.ACD], handoff, app[WEBPHONES], settings.seats.webphone_grace_seconds)
     yield
+    await lost.close()
     await handoff.close()
     await revisits.close()

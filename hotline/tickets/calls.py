@@ -118,6 +118,15 @@ class CallControls:
         call.held = False
         return call
 
+    async def hangup(self, agent: str) -> ActiveCall:
+        """The agent ends the call from the desk (any phone): the seat's leg
+        hangs up, the caller goes on to the survey as when a phone hangs up."""
+        call = self._call(agent)
+        if call.held:
+            await self.unhold(agent)
+        await self.client.action("Hangup", Channel=call.seat_channel)
+        return call
+
     async def transfer(self, agent: str, number: str) -> ActiveCall:
         call = self._call(agent)
         number = self._target(number)

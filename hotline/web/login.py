@@ -129,7 +129,8 @@ async def login(request: web.Request) -> web.Response:
     )
     # A session cookie (no max_age): it ends with the browser, and the server
     # ends it after the idle timeout or SESSION_TTL, whichever comes first.
-    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/")
+    # Over HTTPS (web.tls) the cookie never travels in the clear.
+    resp.set_cookie(COOKIE, token, httponly=True, samesite="Strict", path="/", secure=request.secure)
     return resp
 
 

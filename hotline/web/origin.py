@@ -116,7 +116,9 @@ async def security_headers(request: web.Request, response: web.StreamResponse) -
 
 
 @contextlib.asynccontextmanager
-async def websocket(request: web.Request, cookie: str) -> AsyncIterator[web.WebSocketResponse]:
+async def websocket(
+    request: web.Request, cookie: str, protocols: tuple[str, ...] = ()
+) -> AsyncIterator[web.WebSocketResponse]:
     """A websocket from one of our own pages, at most N per login session."""
     origin = request.headers.get("Origin", "")
     if not origin or not origin_allowed(request, origin):
@@ -129,7 +131,7 @@ async def websocket(request: web.Request, cookie: str) -> AsyncIterator[web.WebS
         raise TooManyWebsockets("此登录打开的实时连接过多，请关闭其他窗口")
     if sockets.count(user=user) >= web_cfg.max_websockets_per_user:
         raise TooManyWebsockets("您的账号打开的实时连接过多，请关闭其他窗口或设备上的页面")
-    ws = web.WebSocketResponse(heartbeat=20)
+    ws = web.WebSocketResponse(heartbeat=20, protocols=protocols)
     sockets.live[ws] = (key, user)
     try:
         await ws.prepare(request)

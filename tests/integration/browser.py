@@ -29,10 +29,23 @@ ARGS = [
 ]
 
 
+# A browser phone's media: a fake microphone playing `microphone` (a WAV
+# file, looped), no permission prompt, remote audio played without a click,
+# and WebRTC allowed on loopback (the only interface here).
+def media_args(microphone: Path) -> list[str]:
+    return [
+        "--use-fake-device-for-media-stream",
+        "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-audio-capture={microphone}",
+        "--autoplay-policy=no-user-gesture-required",
+        "--allow-loopback-in-peer-connection",
+    ]
+
+
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(extra: list[str] | None = None) -> AsyncIterator[Browser]:
     async with async_playwright() as p:
-        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = await p.chromium.launch(executable_path=CHROMIUM, args=ARGS + (extra or []))
         try:
             yield browser
         finally:

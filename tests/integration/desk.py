@@ -34,7 +34,7 @@ class Desk:
     async def start(self, ready: bool = True) -> Desk:
         self.username = f"desk{next(_users)}"
         await self.api.login_as(self.role, self.username)
-        status, body = await self.api.request("POST", "/api/agent/login", json={"seat": self.seat})
+        status, body = await self.api.request("POST", "/api/agent/login", json={"seat": self.seat, "ready": True})
         assert status == 200, body
         if not ready:
             await self.api.request("POST", "/api/agent/pause", json={"reason": "meeting"})

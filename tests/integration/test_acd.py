@@ -239,6 +239,9 @@ async def test_agent_api_and_roles(controller: TestServer, ami: AMIClient) -> No
     lead = await Api(controller).login_as(Role.LEAD, "api-lead")
     try:
         status, body = await agent.request("POST", "/api/agent/login", json={"seat": "seat05"})
+        assert status == 200 and body["status"] == "paused" and body["pause_reason"] == "未就绪"
+        await eventually(lambda: _member_paused(ami, iface(5), "未就绪"))  # logged in, not offered calls yet
+        status, body = await agent.request("POST", "/api/agent/ready")
         assert status == 200 and body["seat"] == "seat05" and body["status"] == "ready"
         await eventually(lambda: _equals(takers(ami), {iface(5)}))
         status, body = await agent.request("POST", "/api/agent/pause", json={"reason": "meeting"})

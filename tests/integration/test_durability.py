@@ -146,7 +146,7 @@ async def test_kill_9_with_work_items_in_flight_loses_none_and_offers_none_twice
             await p.login()
         assert (await lead.call("PUT", "api/acd/lines", {"count": 1}))[0] == 200
         for i, agent in enumerate((a1, a2, a3), start=1):
-            assert (await agent.call("POST", "api/agent/login", {"seat": f"seat{i:02d}"}))[0] == 200
+            assert (await agent.call("POST", "api/agent/login", {"seat": f"seat{i:02d}", "ready": True}))[0] == 200
             await asyncio.sleep(0.05)
         numbers = []
         async with aiohttp.ClientSession() as http:

@@ -246,8 +246,11 @@ async def test_the_desk_in_chromium_pops_fills_and_submits(controller: TestServe
         await page.goto(base + "desk")
         await sign_in(page, "desk-li", password, "/desk")
         await page.wait_for_selector("#conn:has-text('已连接')")
-        await page.fill("#seatInput", "seat01")
+        await page.select_option("#seatInput", "seat01")
         await page.click("#seatLogin")
+        # Logged in, not offered calls until the agent says so (and the keyboard can say it).
+        await page.wait_for_selector("#seatState.paused:has-text('未就绪')")
+        await page.keyboard.press("Alt+r")
         await page.wait_for_selector("#seatState.ready")
 
         await queue_caller(ami, "13811112222")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from hotline.cli import main
-from hotline.config import ConfigError
+from hotline.config import ConfigError, WebSettings
 from hotline.configfile import load, masked
 from hotline.credentials import ensure_secrets
 
@@ -121,3 +121,10 @@ def test_the_demo_shows_every_service_on_a_default_installation_and_never_reache
     night = dt.datetime(2026, 11, 29, 3, 0, tzinfo=cal.tz)
     assert cal.within("day", night) and cal.within("lawyer", night)
     assert not Calendar.from_settings(real.ivr).within("lawyer", night)
+
+
+def test_the_web_is_https_off_loopback_so_a_browser_grants_the_desk_its_microphone() -> None:
+    assert not WebSettings().https and not WebSettings(host="::1").https
+    assert WebSettings(host="0.0.0.0").https and WebSettings(host="10.12.0.5").https
+    assert not WebSettings(host="10.12.0.5", tls="off").https  # behind a proxy that does TLS
+    assert WebSettings(tls="on").https
