@@ -60,7 +60,8 @@ class CallbackOffer:
         client.on(Connected, lambda _e: self._tasks.spawn(self._ensure(), "callback-offer-ensure"))
 
     def start(self) -> None:
-        self._tasks.spawn(self._ensure(), "callback-offer-ensure")
+        if self.client.connected:  # otherwise the next Connected does it
+            self._tasks.spawn(self._ensure(), "callback-offer-ensure")
 
     async def close(self) -> None:
         await self._tasks.close()

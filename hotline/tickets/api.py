@@ -86,13 +86,14 @@ async def call_control(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     who = request[USER].username
     controls = request.app[CONTROLS]
-    if action in ("transfer", "conference"):
+    if action in ("transfer", "attended", "conference"):
         number = (await json_body(request)).get("number")
         if not isinstance(number, str):
             raise BadRequest("缺少号码 number", field="number")
         call = await controls.hand_on(request[USER], action, number)
     else:
-        call = await {"hold": controls.hold, "unhold": controls.unhold, "hangup": controls.hangup}[action](who)
+        act = {"hold": controls.hold, "unhold": controls.unhold, "hangup": controls.hangup}
+        call = await (act | {"cancel-attended": controls.cancel_attended})[action](who)
     return _json({"action": action, "held": call.held, "ticket": call.ticket})
 
 
@@ -210,7 +211,7 @@ def setup(app: web.Application) -> None:
     r.add_get("/tickets", tickets_page)
     r.add_get("/api/desk/current", desk_current)
     r.add_get("/api/desk/targets", transfer_targets)
-    r.add_post("/api/desk/call/{action:hold|unhold|hangup|transfer|conference}", call_control)
+    r.add_post("/api/desk/call/{action:hold|unhold|hangup|transfer|attended|cancel-attended|conference}", call_control)
     r.add_get("/api/tickets/meta", meta)
     r.add_get("/api/tickets/ledger", ledger)
     r.add_get("/api/tickets/unsubmitted", unsubmitted)

@@ -58,8 +58,10 @@ class CallControls:
         the call (conference); the ticket's history says so, or a subscriber
         records it (110 pushes an incident)."""
         agent = who.username
-        call = await (self.transfer if action == "transfer" else self.conference)(agent, number)
-        text = {"transfer": "转接", "conference": "三方通话"}[action]
+        call = await {"transfer": self.transfer, "attended": self.attended, "conference": self.conference}[action](
+            agent, number
+        )
+        text = {"transfer": "转接", "attended": "咨询转接", "conference": "三方通话"}[action]
         note = f"{text} {self.targets()[number]}（{number}）"
         recorded = await self.handed_on(HandedOn(call, number, action, who, note))
         if call.ticket and not recorded:
@@ -125,6 +127,21 @@ class CallControls:
         if call.held:
             await self.unhold(agent)
         await self.client.action("Hangup", Channel=call.seat_channel)
+        return call
+
+    async def attended(self, agent: str, number: str) -> ActiveCall:
+        """Consult `number` with the caller on hold (咨询转接); the agent
+        hanging up completes the transfer, cancel_attended gives the caller back."""
+        call = self._call(agent)
+        number = self._target(number)
+        if call.held:
+            await self.unhold(agent)
+        await self.client.action("Atxfer", Channel=call.seat_channel, Exten=number, Context="hotline-outside")
+        return call
+
+    async def cancel_attended(self, agent: str) -> ActiveCall:
+        call = self._call(agent)
+        await self.client.action("CancelAtxfer", Channel=call.seat_channel)
         return call
 
     async def transfer(self, agent: str, number: str) -> ActiveCall:

@@ -48,6 +48,7 @@ ACTION_TEXT = {
     "survey": "满意度评价",
     "transfer": "转接",
     "conference": "三方通话",
+    "attended": "咨询转接",
     "revisit-call": "自动回访电话",
     "approve": "审核通过",
     "reject": "审核退回",

@@ -3,6 +3,7 @@ recording, survey, call controls, and the workflow through the HTTP API."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import itertools
 
@@ -142,6 +143,46 @@ async def test_hold_three_way_and_blind_transfer_to_110(
         assert [h["action"] for h in full["history"]] == ["accept", "conference", "transfer"]
         assert "110" in full["history"][-1]["note"]
         assert (await desk.call("POST", "/api/desk/call/hold"))[1]["error_id"] == "desk-not-in-call"
+    finally:
+        await desk.close()
+
+
+async def test_an_attended_transfer_consults_the_target_and_the_agents_hang_up_completes_it(
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    desk = await Desk(controller, "seat01").start()
+    try:
+        await queue_caller(ami, "13912340001")
+        await desk.pop()
+        talk = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13912340001")
+        # Consult first: the agent talks to the department, the caller waits.
+        status, body = await desk.call("POST", "/api/desk/call/attended", json={"number": "12348"})
+        assert status == 200, body
+        await eventually(lambda: _has(ami, "Local/12348@sim-pstn", ""), timeout=15)
+        # Then back to the caller (cancel), and once more to complete it.
+        mark = len(recorder.events)
+        status, _ = await desk.call("POST", "/api/desk/call/cancel-attended")
+        assert status == 200
+        await eventually(lambda: _gone(ami, "Local/12348@sim-pstn"), timeout=15)
+        await recorder.wait_for(  # the agent is back with the caller
+            ev.NewConnectedLine,
+            lambda e: e.channel == talk.dest_channel and recorder.events.index(e) >= mark,
+            timeout=15,
+        )
+        assert (await desk.call("POST", "/api/desk/call/attended", json={"number": "12348"}))[0] == 200
+        await eventually(lambda: _has(ami, "Local/12348@sim-pstn", ""), timeout=15)
+        status, _ = await desk.call("POST", "/api/desk/call/hangup")  # the agent leaves: transfer done
+        assert status == 200
+        done = await recorder.wait_for(
+            ev.UnknownEvent, lambda e: e.name == "AttendedTransfer" and e.raw.get("Result") == "Success", timeout=15
+        )
+        assert done.raw.get("OrigTransfererChannel", "").startswith("Local/seat01@sim-seat")
+        # The caller stays, now with the department's line.
+        await asyncio.sleep(1)
+        assert await _has(ami, talk.channel, "") and await _has(ami, "Local/12348@sim-pstn", "")
+        await eventually(lambda: controller.app[ACD].floor.seats["seat01"].status().value == "wrapup", timeout=10)
+        _, full = await desk.call("GET", f"/api/tickets/{body['ticket']}")
+        assert [h["action"] for h in full["history"]].count("attended") == 2
     finally:
         await desk.close()
 

@@ -128,7 +128,7 @@ async def test_the_browser_phone_answers_a_queued_caller_with_audio_both_ways(
             await sign_in(page, agent.username, agent.password, "/desk")
             await page.check("#wpToggle")
             await page.wait_for_selector("#wpState.ready:has-text('已登记（seat01）')", timeout=20000)
-            assert await registered(ami, "seat01-web")
+            await eventually(lambda: registered(ami, "seat01-web"), timeout=10)
             assert (await agent.request("POST", "/api/agent/ready"))[0] == 200
             await duplex_caller(ami, "wp-both", "13588880001")
             await page.wait_for_selector("#wpRinging:not(.hidden)", timeout=20000)
@@ -294,7 +294,7 @@ async def test_the_lead_listens_to_a_talking_seat_from_the_seat_maps_browser_pho
             await page.check("#wpToggle")
             await page.wait_for_selector("#wpState.ready:has-text('已登记（monitor01）')", timeout=20000)
             assert await page.locator("#monitor").input_value() == "monitor01"
-            assert await registered(ami, "monitor01-web")
+            await eventually(lambda: registered(ami, "monitor01-web"), timeout=10)
             await duplex_caller(ami, "heard", "13588880021")
             await desk.wait_for_selector("#wpRinging:not(.hidden)", timeout=20000)  # type: ignore[attr-defined]
             await desk.click("#wpAnswer")  # type: ignore[attr-defined]
@@ -309,6 +309,16 @@ async def test_the_lead_listens_to_a_talking_seat_from_the_seat_maps_browser_pho
             await eventually(lambda: _not(page.evaluate("window.deskPhone.inCall")), timeout=15)
             await page.wait_for_selector("#seat-seat01 .spying", state="detached")
             assert server.app[ACD].floor.seats["seat01"].talking  # the call itself goes on
+            # Hold and a blind transfer from the desk work the same with the browser phone.
+            await desk.click("#btnHold")  # type: ignore[attr-defined]
+            await desk.wait_for_selector("#callState:has-text('保持中')")  # type: ignore[attr-defined]
+            await desk.click("#btnHold")  # type: ignore[attr-defined]
+            await desk.wait_for_selector("#callState:has-text('通话中')")  # type: ignore[attr-defined]
+            await desk.select_option("#target", "12348")  # type: ignore[attr-defined]
+            await desk.click("#btnTransfer")  # type: ignore[attr-defined]
+            await recorder.wait_for(ev.Newchannel, lambda e: e.channel.startswith("Local/12348@sim-pstn"), timeout=15)
+            await eventually(lambda: _not(desk.evaluate("window.deskPhone.inCall")), timeout=15)  # type: ignore[attr-defined]
+            await desk.wait_for_selector("#seatState:has-text('话后处理')", timeout=15000)  # type: ignore[attr-defined]
     finally:
         await agent.close()
         await lead.close()
