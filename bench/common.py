@@ -82,9 +82,51 @@ async def controller(settings: Settings) -> AsyncIterator[web.Application]:
             if app[KEEPER].mirror.synced:
                 break
             await asyncio.sleep(0.05)
-        yield app
+        with profiled():
+            yield app
     finally:
         await runner.cleanup()
+
+
+# HOTLINE_BENCH_PROFILE=folder: the controller's process is sampled while the
+# benchmark drives it (pyinstrument, 1 ms), and the folder gets the call tree
+# (profile.txt, profile.html) and the functions that cost most in themselves
+# (top.txt): where the time goes, before anything is changed.
+PROFILE = os.environ.get("HOTLINE_BENCH_PROFILE", "")
+
+
+@contextmanager
+def profiled() -> Iterator[None]:
+    if not PROFILE:
+        yield
+        return
+    from pyinstrument import Profiler
+
+    profiler = Profiler(interval=0.001, async_mode="disabled")
+    profiler.start()
+    try:
+        yield
+    finally:
+        session = profiler.stop()
+        folder = Path(PROFILE)
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "profile.txt").write_text(profiler.output_text(show_all=False))
+        (folder / "profile.html").write_text(profiler.output_html())
+        own: dict[str, float] = {}
+        stack = [session.root_frame()]
+        while stack:
+            frame = stack.pop()
+            if frame is None:
+                continue
+            key = f"{frame.function} ({Path(frame.file_path or '?').name}:{frame.line_no})"
+            own[key] = own.get(key, 0.0) + frame.total_self_time
+            stack.extend(frame.children)
+        total = session.duration or 1.0
+        lines = [
+            f"{t:8.3f} s {100 * t / total:5.1f} %  {k}" for k, t in sorted(own.items(), key=lambda kv: -kv[1])[:40]
+        ]
+        (folder / "top.txt").write_text(f"sampled {total:.1f} s of wall time\n" + "\n".join(lines) + "\n")
+        print(f"bench: profile written to {folder}/ (top.txt, profile.txt, profile.html)")
 
 
 def median_max(values: list[float], scale: float = 1.0, unit: str = "s", width: int = 5, digits: int = 2) -> str:
