@@ -36,6 +36,7 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
             tasks.spawn(acd.pause_system(e.seat, st.PHONE_LOST), f"webphone-gone-{e.seat}")
 
     phones.subscribe(gone)
+    acd.subscribe(lambda: phones.floor_changed(holders()))
     yield
     await phones.close()
     await tasks.close()

@@ -20,11 +20,13 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import aiohttp
 from aiohttp import WSMsgType, web
+
+from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +104,7 @@ class WebPhones:
         self.refused = 0
         self._listeners: list[Callable[[PhoneGone], None]] = []
         self._http: aiohttp.ClientSession | None = None
+        self._closing = TaskSet("webphone-close")
 
     def subscribe(self, listener: Callable[[PhoneGone], None]) -> None:
         self._listeners.append(listener)
@@ -128,7 +131,15 @@ class WebPhones:
     def claimed_by(self, lead: str) -> str | None:
         return next((p for p, who in self.claims.items() if who == lead), None)
 
+    def floor_changed(self, holders: Mapping[str, str]) -> None:
+        """A seat's agent left (logout, a lead's force-logout): its browser
+        phone's relay closes; what it was given no longer registers anyway."""
+        for seat, link in list(self.links.items()):
+            if seat in holders and holders[seat] != link.agent:
+                self._closing.spawn(link.ws.close(code=4401, message="已退出座席".encode()), f"webphone-left-{seat}")
+
     async def close(self) -> None:
+        await self._closing.close()
         for link in list(self.links.values()):
             await link.ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message="服务重启".encode())
         if self._http is not None:

@@ -26,6 +26,7 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.roles import Role
 from hotline.seats import state as st
+from hotline.seats.api import WEBPHONES
 from hotline.server import create_app
 from hotline.web.keys import KEEPER, SETTINGS
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
@@ -159,6 +160,10 @@ async def test_the_browser_phone_answers_a_queued_caller_with_audio_both_ways(
             await page.click("#wpHangup")
             await page.wait_for_selector("#seatState:has-text('话后处理')", timeout=15000)
             assert server.app[ACD].floor.seats["seat01"].status() == st.Status.WRAPUP
+            # Leaving the seat ends its browser phone too.
+            assert (await agent.request("POST", "/api/agent/logout"))[0] == 200
+            await eventually(lambda: "seat01" not in server.app[WEBPHONES].links, timeout=10)
+            await page.wait_for_selector("#wpState:has-text('未启用')", timeout=10000)
         heard = settings.recordings_dir / "sim-heard-wp-both.wav"
         await eventually(lambda: heard.is_file() and heard.stat().st_size > 44, timeout=15)
         await asyncio.sleep(1)  # MixMonitor closes its file after the hang-up
