@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from bench.common import bench_pbx, controller, load_report, percentile
+from bench.record import record
 from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired, diff
@@ -101,6 +102,17 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         print(f"PBX open files at peak    {peak[0]} of its limit {peak[1]}")
         if "note" in load:
             print(f"note                      {load['note']}")
+        record(
+            "acd_load",
+            {
+                "controller_ms_per_call": 1000 * cpu / max(int(load["completed"]), 1),
+                "ami_lag_p50_ms": percentile(lags, 50),
+                "ami_lag_p99_ms": percentile(lags, 99),
+                "lost": int(load["lost"]),
+                "stuck": int(load["stuck"]),
+                "seats_out_of_step": len(out_of_step),
+            },
+        )
 
 
 def main() -> None:

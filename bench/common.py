@@ -24,7 +24,8 @@ from hotline.config import Settings
 from hotline.configfile import load
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
-from hotline.server import KEEPER, create_app
+from hotline.server import AMI, KEEPER, create_app
+from hotline.web.keys import ENGINE
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -82,7 +83,7 @@ async def controller(settings: Settings) -> AsyncIterator[web.Application]:
             if app[KEEPER].mirror.synced:
                 break
             await asyncio.sleep(0.05)
-        with profiled():
+        with profiled(), census(app[ENGINE], app[AMI].dispatcher):
             yield app
     finally:
         await runner.cleanup()
@@ -151,6 +152,50 @@ def profiled() -> Iterator[None]:
             head + "\n\nby area:\n" + "\n".join(by_area) + "\n\nby function:\n" + "\n".join(lines) + "\n"
         )
         print(f"bench: profile written to {folder}/ (top.txt, profile.txt, profile.html)")
+
+
+# HOTLINE_BENCH_SQL=1: every statement the controller sends its database is
+# counted by its first words while the benchmark drives it, and every AMI
+# event it receives by name; the census is printed at the end: how many
+# statements (each a hop to the database thread on SQLite) and events a call
+# costs, and which.
+SQL_CENSUS = os.environ.get("HOTLINE_BENCH_SQL", "") not in ("", "0")
+
+
+@contextmanager
+def census(engine: Any, dispatcher: Any) -> Iterator[None]:
+    if not SQL_CENSUS:
+        yield
+        return
+    from collections import Counter
+
+    from sqlalchemy import event
+
+    counts: Counter[str] = Counter()
+    events: Counter[str] = Counter()
+    counting = [True]
+
+    def received(e: Any) -> None:
+        if counting[0]:
+            events[e.raw.get("Event", type(e).__name__)] += 1
+
+    dispatcher.on_any(received)
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        counts[" ".join(statement.split())[:90]] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        yield
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        counting[0] = False
+        print(f"bench: {sum(counts.values())} database statements")
+        for text, n in counts.most_common(30):
+            print(f"{n:7d}  {text}")
+        print(f"bench: {sum(events.values())} AMI events")
+        for name, n in events.most_common(30):
+            print(f"{n:7d}  {name}")
 
 
 def median_max(values: list[float], scale: float = 1.0, unit: str = "s", width: int = 5, digits: int = 2) -> str:

@@ -43,7 +43,7 @@ async def main() -> None:
     client = AMIClient(
         AmiSettings(port=args.port, secret=args.secret, action_timeout=30),
         name="bench-load",
-        event_filters=[f"Event: {name}" for name in ("NewCallerid", "AGIExecStart", "Newexten", "QueueCallerJoin")],
+        event_filters=["NewCallerid", "AGIExecStart", "Newexten", "QueueCallerJoin"],
     )
     first = 13000000000
     numbers = {str(first + i) for i in range(args.callers)}

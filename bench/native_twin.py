@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from bench.common import bench_pbx, controller, load_report, percentile
+from bench.record import record
 from hotline import eventloop
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
@@ -131,6 +132,19 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
         )
     steps = sum(int(r["agi_commands"]) for r in runs["controller"])  # type: ignore[arg-type]
     extra = ctl_cpu["controller"] - ctl_cpu["native twin"]
+    queued = {name: max(sum(int(r["queued"]) for r in rs), 1) for name, rs in runs.items()}  # type: ignore[arg-type]
+    record(
+        "native_twin",
+        {
+            "cpu_ratio": per_call["controller"] / per_call["native twin"],
+            "controller_ms_per_call": 1000 * ctl_cpu["controller"] / queued["controller"],
+            "controller_ms_per_twin_call": 1000 * ctl_cpu["native twin"] / queued["native twin"],
+            "asterisk_ms_per_call": per_call["controller"] - 1000 * ctl_cpu["controller"] / queued["controller"],
+            "to_queue_extra_ms": to_queue["controller"] - to_queue["native twin"],
+            "controller_ms_per_step": 1000 * ctl_cpu["controller"] / max(steps, 1),
+            "lost": callers * rounds * 2 - sum(int(r["queued"]) for rs in runs.values() for r in rs),  # type: ignore[arg-type]
+        },
+    )
     print(f"CPU ratio controller/twin {per_call['controller'] / per_call['native twin']:.2f}x  (target <= 1.25x)")
     print(f"to the queue, difference  {to_queue['controller'] - to_queue['native twin']:+.1f} ms  (target <= +50 ms)")
     print(

@@ -67,7 +67,7 @@ async def main() -> None:
     client = AMIClient(
         AmiSettings(port=args.port, secret=args.secret, action_timeout=30),
         name="bench-pop",
-        event_filters=["Event: AgentConnect", "Event: QueueCallerJoin", "Event: AgentComplete"],
+        event_filters=["AgentConnect", "QueueCallerJoin", "AgentComplete"],
     )
     client.on(ev.AgentConnect, on_connect)
     client.on(ev.QueueCallerJoin, on_join)

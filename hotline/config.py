@@ -16,7 +16,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from hotline.ami.used import USED_EVENTS
@@ -73,7 +73,9 @@ class AmiSettings(_Section):
     # a call makes dozens of others (dial, bridge, local-channel, RTCP, ...),
     # and parsing them was most of the controller's CPU per call. Replies to
     # actions (QueueStatus lists and the like) are never filtered.
-    event_filters: list[str] = Field(default_factory=lambda: [f"Event: {name}" for name in USED_EVENTS])
+    event_filters: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z]{1,64}$")]] = Field(
+        default_factory=lambda: list(USED_EVENTS), description="event names (hotline/ami/used.py)"
+    )
 
     @model_validator(mode="after")
     def _backoff_order(self) -> AmiSettings:

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy import insert, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.ami import events as ev
 from hotline.ami.replies import AMIError
+from hotline.db.engine import insert_ignore
 from hotline.db.models import QueueCall
 from hotline.numbers import ascii_digits
 from hotline.seats import state as st
@@ -49,7 +50,7 @@ class QueueEvents:
             self.note("pbx", seat.name, "交换机重启，通话已中断" if seat.talking else "交换机重启，振铃已中断")
             if uniqueid:
 
-                async def write(db: AsyncSession, uniqueid: str = uniqueid) -> None:
+                async def write(db: AsyncConnection, uniqueid: str = uniqueid) -> None:
                     await db.execute(
                         update(QueueCall)
                         .where(QueueCall.uniqueid == uniqueid, QueueCall.ended_at.is_(None))
@@ -72,7 +73,7 @@ class QueueEvents:
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
 
-        async def write(db: AsyncSession) -> None:
+        async def write(db: AsyncConnection) -> None:
             await db.execute(
                 update(QueueCall)
                 .where(QueueCall.uniqueid == e.uniqueid)
@@ -105,7 +106,7 @@ class QueueEvents:
             self._wrapup_started[seat.name] = (uniqueid, now)
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
 
-        async def write(db: AsyncSession) -> None:
+        async def write(db: AsyncConnection) -> None:
             await db.execute(
                 update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(ended_at=now, talk_s=float(e.talk_time))
             )
@@ -138,9 +139,9 @@ class QueueEvents:
             "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None,
         }
 
-        async def write(db: AsyncSession) -> None:
-            if await db.get(QueueCall, e.uniqueid) is None:
-                await db.execute(insert(QueueCall), [row])
+        async def write(db: AsyncConnection) -> None:
+            # A caller put back in the queue (same uniqueid) keeps its first row.
+            await db.execute(insert_ignore(db, QueueCall, "uniqueid"), [row])
 
         self.writes.put(write)
         self._recompute()
@@ -155,7 +156,7 @@ class QueueEvents:
         self.lawyer_waiting.pop(e.uniqueid, None)
         now = self.now()
 
-        async def write(db: AsyncSession) -> None:
+        async def write(db: AsyncConnection) -> None:
             await db.execute(
                 update(QueueCall)
                 .where(QueueCall.uniqueid == e.uniqueid)

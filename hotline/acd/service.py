@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from hotline.acd import lines as ln
 from hotline.acd.overflow import Overflow
@@ -26,11 +26,12 @@ from hotline.acd.planner import LinePlanner
 from hotline.acd.queue_events import QueueEvents
 from hotline.acd.reconcile import Outcome, Reconciler
 from hotline.acd.views import AcdViews
-from hotline.acd.writes import WriteQueue
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
+from hotline.db.batch import WriteQueue
+from hotline.db.engine import engine_of
 from hotline.db.models import AcdEvent, AgentSession, QueueCall
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
@@ -80,7 +81,8 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         # (Asterisk 22: the caller's snapshot is gone by then).
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
-        self.writes = WriteQueue(sessions)
+        # Figures and the audit trail, a batch every 50 ms at most (one fsync).
+        self.writes = WriteQueue(engine_of(sessions), linger=0.05, name="ACD")
         self.reconciler = Reconciler(
             client,
             lambda: keeper.mirror,
@@ -162,7 +164,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         self.writes.put(lambda db: self._store_change(db, change))
 
     @staticmethod
-    async def _store_change(db: AsyncSession, c: Change) -> None:
+    async def _store_change(db: AsyncConnection, c: Change) -> None:
         await db.execute(
             # The controller's clock: attendance is read from these rows (roster/presence.py).
             insert(AcdEvent),
@@ -195,7 +197,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
                     self.writes.put(lambda db, u=uniqueid, d=now - t0: self._store_wrapup(db, u, d))
 
     @staticmethod
-    async def _store_wrapup(db: AsyncSession, uniqueid: str, seconds: float) -> None:
+    async def _store_wrapup(db: AsyncConnection, uniqueid: str, seconds: float) -> None:
         await db.execute(update(QueueCall).where(QueueCall.uniqueid == uniqueid).values(wrapup_s=round(seconds, 1)))
 
     # -- agent commands ------------------------------------------------------------
@@ -269,7 +271,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
             await self._write_pause(db, seat, reason)
 
     @staticmethod
-    async def _write_pause(db: AsyncSession, seat: str, reason: str) -> None:
+    async def _write_pause(db: AsyncSession | AsyncConnection, seat: str, reason: str) -> None:
         await db.execute(update(AgentSession).where(AgentSession.seat == seat).values(pause=reason))
 
     def set_working(self, working: dict[str, tuple[str, int]]) -> None:

@@ -45,6 +45,7 @@ from hotline.ami.replies import (
     Disconnected,
     ListResult,
 )
+from hotline.ami.used import event_classes, filters
 from hotline.config import AmiSettings
 from hotline.tasks import TaskSet
 
@@ -162,19 +163,22 @@ class AMIClient:
                 raise AMIError(f"not an AMI server: {self.banner[:80]!r}")
             reader_task = self._tasks.spawn(self._read_loop(reader), name="ami-reader")
             try:
-                # No "Events: on": Asterisk reads "on" as a fixed list of
-                # classes that leaves out 'security' (failed SIP logins);
-                # without the header the session gets every class its
-                # manager.conf read= allows, and the Filter below narrows it.
-                await self._send("Login", {"Username": s.username, "Secret": s.secret}, timeout=s.connect_timeout)
+                # Never "Events: on": Asterisk reads "on" as a fixed list of
+                # classes that leaves out 'security' (failed SIP logins).
+                # The classes of the events wanted, or (no header) every
+                # class manager.conf read= allows.
+                login = {"Username": s.username, "Secret": s.secret}
+                if classes := event_classes(self.event_filters):
+                    login["Events"] = classes
+                await self._send("Login", login, timeout=s.connect_timeout)
             except AMIActionError as exc:
                 raise AMIAuthError(f"login as {s.username!r} refused: {exc.reason}") from None
-            for expression in self.event_filters:
+            for wanted in filters(self.event_filters, self._prefix):
                 try:
-                    await self._send("Filter", {"Operation": "Add", "Filter": expression}, timeout=s.connect_timeout)
+                    await self._send("Filter", wanted.fields(), timeout=s.connect_timeout)
                 except AMIActionError as exc:
                     # Filters only save work; without them every event still arrives.
-                    log.warning("AMI event filter %r refused: %s", expression, exc.reason)
+                    log.warning("AMI event filter %r refused: %s", wanted, exc.reason)
             self.connections += 1
             self.connected_since = time.time()
             self.last_error = ""

@@ -27,6 +27,7 @@ from hotline.tasks import TaskSet, wait_event
 log = logging.getLogger(__name__)
 
 BATCH = 100
+IDLE_POLL = 30.0  # seconds
 
 
 class MessageNotFound(HotlineError):
@@ -70,14 +71,27 @@ class Deliverer:
         self._wake.set()
 
     async def _run(self) -> None:
+        # Woken by a commit that queued a message (kick), or when the next
+        # retry falls due; polling every second cost two queries a second
+        # with nothing to send (bench/native_twin.py's census).
+        wait = 0.0
         while True:
-            await wait_event(self._wake, 1.0)
+            await wait_event(self._wake, wait)
             self._wake.clear()
             try:
                 while await self.round() == BATCH:
                     pass
+                wait = await self._until_due()
             except Exception:
                 log.exception("outbox round failed; the next round retries")
+                wait = 1.0
+
+    async def _until_due(self) -> float:
+        """Seconds until the next pending message falls due; at most
+        IDLE_POLL, for messages another process queued without a kick."""
+        async with self.sessions() as db:
+            due = await db.scalar(select(func.min(OutboxMessage.next_at)).where(OutboxMessage.state == "pending"))
+        return IDLE_POLL if due is None else min(max(due - time.time(), 0.05), IDLE_POLL)
 
     async def round(self) -> int:
         now = time.time()

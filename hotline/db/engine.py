@@ -15,12 +15,16 @@ from __future__ import annotations
 import asyncio
 import os
 import weakref
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, nullcontext
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     AsyncSessionTransaction,
@@ -86,6 +90,18 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
     _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
 
 
+@asynccontextmanager
+async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction on a Core connection, queued like a session's
+    (the write lock, then BEGIN IMMEDIATE on SQLite); commits on leaving."""
+    lock = _WRITE_LOCKS.get(engine.sync_engine)
+    async with lock if lock is not None else nullcontext():
+        async with engine.connect() as conn:
+            await conn.execution_options(**{_WRITE: True})
+            async with conn.begin():
+                yield conn
+
+
 class _WriteTransaction:
     def __init__(self, session: HotlineSession, lock: asyncio.Lock):
         self.session = session
@@ -118,6 +134,20 @@ class HotlineSession(AsyncSession):
         bind = self.bind
         lock = _WRITE_LOCKS.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
         return super().begin() if lock is None else _WriteTransaction(self, lock)
+
+
+def engine_of(sessions: async_sessionmaker) -> AsyncEngine:
+    engine = sessions.kw["bind"]
+    assert isinstance(engine, AsyncEngine)
+    return engine
+
+
+def insert_ignore(conn: AsyncConnection | AsyncSession, model: Any, key: str) -> Any:
+    """INSERT that leaves an existing row with the same key alone (one
+    statement, where a read then an insert took two)."""
+    dialect = conn.get_bind().dialect.name if isinstance(conn, AsyncSession) else conn.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(model).on_conflict_do_nothing(index_elements=[key])
 
 
 def sessionmaker(engine: AsyncEngine) -> async_sessionmaker:

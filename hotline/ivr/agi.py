@@ -17,11 +17,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.ami.fastagi import AGIHangup, AGISession
 from hotline.config import Settings
+from hotline.db.engine import engine_of, insert_ignore, write_transaction
 from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
 from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.runner import (
@@ -94,7 +94,6 @@ class IvrDriver:
         self.calls_started = 0
         self.store_failures = 0
         self.calls_routed = 0
-        self.dialect = settings.database_url.split("+", 1)[0].split(":", 1)[0]
         # queue -> anyone logged in to take its calls (set by the ACD once it
         # runs; until then every queue counts as staffed, as the dialplan's
         # fallback would queue the caller anyway).
@@ -199,11 +198,16 @@ class IvrDriver:
             "survey": ctx.survey,
             "route": route.kind if route is not None else "hangup-in-ivr",
         }
-        insert_call = (postgresql.insert if self.dialect == "postgresql" else sqlite.insert)(Call)
         try:
+            if not recorded:
+                # Most calls: one statement on a Core connection (an ORM
+                # session's bookkeeping cost more than the insert).
+                async with write_transaction(engine_of(self.sessions)) as conn:
+                    # A call id seen before (an IVR run again on the same call) keeps its first row.
+                    await conn.execute(insert_ignore(conn, Call, "call_id"), [row])
+                return
             async with self.sessions() as db, db.begin():
-                # A call id seen before (an IVR run again on the same call) keeps its first row.
-                await db.execute(insert_call.on_conflict_do_nothing(index_elements=[Call.call_id]), [row])
+                await db.execute(insert_ignore(db, Call, "call_id"), [row])
                 for name in recorded:
                     msg = VoiceMessage(
                         call_id=row["call_id"],

@@ -148,8 +148,9 @@ class PbxWatch:
             except Exception:
                 log.exception("PBX watch listener %r failed", listener)
 
-    def _on_mirror(self, _event: object) -> None:
-        if self.keeper.mirror.synced and self.client.connected:
+    def _on_mirror(self, event: object) -> None:
+        # Only a resync (None) brings the PBX back; an event changes nothing here.
+        if event is None and self.keeper.mirror.synced and self.client.connected:
             self._set(self.health.back(self.clock()))
 
     def _on_disconnected(self, e: Disconnected) -> None:

@@ -141,10 +141,18 @@ async def test_refused_connects_keep_retrying(fake: FakeAMI) -> None:
 
 
 async def test_event_filters_are_installed_after_login(fake: FakeAMI, client: AMIClient) -> None:
-    filters = [m.get("Filter") for m in fake.actions if m.get("Action") == "Filter"]
-    # A whitelist: what the controller handles, and nothing of the per-call chatter.
-    assert "Event: AgentConnect" in filters and "Event: QueueCallerJoin" in filters
-    assert not any("VarSet" in f or "AGIExec" in f or "Bridge" in f for f in filters)
+    criteria = [m.get("MatchCriteria") for m in fake.actions if m.get("Action") == "Filter"]
+    # A whitelist by name (a hash in Asterisk, no regex over every event):
+    # what the controller handles, and nothing of the per-call chatter.
+    assert "action(include),name(AgentConnect)" in criteria and "action(include),name(QueueCallerJoin)" in criteria
+    assert not any("VarSet" in c or "AGIExec" in c or "Bridge" in c for c in criteria)
+    # Of the OriginateResponses every session gets, only the answers to its own.
+    (originate,) = [m for m in fake.actions if "name(OriginateResponse)" in m.get("MatchCriteria", "")]
+    assert "header(ActionID),startsWith" in originate.get("MatchCriteria")
+    assert originate.get("Filter") and fake.actions[0].get("ActionID").startswith(originate.get("Filter"))
+    (login,) = [m for m in fake.actions if m.get("Action") == "Login"]
+    # Only the classes those events come in: dialplan, AGI, RTCP, CDR are never built for it.
+    assert login.get("Events") == "agent,call,security,system,user"
     login_at = next(i for i, m in enumerate(fake.actions) if m.get("Action") == "Login")
     first_filter = next(i for i, m in enumerate(fake.actions) if m.get("Action") == "Filter")
     assert login_at < first_filter
