@@ -72,11 +72,12 @@ class AMIClient:
     ):
         self.settings = settings
         self.event_filters = settings.event_filters if event_filters is None else event_filters
+        self.filters_refused: list[str] = []  # MatchCriteria the PBX did not accept
         # Waiting for a booting Asterisk expects refused connects; keep them out of the log.
         self._conn_log_level = logging.DEBUG if quiet else logging.WARNING
         self.read_size = read_size
         self._ids = itertools.count(1)
-        self._prefix = f"{name}-{uuid.uuid4().hex[:8]}"
+        self.action_prefix = f"{name}-{uuid.uuid4().hex[:8]}"
         self.dispatcher = Dispatcher()
         self.pending = PendingReplies()
         self._writer: asyncio.StreamWriter | None = None
@@ -173,11 +174,12 @@ class AMIClient:
                 await self._send("Login", login, timeout=s.connect_timeout)
             except AMIActionError as exc:
                 raise AMIAuthError(f"login as {s.username!r} refused: {exc.reason}") from None
-            for wanted in filters(self.event_filters, self._prefix):
+            for wanted in filters(self.event_filters, self.action_prefix):
                 try:
                     await self._send("Filter", wanted.fields(), timeout=s.connect_timeout)
                 except AMIActionError as exc:
                     # Filters only save work; without them every event still arrives.
+                    self.filters_refused.append(wanted.criteria)
                     log.warning("AMI event filter %r refused: %s", wanted, exc.reason)
             self.connections += 1
             self.connected_since = time.time()
@@ -236,7 +238,7 @@ class AMIClient:
         writer = self._writer
         if writer is None or writer.is_closing():
             raise AMINotConnected(f"{action}: not connected to Asterisk")
-        action_id = f"{self._prefix}-{next(self._ids)}"
+        action_id = f"{self.action_prefix}-{next(self._ids)}"
         payload = encode(action, {"ActionID": action_id, **fields})
         future = self.pending.expect(action_id, action, is_list)
         try:

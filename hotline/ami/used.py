@@ -86,9 +86,11 @@ def filters(names: list[str], action_prefix: str) -> list[Filter]:
     out: list[Filter] = []
     for name in names:
         if name == "OriginateResponse":
-            out.append(Filter("action(include),name(OriginateResponse),header(ActionID),startsWith", action_prefix))
+            out.append(
+                Filter("action(include),name(OriginateResponse),header(ActionID),method(starts_with)", action_prefix)
+            )
         else:
             out.append(Filter(f"action(include),name({name})"))
     if "DeviceStateChange" in names:
-        out.append(Filter("action(exclude),name(DeviceStateChange),header(Device),startsWith", "Local/"))
+        out.append(Filter("action(exclude),name(DeviceStateChange),header(Device),method(starts_with)", "Local/"))
     return out

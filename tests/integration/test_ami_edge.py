@@ -153,3 +153,42 @@ async def test_events_are_typed(ami: AMIClient, recorder: Recorder) -> None:
     assert (paused.paused, paused.paused_reason, paused.member_name) == (True, "小休", "坐席四")
     # Both events arrived typed, and nothing Asterisk sent on the way was malformed.
     assert not recorder.of(ev.MalformedEvent)
+
+
+async def test_the_controllers_filters_pass_what_it_handles_and_little_else(
+    pbx: object, settings: Settings, ami: AMIClient, recorder: Recorder
+) -> None:
+    """Asterisk accepts every filter the controller asks for (a refused one
+    would silently let every event of its kind through, or none), and they
+    shape what arrives: its own Originate's answer and not another session's,
+    no device state of Local channels, none of the per-call chatter."""
+    filtered = AMIClient(settings.ami)  # the controller's filters (hotline/ami/used.py)
+    seen = Recorder(filtered)
+    await filtered.start()
+    await filtered.wait_connected(15)
+    try:
+        assert filtered.filters_refused == []
+        mine = await filtered.action(
+            "Originate", Channel="Local/wait@hotline-selftest", Application="Wait", Data="2", Async="true"
+        )
+        assert mine.get("Response") == "Success"
+        await ami.action("Originate", Channel="Local/wait@hotline-selftest", Application="Wait", Data="2", Async="true")
+        # The observer (no filters) sees both answers and the Local devices change.
+        await recorder.wait_for(ev.OriginateResponse, lambda e: e.response == "Success")
+        await recorder.wait_for(
+            ev.OriginateResponse, lambda e: e.response == "Success" and e.raw.get("ActionID").startswith("hotline-")
+        )
+        await recorder.wait_for(ev.DeviceStateChange, lambda e: e.device.startswith("Local/"))
+        await recorder.wait_for(ev.Hangup, lambda e: e.channel.startswith("Local/wait@"), timeout=15)
+        both_gone = lambda e: e.channel.startswith("Local/wait@")  # noqa: E731
+        await seen.wait_for(ev.Hangup, both_gone, timeout=15)
+        await asyncio.sleep(1)  # let anything still in flight arrive
+        answers = seen.of(ev.OriginateResponse)
+        assert len(answers) == 1 and answers[0].raw.get("ActionID").startswith(filtered.action_prefix)
+        assert len(seen.of(ev.Newchannel, both_gone)) == 4  # two calls, two halves each
+        assert not seen.of(ev.DeviceStateChange, lambda e: e.device.startswith("Local/"))
+        names = {e.raw.get("Event") for e in seen.events}
+        assert not names & {"HangupRequest", "VarSet", "Newexten", "SoftHangupRequest", "DialBegin"}, names
+        assert len(recorder.of(ev.OriginateResponse)) >= 2
+    finally:
+        await filtered.close()

@@ -148,7 +148,7 @@ async def test_event_filters_are_installed_after_login(fake: FakeAMI, client: AM
     assert not any("VarSet" in c or "AGIExec" in c or "Bridge" in c for c in criteria)
     # Of the OriginateResponses every session gets, only the answers to its own.
     (originate,) = [m for m in fake.actions if "name(OriginateResponse)" in m.get("MatchCriteria", "")]
-    assert "header(ActionID),startsWith" in originate.get("MatchCriteria")
+    assert "header(ActionID),method(starts_with)" in originate.get("MatchCriteria")
     assert originate.get("Filter") and fake.actions[0].get("ActionID").startswith(originate.get("Filter"))
     (login,) = [m for m in fake.actions if m.get("Action") == "Login"]
     # Only the classes those events come in: dialplan, AGI, RTCP, CDR are never built for it.
