@@ -24,7 +24,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp import web
 
-from bench.common import morning_clock, percentile
+from bench.common import morning_clock, percentile, profiled
+from bench.record import record
 from hotline import accounts, eventloop
 from hotline.acd.api import ACD
 from hotline.ami.protocol import FrameBuffer, Message
@@ -165,15 +166,16 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
             step = {name: 0 for name in names}
             cpu0, t0 = time.process_time(), time.monotonic()
             sent = 0
-            while time.monotonic() - t0 < seconds:
-                name = random.choice(names)
-                event = cycle[step[name] % 3]
-                step[name] += 1
-                at = ami.send(event, settings.seats.interface(name), f"1380000{sent:04d}")
-                pending[name] = (STATE_AFTER[event], at)
-                sent += 1
-                await asyncio.sleep(max(0.0, t0 + sent / rate - time.monotonic()))
-            await asyncio.sleep(1)
+            with profiled():
+                while time.monotonic() - t0 < seconds:
+                    name = random.choice(names)
+                    event = cycle[step[name] % 3]
+                    step[name] += 1
+                    at = ami.send(event, settings.seats.interface(name), f"1380000{sent:04d}")
+                    pending[name] = (STATE_AFTER[event], at)
+                    sent += 1
+                    await asyncio.sleep(max(0.0, t0 + sent / rate - time.monotonic()))
+                await asyncio.sleep(1)
             cpu = time.process_time() - cpu0
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
@@ -192,6 +194,14 @@ async def run(seats: int, rate: float, seconds: float, viewers: int) -> None:
                 f" read (one frame a second); server frames dropped for it: {app[HUB].dropped}"
             )
             print(f"process CPU (all of it)   {cpu:.1f} s over {seconds:g} s")
+            record(
+                "seatmap_fanout",
+                {
+                    "frame_p50_ms": percentile(ms, 50),
+                    "frame_p99_ms": percentile(ms, 99),
+                    "cpu_ms_per_event": 1000 * cpu / max(sent, 1),
+                },
+            )
         finally:
             await runner.cleanup()
 

@@ -33,6 +33,7 @@ import aiohttp
 from sqlalchemy import func, select
 
 from bench.common import bench_pbx, percentile
+from bench.record import record
 from hotline import accounts
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
@@ -282,6 +283,18 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
             f"{created - len(numbers & set(sent))} acknowledged tickets missing"
         )
         print(f"  controller CPU: {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
+        record(
+            "work_queue",
+            {
+                "offer_inside_p50_ms": 1000 * inside.get("0.5", float("nan")),
+                "offer_inside_p99_ms": 1000 * inside.get("0.99", float("nan")),
+                "offer_end_to_end_p99_ms": 1000 * percentile(latencies, 99),
+                "within_deadline_share": within / max(1, len(done)),
+                "controller_ms_per_item": 1000 * cpu / max(created, 1),
+                "lost": len(numbers - intake) + len(rows) - len(done) + created - len(numbers & set(sent)),
+            },
+            higher_is_better=["within_deadline_share"],
+        )
     finally:
         for a in people:
             await a.http.close()

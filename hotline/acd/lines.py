@@ -151,6 +151,8 @@ def assign(
         on |= {s.name for s in seats if s.standby and s.available}
     on |= {n for n in pulled if floor.seats[n].available and not floor.seats[n].lawyer}
     on |= {s.name for s in floor.seats.values() if s.lawyer and s.available}
+    if all(s.on_line == (n in on) for n, s in floor.seats.items()):
+        return floor  # the same floor: nothing moved, nobody is told
     new = {n: (replace(s, on_line=n in on) if s.on_line != (n in on) else s) for n, s in floor.seats.items()}
     return replace(floor, seats=new)
 

@@ -91,7 +91,8 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
             self._reconciled,
             settings.seats.state_interface,
         )
-        self._listeners: list[Callable[[], None]] = []
+        self._listeners: list[tuple[Callable[[], None], bool]] = []  # (listener, floor changes only)
+        self._notified_seats: tuple[object, ...] = ()  # what a seat's view was made of when last told
         self._tasks = TaskSet("ACD")
         client.on(ev.AgentCalled, self._on_called)
         client.on(ev.AgentConnect, self._on_connect)
@@ -130,8 +131,10 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         await self.writes.close()
         await self._tasks.close()
 
-    def subscribe(self, listener: Callable[[], None]) -> None:
-        self._listeners.append(listener)
+    def subscribe(self, listener: Callable[[], None], *, floor_only: bool = False) -> None:
+        """listener() after a change; with floor_only, only when a seat
+        changed (not for a caller joining or leaving the queue)."""
+        self._listeners.append((listener, floor_only))
 
     @property
     def desynced(self) -> dict[str, str]:
@@ -150,8 +153,17 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         self._changed()
 
     def _changed(self) -> None:
-        self.reconciler.poke()
-        for listener in self._listeners:
+        # Most changes are a caller joining or leaving: the seats stay as they
+        # were, and what reads only the seats (the reconciler, the work
+        # queue, the desks) is not woken for them.
+        seats = (self.floor, self.overflow, self.overflow_exempt, tuple(self.reconciler.desynced.items()))
+        moved = seats != self._notified_seats
+        self._notified_seats = seats
+        if moved:
+            self.reconciler.poke()
+        for listener, floor_only in self._listeners:
+            if floor_only and not moved:
+                continue
             try:
                 listener()
             except Exception:

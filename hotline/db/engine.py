@@ -13,6 +13,7 @@ across an AMI await.
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import weakref
 from collections.abc import AsyncIterator
@@ -146,6 +147,13 @@ def insert_ignore(conn: AsyncConnection | AsyncSession, model: Any, key: str) ->
     """INSERT that leaves an existing row with the same key alone (one
     statement, where a read then an insert took two)."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, AsyncSession) else conn.dialect.name
+    return _insert_ignore(model, key, dialect)
+
+
+@functools.cache
+def _insert_ignore(model: Any, key: str, dialect: str) -> Any:
+    # Built once: SQLAlchemy's compiled cache is keyed by the statement, and
+    # building it again cost more than running it (bench/native_twin.py).
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     return insert(model).on_conflict_do_nothing(index_elements=[key])
 

@@ -25,7 +25,7 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
         return {name: seat.agent for name, seat in acd.floor.seats.items()}
 
     creds.start(holders())
-    acd.subscribe(lambda: creds.floor_changed(holders()))
+    acd.subscribe(lambda: creds.floor_changed(holders()), floor_only=True)
     app[CREDENTIALS] = creds
     phones = app[WEBPHONES] = WebPhones(app[SETTINGS].pbx.http_port)
     tasks = TaskSet("webphones")
@@ -36,7 +36,7 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
             tasks.spawn(acd.pause_system(e.seat, st.PHONE_LOST), f"webphone-gone-{e.seat}")
 
     phones.subscribe(gone)
-    acd.subscribe(lambda: phones.floor_changed(holders()))
+    acd.subscribe(lambda: phones.floor_changed(holders()), floor_only=True)
     yield
     await phones.close()
     await tasks.close()

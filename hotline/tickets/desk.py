@@ -49,7 +49,7 @@ class DeskHub:
         # The work items an agent holds (set by the work queue): a desk that
         # connects is told them at once, not only at their next change.
         self.work_of: Callable[[str], list[dict[str, Any]]] | None = None
-        acd.subscribe(self._seats_changed)
+        acd.subscribe(self._seats_changed, floor_only=True)
 
     def join(self, agent: str) -> Desk:
         desk = Desk(agent)

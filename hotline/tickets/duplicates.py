@@ -5,6 +5,7 @@ category, or much the same words, among open tickets of the last
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass
 
 from sqlalchemy import or_, select
@@ -24,8 +25,15 @@ def bigrams(text: str) -> frozenset[str]:
     return frozenset(a + b for a, b in zip(chars, chars[1:]))
 
 
+@functools.lru_cache(maxsize=1024)  # a few MB at most
+def _bigrams(text: str) -> frozenset[str]:
+    # Every intake compares itself with up to SCAN_LIMIT recent tickets, the
+    # same ones intake after intake: their pairs are made once.
+    return bigrams(text)
+
+
 def similarity(a: str, b: str) -> float:
-    x, y = bigrams(a), bigrams(b)
+    x, y = _bigrams(a), _bigrams(b)
     if not x or not y:
         return 0.0
     return len(x & y) / len(x | y)

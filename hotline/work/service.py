@@ -73,7 +73,7 @@ class WorkService(WorkCommands):
         self._news: list[WorkNews] = []
         self._seen_at: dict[int, float] = {}  # item id -> when this process first could offer it
         self._free_at: dict[str, float] = {}  # agent -> since when they hold nothing and may be offered
-        acd.subscribe(self._wake.set)
+        acd.subscribe(self._wake.set, floor_only=True)
 
     def now(self) -> float:
         return self.clock().timestamp()
