@@ -4,8 +4,9 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.ami import events as ev
@@ -22,7 +23,7 @@ _DEVICE_RINGING = 6
 
 # A call's figures, written on every queue event: built once (building an ORM
 # statement per event cost more than running it; bench/native_twin.py).
-_QC = QueueCall.__table__
+_QC = cast(Table, QueueCall.__table__)
 _BY_UID = _QC.c.uniqueid == bindparam("b_uid")
 _ANSWERED = (
     update(_QC).where(_BY_UID).values(answered_at=bindparam("at"), hold_s=bindparam("hold"), seat=bindparam("seat"))

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from hotline.channels.api import DELIVERER, OUTBOX
 from hotline.channels.delivery import Deliverer
-from hotline.channels.outbox import Outbox
+from hotline.channels.outbox import QUEUED, Outbox
 from hotline.config import PEERS
 from hotline.credentials import outbox_tokens, peer_secret
 from hotline.tickets import api as tickets_api
@@ -33,7 +33,7 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
 
     store.moves.on_move(on_move)
     # A message goes out once its transaction committed, not at the next round.
-    store.moves.on_commit(lambda info: deliverer.kick())
+    store.moves.on_commit(lambda info: deliverer.kick() if info.get(QUEUED) else None)
     app[OUTBOX] = outbox
     app[DELIVERER] = deliverer
     deliverer.start()

@@ -36,6 +36,11 @@ def citizen_text(t: Ticket, action: str, note: str, department: str) -> tuple[st
     return None
 
 
+# Set in a transaction's info when it queued a message: the deliverer is
+# woken by those commits only (most ticket changes send nothing).
+QUEUED = "outbox_queued"
+
+
 class Outbox:
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -53,7 +58,8 @@ class Outbox:
             return
         kind, text = said
         self.add(db, t, kind, text, now)
-        if action != "merge":
+        # A ticket just accepted is new: nothing can have been merged into it yet.
+        if action not in ("merge", "accept"):
             merged = (await db.scalars(select(Ticket).where(Ticket.merged_into == t.number))).all()
             for m in merged:
                 self.add(db, m, kind, text.replace(t.number, f"{m.number}（并入 {t.number}）"), now)
@@ -94,6 +100,7 @@ class Outbox:
             "text": text,
             "at": now.isoformat(timespec="seconds"),
         }
+        db.info[QUEUED] = True
         db.add(
             OutboxMessage(
                 channel=t.channel,
@@ -113,6 +120,7 @@ class Outbox:
         self, db: AsyncSession, channel: str, ticket_number: str, kind: str, payload: dict[str, Any], now: dt.datetime
     ) -> None:
         """A message to a peer (110): `kind` names its endpoint (incident, status)."""
+        db.info[QUEUED] = True
         db.add(
             OutboxMessage(
                 channel=channel,

@@ -81,17 +81,21 @@ async def enqueue(
     category: str = "",
     due_at: float | None = None,
     not_before: float = 0.0,
+    fresh: bool = False,
 ) -> WorkItem | None:
     """One open item per kind and reference (for items about a ticket, the
     reference is its number): a source written twice (a retried
-    request, a second feedback) never makes two."""
-    open_id = await db.scalar(
-        select(WorkItem.id)
-        .where(WorkItem.kind == kind, WorkItem.ref == ref, WorkItem.state != State.DONE.value)
-        .limit(1)
-    )
-    if open_id is not None:
-        return None
+    request, a second feedback) never makes two. fresh: the reference was
+    made in this very transaction (a new ticket), so nothing about it can be
+    open yet and the look is saved."""
+    if not fresh:
+        open_id = await db.scalar(
+            select(WorkItem.id)
+            .where(WorkItem.kind == kind, WorkItem.ref == ref, WorkItem.state != State.DONE.value)
+            .limit(1)
+        )
+        if open_id is not None:
+            return None
     at = now.timestamp()
     item = WorkItem(
         kind=kind,

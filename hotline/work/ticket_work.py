@@ -40,6 +40,7 @@ class TicketWork:
                 title=title,
                 due_at=due_at,
                 not_before=not_before,
+                fresh=m.action == "accept",  # the move that created the ticket
             )
 
         if m.action == "accept":
