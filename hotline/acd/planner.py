@@ -30,7 +30,7 @@ class LinePlanner:
     _changed: Callable[[], None]
 
     def _recompute(self) -> None:
-        before_lines, before_on = self.lines, {n for n, s in self.floor.seats.items() if s.on_line}
+        before_lines, before_floor = self.lines, self.floor
         name, count = ln.window(self.acd, self.calendar, self.clock())
         lines = ln.follow_schedule(self.lines, name, count)
         now = self.now()
@@ -46,10 +46,10 @@ class LinePlanner:
         self.floor = ln.assign(
             self.floor, lines, moved.overflow.seats(), frozenset(p.seat for p in moved.released + moved.gone)
         )
-        self._note_plan(before_lines, before_on, moved)
+        self._note_plan(before_lines, before_floor, moved)
         self._changed()
 
-    def _note_plan(self, before: ln.Lines, before_on: set[str], moved: of.Step) -> None:
+    def _note_plan(self, before: ln.Lines, before_floor: st.Floor, moved: of.Step) -> None:
         lines = self.lines
         if (lines.window, lines.target) != (before.window, before.target):
             self.note(
@@ -66,6 +66,9 @@ class LinePlanner:
             self.note("overflow-pull", p.seat, f"{seat.agent_name} 被调入话务线路：{self.overflow.reason}{held}")
         for p in moved.released:
             self.note("overflow-release", p.seat, f"{self.floor.seats[p.seat].agent_name} 话务平稳，返回工单处理")
+        if self.floor is before_floor:
+            return  # nobody moved on or off a line (most recomputes: a call's event)
+        before_on = {n for n, s in before_floor.seats.items() if s.on_line}
         after_on = {n for n, s in self.floor.seats.items() if s.on_line}
         for n in sorted(after_on - before_on):
             seat = self.floor.seats[n]

@@ -165,7 +165,7 @@ async def attendance(request: web.Request) -> web.Response:
 @allow(Role.LEAD, Role.ADMIN)
 async def adherence(request: web.Request) -> web.Response:
     svc = request.app[ROSTER]
-    return _json(named((await svc.adherence()).as_dict(), svc.name))
+    return _json(named((await svc.adherence()).as_dict(), svc.namer()))
 
 
 @allow(Role.LEAD, Role.ADMIN)

@@ -36,7 +36,7 @@ async def roster_ctx(app: web.Application) -> AsyncIterator[None]:
     async def refresh() -> None:
         while True:
             try:
-                hub.set_adherence(named((await svc.adherence()).as_dict(), svc.name))
+                hub.set_adherence(named((await svc.adherence()).as_dict(), svc.namer()))
             except Exception:
                 log.exception("roster: adherence not refreshed")
             await asyncio.sleep(EVERY_S)

@@ -210,4 +210,10 @@ class RosterService:
 
     def name(self, agent: str) -> str:
         """The person's name for a user name (the roster's agents, and whoever is at a seat)."""
-        return self._names.get(agent) or self.seat_names().get(agent) or agent
+        return self.namer()(agent)
+
+    def namer(self) -> Callable[[str], str]:
+        """name() for many agents at once: the seats are read once (per agent,
+        a floor of 5,000 seats made the seat map's refresh quadratic)."""
+        at_seats = self.seat_names()
+        return lambda agent: self._names.get(agent) or at_seats.get(agent) or agent

@@ -25,9 +25,21 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
         return {name: seat.agent for name, seat in acd.floor.seats.items()}
 
     creds.start(holders())
-    acd.subscribe(lambda: creds.floor_changed(holders()), floor_only=True)
-    app[CREDENTIALS] = creds
     phones = app[WEBPHONES] = WebPhones(app[SETTINGS].pbx.http_port)
+    phones.floor_changed(holders())
+    sittings = [acd.floor.sittings]
+
+    def sitters_changed() -> None:
+        # Most floor changes are calls; only a login or logout moves sitters.
+        if acd.floor.sittings == sittings[0]:
+            return
+        sittings[0] = acd.floor.sittings
+        now = holders()
+        creds.floor_changed(now)
+        phones.floor_changed(now)
+
+    acd.subscribe(sitters_changed, floor_only=True)
+    app[CREDENTIALS] = creds
     tasks = TaskSet("webphones")
 
     def gone(e: PhoneGone) -> None:
@@ -36,7 +48,6 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
             tasks.spawn(acd.pause_system(e.seat, st.PHONE_LOST), f"webphone-gone-{e.seat}")
 
     phones.subscribe(gone)
-    acd.subscribe(lambda: phones.floor_changed(holders()), floor_only=True)
     yield
     await phones.close()
     await tasks.close()
