@@ -25,6 +25,7 @@ import zoneinfo
 from sqlalchemy import insert
 
 from bench.common import ROOT
+from bench.record import record
 from hotline.briefings.periods import Kind, containing
 from hotline.briefings.service import Briefings
 from hotline.configfile import load
@@ -119,6 +120,7 @@ async def run(per_day: int) -> None:
             lambda start, end: standards_from(sessions, queue, start, end, []),
         )
         own_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        took_ms: dict[str, float] = {}
         for period in (
             containing(Kind.WEEKLY, week.first),
             containing(Kind.DAILY, week.after - dt.timedelta(days=1)),
@@ -128,6 +130,7 @@ async def run(per_day: int) -> None:
             t0 = time.perf_counter()
             b = await svc.make(period, scheduled=True)
             took = time.perf_counter() - t0
+            took_ms[f"{period.kind.value}_ms"] = 1000 * took
             hot = b.data["hot_topics"]
             top = "、".join([hot[0]["term"], *hot[0]["related"]]) + f" ({hot[0]['count']} tickets)" if hot else "-"
             print(
@@ -141,6 +144,7 @@ async def run(per_day: int) -> None:
             f"peak memory: the child processes {kib_to_mb(children):.0f} MB; this process "
             f"{kib_to_mb(own_before):.0f} MB after seeding, {kib_to_mb(own):.0f} MB after the briefings"
         )
+        record("briefing", {**took_ms, "children_peak_mb": kib_to_mb(children), "own_peak_mb": kib_to_mb(own)})
         await engine.dispose()
 
 

@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import select
 
 from bench.common import bench_pbx, controller
+from bench.record import record
 from hotline.acd.api import ACD
 from hotline.acd.staffing import Load, lines_needed, predict
 from hotline.ami import events as ev
@@ -232,6 +233,16 @@ async def run_surge(settings: Settings, plan: Plan, extra: int) -> None:
             print(f"  {name:22s} {off:13.0f} {on_:12.0f}")
         else:
             print(f"  {name:22s} {100 * off:11.1f} % {100 * on_:10.1f} % {100 * m:19.1f} %", flush=True)
+    by = {on: got for on, got in rows}
+    record(
+        "day_surge",
+        {
+            "surge_sl_without_overflow": by[False].get("surge_sl"),
+            "surge_sl_with_overflow": by[True].get("surge_sl"),
+            "surge_abandon_with_overflow": by[True].get("surge_abandon"),
+        },
+        higher_is_better=["surge_sl_without_overflow", "surge_sl_with_overflow"],
+    )
 
 
 async def run(settings: Settings, plan: Plan) -> None:
@@ -243,6 +254,7 @@ async def run(settings: Settings, plan: Plan) -> None:
         f"the advisor recommends {advice.lines} lines",
         flush=True,
     )
+    figures: dict[str, float] = {}
     async with controller(settings) as app:
         for i in range(1, advice.lines + 1):
             await app[ACD].login(f"seat{i:02d}", f"bench{i}", f"坐席{i}")
@@ -260,6 +272,8 @@ async def run(settings: Settings, plan: Plan) -> None:
                 f"{load.handle_s:.0f}); patience estimated {got['patience']:.0f} s (drawn from {plan.patience_s:g})"
             )
             print(f"  {'':22s} {'measured':>9s} {'model, planned load':>20s} {'model, drawn load':>18s}")
+            figures[f"sl_{lines}_lines"] = got["sl"]
+            figures[f"sl_{lines}_lines_vs_model"] = got["sl"] - drawn.service_level
             for name, key, a, b in (
                 ("answered within 15 s", "sl", planned.service_level, drawn.service_level),
                 ("connection rate", "connection", planned.connection_rate, drawn.connection_rate),
@@ -270,6 +284,7 @@ async def run(settings: Settings, plan: Plan) -> None:
                     f"{100 * b:9.1f} % ({100 * (got[key] - b):+5.1f})",
                     flush=True,
                 )
+    record("day", figures, higher_is_better=[k for k in figures if not k.endswith("_vs_model")])
 
 
 def main() -> None:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench.common import bench_pbx, controller, load_report, percentile
+from bench.record import record
 from hotline import eventloop
 from hotline.config import Settings
 from hotline.ivr.api import FLOWS
@@ -67,6 +68,17 @@ async def run(settings: Settings, callers: int) -> None:
         )
         print(f"controller CPU           {cpu * 1000 / max(steps, 1):.3f} ms per AGI step ({steps} steps, {cpu:.2f} s)")
         print(f"controller CPU idle      {idle_pct:.2f} %")
+        record(
+            "ivr_latency",
+            {
+                "dtmf_next_p50_ms": percentile(key_ms, 50),
+                "dtmf_next_p99_ms": percentile(key_ms, 99),
+                "reply_next_p99_ms": percentile(all_ms, 99),
+                "controller_ms_per_step": cpu * 1000 / max(steps, 1),
+                "idle_cpu_percent": idle_pct,
+                "sessions_failed": agi.sessions_failed,
+            },
+        )
 
 
 def main() -> None:

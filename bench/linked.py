@@ -18,11 +18,13 @@ import argparse
 import asyncio
 import datetime as dt
 import random
+import statistics
 import time
 
 from sqlalchemy import func, select
 
 from bench.common import bench_pbx, controller, percentile
+from bench.record import record
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
@@ -80,6 +82,14 @@ async def police(settings: Settings, app: object, incidents: int, rate: float) -
         print(f"110 incidents sent {incidents} (+{len(answered) - incidents} retried), tickets made {tickets}")
         print(figures("  signed push -> answer", answered))
         print(figures("  ticket made -> 110 heard 'accepted'", back))
+        record(
+            "linked_110",
+            {
+                "push_answer_median_ms": 1000 * statistics.median(answered),
+                "accepted_back_median_ms": 1000 * statistics.median(back) if back else None,
+                "tickets_missing": incidents - int(tickets or 0),
+            },
+        )
     finally:
         await sim.close()
 
@@ -136,6 +146,14 @@ async def carmove(settings: Settings, app: object, calls: int) -> None:
             f"than X: {shown_other}"
         )
         print(figures("  call to X -> the other party's phone answered", rings))
+        record(
+            "linked_carmove",
+            {
+                "answered_median_ms": 1000 * statistics.median(rings) if rings else None,
+                "unreached": calls - len(rings),
+                "shown_other": shown_other,
+            },
+        )
     finally:
         await ami.close()
 

@@ -16,6 +16,7 @@ import argparse
 import asyncio
 import itertools
 import json
+import statistics
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ import time
 import aiohttp
 
 from bench.common import bench_pbx, controller, median_max
+from bench.record import record
 from hotline import eventloop
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
@@ -111,6 +113,15 @@ async def run(settings: Settings, calls: int, logins: int) -> None:
     print(
         f"login answers under the flood            "
         f"{statuses.count(401)} x 401 (checked), {statuses.count(429)} x 429 (throttled)"
+    )
+    record(
+        "login_flood",
+        {
+            "first_command_quiet_median_ms": 1000 * statistics.median(quiet_agi),
+            "first_command_flood_median_ms": 1000 * statistics.median(flood_agi),
+            "ticket_quiet_median_ms": 1000 * statistics.median(quiet_ticket),
+            "ticket_flood_median_ms": 1000 * statistics.median(flood_ticket),
+        },
     )
 
 

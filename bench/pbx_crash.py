@@ -16,11 +16,13 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import time
 
 import aiohttp
 
 from bench.common import bench_pbx, controller, median_max
+from bench.record import record
 from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired
@@ -109,6 +111,14 @@ async def run(settings: Settings, pbx: Pbx, seats: int, rounds: int) -> None:
     print(f"kill -9 -> seats re-synced {fig(synced)}  (membership and pauses equal the intent)")
     print(
         f"supervisor restarts        {state.restarts if state else '?'}; last exit: {state.last_exit if state else '?'}"
+    )
+    record(
+        "pbx_crash",
+        {
+            "booted_median_ms": 1000 * statistics.median(booted),
+            "healthy_median_ms": 1000 * statistics.median(healthy),
+            "synced_median_ms": 1000 * statistics.median(synced),
+        },
     )
 
 

@@ -22,6 +22,7 @@ import time
 from pathlib import Path
 
 from bench.common import bench_pbx, controller, percentile
+from bench.record import record
 from hotline import accounts, eventloop
 from hotline.acd.api import ACD
 from hotline.config import Settings
@@ -87,6 +88,17 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int, spread:
             f"  max {max(tickets, default=float('nan')):.1f} ms   (the committed ticket's number on the desk)"
         )
         print(f"controller CPU            {cpu:.1f} s over {wall:.0f} s = {100 * cpu / wall:.1f} % of one core")
+        record(
+            "screen_pop",
+            {
+                "pop_p50_ms": percentile(lat, 50),
+                "pop_p99_ms": percentile(lat, 99),
+                "pop_inside_p99_ms": percentile(inside, 99),
+                "ticket_p99_ms": percentile(tickets, 99),
+                "pops_missing": result["connected"] - len(lat),
+                "controller_ms_per_call": 1000 * cpu / max(int(result["connected"]), 1),
+            },
+        )
 
 
 def main() -> None:

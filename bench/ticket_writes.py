@@ -17,6 +17,7 @@ import tempfile
 import time
 
 from bench.common import ROOT, percentile
+from bench.record import record
 from hotline.configfile import load
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
@@ -58,6 +59,12 @@ async def run(args: argparse.Namespace) -> None:
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
         rate, lat = await measure(f"sqlite+aiosqlite:///{tmp}/writes.db", tmp, args.tickets, args.concurrency)
         report("SQLite (WAL, synchronous=FULL)", rate, lat)
+        record(
+            "ticket_writes",
+            {"sqlite_per_s": rate, "sqlite_write_p99_ms": 1000 * percentile(lat, 99)},
+            higher_is_better=["sqlite_per_s"],
+            units={"sqlite_per_s": "rate"},
+        )
     pg = PostgresServer(args.pg_port)
     if not pg.available:
         print("PostgreSQL            not installed; skipped")

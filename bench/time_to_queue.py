@@ -17,6 +17,7 @@ import itertools
 import statistics
 
 from bench.common import bench_pbx, controller
+from bench.record import record
 from hotline import eventloop
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
@@ -103,6 +104,10 @@ async def run(settings: Settings, calls: int) -> None:
                 f"answer -> queue, {path:<19} median {statistics.median(times):5.2f} s  "
                 f"max {max(times):5.2f} s  (n={len(times)})"
             )
+        record(
+            "time_to_queue",
+            {f"to_queue_{p.replace(' ', '_')}_median_ms": 1000 * statistics.median(t) for p, t in results.items()},
+        )
 
 
 def main() -> None:

@@ -23,6 +23,7 @@ import aiohttp
 
 from bench.common import bench_pbx, controller
 from bench.native_twin import cpu_seconds
+from bench.record import record
 from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.config import Settings
@@ -180,6 +181,15 @@ async def run(settings: Settings, pbx: Pbx, n: int, seconds: float) -> None:
         f"  browser phone (WebRTC, DTLS-SRTP)   {per_call(web):6.2f} ms   ({per_call(web) / max(per_call(plain), 1e-9):.2f}x RTP)"
     )
     print("answer click -> caller's audio read in the page: " + ", ".join(f"{d:.2f} s" for d in delays))
+    record(
+        "webphone_cpu",
+        {
+            "rtp_ms_per_call_second": per_call(plain),
+            "srtp_ms_per_call_second": per_call(sdes),
+            "webrtc_ms_per_call_second": per_call(web),
+            "answer_to_audio_max_ms": 1000 * max(delays) if delays else None,
+        },
+    )
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ from hotline.channels import public as public_api
 from hotline.channels.app import channels_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
+from hotline.db.checkpoint import wal_checkpoints
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
 from hotline.demo import DemoOptions
@@ -100,10 +101,11 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(settings.state_dir, 0o700)
     await upgrade_async(settings)
-    engine = make_engine(settings)
+    engine = make_engine(settings, own_checkpoints=True)
     app[ENGINE] = engine
     app[SESSIONS] = sessionmaker(engine)
-    yield
+    async with wal_checkpoints(engine):
+        yield
     await engine.dispose()
 
 

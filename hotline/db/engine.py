@@ -39,7 +39,9 @@ _WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyD
 _WRITE = "hotline_write"
 
 
-def make_engine(settings: Settings) -> AsyncEngine:
+def make_engine(settings: Settings, *, own_checkpoints: bool = False) -> AsyncEngine:
+    """own_checkpoints: SQLite does not checkpoint the WAL inside commits; the
+    caller runs db/checkpoint.py (the controller does)."""
     url = settings.database_url
     kwargs: dict[str, Any] = {
         "echo": settings.database.echo,
@@ -52,7 +54,7 @@ def make_engine(settings: Settings) -> AsyncEngine:
             _private_sqlite_file(Path(path))
     engine = create_async_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
-        _sqlite_setup(engine)
+        _sqlite_setup(engine, own_checkpoints)
     return engine
 
 
@@ -68,7 +70,7 @@ def _private_sqlite_file(path: Path) -> None:
             os.chmod(extra, 0o600)
 
 
-def _sqlite_setup(engine: AsyncEngine) -> None:
+def _sqlite_setup(engine: AsyncEngine, own_checkpoints: bool) -> None:
     @event.listens_for(engine.sync_engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy's 'begin' event issue BEGIN itself (aiosqlite would
@@ -79,6 +81,8 @@ def _sqlite_setup(engine: AsyncEngine) -> None:
         cur.execute("PRAGMA synchronous=FULL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA busy_timeout=10000")
+        if own_checkpoints:  # db/checkpoint.py, off the commit path
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
 
     @event.listens_for(engine.sync_engine, "begin")

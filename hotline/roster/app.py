@@ -28,6 +28,7 @@ async def roster_ctx(app: web.Application) -> AsyncIterator[None]:
         app[CLOCK],
         lambda: {s.agent for s in acd.floor.seats.values() if s.agent},
         lambda: {s.agent: s.agent_name for s in acd.floor.seats.values() if s.agent},
+        acd.drain,
     )
     app[ROSTER] = svc
     hub = app[HUB]

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import delete, select
@@ -39,8 +39,12 @@ class RosterService:
         clock: Callable[[], dt.datetime],
         logged_in: Callable[[], set[str]],
         seat_names: Callable[[], dict[str, str]] = dict,
+        settled: Callable[[], Awaitable[None]] | None = None,
     ):
         self.cfg = settings.roster
+        # Waits for the logins and logouts already made to be stored (the
+        # ACD writes them in batches): attendance is read from those rows.
+        self.settled = settled
         self.sessions = sessions
         self.clock = clock
         self.logged_in = logged_in  # agents logged in at a seat now (the ACD's floor)
@@ -143,6 +147,8 @@ class RosterService:
 
     async def intervals(self, start: dt.datetime, end: dt.datetime) -> list[rules.Interval]:
         """Who was logged in when, from the ACD's logins and logouts (by seat)."""
+        if self.settled is not None:
+            await self.settled()
         async with self.sessions() as db:
             rows = (
                 await db.execute(

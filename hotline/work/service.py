@@ -119,12 +119,22 @@ class WorkService(WorkCommands):
 
     # -- a round -------------------------------------------------------------------------
     async def _round(self) -> None:
-        now = self.now()
+        await self._offer_round()
+        # Reading the database back comes after the offers: a full re-read
+        # before them held the round's offers up by its length, every 30 s
+        # (the offer tail, bench/work_queue.py). What it finds is offered by
+        # the round that follows at once.
         mono = time.monotonic()
         if mono - self._last_full >= FULL_SYNC_SECONDS:
             await self._sync()
+            self._wake.set()
         elif self._need_sync or mono - self._last_sync >= self.cfg.sync_seconds:
             await self._catch_up()
+            self._wake.set()
+
+    async def _offer_round(self) -> None:
+        now = self.now()
+        mono = time.monotonic()
         news, self._news = self._news, []
         for n in news:
             for it in n.created:

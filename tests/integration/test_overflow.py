@@ -31,6 +31,7 @@ pytestmark = pytest.mark.pbx
 
 
 async def audit(server: TestServer, kind: str) -> list[str]:
+    await acd(server).drain()  # the ACD stores its audit in batches, as its own readers wait for
     async with server.app[SESSIONS]() as db:
         rows = (await db.scalars(select(AcdEvent).where(AcdEvent.kind == kind).order_by(AcdEvent.id))).all()
         return [r.seat for r in rows]
