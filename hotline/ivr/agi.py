@@ -57,9 +57,11 @@ def _key(result: str) -> str:
     return chr(code) if code > 0 else ""
 
 
-# Values MSet passes through unchanged (it splits on commas and strips quotes):
-# node ids, keys, codes, digits. Anything else is set one by one, quoted.
-_PLAIN = re.compile(r"[A-Za-z0-9_:>.+-]*")
+# Values MSet passes through unchanged (it splits on commas, strips quotes,
+# nests brackets, and EXEC substitutes ${...}): node ids, keys, codes, digits,
+# words in any script (a category: 咨询投诉求助). Anything else is set one by
+# one with SET VARIABLE, quoted.
+_PLAIN = re.compile(r"[\w:>.+-]*")
 
 
 def path_summary(path: list[dict[str, str]]) -> str:

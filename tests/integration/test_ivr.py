@@ -57,12 +57,18 @@ async def test_menu_branches_reach_a_seat_with_category_and_path(
     for key, caller in zip(cases, callers):
         joined = await caller.queued()
         assert joined.queue == "hotline"
+        # What the dialplan and the seat's screen read, set in one AGI command (MSet), Chinese included.
+        assert joined.var("HOTLINE_CATEGORY") == cases[key]
+        path = (await ami.action("Getvar", Channel=joined.channel, Variable="HOTLINE_IVR")).get("Value")
+        assert f"day_menu:{key}" in path.split(">"), path
         row = await call_row(app, caller.caller)
         assert row.route == "queue" and row.category == cases[key]
         assert row.tag == "12345" and row.dialed == "12345" and row.flow_version >= 1
         menu_step = next(s for s in row.ivr_path if s["node"] == "day_menu")
         assert menu_step["key"] == key and menu_step["label"] == "日间主菜单"
         assert caller.heard(prompt(app, "to_seat"))  # "正在为您转接人工服务"
+    hand_offs = recorder.of(ev.AGIExecStart, lambda e: e.command.startswith(("EXEC MSet", "SET VARIABLE HOTLINE")))
+    assert len(hand_offs) == len(cases) and all(e.command.startswith("EXEC MSet") for e in hand_offs)
 
 
 async def test_no_key_reaches_a_seat(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
