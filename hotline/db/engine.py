@@ -90,7 +90,13 @@ def _sqlite_setup(engine: AsyncEngine, own_checkpoints: bool) -> None:
         # Reads send no BEGIN at all: each statement is its own snapshot,
         # and a screen pop saves a round trip to the database thread.
         if conn.get_execution_options().get(_WRITE):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # On the driver's cursor: through SQLAlchemy's execute this one
+            # statement cost as much as the write it opens.
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute("BEGIN IMMEDIATE")
+            finally:
+                cursor.close()
 
     _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
 

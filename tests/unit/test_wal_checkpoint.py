@@ -4,7 +4,10 @@ task does, and leaves an empty WAL at shutdown."""
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
+
+import pytest
 
 from hotline.db.checkpoint import wal_checkpoints
 from hotline.db.engine import make_engine, write_transaction
@@ -49,5 +52,28 @@ async def test_other_engines_keep_sqlites_own_checkpoints(tmp_path: Path) -> Non
     try:
         async with engine.connect() as conn:
             assert (await conn.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 1000
+    finally:
+        await engine.dispose()
+
+
+async def test_a_write_transaction_holds_sqlites_write_lock_from_its_start(tmp_path: Path) -> None:
+    """BEGIN IMMEDIATE, sent on the driver's cursor: another process that
+    wants to write meanwhile is told the database is locked, not later."""
+    settings = make_settings(tmp_path)
+    engine = make_engine(settings)
+    path = settings.database_url.split(":///", 1)[1]
+    try:
+        async with engine.connect() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x BLOB)")
+        async with write_transaction(engine):
+            other = sqlite3.connect(path, timeout=0, isolation_level=None)
+            try:
+                with pytest.raises(sqlite3.OperationalError, match="locked"):
+                    other.execute("BEGIN IMMEDIATE")
+            finally:
+                other.close()
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")  # free again once it committed
+        other.close()
     finally:
         await engine.dispose()
