@@ -41,11 +41,13 @@ STATE_AFTER = {"AgentCalled": "ringing", "AgentConnect": "talking", "AgentComple
 
 
 class ScriptedAMI:
-    """Answers every action with Success and every list with an empty list."""
+    """Answers every action with Success and every list with an empty list;
+    a member added, paused or removed is told back as Asterisk tells it."""
 
     def __init__(self) -> None:
         self.writer: asyncio.StreamWriter | None = None
         self.port = 0
+        self.members: dict[tuple[str, str], dict[str, str]] = {}  # (queue, interface) -> its fields
 
     async def start(self) -> None:
         server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
@@ -69,10 +71,29 @@ class ScriptedAMI:
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\nAsteriskVersion: 22-bench\r\n\r\n".encode())
                 else:
                     writer.write(f"Response: Success\r\nActionID: {aid}\r\n\r\n".encode())
+                    writer.write(self._member_event(action, msg))
                 if action == "login":
                     self.writer = writer
                     writer.write(b"Event: FullyBooted\r\nUptime: 1000\r\n\r\n")
             await writer.drain()
+
+    def _member_event(self, action: str, msg: Message) -> bytes:
+        """What Asterisk says after a member change, so the controller's
+        mirror and its reconciler settle as they do against a real PBX."""
+        key = (msg.get("Queue"), msg.get("Interface"))
+        if action == "queueremove":
+            self.members.pop(key, None)
+            return f"Event: QueueMemberRemoved\r\nQueue: {key[0]}\r\nInterface: {key[1]}\r\n\r\n".encode()
+        if action not in ("queueadd", "queuepause"):
+            return b""
+        member = self.members.setdefault(key, {"MemberName": msg.get("MemberName"), "StateInterface": ""})
+        if action == "queueadd":
+            member["StateInterface"] = msg.get("StateInterface")
+        member["Paused"] = "1" if msg.get("Paused") == "true" else "0"
+        member["PausedReason"] = msg.get("Reason")
+        name = "QueueMemberAdded" if action == "queueadd" else "QueueMemberPause"
+        fields = {"Queue": key[0], "Interface": key[1], **member, "Status": "1", "Penalty": "0", "InCall": "0"}
+        return (f"Event: {name}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in fields.items()) + "\r\n").encode()
 
     def send(self, event: str, interface: str, caller: str) -> float:
         sent = time.time()

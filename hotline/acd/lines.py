@@ -132,7 +132,8 @@ def assign(
     a phone line of the hotline.
     """
     seats = [s for s in floor.seats.values() if not s.lawyer]
-    regular = [s for s in seats if s.available and not s.standby and s.name not in pulled]
+    # s.available, spelled out: this runs on every call event, for every seat.
+    regular = [s for s in seats if s.agent and not s.pause and not s.standby and s.name not in pulled]
     holders = [s for s in regular if s.on_line]
     target = lines.target
     keep: list[Seat] = holders

@@ -88,7 +88,9 @@ def workers(floor: Floor, skills: dict[str, frozenset[str]]) -> list[Worker]:
     out = [
         Worker(s.agent, s.name, s.since, skills.get(s.agent, frozenset()), s.lawyer)
         for s in floor.seats.values()
-        if s.status() in (SeatStatus.OFF_LINE, SeatStatus.STANDBY) or (s.lawyer and s.status() == SeatStatus.READY)
+        # A seat on a phone line is never a worker (a lawyer's is): skipped before its status is worked out.
+        if (s.lawyer or not s.on_line)
+        and (s.status() in (SeatStatus.OFF_LINE, SeatStatus.STANDBY) or (s.lawyer and s.status() == SeatStatus.READY))
     ]
     return sorted(out, key=lambda w: (w.free_since, w.seat))
 
