@@ -12,7 +12,6 @@ across an AMI await.
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import os
 import weakref
@@ -34,8 +33,9 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from hotline.config import Settings
+from hotline.db.writelock import WriteLock
 
-_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, asyncio.Lock] = weakref.WeakKeyDictionary()
+_WRITE_LOCKS: weakref.WeakKeyDictionary[Engine, WriteLock] = weakref.WeakKeyDictionary()
 _WRITE = "hotline_write"
 
 
@@ -98,7 +98,7 @@ def _sqlite_setup(engine: AsyncEngine, own_checkpoints: bool) -> None:
             finally:
                 cursor.close()
 
-    _WRITE_LOCKS[engine.sync_engine] = asyncio.Lock()
+    _WRITE_LOCKS[engine.sync_engine] = WriteLock()
 
 
 @asynccontextmanager
@@ -114,13 +114,14 @@ async def write_transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnectio
 
 
 class _WriteTransaction:
-    def __init__(self, session: HotlineSession, lock: asyncio.Lock):
+    def __init__(self, session: HotlineSession, lock: WriteLock, urgent: bool):
         self.session = session
         self.lock = lock
+        self.urgent = urgent
         self.tx: AsyncSessionTransaction | None = None
 
     async def __aenter__(self) -> AsyncSessionTransaction:
-        await self.lock.acquire()
+        await self.lock.acquire(self.urgent)
         try:
             self.tx = AsyncSession.begin(self.session)
             await self.tx.__aenter__()
@@ -141,10 +142,12 @@ class _WriteTransaction:
 
 
 class HotlineSession(AsyncSession):
-    def begin(self) -> Any:  # type: ignore[override]
+    def begin(self, urgent: bool = False) -> Any:  # type: ignore[override]
+        """A write transaction; urgent: it goes before the writes still
+        waiting for SQLite's writer (db/writelock.py)."""
         bind = self.bind
         lock = _WRITE_LOCKS.get(bind.sync_engine) if isinstance(bind, AsyncEngine) else None
-        return super().begin() if lock is None else _WriteTransaction(self, lock)
+        return super().begin() if lock is None else _WriteTransaction(self, lock, urgent)
 
 
 def engine_of(sessions: async_sessionmaker) -> AsyncEngine:

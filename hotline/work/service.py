@@ -179,7 +179,9 @@ class WorkService(WorkCommands):
             first = final.get(before.id, (before, after, []))
             final[before.id] = (first[0], after, [*first[2], (event, after.agent or before.agent, note)])
         applied: list[Item] = []
-        async with self.sessions() as db, db.begin():
+        # Urgent: an agent is waiting for this offer; it goes before the ticket
+        # transactions still queued for SQLite's writer.
+        async with self.sessions() as db, db.begin(urgent=True):
             for first, after, events in final.values():
                 if not await self._guarded(db, first, **row_values(after)):
                     continue
