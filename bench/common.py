@@ -31,8 +31,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @contextmanager
-def bench_pbx(**overrides: object) -> Iterator[tuple[Settings, Pbx]]:
+def _state_folder() -> Iterator[str]:
+    # HOTLINE_BENCH_KEEP=1: the run's state (database, logs) is kept and named.
+    if os.environ.get("HOTLINE_BENCH_KEEP", "") not in ("", "0"):
+        tmp = tempfile.mkdtemp(prefix="hotline-bench-")
+        yield tmp
+        print(f"bench: state kept in {tmp}")
+        return
     with tempfile.TemporaryDirectory(prefix="hotline-bench-") as tmp:
+        yield tmp
+
+
+@contextmanager
+def bench_pbx(**overrides: object) -> Iterator[tuple[Settings, Pbx]]:
+    with _state_folder() as tmp:
         rootfs = os.environ.get("HOTLINE_TEST_ROOTFS", str(ROOT / "var" / "pbx-rootfs"))
         settings = load(
             Path(__file__).parent / "hotline-bench.toml",
