@@ -160,6 +160,10 @@ class WorkService(WorkCommands):
         for it in board.lapsed(self.items.values(), now):
             if it.id not in moved:
                 changes.append((it, board.declined(it), "lapsed", f"{self.cfg.offer_seconds:g} 秒未接受"))
+                # Free from this moment: without it, an offer made to them in
+                # this round was timed from when its item came in (seconds of
+                # backlog counted as the controller's own offer latency).
+                self._free_at.setdefault(it.agent, mono)
         current = {**self.items, **{a.id: a for _, a, _, _ in changes}}
         for offer in board.plan(current.values(), free, self.cfg.per_agent, self.cfg.offer_seconds, now):
             it = current[offer.item]
