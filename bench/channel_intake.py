@@ -24,7 +24,7 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy import select
 
-from bench.common import bench_pbx, percentile
+from bench.common import bench_pbx, percentile, wait_up
 from bench.record import record
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
@@ -61,19 +61,6 @@ def _serve(settings: Settings, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-async def _wait_up(url: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(300):
-            try:
-                async with http.get(url + "api/health") as resp:
-                    if resp.status in (200, 503):
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise SystemExit("the controller did not come up")
-
-
 async def run(settings: Settings, writers: int, seconds: float) -> None:
     url = f"http://{settings.web.host}:{settings.web.port}/"
     tokens = ensure_secrets(settings)["gateway_tokens"]
@@ -84,7 +71,7 @@ async def run(settings: Settings, writers: int, seconds: float) -> None:
     latencies: list[float] = []
     counter = iter(range(10**9))
     try:
-        await _wait_up(url)
+        await wait_up(url)
         stop_at = time.monotonic() + seconds
 
         async def writer(http: aiohttp.ClientSession, k: int) -> None:
@@ -106,7 +93,7 @@ async def run(settings: Settings, writers: int, seconds: float) -> None:
             await asyncio.to_thread(proc.wait, 10)
             await asyncio.gather(*tasks)
         proc = _serve(settings, log)
-        await _wait_up(url)
+        await wait_up(url)
         engine = make_engine(settings)
         try:
             async with sessionmaker(engine)() as db:

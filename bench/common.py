@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 from hotline.config import Settings
@@ -214,6 +215,20 @@ def median_max(values: list[float], scale: float = 1.0, unit: str = "s", width: 
     """'median 1.55 s  max 2.50 s': the two figures every benchmark prints."""
     med, top = scale * statistics.median(values), scale * max(values)
     return f"median {med:{width}.{digits}f} {unit}  max {top:{width}.{digits}f} {unit}"
+
+
+async def wait_up(url: str) -> None:
+    """Until a `hotline serve` at url answers its health check (up to a minute)."""
+    async with aiohttp.ClientSession() as http:
+        for _ in range(300):
+            try:
+                async with http.get(url + "api/health") as resp:
+                    if resp.status in (200, 503):
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise SystemExit("the controller did not come up")
 
 
 async def load_report(argv: list[str], deadline: float) -> dict[str, Any] | None:

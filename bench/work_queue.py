@@ -32,7 +32,7 @@ from typing import Any
 import aiohttp
 from sqlalchemy import func, select
 
-from bench.common import bench_pbx, percentile
+from bench.common import bench_pbx, percentile, wait_up
 from bench.record import record
 from hotline import accounts
 from hotline.config import Settings
@@ -163,15 +163,8 @@ async def run(settings: Settings, items: int, minutes: float, agents: int, lapse
     engine = make_engine(settings)
     people: list[Agent] = []
     try:
+        await wait_up(url)
         async with aiohttp.ClientSession() as http:
-            for _ in range(300):
-                try:
-                    async with http.get(url + "api/health") as resp:
-                        if resp.status in (200, 503):
-                            break
-                except aiohttp.ClientError:
-                    pass
-                await asyncio.sleep(0.2)
             rng = random.Random(12345)
             async with sessionmaker(engine)() as db, db.begin():
                 _, lead_pw = await accounts.create_user(db, "lead", "lead", [Role.LEAD])
