@@ -41,6 +41,7 @@ from hotline.channels import public as public_api
 from hotline.channels.app import channels_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
+from hotline.db.batch import WriteQueue
 from hotline.db.checkpoint import wal_checkpoints
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade_async
@@ -78,7 +79,7 @@ from hotline.tickets.app import tickets_ctx
 from hotline.web import login, pages
 from hotline.web.accesslog import AccessLog, access_logger
 from hotline.web.auth import allow, auth_middleware, error_middleware
-from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS
+from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS, WRITES
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
 from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.work import api as work_api
@@ -104,7 +105,10 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(settings, own_checkpoints=True)
     app[ENGINE] = engine
     app[SESSIONS] = sessionmaker(engine)
-    async with wal_checkpoints(engine):
+    # Cleanup runs last (db_ctx is the first context): every feature's queued
+    # writes are stored before the engine goes.
+    writes = app[WRITES] = WriteQueue(engine, linger=0.05, name="call records")
+    async with wal_checkpoints(engine), writes.running():
         yield
     await engine.dispose()
 
@@ -118,7 +122,7 @@ async def ivr_ctx(app: web.Application) -> AsyncIterator[None]:
     await announcements.load()
     app[ivr_api.FLOWS] = flows
     app[ivr_api.ANNOUNCEMENTS] = announcements
-    app[IVR] = IvrDriver(settings, flows, announcements, app[SESSIONS], clock=app[CLOCK])
+    app[IVR] = IvrDriver(settings, flows, announcements, app[SESSIONS], app[WRITES], clock=app[CLOCK])
     yield
 
 

@@ -14,11 +14,11 @@ from hotline.acd.offer import CallbackOffer
 from hotline.acd.prompts import FIXED_PROMPTS, ZH_DIGITS
 from hotline.acd.service import AcdService
 from hotline.metrics import METRICS
-from hotline.web.keys import AMI, CLOCK, KEEPER, PROMPTS, SESSIONS, SETTINGS
+from hotline.web.keys import AMI, CLOCK, KEEPER, PROMPTS, SESSIONS, SETTINGS, WRITES
 
 
 async def acd_ctx(app: web.Application) -> AsyncIterator[None]:
-    service = AcdService(app[SETTINGS], app[AMI], app[KEEPER], app[SESSIONS], app[CLOCK])
+    service = AcdService(app[SETTINGS], app[AMI], app[KEEPER], app[SESSIONS], app[WRITES], app[CLOCK])
     app[acd_api.ACD] = service
     app[METRICS].add_updater(acd_metrics(app[METRICS].registry, service))
     await service.start()

@@ -31,7 +31,6 @@ from hotline.ami.client import AMIClient
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
 from hotline.db.batch import WriteQueue
-from hotline.db.engine import engine_of
 from hotline.db.models import AcdEvent, AgentSession, QueueCall
 from hotline.ivr.schedule import Calendar
 from hotline.seats import state as st
@@ -58,6 +57,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         client: AMIClient,
         keeper: MirrorKeeper,
         sessions: async_sessionmaker,
+        writes: WriteQueue,
         clock: Callable[[], dt.datetime],
     ):
         self.settings = settings
@@ -81,8 +81,9 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         # (Asterisk 22: the caller's snapshot is gone by then).
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
-        # Figures and the audit trail, a batch every 50 ms at most (one fsync).
-        self.writes = WriteQueue(engine_of(sessions), linger=0.05, name="ACD")
+        # Figures and the audit trail, a batch every 50 ms at most (one fsync),
+        # shared with the IVR's call rows.
+        self.writes = writes
         self.reconciler = Reconciler(
             client,
             lambda: keeper.mirror,
@@ -121,15 +122,14 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         self._recompute()
         self._tasks.spawn(self.reconciler.run(), "acd-reconciler")
         self._tasks.spawn(self._ticker(), "acd-ticker")
-        self._tasks.spawn(self.writes.run(), "acd-writer")
 
     async def drain(self) -> None:
         """Wait until every queued write is done (figures read after this)."""
         await self.writes.drain()
 
     async def close(self) -> None:
-        await self.writes.close()
         await self._tasks.close()
+        await self.writes.close()  # the ACD's last writes are stored; the queue runs on
 
     def subscribe(self, listener: Callable[[], None], *, floor_only: bool = False) -> None:
         """listener() after a change; with floor_only, only when a seat

@@ -6,13 +6,20 @@ first write (`linger`) so the writes of that moment share one transaction
 (one fsync, one BEGIN, one COMMIT), and takes a connection without an ORM
 session: these writes are single statements, and a session's bookkeeping
 cost more than the statement (bench/native_twin.py, profiled). One bad write
-never takes the others with it."""
+never takes the others with it.
+
+The controller has one such queue for what calls leave behind (the IVR's call
+row, the ACD's queue rows and audit): a call's rows share a transaction.
+A reader that needs a row written moments ago waits for that write alone
+(`settled(key)`), or for everything queued before it asked (`drain()`):
+neither waits for writes queued after."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -31,10 +38,33 @@ class WriteQueue:
         self.linger = linger
         self.name = name
         self.batches = 0
-        self._writes: asyncio.Queue[Write] = asyncio.Queue()
+        self.failures = 0
+        self._writes: asyncio.Queue[tuple[Write, str]] = asyncio.Queue()
+        self._queued = 0  # writes put so far
+        self._done = 0  # of those, committed or given up
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._keyed: dict[str, tuple[int, asyncio.Future[None]]] = {}  # key -> (writes queued, done)
 
-    def put(self, write: Write) -> None:
-        self._writes.put_nowait(write)
+    def put(self, write: Write, *, key: str = "") -> None:
+        """Queue a write; with a key, `settled(key)` waits for it."""
+        if key:
+            count, done = self._keyed.get(key) or (0, asyncio.get_running_loop().create_future())
+            self._keyed[key] = (count + 1, done)
+        self._queued += 1
+        self._writes.put_nowait((write, key))
+
+    async def settled(self, key: str) -> None:
+        """Wait until the writes queued under this key are done (at once when none is)."""
+        if key in self._keyed:
+            await asyncio.shield(self._keyed[key][1])
+
+    async def drain(self) -> None:
+        """Wait until every write queued before this call is done (figures read after this)."""
+        if self._done >= self._queued:
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self._waiters.append((self._queued, waiter))
+        await asyncio.shield(waiter)
 
     async def run(self) -> None:
         while True:
@@ -44,10 +74,28 @@ class WriteQueue:
             while not self._writes.empty() and len(batch) < _BATCH:
                 batch.append(self._writes.get_nowait())
             try:
-                await self._write_batch(batch)
+                await self._write_batch([w for w, _ in batch])
             finally:
-                for _ in batch:
-                    self._writes.task_done()
+                self._settle(batch)
+
+    def _settle(self, batch: list[tuple[Write, str]]) -> None:
+        self._done += len(batch)
+        for _, key in batch:
+            if key in self._keyed:
+                count, done = self._keyed[key]
+                if count > 1:
+                    self._keyed[key] = (count - 1, done)  # another write under the key is still queued
+                else:
+                    del self._keyed[key]
+                    done.set_result(None)
+        still = []
+        for target, waiter in self._waiters:
+            if target <= self._done:
+                if not waiter.done():
+                    waiter.set_result(None)
+            else:
+                still.append((target, waiter))
+        self._waiters = still
 
     async def _write_batch(self, batch: list[Write]) -> None:
         self.batches += 1
@@ -58,6 +106,7 @@ class WriteQueue:
             return
         except Exception:
             if len(batch) == 1:
+                self.failures += 1
                 log.exception("%s write failed", self.name)
                 return
         for write in batch:
@@ -65,14 +114,23 @@ class WriteQueue:
                 async with write_transaction(self.engine) as conn:
                     await write(conn)
             except Exception:
+                self.failures += 1
                 log.exception("%s write failed", self.name)
-
-    async def drain(self) -> None:
-        """Wait until every queued write is done (figures read after this)."""
-        await self._writes.join()
 
     async def close(self) -> None:
         try:
             await asyncio.wait_for(self.drain(), 5)  # what was acknowledged gets stored
         except TimeoutError:
-            log.error("%s closed with %d writes not done", self.name, self._writes.qsize())
+            log.error("%s closed with %d writes not done", self.name, self._queued - self._done)
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[WriteQueue]:
+        """The writer for as long as the block runs; what was queued is stored on the way out."""
+        task = asyncio.create_task(self.run(), name=f"{self.name}-writer")
+        try:
+            yield self
+        finally:
+            await self.close()
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

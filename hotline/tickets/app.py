@@ -22,7 +22,7 @@ from hotline.tickets.phone_lost import PhoneLost
 from hotline.tickets.revisit import PROMPTS as REVISIT_PROMPTS
 from hotline.tickets.revisit import RevisitCalls
 from hotline.tickets.store import TicketStore
-from hotline.web.keys import AMI, CLOCK, PROMPTS, SESSIONS, SETTINGS
+from hotline.web.keys import AMI, CLOCK, PROMPTS, SESSIONS, SETTINGS, WRITES
 
 SURVEY_PROMPTS = {
     "survey-ask": "请您对本次服务进行评价：非常满意请按1，满意请按2，基本满意请按3，不满意请按4，非常不满意请按5。",
@@ -58,7 +58,7 @@ async def tickets_ctx(app: web.Application) -> AsyncIterator[None]:
     prompts = app[PROMPTS]
     for name, text in {**(SURVEY_PROMPTS if settings.tickets.survey else {}), **REVISIT_PROMPTS}.items():
         await prompts.fixed(name, text)
-    store = TicketStore(settings, app[SESSIONS], app[CLOCK])
+    store = TicketStore(settings, app[SESSIONS], app[CLOCK], app[WRITES])
     await store.kb.seed()
     hub = DeskHub(app[acd_api.ACD])
     handoff = Handoff(app[AMI], app[acd_api.ACD], store, hub)

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.accounts import Identity
 from hotline.config import Settings
+from hotline.db.batch import WriteQueue
 from hotline.db.models import Call, Ticket, TicketCall, TicketEvent
 from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
@@ -43,8 +44,17 @@ __all__ = ["TicketStore", "TicketNotFound", "NotYourTicket", "CHANNELS"]
 
 
 class TicketStore(DeskWrites, WorkflowActions):
-    def __init__(self, settings: Settings, sessions: async_sessionmaker, clock: Callable[[], dt.datetime]):
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker,
+        clock: Callable[[], dt.datetime],
+        writes: WriteQueue | None = None,
+    ):
         self.settings = settings
+        # The IVR queues a call's row as the caller leaves it; a seat may
+        # answer before that batch is committed (bench/screen_pop.py).
+        self.writes = writes
         self.cfg = settings.tickets
         self.sessions = sessions
         self.clock = clock
@@ -58,7 +68,10 @@ class TicketStore(DeskWrites, WorkflowActions):
     # -- hand-off of an answered call --------------------------------------------------
     async def caller_context(self, call_id: str, caller: str) -> CallerContext:
         """What the screen pop shows before the ticket exists: the IVR path and
-        the caller's earlier tickets. Reads only, so it never waits for a writer."""
+        the caller's earlier tickets. Reads only, so it never waits for a writer
+        (only for this call's own row, when it is still queued)."""
+        if self.writes is not None:
+            await self.writes.settled(call_id)
         async with self.sessions() as db:
             call = await db.get(Call, call_id)
             history = await self._history(db, caller, 0) if caller else []

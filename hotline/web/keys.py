@@ -12,12 +12,16 @@ from hotline.ami.client import AMIClient
 from hotline.ami.fastagi import AGISession
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
+from hotline.db.batch import WriteQueue
 from hotline.ivr.prompts import PromptStore
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONS = web.AppKey("sessions", async_sessionmaker)
 CLOCK = web.AppKey("clock", Callable[[], dt.datetime])
+# What calls leave behind (the IVR's call row, the ACD's queue rows and
+# audit), committed in shared batches (hotline/db/batch.py).
+WRITES = web.AppKey("writes", WriteQueue)
 AMI = web.AppKey("ami", AMIClient)
 KEEPER = web.AppKey("keeper", MirrorKeeper)
 # One prompt store: the IVR's, the callbacks' and the tickets' fixed prompts.

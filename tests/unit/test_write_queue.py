@@ -1,0 +1,77 @@
+"""The shared queue of call records: a moment's writes share one transaction;
+a reader waits for the one write it needs, or for what was queued before it
+asked, never for writes queued after; a bad write loses only itself."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hotline.db.batch import WriteQueue
+from hotline.db.engine import make_engine
+from tests.conftest import make_settings
+
+
+def _insert(x: int):  # type: ignore[no-untyped-def]
+    async def write(conn: AsyncConnection) -> None:
+        await conn.exec_driver_sql("INSERT INTO t (x) VALUES (?)", (x,))
+
+    return write
+
+
+async def _rows(engine: object) -> list[int]:
+    async with engine.connect() as conn:  # type: ignore[attr-defined]
+        return [r[0] for r in (await conn.exec_driver_sql("SELECT x FROM t ORDER BY id")).all()]
+
+
+async def test_a_reader_waits_for_its_row_and_for_nothing_queued_after(tmp_path: Path) -> None:
+    engine = make_engine(make_settings(tmp_path))
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
+        async with WriteQueue(engine, linger=0.05, name="test").running() as writes:
+            writes.put(_insert(1), key="call-1")
+            writes.put(_insert(2))
+            await writes.settled("call-1")
+            assert await _rows(engine) == [1, 2]  # one batch: the row asked for, and its neighbour
+            assert writes.batches == 1
+            await writes.settled("never-queued")  # nothing to wait for
+
+            writes.put(_insert(3), key="call-3")
+            drained = asyncio.ensure_future(writes.drain())
+            await asyncio.sleep(0)
+            # A steady stream behind the reader does not hold it back.
+            last = 3
+            while not drained.done() and last < 200:
+                last += 1
+                writes.put(_insert(last))
+                await asyncio.sleep(0.01)
+            assert drained.done() and last < 200
+            assert 3 in await _rows(engine)
+        # Leaving the block stored everything queued, in order.
+        assert await _rows(engine) == list(range(1, last + 1))
+    finally:
+        await engine.dispose()
+
+
+async def test_a_bad_write_loses_only_itself_and_still_settles_its_readers(tmp_path: Path) -> None:
+    engine = make_engine(make_settings(tmp_path))
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
+
+        async def bad(conn: AsyncConnection) -> None:
+            await conn.exec_driver_sql("INSERT INTO t (x) VALUES (NULL)")
+
+        async with WriteQueue(engine, linger=0.05, name="test").running() as writes:
+            writes.put(_insert(1))
+            writes.put(bad, key="broken")
+            writes.put(_insert(2), key="call-2")
+            await asyncio.wait_for(writes.settled("broken"), 5)
+            await asyncio.wait_for(writes.settled("call-2"), 5)
+            assert await _rows(engine) == [1, 2]
+            assert writes.failures == 1
+    finally:
+        await engine.dispose()
