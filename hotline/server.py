@@ -50,10 +50,7 @@ from hotline.demo_app import DEMO, demo_ctx
 from hotline.grid import api as grid_api
 from hotline.grid.app import grid_ctx
 from hotline.ivr import api as ivr_api
-from hotline.ivr.agi import IvrDriver
-from hotline.ivr.announcements import AnnouncementService
-from hotline.ivr.prompts import PromptStore
-from hotline.ivr.service import FlowService
+from hotline.ivr.app import ivr_ctx
 from hotline.pbx import api as pbx_api
 from hotline.pbx.app import PBX_WATCH, TRUNKS, pbx_ctx
 from hotline.pbx.descriptors import raise_soft_limit
@@ -79,7 +76,7 @@ from hotline.tickets.app import tickets_ctx
 from hotline.web import login, pages
 from hotline.web.accesslog import AccessLog, access_logger
 from hotline.web.auth import allow, auth_middleware, error_middleware
-from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, PROMPTS, SESSIONS, SETTINGS, WRITES
+from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, SESSIONS, SETTINGS, WRITES
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
 from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.work import api as work_api
@@ -105,25 +102,11 @@ async def db_ctx(app: web.Application) -> AsyncIterator[None]:
     engine = make_engine(settings, own_checkpoints=True)
     app[ENGINE] = engine
     app[SESSIONS] = sessionmaker(engine)
-    # Cleanup runs last (db_ctx is the first context): every feature's queued
-    # writes are stored before the engine goes.
+    # Stored on the way out, after every feature's last write, before the engine goes.
     writes = app[WRITES] = WriteQueue(engine, linger=0.05, name="call records")
     async with wal_checkpoints(engine), writes.running():
         yield
     await engine.dispose()
-
-
-async def ivr_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    prompts = app[PROMPTS] = PromptStore(settings)
-    flows = FlowService(settings, app[SESSIONS], prompts)
-    announcements = AnnouncementService(app[SESSIONS], prompts)
-    await flows.load()
-    await announcements.load()
-    app[ivr_api.FLOWS] = flows
-    app[ivr_api.ANNOUNCEMENTS] = announcements
-    app[IVR] = IvrDriver(settings, flows, announcements, app[SESSIONS], app[WRITES], clock=app[CLOCK])
-    yield
 
 
 async def ami_ctx(app: web.Application) -> AsyncIterator[None]:
