@@ -88,26 +88,30 @@ def parse_event(msg: Message) -> Event:
     if cls is None:
         return UnknownEvent(raw=msg, name=name)
     kwargs: dict[str, Any] = {"raw": msg}
-    for field_name, header, conv in _fields_of(cls):
-        if header not in msg:
+    index = msg._index
+    for field_name, header, key, conv in _fields_of(cls):
+        value = index.get(key)
+        if value is None:
             continue
         try:
-            kwargs[field_name] = conv(msg.get(header))
+            kwargs[field_name] = conv(value)
         except (ValueError, TypeError) as exc:
             return MalformedEvent(raw=msg, name=name, error=f"{header}: {exc}")
     return cls(**kwargs)
 
 
-_FIELDS: dict[type[Event], tuple[tuple[str, str, Callable[[str], Any]], ...]] = {}
+_FIELDS: dict[type[Event], tuple[tuple[str, str, str, Callable[[str], Any]], ...]] = {}
 
 
-def _fields_of(cls: type[Event]) -> tuple[tuple[str, str, Callable[[str], Any]], ...]:
+def _fields_of(cls: type[Event]) -> tuple[tuple[str, str, str, Callable[[str], Any]], ...]:
     # Read once per event type: walking dataclasses.fields() and their
     # metadata for every event was a tenth of the AMI edge's time.
     found = _FIELDS.get(cls)
     if found is None:
         found = _FIELDS[cls] = tuple(
-            (f.name, f.metadata["ami"], f.metadata["conv"]) for f in dataclasses.fields(cls) if "ami" in f.metadata
+            (f.name, f.metadata["ami"], f.metadata["ami"].lower(), f.metadata["conv"])
+            for f in dataclasses.fields(cls)
+            if "ami" in f.metadata
         )
     return found
 
@@ -132,11 +136,7 @@ class ChannelEvent(Event):
 
     def var(self, name: str) -> str:
         """A channel variable sent along (manager.conf channelvars)."""
-        prefix = name + "="
-        for value in self.raw.all("ChanVariable"):
-            if value.startswith(prefix):
-                return value[len(prefix) :]
-        return ""
+        return self.raw.chan_var(name)
 
 
 @dataclass(frozen=True, slots=True)

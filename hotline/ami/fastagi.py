@@ -239,24 +239,31 @@ class FastAGIServer:
             writer.close()
 
     async def _read_env(self, reader: asyncio.StreamReader) -> dict[str, str] | None:
+        # The block in one read (it ends with an empty line): a readline per
+        # header was a fifth of an IVR call's cost in the controller.
+        try:
+            block = await reader.readuntil(b"\n\n")
+        except asyncio.IncompleteReadError:
+            return None  # EOF inside the headers: the call is gone.
+        except asyncio.LimitOverrunError:
+            log.warning("AGI headers exceed the stream's limit; dropping connection")
+            return None
+        lines = block.decode("utf-8", "replace").split("\n")[:-2]
+        if len(lines) > self.settings.max_header_lines:
+            log.warning("AGI headers exceed %d lines; dropping connection", self.settings.max_header_lines)
+            return None
         env: dict[str, str] = {}
-        for _ in range(self.settings.max_header_lines):
-            line = await reader.readline()
-            if not line:
-                return None  # EOF inside the headers: the call is gone.
-            text = line.decode("utf-8", "replace").rstrip("\r\n")
-            if not text:
-                return env
-            key, sep, value = text.partition(":")
+        for text in lines:
+            key, sep, value = text.rstrip("\r").partition(":")
             if sep:
                 env[key.strip()] = value.strip()
-        log.warning("AGI headers exceed %d lines; dropping connection", self.settings.max_header_lines)
-        return None
+        return env
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             # Asterisk sends its headers at once; a silent peer is not Asterisk.
-            env = await asyncio.wait_for(self._read_env(reader), self.settings.header_timeout)
+            async with asyncio.timeout(self.settings.header_timeout):
+                env = await self._read_env(reader)
         except (TimeoutError, ConnectionError, ValueError):
             return
         if env is None:

@@ -19,11 +19,15 @@ class Message:
     """One AMI message; keys keep their order and may repeat (Output, ChanVariable)."""
 
     pairs: tuple[tuple[str, str], ...]
+    # Lower-cased key -> first value; parse() fills it as it reads the lines.
     _index: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
+    # ChanVariable name -> value, made the first time one is asked for.
+    _vars: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        for key, value in self.pairs:
-            self._index.setdefault(key.lower(), value)
+        if self.pairs and not self._index:
+            for key, value in self.pairs:
+                self._index.setdefault(key.lower(), value)
 
     def get(self, key: str, default: str = "") -> str:
         return self._index.get(key.lower(), default)
@@ -34,6 +38,15 @@ class Message:
     def all(self, key: str) -> list[str]:
         k = key.lower()
         return [v for name, v in self.pairs if name.lower() == k]
+
+    def chan_var(self, name: str) -> str:
+        """A channel variable sent along as `ChanVariable: NAME=value` (the first, as Asterisk sends each once)."""
+        if not self._vars and "chanvariable" in self._index:
+            for key, value in self.pairs:
+                if key.lower() == "chanvariable":
+                    var, _, val = value.partition("=")
+                    self._vars.setdefault(var, val)
+        return self._vars.get(name, "")
 
     @property
     def event(self) -> str:
@@ -61,16 +74,21 @@ class FrameError:
 
 def parse(text: str) -> Message:
     pairs = []
+    index: dict[str, str] = {}
     for line in text.split("\r\n"):
         if not line:
             continue
         key, sep, value = line.partition(":")
         if not sep:
             # Old Asterisk 'Command' output arrives as bare lines; keep them.
-            pairs.append(("Output", line))
-            continue
-        pairs.append((key.strip(), value[1:] if value.startswith(" ") else value))
-    return Message(tuple(pairs))
+            key, value = "Output", line
+        else:
+            key = key.strip()
+            if value[:1] == " ":
+                value = value[1:]
+        pairs.append((key, value))
+        index.setdefault(key.lower(), value)
+    return Message(tuple(pairs), index)
 
 
 class FrameBuffer:

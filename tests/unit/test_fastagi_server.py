@@ -65,6 +65,24 @@ async def test_eof_inside_headers_ends_cleanly(server: FastAGIServer) -> None:
         assert server.active_sessions == 0 and not called
 
 
+async def test_headers_in_pieces_are_read_whole_and_too_many_are_refused(server: FastAGIServer) -> None:
+    seen: list[AGISession] = []
+    server.route("ivr", seen.append)
+    async with asterisk(server) as (r, w):
+        for i in range(0, len(ENV), 7):  # the block split across reads
+            w.write(ENV[i : i + 7])
+            await w.drain()
+            await asyncio.sleep(0)
+        assert await r.read() == b""
+    assert [x.uniqueid for x in seen] == ["1.2"]
+    flood = b"".join(b"agi_arg_%d: x\n" % i for i in range(server.settings.max_header_lines + 1))
+    async with asterisk(server) as (r, w):
+        w.write(ENV[:-1] + flood + b"\n")
+        await w.drain()
+        assert await r.read() == b""  # dropped, no route run
+    assert len(seen) == 1
+
+
 async def test_command_reply_parsing(server: FastAGIServer) -> None:
     replies: list[object] = []
 
