@@ -190,7 +190,10 @@ def census(engine: Any, dispatcher: Any) -> Iterator[None]:
 
     def received(e: Any) -> None:
         if counting[0]:
-            events[e.raw.get("Event", type(e).__name__)] += 1
+            # By name and what it is about (PJSIP/, Local/, Queue:, ...): whose events a call costs.
+            about = e.raw.get("Device") or e.raw.get("Channel")
+            kind = about[: max(about.find("/"), about.find(":")) + 1] if about else ""
+            events[f"{e.raw.get('Event', type(e).__name__)} {kind}".rstrip()] += 1
 
     dispatcher.on_any(received)
 

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from hotline.ami import events as ev
+from hotline.ami.used import UNWATCHED_DEVICES
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,7 +99,7 @@ class PbxMirror:
             self.queues.setdefault(m.queue, Queue(m.queue)).members[m.interface] = _member(m)
         for q in snap.queue_entries:
             self.queues.setdefault(q.queue, Queue(q.queue)).callers[q.uniqueid] = q.position
-        self.devices = {d.device: d.state for d in snap.devices}
+        self.devices = {d.device: d.state for d in snap.devices if not d.device.startswith(UNWATCHED_DEVICES)}
         self.synced = True
 
     def clear(self) -> None:

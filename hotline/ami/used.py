@@ -46,6 +46,13 @@ USED_EVENTS = (
     "InvalidPassword",
 )
 
+# Devices whose state nothing reads: a Local channel's (a call through a
+# queue member makes six) and app_queue's own presence devices (Queue:hotline,
+# Queue:hotline_avail, Queue:hotline_pause_<member>: two per caller, the
+# seats' pauses come from QueueMemberPause). The mirror leaves them out of a
+# resync too, so a resynced mirror is what a live one holds.
+UNWATCHED_DEVICES = ("Local/", "Queue:")
+
 # The manager class (manager.conf read=) each event above is sent under.
 EVENT_CLASS = {
     **dict.fromkeys(("Newchannel", "Newstate", "NewCallerid", "Hangup", "DeviceStateChange"), "call"),
@@ -81,8 +88,7 @@ def filters(names: list[str], action_prefix: str) -> list[Filter]:
     """Include exactly these events; of two, only what the controller's own
     work needs: an OriginateResponse answers the session that sent the
     Originate (its ActionID starts with our prefix; every session gets every
-    one), and a Local channel's device state is read by nothing (a call
-    through a queue member makes six)."""
+    one), and of device states, none of UNWATCHED_DEVICES."""
     out: list[Filter] = []
     for name in names:
         if name == "OriginateResponse":
@@ -92,5 +98,8 @@ def filters(names: list[str], action_prefix: str) -> list[Filter]:
         else:
             out.append(Filter(f"action(include),name({name})"))
     if "DeviceStateChange" in names:
-        out.append(Filter("action(exclude),name(DeviceStateChange),header(Device),method(starts_with)", "Local/"))
+        out += [
+            Filter("action(exclude),name(DeviceStateChange),header(Device),method(starts_with)", prefix)
+            for prefix in UNWATCHED_DEVICES
+        ]
     return out

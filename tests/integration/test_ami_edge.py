@@ -161,7 +161,8 @@ async def test_the_controllers_filters_pass_what_it_handles_and_little_else(
     """Asterisk accepts every filter the controller asks for (a refused one
     would silently let every event of its kind through, or none), and they
     shape what arrives: its own Originate's answer and not another session's,
-    no device state of Local channels, none of the per-call chatter."""
+    no device state of Local channels or app_queue's presence devices, none
+    of the per-call chatter."""
     filtered = AMIClient(settings.ami)  # the controller's filters (hotline/ami/used.py)
     seen = Recorder(filtered)
     await filtered.start()
@@ -179,6 +180,13 @@ async def test_the_controllers_filters_pass_what_it_handles_and_little_else(
             ev.OriginateResponse, lambda e: e.response == "Success" and e.raw.get("ActionID").startswith("hotline-")
         )
         await recorder.wait_for(ev.DeviceStateChange, lambda e: e.device.startswith("Local/"))
+        # A member paused and back: app_queue's own pause device changes (Queue:hotline_pause_<member>).
+        member = {"Queue": "hotline", "Interface": seat_interface("seat05")}
+        await ami.action("QueueAdd", **member, MemberName="坐席五")
+        await ami.action("QueuePause", **member, Paused="true", Reason="小休")
+        await ami.action("QueueRemove", **member)
+        await recorder.wait_for(ev.DeviceStateChange, lambda e: e.device.startswith("Queue:hotline_pause_"))
+        await seen.wait_for(ev.QueueMemberRemoved, lambda e: e.interface == member["Interface"])
         await recorder.wait_for(ev.Hangup, lambda e: e.channel.startswith("Local/wait@"), timeout=15)
         both_gone = lambda e: e.channel.startswith("Local/wait@")  # noqa: E731
         await seen.wait_for(ev.Hangup, both_gone, timeout=15)
@@ -186,7 +194,7 @@ async def test_the_controllers_filters_pass_what_it_handles_and_little_else(
         answers = seen.of(ev.OriginateResponse)
         assert len(answers) == 1 and answers[0].raw.get("ActionID").startswith(filtered.action_prefix)
         assert len(seen.of(ev.Newchannel, both_gone)) == 4  # two calls, two halves each
-        assert not seen.of(ev.DeviceStateChange, lambda e: e.device.startswith("Local/"))
+        assert not seen.of(ev.DeviceStateChange, lambda e: e.device.startswith(("Local/", "Queue:")))
         names = {e.raw.get("Event") for e in seen.events}
         assert not names & {"HangupRequest", "VarSet", "Newexten", "SoftHangupRequest", "DialBegin"}, names
         assert len(recorder.of(ev.OriginateResponse)) >= 2
