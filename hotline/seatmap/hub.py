@@ -62,6 +62,7 @@ class SeatMapHub:
         self.frames = 0
         self.dropped_before = 0
         self._changed = asyncio.Event()
+        self._watched = asyncio.Event()  # someone has the seat map open
         self._task: asyncio.Task[None] | None = None
         self._seen: dict[str, tuple[Any, str | None]] = {}
         self._closing = False
@@ -171,10 +172,13 @@ class SeatMapHub:
     def join(self) -> Viewer:
         viewer = Viewer()
         self.viewers.add(viewer)
+        self._watched.set()
         return viewer
 
     def leave(self, viewer: Viewer) -> None:
         self.viewers.discard(viewer)
+        if not self.viewers:
+            self._watched.clear()
         self.dropped_before += viewer.dropped
 
     @property
@@ -212,6 +216,12 @@ class SeatMapHub:
 
     async def _run(self) -> None:
         while not self._closing:
+            if not self.viewers:
+                # Nobody watches: no wake-up per call event (a floor's calls
+                # cost the hub nothing), and the next viewer gets a fresh build.
+                self.view = None
+                await self._watched.wait()
+                continue
             # asyncio.timeout, not wait_for: Python 3.11's wait_for was seen to
             # swallow the cancel that shuts the hub down.
             try:
