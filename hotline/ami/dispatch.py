@@ -24,6 +24,8 @@ class Dispatcher:
     def __init__(self) -> None:
         self._handlers: dict[type[Event], list[Handler]] = {}
         self._any_handlers: list[Handler] = []
+        # Each type's handlers then the catch-all ones, made once per type.
+        self._routes: dict[type[Event], tuple[Handler, ...]] = {}
         self._events: asyncio.Queue[Event] = asyncio.Queue()
         self.handler_errors = 0
         # Seconds from Asterisk sending an event to its handlers running.
@@ -32,9 +34,11 @@ class Dispatcher:
     def on(self, event_type: type[E], handler: Callable[[E], Awaitable[None] | None]) -> None:
         """Route events of this type (and subclasses' exact names) to handler."""
         self._handlers.setdefault(event_type, []).append(handler)
+        self._routes.clear()
 
     def on_any(self, handler: Handler) -> None:
         self._any_handlers.append(handler)
+        self._routes.clear()
 
     def put(self, event: Event) -> None:
         self._events.put_nowait(event)
@@ -59,11 +63,13 @@ class Dispatcher:
                     self.event_lags.append(time.time() - float(stamp))
                 except ValueError:
                     pass
-            handlers = [*self._handlers.get(type(event), ()), *self._any_handlers]
+            handlers = self._routes.get(type(event))
+            if handlers is None:
+                handlers = self._routes[type(event)] = (*self._handlers.get(type(event), ()), *self._any_handlers)
             for handler in handlers:
                 try:
                     result = handler(event)
-                    if asyncio.iscoroutine(result) or isinstance(result, asyncio.Future):
+                    if result is not None and (asyncio.iscoroutine(result) or isinstance(result, asyncio.Future)):
                         await result
                 except asyncio.CancelledError:
                     raise

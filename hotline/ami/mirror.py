@@ -8,7 +8,7 @@ resynced controller holds exactly what a freshly started one would.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hotline.ami import events as ev
@@ -131,13 +131,14 @@ class PbxMirror:
         if not e.uniqueid:
             return False
         old = self.channels.get(e.uniqueid)
-        new = Channel(
-            e.uniqueid, e.channel, e.linkedid, e.channel_state, e.caller_id_num, e.caller_id_name, e.context, e.exten
-        )
+        context, exten = e.context, e.exten
         if old is not None:
             # Newstate & co. report where the channel is now; keep the first
             # context/exten only when the event carries none.
-            new = replace(new, context=e.context or old.context, exten=e.exten or old.exten)
+            context, exten = context or old.context, exten or old.exten
+        new = Channel(
+            e.uniqueid, e.channel, e.linkedid, e.channel_state, e.caller_id_num, e.caller_id_name, context, exten
+        )
         if old == new:
             return False
         self.channels[e.uniqueid] = new
