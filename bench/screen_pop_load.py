@@ -78,8 +78,13 @@ async def main() -> None:
     sessions = []
     sockets = []
 
-    async def desk(agent: dict[str, str]) -> None:
-        http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    async def desk(agent: dict[str, str], n: int) -> None:
+        # Each desk from a loopback address of its own, as from its own PC:
+        # the login throttle counts per address.
+        http = aiohttp.ClientSession(
+            cookie_jar=aiohttp.CookieJar(unsafe=True),
+            connector=aiohttp.TCPConnector(local_addr=(f"127.0.1.{n + 1}", 0)),
+        )
         sessions.append(http)
         async with http.post(
             args.url + "api/login", json={"username": agent["username"], "password": agent["password"]}
@@ -100,7 +105,7 @@ async def main() -> None:
         readers.append(asyncio.ensure_future(read()))
 
     readers: list[asyncio.Task[None]] = []
-    await asyncio.gather(*(desk(a) for a in agents))
+    await asyncio.gather(*(desk(a, n) for n, a in enumerate(agents)))
     gap = args.spread / max(1, len(numbers))
     for number in numbers:
         await client.action(
