@@ -29,6 +29,7 @@ from hotline.config import Settings
 from hotline.ivr.api import FLOWS
 from hotline.pbx.process import Pbx
 from hotline.server import FASTAGI
+from hotline.web.keys import WRITES
 
 TICK = os.sysconf("SC_CLK_TCK")
 TWIN_PROMPTS = {"welcome": "twin-welcome", "day_menu": "twin-menu", "to_seat": "twin-to-seat"}
@@ -46,6 +47,7 @@ async def one_run(
     asterisk = pbx.asterisk_pid()
     assert asterisk is not None
     commands0 = agi.commands_total
+    batches0 = app[WRITES].batches  # type: ignore[index]
     ast0, ctl0 = cpu_seconds(asterisk), time.process_time()
     load = await load_report(
         [
@@ -74,6 +76,7 @@ async def one_run(
         "asterisk_cpu": cpu_seconds(asterisk) - ast0,
         "controller_cpu": time.process_time() - ctl0,
         "agi_commands": agi.commands_total - commands0,
+        "write_batches": app[WRITES].batches - batches0,  # type: ignore[index]
     }
 
 
@@ -128,7 +131,8 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
         print(
             f"{name:<24} queued {n}/{callers * rounds}; CPU per call: Asterisk {ast_ms:6.2f} ms + "
             f"controller {ctl_ms:6.2f} ms = {ast_ms + ctl_ms:6.2f} ms; answer -> queue p50 "
-            f"{percentile(times, 50):7.1f} ms  p95 {percentile(times, 95):7.1f} ms"
+            f"{percentile(times, 50):7.1f} ms  p95 {percentile(times, 95):7.1f} ms; "
+            f"{sum(int(r['write_batches']) for r in rs) / n:.2f} write transactions per call"  # type: ignore[call-overload]
         )
     steps = sum(int(r["agi_commands"]) for r in runs["controller"])  # type: ignore[arg-type]
     extra = ctl_cpu["controller"] - ctl_cpu["native twin"]

@@ -12,7 +12,8 @@ The controller has one such queue for what calls leave behind (the IVR's call
 row, the ACD's queue rows and audit): a call's rows share a transaction.
 A reader that needs a row written moments ago waits for that write alone
 (`settled(key)`), or for everything queued before it asked (`drain()`):
-neither waits for writes queued after."""
+neither waits for writes queued after, and a reader waiting sends the batch
+at once, so the linger costs readers nothing and can be long."""
 
 from __future__ import annotations
 
@@ -44,6 +45,8 @@ class WriteQueue:
         self._done = 0  # of those, committed or given up
         self._waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._keyed: dict[str, tuple[int, asyncio.Future[None]]] = {}  # key -> (writes queued, done)
+        self._lingering: asyncio.Future[None] | None = None  # resolved: the writer stops lingering
+        self._hurried = False  # a reader waits: the next batch goes without lingering
 
     def put(self, write: Write, *, key: str = "") -> None:
         """Queue a write; with a key, `settled(key)` waits for it."""
@@ -56,6 +59,7 @@ class WriteQueue:
     async def settled(self, key: str) -> None:
         """Wait until the writes queued under this key are done (at once when none is)."""
         if key in self._keyed:
+            self._hurry()
             await asyncio.shield(self._keyed[key][1])
 
     async def drain(self) -> None:
@@ -64,19 +68,37 @@ class WriteQueue:
             return
         waiter = asyncio.get_running_loop().create_future()
         self._waiters.append((self._queued, waiter))
+        self._hurry()
         await asyncio.shield(waiter)
+
+    def _hurry(self) -> None:
+        # Somebody waits for a write: the batch goes now, not after the linger.
+        self._hurried = True
+        if self._lingering is not None and not self._lingering.done():
+            self._lingering.set_result(None)
 
     async def run(self) -> None:
         while True:
             batch = [await self._writes.get()]
-            if self.linger > 0 and self._writes.qsize() < _BATCH:
-                await asyncio.sleep(self.linger)
+            if self.linger > 0 and not self._hurried and self._writes.qsize() < _BATCH:
+                await self._linger()
+            self._hurried = False
             while not self._writes.empty() and len(batch) < _BATCH:
                 batch.append(self._writes.get_nowait())
             try:
                 await self._write_batch([w for w, _ in batch])
             finally:
                 self._settle(batch)
+
+    async def _linger(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._lingering = lingering = loop.create_future()
+        timer = loop.call_later(self.linger, lambda: lingering.done() or lingering.set_result(None))
+        try:
+            await lingering
+        finally:
+            timer.cancel()
+            self._lingering = None
 
     def _settle(self, batch: list[tuple[Write, str]]) -> None:
         self._done += len(batch)

@@ -75,3 +75,30 @@ async def test_a_bad_write_loses_only_itself_and_still_settles_its_readers(tmp_p
             assert writes.failures == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_waiting_reader_sends_the_batch_without_the_linger(tmp_path: Path) -> None:
+    engine = make_engine(make_settings(tmp_path))
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
+        # A linger far past the test's deadlines: only a reader's hurry writes anything.
+        async with WriteQueue(engine, linger=600, name="test").running() as writes:
+            writes.put(_insert(1), key="call-1")
+            await asyncio.sleep(0.2)
+            assert writes.batches == 0 and await _rows(engine) == []  # nobody asked: it lingers
+            await asyncio.wait_for(writes.settled("call-1"), 10)
+            assert await _rows(engine) == [1]
+
+            writes.put(_insert(2))
+            await asyncio.sleep(0.2)
+            await asyncio.wait_for(writes.drain(), 10)
+            assert await _rows(engine) == [1, 2]
+
+            # Asked for before the writer took the write: it still does not linger.
+            writes.put(_insert(3), key="call-3")
+            await asyncio.wait_for(writes.settled("call-3"), 10)
+            writes.put(_insert(4))
+        assert await _rows(engine) == [1, 2, 3, 4]  # the way out does not wait the linger either
+    finally:
+        await engine.dispose()
