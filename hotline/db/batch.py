@@ -33,6 +33,11 @@ Write = Callable[[AsyncConnection], Awaitable[None]]
 _BATCH = 500
 
 
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class WriteQueue:
     def __init__(self, engine: AsyncEngine, *, linger: float = 0.0, name: str = "database"):
         self.engine = engine
@@ -74,8 +79,8 @@ class WriteQueue:
     def _hurry(self) -> None:
         # Somebody waits for a write: the batch goes now, not after the linger.
         self._hurried = True
-        if self._lingering is not None and not self._lingering.done():
-            self._lingering.set_result(None)
+        if self._lingering is not None:
+            _resolve(self._lingering)
 
     async def run(self) -> None:
         while True:
@@ -93,7 +98,7 @@ class WriteQueue:
     async def _linger(self) -> None:
         loop = asyncio.get_running_loop()
         self._lingering = lingering = loop.create_future()
-        timer = loop.call_later(self.linger, lambda: lingering.done() or lingering.set_result(None))
+        timer = loop.call_later(self.linger, _resolve, lingering)
         try:
             await lingering
         finally:
