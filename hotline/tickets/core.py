@@ -6,11 +6,13 @@ publishes the change to the features that react to it (moves.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import zoneinfo
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
+from sqlalchemy import bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +25,16 @@ from hotline.tickets.duplicates import Candidate
 from hotline.tickets.form import read_form
 from hotline.tickets.moves import Moves, TicketMove
 from hotline.tickets.reads import TicketReads
+
+
+@functools.cache
+def _next_in_sequence(dialect: str) -> Any:
+    # Built once: building it cost more than running it (bench/channel_intake.py, profiled).
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt = insert(TicketSequence).values(day=bindparam("day"), last=1)
+    return stmt.on_conflict_do_update(
+        index_elements=[TicketSequence.day], set_={"last": TicketSequence.last + 1}
+    ).returning(TicketSequence.last)
 
 
 class TicketCore(TicketReads):
@@ -50,12 +62,7 @@ class TicketCore(TicketReads):
         """Date + per-day sequence: 20261127000042. One upsert, so two
         writers on PostgreSQL never draw the same number."""
         day = now.astimezone(self.tz).strftime("%Y%m%d")
-        insert = postgresql.insert if db.bind.dialect.name == "postgresql" else sqlite.insert
-        stmt = insert(TicketSequence).values(day=day, last=1)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=[TicketSequence.day], set_={"last": TicketSequence.last + 1}
-        ).returning(TicketSequence.last)
-        seq = (await db.execute(stmt)).scalar_one()
+        seq = (await db.execute(_next_in_sequence(db.bind.dialect.name), {"day": day})).scalar_one()
         return f"{day}{seq:06d}"
 
     def label(self, t: Ticket) -> str:

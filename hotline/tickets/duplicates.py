@@ -7,8 +7,9 @@ from __future__ import annotations
 import datetime as dt
 import functools
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hotline.config import Settings
@@ -36,7 +37,8 @@ def similarity(a: str, b: str) -> float:
     x, y = _bigrams(a), _bigrams(b)
     if not x or not y:
         return 0.0
-    return len(x & y) / len(x | y)
+    common = len(x & y)
+    return common / (len(x) + len(y) - common)  # the union's size, without making it
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,32 +79,35 @@ async def candidates(
 ) -> list[Candidate]:
     """Open tickets this one may repeat, best first. A read: run it before
     a write transaction, not inside one (SQLite writers queue behind it)."""
-    since = now - dt.timedelta(days=settings.tickets.repeat_days)
-    open_ = (
-        Ticket.status != wf.Status.CLOSED.value,
-        Ticket.number != t.number,
-        Ticket.merged_into == "",
-        Ticket.created_at >= since,
-    )
-    matches = [Ticket.category == t.category] if t.category else []
-    if t.caller:
-        matches.append(Ticket.caller == t.caller)
-    if t.address:
-        matches.append(Ticket.address == t.address)
-    if t.district:
-        matches.append(Ticket.district == t.district)
-    if not matches:
+    by = tuple(name for name in _MATCHED_BY if getattr(t, name))
+    if not by:
         return []
-    rows = (
-        await db.execute(
-            select(Ticket.content, Ticket.caller, Ticket.address, Ticket.category, Ticket.district, Ticket.number)
-            .where(*open_, or_(*matches))
-            .order_by(Ticket.id.desc())
-            .limit(SCAN_LIMIT)
-        )
-    ).all()
+    params = {name: getattr(t, name) for name in by}
+    since = now - dt.timedelta(days=settings.tickets.repeat_days)
+    rows = (await db.execute(_query(by), {**params, "number": t.number, "since": since})).all()
     found = [c for r in rows if (c := compare(t, Probe(*r), settings.work.similar_text)) is not None]
     return sorted(found, key=lambda c: -c.score)[:limit]
+
+
+_MATCHED_BY = ("category", "caller", "address", "district")
+
+
+@functools.cache
+def _query(by: tuple[str, ...]) -> Any:
+    # One statement per set of fields given, built once: building it cost
+    # more than running it (bench/channel_intake.py, profiled).
+    return (
+        select(Ticket.content, Ticket.caller, Ticket.address, Ticket.category, Ticket.district, Ticket.number)
+        .where(
+            Ticket.status != wf.Status.CLOSED.value,
+            Ticket.number != bindparam("number"),
+            Ticket.merged_into == "",
+            Ticket.created_at >= bindparam("since"),
+            or_(*(getattr(Ticket, name) == bindparam(name) for name in by)),
+        )
+        .order_by(Ticket.id.desc())
+        .limit(SCAN_LIMIT)
+    )
 
 
 def probe_of(t: Ticket) -> Probe:

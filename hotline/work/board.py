@@ -113,6 +113,8 @@ def plan(items: Iterable[Item], free: list[Worker], per_agent: int, offer_second
             load[it.agent] = load.get(it.agent, 0) + 1
     room = [w for w in free if load.get(w.agent, 0) < per_agent]
     offers: list[Offer] = []
+    if not room:
+        return offers  # the usual case at a peak: nobody to offer to, nothing to sort
     waiting = sorted((it for it in all_items if it.state == State.WAITING and it.not_before <= now), key=Item.order)
     for it in waiting:
         if not room:
