@@ -186,18 +186,27 @@ class KindSummary:
 
 
 def summary(items: Iterable[Item], kinds: Iterable[str], now: float) -> list[KindSummary]:
-    by = {k: KindSummary(k) for k in kinds}
+    # Counted in plain lists, made into summaries once: the seat map asks
+    # after every round, over every open item.
+    counts: dict[str, list[float]] = {
+        k: [0, 0, 0, 0.0, 0] for k in kinds
+    }  # waiting, offered, in hand, oldest, breaches
     for it in items:
         if it.state == State.DONE:
             continue
-        s = by.setdefault(it.kind, KindSummary(it.kind))
+        c = counts.get(it.kind)
+        if c is None:
+            c = counts[it.kind] = [0, 0, 0, 0.0, 0]
         if it.state == State.ACCEPTED:
-            s = replace(s, in_hand=s.in_hand + 1)
+            c[2] += 1
         elif it.state == State.OFFERED:
-            s = replace(s, offered=s.offered + 1)
+            c[1] += 1
         elif it.not_before <= now:
-            s = replace(s, waiting=s.waiting + 1, oldest_s=max(s.oldest_s, now - it.created_at))
+            c[0] += 1
+            c[3] = max(c[3], now - it.created_at)
         if it.due_at < now:
-            s = replace(s, breaches=s.breaches + 1)
-        by[it.kind] = s
-    return list(by.values())
+            c[4] += 1
+    return [
+        KindSummary(k, waiting=int(c[0]), offered=int(c[1]), in_hand=int(c[2]), oldest_s=c[3], breaches=int(c[4]))
+        for k, c in counts.items()
+    ]
