@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hotline.ami import events as ev
 from hotline.ami.replies import AMIError
+from hotline.db.batch import Row
 from hotline.db.engine import insert_ignore
 from hotline.db.models import QueueCall
 from hotline.numbers import ascii_digits
@@ -87,8 +88,8 @@ class QueueEvents:
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
 
-        async def write(db: AsyncConnection) -> None:
-            await db.execute(
+        self.writes.put(
+            Row(
                 _ANSWERED,
                 {
                     "b_uid": e.uniqueid,
@@ -97,8 +98,7 @@ class QueueEvents:
                     "seat": seat.name if seat else e.member_name,
                 },
             )
-
-        self.writes.put(write)
+        )
         self._tasks.spawn(self._queue_log(e, call_id), "acd-queuelog")
 
     async def _queue_log(self, e: ev.AgentConnect, call_id: str) -> None:
@@ -124,10 +124,7 @@ class QueueEvents:
             self._wrapup_started[seat.name] = (uniqueid, now)
         self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
 
-        async def write(db: AsyncConnection) -> None:
-            await db.execute(_COMPLETED, {"b_uid": uniqueid, "at": now, "talk": float(e.talk_time)})
-
-        self.writes.put(write)
+        self.writes.put(Row(_COMPLETED, {"b_uid": uniqueid, "at": now, "talk": float(e.talk_time)}))
 
     def _on_no_answer(self, e: ev.AgentRingNoAnswer) -> None:
         before = self.floor.at_interface(e.interface)
@@ -155,11 +152,8 @@ class QueueEvents:
             "callback_id": int(e.var("HOTLINE_CB_ID")) if ascii_digits(e.var("HOTLINE_CB_ID")) else None,
         }
 
-        async def write(db: AsyncConnection) -> None:
-            # A caller put back in the queue (same uniqueid) keeps its first row.
-            await db.execute(insert_ignore(db, QueueCall, "uniqueid"), [row])
-
-        self.writes.put(write)
+        # A caller put back in the queue (same uniqueid) keeps its first row.
+        self.writes.put(Row(insert_ignore(self.writes.engine, QueueCall, "uniqueid"), row, first=True))
         self._recompute()
 
     def _on_leave(self, e: ev.QueueCallerLeave) -> None:
@@ -172,8 +166,5 @@ class QueueEvents:
         self.lawyer_waiting.pop(e.uniqueid, None)
         now = self.now()
 
-        async def write(db: AsyncConnection) -> None:
-            await db.execute(_ABANDONED, {"b_uid": e.uniqueid, "at": now, "hold": float(e.hold_time)})
-
-        self.writes.put(write)
+        self.writes.put(Row(_ABANDONED, {"b_uid": e.uniqueid, "at": now, "hold": float(e.hold_time)}))
         self._recompute()

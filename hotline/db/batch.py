@@ -13,7 +13,15 @@ row, the ACD's queue rows and audit): a call's rows share a transaction.
 A reader that needs a row written moments ago waits for that write alone
 (`settled(key)`), or for everything queued before it asked (`drain()`):
 neither waits for writes queued after, and a reader waiting sends the batch
-at once, so the linger costs readers nothing and can be long."""
+at once, so the linger costs readers nothing and can be long.
+
+A write is a function of the connection, or a `Row`: one statement's
+parameters. A batch's rows of one statement go to the database as one
+executemany (one hop to SQLite's thread, where each statement took one):
+rows marked `first` (inserts that ignore a row already there, which no
+other write waits behind) go before the batch's other writes, grouped by
+statement; other rows merge only with the same statement just before them,
+so writes to one row keep their order."""
 
 from __future__ import annotations
 
@@ -21,6 +29,8 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -28,7 +38,47 @@ from hotline.db.engine import write_transaction
 
 log = logging.getLogger(__name__)
 
-Write = Callable[[AsyncConnection], Awaitable[None]]
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One statement's parameters, queued as data so a batch can merge them."""
+
+    statement: Any  # built once (its identity is how rows of one statement are found)
+    params: dict[str, Any]
+    first: bool = False  # an insert that ignores an existing row: order-free, goes first
+
+
+Write = Callable[[AsyncConnection], Awaitable[None]] | Row
+
+
+@dataclass(slots=True)
+class _Many:
+    statement: Any
+    params: list[dict[str, Any]] = field(default_factory=list)
+
+
+def plan(batch: list[Write]) -> list[Callable[[AsyncConnection], Awaitable[None]] | _Many]:
+    """The batch as it is executed: rows merged into executemany calls."""
+    first: dict[int, _Many] = {}
+    rest: list[Callable[[AsyncConnection], Awaitable[None]] | _Many] = []
+    for w in batch:
+        if not isinstance(w, Row):
+            rest.append(w)
+        elif w.first:
+            first.setdefault(id(w.statement), _Many(w.statement)).params.append(w.params)
+        elif rest and isinstance(last := rest[-1], _Many) and last.statement is w.statement:
+            last.params.append(w.params)
+        else:
+            rest.append(_Many(w.statement, [w.params]))
+    return [*first.values(), *rest]
+
+
+async def _execute(conn: AsyncConnection, step: Callable[[AsyncConnection], Awaitable[None]] | _Many) -> None:
+    if isinstance(step, _Many):
+        await conn.execute(step.statement, step.params)
+    else:
+        await step(conn)
+
 
 _BATCH = 500
 
@@ -128,8 +178,8 @@ class WriteQueue:
         self.batches += 1
         try:
             async with write_transaction(self.engine) as conn:
-                for write in batch:
-                    await write(conn)
+                for step in plan(batch):
+                    await _execute(conn, step)
             return
         except Exception:
             if len(batch) == 1:
@@ -139,7 +189,8 @@ class WriteQueue:
         for write in batch:
             try:
                 async with write_transaction(self.engine) as conn:
-                    await write(conn)
+                    for step in plan([write]):
+                        await _execute(conn, step)
             except Exception:
                 self.failures += 1
                 log.exception("%s write failed", self.name)

@@ -156,7 +156,7 @@ def engine_of(sessions: async_sessionmaker) -> AsyncEngine:
     return engine
 
 
-def insert_ignore(conn: AsyncConnection | AsyncSession, model: Any, key: str) -> Any:
+def insert_ignore(conn: AsyncConnection | AsyncSession | AsyncEngine, model: Any, key: str) -> Any:
     """INSERT that leaves an existing row with the same key alone (one
     statement, where a read then an insert took two)."""
     dialect = conn.get_bind().dialect.name if isinstance(conn, AsyncSession) else conn.dialect.name

@@ -18,7 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
 
@@ -458,6 +458,9 @@ class WorkEvent(Base):
     action: Mapped[str] = mapped_column(String(16))
     agent: Mapped[str] = mapped_column(String(64), default="")
     note: Mapped[str] = mapped_column(Text, default="")
+    # Set on a new item's first event, so both are written at the commit's
+    # one flush (no flush of its own for the item's id); never loaded.
+    item: Mapped[WorkItem] = relationship(lazy="raise")
 
 
 class OutboxMessage(Base):

@@ -18,11 +18,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.ami.fastagi import AGIHangup, AGISession
 from hotline.config import Settings
-from hotline.db.batch import WriteQueue
+from hotline.db.batch import Row, WriteQueue
 from hotline.db.engine import insert_ignore
 from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
 from hotline.ivr.announcements import AnnouncementService
@@ -214,10 +214,9 @@ class IvrDriver:
         if not recorded:
             # Most calls. A call id seen before (an IVR run again on the same
             # call) keeps its first row.
-            async def write(conn: AsyncConnection) -> None:
-                await conn.execute(insert_ignore(conn, Call, "call_id"), [row])
-
-            self.writes.put(write, key=row["call_id"])
+            self.writes.put(
+                Row(insert_ignore(self.writes.engine, Call, "call_id"), row, first=True), key=row["call_id"]
+            )
             return
         try:
             async with self.sessions() as db, db.begin():

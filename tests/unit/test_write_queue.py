@@ -7,9 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hotline.db.batch import WriteQueue
+from hotline.db.batch import Row, WriteQueue, _Many, plan
 from hotline.db.engine import make_engine
 from tests.conftest import make_settings
 
@@ -100,5 +102,56 @@ async def test_a_waiting_reader_sends_the_batch_without_the_linger(tmp_path: Pat
             await asyncio.wait_for(writes.settled("call-3"), 10)
             writes.put(_insert(4))
         assert await _rows(engine) == [1, 2, 3, 4]  # the way out does not wait the linger either
+    finally:
+        await engine.dispose()
+
+
+def test_a_batch_merges_rows_of_one_statement_and_keeps_each_rows_writes_in_order() -> None:
+    ins, upd_a, upd_b = object(), object(), object()
+
+    async def other(conn: AsyncConnection) -> None:
+        return None
+
+    batch = [
+        Row(upd_a, {"u": 0}),
+        Row(ins, {"u": 1}, first=True),
+        Row(upd_a, {"u": 1}),
+        Row(upd_a, {"u": 2}),
+        other,
+        Row(ins, {"u": 2}, first=True),
+        Row(upd_b, {"u": 1}),
+        Row(upd_a, {"u": 3}),
+    ]
+    steps = plan(batch)
+    shown = [(s.statement, s.params) if isinstance(s, _Many) else s for s in steps]
+    assert shown == [
+        (ins, [{"u": 1}, {"u": 2}]),  # the order-free inserts first, as one executemany
+        (upd_a, [{"u": 0}, {"u": 1}, {"u": 2}]),  # a run of one statement, merged
+        other,
+        (upd_b, [{"u": 1}]),
+        (upd_a, [{"u": 3}]),  # not merged across another write: that write may touch its row
+    ]
+
+
+async def test_rows_are_stored_as_executemany_with_their_updates_after_their_inserts(tmp_path: Path) -> None:
+    engine = make_engine(make_settings(tmp_path))
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql("CREATE TABLE q (uid TEXT PRIMARY KEY, state TEXT NOT NULL)")
+            await conn.exec_driver_sql("INSERT INTO q VALUES ('old', 'kept')")
+        q = sa.table("q", sa.column("uid"), sa.column("state"))
+        ins = sqlite.insert(q).on_conflict_do_nothing(index_elements=["uid"])
+        upd = sa.update(q).where(q.c.uid == sa.bindparam("b_uid")).values(state=sa.bindparam("s"))
+        async with WriteQueue(engine, linger=600, name="test").running() as writes:
+            writes.put(Row(ins, {"uid": "a", "state": "waiting"}, first=True))
+            writes.put(Row(upd, {"b_uid": "a", "s": "answered"}))
+            writes.put(Row(ins, {"uid": "old", "state": "overwritten?"}, first=True))
+            writes.put(Row(ins, {"uid": "b", "state": "waiting"}, first=True), key="b")
+            writes.put(Row(upd, {"b_uid": "b", "s": "abandoned"}))
+            await writes.drain()
+            assert writes.batches == 1
+        async with engine.connect() as conn:
+            rows = dict((await conn.exec_driver_sql("SELECT uid, state FROM q")).all())
+        assert rows == {"old": "kept", "a": "answered", "b": "abandoned"}
     finally:
         await engine.dispose()
