@@ -5,11 +5,13 @@ asked, never for writes queued after; a bad write loses only itself."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from hotline.db.batch import Row, WriteQueue, _Many, plan
 from hotline.db.engine import make_engine
@@ -23,87 +25,78 @@ def _insert(x: int):  # type: ignore[no-untyped-def]
     return write
 
 
+@pytest.fixture
+async def engine(tmp_path: Path) -> AsyncIterator[AsyncEngine]:
+    """A database with one table t of numbers, as the writes below fill it."""
+    engine = make_engine(make_settings(tmp_path))
+    async with engine.begin() as conn:
+        await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
+    yield engine
+    await engine.dispose()
+
+
 async def _rows(engine: object) -> list[int]:
     async with engine.connect() as conn:  # type: ignore[attr-defined]
         return [r[0] for r in (await conn.exec_driver_sql("SELECT x FROM t ORDER BY id")).all()]
 
 
-async def test_a_reader_waits_for_its_row_and_for_nothing_queued_after(tmp_path: Path) -> None:
-    engine = make_engine(make_settings(tmp_path))
-    try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
-        async with WriteQueue(engine, linger=0.05, name="test").running() as writes:
-            writes.put(_insert(1), key="call-1")
-            writes.put(_insert(2))
-            await writes.settled("call-1")
-            assert await _rows(engine) == [1, 2]  # one batch: the row asked for, and its neighbour
-            assert writes.batches == 1
-            await writes.settled("never-queued")  # nothing to wait for
+async def test_a_reader_waits_for_its_row_and_for_nothing_queued_after(engine: AsyncEngine) -> None:
+    async with WriteQueue(engine, linger=0.05, name="test").running() as writes:
+        writes.put(_insert(1), key="call-1")
+        writes.put(_insert(2))
+        await writes.settled("call-1")
+        assert await _rows(engine) == [1, 2]  # one batch: the row asked for, and its neighbour
+        assert writes.batches == 1
+        await writes.settled("never-queued")  # nothing to wait for
 
-            writes.put(_insert(3), key="call-3")
-            drained = asyncio.ensure_future(writes.drain())
-            await asyncio.sleep(0)
-            # A steady stream behind the reader does not hold it back.
-            last = 3
-            while not drained.done() and last < 200:
-                last += 1
-                writes.put(_insert(last))
-                await asyncio.sleep(0.01)
-            assert drained.done() and last < 200
-            assert 3 in await _rows(engine)
-        # Leaving the block stored everything queued, in order.
-        assert await _rows(engine) == list(range(1, last + 1))
-    finally:
-        await engine.dispose()
+        writes.put(_insert(3), key="call-3")
+        drained = asyncio.ensure_future(writes.drain())
+        await asyncio.sleep(0)
+        # A steady stream behind the reader does not hold it back.
+        last = 3
+        while not drained.done() and last < 200:
+            last += 1
+            writes.put(_insert(last))
+            await asyncio.sleep(0.01)
+        assert drained.done() and last < 200
+        assert 3 in await _rows(engine)
+    # Leaving the block stored everything queued, in order.
+    assert await _rows(engine) == list(range(1, last + 1))
 
 
-async def test_a_bad_write_loses_only_itself_and_still_settles_its_readers(tmp_path: Path) -> None:
-    engine = make_engine(make_settings(tmp_path))
-    try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
+async def test_a_bad_write_loses_only_itself_and_still_settles_its_readers(engine: AsyncEngine) -> None:
+    async def bad(conn: AsyncConnection) -> None:
+        await conn.exec_driver_sql("INSERT INTO t (x) VALUES (NULL)")
 
-        async def bad(conn: AsyncConnection) -> None:
-            await conn.exec_driver_sql("INSERT INTO t (x) VALUES (NULL)")
-
-        async with WriteQueue(engine, linger=0.05, name="test").running() as writes:
-            writes.put(_insert(1))
-            writes.put(bad, key="broken")
-            writes.put(_insert(2), key="call-2")
-            await asyncio.wait_for(writes.settled("broken"), 5)
-            await asyncio.wait_for(writes.settled("call-2"), 5)
-            assert await _rows(engine) == [1, 2]
-            assert writes.failures == 1
-    finally:
-        await engine.dispose()
+    async with WriteQueue(engine, linger=0.05, name="test").running() as writes:
+        writes.put(_insert(1))
+        writes.put(bad, key="broken")
+        writes.put(_insert(2), key="call-2")
+        await asyncio.wait_for(writes.settled("broken"), 5)
+        await asyncio.wait_for(writes.settled("call-2"), 5)
+        assert await _rows(engine) == [1, 2]
+        assert writes.failures == 1
 
 
-async def test_a_waiting_reader_sends_the_batch_without_the_linger(tmp_path: Path) -> None:
-    engine = make_engine(make_settings(tmp_path))
-    try:
-        async with engine.begin() as conn:
-            await conn.exec_driver_sql("CREATE TABLE t (id INTEGER PRIMARY KEY, x INTEGER NOT NULL)")
-        # A linger far past the test's deadlines: only a reader's hurry writes anything.
-        async with WriteQueue(engine, linger=600, name="test").running() as writes:
-            writes.put(_insert(1), key="call-1")
-            await asyncio.sleep(0.2)
-            assert writes.batches == 0 and await _rows(engine) == []  # nobody asked: it lingers
-            await asyncio.wait_for(writes.settled("call-1"), 10)
-            assert await _rows(engine) == [1]
+async def test_a_waiting_reader_sends_the_batch_without_the_linger(engine: AsyncEngine) -> None:
+    # A linger far past the test's deadlines: only a reader's hurry writes anything.
+    async with WriteQueue(engine, linger=600, name="test").running() as writes:
+        writes.put(_insert(1), key="call-1")
+        await asyncio.sleep(0.2)
+        assert writes.batches == 0 and await _rows(engine) == []  # nobody asked: it lingers
+        await asyncio.wait_for(writes.settled("call-1"), 10)
+        assert await _rows(engine) == [1]
 
-            writes.put(_insert(2))
-            await asyncio.sleep(0.2)
-            await asyncio.wait_for(writes.drain(), 10)
-            assert await _rows(engine) == [1, 2]
+        writes.put(_insert(2))
+        await asyncio.sleep(0.2)
+        await asyncio.wait_for(writes.drain(), 10)
+        assert await _rows(engine) == [1, 2]
 
-            # Asked for before the writer took the write: it still does not linger.
-            writes.put(_insert(3), key="call-3")
-            await asyncio.wait_for(writes.settled("call-3"), 10)
-            writes.put(_insert(4))
-        assert await _rows(engine) == [1, 2, 3, 4]  # the way out does not wait the linger either
-    finally:
-        await engine.dispose()
+        # Asked for before the writer took the write: it still does not linger.
+        writes.put(_insert(3), key="call-3")
+        await asyncio.wait_for(writes.settled("call-3"), 10)
+        writes.put(_insert(4))
+    assert await _rows(engine) == [1, 2, 3, 4]  # the way out does not wait the linger either
 
 
 def test_a_batch_merges_rows_of_one_statement_and_keeps_each_rows_writes_in_order() -> None:
