@@ -220,21 +220,23 @@ class Pbx:
         return proc.pid
 
     def wait_booted(self, proc: subprocess.Popen[bytes] | None = None) -> None:
-        from hotline.ami.boot import wait_fully_booted
+        from hotline.ami.boot import BootWait, wait_fully_booted
 
         def alive() -> bool:
             return proc.poll() is None if proc is not None else self.supervisor_pid() is not None
 
-        ok = asyncio.run(wait_fully_booted(self.settings.ami, self.settings.pbx.boot_timeout, alive))
-        if not ok:
-            with contextlib.suppress(Exception):
-                self.stop()
-            why = (
-                "exited during start-up"
-                if not alive()
-                else f"did not come up within {self.settings.pbx.boot_timeout:.0f} s"
-            )
-            raise PbxBootFailed(f"Asterisk {why}.\nLast lines of {self.paths.messages_log}:\n{self.log_tail()}")
+        seen = BootWait()
+        if asyncio.run(wait_fully_booted(self.settings.ami, self.settings.pbx.boot_timeout, alive, seen)):
+            return
+        # Judged before stop(), which ends the process either way.
+        why = (
+            "exited during start-up"
+            if not alive()
+            else f"did not come up within {self.settings.pbx.boot_timeout:.0f} s: {seen.describe()}"
+        )
+        with contextlib.suppress(Exception):
+            self.stop()
+        raise PbxBootFailed(f"Asterisk {why}.\nLast lines of {self.paths.messages_log}:\n{self.log_tail()}")
 
     def stop(self, timeout: float = 20.0) -> bool:
         pid = self.supervisor_pid()

@@ -135,6 +135,7 @@ def make_carrier(
             "sip_host": address,
             "sip_port": port,
             "sip_tls_port": hotline.pbx.sip_tls_port + offset,
+            "http_port": hotline.pbx.http_port + offset,
             "rtp_start": hotline.pbx.rtp_start + 100 * offset,
             "rtp_end": hotline.pbx.rtp_start + 100 * offset + 99,
             "templates": str(tmp / "templates"),

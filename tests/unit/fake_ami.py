@@ -17,6 +17,10 @@ class FakeAMI:
         self.actions: list[Message] = []
         self.logins = 0
         self.answer_pings = True
+        # What `core waitfullybooted` answers; None: it never answers.
+        self.booted_output: str | None = None
+        # Sent right after a login's reply (Asterisk's FullyBooted, say).
+        self.on_login = b""
         self._server: asyncio.base_events.Server | None = None
         self.port = 0
 
@@ -55,12 +59,18 @@ class FakeAMI:
                         writer.write(
                             f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n".encode()
                         )
+                        writer.write(self.on_login)
                     elif action == "filter":
                         writer.write(
                             f"Response: Success\r\nActionID: {aid}\r\nMessage: Filter Added Successfully\r\n\r\n".encode()
                         )
                     elif action == "ping" and self.answer_pings:
                         writer.write(f"Response: Success\r\nActionID: {aid}\r\nPing: Pong\r\n\r\n".encode())
+                    elif action == "command" and msg.get("Command") == "core waitfullybooted":
+                        if self.booted_output is not None:
+                            writer.write(
+                                f"Response: Success\r\nActionID: {aid}\r\nOutput: {self.booted_output}\r\n\r\n".encode()
+                            )
                     elif action == "fail":
                         writer.write(
                             f"Response: Error\r\nActionID: {aid}\r\nMessage: Permission denied\r\n\r\n".encode()
