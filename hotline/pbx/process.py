@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import signal
 import socket
@@ -22,27 +23,13 @@ import sys
 import time
 
 from hotline.config import Settings
-from hotline.errors import HotlineError
 from hotline.pbx import install, supervisor
+from hotline.pbx.errors import PbxBootFailed, PbxError, PbxNotInstalled, PbxNotRunning
 from hotline.pbx.paths import Paths
 from hotline.pbx.render import ensure_hold_music, render_config
 from hotline.pbx.supervisor import SupervisorState, descendant, read_state
 
-
-class PbxError(HotlineError):
-    error_id = "pbx-error"
-
-
-class PbxNotInstalled(PbxError):
-    error_id = "pbx-not-installed"
-
-
-class PbxBootFailed(PbxError):
-    error_id = "pbx-boot-failed"
-
-
-class PbxNotRunning(PbxError):
-    error_id = "pbx-not-running"
+log = logging.getLogger(__name__)
 
 
 class Pbx:
@@ -182,7 +169,19 @@ class Pbx:
             return ""
 
     def start(self, wait: bool = True, owner: str = "cli") -> int:
-        """Start the supervisor in its own session and wait for FullyBooted."""
+        """Start the supervisor in its own session and wait for FullyBooted.
+
+        An Asterisk still running but not booted by pbx.boot_timeout is
+        stopped and started once more before start() gives up."""
+        try:
+            return self._start_once(wait, owner)
+        except PbxBootFailed as exc:
+            if not exc.hung:
+                raise
+            log.warning("%s\nStarting it once more.", exc)
+            return self._start_once(wait, owner)
+
+    def _start_once(self, wait: bool, owner: str) -> int:
         if (pid := self.supervisor_pid()) is not None:
             return pid
         self.prepare()
@@ -228,15 +227,16 @@ class Pbx:
         seen = BootWait()
         if asyncio.run(wait_fully_booted(self.settings.ami, self.settings.pbx.boot_timeout, alive, seen)):
             return
-        # Judged before stop(), which ends the process either way.
-        why = (
-            "exited during start-up"
-            if not alive()
-            else f"did not come up within {self.settings.pbx.boot_timeout:.0f} s: {seen.describe()}"
-        )
+        hung = alive()  # judged before stop(), which ends the process either way
         with contextlib.suppress(Exception):
             self.stop()
-        raise PbxBootFailed(f"Asterisk {why}.\nLast lines of {self.paths.messages_log}:\n{self.log_tail()}")
+        why = f"did not come up within {self.settings.pbx.boot_timeout:.0f} s: {seen.describe()}"
+        failed = PbxBootFailed(
+            f"Asterisk {why if hung else 'exited during start-up'}.\n"
+            f"Last lines of {self.paths.messages_log}:\n{self.log_tail()}"
+        )
+        failed.hung = hung
+        raise failed
 
     def stop(self, timeout: float = 20.0) -> bool:
         pid = self.supervisor_pid()

@@ -16,7 +16,9 @@ from aiohttp.test_utils import TestServer
 
 from hotline.config import Settings
 from hotline.pbx.app import PBX_WATCH
+from hotline.pbx.errors import PbxBootFailed
 from hotline.pbx.process import Pbx, PbxError
+from tests.conftest import make_settings
 from tests.integration.helpers import eventually
 
 pytestmark = pytest.mark.pbx
@@ -110,3 +112,33 @@ async def test_asterisk_runs_with_the_hard_open_file_limit_and_health_counts_its
     files = body["pbx"]["files"]
     assert files["limit"] == int(soft_now) and 10 < files["open"] < files["limit"] and not files["near_limit"]
     assert [w for w in body["warnings"] if "文件" in w] == []  # (the calendar may warn of next year)
+
+
+def test_a_start_that_never_boots_is_tried_twice_and_leaves_nothing_running(
+    settings: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # No Asterisk boots in a hundredth of a second: both attempts time out
+    # with Asterisk still running, which is what a boot that hangs looks like.
+    offset = 60
+    slow = make_settings(
+        tmp_path,
+        ami={"port": settings.ami.port + offset},
+        agi={"port": settings.agi.port + offset},
+        pbx={
+            "sip_port": settings.pbx.sip_port + offset,
+            "sip_tls_port": settings.pbx.sip_tls_port + offset,
+            "http_port": settings.pbx.http_port + offset,
+            "rtp_start": 36000,
+            "rtp_end": 36099,
+            "boot_timeout": 0.01,
+        },
+    )
+    pbx = Pbx(slow)
+    with caplog.at_level("WARNING", logger="hotline.pbx.process"), pytest.raises(PbxBootFailed) as failed:
+        pbx.start()
+    assert failed.value.hung
+    assert "did not come up within" in str(failed.value)
+    assert [r.message.endswith("Starting it once more.") for r in caplog.records] == [True]
+    assert pbx.supervisor_pid() is None
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", slow.ami.port)) != 0, "AMI port still open after a failed start"
