@@ -219,6 +219,66 @@ _PATTERN = re.compile(r"^(_[0-9XZN\[\]\-]{1,30}\.?|[0-9]{2,20})$")
 _DELIVERED = re.compile(r"^\+?[0-9]{3,20}$")
 
 
+class EdgeNode(_Section):
+    """One Asterisk node behind the SIP edge, as the edge reaches it."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
+    host: str = Field(description="the node's SIP address (IPv4)")
+    sip_port: int = Field(5060, ge=1, le=65535)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _is_ip(value):
+            raise ValueError(f"{value!r} is not an IP address")
+        return value
+
+
+class EdgeSettings(_Section):
+    """Kamailio in front of several Asterisk nodes (DESIGN.md, "Past one
+    machine"). Off, the hotline is one node and carriers reach Asterisk."""
+
+    enabled: bool = False
+    host: str = Field(default_factory=_loopback_default)
+    sip_port: int = Field(5070, ge=1, le=65535)
+    instance_dir: Path = Field(Path("var/edge"), description="rendered config, logs, control socket")
+    binary: Path = Path("/usr/sbin/kamailio")
+    modules: Path = Path("/usr/lib/x86_64-linux-gnu/kamailio/modules")
+    nodes: list[EdgeNode] = Field(default_factory=list)
+    # Networks that may send calls to the edge (the carriers'); trunks[].match
+    # and the nodes are added. Everything else gets 403.
+    sip_networks: list[str] = Field(default_factory=lambda: ["127.0.0.0/8"])
+    # Every node is asked (SIP OPTIONS) each probe_seconds; one that misses
+    # probe_misses in a row gets no new calls until it answers again.
+    probe_seconds: int = Field(1, ge=1, le=60)
+    probe_misses: int = Field(2, ge=1, le=10)
+    # A node that has not answered an INVITE at all within this many ms is
+    # passed over for the next one, so the caller is not lost to a dead node.
+    invite_timeout_ms: int = Field(2000, ge=500, le=30000)
+    boot_timeout: float = Field(15.0, gt=0, le=300)
+
+    @field_validator("host")
+    @classmethod
+    def _edge_host(cls, value: str) -> str:
+        if not _is_ip(value):
+            raise ValueError(f"{value!r} is not an IP address")
+        return value
+
+    @field_validator("sip_networks")
+    @classmethod
+    def _edge_networks(cls, value: list[str]) -> list[str]:
+        return [_network(n) for n in value]
+
+    @model_validator(mode="after")
+    def _nodes_unique(self) -> EdgeSettings:
+        names = [n.name for n in self.nodes]
+        if len(set(names)) != len(names):
+            raise ValueError("edge.nodes: names must be unique")
+        if self.enabled and not self.nodes:
+            raise ValueError("edge.enabled needs at least one node in edge.nodes")
+        return self
+
+
 class Trunk(_Section):
     """A carrier's SIP trunk (or a gateway's). Listed in order of preference:
     outbound calls take the first one that is up."""
@@ -974,6 +1034,7 @@ class Settings(BaseSettings):
     carmove: CarMoveSettings = Field(default_factory=CarMoveSettings)
     briefings: BriefingSettings = Field(default_factory=BriefingSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)
+    edge: EdgeSettings = Field(default_factory=EdgeSettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -998,6 +1059,8 @@ class Settings(BaseSettings):
         names = [t.name for t in self.trunks]
         if len(set(names)) != len(names):
             raise ValueError("trunks: names must be unique")
+        if self.edge.enabled and "edge" in names:
+            raise ValueError("trunks: 'edge' is the name of the SIP edge's own trunk")
         ours = {self.hotline_number, *self.legacy_numbers, *self.carmove.pool}
         if {self.hotline_number, *self.legacy_numbers} & set(self.carmove.pool):
             raise ValueError("carmove.pool: a pool number is the hotline's own number")
@@ -1015,10 +1078,21 @@ class Settings(BaseSettings):
         return dict(trunk.numbers) or {n: n for n in (self.hotline_number, *self.legacy_numbers, *self.carmove.pool)}
 
     @property
+    def node_trunks(self) -> list[Trunk]:
+        """The trunks this node's Asterisk has: the carriers', and with an edge
+        in front, the edge as one more trunk known by address (listed last:
+        outbound calls prefer a carrier)."""
+        if not self.edge.enabled:
+            return list(self.trunks)
+        e = self.edge
+        edge = Trunk(name="edge", host=e.host, port=e.sip_port, match=[e.host], qualify_seconds=5)
+        return [*self.trunks, edge]
+
+    @property
     def carrier_networks(self) -> list[str]:
         """Where carriers send from: their match networks and IP hosts (the SIP
         ACL admits them; the SIP guard never blocks them)."""
-        nets = [net for t in self.trunks for net in (*t.match, *([f"{t.host}/32"] if _is_ip(t.host) else []))]
+        nets = [net for t in self.node_trunks for net in (*t.match, *([f"{t.host}/32"] if _is_ip(t.host) else []))]
         return list(dict.fromkeys(nets))
 
     @property

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from hotline.cli import users
+from hotline.cli import edge, users
 from hotline.cli.commands import (
     cmd_config_show,
     cmd_db_upgrade,
@@ -85,6 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     validate.set_defaults(func=cmd_ivr_validate)
 
     users.register(sub)
+    edge.register(sub)
 
     rec = sub.add_parser("recordings", help="call recordings").add_subparsers(dest="sub", required=True)
     purge = rec.add_parser("purge", help="delete recordings older than recordings.retention_days")

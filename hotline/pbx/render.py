@@ -38,7 +38,7 @@ def context(settings: Settings) -> dict[str, object]:
     seats = [{"name": name, "password": secrets["seat_passwords"][name]} for name in settings.seats.names()]
     monitors = [{"name": n, "password": secrets["monitor_passwords"][n]} for n in settings.seats.monitor_names()]
     trunks = []
-    for trunk in settings.trunks:
+    for trunk in settings.node_trunks:
         password = trunk_password(settings, trunk)
         if trunk.registration and not password:
             raise RenderError(
@@ -55,7 +55,7 @@ def context(settings: Settings) -> dict[str, object]:
     external = settings.pbx.public_address if settings.pbx.public_address != settings.pbx.sip_host else ""
     return {
         "trunks": trunks,
-        "trunk_numbers": {t.name: settings.trunk_numbers(t) for t in settings.trunks},
+        "trunk_numbers": {t.name: settings.trunk_numbers(t) for t in settings.node_trunks},
         "acl_permit": permit,
         "sip_bind": settings.pbx.sip_host,
         "external": external,

@@ -1,0 +1,1 @@
+"""The SIP edge: Kamailio in front of the Asterisk nodes (DESIGN.md, "Past one machine")."""

@@ -1,0 +1,73 @@
+"""Render kamailio-conf/ into the edge's configuration folder."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import jinja2
+
+from hotline.config import Settings
+from hotline.errors import HotlineError
+
+SHIPPED_TEMPLATES = Path(__file__).resolve().parent.parent.parent / "kamailio-conf"
+
+
+class EdgeRenderError(HotlineError):
+    error_id = "edge-render-failed"
+
+
+def edge_numbers(settings: Settings) -> list[str]:
+    """The numbers the edge hands to the nodes: the hotline's, the legacy
+    ones and the car-moving pool (as the nodes' edge trunk takes them)."""
+    return list(dict.fromkeys((settings.hotline_number, *settings.legacy_numbers, *settings.carmove.pool)))
+
+
+def allowed_networks(settings: Settings) -> list[str]:
+    nodes = [f"{n.host}/32" for n in settings.edge.nodes]
+    return list(dict.fromkeys(settings.edge.sip_networks + settings.carrier_networks + nodes))
+
+
+def dispatcher_list(settings: Settings) -> str:
+    """Kamailio's dispatcher.list: set 1 holds every node, duid its name."""
+    lines = ["# set destination flags priority attributes"]
+    lines += [f"1 sip:{n.host}:{n.sip_port} 0 0 duid={n.name}" for n in settings.edge.nodes]
+    return "\n".join(lines) + "\n"
+
+
+def render_edge(settings: Settings, etc: Path, run: Path, installed_at: Path | None = None) -> list[Path]:
+    """Write kamailio.cfg and dispatcher.list into etc; returns them.
+
+    installed_at: where Kamailio will read them, when not from etc itself."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(SHIPPED_TEMPLATES)),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        autoescape=False,
+    )
+    etc.mkdir(parents=True, exist_ok=True)
+    os.chmod(etc, 0o700)
+    ctx = {
+        "edge": settings.edge,
+        "numbers": "|".join(edge_numbers(settings)),
+        "allowed": ",".join(allowed_networks(settings)),
+        "rpc_socket": str(run / "rpc.sock"),
+        "dispatcher_list": str((installed_at or etc) / "dispatcher.list"),
+    }
+    try:
+        texts = {
+            "kamailio.cfg": env.get_template("kamailio.cfg").render(**ctx),
+            "dispatcher.list": dispatcher_list(settings),
+        }
+    except jinja2.TemplateError as exc:
+        raise EdgeRenderError(f"kamailio.cfg: {exc}") from exc
+    written = []
+    for name, text in texts.items():
+        out = etc / name
+        tmp = out.with_name(name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, out)
+        written.append(out)
+    return written

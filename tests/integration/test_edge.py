@@ -1,0 +1,205 @@
+"""The SIP edge: Kamailio in front of two Asterisk nodes, on loopback.
+
+Node A is the session's PBX (reloaded with the edge as its trunk), node B a
+second bundled Asterisk; a carrier (one more Asterisk) sends citizens' calls
+to the edge, which spreads them over the nodes that answer its probes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import time
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import Settings
+from hotline.edge.process import Edge
+from hotline.pbx.process import Pbx
+from tests.conftest import make_settings
+from tests.integration.carrier import Carrier, make_carrier
+from tests.integration.conftest import connected_client
+from tests.integration.helpers import Recorder, eventually
+
+pytestmark = pytest.mark.pbx
+
+OFFSET = 50
+EDGE_HOST = "127.0.0.4"
+NODE_B_HOST = "127.0.0.5"
+
+
+def edge_section(settings: Settings, tmp: Path) -> dict[str, object]:
+    return {
+        "enabled": True,
+        "host": EDGE_HOST,
+        "sip_port": settings.pbx.sip_port + 30 + OFFSET,
+        "instance_dir": str(tmp / "edge"),
+        "nodes": [
+            {"name": "a", "host": settings.pbx.sip_host, "sip_port": settings.pbx.sip_port},
+            {"name": "b", "host": NODE_B_HOST, "sip_port": settings.pbx.sip_port + OFFSET},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def cluster(
+    pbx: Pbx, settings: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Edge, Settings, Pbx]]:
+    """Node A (the session's PBX, reloaded with the edge), node B, the edge."""
+    tmp = tmp_path_factory.mktemp("cluster")
+    edge = edge_section(settings, tmp)
+    node_a = Settings.model_validate(settings.model_dump() | {"edge": edge})
+    node_b = make_settings(
+        tmp / "b",
+        ami={"port": settings.ami.port + OFFSET},
+        agi={"port": settings.agi.port + OFFSET},
+        pbx={
+            "sip_host": NODE_B_HOST,
+            "sip_port": settings.pbx.sip_port + OFFSET,
+            "sip_tls_port": settings.pbx.sip_tls_port + OFFSET,
+            "http_port": settings.pbx.http_port + OFFSET,
+            # The carrier's media ports are 37000-37099 (make_carrier, offset 70).
+            "rtp_start": 38000,
+            "rtp_end": 38099,
+        },
+        edge=edge,
+    )
+    b = Pbx(node_b)
+    b.start()
+    Pbx(node_a).reload()
+    kamailio = Edge(node_a)
+    kamailio.start()
+    try:
+        yield kamailio, node_b, b
+    finally:
+        kamailio.stop()
+        b.stop()
+        Pbx(settings).reload()
+
+
+@pytest.fixture(scope="module")
+def carrier(cluster: tuple[Edge, Settings, Pbx], tmp_path_factory: pytest.TempPathFactory) -> Iterator[Carrier]:
+    """A carrier whose calls for 12345 go to the edge."""
+    edge = cluster[0].settings.edge
+    toward_edge = cluster[0].settings.model_copy(
+        update={"pbx": cluster[0].settings.pbx.model_copy(update={"sip_host": edge.host, "sip_port": edge.sip_port})}
+    )
+    c = make_carrier(
+        tmp_path_factory.mktemp("edge-carrier"),
+        toward_edge,
+        name="e",
+        address="127.0.0.3",
+        offset=OFFSET + 20,
+        mode="address",
+    )
+    c.start()
+    yield c
+    c.stop()
+
+
+@pytest.fixture
+async def clients(
+    cluster: tuple[Edge, Settings, Pbx], carrier: Carrier, ami: AMIClient
+) -> AsyncIterator[tuple[AMIClient, AMIClient, AMIClient]]:
+    b = await connected_client(cluster[1], name="node-b")
+    c = await connected_client(carrier.settings, name="carrier")
+    try:
+        yield ami, b, c
+    finally:
+        for client in (c, ami, b):
+            if client.connected:
+                await client.command("channel request hangup all")
+        await b.close()
+        await c.close()
+
+
+async def edge_calls(client: AMIClient) -> int:
+    """Calls a node holds from the edge (its trunk 'edge')."""
+    if not client.connected:
+        return 0
+    chans = await client.command("core show channels concise")
+    return sum(1 for line in chans.splitlines() if line.startswith("PJSIP/edge-"))
+
+
+async def citizen_calls(carrier_ami: AMIClient, carrier: Carrier, number: str = "12345") -> None:
+    await carrier_ami.action(
+        "Originate",
+        Channel=f"PJSIP/{number}@{carrier.account}",
+        Context="carrier-caller",
+        Exten="s",
+        Priority=1,
+        CallerID="<13800138000>",
+        Async="true",
+    )
+
+
+async def both_up(edge: Edge) -> bool:
+    return {n.name: n.up for n in edge.nodes()} == {"a": True, "b": True}
+
+
+async def test_calls_spread_over_the_nodes_and_a_dead_node_gets_none(
+    cluster: tuple[Edge, Settings, Pbx], carrier: Carrier, clients: tuple[AMIClient, AMIClient, AMIClient]
+) -> None:
+    edge, node_b, b = cluster
+    a_ami, b_ami, carrier_ami = clients
+    await eventually(lambda: both_up(edge), timeout=15)
+
+    # Round robin: four calls, two on each node.
+    for _ in range(4):
+        await citizen_calls(carrier_ami, carrier)
+    await eventually(lambda: _counts(a_ami, b_ami, (2, 2)), timeout=20)
+    await carrier_ami.command("channel request hangup all")
+    await eventually(lambda: _counts(a_ami, b_ami, (0, 0)), timeout=15)
+
+    # Node B dies hard (its supervisor and Asterisk with it).
+    killed = time.monotonic()
+    supervisor = b.supervisor_pid()
+    assert supervisor is not None
+    os.killpg(supervisor, signal.SIGKILL)
+    await eventually(lambda: not b_ami.connected, timeout=10)
+    # Two calls made at once, before the probes have noticed: round robin
+    # sends one of them to B, whose silence passes it on to A. Neither is lost.
+    for _ in range(2):
+        await citizen_calls(carrier_ami, carrier)
+    await eventually(lambda: _counts(a_ami, b_ami, (2, 0)), timeout=20)
+    dead = f"node sip:{NODE_B_HOST}:{node_b.pbx.sip_port} did not answer; marked down"
+    assert dead in edge.log_tail(400)
+    await eventually(lambda: not {n.name: n.up for n in edge.nodes()}["b"], timeout=10)
+    print(f"\nnode B killed -> marked down at the edge in {time.monotonic() - killed:.1f} s")
+    for _ in range(2):
+        await citizen_calls(carrier_ami, carrier)
+    await eventually(lambda: _counts(a_ami, b_ami, (4, 0)), timeout=20)
+    await carrier_ami.command("channel request hangup all")
+    await eventually(lambda: _counts(a_ami, b_ami, (0, 0)), timeout=15)
+
+    # B comes back: the edge finds it by its probes and gives it calls again.
+    await asyncio.to_thread(b.start)
+    back = await connected_client(node_b, name="node-b-again")
+    try:
+        await eventually(lambda: both_up(edge), timeout=15)
+        for _ in range(2):
+            await citizen_calls(carrier_ami, carrier)
+        await eventually(lambda: _counts(a_ami, back, (1, 1)), timeout=20)
+    finally:
+        await carrier_ami.command("channel request hangup all")
+        await back.close()
+
+
+async def test_the_edge_refuses_numbers_that_are_not_the_hotlines(
+    cluster: tuple[Edge, Settings, Pbx], carrier: Carrier, clients: tuple[AMIClient, AMIClient, AMIClient]
+) -> None:
+    a_ami, b_ami, carrier_ami = clients
+    seen = Recorder(carrier_ami)
+    await citizen_calls(carrier_ami, carrier, number="110")
+    reply = await seen.wait_for(ev.OriginateResponse, lambda e: True, timeout=15)
+    assert reply.response == "Failure"
+    assert (await edge_calls(a_ami), await edge_calls(b_ami)) == (0, 0)
+    await eventually(lambda: "for 110 from 127.0.0.3 refused: not a hotline number" in cluster[0].log_tail(200))
+
+
+async def _counts(a: AMIClient, b: AMIClient, want: tuple[int, int]) -> bool:
+    return (await edge_calls(a), await edge_calls(b)) == want

@@ -1,0 +1,104 @@
+"""The SIP edge's configuration: what it renders, what Kamailio accepts, what the nodes get."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from hotline.config import ConfigError, Settings
+from hotline.configfile import load
+from hotline.edge.nodes import parse_dispatcher_list
+from hotline.edge.render import dispatcher_list, render_edge
+from hotline.pbx.render import context
+
+NODES = [{"name": "a", "host": "10.0.0.11", "sip_port": 5060}, {"name": "b", "host": "10.0.0.12"}]
+
+
+def clustered(tmp_path: Path, **edge: object) -> Settings:
+    return load(
+        None,
+        state_dir=str(tmp_path / "state"),
+        edge={"enabled": True, "host": "10.0.0.10", "sip_port": 5070, "nodes": NODES, **edge},
+        trunks=[{"name": "telecom", "host": "192.0.2.7", "match": ["192.0.2.0/28"]}],
+    )
+
+
+def test_the_dispatcher_list_names_every_node(tmp_path: Path) -> None:
+    text = dispatcher_list(clustered(tmp_path))
+    assert text.splitlines()[1:] == ["1 sip:10.0.0.11:5060 0 0 duid=a", "1 sip:10.0.0.12:5060 0 0 duid=b"]
+
+
+def test_the_rendered_configuration_takes_the_numbers_and_networks_and_is_private(tmp_path: Path) -> None:
+    settings = clustered(tmp_path)
+    written = render_edge(settings, tmp_path / "etc", tmp_path / "run")
+    cfg = (tmp_path / "etc" / "kamailio.cfg").read_text()
+    assert "listen = udp:10.0.0.10:5070" in cfg
+    assert '"^(12345|12319|12369|12333)$"' in cfg
+    # Carriers and the nodes may send; the default loopback too.
+    assert '"127.0.0.0/8,192.0.2.0/28,192.0.2.7/32,10.0.0.10/32,10.0.0.11/32,10.0.0.12/32"' in cfg
+    assert all(p.stat().st_mode & 0o077 == 0 for p in written)
+
+
+@pytest.mark.skipif(shutil.which("kamailio") is None, reason="kamailio not installed")
+def test_kamailio_accepts_the_rendered_configuration(tmp_path: Path) -> None:
+    settings = clustered(tmp_path, host="127.0.0.1")
+    render_edge(settings, tmp_path / "etc", tmp_path / "run")
+    done = subprocess.run(
+        ["kamailio", "-c", "-f", str(tmp_path / "etc" / "kamailio.cfg")], capture_output=True, text=True, timeout=30
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_each_node_gets_the_edge_as_a_trunk_known_by_address(tmp_path: Path) -> None:
+    ctx = context(clustered(tmp_path))
+    trunks = {t.name: t for t in ctx["trunks"]}  # type: ignore[attr-defined]
+    assert list(trunks) == ["telecom", "edge"]
+    assert trunks["edge"].host == "10.0.0.10" and trunks["edge"].port == 5070
+    assert trunks["edge"].match == ["10.0.0.10/32"]
+    assert ctx["trunk_numbers"]["edge"]["12345"] == "12345"  # type: ignore[index]
+    assert "10.0.0.10/32" in ctx["acl_permit"]  # type: ignore[operator]
+
+
+def test_one_node_without_an_edge_has_no_edge_trunk(tmp_path: Path) -> None:
+    settings = load(None, state_dir=str(tmp_path / "state"))
+    assert [t.name for t in settings.node_trunks] == []
+
+
+def test_bad_edge_settings_are_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="at least one node"):
+        load(None, state_dir=str(tmp_path), edge={"enabled": True})
+    with pytest.raises(ConfigError, match="names must be unique"):
+        load(None, state_dir=str(tmp_path), edge={"nodes": [NODES[0], NODES[0]]})
+    with pytest.raises(ConfigError, match="not an IP address"):
+        load(None, state_dir=str(tmp_path), edge={"nodes": [{"name": "a", "host": "node-a.example"}]})
+    with pytest.raises(ValidationError, match="edge's own trunk"):
+        clustered(tmp_path).model_validate(
+            clustered(tmp_path).model_dump()
+            | {"trunks": [{"name": "edge", "host": "192.0.2.9", "match": ["192.0.2.9"]}]}
+        )
+
+
+def test_dispatcher_state_is_read_into_typed_nodes() -> None:
+    answer = {
+        "NRSETS": 1,
+        "RECORDS": [
+            {
+                "SET": {
+                    "ID": 1,
+                    "TARGETS": [
+                        {"DEST": {"URI": "sip:10.0.0.11:5060", "FLAGS": "AP", "ATTRS": {"DUID": "a"}}},
+                        {"DEST": {"URI": "sip:10.0.0.12:5060", "FLAGS": "IP", "ATTRS": {"DUID": "b"}}},
+                        {"DEST": "garbage"},
+                    ],
+                }
+            },
+            {"SET": {"ID": 2, "TARGETS": [{"DEST": {"URI": "sip:x", "FLAGS": "AX"}}]}},
+        ],
+    }
+    nodes = parse_dispatcher_list(answer)
+    assert [(n.name, n.up) for n in nodes] == [("a", True), ("b", False)]
+    assert parse_dispatcher_list(None) == [] and parse_dispatcher_list({"RECORDS": "x"}) == []
