@@ -621,3 +621,29 @@ class Briefing(Base):
     created_by: Mapped[str] = mapped_column(String(64), default="")
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     pdf: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class ClusterTerm(Base):
+    """The one row of the cluster's leadership: the current term (epoch) and
+    who holds it. A new leader raises the epoch; a decision holds this row
+    (FOR SHARE) while it checks that its term is still the current one."""
+
+    __tablename__ = "cluster_term"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(Integer, default=0)
+    node: Mapped[str] = mapped_column(String(32), default="")
+    since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ClusterDecision(Base):
+    """Every cluster-wide decision, once: (kind, key) is unique, so the same
+    decision cannot be made twice, by two leaders or by one leader twice."""
+
+    __tablename__ = "cluster_decisions"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(128))
+    epoch: Mapped[int] = mapped_column(Integer, index=True)
+    node: Mapped[str] = mapped_column(String(32))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

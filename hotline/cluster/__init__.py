@@ -1,0 +1,1 @@
+"""Several controllers on one PostgreSQL: who leads, and decisions made once."""
