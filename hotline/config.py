@@ -279,6 +279,18 @@ class EdgeSettings(_Section):
         return self
 
 
+class ClusterSettings(_Section):
+    """Several controllers on one PostgreSQL database, one per node: one of
+    them leads and makes the cluster-wide decisions (hotline/cluster/)."""
+
+    # This controller's node name; empty: a single node, which always leads.
+    node: str = Field("", pattern=r"^([a-z][a-z0-9-]{0,30})?$")
+    # Followers try for the lead this often; the leader checks its database
+    # connection this often and steps down when it goes unanswered.
+    poll_seconds: float = Field(1.0, gt=0, le=60)
+    heartbeat_seconds: float = Field(1.0, gt=0, le=60)
+
+
 class Trunk(_Section):
     """A carrier's SIP trunk (or a gateway's). Listed in order of preference:
     outbound calls take the first one that is up."""
@@ -1035,6 +1047,7 @@ class Settings(BaseSettings):
     briefings: BriefingSettings = Field(default_factory=BriefingSettings)
     public: PublicSettings = Field(default_factory=PublicSettings)
     edge: EdgeSettings = Field(default_factory=EdgeSettings)
+    cluster: ClusterSettings = Field(default_factory=ClusterSettings)
 
     @field_validator("legacy_numbers")
     @classmethod
@@ -1059,6 +1072,8 @@ class Settings(BaseSettings):
         names = [t.name for t in self.trunks]
         if len(set(names)) != len(names):
             raise ValueError("trunks: names must be unique")
+        if self.cluster.node and not self.database.url.startswith("postgresql"):
+            raise ValueError("cluster.node: several controllers share one PostgreSQL database (database.url)")
         if self.edge.enabled and "edge" in names:
             raise ValueError("trunks: 'edge' is the name of the SIP edge's own trunk")
         ours = {self.hotline_number, *self.legacy_numbers, *self.carmove.pool}

@@ -39,6 +39,7 @@ from hotline.carmove.app import carmove_ctx
 from hotline.channels import api as channels_api
 from hotline.channels import public as public_api
 from hotline.channels.app import channels_ctx
+from hotline.cluster.app import FENCE, cluster_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.batch import WriteQueue
@@ -202,6 +203,8 @@ async def health(request: web.Request) -> web.Response:
         # Refused: sessions without the dialplan's key or a live channel.
         "fastagi": {"active_sessions": app[FASTAGI].active_sessions, "refused": app[FASTAGI].sessions_refused},
         "ivr": {"flow_version": flow.version if flow else None},
+        # With several controllers: this one's node, and whether it leads.
+        "cluster": cluster.as_dict() if (cluster := app[FENCE].view()) else None,
     }
     return web.json_response(body, status=200 if body["status"] == "ok" else 503)
 
@@ -221,6 +224,7 @@ def create_app(
     app[STARTED] = time.monotonic()
     app[CLOCK] = clock or (lambda: dt.datetime.now(dt.timezone.utc))
     app.cleanup_ctx.append(db_ctx)
+    app.cleanup_ctx.append(cluster_ctx)
     app.cleanup_ctx.append(ivr_ctx)
     app.cleanup_ctx.append(ami_ctx)
     app.cleanup_ctx.append(pbx_ctx)

@@ -15,7 +15,9 @@ from sqlalchemy import select
 
 from hotline.briefings import render
 from hotline.briefings.periods import KIND_TEXT, Kind
+from hotline.briefings.schedule import BriefingSchedule
 from hotline.briefings.service import Briefings
+from hotline.cluster.app import FENCE
 from hotline.db.models import Briefing
 from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
@@ -47,6 +49,7 @@ class TooManyBriefings(HotlineError):
 # Briefings made on demand, per user: each costs seconds of CPU in child
 # processes and is kept in the archive.
 MADE = web.AppKey("briefings_made", RateLimit)
+SCHEDULE = web.AppKey("briefing_schedule", BriefingSchedule)
 
 
 async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -59,9 +62,10 @@ async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[BRIEFINGS] = svc
     app[MADE] = RateLimit(app[SETTINGS].briefings.on_demand_per_hour)
-    svc.start()
+    schedule = app[SCHEDULE] = BriefingSchedule(svc, app[FENCE])
+    schedule.start()
     yield
-    await svc.close()
+    await schedule.close()
 
 
 def _summary(b: Briefing, tz: dt.tzinfo) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """Making briefings: read the period's tickets, find the hot topics and draw
-the PDF in child processes, keep the result in the archive; and the
-schedule that makes the daily, weekly and monthly ones by themselves."""
+the PDF in child processes, keep the result in the archive. The schedule
+that makes them by themselves is briefings/schedule.py."""
 
 from __future__ import annotations
 
@@ -21,11 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.briefings import compose, render
 from hotline.briefings.facts import read_facts
-from hotline.briefings.periods import KIND_TEXT, Kind, Period, containing, due, next_run
+from hotline.briefings.periods import KIND_TEXT, Kind, Period, containing
 from hotline.config import Settings
 from hotline.db.models import Briefing, Ticket, TicketEvent, User
 from hotline.errors import HotlineError
-from hotline.tasks import TaskSet
 from hotline.tickets.categories import CategoryTree
 
 log = logging.getLogger(__name__)
@@ -62,8 +61,6 @@ class Briefings:
         self.cache_dir = Path(settings.state_dir) / "cache"
         # One briefing at a time: each runs two children of tens of megabytes.
         self._one = asyncio.Lock()
-        self._tasks = TaskSet("briefings")
-        self.checks = 0  # passes of the schedule: each made whatever was due
 
     # -- periods ---------------------------------------------------------------------------------
     def _bounds(self, first: dt.date, after: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -76,7 +73,15 @@ class Briefings:
         return containing(kind, day)
 
     # -- making one ------------------------------------------------------------------------------
-    async def make(self, period: Period, by: str = "", scheduled: bool = False) -> Briefing:
+    async def make(
+        self,
+        period: Period,
+        by: str = "",
+        scheduled: bool = False,
+        before_commit: Callable[[AsyncSession], Awaitable[None]] | None = None,
+    ) -> Briefing:
+        """before_commit runs in the transaction that keeps the briefing (the
+        schedule's cluster-wide decision); what it raises keeps nothing."""
         async with self._one:
             if scheduled:
                 async with self.sessions() as db:
@@ -103,6 +108,8 @@ class Briefings:
             )
             async with self.sessions() as db:
                 db.add(row)
+                if before_commit is not None:
+                    await before_commit(db)
                 try:
                     await db.commit()
                 except IntegrityError:  # another controller made the scheduled one meanwhile
@@ -265,35 +272,6 @@ class Briefings:
             )
             raise BriefingFailed(f"简报生成失败（{module.rsplit('.', 1)[-1]}），详见服务日志")
         return out.result()
-
-    # -- the schedule ------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self.cfg.schedule:
-            self._tasks.spawn(self._schedule(), name="briefing-schedule")
-
-    async def close(self) -> None:
-        await self._tasks.close(grace=0.0)
-
-    async def run_due(self) -> list[Briefing]:
-        """Make the scheduled briefings that are due and not yet made."""
-        at = dt.time.fromisoformat(self.cfg.at)
-        made = []
-        for p in due(self.clock().astimezone(self.tz).replace(tzinfo=None), at):
-            made.append(await self.make(p, scheduled=True))
-        return made
-
-    async def _schedule(self) -> None:
-        at = dt.time.fromisoformat(self.cfg.at)
-        while True:
-            try:
-                await self.run_due()
-            except Exception:  # a bad night must not stop tomorrow's briefing
-                log.exception("scheduled briefing failed; trying again within the hour")
-            self.checks += 1
-            now = self.clock().astimezone(self.tz)
-            wait = (next_run(now.replace(tzinfo=None), at) - now.replace(tzinfo=None)).total_seconds()
-            # Looked at hourly at least: the clock may be changed, a failure retried.
-            await asyncio.sleep(min(max(wait, 1.0), 3600.0))
 
 
 def _line(item: object) -> bytes:

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from hotline import accounts
 from hotline.ami.client import AMIClient
-from hotline.briefings.api import BRIEFINGS
+from hotline.briefings.api import SCHEDULE
 from hotline.config import Settings
 from hotline.db.models import Briefing, Ticket, TicketEvent
 from hotline.roles import Role
@@ -269,7 +269,7 @@ async def test_the_schedule_makes_each_due_briefing_once(pbx: object, settings: 
             assert got == keys, (restart, got)
             if restart:
                 # The second start's schedule looked at what was due, found it made: still one each.
-                await eventually(lambda: server.app[BRIEFINGS].checks >= 1, timeout=60)
+                await eventually(lambda: server.app[SCHEDULE].checks >= 1, timeout=60)
                 assert await scheduled(server) == keys
         finally:
             await server.close()
