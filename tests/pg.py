@@ -81,6 +81,28 @@ class PostgresServer:
             self.stop()
             raise RuntimeError(f"PostgreSQL for the tests did not start on 127.0.0.1:{self.port}:\n{tail}") from None
 
+    def restart(self) -> None:
+        """A fast restart, as an operator's would be: open connections are cut."""
+        assert self.bindir is not None
+        subprocess.run(
+            [
+                *self._as,
+                str(self.bindir / "pg_ctl"),
+                "-D",
+                str(self.data),
+                "-l",
+                str(self.base / "server.log"),
+                "-m",
+                "fast",
+                "-w",
+                "-t",
+                "60",
+                "restart",
+            ],
+            check=True,
+            capture_output=True,
+        )
+
     def stop(self) -> None:
         if self.bindir is not None and self.data.exists():
             subprocess.run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zoneinfo
 from collections.abc import AsyncIterator
 
 from aiohttp import web
@@ -9,8 +10,10 @@ from prometheus_client import Gauge
 
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
+from hotline.cluster.presence import Presence
 from hotline.metrics import METRICS
-from hotline.web.keys import SETTINGS
+from hotline.seatmap.api import HUB
+from hotline.web.keys import AMI, KEEPER, SESSIONS, SETTINGS
 
 FENCE = web.AppKey("fence", Fence)
 
@@ -39,3 +42,27 @@ async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await leadership.close()
+
+
+async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The nodes on the seat map: after the seat map's own context."""
+    s = app[SETTINGS]
+    if not s.cluster.node:
+        yield
+        return
+    keeper = app[KEEPER]
+    presence = Presence(
+        app[SESSIONS],
+        s.cluster.node,
+        app[FENCE],
+        lambda: app[AMI].connected and keeper.mirror.synced,
+        s.cluster.heartbeat_seconds,
+        zoneinfo.ZoneInfo(s.ivr.timezone),
+    )
+    hub = app[HUB]
+    presence.subscribe(lambda nodes: hub.set_nodes([n.as_dict() for n in nodes]))
+    presence.start()
+    try:
+        yield
+    finally:
+        await presence.close()

@@ -48,7 +48,11 @@ def make_engine(settings: Settings, *, own_checkpoints: bool = False) -> AsyncEn
         "pool_size": settings.database.pool_size,
         "max_overflow": settings.database.max_overflow,
     }
-    if url.startswith("sqlite"):
+    if not url.startswith("sqlite"):
+        # A PostgreSQL server restarted or failed over leaves dead connections
+        # in the pool: each is tested (one round trip) before it is handed out.
+        kwargs["pool_pre_ping"] = True
+    else:
         path = url.split(":///", 1)[-1]
         if path and path != ":memory:":
             _private_sqlite_file(Path(path))

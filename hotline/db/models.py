@@ -647,3 +647,16 @@ class ClusterDecision(Base):
     epoch: Mapped[int] = mapped_column(Integer, index=True)
     node: Mapped[str] = mapped_column(String(32))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ClusterNode(Base):
+    """Each controller's heartbeat, written with the database's clock (so the
+    machines' clocks never matter): a node not seen for a few heartbeats is
+    down on every seat map."""
+
+    __tablename__ = "cluster_nodes"
+    node: Mapped[str] = mapped_column(String(32), primary_key=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    leading: Mapped[bool] = mapped_column(Boolean, default=False)
+    pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)

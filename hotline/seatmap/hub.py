@@ -70,6 +70,7 @@ class SeatMapHub:
         self.supervision: Any = None  # who listens to whom (seatmap/supervision.py)
         self.adherence: dict[str, Any] | None = None  # the roster against who is logged in
         self.plan: dict[str, Any] | None = None  # the contingency plan running
+        self.nodes: list[dict[str, Any]] = []  # the cluster's nodes (cluster/presence.py); none on one node
         acd.subscribe(self._changed.set)
         if pbx is not None:
             pbx.subscribe(self._changed.set)
@@ -86,6 +87,12 @@ class SeatMapHub:
         view = {"running": plan, "suggested": suggested or []}
         if view != self.plan:
             self.plan = view
+            self._changed.set()
+
+    def set_nodes(self, nodes: list[dict[str, Any]]) -> None:
+        """The cluster's nodes, up or down, and which leads (cluster/app.py)."""
+        if nodes != self.nodes:
+            self.nodes = nodes
             self._changed.set()
 
     def set_adherence(self, adherence: dict[str, Any]) -> None:
@@ -139,6 +146,7 @@ class SeatMapHub:
         view["header"]["spies"] = self._spies()
         view["header"]["adherence"] = self.adherence
         view["header"]["plan"] = self.plan
+        view["header"]["nodes"] = self.nodes
         return view
 
     def _trunks(self) -> list[dict[str, Any]]:
@@ -198,6 +206,7 @@ class SeatMapHub:
         head["spies"] = self._spies()
         head["adherence"] = self.adherence
         head["plan"] = self.plan
+        head["nodes"] = self.nodes
         if head != self.view["header"]:
             d["header"] = self.view["header"] = head
         seats = self._changed_seats()

@@ -14,6 +14,7 @@ from typing import Any
 
 from aiohttp import web
 
+from hotline.db.outage import database_unavailable
 from hotline.errors import HotlineError
 from hotline.identity import Identity
 from hotline.roles import Role
@@ -115,7 +116,14 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return web.json_response(body, status=exc.status)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
-    except Exception:
+    except Exception as exc:
+        if database_unavailable(exc):
+            # Nothing was acknowledged: the caller may simply try again.
+            log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)
+            body = {"error_id": "database-unavailable", "message": "数据库暂时不可用，请稍后重试", "details": {}}
+            resp = web.json_response(body, status=503, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+            resp.headers["Retry-After"] = "2"
+            return resp
         # A bug, not the caller's fault: logged with its traceback here, and
         # the caller gets a fixed id instead of aiohttp's bare text page.
         log.exception("unhandled error on %s %s", request.method, request.path)

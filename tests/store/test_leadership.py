@@ -7,6 +7,7 @@ import asyncio
 import subprocess
 import sys
 import time
+import zoneinfo
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from hotline.cluster.decisions import AlreadyDecided, NotLeader, decide
+from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
+from hotline.cluster.presence import Presence
 from hotline.db.migrate import upgrade_async
 from hotline.db.models import ClusterDecision
 from tests.conftest import ROOT, make_settings
@@ -125,3 +128,22 @@ async def test_a_new_term_waits_for_a_decision_in_flight(url: str, sessions: asy
         assert not b.leading
     await eventually(lambda: b.leading, timeout=10)
     await b.close()
+
+
+async def test_every_node_sees_every_heartbeat_and_a_silent_node_goes_down(
+    url: str, sessions: async_sessionmaker[AsyncSession]
+) -> None:
+    tz = zoneinfo.ZoneInfo("Asia/Shanghai")
+    a = Presence(sessions, "a", Fence(), lambda: True, every=0.2, tz=tz)
+    b = Presence(sessions, "b", Fence(), lambda: False, every=0.2, tz=tz)
+    await a.beat()
+    seen = await b.beat()
+    assert [(n.node, n.up, n.pbx_up, n.last_seen) for n in seen] == [("a", True, True, None), ("b", True, False, None)]
+    await asyncio.sleep(0.7)  # a is silent for more than three heartbeats
+    seen = await b.beat()
+    down = seen[0]
+    assert (down.node, down.up, down.leading) == ("a", False, False)
+    assert down.last_seen is not None and down.last_seen_text == down.last_seen.astimezone(tz).strftime("%H:%M:%S")
+    # a comes back: up again on b's next look.
+    await a.beat()
+    assert [n.up for n in await b.beat()] == [True, True]
