@@ -81,6 +81,37 @@ class PostgresServer:
             self.stop()
             raise RuntimeError(f"PostgreSQL for the tests did not start on 127.0.0.1:{self.port}:\n{tail}") from None
 
+    def start_standby_of(self, primary: PostgresServer) -> None:
+        """This server as a streaming standby of primary (pg_basebackup -R)."""
+        assert self.bindir is not None
+        if self._as:
+            shutil.chown(self.base, "postgres", "postgres")
+        subprocess.run(
+            [*self._as, str(self.bindir / "pg_basebackup"), "-h", "127.0.0.1", "-p", str(primary.port), "-U", "hotline"]
+            + ["-D", str(self.data), "-R", "-X", "stream", "-c", "fast"],
+            check=True,
+            capture_output=True,
+        )
+        self._pg_ctl("start")
+
+    def promote(self) -> None:
+        """What an operator's failover tooling does to a standby."""
+        self._pg_ctl("promote")
+
+    def crash(self) -> None:
+        """The server's machine fails: stopped at once, its folder kept."""
+        self._pg_ctl("stop", "-m", "immediate")
+
+    def _pg_ctl(self, *args: str) -> None:
+        assert self.bindir is not None
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
+        subprocess.run(
+            [*self._as, str(self.bindir / "pg_ctl"), "-D", str(self.data), "-l", str(self.base / "server.log")]
+            + ["-w", "-t", "60", "-o", options, *args],
+            check=True,
+            capture_output=True,
+        )
+
     def restart(self) -> None:
         """A fast restart, as an operator's would be: open connections are cut."""
         assert self.bindir is not None
