@@ -255,6 +255,11 @@ class EdgeSettings(_Section):
     # A node that has not answered an INVITE at all within this many ms is
     # passed over for the next one, so the caller is not lost to a dead node.
     invite_timeout_ms: int = Field(2000, ge=500, le=30000)
+    # A source that is neither a node nor a carrier and sends more than
+    # flood_requests in flood_seconds is dropped for flood_block_seconds.
+    flood_requests: int = Field(30, ge=5, le=100_000)
+    flood_seconds: int = Field(2, ge=1, le=60)
+    flood_block_seconds: int = Field(300, ge=10, le=86400)
     boot_timeout: float = Field(15.0, gt=0, le=300)
 
     @field_validator("host")

@@ -28,6 +28,12 @@ def allowed_networks(settings: Settings) -> list[str]:
     return list(dict.fromkeys(settings.edge.sip_networks + settings.carrier_networks + nodes))
 
 
+def trusted_networks(settings: Settings) -> list[str]:
+    """Nodes and carriers: never counted as a flood (a carrier at its peak is not an attack)."""
+    nodes = [f"{n.host}/32" for n in settings.edge.nodes]
+    return list(dict.fromkeys(settings.carrier_networks + nodes))
+
+
 def dispatcher_list(settings: Settings) -> str:
     """Kamailio's dispatcher.list: set 1 holds every node, duid its name."""
     lines = ["# set destination flags priority attributes"]
@@ -51,6 +57,7 @@ def render_edge(settings: Settings, etc: Path, run: Path, installed_at: Path | N
         "edge": settings.edge,
         "numbers": "|".join(edge_numbers(settings)),
         "allowed": ",".join(allowed_networks(settings)),
+        "trusted": ",".join(trusted_networks(settings)),
         "rpc_socket": str(run / "rpc.sock"),
         "dispatcher_list": str((installed_at or etc) / "dispatcher.list"),
     }

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -204,3 +205,72 @@ async def test_the_edge_refuses_numbers_that_are_not_the_hotlines(
 
 async def _counts(a: AMIClient, b: AMIClient, want: tuple[int, int]) -> bool:
     return (await edge_calls(a), await edge_calls(b)) == want
+
+
+async def test_calls_in_progress_outlive_a_restart_of_the_edge(
+    cluster: tuple[Edge, Settings, Pbx], carrier: Carrier, clients: tuple[AMIClient, AMIClient, AMIClient]
+) -> None:
+    edge = cluster[0]
+    a_ami, b_ami, carrier_ami = clients
+    await eventually(lambda: both_up(edge), timeout=15)
+    for _ in range(2):
+        await citizen_calls(carrier_ami, carrier)
+    await eventually(lambda: _total(a_ami, b_ami, 2), timeout=20)
+    before = (await edge_calls(a_ami), await edge_calls(b_ami))
+    await asyncio.to_thread(edge.stop)
+    await asyncio.to_thread(edge.start)
+    await asyncio.sleep(2)
+    # The edge keeps no call state: the calls went on without it.
+    assert (await edge_calls(a_ami), await edge_calls(b_ami)) == before
+    await eventually(lambda: both_up(edge), timeout=15)
+    await citizen_calls(carrier_ami, carrier)
+    await eventually(lambda: _total(a_ami, b_ami, 3), timeout=20)
+    # The citizens hang up: each BYE finds its node through the new edge.
+    await carrier_ami.command("channel request hangup all")
+    await eventually(lambda: _total(a_ami, b_ami, 0), timeout=15)
+
+
+async def _total(a: AMIClient, b: AMIClient, want: int) -> bool:
+    return await edge_calls(a) + await edge_calls(b) == want
+
+
+def _flood(edge: Edge, source: str, count: int) -> int:
+    """count OPTIONS from source as fast as a scanner sends them; the replies it got."""
+    e = edge.settings.edge
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        port = sock.getsockname()[1]
+        for n in range(count):
+            msg = (
+                f"OPTIONS sip:{e.host}:{e.sip_port} SIP/2.0\r\n"
+                f"Via: SIP/2.0/UDP {source}:{port};branch=z9hG4bK-flood-{n}\r\n"
+                f"From: <sip:scan@{source}>;tag=f{n}\r\nTo: <sip:{e.host}>\r\n"
+                f"Call-ID: flood-{n}@{source}\r\nCSeq: 1 OPTIONS\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n"
+            )
+            sock.sendto(msg.encode(), (e.host, e.sip_port))
+        sock.settimeout(1.0)
+        replies = 0
+        try:
+            while True:
+                sock.recv(4096)
+                replies += 1
+        except TimeoutError:
+            return replies
+
+
+async def test_a_flood_from_a_listed_network_is_dropped_and_carriers_still_get_through(
+    cluster: tuple[Edge, Settings, Pbx], carrier: Carrier, clients: tuple[AMIClient, AMIClient, AMIClient]
+) -> None:
+    edge = cluster[0]
+    a_ami, b_ami, carrier_ami = clients
+    await eventually(lambda: both_up(edge), timeout=15)
+    # 127.0.0.9 is on a listed network (loopback) but neither a node nor a carrier.
+    replies = await asyncio.to_thread(_flood, edge, "127.0.0.9", 300)
+    assert replies < 100, replies
+    print(f"\nflood of 300 OPTIONS: {replies} answered before the ban")
+    await eventually(lambda: "flood from 127.0.0.9: blocked for 300 s" in edge.log_tail(400))
+    assert await asyncio.to_thread(_flood, edge, "127.0.0.9", 5) == 0  # still blocked
+    # The carrier sends as much as it likes: its calls still reach the nodes.
+    for _ in range(2):
+        await citizen_calls(carrier_ami, carrier)
+    await eventually(lambda: _total(a_ami, b_ami, 2), timeout=20)
