@@ -13,6 +13,7 @@ from aiohttp import web
 from hotline.channels.api import DELIVERER, OUTBOX
 from hotline.channels.delivery import Deliverer
 from hotline.channels.outbox import QUEUED, Outbox
+from hotline.cluster.app import FENCE
 from hotline.config import PEERS
 from hotline.credentials import outbox_tokens, peer_secret
 from hotline.tickets import api as tickets_api
@@ -26,7 +27,10 @@ async def channels_ctx(app: web.Application) -> AsyncIterator[None]:
     outbox = Outbox(settings)
     tokens = await asyncio.to_thread(outbox_tokens, settings)
     peers = {p: await asyncio.to_thread(peer_secret, settings, p) for p in PEERS}
-    deliverer = Deliverer(settings, app[SESSIONS], tokens, peers)
+    fence = app[FENCE]
+    deliverer = Deliverer(settings, app[SESSIONS], tokens, peers, leading=lambda: fence.leading)
+    # A new leader sends at once what waited while nobody led.
+    fence.on_lead(deliverer.kick)
 
     async def on_move(m: TicketMove) -> None:
         await outbox.on_move(m.db, m.ticket, m.action, m.note, m.department_name, m.at)

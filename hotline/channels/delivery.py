@@ -12,6 +12,7 @@ import asyncio
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -47,8 +48,12 @@ class Deliverer:
         sessions: async_sessionmaker,
         tokens: dict[str, str],
         peer_secrets: dict[str, bytes] | None = None,
+        leading: Callable[[], bool] = lambda: True,
     ):
         self.settings = settings
+        # With several controllers only the leader sends, so a citizen gets
+        # each message once (cluster/fence.py); on one node always true.
+        self.leading = leading
         self.sessions = sessions
         self.delivered = 0
         self.failed_attempts = 0
@@ -81,7 +86,8 @@ class Deliverer:
             try:
                 while await self.round() == BATCH:
                     pass
-                wait = await self._until_due()
+                # A follower sleeps until it leads (kicked) or the idle poll.
+                wait = await self._until_due() if self.leading() else IDLE_POLL
             except Exception:
                 log.exception("outbox round failed; the next round retries")
                 wait = 1.0
@@ -94,6 +100,8 @@ class Deliverer:
         return IDLE_POLL if due is None else min(max(due - time.time(), 0.05), IDLE_POLL)
 
     async def round(self) -> int:
+        if not self.leading():
+            return 0
         now = time.time()
         async with self.sessions() as db:
             due = (

@@ -6,6 +6,7 @@ and each decision is checked against its term inside its own transaction."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -30,6 +31,11 @@ class Fence:
     @property
     def leading(self) -> bool:
         return self.leadership is None or self.leadership.leading
+
+    def on_lead(self, listener: Callable[[], None]) -> None:
+        """listener() each time this controller starts leading (never on one node)."""
+        if self.leadership is not None:
+            self.leadership.subscribe(lambda epoch: listener() if epoch is not None else None)
 
     async def decide(self, session: AsyncSession, kind: str, key: str) -> None:
         """Inside the decision's transaction; raises NotLeader or AlreadyDecided."""
