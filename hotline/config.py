@@ -294,6 +294,8 @@ class ClusterSettings(_Section):
     # connection this often and steps down when it goes unanswered.
     poll_seconds: float = Field(1.0, gt=0, le=60)
     heartbeat_seconds: float = Field(1.0, gt=0, le=60)
+    # `hotline cluster up`: the port of its private PostgreSQL's Unix socket.
+    local_pg_port: int = Field(5433, ge=1, le=65535)
 
 
 class Trunk(_Section):
