@@ -19,6 +19,9 @@ def register(sub: Any) -> None:
         func=cmd_start
     )
     edge.add_parser("stop", help="stop it").set_defaults(func=cmd_stop)
+    edge.add_parser("run", help="render, check and run Kamailio in the foreground (for systemd)").set_defaults(
+        func=cmd_run
+    )
     edge.add_parser("status", help="running or not, and each node as the edge sees it (JSON)").set_defaults(
         func=cmd_status
     )
@@ -35,6 +38,16 @@ def cmd_start(args: argparse.Namespace) -> int:
     e = edge.settings.edge
     print(f"edge running (pid {pid}); SIP udp:{e.host}:{e.sip_port}, {len(e.nodes)} node(s)")
     return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import os
+
+    from hotline.edge.process import Edge
+
+    argv = Edge(settings_of(args)).prepared_argv()
+    sys.stdout.flush()
+    os.execv(argv[0], argv)  # Kamailio replaces this process: systemd supervises it directly
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

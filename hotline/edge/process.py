@@ -74,9 +74,8 @@ class Edge:
         if done.returncode != 0:
             raise EdgeError("kamailio.cfg does not load:\n" + (done.stderr or done.stdout)[-3000:])
 
-    def start(self) -> int:
-        if (pid := self.pid()) is not None:
-            return pid
+    def prepared_argv(self) -> list[str]:
+        """Render, check, and the command line that runs Kamailio in the foreground."""
         self.render()
         self.check()
         e = self.settings.edge
@@ -91,6 +90,12 @@ class Edge:
         argv += ["-m", "64", "-M", "8"]
         if os.geteuid() == 0:
             argv += ["-u", self.settings.service_user, "-g", self.settings.service_user]
+        return argv
+
+    def start(self) -> int:
+        if (pid := self.pid()) is not None:
+            return pid
+        argv = self.prepared_argv()
         log = open(self.log, "ab")
         proc = subprocess.Popen(
             argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True

@@ -102,3 +102,15 @@ def test_dispatcher_state_is_read_into_typed_nodes() -> None:
     nodes = parse_dispatcher_list(answer)
     assert [(n.name, n.up) for n in nodes] == [("a", True), ("b", False)]
     assert parse_dispatcher_list(None) == [] and parse_dispatcher_list({"RECORDS": "x"}) == []
+
+
+def test_the_systemd_unit_runs_a_command_the_cli_has() -> None:
+    from hotline.cli import build_parser
+
+    unit = (Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "hotline-edge.service").read_text()
+    exec_start = next(line for line in unit.splitlines() if line.startswith("ExecStart="))
+    words = exec_start.split()[1:]
+    assert words == ["edge", "run"]
+    args = build_parser().parse_args(words)
+    assert args.func.__name__ == "cmd_run"
+    assert "User=hotline" in unit and "Conflicts=kamailio.service" in unit
