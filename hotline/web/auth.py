@@ -114,9 +114,11 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             raise
         body = {"error_id": f"http-{exc.status}", "message": exc.reason, "details": {}}
         return web.json_response(body, status=exc.status)
-    except (asyncio.CancelledError, ConnectionResetError):
+    except asyncio.CancelledError:
         raise
     except Exception as exc:
+        if isinstance(exc, ConnectionResetError) and (request.transport is None or request.transport.is_closing()):
+            raise  # the caller went away: nobody to answer
         if database_unavailable(exc):
             # Nothing was acknowledged: the caller may simply try again.
             log.warning("database unavailable on %s %s: %s", request.method, request.path, type(exc).__name__)

@@ -21,6 +21,8 @@ def test_a_server_starting_or_gone_is_an_outage() -> None:
     assert database_unavailable(wrapped(pg.AdminShutdownError("terminating connection")))
     assert database_unavailable(OperationalError("SELECT 1", {}, Exception("server closed the connection")))
     assert database_unavailable(ConnectionRefusedError(111, "Connection refused"))
+    # asyncpg's connect lets this one through unwrapped while a server shuts down.
+    assert database_unavailable(ConnectionResetError(104, "Connect call failed ('127.0.0.1', 5432)"))
 
 
 def test_a_bug_is_not_an_outage() -> None:
