@@ -76,6 +76,8 @@ class Edge:
 
     def prepared_argv(self) -> list[str]:
         """Render, check, and the command line that runs Kamailio in the foreground."""
+        if not self.settings.edge.enabled:
+            raise EdgeError("the edge is off: set [edge] enabled = true and list its nodes ([[edge.nodes]])")
         self.render()
         self.check()
         e = self.settings.edge

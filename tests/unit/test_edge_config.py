@@ -114,3 +114,10 @@ def test_the_systemd_unit_runs_a_command_the_cli_has() -> None:
     args = build_parser().parse_args(words)
     assert args.func.__name__ == "cmd_run"
     assert "User=hotline" in unit and "Conflicts=kamailio.service" in unit
+
+
+def test_an_edge_that_is_off_says_so_instead_of_starting(tmp_path: Path) -> None:
+    from hotline.edge.process import Edge, EdgeError
+
+    with pytest.raises(EdgeError, match=r"set \[edge\] enabled = true"):
+        Edge(load(None, state_dir=str(tmp_path))).prepared_argv()
