@@ -219,19 +219,21 @@ _PATTERN = re.compile(r"^(_[0-9XZN\[\]\-]{1,30}\.?|[0-9]{2,20})$")
 _DELIVERED = re.compile(r"^\+?[0-9]{3,20}$")
 
 
+def _ip_address(value: str) -> str:
+    if not _is_ip(value):
+        raise ValueError(f"{value!r} is not an IP address")
+    return value
+
+
+_IPAddress = Annotated[str, AfterValidator(_ip_address)]
+
+
 class EdgeNode(_Section):
     """One Asterisk node behind the SIP edge, as the edge reaches it."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9-]{0,30}$")
-    host: str = Field(description="the node's SIP address (IPv4)")
+    host: _IPAddress = Field(description="the node's SIP address")
     sip_port: int = Field(5060, ge=1, le=65535)
-
-    @field_validator("host")
-    @classmethod
-    def _host(cls, value: str) -> str:
-        if not _is_ip(value):
-            raise ValueError(f"{value!r} is not an IP address")
-        return value
 
 
 class EdgeSettings(_Section):
@@ -239,7 +241,7 @@ class EdgeSettings(_Section):
     machine"). Off, the hotline is one node and carriers reach Asterisk."""
 
     enabled: bool = False
-    host: str = Field(default_factory=_loopback_default)
+    host: _IPAddress = Field(default_factory=_loopback_default)
     sip_port: int = Field(5070, ge=1, le=65535)
     instance_dir: Path = Field(Path("var/edge"), description="rendered config, logs, control socket")
     binary: Path = Path("/usr/sbin/kamailio")
@@ -261,13 +263,6 @@ class EdgeSettings(_Section):
     flood_seconds: int = Field(2, ge=1, le=60)
     flood_block_seconds: int = Field(300, ge=10, le=86400)
     boot_timeout: float = Field(15.0, gt=0, le=300)
-
-    @field_validator("host")
-    @classmethod
-    def _edge_host(cls, value: str) -> str:
-        if not _is_ip(value):
-            raise ValueError(f"{value!r} is not an IP address")
-        return value
 
     @field_validator("sip_networks")
     @classmethod

@@ -57,24 +57,7 @@ class PostgresServer:
                 check=True,
                 capture_output=True,
             )
-            subprocess.run(
-                [
-                    *self._as,
-                    str(self.bindir / "pg_ctl"),
-                    "-D",
-                    str(self.data),
-                    "-l",
-                    str(self.base / "server.log"),
-                    "-w",
-                    "-t",
-                    "60",
-                    "-o",
-                    f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1",
-                    "start",
-                ],
-                check=True,
-                capture_output=True,
-            )
+            self._pg_ctl("start")
         except subprocess.CalledProcessError as exc:
             log = self.base / "server.log"
             tail = log.read_text(errors="replace")[-1500:] if log.exists() else exc.stderr.decode(errors="replace")

@@ -4,44 +4,26 @@ made by the leader alone, each once, and a new leader finds them made."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.briefings.schedule import BriefingSchedule
 from hotline.briefings.service import Briefings
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
 from hotline.config import Settings
-from hotline.db.migrate import upgrade_async
 from hotline.db.models import ClusterDecision
 from hotline.reports.api import standards_from
 from hotline.tickets.categories import CategoryTree
 from tests.briefing_month import NOW
 from tests.conftest import make_settings
 from tests.integration.helpers import eventually
-from tests.pg import PostgresServer
 
 FAST = {"poll": 0.2, "heartbeat": 0.3}
 KEYS = ["daily:2026-11-24", "monthly:2026-10-01", "weekly:2026-11-16"]
-
-
-@pytest.fixture
-async def url(postgres: PostgresServer, tmp_path: Path) -> str:
-    url = await postgres.new_database()
-    await upgrade_async(make_settings(tmp_path, database={"url": url}))
-    return url
-
-
-@pytest.fixture
-async def sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(url)
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
 
 
 def schedule(settings: Settings, sessions: async_sessionmaker[AsyncSession], lead: Leadership) -> BriefingSchedule:

@@ -4,40 +4,22 @@ delivers the outbox, and a new leader sends what waited for it."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.channels.delivery import Deliverer
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
-from hotline.db.migrate import upgrade_async
 from hotline.db.models import OutboxMessage
 from tests.conftest import PG_PORT, make_settings
 from tests.integration.gateway_sim import GatewaySim
 from tests.integration.helpers import eventually
-from tests.pg import PostgresServer
 
 FAST = {"poll": 0.2, "heartbeat": 0.3}
 # Beside the session's ports, so the suite's own SMS gateway never collides.
 GATEWAY_PORT = PG_PORT + 2700
 TOKEN = "sms-gateway-token"
-
-
-@pytest.fixture
-async def url(postgres: PostgresServer, tmp_path: Path) -> str:
-    url = await postgres.new_database()
-    await upgrade_async(make_settings(tmp_path, database={"url": url}))
-    return url
-
-
-@pytest.fixture
-async def sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(url)
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
 
 
 async def queue(sessions: async_sessionmaker[AsyncSession], key: str) -> None:

@@ -8,38 +8,20 @@ import subprocess
 import sys
 import time
 import zoneinfo
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.cluster.decisions import AlreadyDecided, NotLeader, decide
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
 from hotline.cluster.presence import Presence
-from hotline.db.migrate import upgrade_async
 from hotline.db.models import ClusterDecision
-from tests.conftest import ROOT, make_settings
+from tests.conftest import ROOT
 from tests.integration.helpers import eventually
-from tests.pg import PostgresServer
 
 FAST = {"poll": 0.2, "heartbeat": 0.3}
-
-
-@pytest.fixture
-async def url(postgres: PostgresServer, tmp_path: Path) -> str:
-    url = await postgres.new_database()
-    await upgrade_async(make_settings(tmp_path, database={"url": url}))
-    return url
-
-
-@pytest.fixture
-async def sessions(url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_async_engine(url)
-    yield async_sessionmaker(engine, expire_on_commit=False)
-    await engine.dispose()
 
 
 async def test_exactly_one_leads_and_another_takes_over_when_it_stops(url: str) -> None:
