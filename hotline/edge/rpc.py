@@ -5,7 +5,6 @@ callers never read each other's answers."""
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
@@ -48,11 +47,6 @@ def _call(path: Path, method: str, params: list[Any], timeout: float) -> Any:
     if "error" in answer:
         raise EdgeRpcError(f"{method}: {answer['error']}")
     return answer.get("result")
-
-
-async def rpc(path: Path, method: str, *params: Any, timeout: float = 3.0) -> Any:
-    """One RPC; the blocking socket work runs off the event loop."""
-    return await asyncio.to_thread(_call, path, method, list(params), timeout)
 
 
 def rpc_sync(path: Path, method: str, *params: Any, timeout: float = 3.0) -> Any:
