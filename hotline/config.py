@@ -263,6 +263,16 @@ class EdgeSettings(_Section):
     flood_seconds: int = Field(2, ge=1, le=60)
     flood_block_seconds: int = Field(300, ge=10, le=86400)
     boot_timeout: float = Field(15.0, gt=0, le=300)
+    # Seat phones register here (Kamailio's registrar, their passwords read
+    # from the shared PostgreSQL database) and every node rings a seat through
+    # the edge, so a seat can take calls from any node. Off: seats register
+    # at their node's Asterisk, as on a single node.
+    registrar: bool = False
+    # The digest realm seat phones authenticate in.
+    realm: str = Field("hotline", pattern=r"^[a-z][a-z0-9.-]{0,62}$")
+    # Failed authentications from one address before it is dropped for
+    # flood_block_seconds (guessing seats' passwords).
+    auth_failures: int = Field(5, ge=1, le=1000)
 
     @field_validator("sip_networks")
     @classmethod
@@ -1076,6 +1086,8 @@ class Settings(BaseSettings):
             raise ValueError("trunks: names must be unique")
         if self.cluster.node and not self.database.url.startswith("postgresql"):
             raise ValueError("cluster.node: several controllers share one PostgreSQL database (database.url)")
+        if self.seats_at_edge and not self.database.url.startswith("postgresql"):
+            raise ValueError("edge.registrar: the edge reads seats' passwords from PostgreSQL (database.url)")
         if self.edge.enabled and "edge" in names:
             raise ValueError("trunks: 'edge' is the name of the SIP edge's own trunk")
         ours = {self.hotline_number, *self.legacy_numbers, *self.carmove.pool}
@@ -1104,6 +1116,11 @@ class Settings(BaseSettings):
         e = self.edge
         edge = Trunk(name="edge", host=e.host, port=e.sip_port, match=[e.host], qualify_seconds=5)
         return [*self.trunks, edge]
+
+    @property
+    def seats_at_edge(self) -> bool:
+        """Seat phones register at the SIP edge and nodes ring them through it."""
+        return self.edge.enabled and self.edge.registrar
 
     @property
     def carrier_networks(self) -> list[str]:

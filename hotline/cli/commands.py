@@ -4,11 +4,13 @@ database, seat phones and the terminal seat map."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import sys
 from pathlib import Path
 
 from hotline.cli.common import settings_of
+from hotline.config import Settings
 from hotline.configfile import masked, to_toml
 
 
@@ -101,7 +103,9 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 def cmd_seat_phone(args: argparse.Namespace) -> int:
     from hotline.seats.phone import linphone_xml, phone_details
 
-    details = phone_details(settings_of(args), args.seat)
+    settings = settings_of(args)
+    shared = asyncio.run(_edge_password(settings, args.seat)) if settings.seats_at_edge else None
+    details = phone_details(settings, args.seat, shared)
     if args.linphone:
         print(linphone_xml(details), end="")
     elif args.json:
@@ -109,6 +113,17 @@ def cmd_seat_phone(args: argparse.Namespace) -> int:
     else:
         print(details.text())
     return 0
+
+
+async def _edge_password(settings: Settings, seat: str) -> str | None:
+    from hotline.db.engine import make_engine, sessionmaker
+    from hotline.seats import edge_passwords
+
+    engine = make_engine(settings)
+    try:
+        return await edge_passwords.password(sessionmaker(engine), seat)
+    finally:
+        await engine.dispose()
 
 
 def cmd_seatmap(args: argparse.Namespace) -> int:

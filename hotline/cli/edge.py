@@ -45,9 +45,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from hotline.edge.process import Edge
 
-    argv = Edge(settings_of(args)).prepared_argv()
+    edge = Edge(settings_of(args))
+    argv = edge.prepared_argv()
     sys.stdout.flush()
-    os.execv(argv[0], argv)  # Kamailio replaces this process: systemd supervises it directly
+    os.execve(argv[0], argv, edge.environment())  # Kamailio replaces this process: systemd supervises it directly
 
 
 def cmd_stop(args: argparse.Namespace) -> int:

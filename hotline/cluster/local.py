@@ -20,6 +20,7 @@ from typing import Any
 
 from hotline.cluster.localpg import LocalPostgres
 from hotline.config import Settings
+from hotline.db.migrate import upgrade
 from hotline.edge.process import Edge
 from hotline.errors import HotlineError
 from hotline.pbx.process import Pbx
@@ -51,6 +52,7 @@ class LocalCluster:
             "host": EDGE_HOST,
             "sip_port": b.pbx.sip_port,
             "instance_dir": str(self.root / "edge"),
+            "registrar": True,
             "nodes": [{"name": n, "host": _address(k), "sip_port": b.pbx.sip_port} for k, n in enumerate(NODES)],
         }
         folder = self.root / f"node-{NODES[i]}"
@@ -81,6 +83,8 @@ class LocalCluster:
         say(f"PostgreSQL (private, Unix socket in {self.pg.folder})")
         self.pg.start()
         nodes = [self.node(i) for i in range(len(NODES))]
+        # The edge reads seats' passwords from the schema's tables from its start.
+        upgrade(nodes[0])
         for s in nodes:
             say(f"Asterisk node {s.cluster.node} on {s.pbx.sip_host}:{s.pbx.sip_port}")
             Pbx(s).start()

@@ -660,3 +660,14 @@ class ClusterNode(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     leading: Mapped[bool] = mapped_column(Boolean, default=False)
     pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SeatCredential(Base):
+    """A seat's SIP password while seats register at the SIP edge: one for the
+    whole cluster, read by the edge (view edge_subscriber) and by the desks
+    that hand it to the agent at the seat; rotated when the agent leaves."""
+
+    __tablename__ = "seat_credentials"
+    seat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    password: Mapped[str] = mapped_column(String(64))
+    changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

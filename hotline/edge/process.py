@@ -16,7 +16,7 @@ from pathlib import Path
 
 from hotline.config import Settings
 from hotline.edge.nodes import NodeState, parse_dispatcher_list
-from hotline.edge.render import render_edge
+from hotline.edge.render import libpq_environment, render_edge
 from hotline.edge.rpc import EdgeRpcError, rpc_sync
 from hotline.errors import HotlineError
 
@@ -94,13 +94,22 @@ class Edge:
             argv += ["-u", self.settings.service_user, "-g", self.settings.service_user]
         return argv
 
+    def environment(self) -> dict[str, str]:
+        """Kamailio's environment: ours, plus where the seats' passwords are."""
+        return {**os.environ, **libpq_environment(self.settings)}
+
     def start(self) -> int:
         if (pid := self.pid()) is not None:
             return pid
         argv = self.prepared_argv()
         log = open(self.log, "ab")
         proc = subprocess.Popen(
-            argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=self.environment(),
         )
         log.close()
         self._child = proc

@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import jinja2
+from sqlalchemy.engine import make_url
 
 from hotline.config import Settings
 from hotline.errors import HotlineError
@@ -24,8 +25,10 @@ def edge_numbers(settings: Settings) -> list[str]:
 
 
 def allowed_networks(settings: Settings) -> list[str]:
+    """Carriers, nodes, and with seats registered here the seats' networks."""
     nodes = [f"{n.host}/32" for n in settings.edge.nodes]
-    return list(dict.fromkeys(settings.edge.sip_networks + settings.carrier_networks + nodes))
+    seats = settings.pbx.sip_networks if settings.seats_at_edge else []
+    return list(dict.fromkeys(settings.edge.sip_networks + settings.carrier_networks + nodes + seats))
 
 
 def trusted_networks(settings: Settings) -> list[str]:
@@ -39,6 +42,42 @@ def dispatcher_list(settings: Settings) -> str:
     lines = ["# set destination flags priority attributes"]
     lines += [f"1 sip:{n.host}:{n.sip_port} 0 0 duid={n.name}" for n in settings.edge.nodes]
     return "\n".join(lines) + "\n"
+
+
+def database_names(settings: Settings) -> dict[str, str]:
+    """The user and database Kamailio's db_url names (the rest is libpq's environment)."""
+    if not settings.seats_at_edge:
+        return {"db_user": "", "db_name": ""}
+    url = make_url(settings.database_url)
+    return {"db_user": url.username or "", "db_name": url.database or ""}
+
+
+def libpq_environment(settings: Settings) -> dict[str, str]:
+    """Where Kamailio's PostgreSQL module connects, as libpq's variables:
+    the controllers' own database, by Unix socket folder or host, and with
+    several hosts plus target_session_attrs a promoted standby is found again."""
+    if not settings.seats_at_edge:
+        return {}
+    url = make_url(settings.database_url)
+    query = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in url.query.items()}
+    hosts: list[str] = []
+    ports: list[str] = []
+    for entry in query.get("host", ()) or ((url.host,) if url.host else ()):
+        # asyncpg's host=h:p; a Unix socket folder never has a colon.
+        host, _, port = entry.rpartition(":") if not entry.startswith("/") and ":" in entry else (entry, "", "")
+        hosts.append(host)
+        ports.append(port)
+    env = {}
+    if hosts:
+        env["PGHOST"] = ",".join(hosts)
+    default = query["port"][0] if "port" in query else str(url.port or "")
+    if any(ports) or default:
+        env["PGPORT"] = ",".join(p or default or "5432" for p in ports) if hosts else default
+    if url.password:
+        env["PGPASSWORD"] = url.password
+    if "target_session_attrs" in query:
+        env["PGTARGETSESSIONATTRS"] = query["target_session_attrs"][0]
+    return env
 
 
 def render_edge(settings: Settings, etc: Path, run: Path, installed_at: Path | None = None) -> list[Path]:
@@ -60,6 +99,11 @@ def render_edge(settings: Settings, etc: Path, run: Path, installed_at: Path | N
         "trusted": ",".join(trusted_networks(settings)),
         "rpc_socket": str(run / "rpc.sock"),
         "dispatcher_list": str((installed_at or etc) / "dispatcher.list"),
+        "nodes": ",".join(f"{n.host}/32" for n in settings.edge.nodes),
+        "seats": "|".join(settings.seats.names()),
+        # is_in_subnet needs at least one network: the edge's own address then.
+        "alert_only": ",".join(settings.sip_alert_only_networks or [f"{settings.edge.host}/32"]),
+        **database_names(settings),
     }
     try:
         texts = {

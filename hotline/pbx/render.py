@@ -68,6 +68,8 @@ def context(settings: Settings) -> dict[str, object]:
         "agi_key": settings.agi.key or secrets["agi_key"],
         "pbx": settings.pbx,
         "seats": seats,
+        # Seats registered at the SIP edge: this node rings them through it.
+        "seat_edge": f"{settings.edge.host}:{settings.edge.sip_port}" if settings.seats_at_edge else "",
         "monitors": monitors,
         "legacy_numbers": settings.legacy_numbers,
         "hotline_number": settings.hotline_number,

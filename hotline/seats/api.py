@@ -8,11 +8,12 @@ from aiohttp import web
 from hotline.acd.api import ACD, NotAtSeat
 from hotline.errors import HotlineError
 from hotline.roles import Role
+from hotline.seats import edge_passwords
 from hotline.seats.credentials import SeatCredentials
-from hotline.seats.phone import ProvisioningLinks, linphone_xml, phone_details
+from hotline.seats.phone import PhoneDetails, ProvisioningLinks, linphone_xml, phone_details
 from hotline.seats.webphone import SUBPROTOCOL, WebPhones, web_endpoint
 from hotline.web.auth import USER, allow
-from hotline.web.keys import SETTINGS
+from hotline.web.keys import SESSIONS, SETTINGS
 from hotline.web.login import COOKIE
 from hotline.web.origin import websocket
 
@@ -31,6 +32,14 @@ class LinkInvalid(HotlineError):
     status = 404
 
 
+async def _details(app: web.Application, seat: str) -> PhoneDetails:
+    """A seat's desk phone: with seats registered at the SIP edge, the
+    password is the one the edge checks (the same on every node)."""
+    settings = app[SETTINGS]
+    shared = await edge_passwords.password(app[SESSIONS], seat) if settings.seats_at_edge else None
+    return phone_details(settings, seat, shared)
+
+
 @allow(Role.AGENT, Role.LEAD)
 async def my_phone(request: web.Request) -> web.Response:
     who = request[USER].username
@@ -38,7 +47,7 @@ async def my_phone(request: web.Request) -> web.Response:
     if at is None:
         raise NotAtSeat("您还没有在任何座席登录")
     seat = at.name
-    details = phone_details(request.app[SETTINGS], seat)
+    details = await _details(request.app, seat)
     token = request.app[LINKS].issue(seat, who)
     body = details.as_dict() | {"provisioning_url": f"{request.scheme}://{request.host}/provision/{token}"}
     resp = web.json_response(body)
@@ -55,7 +64,7 @@ async def provision(request: web.Request) -> web.Response:
     if issued is None or at is None or at.name != issued[0]:
         raise LinkInvalid("配置链接无效、已使用或已过期，请在工作台重新获取")
     seat = issued[0]
-    xml = linphone_xml(phone_details(request.app[SETTINGS], seat))
+    xml = linphone_xml(await _details(request.app, seat))
     return web.Response(text=xml, content_type="application/xml", headers={"Cache-Control": "no-store"})
 
 

@@ -14,17 +14,18 @@ from hotline.seats.api import CREDENTIALS, WEBPHONES
 from hotline.seats.credentials import SeatCredentials
 from hotline.seats.webphone import PhoneGone, WebPhones
 from hotline.tasks import TaskSet
-from hotline.web.keys import AMI, SETTINGS
+from hotline.web.keys import AMI, SESSIONS, SETTINGS
 
 
 async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
     acd = app[acd_api.ACD]
-    creds = SeatCredentials(app[SETTINGS], app[AMI])
+    settings = app[SETTINGS]
+    creds = SeatCredentials(settings, app[AMI], app[SESSIONS] if settings.seats_at_edge else None)
 
     def holders() -> dict[str, str]:
         return {name: seat.agent for name, seat in acd.floor.seats.items()}
 
-    creds.start(holders())
+    await creds.start(holders())
     phones = app[WEBPHONES] = WebPhones(app[SETTINGS].pbx.http_port)
     phones.floor_changed(holders())
     sittings = [acd.floor.sittings]

@@ -28,10 +28,14 @@ import logging
 import secrets
 from collections.abc import Iterable, Mapping
 
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError, Connected
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets, write_secrets
+from hotline.seats import edge_passwords
 from hotline.tasks import TaskSet, wait_event
 
 log = logging.getLogger(__name__)
@@ -65,20 +69,28 @@ def left(before: Mapping[str, str], after: Mapping[str, str]) -> set[str]:
 
 
 class SeatCredentials:
-    def __init__(self, settings: Settings, client: AMIClient):
+    def __init__(self, settings: Settings, client: AMIClient, shared: async_sessionmaker[AsyncSession] | None = None):
+        """shared: the database the SIP edge reads seats' passwords from
+        (seats registered at the edge), kept equal to secrets.toml."""
         self.settings = settings
         self.client = client
+        self.shared = shared
         self.rotations = 0
         self._holders: dict[str, str] = {}  # seat -> the agent at it, as last seen
         self._pending: dict[str, str] = {}  # seat -> password stored, not yet in the PBX
+        self._shared_pending: dict[str, str] = {}  # the same, not yet where the edge reads it
         self._lock = asyncio.Lock()  # one writer of secrets.toml at a time
         self._wake = asyncio.Event()
         self._tasks = TaskSet("seat-credentials")
         self._rotating = TaskSet("seat-rotations")
         client.on(Connected, self._on_connected)
 
-    def start(self, holders: Mapping[str, str]) -> None:
+    async def start(self, holders: Mapping[str, str]) -> None:
         self._holders = {s: a for s, a in holders.items() if a}
+        if self.shared is not None:
+            seeded = await edge_passwords.seed(self.shared, ensure_secrets(self.settings)["seat_passwords"])
+            if seeded:
+                log.info("SIP: %d seats' passwords shared with the edge", seeded)
         self._tasks.spawn(self._run(), "seat-credentials")
 
     async def close(self) -> None:
@@ -103,6 +115,8 @@ class SeatCredentials:
         fresh = {s: secrets.token_urlsafe(12) for s in sorted(seats)}
         async with self._lock:
             await asyncio.to_thread(self._store, fresh)
+        if self.shared is not None:
+            self._shared_pending.update(fresh)
         self.rotations += len(fresh)
         self._pending.update(fresh)
         log.info("SIP password of %s rotated: its agent left", ", ".join(fresh))
@@ -112,6 +126,24 @@ class SeatCredentials:
         current = ensure_secrets(self.settings)
         current["seat_passwords"] = {**current.get("seat_passwords", {}), **fresh}
         write_secrets(self.settings, current)
+
+    async def _apply_shared(self) -> None:
+        if self.shared is None or not self._shared_pending:
+            return
+        batch = dict(self._shared_pending)
+        try:
+            await edge_passwords.store(self.shared, batch)
+        except (OSError, SQLAlchemyError) as exc:
+            # Kept pending and retried: until then the edge takes the old password.
+            log.error("SIP: the edge still has the old passwords of %s: %s", ", ".join(sorted(batch)), exc)
+            self._wake_soon()
+            return
+        for seat, password in batch.items():
+            if self._shared_pending.get(seat) == password:
+                del self._shared_pending[seat]
+
+    def _wake_soon(self) -> None:
+        asyncio.get_running_loop().call_later(2.0, self._wake.set)
 
     def _on_connected(self, _e: Connected) -> None:
         self._wake.set()
@@ -123,6 +155,7 @@ class SeatCredentials:
             await self._apply()
 
     async def _apply(self) -> None:
+        await self._apply_shared()
         if not self._pending or not self.client.connected:
             return
         batch = dict(self._pending)

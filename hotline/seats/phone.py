@@ -38,6 +38,7 @@ class PhoneDetails:
     fingerprint: str
     srtp: bool
     udp_port: int
+    realm: str = "asterisk"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -69,12 +70,30 @@ class PhoneDetails:
         return "\n".join(lines)
 
 
-def phone_details(settings: Settings, seat: str) -> PhoneDetails:
-    """A seat's phone, or a shift lead's monitoring phone (monitorNN)."""
+def phone_details(settings: Settings, seat: str, shared_password: str | None = None) -> PhoneDetails:
+    """A seat's phone, or a shift lead's monitoring phone (monitorNN).
+
+    shared_password: the seat's password where the SIP edge reads it, when
+    seats register at the edge (seats/edge_passwords.py)."""
     if seat in settings.seats.monitor_names():
         password = ensure_secrets(settings)["monitor_passwords"][seat]
     elif seat in settings.seats.names():
-        password = ensure_secrets(settings)["seat_passwords"][seat]
+        password = shared_password or ensure_secrets(settings)["seat_passwords"][seat]
+        if settings.seats_at_edge:
+            e = settings.edge
+            # The edge speaks UDP; media still flows between phone and node.
+            return PhoneDetails(
+                seat=seat,
+                server=e.host,
+                port=e.sip_port,
+                transport="udp",
+                user=seat,
+                password=password,
+                fingerprint=tls_files(settings).fingerprint(),
+                srtp=settings.pbx.srtp,
+                udp_port=e.sip_port,
+                realm=e.realm,
+            )
     else:
         raise UnknownSeat(f"没有座席或监听话机 {seat}")
     return PhoneDetails(
@@ -96,7 +115,7 @@ def linphone_xml(d: PhoneDetails) -> str:
     def entry(name: str, value: object) -> str:
         return f'    <entry name="{name}" overwrite="true">{escape(str(value))}</entry>'
 
-    proxy = f"<sip:{d.server}:{d.port};transport=tls>"
+    proxy = f"<sip:{d.server}:{d.port};transport={d.transport}>"
     identity = f'"{d.seat}" <sip:{d.user}@{d.server}>'
     return "\n".join(
         [
@@ -110,13 +129,13 @@ def linphone_xml(d: PhoneDetails) -> str:
             entry("reg_identity", identity),
             entry("reg_expires", 600),
             entry("reg_sendregister", 1),
-            entry("realm", "asterisk"),
+            entry("realm", d.realm),
             "  </section>",
             '  <section name="auth_info_0">',
             entry("username", d.user),
             entry("userid", d.user),
             entry("passwd", d.password),
-            entry("realm", "asterisk"),
+            entry("realm", d.realm),
             "  </section>",
             '  <section name="sip">',
             entry("default_proxy", 0),

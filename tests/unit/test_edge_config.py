@@ -12,16 +12,18 @@ from pydantic import ValidationError
 from hotline.config import ConfigError, Settings
 from hotline.configfile import load
 from hotline.edge.nodes import parse_dispatcher_list
-from hotline.edge.render import dispatcher_list, render_edge
+from hotline.edge.render import allowed_networks, dispatcher_list, libpq_environment, render_edge
 from hotline.pbx.render import context
+from hotline.seats.phone import linphone_xml, phone_details
 
 NODES = [{"name": "a", "host": "10.0.0.11", "sip_port": 5060}, {"name": "b", "host": "10.0.0.12"}]
 
 
-def clustered(tmp_path: Path, **edge: object) -> Settings:
+def clustered(tmp_path: Path, database: str = "", **edge: object) -> Settings:
     return load(
         None,
         state_dir=str(tmp_path / "state"),
+        database={"url": database},
         edge={"enabled": True, "host": "10.0.0.10", "sip_port": 5070, "nodes": NODES, **edge},
         trunks=[{"name": "telecom", "host": "192.0.2.7", "match": ["192.0.2.0/28"]}],
     )
@@ -121,3 +123,59 @@ def test_an_edge_that_is_off_says_so_instead_of_starting(tmp_path: Path) -> None
 
     with pytest.raises(EdgeError, match=r"set \[edge\] enabled = true"):
         Edge(load(None, state_dir=str(tmp_path))).prepared_argv()
+
+
+PG = "postgresql+asyncpg://hotline@/hotline?host=/srv/hotline/pg&port=5433"
+
+
+def with_seats(tmp_path: Path, url: str = PG, **edge: object) -> Settings:
+    return clustered(tmp_path, database=url, registrar=True, **edge)
+
+
+@pytest.mark.skipif(shutil.which("kamailio") is None, reason="kamailio not installed")
+def test_kamailio_accepts_the_registrar_configuration(tmp_path: Path) -> None:
+    settings = with_seats(tmp_path, host="127.0.0.1")
+    render_edge(settings, tmp_path / "etc", tmp_path / "run")
+    cfg = (tmp_path / "etc" / "kamailio.cfg").read_text()
+    assert 'modparam("auth_db", "db_url", "postgres://hotline@/hotline")' in cfg
+    assert '$rU =~ "^(seat01|seat02|' in cfg
+    done = subprocess.run(
+        ["kamailio", "-c", "-f", str(tmp_path / "etc" / "kamailio.cfg")], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def test_the_registrar_needs_postgresql(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="reads seats' passwords from PostgreSQL"):
+        with_seats(tmp_path, url="")
+
+
+@pytest.mark.parametrize(
+    ("url", "env"),
+    [
+        (PG, {"PGHOST": "/srv/hotline/pg", "PGPORT": "5433"}),
+        ("postgresql+asyncpg://hotline:s3cret@10.0.0.5:5432/hotline", {"PGHOST": "10.0.0.5", "PGPORT": "5432"}),
+        (
+            "postgresql+asyncpg://hotline@/hotline?host=10.0.0.20:5432&host=10.0.0.21:5433"
+            "&target_session_attrs=read-write",
+            {"PGHOST": "10.0.0.20,10.0.0.21", "PGPORT": "5432,5433", "PGTARGETSESSIONATTRS": "read-write"},
+        ),
+    ],
+)
+def test_the_edge_finds_the_controllers_database_as_libpq_does(tmp_path: Path, url: str, env: dict[str, str]) -> None:
+    got = libpq_environment(with_seats(tmp_path, url=url))
+    assert {k: v for k, v in got.items() if k != "PGPASSWORD"} == env
+    # A password goes in the environment, never into the rendered file.
+    assert got.get("PGPASSWORD") == ("s3cret" if "s3cret" in url else None)
+
+
+def test_nodes_ring_seats_at_the_edge_and_desks_point_phones_there(tmp_path: Path) -> None:
+    settings = with_seats(tmp_path)
+    assert context(settings)["seat_edge"] == "10.0.0.10:5070"
+    assert context(clustered(tmp_path))["seat_edge"] == ""
+    details = phone_details(settings, "seat01", "from-the-database")
+    assert (details.server, details.port, details.transport) == ("10.0.0.10", 5070, "udp")
+    assert details.password == "from-the-database" and details.realm == "hotline"
+    assert "&lt;sip:10.0.0.10:5070;transport=udp&gt;" in linphone_xml(details)
+    # Seats' networks may register at the edge; only then.
+    assert settings.pbx.sip_networks[0] in allowed_networks(settings)

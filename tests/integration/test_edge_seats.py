@@ -1,0 +1,255 @@
+"""Seats registered at the SIP edge: Kamailio is their registrar, reading
+their passwords from the shared PostgreSQL database, and every Asterisk node
+rings a seat through it, so a seat takes calls from any node.
+
+Node A is the session's PBX (reloaded with the edge), node B a second
+bundled Asterisk; phones are baresip, or raw REGISTERs where a test counts
+the edge's answers."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import socket
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import Settings
+from hotline.credentials import ensure_secrets
+from hotline.db.engine import make_engine, sessionmaker
+from hotline.db.migrate import upgrade
+from hotline.edge.process import Edge
+from hotline.pbx.process import Pbx
+from hotline.seats import edge_passwords
+from tests.conftest import make_settings
+from tests.integration.conftest import connected_client
+from tests.integration.helpers import Recorder, eventually
+from tests.integration.sip_phone import Baresip
+from tests.pg import PostgresServer
+
+pytestmark = pytest.mark.pbx
+
+OFFSET = 60
+EDGE_HOST = "127.0.0.20"
+NODE_B_HOST = "127.0.0.21"
+PHONE_HOST = "127.0.0.23"
+GUESSER = "127.0.0.24"
+
+
+@dataclass
+class Site:
+    edge: Edge
+    a: Settings
+    b: Settings
+    b_pbx: Pbx
+    sessions: async_sessionmaker[AsyncSession]
+
+
+def edge_section(settings: Settings, tmp: Path) -> dict[str, object]:
+    return {
+        "enabled": True,
+        "registrar": True,
+        "host": EDGE_HOST,
+        "sip_port": settings.pbx.sip_port + 30 + OFFSET,
+        "instance_dir": str(tmp / "edge"),
+        "nodes": [
+            {"name": "a", "host": settings.pbx.sip_host, "sip_port": settings.pbx.sip_port},
+            {"name": "b", "host": NODE_B_HOST, "sip_port": settings.pbx.sip_port + OFFSET},
+        ],
+    }
+
+
+@pytest.fixture(scope="module")
+def site_parts(
+    pbx: Pbx, settings: Settings, postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Edge, Settings, Settings, Pbx]]:
+    tmp = tmp_path_factory.mktemp("edge-seats")
+    url = asyncio.run(postgres.new_database())
+    common = {"edge": edge_section(settings, tmp), "database": {"url": url}, "seats": {"phones": "pjsip"}}
+    node_a = Settings.model_validate(settings.model_dump() | common)
+    node_b = make_settings(
+        tmp / "b",
+        ami={"port": settings.ami.port + OFFSET},
+        agi={"port": settings.agi.port + OFFSET},
+        pbx={
+            "sip_host": NODE_B_HOST,
+            "sip_port": settings.pbx.sip_port + OFFSET,
+            "sip_tls_port": settings.pbx.sip_tls_port + OFFSET,
+            "http_port": settings.pbx.http_port + OFFSET,
+            "rtp_start": 38200,
+            "rtp_end": 38299,
+        },
+        **common,
+    )
+    upgrade(node_a)  # the edge reads the schema's view from its start
+    b = Pbx(node_b)
+    b.start()
+    Pbx(node_a).reload()
+    edge = Edge(node_a)
+    edge.start()
+    try:
+        yield edge, node_a, node_b, b
+    finally:
+        edge.stop()
+        b.stop()
+        Pbx(settings).reload()
+
+
+@pytest.fixture
+async def site(site_parts: tuple[Edge, Settings, Settings, Pbx]) -> AsyncIterator[Site]:
+    edge, a, b, b_pbx = site_parts
+    engine = make_engine(a)
+    sessions = sessionmaker(engine)
+    # The seats' passwords as a controller shares them at its start.
+    await edge_passwords.seed(sessions, ensure_secrets(a)["seat_passwords"])
+    try:
+        yield Site(edge, a, b, b_pbx, sessions)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def nodes(site: Site, ami: AMIClient) -> AsyncIterator[tuple[AMIClient, AMIClient]]:
+    b = await connected_client(site.b, name="node-b")
+    try:
+        yield ami, b
+    finally:
+        for client in (ami, b):
+            if client.connected:
+                await client.command("channel request hangup all")
+        await b.close()
+
+
+def register(edge: Edge, source: str, seat: str, password: str, realm: str = "hotline") -> int | None:
+    """One REGISTER, answered to a digest challenge: the final status, None if the edge stays silent."""
+    e = edge.settings.edge
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((source, 0))
+        sock.settimeout(1.5)
+        port = sock.getsockname()[1]
+        uri = f"sip:{e.host}:{e.sip_port}"
+
+        def send(cseq: int, auth: str = "") -> str | None:
+            msg = (
+                f"REGISTER {uri} SIP/2.0\r\nVia: SIP/2.0/UDP {source}:{port};branch=z9hG4bK-r{cseq}-{port}\r\n"
+                f"From: <sip:{seat}@{e.host}>;tag=r{port}\r\nTo: <sip:{seat}@{e.host}>\r\n"
+                f"Call-ID: reg-{port}@{source}\r\nCSeq: {cseq} REGISTER\r\n"
+                f"Contact: <sip:{seat}@{source}:{port}>\r\nExpires: 60\r\nMax-Forwards: 70\r\n"
+                f"{auth}Content-Length: 0\r\n\r\n"
+            )
+            sock.sendto(msg.encode(), (e.host, e.sip_port))
+            try:
+                return sock.recv(4096).decode(errors="replace")
+            except TimeoutError:
+                return None
+
+        first = send(1)
+        if first is None:
+            return None
+        nonce = re.search(r'nonce="([^"]+)"', first)
+        if not first.startswith("SIP/2.0 401") or nonce is None:
+            return int(first.split()[1])
+        ha1 = hashlib.md5(f"{seat}:{realm}:{password}".encode()).hexdigest()
+        ha2 = hashlib.md5(f"REGISTER:{uri}".encode()).hexdigest()
+        response = hashlib.md5(f"{ha1}:{nonce[1]}:{ha2}".encode()).hexdigest()
+        auth = (
+            f'Authorization: Digest username="{seat}", realm="{realm}", nonce="{nonce[1]}", uri="{uri}", '
+            f'response="{response}", algorithm=MD5\r\n'
+        )
+        answer = send(2, auth)
+        return None if answer is None else int(answer.split()[1])
+
+
+async def device_state(client: AMIClient, device: str) -> str:
+    reply = await client.action("Getvar", Variable=f"DEVICE_STATE({device})")
+    return reply.get("Value") or ""
+
+
+def phone(site: Site, folder: Path, seat: str, password: str) -> Baresip:
+    e = site.a.edge
+    return Baresip(
+        folder,
+        user=seat,
+        password=password,
+        pbx_port=e.sip_port,
+        server=e.host,
+        address=PHONE_HOST,
+        listen_port=e.sip_port + 7,
+        rtp_ports=(38400, 38419),
+        answer=True,
+    )
+
+
+async def test_a_seat_registered_at_the_edge_is_rung_by_either_node(
+    site: Site, nodes: tuple[AMIClient, AMIClient], tmp_path: Path
+) -> None:
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    a, b = nodes
+    password = await edge_passwords.password(site.sessions, "seat01")
+    assert password
+    seat = phone(site, tmp_path / "seat01", "seat01", password)
+    seat.start()
+    try:
+        # Each node probes the seat through the edge and finds its phone.
+        for client in (a, b):
+            await eventually(lambda c=client: _state_is(c, "PJSIP/seat01", "NOT_INUSE"), timeout=20)
+        # A seat whose phone never registered stays unavailable on both.
+        for client in (a, b):
+            assert await device_state(client, "PJSIP/seat02") == "UNAVAILABLE"
+        for client in (a, b):
+            seen = Recorder(client)
+            await client.action(
+                "Originate",
+                Channel="Local/seat01@hotline-seat",
+                Application="Wait",
+                Data="30",
+                CallerID="<13800138000>",
+                Async="true",
+            )
+            answered = await seen.wait_for(ev.OriginateResponse, timeout=20)
+            assert answered.response == "Success"
+            await eventually(lambda c=client: _state_is(c, "PJSIP/seat01", "INUSE"), timeout=10)
+            await client.command("channel request hangup all")
+            await eventually(lambda c=client: _state_is(c, "PJSIP/seat01", "NOT_INUSE"), timeout=10)
+        assert seat.output().count("Call established") >= 2, seat.output()[-2000:]
+    finally:
+        seat.stop()
+
+
+async def _state_is(client: AMIClient, device: str, want: str) -> bool:
+    return await device_state(client, device) == want
+
+
+async def test_the_edge_checks_seats_passwords_where_the_desks_read_them(site: Site) -> None:
+    edge = site.edge
+    current = await edge_passwords.password(site.sessions, "seat03")
+    assert current
+    assert await asyncio.to_thread(register, edge, PHONE_HOST, "seat03", current) == 200
+    # The agent leaves; the seat's password is rotated where the edge reads it.
+    await edge_passwords.store(site.sessions, {"seat03": "rotated-" + current[:8]})
+    assert await asyncio.to_thread(register, edge, PHONE_HOST, "seat03", current) == 401
+    assert await asyncio.to_thread(register, edge, PHONE_HOST, "seat03", "rotated-" + current[:8]) == 200
+    # Not a seat at all: no such account to guess.
+    assert await asyncio.to_thread(register, edge, PHONE_HOST, "admin", "x") == 404
+
+
+async def test_an_address_guessing_seats_passwords_is_blocked_at_the_edge(site: Site) -> None:
+    edge = site.edge
+    limit = site.a.edge.auth_failures
+    answers = [await asyncio.to_thread(register, edge, GUESSER, "seat04", f"guess-{n}") for n in range(limit)]
+    # The last guess gets no answer at all: the address is blocked from then on.
+    assert answers == [401] * (limit - 1) + [None]
+    await eventually(lambda: f"{GUESSER} blocked for" in edge.log_tail(300), timeout=10)
+    right = await edge_passwords.password(site.sessions, "seat04")
+    assert right
+    # Even the right password goes unanswered from there now; a seat elsewhere registers.
+    assert await asyncio.to_thread(register, edge, GUESSER, "seat04", right) is None
+    assert await asyncio.to_thread(register, edge, PHONE_HOST, "seat04", right) == 200
