@@ -299,6 +299,9 @@ class ClusterSettings(_Section):
     # connection this often and steps down when it goes unanswered.
     poll_seconds: float = Field(1.0, gt=0, le=60)
     heartbeat_seconds: float = Field(1.0, gt=0, le=60)
+    # A seat the leader moved to serve waiting callers stays on its new node
+    # at least this long (no seat bounces between two busy nodes).
+    seat_settle_seconds: float = Field(5.0, ge=0, le=300)
     # `hotline cluster up`: the port of its private PostgreSQL's Unix socket.
     local_pg_port: int = Field(5433, ge=1, le=65535)
 

@@ -27,13 +27,14 @@ class Fix:
     queue: str = ""
 
 
-def desired(floor: Floor, lawyers: bool = False) -> dict[str, Want]:
+def desired(floor: Floor, lawyers: bool = False, hosts: frozenset[str] | None = None) -> dict[str, Want]:
     """Every logged-in agent is a member; only agents on a line and free are
     unpaused. Two queues: the hotline's (lawyers=False) takes no lawyer, the
-    lawyers' takes nobody else."""
+    lawyers' takes nobody else. hosts: in a cluster, the seats placed on
+    this node (a seat is a member on one node at a time)."""
     out = {}
     for s in floor.seats.values():
-        if s.logged_in and s.lawyer == lawyers:
+        if s.logged_in and s.lawyer == lawyers and (hosts is None or s.name in hosts):
             reason = s.queue_pause()
             out[s.interface] = Want(s.interface, s.agent_name or s.agent, bool(reason), reason)
     return out

@@ -40,6 +40,7 @@ class Reconciler:
         queues: Sequence[tuple[str, bool]],
         report: Callable[[Outcome], None],
         state_interface: Callable[[str], str] = lambda _seat: "",
+        hosts: Callable[[], frozenset[str] | None] = lambda: None,
     ):
         """queues: (name, lawyers only) in the order they are repaired;
         state_interface: where app_queue reads a seat's state ('' : its interface)."""
@@ -49,6 +50,7 @@ class Reconciler:
         self.queues = queues
         self.report = report
         self.state_interface = state_interface
+        self.hosts = hosts
         self.desynced: dict[str, str] = {}  # seat -> why it could not be repaired
         self.actions_sent = 0
         self._wake = asyncio.Event()
@@ -68,7 +70,7 @@ class Reconciler:
             for name, lawyers in self.queues:
                 queue = mirror.queues.get(name)
                 have = dict(queue.members) if queue is not None else {}
-                for fix in diff(desired(floor, lawyers), have, name):
+                for fix in diff(desired(floor, lawyers, self.hosts()), have, name):
                     await self.fix(fix, floor)
 
     async def fix(self, fix: Fix, floor: Floor) -> None:

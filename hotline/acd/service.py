@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
@@ -25,6 +25,7 @@ from hotline.acd.overrides import LeadOverrides
 from hotline.acd.planner import LinePlanner
 from hotline.acd.queue_events import QueueEvents
 from hotline.acd.reconcile import Outcome, Reconciler
+from hotline.acd.shared_floor import SharedFloor, with_sessions
 from hotline.acd.views import AcdViews
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
@@ -50,7 +51,7 @@ class Change:
     actor: str = ""
 
 
-class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
+class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner, SharedFloor):
     def __init__(
         self,
         settings: Settings,
@@ -81,6 +82,9 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
         # (Asterisk 22: the caller's snapshot is gone by then).
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
+        # The seats this node's queue holds: all on one node; in a cluster,
+        # none until the first placement is read (cluster/seats.py).
+        self.hosted: frozenset[str] | None = frozenset() if settings.cluster.node else None
         # Figures and the audit trail, a batch every 50 ms at most (one fsync),
         # shared with the IVR's call rows.
         self.writes = writes
@@ -91,6 +95,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
             ((self.acd.queue, False), (self.acd.lawyer_queue, True)),
             self._reconciled,
             settings.seats.state_interface,
+            lambda: self.hosted,
         )
         self._listeners: list[tuple[Callable[[], None], bool]] = []  # (listener, floor changes only)
         self._notified_seats: tuple[object, ...] = ()  # what a seat's view was made of when last told
@@ -110,14 +115,8 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner):
 
     async def start(self) -> None:
         async with self.sessions() as db:
-            rows = (await db.scalars(select(AgentSession))).all()
-        floor = self.floor
-        for r in rows:
-            if r.seat in floor.seats:
-                floor = st.login(floor, r.seat, r.agent, r.agent_name, r.login_at, standby=r.standby, lawyer=r.lawyer)
-                if r.pause:
-                    floor = floor.with_seat(replace(floor.seats[r.seat], pause=r.pause))
-        self.floor = floor
+            rows = list((await db.scalars(select(AgentSession))).all())
+        self.floor = with_sessions(self.floor, rows, self.now())
         await self._restore_intent()
         self._recompute()
         self._tasks.spawn(self.reconciler.run(), "acd-reconciler")

@@ -8,14 +8,32 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from prometheus_client import Gauge
 
+from hotline.acd.api import ACD
+from hotline.acd.service import AcdService
+from hotline.ami.mirror import PbxMirror
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
+from hotline.cluster.placement import NodeLoad
 from hotline.cluster.presence import Presence
+from hotline.cluster.seats import SeatPlacement
 from hotline.metrics import METRICS
 from hotline.seatmap.api import HUB
 from hotline.web.keys import AMI, KEEPER, SESSIONS, SETTINGS
 
 FENCE = web.AppKey("fence", Fence)
+PLACEMENT = web.AppKey("placement", SeatPlacement)
+
+
+def queue_load(node: str, acd: AcdService, mirror: PbxMirror) -> NodeLoad:
+    """This node's queue for the leader: who waits since when, which seats
+    are members, on a call, or would take one now."""
+    floor = acd.floor
+    queue = mirror.queues.get(acd.acd.queue)
+    members = frozenset(floor.by_interface.get(i, i) for i in (queue.members if queue is not None else {}))
+    seats = floor.seats
+    busy = frozenset(n for n, st in seats.items() if st.ringing or st.talking or st.wrapup_until is not None)
+    free = frozenset(n for n in members if n in seats and seats[n].logged_in and not seats[n].queue_pause()) - busy
+    return NodeLoad(node, True, tuple(sorted(acd.waiting.values())), members, busy, free)
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -51,6 +69,7 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     keeper = app[KEEPER]
+    acd = app[ACD]
     presence = Presence(
         app[SESSIONS],
         s.cluster.node,
@@ -58,9 +77,21 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         lambda: app[AMI].connected and keeper.mirror.synced,
         s.cluster.heartbeat_seconds,
         zoneinfo.ZoneInfo(s.ivr.timezone),
+        load=lambda: queue_load(s.cluster.node, acd, keeper.mirror),
     )
     hub = app[HUB]
     presence.subscribe(lambda nodes: hub.set_nodes([n.as_dict() for n in nodes]))
+    placement = app[PLACEMENT] = SeatPlacement(
+        app[SESSIONS],
+        s.cluster.node,
+        app[FENCE],
+        seats=lambda: [n for n, seat in acd.floor.seats.items() if seat.logged_in],
+        restrict=acd.restrict,
+        sync=acd.sync_logins,
+        note=acd.note,
+        settle=s.cluster.seat_settle_seconds,
+    )
+    presence.on_beat(placement.tick)
     presence.start()
     try:
         yield

@@ -25,13 +25,19 @@ class AlreadyDecided(HotlineError):
     error_id = "cluster-already-decided"
 
 
+async def in_term(session: AsyncSession, *, epoch: int, node: str, what: str) -> None:
+    """The term is still `epoch`, and stays so until this transaction ends
+    (a write of the current state, such as where seats are, made only by the leader)."""
+    current = await session.scalar(select(ClusterTerm.epoch).where(ClusterTerm.id == 1).with_for_update(read=True))
+    if current != epoch:
+        raise NotLeader(f"term {epoch} of {node} has ended (now {current}); {what} not decided")
+
+
 async def decide(
     session: AsyncSession, *, epoch: int, node: str, kind: str, key: str, at: dt.datetime | None = None
 ) -> None:
     """Raises NotLeader when the term has moved on, AlreadyDecided when (kind, key) was decided before."""
-    current = await session.scalar(select(ClusterTerm.epoch).where(ClusterTerm.id == 1).with_for_update(read=True))
-    if current != epoch:
-        raise NotLeader(f"term {epoch} of {node} has ended (now {current}); {kind} {key} not decided")
+    await in_term(session, epoch=epoch, node=node, what=f"{kind} {key}")
     try:
         async with session.begin_nested():
             session.add(ClusterDecision(kind=kind, key=key, epoch=epoch, node=node, at=at or utcnow()))

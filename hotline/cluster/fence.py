@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hotline.cluster.decisions import NotLeader, decide
+from hotline.cluster.decisions import NotLeader, decide, in_term
 from hotline.cluster.leader import Leadership
 from hotline.jsonout import ReadModel
 
@@ -45,6 +45,15 @@ class Fence:
         if epoch is None:
             raise NotLeader(f"node {self.leadership.node} does not lead; {kind} {key} left to the leader")
         await decide(session, epoch=epoch, node=self.leadership.node, kind=kind, key=key)
+
+    async def in_term(self, session: AsyncSession, what: str) -> None:
+        """Inside a leader-only write of current state; raises NotLeader."""
+        if self.leadership is None:
+            return
+        epoch = self.leadership.epoch
+        if epoch is None:
+            raise NotLeader(f"node {self.leadership.node} does not lead; {what} left to the leader")
+        await in_term(session, epoch=epoch, node=self.leadership.node, what=what)
 
     def view(self) -> ClusterView | None:
         if self.leadership is None:

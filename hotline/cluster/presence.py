@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.cluster.fence import Fence
+from hotline.cluster.placement import NodeLoad
 from hotline.db.models import ClusterNode
 from hotline.jsonout import ReadModel
 from hotline.tasks import TaskSet
@@ -38,6 +40,29 @@ class NodeView(ReadModel):
     last_seen_text: str | None  # the same, as the city's clock shows it
 
 
+def dump_load(load: NodeLoad) -> str:
+    return json.dumps(
+        {
+            "waiting": list(load.waiting),
+            "members": sorted(load.members),
+            "busy": sorted(load.busy),
+            "free": sorted(load.free),
+        }
+    )
+
+
+def parse_load(node: str, up: bool, text: str) -> NodeLoad:
+    """A node's published load; anything unreadable counts as an empty queue."""
+    try:
+        data = json.loads(text or "{}")
+        waiting = tuple(sorted(float(w) for w in data.get("waiting", ())))
+        names = {k: frozenset(str(s) for s in data.get(k, ())) for k in ("members", "busy", "free")}
+    except (ValueError, TypeError, AttributeError):
+        log.warning("cluster: node %s published an unreadable load", node)
+        return NodeLoad(node, up)
+    return NodeLoad(node, up, waiting, names["members"], names["busy"], names["free"])
+
+
 class Presence:
     def __init__(
         self,
@@ -47,20 +72,30 @@ class Presence:
         pbx_up: Callable[[], bool],
         every: float,
         tz: dt.tzinfo,
+        load: Callable[[], NodeLoad] | None = None,
     ):
+        """load: this node's queue, published with each heartbeat for the
+        leader's seat placement (none: nothing to place, e.g. in tests)."""
         self.sessions = sessions
         self.node = node
         self.fence = fence
         self.pbx_up = pbx_up
         self.every = every
         self.tz = tz
+        self.load = load
         self.nodes: list[NodeView] = []
+        self.loads: dict[str, NodeLoad] = {}  # every node's, as of the last beat
         self.beats = 0
         self._listeners: list[Callable[[list[NodeView]], None]] = []
+        self._beats: list[Callable[[dict[str, NodeLoad]], Awaitable[None]]] = []
         self._tasks = TaskSet("presence")
 
     def subscribe(self, listener: Callable[[list[NodeView]], None]) -> None:
         self._listeners.append(listener)
+
+    def on_beat(self, listener: Callable[[dict[str, NodeLoad]], Awaitable[None]]) -> None:
+        """await listener(every node's load) after each heartbeat."""
+        self._beats.append(listener)
 
     def start(self) -> None:
         self._tasks.spawn(self._run(), name="cluster-presence")
@@ -70,7 +105,9 @@ class Presence:
 
     async def beat(self) -> list[NodeView]:
         """Write this node's heartbeat, read everyone's."""
-        values = {"seen_at": func.now(), "leading": self.fence.leading, "pbx_up": self.pbx_up()}
+        values: dict[str, object] = {"seen_at": func.now(), "leading": self.fence.leading, "pbx_up": self.pbx_up()}
+        if self.load is not None:
+            values["load"] = dump_load(self.load())
         if self.beats == 0:
             values["started_at"] = func.now()  # this run of the controller begins
         stmt = insert(ClusterNode).values({"node": self.node, "started_at": func.now(), **values})
@@ -81,22 +118,32 @@ class Presence:
             rows = (
                 await db.execute(
                     select(
-                        ClusterNode.node, ClusterNode.leading, ClusterNode.pbx_up, ClusterNode.seen_at, age
+                        ClusterNode.node,
+                        ClusterNode.leading,
+                        ClusterNode.pbx_up,
+                        ClusterNode.seen_at,
+                        age,
+                        ClusterNode.load,
                     ).order_by(ClusterNode.node)
                 )
             ).all()
         self.beats += 1
         limit = self.every * DOWN_AFTER_BEATS
         views = []
-        for node, leading, pbx_up, seen_at, silent in rows:
+        loads = {}
+        for node, leading, pbx_up, seen_at, silent, load in rows:
             up = float(silent) < limit
+            loads[node] = parse_load(node, up and pbx_up, load)
             last = None if up else seen_at
             text = last.astimezone(self.tz).strftime("%H:%M:%S") if last is not None else None
             views.append(NodeView(node, up, up and leading, up and pbx_up, last_seen=last, last_seen_text=text))
+        self.loads = loads
         if views != self.nodes:
             self.nodes = views
             for listener in list(self._listeners):
                 listener(views)
+        for beat in list(self._beats):
+            await beat(loads)
         return views
 
     async def _run(self) -> None:

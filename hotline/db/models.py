@@ -660,6 +660,19 @@ class ClusterNode(Base):
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     leading: Mapped[bool] = mapped_column(Boolean, default=False)
     pbx_up: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Its queue as the leader places seats by it (cluster/placement.py NodeLoad), JSON.
+    load: Mapped[str] = mapped_column(Text, default="{}", server_default="{}")
+
+
+class ClusterSeat(Base):
+    """Where a seat takes queue calls: one node at a time, written by the leader only."""
+
+    __tablename__ = "cluster_seats"
+    seat: Mapped[str] = mapped_column(String(32), primary_key=True)
+    node: Mapped[str] = mapped_column(String(32))
+    epoch: Mapped[int] = mapped_column(Integer)
+    placed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    why: Mapped[str] = mapped_column(String(16))
 
 
 class SeatCredential(Base):

@@ -32,6 +32,7 @@ class Baresip:
     ):
         self.folder = folder
         self.user = user
+        self.password = password
         self.server = server
         self.folder.mkdir(parents=True, exist_ok=True)
         (folder / "config").write_text(

@@ -10,17 +10,23 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import os
 import re
+import signal
 import socket
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
+from hotline.cluster.app import FENCE
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
@@ -28,8 +34,10 @@ from hotline.db.migrate import upgrade
 from hotline.edge.process import Edge
 from hotline.pbx.process import Pbx
 from hotline.seats import edge_passwords
-from tests.conftest import make_settings
-from tests.integration.conftest import connected_client
+from hotline.server import KEEPER, create_app
+from tests.conftest import Clock, make_settings
+from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
+from tests.integration.floor import queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
 from tests.pg import PostgresServer
@@ -39,7 +47,7 @@ pytestmark = pytest.mark.pbx
 OFFSET = 60
 EDGE_HOST = "127.0.0.20"
 NODE_B_HOST = "127.0.0.21"
-PHONE_HOST = "127.0.0.23"
+PHONE_HOST = "127.0.0.8"  # a seats' network: alert only, never blocked (tests/hotline-test.toml)
 GUESSER = "127.0.0.24"
 
 
@@ -172,7 +180,7 @@ async def device_state(client: AMIClient, device: str) -> str:
     return reply.get("Value") or ""
 
 
-def phone(site: Site, folder: Path, seat: str, password: str) -> Baresip:
+def phone(site: Site, folder: Path, seat: str, password: str, n: int = 0) -> Baresip:
     e = site.a.edge
     return Baresip(
         folder,
@@ -181,8 +189,8 @@ def phone(site: Site, folder: Path, seat: str, password: str) -> Baresip:
         pbx_port=e.sip_port,
         server=e.host,
         address=PHONE_HOST,
-        listen_port=e.sip_port + 7,
-        rtp_ports=(38400, 38419),
+        listen_port=e.sip_port + 7 + 3 * n,
+        rtp_ports=(38400 + 20 * n, 38419 + 20 * n),
         answer=True,
     )
 
@@ -253,3 +261,152 @@ async def test_an_address_guessing_seats_passwords_is_blocked_at_the_edge(site: 
     # Even the right password goes unanswered from there now; a seat elsewhere registers.
     assert await asyncio.to_thread(register, edge, GUESSER, "seat04", right) is None
     assert await asyncio.to_thread(register, edge, PHONE_HOST, "seat04", right) == 200
+
+
+# -- one logical queue over both nodes --------------------------------------------
+
+
+@dataclass
+class Cluster:
+    site: Site
+    a: TestServer
+    b: TestServer
+    a_ami: AMIClient
+    b_ami: AMIClient
+
+
+@pytest.fixture
+async def cluster(site: Site, pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[Cluster]:
+    """A controller per node on the shared database; a leads."""
+    fast = {"poll_seconds": 0.3, "heartbeat_seconds": 0.3, "seat_settle_seconds": 3.0}
+    own_a = site.a.model_validate(site.a.model_dump() | {"state_dir": tmp_path / "a", "cluster": {"node": "a", **fast}})
+    own_b = site.b.model_validate(
+        site.b.model_dump()
+        | {"cluster": {"node": "b", **fast}, "web": site.b.web.model_dump() | {"port": settings.web.port + 1}}
+    )
+    adopt_secrets(settings, own_a)
+    servers = []
+    try:
+        for own in (own_a, own_b):  # one at a time: a wins the first term
+            server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=own.web.port)
+            await server.start_server()
+            servers.append(server)
+            await eventually(lambda s=server: s.app[KEEPER].mirror.synced, timeout=15)
+            await eventually(lambda s=server: s.app[FENCE].leadership is not None, timeout=5)
+        a, b = servers
+        await eventually(lambda: a.app[FENCE].leading, timeout=10)
+        b_ami = await connected_client(site.b, name="node-b-test")
+        a_ami = await connected_client(site.a, name="node-a-test")
+        try:
+            yield Cluster(site, a, b, a_ami, b_ami)
+        finally:
+            for client in (a_ami, b_ami):
+                if client.connected:
+                    await client.command("channel request hangup all")
+                await client.close()
+    finally:
+        for server in reversed(servers):
+            await server.close()
+        keep_rotations(pbx, settings)
+
+
+async def queue_members(client: AMIClient) -> set[str]:
+    if not client.connected:
+        return set()
+    status = await client.list_action("QueueStatus", Queue="hotline")
+    return {e.member_name for e in status.events if isinstance(e, ev.QueueMember)}
+
+
+async def _members_are(client: AMIClient, *agents: str) -> bool:
+    return await queue_members(client) == set(agents)
+
+
+async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_the_other_node(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    site, a, b = cluster.site, cluster.a, cluster.b
+    phones = []
+    for n, seat in enumerate(("seat01", "seat02")):
+        password = await edge_passwords.password(site.sessions, seat)
+        assert password
+        p = phone(site, tmp_path / seat, seat, password, n)
+        p.start()
+        phones.append(p)
+    try:
+        for seat in ("seat01", "seat02"):
+            await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
+        # Both agents log in at node a's desks; the leader spreads them.
+        acd_a = a.app[ACD]
+        await acd_a.login("seat01", "agent01", "坐席员1")
+        await acd_a.login("seat02", "agent02", "坐席员2")
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
+        await eventually(lambda: _members_are(cluster.b_ami, "坐席员2"), timeout=15)
+        # Node b's controller took the logins over: its floor shows both agents.
+        assert {s.agent for s in b.app[ACD].floor.seats.values() if s.logged_in} == {"agent01", "agent02"}
+
+        # Node a's only seat takes a call; the next caller on a waits while
+        # seat02 idles on b, until the leader moves seat02 to a.
+        seen = Recorder(cluster.a_ami)
+        first = await queue_caller(cluster.a_ami)
+        await seen.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == first, timeout=20)
+        second = await queue_caller(cluster.a_ami)
+        joined = await seen.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == second, timeout=20)
+        waited_from = time.monotonic()
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", "坐席员2"), timeout=15, interval=0.02)
+        moved = time.monotonic() - waited_from
+        served = await seen.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == second, timeout=20)
+        waited = time.monotonic() - waited_from
+        print(
+            f"\ncaller waiting on node a, seat free on node b -> the seat a member on a after {moved:.1f} s, "
+            f"the caller answered after {waited:.1f} s (app_queue rings once the prompt the caller hears ends)"
+        )
+        assert served.member_name == "坐席员2" and joined.queue == "hotline"
+        # The bound: a few heartbeats (0.3 s here) plus app_queue's own second.
+        assert waited < 10
+        assert await queue_members(cluster.b_ami) == set()
+        notes = [c for c in a.app[ACD].changes if c.kind == "placed" and c.seat == "seat02"]
+        assert notes and "支援排队来电" in notes[-1].detail
+        await cluster.a_ami.command("channel request hangup all")
+        await eventually(lambda: _not_talking(a, "seat01", "seat02"), timeout=15)
+        a.app[ACD].end_wrapup("seat01", "agent01")  # the agent is ready again (the test's clock stands still)
+
+        # seat02's agent logs out and in again: placed on b, the emptier node.
+        await b.app[ACD].logout("seat02", "agent02")
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
+        await b.app[ACD].login("seat02", "agent02", "坐席员2")
+        await eventually(lambda: _members_are(cluster.b_ami, "坐席员2"), timeout=15)
+        # The password was rotated when the agent left: the phone is provisioned anew.
+        old = phones[1].password
+        password = await eventually(lambda: _changed_password(site, "seat02", old), timeout=10)
+        phones[1].stop()
+        phones[1] = phone(site, tmp_path / "seat02-again", "seat02", password, 1)
+        phones[1].start()
+        await eventually(lambda: "200 OK" in phones[1].output(), timeout=10)
+
+        # Node b's Asterisk dies: seat02 serves on a.
+        killed = time.monotonic()
+        supervisor = site.b_pbx.supervisor_pid()
+        assert supervisor is not None
+        os.killpg(supervisor, signal.SIGKILL)
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", "坐席员2"), timeout=20)
+        print(f"node b killed -> its seat a member on node a after {time.monotonic() - killed:.1f} s")
+        seen = Recorder(cluster.a_ami)
+        for caller in (await queue_caller(cluster.a_ami), await queue_caller(cluster.a_ami)):
+            await seen.wait_for(ev.AgentConnect, lambda e, c=caller: e.caller_id_num == c, timeout=30)
+        assert {e.member_name for e in seen.of(ev.AgentConnect)} == {"坐席员1", "坐席员2"}
+    finally:
+        for p in phones:
+            p.stop()
+        await asyncio.to_thread(site.b_pbx.start)
+
+
+async def _changed_password(site: Site, seat: str, old: str) -> str | None:
+    now = await edge_passwords.password(site.sessions, seat)
+    return now if now != old else None
+
+
+def _not_talking(server: TestServer, *seats: str) -> bool:
+    floor = server.app[ACD].floor
+    return not any(floor.seats[s].talking for s in seats)

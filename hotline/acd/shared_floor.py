@@ -1,0 +1,72 @@
+"""The ACD's floor when several controllers share one database.
+
+Each controller runs its own node's queue, but agents log in at whichever
+controller serves their desk, and the leader may place their seat on any
+node. So every controller takes the logins, logouts and pauses the others
+stored (agent_sessions, the same rows a restarted controller restores from),
+and its queue holds only the seats placed on its node (`restrict`). On one
+node nothing restricts and the rows are only read at start."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from hotline.acd.reconcile import Reconciler
+from hotline.db.models import AgentSession
+from hotline.seats import state as st
+
+log = logging.getLogger(__name__)
+
+
+def with_sessions(floor: st.Floor, rows: list[AgentSession], now: float) -> st.Floor:
+    """The floor with the stored logins (pure): seats nobody holds any more
+    are logged out (unless talking here: after the call), others logged in,
+    pauses taken over."""
+    want = {r.seat: r for r in rows if r.seat in floor.seats}
+    for name, seat in floor.seats.items():
+        r = want.get(name)
+        if seat.logged_in and (r is None or r.agent != seat.agent) and not seat.talking:
+            floor = st.logout(floor, name, now)
+    for name, r in want.items():
+        try:
+            floor = st.login(floor, name, r.agent, r.agent_name, r.login_at, standby=r.standby, lawyer=r.lawyer)
+        except st.SeatError:
+            continue  # the seat's agent is still talking here; taken over after the call
+        seat = floor.seats[name]
+        if seat.agent == r.agent and seat.pause != r.pause:
+            floor = floor.with_seat(replace(seat, pause=r.pause, since=now))
+    return floor
+
+
+class SharedFloor:
+    floor: st.Floor
+    sessions: async_sessionmaker
+    reconciler: Reconciler
+    hosted: frozenset[str] | None
+
+    def now(self) -> float:
+        raise NotImplementedError
+
+    def _apply(self, floor: st.Floor) -> None:
+        raise NotImplementedError
+
+    def restrict(self, seats: frozenset[str] | None) -> None:
+        """The seats this node's queue holds (None: every logged-in seat)."""
+        if seats != self.hosted:
+            self.hosted = seats
+            self.reconciler.poke()
+
+    async def sync_logins(self) -> None:
+        """Take over what other controllers stored since the last look."""
+        before = self.floor
+        async with self.sessions() as db:
+            rows = list((await db.scalars(select(AgentSession))).all())
+        if self.floor.sittings != before.sittings or any(
+            self.floor.seats[n].pause != s.pause for n, s in before.seats.items()
+        ):
+            return  # an agent's command here meanwhile: the next look takes both
+        self._apply(with_sessions(self.floor, rows, self.now()))

@@ -1,0 +1,109 @@
+"""Where each seat takes queue calls: one node at a time (pure).
+
+app_queue shares nothing between servers, so the cluster behaves as one
+queue by moving seats, not callers: a seat is a member of one node's queue at
+a time (the SIP edge lets any node ring it), and the leader places it. A
+caller waiting on node A while a seat idles on node B is served by moving
+that seat to A, which costs one QueueRemove on B and one QueueAdd on A, and
+the caller never hears a transfer. Moving the caller instead would mean a
+new call leg through the edge and its place in A's queue lost.
+
+The rules, in order:
+- a logged-in seat with no place, or placed on a node that is down, goes to
+  the live node with the fewest seats (the most callers waiting on a tie);
+- callers waiting on a node, oldest first, draw free seats from nodes where
+  nobody waits; a seat moved that way less than `settle` seconds ago stays;
+- a seat joins its new node's queue only once no other live node has it as
+  a member or on a call (`hosts`), so two nodes never ring it at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class NodeLoad:
+    """One node's queue as its controller last published it."""
+
+    node: str
+    up: bool  # controller heard from and its Asterisk up
+    waiting: tuple[float, ...] = ()  # when each waiting caller joined (epoch s)
+    members: frozenset[str] = frozenset()  # seats in its queue now (its PBX mirror)
+    busy: frozenset[str] = frozenset()  # seats ringing, talking or in wrap-up there
+    free: frozenset[str] = frozenset()  # members that would take a call right now
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    node: str
+    at: float  # when it was placed there (epoch s)
+    why: str = "new"
+
+
+@dataclass(frozen=True, slots=True)
+class Move:
+    seat: str
+    to: str
+    why: str  # new | node-down | waiting
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    moves: tuple[Move, ...] = ()
+    forget: tuple[str, ...] = ()  # placements of seats nobody is logged in at
+
+
+WHY_TEXT = {"new": "登录后分配", "node-down": "原节点故障", "waiting": "支援排队来电"}
+
+
+def plan(
+    seats: Sequence[str], placed: Mapping[str, Placed], loads: Mapping[str, NodeLoad], now: float, settle: float
+) -> Plan:
+    """seats: the logged-in seats that take queue calls, cluster-wide."""
+    live = sorted(n for n, load in loads.items() if load.up)
+    if not live:
+        return Plan()
+    where = {s: p.node for s, p in placed.items()}
+    count = {n: sum(1 for s in seats if where.get(s) == n) for n in live}
+    moves: list[Move] = []
+
+    def move(seat: str, to: str, why: str) -> None:
+        if seat in where and where[seat] in count:
+            count[where[seat]] -= 1
+        where[seat] = to
+        count[to] += 1
+        moves.append(Move(seat, to, why))
+
+    for seat in sorted(seats):
+        if where.get(seat) not in count:
+            to = min(live, key=lambda n: (count[n], -len(loads[n].waiting), n))
+            move(seat, to, "node-down" if seat in where else "new")
+
+    moved_now = {m.seat for m in moves}
+    # Only a seat moved to serve callers is held back (two busy nodes would
+    # pass it to and fro); one placed at login or after a failure moves at once.
+    settled = {s for s, p in placed.items() if (p.why != "waiting" or now - p.at >= settle) and s not in moved_now}
+    for x in sorted((n for n in live if loads[n].waiting), key=lambda n: (loads[n].waiting[0], n)):
+        load = loads[x]
+        arriving = {s for s in seats if where.get(s) == x and s not in load.members}
+        need = len(load.waiting) - len(load.free) - len(arriving)
+        donors = [y for y in live if y != x and not loads[y].waiting]
+        for y in donors:
+            for seat in sorted(loads[y].free & settled):
+                if need <= 0:
+                    break
+                if where.get(seat) == y:
+                    move(seat, x, "waiting")
+                    need -= 1
+    logged_in = set(seats)
+    return Plan(tuple(moves), tuple(sorted(s for s in placed if s not in logged_in)))
+
+
+def hosts(node: str, seat: str, placed: Mapping[str, Placed], loads: Mapping[str, NodeLoad]) -> bool:
+    """Whether this node's queue should have the seat as a member now."""
+    p = placed.get(seat)
+    if p is None or p.node != node:
+        return False
+    return not any(seat in load.members or seat in load.busy for n, load in loads.items() if n != node and load.up)

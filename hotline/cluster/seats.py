@@ -1,0 +1,99 @@
+"""Seats placed on nodes: every controller follows the placement, the
+leader makes it (cluster/placement.py has the rules).
+
+After each heartbeat (when every node's queue load is fresh) a controller
+takes over the logins other controllers stored, reads where seats are
+placed and tells its ACD which seats its queue holds; the leader then plans
+and writes the moves inside its term (a leader that has lost the term writes
+nothing). The bound on serving a caller who waits on one node while a seat
+idles on another is a few heartbeats: the loads are published (one), the
+leader moves the seat (the same), the old node removes it and says so (one
+more), the new node adds it, and app_queue rings it within its own second."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hotline.cluster.decisions import NotLeader
+from hotline.cluster.fence import Fence
+from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, hosts, plan
+from hotline.db.models import ClusterSeat
+
+log = logging.getLogger(__name__)
+
+
+class SeatPlacement:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        node: str,
+        fence: Fence,
+        *,
+        seats: Callable[[], list[str]],
+        restrict: Callable[[frozenset[str]], None],
+        sync: Callable[[], Awaitable[None]],
+        note: Callable[[str, str, str], None],
+        settle: float,
+    ):
+        """seats: the logged-in seats; restrict: the seats this node's queue
+        holds; sync: take over other controllers' logins; note: (kind, seat,
+        text) for the lead's change log."""
+        self.sessions = sessions
+        self.node = node
+        self.fence = fence
+        self.seats = seats
+        self.restrict = restrict
+        self.sync = sync
+        self.note = note
+        self.settle = settle
+        self.placed: dict[str, Placed] = {}
+        self.moves = 0
+
+    async def tick(self, loads: dict[str, NodeLoad]) -> None:
+        try:
+            await self.sync()
+            self.placed = await self._read()
+            self._follow(loads)
+            if self.fence.leading:
+                chosen = plan(self.seats(), self.placed, loads, time.time(), self.settle)
+                if chosen.moves or chosen.forget:
+                    await self._write(chosen)
+                    self.placed = await self._read()
+                    self._follow(loads)
+        except NotLeader as exc:
+            log.info("seat placement: %s", exc)
+        except (OSError, SQLAlchemyError) as exc:
+            # The placement stays as last read: each node keeps its seats.
+            log.warning("seat placement on %s skipped: %s", self.node, type(exc).__name__)
+
+    def _follow(self, loads: dict[str, NodeLoad]) -> None:
+        self.restrict(frozenset(s for s in self.placed if hosts(self.node, s, self.placed, loads)))
+
+    async def _read(self) -> dict[str, Placed]:
+        age = func.extract("epoch", func.now() - ClusterSeat.placed_at)
+        async with self.sessions() as db:
+            rows = (await db.execute(select(ClusterSeat.seat, ClusterSeat.node, age, ClusterSeat.why))).all()
+        now = time.time()
+        return {seat: Placed(node, now - float(seconds), why) for seat, node, seconds, why in rows}
+
+    async def _write(self, chosen: Plan) -> None:
+        epoch = self.fence.leadership.epoch if self.fence.leadership is not None else 0
+        async with self.sessions.begin() as db:
+            await self.fence.in_term(db, "seat placement")
+            for m in chosen.moves:
+                values = {"node": m.to, "epoch": epoch or 0, "placed_at": func.now(), "why": m.why}
+                stmt = insert(ClusterSeat).values(seat=m.seat, **values)
+                await db.execute(stmt.on_conflict_do_update(index_elements=[ClusterSeat.seat], set_=values))
+            if chosen.forget:
+                await db.execute(delete(ClusterSeat).where(ClusterSeat.seat.in_(chosen.forget)))
+        for m in chosen.moves:
+            self.moves += 1
+            log.info("seat %s placed on node %s (%s)", m.seat, m.to, m.why)
+            self.note("placed", m.seat, f"{WHY_TEXT[m.why]}：在节点 {m.to} 接听")

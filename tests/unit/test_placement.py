@@ -1,0 +1,93 @@
+"""Where seats take queue calls in a cluster (pure rules)."""
+
+from __future__ import annotations
+
+from hotline.cluster.placement import Move, NodeLoad, Placed, hosts, plan
+
+SETTLE = 5.0
+NOW = 1000.0
+
+
+def load(
+    node: str, *, up: bool = True, waiting: int = 0, members: str = "", busy: str = "", free: str = ""
+) -> NodeLoad:
+    return NodeLoad(
+        node,
+        up,
+        tuple(900.0 + i for i in range(waiting)),
+        frozenset(members.split()),
+        frozenset(busy.split()),
+        frozenset(free.split()),
+    )
+
+
+def placed(**where: str) -> dict[str, Placed]:
+    return {seat: Placed(node, 0.0) for seat, node in where.items()}
+
+
+def test_new_seats_are_spread_over_the_live_nodes() -> None:
+    chosen = plan(["s1", "s2", "s3"], {}, {"a": load("a"), "b": load("b")}, NOW, SETTLE)
+    assert chosen.moves == (Move("s1", "a", "new"), Move("s2", "b", "new"), Move("s3", "a", "new"))
+
+
+def test_a_new_seat_goes_where_callers_wait_when_nodes_are_even() -> None:
+    chosen = plan(["s1"], {}, {"a": load("a"), "b": load("b", waiting=2)}, NOW, SETTLE)
+    assert chosen.moves == (Move("s1", "b", "new"),)
+
+
+def test_seats_of_a_node_that_is_down_move_to_the_living() -> None:
+    loads = {"a": load("a", up=False, members="s1"), "b": load("b", members="s2")}
+    chosen = plan(["s1", "s2"], placed(s1="a", s2="b"), loads, NOW, SETTLE)
+    assert chosen.moves == (Move("s1", "b", "node-down"),)
+
+
+def test_a_free_seat_moves_to_a_node_where_a_caller_waits() -> None:
+    loads = {"a": load("a", waiting=1, members="s1", busy="s1"), "b": load("b", members="s2", free="s2")}
+    chosen = plan(["s1", "s2"], placed(s1="a", s2="b"), loads, NOW, SETTLE)
+    assert chosen.moves == (Move("s2", "a", "waiting"),)
+
+
+def test_no_seat_leaves_a_node_where_callers_wait_too() -> None:
+    loads = {"a": load("a", waiting=1, busy="s1", members="s1"), "b": load("b", waiting=1, members="s2", free="s2")}
+    assert plan(["s1", "s2"], placed(s1="a", s2="b"), loads, NOW, SETTLE).moves == ()
+
+
+def test_only_as_many_seats_move_as_callers_wait_and_none_is_already_coming() -> None:
+    loads = {"a": load("a", waiting=2, members="s1", busy="s1"), "b": load("b", members="s2 s3 s4", free="s2 s3 s4")}
+    chosen = plan(["s1", "s2", "s3", "s4"], placed(s1="a", s2="b", s3="b", s4="b"), loads, NOW, SETTLE)
+    assert chosen.moves == (Move("s2", "a", "waiting"), Move("s3", "a", "waiting"))
+    # Next look: s2 is placed on a but not yet a member there; one more caller needs one more seat only.
+    after = {**placed(s1="a", s3="a", s4="b"), "s2": Placed("a", NOW - 1, "waiting")}
+    loads["a"] = load("a", waiting=2, members="s1 s3", busy="s1", free="s3")
+    assert plan(["s1", "s2", "s3", "s4"], after, loads, NOW, SETTLE).moves == ()
+
+
+def test_a_seat_just_moved_to_serve_callers_stays_put() -> None:
+    loads = {"a": load("a", waiting=1, members="s1", busy="s1"), "b": load("b", members="s2", free="s2")}
+    fresh = {"s1": Placed("a", 0.0), "s2": Placed("b", NOW - 1.0, "waiting")}
+    assert plan(["s1", "s2"], fresh, loads, NOW, SETTLE).moves == ()
+    # One just placed at login moves at once.
+    fresh["s2"] = Placed("b", NOW - 1.0, "new")
+    assert plan(["s1", "s2"], fresh, loads, NOW, SETTLE).moves == (Move("s2", "a", "waiting"),)
+
+
+def test_placements_of_seats_nobody_sits_at_are_forgotten() -> None:
+    chosen = plan(["s1"], placed(s1="a", s9="b"), {"a": load("a"), "b": load("b")}, NOW, SETTLE)
+    assert chosen.forget == ("s9",) and chosen.moves == ()
+
+
+def test_nothing_is_placed_while_no_node_is_up() -> None:
+    assert plan(["s1"], {}, {"a": load("a", up=False)}, NOW, SETTLE).moves == ()
+
+
+def test_a_seat_joins_its_new_node_only_once_the_old_one_let_it_go() -> None:
+    where = placed(s1="a")
+    still = {"a": load("a"), "b": load("b", members="s1")}
+    assert not hosts("a", "s1", where, still)
+    assert not hosts("b", "s1", where, still)
+    talking = {"a": load("a"), "b": load("b", busy="s1")}
+    assert not hosts("a", "s1", where, talking)
+    gone = {"a": load("a"), "b": load("b")}
+    assert hosts("a", "s1", where, gone)
+    # A node that is down holds nobody back.
+    assert hosts("a", "s1", where, {"a": load("a"), "b": load("b", up=False, members="s1")})

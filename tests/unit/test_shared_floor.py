@@ -1,0 +1,39 @@
+"""One floor over several controllers: logins stored by one, taken by the others (pure)."""
+
+from __future__ import annotations
+
+from hotline.acd.shared_floor import with_sessions
+from hotline.db.models import AgentSession
+from hotline.seats import state as st
+
+
+def floor() -> st.Floor:
+    return st.Floor.empty({n: f"Local/{n}@hotline-seat/n" for n in ("seat01", "seat02", "seat03")})
+
+
+def row(seat: str, agent: str, pause: str = "") -> AgentSession:
+    return AgentSession(
+        seat=seat, agent=agent, agent_name=agent, login_at=100.0, standby=False, pause=pause, lawyer=False
+    )
+
+
+def test_logins_logouts_and_pauses_stored_elsewhere_are_taken_over() -> None:
+    f = st.login(floor(), "seat01", "zhang", "张", 50.0)
+    f = st.login(f, "seat02", "li", "李", 50.0)
+    got = with_sessions(f, [row("seat01", "zhang", pause="小休"), row("seat03", "wang")], 200.0)
+    assert got.seats["seat01"].pause == "小休"
+    assert not got.seats["seat02"].logged_in
+    assert got.seats["seat03"].agent == "wang" and got.seats["seat03"].login_at == 100.0
+
+
+def test_an_agent_talking_here_is_logged_out_only_after_the_call() -> None:
+    f = st.login(floor(), "seat01", "zhang", "张", 50.0)
+    f = st.agent_connected(f, "Local/seat01@hotline-seat/n", "13800138000", 60.0)
+    assert with_sessions(f, [], 200.0).seats["seat01"].logged_in
+    # Another agent took the seat elsewhere meanwhile: it waits for the call too.
+    assert with_sessions(f, [row("seat01", "li")], 200.0).seats["seat01"].agent == "zhang"
+
+
+def test_nothing_changes_when_the_rows_say_what_the_floor_holds() -> None:
+    f = st.login(floor(), "seat01", "zhang", "张", 100.0)
+    assert with_sessions(f, [row("seat01", "zhang")], 200.0) == f
