@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from pathlib import Path
 
-from bench.common import bench_pbx, controller, load_report, percentile
+from bench.common import acd_callers, bench_pbx, controller, load_report, percentile
 from bench.record import record
 from hotline import eventloop
 from hotline.acd.api import ACD
@@ -52,22 +51,7 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         peak, stop = [0, 0], asyncio.Event()
         sampler = asyncio.ensure_future(_peak_files(pbx, peak, stop))
         # The callers' own deadline, then a margin for their hang-up and report.
-        load = await load_report(
-            [
-                str(Path(__file__).parent / "acd_callers.py"),
-                "--port",
-                str(settings.ami.port),
-                "--secret",
-                settings.ami.secret,
-                "--callers",
-                str(callers),
-                "--menu-file",
-                menu,
-                "--deadline",
-                str(deadline),
-            ],
-            deadline + 90,
-        ) or {
+        load = await load_report(acd_callers(settings, callers, menu, deadline), deadline + 90) or {
             "callers": callers,
             "completed": 0,
             "lost": 0,

@@ -234,6 +234,14 @@ async def wait_up(url: str) -> None:
     raise SystemExit("the controller did not come up")
 
 
+def acd_callers(settings: Settings, callers: int, menu: str, deadline: float, spread: float | None = None) -> list[str]:
+    """The command line of bench/acd_callers.py (IVR -> queue -> seat) against settings' PBX."""
+    argv = [str(Path(__file__).parent / "acd_callers.py"), "--port", str(settings.ami.port)]
+    argv += ["--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu]
+    argv += ["--deadline", str(deadline)] + (["--spread", str(spread)] if spread is not None else [])
+    return argv
+
+
 async def load_report(argv: list[str], deadline: float) -> dict[str, Any] | None:
     """Run a load generator (its own process) and read the JSON it prints
     last. Ends by `deadline` whatever happens: a generator that hangs is

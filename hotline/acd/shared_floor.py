@@ -21,6 +21,9 @@ from hotline.seats import state as st
 
 log = logging.getLogger(__name__)
 
+# Wrap-up on another node, as shown here: renewed with each of its heartbeats.
+REMOTE_WRAPUP_S = 5.0
+
 
 def with_sessions(floor: st.Floor, rows: list[AgentSession], now: float) -> st.Floor:
     """The floor with the stored logins (pure): seats nobody holds any more
@@ -42,6 +45,24 @@ def with_sessions(floor: st.Floor, rows: list[AgentSession], now: float) -> st.F
     return floor
 
 
+def with_remote_calls(floor: st.Floor, calls: dict[str, str], hosted: frozenset[str], now: float) -> st.Floor:
+    """Seats other nodes hold show the call their node published (pure):
+    ringing, talking, or in wrap-up (kept a few seconds at a time, renewed
+    with each heartbeat), so the seat map and a logout see the whole floor."""
+    for name, seat in floor.seats.items():
+        if name in hosted or not seat.logged_in:
+            continue
+        state = calls.get(name, "")
+        wrapup = now + REMOTE_WRAPUP_S if state == "wrapup" else None
+        before = (seat.ringing, seat.talking, seat.wrapup_until is not None)
+        if before != (state == "ringing", state == "talking", wrapup is not None) or wrapup is not None:
+            since = seat.since if before == (state == "ringing", state == "talking", True) else now
+            floor = floor.with_seat(
+                replace(seat, ringing=state == "ringing", talking=state == "talking", wrapup_until=wrapup, since=since)
+            )
+    return floor
+
+
 class SharedFloor:
     floor: st.Floor
     sessions: async_sessionmaker
@@ -59,6 +80,11 @@ class SharedFloor:
         if seats != self.hosted:
             self.hosted = seats
             self.reconciler.poke()
+
+    def show_remote(self, calls: dict[str, str]) -> None:
+        """The calls of seats other nodes hold (seat -> ringing | talking | wrapup)."""
+        if self.hosted is not None:
+            self._apply(with_remote_calls(self.floor, calls, self.hosted, self.now()))
 
     async def sync_logins(self) -> None:
         """Take over what other controllers stored since the last look."""

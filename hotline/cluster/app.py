@@ -11,6 +11,7 @@ from prometheus_client import Gauge
 from hotline.acd.api import ACD
 from hotline.acd.service import AcdService
 from hotline.ami.mirror import PbxMirror
+from hotline.cluster.desks import DeskRelay
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
 from hotline.cluster.placement import NodeLoad
@@ -18,6 +19,7 @@ from hotline.cluster.presence import Presence
 from hotline.cluster.seats import SeatPlacement
 from hotline.metrics import METRICS
 from hotline.seatmap.api import HUB
+from hotline.tickets.api import DESKS
 from hotline.web.keys import AMI, KEEPER, SESSIONS, SETTINGS
 
 FENCE = web.AppKey("fence", Fence)
@@ -33,7 +35,11 @@ def queue_load(node: str, acd: AcdService, mirror: PbxMirror) -> NodeLoad:
     seats = floor.seats
     busy = frozenset(n for n, st in seats.items() if st.ringing or st.talking or st.wrapup_until is not None)
     free = frozenset(n for n in members if n in seats and seats[n].logged_in and not seats[n].queue_pause()) - busy
-    return NodeLoad(node, True, tuple(sorted(acd.waiting.values())), members, busy, free)
+    hosted = acd.hosted
+    mine = busy if hosted is None else busy & hosted  # another node's calls shown here are not ours
+    ringing = frozenset(n for n in mine if seats[n].ringing)
+    talking = frozenset(n for n in mine if seats[n].talking)
+    return NodeLoad(node, True, tuple(sorted(acd.waiting.values())), members, mine, free, ringing, talking)
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -88,6 +94,7 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         seats=lambda: [n for n, seat in acd.floor.seats.items() if seat.logged_in],
         restrict=acd.restrict,
         sync=acd.sync_logins,
+        remote=acd.show_remote,
         note=acd.note,
         settle=s.cluster.seat_settle_seconds,
     )
@@ -97,3 +104,20 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await presence.close()
+
+
+async def desk_relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Desk frames to the controller where the agent's desk is open: after the desks' context."""
+    s = app[SETTINGS]
+    if not s.cluster.node:
+        yield
+        return
+    hub = app[DESKS]
+    relay = DeskRelay(s.database_url, s.cluster.node, lambda agent, message: hub.push(agent, message, relay=False))
+    hub.unreached = relay.send
+    relay.start()
+    try:
+        yield
+    finally:
+        hub.unreached = None
+        await relay.close()

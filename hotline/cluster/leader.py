@@ -18,10 +18,9 @@ import logging
 from collections.abc import Callable
 
 from sqlalchemy import text, update
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hotline.cluster.connection import hold_connection
 from hotline.db.models import ClusterTerm, utcnow
 from hotline.tasks import TaskSet
 
@@ -85,22 +84,9 @@ class Leadership:
                 log.exception("leadership listener failed")
 
     async def _run(self) -> None:
-        # Its own engine without a pool: the lock lives and dies with exactly
-        # this connection, never one handed to other work.
-        engine = create_async_engine(self.url, poolclass=NullPool)
-        try:
-            while True:
-                try:
-                    async with engine.connect() as conn:
-                        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-                        await self._hold(conn)
-                except (OSError, DBAPIError, SQLAlchemyError, TimeoutError) as exc:
-                    log.warning("leadership of %s: database lost (%s)", self.node, type(exc).__name__)
-                finally:
-                    self._set(None)
-                await asyncio.sleep(self.poll)
-        finally:
-            await engine.dispose()
+        await hold_connection(
+            self.url, f"leadership of {self.node}", self._hold, self.poll, lost=lambda: self._set(None)
+        )
 
     async def _hold(self, conn: AsyncConnection) -> None:
         while True:

@@ -33,6 +33,12 @@ class NodeLoad:
     members: frozenset[str] = frozenset()  # seats in its queue now (its PBX mirror)
     busy: frozenset[str] = frozenset()  # seats ringing, talking or in wrap-up there
     free: frozenset[str] = frozenset()  # members that would take a call right now
+    ringing: frozenset[str] = frozenset()  # of busy: ringing now
+    talking: frozenset[str] = frozenset()  # of busy: on a call now (the rest are in wrap-up)
+
+    def calls(self) -> dict[str, str]:
+        """seat -> ringing | talking | wrapup, for the seat maps of other nodes."""
+        return {s: "talking" if s in self.talking else "ringing" if s in self.ringing else "wrapup" for s in self.busy}
 
 
 @dataclass(frozen=True, slots=True)

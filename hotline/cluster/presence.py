@@ -47,6 +47,8 @@ def dump_load(load: NodeLoad) -> str:
             "members": sorted(load.members),
             "busy": sorted(load.busy),
             "free": sorted(load.free),
+            "ringing": sorted(load.ringing),
+            "talking": sorted(load.talking),
         }
     )
 
@@ -56,11 +58,13 @@ def parse_load(node: str, up: bool, text: str) -> NodeLoad:
     try:
         data = json.loads(text or "{}")
         waiting = tuple(sorted(float(w) for w in data.get("waiting", ())))
-        names = {k: frozenset(str(s) for s in data.get(k, ())) for k in ("members", "busy", "free")}
+        names = {
+            k: frozenset(str(s) for s in data.get(k, ())) for k in ("members", "busy", "free", "ringing", "talking")
+        }
     except (ValueError, TypeError, AttributeError):
         log.warning("cluster: node %s published an unreadable load", node)
         return NodeLoad(node, up)
-    return NodeLoad(node, up, waiting, names["members"], names["busy"], names["free"])
+    return NodeLoad(node, up, waiting, **names)
 
 
 class Presence:

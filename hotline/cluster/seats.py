@@ -39,18 +39,22 @@ class SeatPlacement:
         seats: Callable[[], list[str]],
         restrict: Callable[[frozenset[str]], None],
         sync: Callable[[], Awaitable[None]],
+        remote: Callable[[dict[str, str]], None],
         note: Callable[[str, str, str], None],
         settle: float,
     ):
         """seats: the logged-in seats; restrict: the seats this node's queue
-        holds; sync: take over other controllers' logins; note: (kind, seat,
-        text) for the lead's change log."""
+        holds; sync: take over other controllers' logins; remote: the calls
+        of seats other nodes hold (seat -> ringing | talking | wrapup), for
+        this controller's seat map and desks; note: (kind, seat, text) for
+        the lead's change log."""
         self.sessions = sessions
         self.node = node
         self.fence = fence
         self.seats = seats
         self.restrict = restrict
         self.sync = sync
+        self.remote = remote
         self.note = note
         self.settle = settle
         self.placed: dict[str, Placed] = {}
@@ -61,6 +65,7 @@ class SeatPlacement:
             await self.sync()
             self.placed = await self._read()
             self._follow(loads)
+            self.remote({s: state for n, load in loads.items() if n != self.node for s, state in load.calls().items()})
             if self.fence.leading:
                 chosen = plan(self.seats(), self.placed, loads, time.time(), self.settle)
                 if chosen.moves or chosen.forget:

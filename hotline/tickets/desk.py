@@ -49,6 +49,9 @@ class DeskHub:
         # The work items an agent holds (set by the work queue): a desk that
         # connects is told them at once, not only at their next change.
         self.work_of: Callable[[str], list[dict[str, Any]]] | None = None
+        # A frame for an agent with no desk here (in a cluster the desk may be
+        # open at another controller): set by the cluster's desk relay.
+        self.unreached: Callable[[str, dict[str, Any]], None] | None = None
         acd.subscribe(self._seats_changed, floor_only=True)
 
     def join(self, agent: str) -> Desk:
@@ -66,10 +69,13 @@ class DeskHub:
                 del self.desks[desk.agent]
                 self._last_seat.pop(desk.agent, None)
 
-    def push(self, agent: str, message: dict[str, Any]) -> int:
-        """Send to every open desk of this agent; returns how many got it."""
+    def push(self, agent: str, message: dict[str, Any], *, relay: bool = True) -> int:
+        """Send to every open desk of this agent here; returns how many got it.
+        relay: one that reaches no desk here is handed to `unreached`."""
         desks = self.desks.get(agent, ())
         if not desks:
+            if relay and self.unreached is not None:
+                self.unreached(agent, message)
             return 0
         frame = dumps(message)
         for desk in list(desks):

@@ -37,6 +37,7 @@ from hotline.seats import edge_passwords
 from hotline.server import KEEPER, create_app
 from tests.conftest import Clock, make_settings
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
+from tests.integration.desk import Desk
 from tests.integration.floor import queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
@@ -228,6 +229,17 @@ async def test_a_seat_registered_at_the_edge_is_rung_by_either_node(
             await client.command("channel request hangup all")
             await eventually(lambda c=client: _state_is(c, "PJSIP/seat01", "NOT_INUSE"), timeout=10)
         assert seat.output().count("Call established") >= 2, seat.output()[-2000:]
+        # The edge restarts: it still knows where the phone is (the database),
+        # so a node rings the seat at once, before the phone registers again.
+        registered = seat.output().count("200 OK")
+        await asyncio.to_thread(site.edge.stop)
+        await asyncio.to_thread(site.edge.start)
+        await eventually(lambda: _state_is(b, "PJSIP/seat01", "NOT_INUSE"), timeout=20)
+        seen = Recorder(b)
+        await b.action("Originate", Channel="Local/seat01@hotline-seat", Application="Wait", Data="30", Async="true")
+        assert (await seen.wait_for(ev.OriginateResponse, timeout=20)).response == "Success"
+        assert seat.output().count("200 OK") == registered
+        await b.command("channel request hangup all")
     finally:
         seat.stop()
 
@@ -328,6 +340,7 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     site, a, b = cluster.site, cluster.a, cluster.b
     phones = []
+    desk: Desk | None = None
     for n, seat in enumerate(("seat01", "seat02")):
         password = await edge_passwords.password(site.sessions, seat)
         assert password
@@ -338,13 +351,16 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         for seat in ("seat01", "seat02"):
             await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
         # Both agents log in at node a's desks; the leader spreads them.
-        acd_a = a.app[ACD]
-        await acd_a.login("seat01", "agent01", "坐席员1")
-        await acd_a.login("seat02", "agent02", "坐席员2")
+        # One agent logs in at node a's desks, the other at node b's (the
+        # desk's websocket open there); the leader spreads their seats.
+        await a.app[ACD].login("seat01", "agent01", "坐席员1")
+        desk = await Desk(b, "seat02").start()
+        agent2 = desk.username
         await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
-        await eventually(lambda: _members_are(cluster.b_ami, "坐席员2"), timeout=15)
-        # Node b's controller took the logins over: its floor shows both agents.
-        assert {s.agent for s in b.app[ACD].floor.seats.values() if s.logged_in} == {"agent01", "agent02"}
+        await eventually(lambda: _members_are(cluster.b_ami, agent2), timeout=15)
+        # Each controller took the other's login over: both floors show both agents.
+        for server in (a, b):
+            assert {s.agent for s in server.app[ACD].floor.seats.values() if s.logged_in} == {"agent01", agent2}
 
         # Node a's only seat takes a call; the next caller on a waits while
         # seat02 idles on b, until the leader moves seat02 to a.
@@ -354,7 +370,7 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         second = await queue_caller(cluster.a_ami)
         joined = await seen.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == second, timeout=20)
         waited_from = time.monotonic()
-        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", "坐席员2"), timeout=15, interval=0.02)
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", agent2), timeout=15, interval=0.02)
         moved = time.monotonic() - waited_from
         served = await seen.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == second, timeout=20)
         waited = time.monotonic() - waited_from
@@ -362,9 +378,14 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
             f"\ncaller waiting on node a, seat free on node b -> the seat a member on a after {moved:.1f} s, "
             f"the caller answered after {waited:.1f} s (app_queue rings once the prompt the caller hears ends)"
         )
-        assert served.member_name == "坐席员2" and joined.queue == "hotline"
-        # The bound: a few heartbeats (0.3 s here) plus app_queue's own second.
+        assert served.member_name == agent2 and joined.queue == "hotline"
+        # The bound: a few heartbeats (0.3 s here) plus the prompt the caller hears.
         assert waited < 10
+        # Node a answered the call; the agent's desk, open at node b, got the pop and the ticket.
+        pop = await desk.pop()
+        assert pop["caller"] == second and pop["seat"] == "seat02" and pop["ticket"]["agent"] == agent2
+        # Node b's seat map shows seat02 on its call at node a (the heartbeat carries it).
+        await eventually(lambda: b.app[ACD].seat_view(b.app[ACD].floor.seats["seat02"]).status == "talking", timeout=5)
         assert await queue_members(cluster.b_ami) == set()
         notes = [c for c in a.app[ACD].changes if c.kind == "placed" and c.seat == "seat02"]
         assert notes and "支援排队来电" in notes[-1].detail
@@ -373,10 +394,10 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         a.app[ACD].end_wrapup("seat01", "agent01")  # the agent is ready again (the test's clock stands still)
 
         # seat02's agent logs out and in again: placed on b, the emptier node.
-        await b.app[ACD].logout("seat02", "agent02")
+        await b.app[ACD].logout("seat02", agent2)
         await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
-        await b.app[ACD].login("seat02", "agent02", "坐席员2")
-        await eventually(lambda: _members_are(cluster.b_ami, "坐席员2"), timeout=15)
+        await b.app[ACD].login("seat02", agent2, agent2)
+        await eventually(lambda: _members_are(cluster.b_ami, agent2), timeout=15)
         # The password was rotated when the agent left: the phone is provisioned anew.
         old = phones[1].password
         password = await eventually(lambda: _changed_password(site, "seat02", old), timeout=10)
@@ -390,13 +411,15 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         supervisor = site.b_pbx.supervisor_pid()
         assert supervisor is not None
         os.killpg(supervisor, signal.SIGKILL)
-        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", "坐席员2"), timeout=20)
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", agent2), timeout=20)
         print(f"node b killed -> its seat a member on node a after {time.monotonic() - killed:.1f} s")
         seen = Recorder(cluster.a_ami)
         for caller in (await queue_caller(cluster.a_ami), await queue_caller(cluster.a_ami)):
             await seen.wait_for(ev.AgentConnect, lambda e, c=caller: e.caller_id_num == c, timeout=30)
-        assert {e.member_name for e in seen.of(ev.AgentConnect)} == {"坐席员1", "坐席员2"}
+        assert {e.member_name for e in seen.of(ev.AgentConnect)} == {"坐席员1", agent2}
     finally:
+        if desk is not None:
+            await desk.close()
         for p in phones:
             p.stop()
         await asyncio.to_thread(site.b_pbx.start)

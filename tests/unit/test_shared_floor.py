@@ -1,8 +1,9 @@
-"""One floor over several controllers: logins stored by one, taken by the others (pure)."""
+"""One floor over several controllers: logins stored by one, taken by the others, and calls
+other nodes hold shown (pure)."""
 
 from __future__ import annotations
 
-from hotline.acd.shared_floor import with_sessions
+from hotline.acd.shared_floor import with_remote_calls, with_sessions
 from hotline.db.models import AgentSession
 from hotline.seats import state as st
 
@@ -37,3 +38,20 @@ def test_an_agent_talking_here_is_logged_out_only_after_the_call() -> None:
 def test_nothing_changes_when_the_rows_say_what_the_floor_holds() -> None:
     f = st.login(floor(), "seat01", "zhang", "张", 100.0)
     assert with_sessions(f, [row("seat01", "zhang")], 200.0) == f
+
+
+def test_seats_another_node_holds_show_its_calls_here() -> None:
+    f = st.login(floor(), "seat01", "zhang", "张", 50.0)
+    f = st.login(f, "seat02", "li", "李", 50.0)
+    hosted = frozenset({"seat01"})
+    shown = with_remote_calls(f, {"seat02": "talking", "seat01": "ringing"}, hosted, 100.0)
+    assert shown.seats["seat02"].status() == st.Status.TALKING and shown.seats["seat02"].since == 100.0
+    assert shown.seats["seat01"] == f.seats["seat01"]  # ours: our own queue's events say
+    # The call ends there: wrap-up, then ready.
+    shown = with_remote_calls(shown, {"seat02": "wrapup"}, hosted, 130.0)
+    assert shown.seats["seat02"].status() == st.Status.WRAPUP
+    shown = with_remote_calls(shown, {}, hosted, 140.0)
+    assert shown.seats["seat02"].wrapup_until is None and not shown.seats["seat02"].talking
+    # Talking elsewhere, nobody logs the agent out here.
+    shown = with_remote_calls(shown, {"seat02": "talking"}, hosted, 150.0)
+    assert with_sessions(shown, [row("seat01", "zhang")], 160.0).seats["seat02"].logged_in

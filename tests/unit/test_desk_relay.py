@@ -1,0 +1,33 @@
+"""Desk frames between controllers: what goes on the channel, what comes off it (pure)."""
+
+from __future__ import annotations
+
+import json
+
+from hotline.cluster.desks import PAYLOAD_LIMIT, envelope, opened
+
+
+def test_a_pop_goes_out_and_comes_back_to_the_other_controllers_only() -> None:
+    message = {"type": "pop", "seat": "seat01", "caller": "13800138000", "history": [{"number": "T1"}]}
+    payload = envelope("a", "zhang", message)
+    assert payload is not None
+    assert opened("b", payload) == ("zhang", message)
+    assert opened("a", payload) is None  # our own, already at our desks
+
+
+def test_seat_and_work_frames_stay_with_their_controller() -> None:
+    assert envelope("a", "zhang", {"type": "seat", "seat": None}) is None
+    assert envelope("a", "zhang", {"type": "work", "items": []}) is None
+
+
+def test_a_pop_too_big_for_notify_goes_without_its_history() -> None:
+    history = [{"number": f"T{i}", "summary": "噪音扰民" * 40} for i in range(40)]
+    payload = envelope("a", "zhang", {"type": "pop", "caller": "13800138000", "history": history})
+    assert payload is not None and len(payload.encode()) <= PAYLOAD_LIMIT
+    assert json.loads(payload)["message"]["history"] == []
+    assert envelope("a", "zhang", {"type": "ticket", "notes": "长" * 5000}) is None
+
+
+def test_a_malformed_frame_is_ignored() -> None:
+    for bad in ("", "[]", '{"from": "a"}', json.dumps({"from": "a", "agent": 7, "message": {}})):
+        assert opened("b", bad) is None
