@@ -45,14 +45,25 @@ def with_sessions(floor: st.Floor, rows: list[AgentSession], now: float) -> st.F
     return floor
 
 
-def with_remote_calls(floor: st.Floor, calls: dict[str, str], hosted: frozenset[str], now: float) -> st.Floor:
+def with_remote_calls(
+    floor: st.Floor, calls: dict[str, str], hosted: frozenset[str], now: float, shown: frozenset[str] = frozenset()
+) -> tuple[st.Floor, frozenset[str]]:
     """Seats other nodes hold show the call their node published (pure):
     ringing, talking, or in wrap-up (kept a few seconds at a time, renewed
-    with each heartbeat), so the seat map and a logout see the whole floor."""
+    with each heartbeat), so the seat map and a logout see the whole floor.
+    shown: the seats that showed another node's call until now; one that
+    has come to this node drops it (its own queue's events say from now on).
+    Returns the floor and the seats now showing another node's call."""
+    for name in shown & hosted:
+        seat = floor.seats[name]
+        floor = floor.with_seat(replace(seat, ringing=False, talking=False, wrapup_until=None, since=now))
+    showing = set()
     for name, seat in floor.seats.items():
         if name in hosted or not seat.logged_in:
             continue
         state = calls.get(name, "")
+        if state:
+            showing.add(name)
         wrapup = now + REMOTE_WRAPUP_S if state == "wrapup" else None
         before = (seat.ringing, seat.talking, seat.wrapup_until is not None)
         if before != (state == "ringing", state == "talking", wrapup is not None) or wrapup is not None:
@@ -60,7 +71,7 @@ def with_remote_calls(floor: st.Floor, calls: dict[str, str], hosted: frozenset[
             floor = floor.with_seat(
                 replace(seat, ringing=state == "ringing", talking=state == "talking", wrapup_until=wrapup, since=since)
             )
-    return floor
+    return floor, frozenset(showing)
 
 
 class SharedFloor:
@@ -68,6 +79,7 @@ class SharedFloor:
     sessions: async_sessionmaker
     reconciler: Reconciler
     hosted: frozenset[str] | None
+    remote_shown: frozenset[str] = frozenset()  # seats showing another node's call
 
     def now(self) -> float:
         raise NotImplementedError
@@ -84,7 +96,8 @@ class SharedFloor:
     def show_remote(self, calls: dict[str, str]) -> None:
         """The calls of seats other nodes hold (seat -> ringing | talking | wrapup)."""
         if self.hosted is not None:
-            self._apply(with_remote_calls(self.floor, calls, self.hosted, self.now()))
+            floor, self.remote_shown = with_remote_calls(self.floor, calls, self.hosted, self.now(), self.remote_shown)
+            self._apply(floor)
 
     async def sync_logins(self) -> None:
         """Take over what other controllers stored since the last look."""

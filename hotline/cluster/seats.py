@@ -65,7 +65,15 @@ class SeatPlacement:
             await self.sync()
             self.placed = await self._read()
             self._follow(loads)
-            self.remote({s: state for n, load in loads.items() if n != self.node for s, state in load.calls().items()})
+            # A node that is down has lost its calls: only live nodes' calls are shown.
+            self.remote(
+                {
+                    s: state
+                    for n, load in loads.items()
+                    if n != self.node and load.up
+                    for s, state in load.calls().items()
+                }
+            )
             if self.fence.leading:
                 chosen = plan(self.seats(), self.placed, loads, time.time(), self.settle)
                 if chosen.moves or chosen.forget:

@@ -391,6 +391,8 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         assert notes and "支援排队来电" in notes[-1].detail
         await cluster.a_ami.command("channel request hangup all")
         await eventually(lambda: _not_talking(a, "seat01", "seat02"), timeout=15)
+        # Node b learns it from a's next heartbeat: until then its agent is on a call there.
+        await eventually(lambda: _not_talking(b, "seat02"), timeout=5)
         a.app[ACD].end_wrapup("seat01", "agent01")  # the agent is ready again (the test's clock stands still)
 
         # seat02's agent logs out and in again: placed on b, the emptier node.

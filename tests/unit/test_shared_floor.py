@@ -44,14 +44,24 @@ def test_seats_another_node_holds_show_its_calls_here() -> None:
     f = st.login(floor(), "seat01", "zhang", "张", 50.0)
     f = st.login(f, "seat02", "li", "李", 50.0)
     hosted = frozenset({"seat01"})
-    shown = with_remote_calls(f, {"seat02": "talking", "seat01": "ringing"}, hosted, 100.0)
+    shown, remote = with_remote_calls(f, {"seat02": "talking", "seat01": "ringing"}, hosted, 100.0)
     assert shown.seats["seat02"].status() == st.Status.TALKING and shown.seats["seat02"].since == 100.0
-    assert shown.seats["seat01"] == f.seats["seat01"]  # ours: our own queue's events say
+    assert shown.seats["seat01"] == f.seats["seat01"] and remote == {"seat02"}  # ours: our own queue's events say
     # The call ends there: wrap-up, then ready.
-    shown = with_remote_calls(shown, {"seat02": "wrapup"}, hosted, 130.0)
+    shown, remote = with_remote_calls(shown, {"seat02": "wrapup"}, hosted, 130.0, remote)
     assert shown.seats["seat02"].status() == st.Status.WRAPUP
-    shown = with_remote_calls(shown, {}, hosted, 140.0)
-    assert shown.seats["seat02"].wrapup_until is None and not shown.seats["seat02"].talking
+    shown, remote = with_remote_calls(shown, {}, hosted, 140.0, remote)
+    assert shown.seats["seat02"].wrapup_until is None and not shown.seats["seat02"].talking and not remote
     # Talking elsewhere, nobody logs the agent out here.
-    shown = with_remote_calls(shown, {"seat02": "talking"}, hosted, 150.0)
+    shown, remote = with_remote_calls(shown, {"seat02": "talking"}, hosted, 150.0, remote)
     assert with_sessions(shown, [row("seat01", "zhang")], 160.0).seats["seat02"].logged_in
+
+
+def test_a_seat_that_comes_here_drops_the_call_another_node_showed() -> None:
+    f = st.login(floor(), "seat02", "li", "李", 50.0)
+    shown, remote = with_remote_calls(f, {"seat02": "wrapup"}, frozenset(), 100.0)
+    assert shown.seats["seat02"].wrapup_until is not None
+    here, remote = with_remote_calls(shown, {"seat02": "wrapup"}, frozenset({"seat02"}), 101.0, remote)
+    seat = here.seats["seat02"]
+    assert seat.wrapup_until is None and not seat.talking and not seat.ringing
+    assert not remote
