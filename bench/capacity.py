@@ -12,7 +12,11 @@ the controller handling it) stays under 100 ms at p99. The figure is the
 highest level every node carried; with two nodes the cluster's figure is
 the sum, and the ratio to one node's is printed.
 
-    .venv/bin/python -m bench.capacity [--nodes 1] [--start 40] [--step 40] [--max 400] [--rate 8]
+    .venv/bin/python -m bench.capacity [--nodes 1] [--start 40] [--step 40] [--max 400] [--rate 8] [--pin]
+
+Two nodes on one machine share its CPUs, so their sum says little about two
+machines; --pin gives each node's Asterisk and controller a CPU of its own
+(node a CPU 0, node b CPU 1), to compare one pinned node with two.
 """
 
 from __future__ import annotations
@@ -20,9 +24,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.common import acd_callers, bench_pbx, controller, load_report, percentile
@@ -106,14 +112,30 @@ async def _worker(settings: Settings, index: int, nodes: int, levels: list[int],
             await asyncio.sleep(3)  # the level's calls end and their records are written
 
 
+def _pin(pid: int, cpu: int) -> None:
+    """Every thread of pid onto one CPU (threads it starts later inherit it)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            os.sched_setaffinity(int(task.name), {cpu})
+        except (ProcessLookupError, PermissionError):
+            continue
+
+
 def _worker_main(args: argparse.Namespace) -> None:
     levels = [int(x) for x in args.levels.split(",")]
     seats = args.nodes * max(levels)
-    with bench_pbx(**_node_overrides(args.index, args.url, seats)) as (settings, _pbx):
+    with bench_pbx(**_node_overrides(args.index, args.url, seats)) as (settings, pbx):
+        if args.pin:
+            # As if the node had a machine of its own: its Asterisk and its
+            # controller on CPU `index`; the callers and PostgreSQL float.
+            asterisk = pbx.asterisk_pid()
+            assert asterisk is not None
+            _pin(asterisk, args.index)
+            _pin(os.getpid(), args.index)
         eventloop.run(_worker(settings, args.index, args.nodes, levels, args.rate))
 
 
-def _run(nodes: int, levels: list[int], rate: float) -> dict[str, Any]:
+def _run(nodes: int, levels: list[int], rate: float, pin: bool) -> dict[str, Any]:
     from tests.pg import PostgresServer  # the suite's private server: initdb, loopback only
 
     pg = PostgresServer(15489)
@@ -124,6 +146,7 @@ def _run(nodes: int, levels: list[int], rate: float) -> dict[str, Any]:
         for index in range(nodes):
             argv = [sys.executable, "-m", "bench.capacity", "--worker", "--index", str(index)]
             argv += ["--nodes", str(nodes), "--url", url, "--levels", ",".join(map(str, levels)), "--rate", str(rate)]
+            argv += ["--pin"] if pin else []
             procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, text=True))
             if index == 0:
                 time.sleep(8)  # the first node upgrades the schema and leads
@@ -145,7 +168,8 @@ def _run(nodes: int, levels: list[int], rate: float) -> dict[str, Any]:
                     )
                 elif "ready" in data:
                     print(f"node {data['node']}  ready with {data['ready']} seats in its queue", flush=True)
-            proc.wait()
+            if proc.wait() != 0:
+                raise SystemExit(f"bench: a node's run failed (exit {proc.returncode})")
     finally:
         pg.stop()
     carried = {
@@ -164,6 +188,9 @@ def main() -> None:
     p.add_argument("--step", type=int, default=40)
     p.add_argument("--max", type=int, default=400)
     p.add_argument("--rate", type=float, default=8.0, help="callers placed per second on each node")
+    p.add_argument(
+        "--pin", action="store_true", help="each node's Asterisk and controller on a CPU of its own (node a: CPU 0)"
+    )
     p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--url", default="", help=argparse.SUPPRESS)
@@ -173,12 +200,12 @@ def main() -> None:
         _worker_main(args)
         return
     levels = list(range(args.start, args.max + 1, args.step))
-    result = _run(args.nodes, levels, args.rate)
+    result = _run(args.nodes, levels, args.rate, args.pin)
     print(
         f"carried: {result['per_node']} calls at once per node, {result['total']} on {args.nodes} node(s)"
         f" (lag p99 <= {LAG_LIMIT_MS:g} ms, nothing lost)"
     )
-    key = f"calls_at_once_{args.nodes}_nodes"
+    key = f"calls_at_once_{args.nodes}_nodes" + ("_pinned" if args.pin else "")
     record("capacity", {key: result["total"]}, higher_is_better=[key])
 
 

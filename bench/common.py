@@ -47,12 +47,8 @@ def _state_folder() -> Iterator[str]:
 def bench_pbx(**overrides: object) -> Iterator[tuple[Settings, Pbx]]:
     with _state_folder() as tmp:
         rootfs = os.environ.get("HOTLINE_TEST_ROOTFS", str(ROOT / "var" / "pbx-rootfs"))
-        settings = load(
-            Path(__file__).parent / "hotline-bench.toml",
-            state_dir=f"{tmp}/state",
-            pbx={"rootfs": rootfs, "instance_dir": f"{tmp}/pbx"},
-            **overrides,
-        )
+        pbx = {"rootfs": rootfs, "instance_dir": f"{tmp}/pbx", **overrides.pop("pbx", {})}  # type: ignore[dict-item]
+        settings = load(Path(__file__).parent / "hotline-bench.toml", state_dir=f"{tmp}/state", pbx=pbx, **overrides)
         install(settings, say=lambda line: None)
         pbx = Pbx(settings)
         # A benchmark stopped with SIGTERM stops its PBX too (the finally below).
