@@ -85,6 +85,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner, SharedFloor)
         # The seats this node's queue holds: all on one node; in a cluster,
         # none until the first placement is read (cluster/seats.py).
         self.hosted: frozenset[str] | None = frozenset() if settings.cluster.node else None
+        self.placed_on: dict[str, str] = {}  # seat -> its node, in a cluster
         # Figures and the audit trail, a batch every 50 ms at most (one fsync),
         # shared with the IVR's call rows.
         self.writes = writes

@@ -79,6 +79,7 @@ class SharedFloor:
     sessions: async_sessionmaker
     reconciler: Reconciler
     hosted: frozenset[str] | None
+    placed_on: dict[str, str]
     remote_shown: frozenset[str] = frozenset()  # seats showing another node's call
 
     def now(self) -> float:
@@ -87,8 +88,11 @@ class SharedFloor:
     def _apply(self, floor: st.Floor) -> None:
         raise NotImplementedError
 
-    def restrict(self, seats: frozenset[str] | None) -> None:
-        """The seats this node's queue holds (None: every logged-in seat)."""
+    def restrict(self, seats: frozenset[str] | None, placed_on: dict[str, str] | None = None) -> None:
+        """The seats this node's queue holds (None: every logged-in seat), and
+        where each seat is placed (shown on the seat map)."""
+        if placed_on is not None:
+            self.placed_on = placed_on
         if seats != self.hosted:
             self.hosted = seats
             self.reconciler.poke()

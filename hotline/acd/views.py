@@ -42,6 +42,7 @@ class SeatView:
     lawyer: bool = False  # a lawyer's seat (the lawyer queue only)
     pulled_at: float | None = None  # brought onto a line by overflow, when
     overflow_exempt: bool = False  # never pulled (policy or the lead)
+    node: str = ""  # in a cluster: the node whose queue holds the seat
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -86,6 +87,7 @@ class AcdViews:
     drain: Callable[[], Awaitable[None]]
     overflow: Overflow
     overflow_exempt: frozenset[str]
+    placed_on: dict[str, str]
 
     async def figures(self) -> dict[str, Any]:
         await self.drain()
@@ -163,6 +165,7 @@ class AcdViews:
             lawyer=s.lawyer,
             pulled_at=next((p.at for p in self.overflow.pulled if p.seat == s.name), None),
             overflow_exempt=bool(s.agent) and (s.agent in self.overflow_exempt or s.agent in self.acd.overflow.exempt),
+            node=self.placed_on.get(s.name, "") if s.agent else "",
         )
 
     def seat_of_agent(self, agent: str) -> st.Seat | None:

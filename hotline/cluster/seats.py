@@ -37,14 +37,14 @@ class SeatPlacement:
         fence: Fence,
         *,
         seats: Callable[[], list[str]],
-        restrict: Callable[[frozenset[str]], None],
+        restrict: Callable[[frozenset[str], dict[str, str]], None],
         sync: Callable[[], Awaitable[None]],
         remote: Callable[[dict[str, str]], None],
         note: Callable[[str, str, str], None],
         settle: float,
     ):
         """seats: the logged-in seats; restrict: the seats this node's queue
-        holds; sync: take over other controllers' logins; remote: the calls
+        holds and where every seat is; sync: take over other controllers' logins; remote: the calls
         of seats other nodes hold (seat -> ringing | talking | wrapup), for
         this controller's seat map and desks; note: (kind, seat, text) for
         the lead's change log."""
@@ -87,7 +87,8 @@ class SeatPlacement:
             log.warning("seat placement on %s skipped: %s", self.node, type(exc).__name__)
 
     def _follow(self, loads: dict[str, NodeLoad]) -> None:
-        self.restrict(frozenset(s for s in self.placed if hosts(self.node, s, self.placed, loads)))
+        held = frozenset(s for s in self.placed if hosts(self.node, s, self.placed, loads))
+        self.restrict(held, {s: p.node for s, p in self.placed.items()})
 
     async def _read(self) -> dict[str, Placed]:
         age = func.extract("epoch", func.now() - ClusterSeat.placed_at)

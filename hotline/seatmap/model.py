@@ -52,6 +52,7 @@ def seat(s: SeatView) -> dict[str, Any]:
         # On a line because overflow pulled them from ticket work (溢出支援), since when.
         "pulled_at": s.pulled_at,
         "overflow_exempt": s.overflow_exempt,
+        "node": s.node,
     }
 
 

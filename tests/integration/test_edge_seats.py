@@ -23,6 +23,7 @@ import pytest
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
@@ -33,9 +34,12 @@ from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade
 from hotline.edge.process import Edge
 from hotline.pbx.process import Pbx
+from hotline.roles import Role
 from hotline.seats import edge_passwords
 from hotline.server import KEEPER, create_app
+from hotline.web.keys import SESSIONS
 from tests.conftest import Clock, make_settings
+from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
 from tests.integration.desk import Desk
 from tests.integration.floor import queue_caller
@@ -385,7 +389,17 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         pop = await desk.pop()
         assert pop["caller"] == second and pop["seat"] == "seat02" and pop["ticket"]["agent"] == agent2
         # Node b's seat map shows seat02 on its call at node a (the heartbeat carries it).
-        await eventually(lambda: b.app[ACD].seat_view(b.app[ACD].floor.seats["seat02"]).status == "talking", timeout=5)
+        async with b.app[SESSIONS]() as db, db.begin():
+            _, lead_password = await accounts.create_user(db, "edge-lead", "值班长", [Role.LEAD])
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1500, "height": 1000})
+            await page.goto(str(b.make_url("/lead/seatmap")))
+            await sign_in(page, "edge-lead", lead_password, "/lead/seatmap")
+            await page.wait_for_selector("#seat-seat02[data-state=talking]", timeout=10000)
+            assert "节点 a" in await page.inner_text("#seat-seat02")
+            assert "节点 a" in await page.inner_text("#seat-seat01")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "seatmap-seat-on-other-node.png"), full_page=True)
         assert await queue_members(cluster.b_ami) == set()
         notes = [c for c in a.app[ACD].changes if c.kind == "placed" and c.seat == "seat02"]
         assert notes and "支援排队来电" in notes[-1].detail
