@@ -77,7 +77,7 @@ from hotline.tickets.app import tickets_ctx
 from hotline.web import login, pages
 from hotline.web.accesslog import AccessLog, access_logger
 from hotline.web.auth import allow, auth_middleware, error_middleware
-from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, KEEPER, SESSIONS, SETTINGS, WRITES
+from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, FASTAGI, KEEPER, SESSIONS, SETTINGS, WRITES
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
 from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
 from hotline.work import api as work_api
@@ -88,7 +88,6 @@ log = logging.getLogger(__name__)
 # AMI, KEEPER, CLOCK (hotline.web.keys) and PBX_WATCH, TRUNKS (hotline.pbx.app)
 # are imported above and named here too: the app's keys, in one place to look.
 __all__ = ["AMI", "KEEPER", "CLOCK", "PBX_WATCH", "TRUNKS", "FASTAGI", "IVR", "create_app", "serve"]
-FASTAGI = web.AppKey("fastagi", FastAGIServer)
 IVR = ivr_api.DRIVER
 STARTED = web.AppKey("started", float)
 FIRST_ADMIN = web.AppKey("first_admin", str)

@@ -61,6 +61,8 @@ def with_remote_calls(
     for name, seat in floor.seats.items():
         if name in hosted or not seat.logged_in:
             continue
+        if name not in shown and (seat.ringing or seat.talking or seat.wrapup_until is not None):
+            continue  # a call of this node's own (the seat moved on meanwhile): its events say
         state = calls.get(name, "")
         if state:
             showing.add(name)

@@ -20,13 +20,13 @@ from hotline.cluster.seats import SeatPlacement
 from hotline.metrics import METRICS
 from hotline.seatmap.api import HUB
 from hotline.tickets.api import DESKS
-from hotline.web.keys import AMI, KEEPER, SESSIONS, SETTINGS
+from hotline.web.keys import AMI, FASTAGI, KEEPER, SESSIONS, SETTINGS
 
 FENCE = web.AppKey("fence", Fence)
 PLACEMENT = web.AppKey("placement", SeatPlacement)
 
 
-def queue_load(node: str, acd: AcdService, mirror: PbxMirror) -> NodeLoad:
+def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int) -> NodeLoad:
     """This node's queue for the leader: who waits since when, which seats
     are members, on a call, or would take one now."""
     floor = acd.floor
@@ -35,11 +35,11 @@ def queue_load(node: str, acd: AcdService, mirror: PbxMirror) -> NodeLoad:
     seats = floor.seats
     busy = frozenset(n for n, st in seats.items() if st.ringing or st.talking or st.wrapup_until is not None)
     free = frozenset(n for n in members if n in seats and seats[n].logged_in and not seats[n].queue_pause()) - busy
-    hosted = acd.hosted
-    mine = busy if hosted is None else busy & hosted  # another node's calls shown here are not ours
+    mine = busy - acd.remote_shown  # another node's calls shown here are not ours
     ringing = frozenset(n for n in mine if seats[n].ringing)
     talking = frozenset(n for n in mine if seats[n].talking)
-    return NodeLoad(node, True, tuple(sorted(acd.waiting.values())), members, mine, free, ringing, talking)
+    waiting = tuple(sorted(acd.waiting.values()))
+    return NodeLoad(node, True, waiting, members, mine, free, ringing, talking, in_ivr)
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -83,7 +83,9 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         lambda: app[AMI].connected and keeper.mirror.synced,
         s.cluster.heartbeat_seconds,
         zoneinfo.ZoneInfo(s.ivr.timezone),
-        load=lambda: queue_load(s.cluster.node, acd, keeper.mirror),
+        load=lambda: queue_load(
+            s.cluster.node, acd, keeper.mirror, app[FASTAGI].active_sessions if FASTAGI in app else 0
+        ),
     )
     hub = app[HUB]
     presence.subscribe(lambda nodes: hub.set_nodes([n.as_dict() for n in nodes]))

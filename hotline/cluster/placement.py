@@ -35,6 +35,7 @@ class NodeLoad:
     free: frozenset[str] = frozenset()  # members that would take a call right now
     ringing: frozenset[str] = frozenset()  # of busy: ringing now
     talking: frozenset[str] = frozenset()  # of busy: on a call now (the rest are in wrap-up)
+    in_ivr: int = 0  # callers in the IVR there
 
     def calls(self) -> dict[str, str]:
         """seat -> ringing | talking | wrapup, for the seat maps of other nodes."""
@@ -105,6 +106,19 @@ def plan(
                     need -= 1
     logged_in = set(seats)
     return Plan(tuple(moves), tuple(sorted(s for s in placed if s not in logged_in)))
+
+
+def fallen(before: Mapping[str, NodeLoad], now: Mapping[str, NodeLoad]) -> list[NodeLoad]:
+    """Nodes that were up and are down now, as they last stood (pure): the
+    calls in progress and the callers in their IVR and queue went with them."""
+    return [before[n] for n, load in sorted(now.items()) if not load.up and n in before and before[n].up]
+
+
+def fallen_text(load: NodeLoad) -> str:
+    return (
+        f"节点 {load.node} 故障：通话中 {len(load.talking)} 通、"
+        f"语音导航中 {load.in_ivr} 位、排队中 {len(load.waiting)} 位来电随之中断"
+    )
 
 
 def hosts(node: str, seat: str, placed: Mapping[str, Placed], loads: Mapping[str, NodeLoad]) -> bool:

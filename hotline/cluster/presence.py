@@ -49,6 +49,7 @@ def dump_load(load: NodeLoad) -> str:
             "free": sorted(load.free),
             "ringing": sorted(load.ringing),
             "talking": sorted(load.talking),
+            "in_ivr": load.in_ivr,
         }
     )
 
@@ -58,13 +59,14 @@ def parse_load(node: str, up: bool, text: str) -> NodeLoad:
     try:
         data = json.loads(text or "{}")
         waiting = tuple(sorted(float(w) for w in data.get("waiting", ())))
+        in_ivr = int(data.get("in_ivr", 0))
         names = {
             k: frozenset(str(s) for s in data.get(k, ())) for k in ("members", "busy", "free", "ringing", "talking")
         }
     except (ValueError, TypeError, AttributeError):
         log.warning("cluster: node %s published an unreadable load", node)
         return NodeLoad(node, up)
-    return NodeLoad(node, up, waiting, **names)
+    return NodeLoad(node, up, waiting, **names, in_ivr=in_ivr)
 
 
 class Presence:

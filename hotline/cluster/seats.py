@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.cluster.decisions import NotLeader
 from hotline.cluster.fence import Fence
-from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, hosts, plan
+from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, fallen, fallen_text, hosts, plan
 from hotline.db.models import ClusterSeat
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,15 @@ class SeatPlacement:
         self.settle = settle
         self.placed: dict[str, Placed] = {}
         self.moves = 0
+        self._loads: dict[str, NodeLoad] = {}  # as of the last heartbeat
 
     async def tick(self, loads: dict[str, NodeLoad]) -> None:
+        if self.fence.leading:
+            # The leader says what a node's failure cost (the lead's change log).
+            for load in fallen(self._loads, loads):
+                log.error("node %s down with %d calls in progress", load.node, len(load.talking))
+                self.note("node-down", "", fallen_text(load))
+        self._loads = loads
         try:
             await self.sync()
             self.placed = await self._read()

@@ -9,7 +9,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from hotline.ami.client import AMIClient
-from hotline.ami.fastagi import AGISession
+from hotline.ami.fastagi import AGISession, FastAGIServer
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
 from hotline.db.batch import WriteQueue
@@ -29,3 +29,5 @@ PROMPTS = web.AppKey("prompts", PromptStore)
 # FastAGI routes by name, each added by the feature that owns it before the
 # FastAGI server starts (the dialplan names the route: agi://…/carmove).
 AGI_ROUTES = web.AppKey("agi_routes", dict[str, Callable[[AGISession], Awaitable[None]]])
+# The FastAGI server (started last, once every route is in).
+FASTAGI = web.AppKey("fastagi", FastAGIServer)

@@ -429,6 +429,9 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         os.killpg(supervisor, signal.SIGKILL)
         await eventually(lambda: _members_are(cluster.a_ami, "坐席员1", agent2), timeout=20)
         print(f"node b killed -> its seat a member on node a after {time.monotonic() - killed:.1f} s")
+        # The leader told the lead what went down with the node (nothing was on it).
+        down = [c.detail for c in a.app[ACD].changes if c.kind == "node-down"]
+        assert down == ["节点 b 故障：通话中 0 通、语音导航中 0 位、排队中 0 位来电随之中断"]
         seen = Recorder(cluster.a_ami)
         for caller in (await queue_caller(cluster.a_ami), await queue_caller(cluster.a_ami)):
             await seen.wait_for(ev.AgentConnect, lambda e, c=caller: e.caller_id_num == c, timeout=30)

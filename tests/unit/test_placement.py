@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hotline.cluster.placement import Move, NodeLoad, Placed, hosts, plan
+from hotline.cluster.placement import Move, NodeLoad, Placed, fallen, fallen_text, hosts, plan
 
 SETTLE = 5.0
 NOW = 1000.0
@@ -91,3 +91,15 @@ def test_a_seat_joins_its_new_node_only_once_the_old_one_let_it_go() -> None:
     assert hosts("a", "s1", where, gone)
     # A node that is down holds nobody back.
     assert hosts("a", "s1", where, {"a": load("a"), "b": load("b", up=False, members="s1")})
+
+
+def test_a_node_that_falls_is_reported_with_what_it_held() -> None:
+    before = {"b": load("b", members="s3")}
+    before["a"] = NodeLoad(
+        "a", True, (1.0, 2.0), frozenset({"s1", "s2"}), frozenset({"s1", "s2"}), talking=frozenset({"s1"}), in_ivr=3
+    )
+    now = {"a": load("a", up=False), "b": load("b", members="s3")}
+    (gone,) = fallen(before, now)
+    assert fallen_text(gone) == "节点 a 故障：通话中 1 通、语音导航中 3 位、排队中 2 位来电随之中断"
+    # Reported once: the next look finds it already down.
+    assert fallen(now, now) == []

@@ -65,3 +65,10 @@ def test_a_seat_that_comes_here_drops_the_call_another_node_showed() -> None:
     seat = here.seats["seat02"]
     assert seat.wrapup_until is None and not seat.talking and not seat.ringing
     assert not remote
+
+
+def test_a_call_of_this_node_stays_when_its_seat_is_placed_elsewhere_meanwhile() -> None:
+    f = st.login(floor(), "seat01", "zhang", "张", 50.0)
+    f = st.agent_connected(f, "Local/seat01@hotline-seat/n", "13800138000", 60.0)
+    shown, remote = with_remote_calls(f, {}, frozenset(), 100.0)
+    assert shown.seats["seat01"].talking and not remote
