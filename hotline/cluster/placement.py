@@ -12,7 +12,9 @@ The rules, in order:
 - a logged-in seat with no place, or placed on a node that is down, goes to
   the live node with the fewest seats (the most callers waiting on a tie);
 - callers waiting on a node, oldest first, draw free seats from nodes where
-  nobody waits; a seat moved that way less than `settle` seconds ago stays;
+  nobody waits, and for arrival order the seats in wrap-up on nodes whose
+  oldest caller came more than `settle` seconds later; a seat moved that
+  way less than `settle` seconds ago stays;
 - a seat joins its new node's queue only once no other live node has it as
   a member or on a call (`hosts`), so two nodes never ring it at once.
 """
@@ -53,7 +55,7 @@ class Placed:
 class Move:
     seat: str
     to: str
-    why: str  # new | node-down | waiting
+    why: str  # new | node-down | waiting | order
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +64,12 @@ class Plan:
     forget: tuple[str, ...] = ()  # placements of seats nobody is logged in at
 
 
-WHY_TEXT = {"new": "登录后分配", "node-down": "原节点故障", "waiting": "支援排队来电"}
+WHY_TEXT = {
+    "new": "登录后分配",
+    "node-down": "原节点故障",
+    "waiting": "支援排队来电",
+    "order": "先到先接：支援更早排队的来电",
+}
 
 
 def plan(
@@ -91,18 +98,30 @@ def plan(
     moved_now = {m.seat for m in moves}
     # Only a seat moved to serve callers is held back (two busy nodes would
     # pass it to and fro); one placed at login or after a failure moves at once.
-    settled = {s for s, p in placed.items() if (p.why != "waiting" or now - p.at >= settle) and s not in moved_now}
+    settled = {
+        s
+        for s, p in placed.items()
+        if (p.why not in ("waiting", "order") or now - p.at >= settle) and s not in moved_now
+    }
     for x in sorted((n for n in live if loads[n].waiting), key=lambda n: (loads[n].waiting[0], n)):
         load = loads[x]
         arriving = {s for s in seats if where.get(s) == x and s not in load.members}
         need = len(load.waiting) - len(load.free) - len(arriving)
-        donors = [y for y in live if y != x and not loads[y].waiting]
-        for y in donors:
-            for seat in sorted(loads[y].free & settled):
+        # Free seats where nobody waits; then, for arrival order, seats in
+        # wrap-up on nodes whose callers came more than `settle` s later than
+        # x's oldest (they join x when their wrap-up ends, not y's queue).
+        donors = [(y, loads[y].free) for y in live if y != x and not loads[y].waiting]
+        donors += [
+            (y, loads[y].busy - loads[y].ringing - loads[y].talking)
+            for y in live
+            if y != x and loads[y].waiting and loads[y].waiting[0] - load.waiting[0] > settle
+        ]
+        for y, offered in donors:
+            for seat in sorted(offered & settled):
                 if need <= 0:
                     break
                 if where.get(seat) == y:
-                    move(seat, x, "waiting")
+                    move(seat, x, "waiting" if not loads[y].waiting else "order")
                     need -= 1
     logged_in = set(seats)
     return Plan(tuple(moves), tuple(sorted(s for s in placed if s not in logged_in)))

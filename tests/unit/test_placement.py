@@ -103,3 +103,14 @@ def test_a_node_that_falls_is_reported_with_what_it_held() -> None:
     assert fallen_text(gone) == "节点 a 故障：通话中 1 通、语音导航中 3 位、排队中 2 位来电随之中断"
     # Reported once: the next look finds it already down.
     assert fallen(now, now) == []
+
+
+def test_a_seat_in_wrap_up_goes_to_the_node_whose_callers_came_first() -> None:
+    # a's caller joined at 900, b's at 950: b's seat in wrap-up serves a's caller next.
+    a = NodeLoad("a", True, (900.0,), frozenset({"s1"}), frozenset({"s1"}), talking=frozenset({"s1"}))
+    b = NodeLoad("b", True, (950.0,), frozenset({"s2", "s3"}), frozenset({"s2", "s3"}), talking=frozenset({"s3"}))
+    chosen = plan(["s1", "s2", "s3"], placed(s1="a", s2="b", s3="b"), {"a": a, "b": b}, NOW, SETTLE)
+    assert chosen.moves == (Move("s2", "a", "order"),)
+    # Callers that came within `settle` of each other: each node serves its own.
+    b = NodeLoad("b", True, (903.0,), b.members, b.busy, talking=b.talking)
+    assert plan(["s1", "s2", "s3"], placed(s1="a", s2="b", s3="b"), {"a": a, "b": b}, NOW, SETTLE).moves == ()
