@@ -12,7 +12,6 @@ import signal
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
 
 import pytest
 
@@ -21,9 +20,9 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.edge.process import Edge
 from hotline.pbx.process import Pbx
-from tests.conftest import make_settings
 from tests.integration.carrier import Carrier, make_carrier
 from tests.integration.conftest import connected_client
+from tests.integration.edge_nodes import edge_section, node_b_settings
 from tests.integration.helpers import Recorder, eventually
 
 pytestmark = pytest.mark.pbx
@@ -33,42 +32,16 @@ EDGE_HOST = "127.0.0.4"
 NODE_B_HOST = "127.0.0.5"
 
 
-def edge_section(settings: Settings, tmp: Path) -> dict[str, object]:
-    return {
-        "enabled": True,
-        "host": EDGE_HOST,
-        "sip_port": settings.pbx.sip_port + 30 + OFFSET,
-        "instance_dir": str(tmp / "edge"),
-        "nodes": [
-            {"name": "a", "host": settings.pbx.sip_host, "sip_port": settings.pbx.sip_port},
-            {"name": "b", "host": NODE_B_HOST, "sip_port": settings.pbx.sip_port + OFFSET},
-        ],
-    }
-
-
 @pytest.fixture(scope="module")
 def cluster(
     pbx: Pbx, settings: Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Edge, Settings, Pbx]]:
     """Node A (the session's PBX, reloaded with the edge), node B, the edge."""
     tmp = tmp_path_factory.mktemp("cluster")
-    edge = edge_section(settings, tmp)
+    edge = edge_section(settings, tmp, host=EDGE_HOST, node_b=NODE_B_HOST, offset=OFFSET)
     node_a = Settings.model_validate(settings.model_dump() | {"edge": edge})
-    node_b = make_settings(
-        tmp / "b",
-        ami={"port": settings.ami.port + OFFSET},
-        agi={"port": settings.agi.port + OFFSET},
-        pbx={
-            "sip_host": NODE_B_HOST,
-            "sip_port": settings.pbx.sip_port + OFFSET,
-            "sip_tls_port": settings.pbx.sip_tls_port + OFFSET,
-            "http_port": settings.pbx.http_port + OFFSET,
-            # The carrier's media ports are 37000-37099 (make_carrier, offset 70).
-            "rtp_start": 38000,
-            "rtp_end": 38099,
-        },
-        edge=edge,
-    )
+    # The carrier's media ports are 37000-37099 (make_carrier, offset 70).
+    node_b = node_b_settings(settings, tmp, host=NODE_B_HOST, offset=OFFSET, rtp=(38000, 38099), edge=edge)
     b = Pbx(node_b)
     b.start()
     Pbx(node_a).reload()

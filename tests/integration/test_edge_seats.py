@@ -38,10 +38,11 @@ from hotline.roles import Role
 from hotline.seats import edge_passwords
 from hotline.server import KEEPER, create_app
 from hotline.web.keys import SESSIONS
-from tests.conftest import Clock, make_settings
+from tests.conftest import Clock
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
 from tests.integration.desk import Desk
+from tests.integration.edge_nodes import edge_section, node_b_settings
 from tests.integration.floor import queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
@@ -65,42 +66,16 @@ class Site:
     sessions: async_sessionmaker[AsyncSession]
 
 
-def edge_section(settings: Settings, tmp: Path) -> dict[str, object]:
-    return {
-        "enabled": True,
-        "registrar": True,
-        "host": EDGE_HOST,
-        "sip_port": settings.pbx.sip_port + 30 + OFFSET,
-        "instance_dir": str(tmp / "edge"),
-        "nodes": [
-            {"name": "a", "host": settings.pbx.sip_host, "sip_port": settings.pbx.sip_port},
-            {"name": "b", "host": NODE_B_HOST, "sip_port": settings.pbx.sip_port + OFFSET},
-        ],
-    }
-
-
 @pytest.fixture(scope="module")
 def site_parts(
     pbx: Pbx, settings: Settings, postgres: PostgresServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Edge, Settings, Settings, Pbx]]:
     tmp = tmp_path_factory.mktemp("edge-seats")
     url = asyncio.run(postgres.new_database())
-    common = {"edge": edge_section(settings, tmp), "database": {"url": url}, "seats": {"phones": "pjsip"}}
+    edge = edge_section(settings, tmp, host=EDGE_HOST, node_b=NODE_B_HOST, offset=OFFSET, registrar=True)
+    common = {"edge": edge, "database": {"url": url}, "seats": {"phones": "pjsip"}}
     node_a = Settings.model_validate(settings.model_dump() | common)
-    node_b = make_settings(
-        tmp / "b",
-        ami={"port": settings.ami.port + OFFSET},
-        agi={"port": settings.agi.port + OFFSET},
-        pbx={
-            "sip_host": NODE_B_HOST,
-            "sip_port": settings.pbx.sip_port + OFFSET,
-            "sip_tls_port": settings.pbx.sip_tls_port + OFFSET,
-            "http_port": settings.pbx.http_port + OFFSET,
-            "rtp_start": 38200,
-            "rtp_end": 38299,
-        },
-        **common,
-    )
+    node_b = node_b_settings(settings, tmp, host=NODE_B_HOST, offset=OFFSET, rtp=(38200, 38299), **common)
     upgrade(node_a)  # the edge reads the schema's view from its start
     b = Pbx(node_b)
     b.start()
