@@ -9,6 +9,7 @@ the edge's answers."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 import re
@@ -27,6 +28,7 @@ from hotline import accounts
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
+from hotline.ami.replies import AMIError
 from hotline.cluster.app import FENCE
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
@@ -292,7 +294,8 @@ async def cluster(site: Site, pbx: Pbx, settings: Settings, clock: Clock, tmp_pa
             yield Cluster(site, a, b, a_ami, b_ami)
         finally:
             for client in (a_ami, b_ami):
-                if client.connected:
+                # Node b's Asterisk may have been killed before its client noticed.
+                with contextlib.suppress(AMIError):
                     await client.command("channel request hangup all")
                 await client.close()
     finally:
