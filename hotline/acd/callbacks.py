@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd import lines as ln
@@ -110,7 +110,9 @@ class CallbackService:
                         "number": number,
                         "call_id": session.arg(1),
                         "position": position,
-                        "status": "pending",
+                        # Claimed by this controller at once: its place is in this node's queue.
+                        "status": "queued",
+                        "attempts": 1,
                         "created_at": now,
                         "due_at": now,
                     }
@@ -123,7 +125,19 @@ class CallbackService:
         await session.set_variable("HOTLINE_ROUTE", "callback")
         self.acd.note("callback", "", f"{mask_number(number)} 登记回拨，保留第 {position} 位")
 
+    async def _claim(self, cb_id: int) -> bool:
+        """Take a pending callback for this node's queue; False when another
+        controller took it first (each citizen is called once per attempt)."""
+        async with self.sessions() as db, db.begin():
+            res = await db.execute(
+                update(Callback)
+                .where(Callback.id == cb_id, Callback.status == "pending")
+                .values(status="queued", attempts=Callback.attempts + 1)
+            )
+        return res.rowcount == 1
+
     async def _place(self, cb_id: int, number: str, position: int) -> None:
+        """The placeholder of a callback this controller claimed."""
         try:
             await self.client.action(
                 "Originate",
@@ -138,10 +152,9 @@ class CallbackService:
             )
         except AMIError as exc:
             log.warning("callback %s could not be queued: %s", cb_id, exc)
-            await self._set(cb_id, status="pending", due_at=self.now() + 5)
+            await self._set(cb_id, status="pending", due_at=self.now() + 5, attempts=Callback.attempts - 1)
             return
         self.in_queue.add(cb_id)
-        await self._set(cb_id, status="queued", attempts=Callback.attempts + 1)
 
     # -- missed calls ----------------------------------------------------------------
     def _on_abandon(self, e: ev.QueueCallerAbandon) -> None:
@@ -188,7 +201,8 @@ class CallbackService:
                     )
                 ).all()
             for cb in due:
-                await self._place(cb.id, cb.number, 0)
+                if await self._claim(cb.id):
+                    await self._place(cb.id, cb.number, 0)
 
     # -- outcomes --------------------------------------------------------------------
     def _on_callback_ended(self, e: ev.HotlineCallback) -> None:
@@ -263,21 +277,6 @@ class CallbackService:
                 log.exception("callback dispatch failed; retrying next tick")
 
     # -- views -----------------------------------------------------------------------
-    async def counts(self, since: float) -> dict[str, int]:
-        async with self.sessions() as db:
-            rows = (
-                await db.execute(
-                    select(Callback.status, func.count()).where(Callback.created_at >= since).group_by(Callback.status)
-                )
-            ).all()
-        by = {status: n for status, n in rows}
-        return {
-            "pending": by.get("pending", 0) + by.get("queued", 0),
-            "reached": by.get("reached", 0),
-            "failed": by.get("failed", 0),
-            "made": by.get("reached", 0) + by.get("failed", 0) + by.get("queued", 0),
-        }
-
     async def list(self, limit: int = 100) -> list[dict[str, Any]]:
         async with self.sessions() as db:
             rows = (await db.scalars(select(Callback).order_by(Callback.id.desc()).limit(limit))).all()

@@ -169,27 +169,20 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner, SharedFloor)
             except Exception:
                 log.exception("ACD listener failed")
 
-    def note(self, kind: str, seat: str, detail: str, actor: str = "") -> None:
+    def note(self, kind: str, seat: str, detail: str, actor: str = "", store: bool = True) -> None:
+        """For the lead's change log; stored unless another controller stores it."""
         change = Change(self.clock().isoformat(timespec="seconds"), kind, seat, detail, actor)
         self.changes.append(change)
         log.info("acd %s %s: %s", kind, seat or "-", detail)
-        self.writes.put(lambda db: self._store_change(db, change))
+        if store:
+            self.writes.put(lambda db: self._store_change(db, change))
 
     @staticmethod
     async def _store_change(db: AsyncConnection, c: Change) -> None:
-        await db.execute(
-            # The controller's clock: attendance is read from these rows (roster/presence.py).
-            insert(AcdEvent),
-            [
-                {
-                    "at": dt.datetime.fromisoformat(c.at),
-                    "kind": c.kind,
-                    "seat": c.seat,
-                    "actor": c.actor,
-                    "detail": c.detail,
-                }
-            ],
-        )
+        # The controller's clock: attendance is read from these rows (roster/presence.py).
+        at = dt.datetime.fromisoformat(c.at)
+        row = {"at": at, "kind": c.kind, "seat": c.seat, "actor": c.actor, "detail": c.detail}
+        await db.execute(insert(AcdEvent), [row])
 
     def _apply(self, floor: st.Floor) -> None:
         if floor is not self.floor:

@@ -9,7 +9,6 @@ node nothing restricts and the rows are only read at start."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -18,8 +17,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from hotline.acd.reconcile import Reconciler
 from hotline.db.models import AgentSession
 from hotline.seats import state as st
-
-log = logging.getLogger(__name__)
 
 # Wrap-up on another node, as shown here: renewed with each of its heartbeats.
 REMOTE_WRAPUP_S = 5.0
@@ -104,6 +101,14 @@ class SharedFloor:
         if self.hosted is not None:
             floor, self.remote_shown = with_remote_calls(self.floor, calls, self.hosted, self.now(), self.remote_shown)
             self._apply(floor)
+
+    async def sync_intent(self) -> None:
+        raise NotImplementedError
+
+    async def sync_shared(self) -> None:
+        """Take over the logins and the lead's choices made at other controllers."""
+        await self.sync_logins()
+        await self.sync_intent()
 
     async def sync_logins(self) -> None:
         """Take over what other controllers stored since the last look."""

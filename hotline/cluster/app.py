@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import zoneinfo
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from prometheus_client import Gauge
 
+from hotline.acd import floor_plan as fp
 from hotline.acd.api import ACD
 from hotline.acd.service import AcdService
 from hotline.ami.mirror import PbxMirror
 from hotline.cluster.desks import DeskRelay
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
+from hotline.cluster.notify import Channel
 from hotline.cluster.placement import NodeLoad
 from hotline.cluster.presence import Presence
 from hotline.cluster.seats import SeatPlacement
@@ -21,14 +24,19 @@ from hotline.metrics import METRICS
 from hotline.seatmap.api import HUB
 from hotline.tickets.api import DESKS
 from hotline.web.keys import AMI, FASTAGI, KEEPER, SESSIONS, SETTINGS
+from hotline.work.api import WORK
+
+log = logging.getLogger(__name__)
 
 FENCE = web.AppKey("fence", Fence)
+WORK_CHANNEL = "hotline_work"
 PLACEMENT = web.AppKey("placement", SeatPlacement)
 
 
-def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int) -> NodeLoad:
+def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int, epoch: int | None = None) -> NodeLoad:
     """This node's queue for the leader: who waits since when, which seats
-    are members, on a call, or would take one now."""
+    are members, on a call, or would take one now; and from the leader
+    (epoch: its term), the line plan the others follow."""
     floor = acd.floor
     queue = mirror.queues.get(acd.acd.queue)
     members = frozenset(floor.by_interface.get(i, i) for i in (queue.members if queue is not None else {}))
@@ -39,7 +47,8 @@ def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int) -> No
     ringing = frozenset(n for n in mine if seats[n].ringing)
     talking = frozenset(n for n in mine if seats[n].talking)
     waiting = tuple(sorted(acd.waiting.values()))
-    return NodeLoad(node, True, waiting, members, mine, free, ringing, talking, in_ivr)
+    plan = fp.dump(acd.floor_plan(epoch)) if epoch is not None else None
+    return NodeLoad(node, True, waiting, members, mine, free, ringing, talking, in_ivr, plan)
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -76,6 +85,7 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         return
     keeper = app[KEEPER]
     acd = app[ACD]
+    fence = app[FENCE]
     presence = Presence(
         app[SESSIONS],
         s.cluster.node,
@@ -84,7 +94,11 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         s.cluster.heartbeat_seconds,
         zoneinfo.ZoneInfo(s.ivr.timezone),
         load=lambda: queue_load(
-            s.cluster.node, acd, keeper.mirror, app[FASTAGI].active_sessions if FASTAGI in app else 0
+            s.cluster.node,
+            acd,
+            keeper.mirror,
+            app[FASTAGI].active_sessions if FASTAGI in app else 0,
+            fence.leadership.epoch if fence.leading and fence.leadership is not None else None,
         ),
     )
     hub = app[HUB]
@@ -95,10 +109,11 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         app[FENCE],
         seats=lambda: [n for n, seat in acd.floor.seats.items() if seat.logged_in],
         restrict=acd.restrict,
-        sync=acd.sync_logins,
+        sync=acd.sync_shared,
         remote=acd.show_remote,
         note=acd.note,
         settle=s.cluster.seat_settle_seconds,
+        lines=acd.follow_plan,
     )
     presence.on_beat(placement.tick)
     presence.start()
@@ -123,3 +138,32 @@ async def desk_relay_ctx(app: web.Application) -> AsyncIterator[None]:
     finally:
         hub.unreached = None
         await relay.close()
+
+
+async def work_relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Each controller's work writes heard by the others: after the work queue's context.
+
+    The leader offers; an agent accepts at the controller their desk is open
+    at; a ticket made anywhere makes items. Every commit of work says so on
+    channel hotline_work, and each other controller re-reads what changed,
+    so an offer reaches a desk at any node within moments, not at the next
+    full read (30 s, as long as an offer lasts)."""
+    s = app[SETTINGS]
+    if not s.cluster.node:
+        yield
+        return
+    work = app[WORK]
+    node = s.cluster.node
+    channel = Channel(s.database_url, node, WORK_CHANNEL, lambda sender: work.kick(None) if sender != node else None)
+
+    def written() -> None:
+        # One notification covers every commit before it is sent.
+        if channel.pending == 0 and not channel.send(node):
+            log.warning("work relay: backlog full")
+
+    work.on_written(written)
+    channel.start()
+    try:
+        yield
+    finally:
+        await channel.close()

@@ -22,7 +22,7 @@ The rules, in order:
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +38,8 @@ class NodeLoad:
     ringing: frozenset[str] = frozenset()  # of busy: ringing now
     talking: frozenset[str] = frozenset()  # of busy: on a call now (the rest are in wrap-up)
     in_ivr: int = 0  # callers in the IVR there
+    # The line plan, published by the leader only (acd/floor_plan.py reads it).
+    plan: Mapping[str, object] | None = field(default=None, compare=False, hash=False)
 
     def calls(self) -> dict[str, str]:
         """seat -> ringing | talking | wrapup, for the seat maps of other nodes."""

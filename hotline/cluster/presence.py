@@ -41,17 +41,18 @@ class NodeView(ReadModel):
 
 
 def dump_load(load: NodeLoad) -> str:
-    return json.dumps(
-        {
-            "waiting": list(load.waiting),
-            "members": sorted(load.members),
-            "busy": sorted(load.busy),
-            "free": sorted(load.free),
-            "ringing": sorted(load.ringing),
-            "talking": sorted(load.talking),
-            "in_ivr": load.in_ivr,
-        }
-    )
+    data: dict[str, object] = {
+        "waiting": list(load.waiting),
+        "members": sorted(load.members),
+        "busy": sorted(load.busy),
+        "free": sorted(load.free),
+        "ringing": sorted(load.ringing),
+        "talking": sorted(load.talking),
+        "in_ivr": load.in_ivr,
+    }
+    if load.plan is not None:
+        data["plan"] = load.plan
+    return json.dumps(data)
 
 
 def parse_load(node: str, up: bool, text: str) -> NodeLoad:
@@ -66,7 +67,8 @@ def parse_load(node: str, up: bool, text: str) -> NodeLoad:
     except (ValueError, TypeError, AttributeError):
         log.warning("cluster: node %s published an unreadable load", node)
         return NodeLoad(node, up)
-    return NodeLoad(node, up, waiting, **names, in_ivr=in_ivr)
+    plan = data.get("plan")
+    return NodeLoad(node, up, waiting, **names, in_ivr=in_ivr, plan=plan if isinstance(plan, dict) else None)
 
 
 class Presence:

@@ -21,6 +21,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hotline.acd import floor_plan as fp
+from hotline.acd.floor_plan import FloorPlan
 from hotline.cluster.decisions import NotLeader
 from hotline.cluster.fence import Fence
 from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, fallen, fallen_text, hosts, plan
@@ -42,12 +44,14 @@ class SeatPlacement:
         remote: Callable[[dict[str, str]], None],
         note: Callable[[str, str, str], None],
         settle: float,
+        lines: Callable[[FloorPlan | None, tuple[float, ...]], None] = lambda plan, waits: None,
     ):
         """seats: the logged-in seats; restrict: the seats this node's queue
         holds and where every seat is; sync: take over other controllers' logins; remote: the calls
         of seats other nodes hold (seat -> ringing | talking | wrapup), for
         this controller's seat map and desks; note: (kind, seat, text) for
-        the lead's change log."""
+        the lead's change log; lines: the leader's line plan (None: this
+        controller plans) and when the other nodes' callers began waiting."""
         self.sessions = sessions
         self.node = node
         self.fence = fence
@@ -57,6 +61,7 @@ class SeatPlacement:
         self.remote = remote
         self.note = note
         self.settle = settle
+        self.lines = lines
         self.placed: dict[str, Placed] = {}
         self.moves = 0
         self._loads: dict[str, NodeLoad] = {}  # as of the last heartbeat
@@ -72,6 +77,7 @@ class SeatPlacement:
             await self.sync()
             self.placed = await self._read()
             self._follow(loads)
+            self._follow_lines(loads)
             # A node that is down has lost its calls: only live nodes' calls are shown.
             self.remote(
                 {
@@ -92,6 +98,13 @@ class SeatPlacement:
         except (OSError, SQLAlchemyError) as exc:
             # The placement stays as last read: each node keeps its seats.
             log.warning("seat placement on %s skipped: %s", self.node, type(exc).__name__)
+
+    def _follow_lines(self, loads: dict[str, NodeLoad]) -> None:
+        others = [load for n, load in loads.items() if n != self.node and load.up]
+        waits = tuple(sorted(w for load in others for w in load.waiting))
+        plans = [fp.parse(load.plan) for load in others if load.plan is not None]
+        leader = None if self.fence.leading else fp.newest([p for p in plans if p is not None])
+        self.lines(leader, waits)
 
     def _follow(self, loads: dict[str, NodeLoad]) -> None:
         held = frozenset(s for s in self.placed if hosts(self.node, s, self.placed, loads))

@@ -293,6 +293,9 @@ class AcdIntent(Base):
     standby_actor: Mapped[str] = mapped_column(String(64), default="")
     # Agents the lead keeps off overflow, comma-separated user names.
     overflow_exempt: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A running contingency plan's count: in a cluster the leader plans with
+    # it wherever the lead started the plan.
+    plan_lines: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class QueueCall(Base):

@@ -13,6 +13,7 @@ from prometheus_client import Gauge
 from hotline.acd import api as acd_api
 from hotline.channels.api import DELIVERER
 from hotline.channels.delivery import Deliverer
+from hotline.cluster.app import FENCE
 from hotline.ivr import api as ivr_api
 from hotline.metrics import METRICS, Metrics
 from hotline.seatmap import api as seatmap_api
@@ -77,7 +78,9 @@ def work_metrics(
 async def work_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     store = app[tickets_api.STORE]
-    work = WorkService(settings, app[SESSIONS], app[acd_api.ACD], app[CLOCK])
+    fence = app[FENCE]
+    work = WorkService(settings, app[SESSIONS], app[acd_api.ACD], app[CLOCK], deciding=lambda: fence.leading)
+    fence.on_lead(lambda: work.kick(None))  # a new leader offers at once what waited
     figures = WorkFigures(app[SESSIONS], app[CLOCK], settings.work.kinds)
     # A ticket's change makes and ends its work items in its own transaction;
     # once committed, the queue acts on what it made at once.

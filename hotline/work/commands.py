@@ -56,6 +56,7 @@ class WorkCommands:
     _wake: asyncio.Event
     now: Callable[[], float]
     _publish: Callable[[], None]
+    _written: Callable[[], None]
     _guarded: Callable[..., Awaitable[bool]]
 
     def held(self, agent: str, item_id: int, states: Iterable[State]) -> Item:
@@ -129,6 +130,7 @@ class WorkCommands:
         self.items.pop(it.id, None)
         self._free_at[agent] = time.monotonic()
         self._publish()
+        self._written()
 
     async def _change(
         self,
@@ -149,3 +151,4 @@ class WorkCommands:
         if before.agent and after.agent != before.agent:
             self._free_at[before.agent] = time.monotonic()
         self._publish()
+        self._written()

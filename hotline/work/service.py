@@ -10,6 +10,11 @@ change that ended it) exactly one lands, so agents' commands need not wait
 for a round. An offer made before a crash is the same offer after the
 restart; nothing is offered twice at once. The ticket store hands each
 commit's news over (work/rows.py), so an offer waits on no read.
+
+With several controllers (`shared`), only the leader decides (`deciding`);
+every controller takes agents' commands, tells the others after each write
+(`on_written`), and on their word re-reads the items changed since its last
+look.
 """
 
 from __future__ import annotations
@@ -22,17 +27,18 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.acd.service import AcdService
 from hotline.config import Settings
-from hotline.db.models import User, WorkEvent, WorkItem
+from hotline.db.models import WorkEvent, WorkItem
 from hotline.tasks import TaskSet, wait_event
 from hotline.work import board
 from hotline.work.board import KIND_TEXT, Item, State
 from hotline.work.commands import WorkCommands, row_values
-from hotline.work.rows import WorkNews, item_of
+from hotline.work.reads import WorkReads
+from hotline.work.rows import WorkNews
 from hotline.work.views import ItemView, WorkSummary, held, item_view, work_summary
 
 log = logging.getLogger(__name__)
@@ -42,11 +48,18 @@ log = logging.getLogger(__name__)
 FULL_SYNC_SECONDS = 30.0
 
 
-class WorkService(WorkCommands):
+class WorkService(WorkCommands, WorkReads):
     def __init__(
-        self, settings: Settings, sessions: async_sessionmaker, acd: AcdService, clock: Callable[[], dt.datetime]
+        self,
+        settings: Settings,
+        sessions: async_sessionmaker,
+        acd: AcdService,
+        clock: Callable[[], dt.datetime],
+        deciding: Callable[[], bool] = lambda: True,
     ):
         self.settings = settings
+        self.deciding = deciding
+        self.shared = bool(settings.cluster.node)
         self.cfg = settings.work
         self.sessions = sessions
         self.acd = acd
@@ -59,6 +72,7 @@ class WorkService(WorkCommands):
         self.conflicts = 0  # a guarded write found the row changed under it
         self._listeners: list[Callable[[], None]] = []
         self._agent_listeners: list[Callable[[str, list[ItemView]], None]] = []
+        self._written_listeners: list[Callable[[], None]] = []
         self._last_sent: dict[str, list[ItemView]] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
@@ -92,6 +106,7 @@ class WorkService(WorkCommands):
         as it is; without news, look in the database now."""
         if news:
             self._news.append(news)
+            self._written()
         elif news is None:
             self._need_sync = True
         self._wake.set()
@@ -103,6 +118,14 @@ class WorkService(WorkCommands):
     def subscribe_agents(self, listener: Callable[[str, list[ItemView]], None]) -> None:
         """Told an agent's items whenever they change (the desks)."""
         self._agent_listeners.append(listener)
+
+    def on_written(self, listener: Callable[[], None]) -> None:
+        """Told after this controller committed a change of work (the other controllers hear of it)."""
+        self._written_listeners.append(listener)
+
+    def _written(self) -> None:
+        for listener in self._written_listeners:
+            listener()
 
     async def _run(self) -> None:
         while True:
@@ -142,6 +165,9 @@ class WorkService(WorkCommands):
             for item_id in n.finished:
                 self.items.pop(item_id, None)
                 self._seen_at.pop(item_id, None)
+        if not self.deciding():
+            self._publish()  # the leader offers; what it wrote is read back on its word
+            return
         for it in self.items.values():
             if it.state == State.WAITING and it.not_before <= now and it.id not in self._seen_at:
                 self._seen_at[it.id] = mono
@@ -201,6 +227,8 @@ class WorkService(WorkCommands):
                     self.offer_latency.append(max(0.0, time.monotonic() - max(seen, free_since or 0.0)))
             if after.parked:
                 log.info("work item %s parked: its agent was needed on a line", after.id)
+        if applied:
+            self._written()
 
     async def _guarded(self, db: AsyncSession, before: Item, **values: Any) -> bool:
         """Write an item's new state only if it still is as `before` says;
@@ -215,55 +243,6 @@ class WorkService(WorkCommands):
         self.conflicts += 1
         self._last_full = 0.0
         return False
-
-    async def _sync(self) -> None:
-        """The database's open items are the truth: new ones join, finished
-        ones leave (a ticket change ended them), and skills are re-read."""
-        self._need_sync = False
-        self._last_sync = self._last_full = time.monotonic()
-        async with self.sessions() as db:
-            # Marks first: anything committed after them is caught up later.
-            self._item_mark = await db.scalar(select(func.max(WorkItem.id))) or 0
-            self._event_mark = await db.scalar(select(func.max(WorkEvent.id))) or 0
-            rows = (await db.scalars(select(WorkItem).where(WorkItem.state != State.DONE.value))).all()
-            await self._load_skills(db, force=True)
-        fresh = {r.id: item_of(r) for r in rows}
-        for gone in set(self.items) - set(fresh):
-            self._seen_at.pop(gone, None)
-        self.items = fresh
-
-    async def _catch_up(self) -> None:
-        """Since the last look: items written elsewhere, and items a ticket
-        change ended (their "done" event). Cheap at any backlog: two index
-        range reads; a full sync every FULL_SYNC_SECONDS catches the rest."""
-        self._need_sync = False
-        self._last_sync = time.monotonic()
-        async with self.sessions() as db:
-            rows = (await db.scalars(select(WorkItem).where(WorkItem.id > self._item_mark).order_by(WorkItem.id))).all()
-            done = (
-                await db.execute(
-                    select(WorkEvent.id, WorkEvent.item_id).where(
-                        WorkEvent.id > self._event_mark, WorkEvent.action == "done"
-                    )
-                )
-            ).all()
-            await self._load_skills(db)
-        for r in rows:
-            self._item_mark = max(self._item_mark, r.id)
-            if r.state != State.DONE.value and r.id not in self.items:
-                self.items[r.id] = item_of(r)
-        for event_id, item_id in done:
-            self._event_mark = max(self._event_mark, event_id)
-            self.items.pop(item_id, None)
-            self._seen_at.pop(item_id, None)
-
-    async def _load_skills(self, db: AsyncSession, force: bool = False) -> None:
-        agents = frozenset(s.agent for s in self.acd.floor.seats.values() if s.agent)
-        if not force and agents == self._skills_for:
-            return
-        users = (await db.execute(select(User.username, User.skills).where(User.username.in_(agents)))).all()
-        self.skills = {u: frozenset(x for x in (skills or "").split(",") if x) for u, skills in users}
-        self._skills_for = agents
 
     def _publish(self) -> None:
         working: dict[str, tuple[str, int]] = {}

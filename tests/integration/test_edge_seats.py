@@ -22,10 +22,11 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import accounts
-from hotline.acd.api import ACD
+from hotline.acd.api import ACD, CALLBACKS
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
@@ -34,12 +35,14 @@ from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade
+from hotline.db.models import Callback
 from hotline.edge.process import Edge
 from hotline.pbx.process import Pbx
 from hotline.roles import Role
 from hotline.seats import edge_passwords
 from hotline.server import KEEPER, create_app
 from hotline.web.keys import SESSIONS
+from hotline.work.api import WORK
 from tests.conftest import Clock
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
@@ -48,6 +51,7 @@ from tests.integration.edge_nodes import edge_section, node_b_settings
 from tests.integration.floor import queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
+from tests.integration.test_work import NOISE, events_of, from_gateway, offer_to
 from tests.pg import PostgresServer
 
 pytestmark = pytest.mark.pbx
@@ -272,12 +276,22 @@ class Cluster:
 async def cluster(site: Site, pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[Cluster]:
     """A controller per node on the shared database; a leads."""
     fast = {"poll_seconds": 0.3, "heartbeat_seconds": 0.3, "seat_settle_seconds": 3.0}
-    own_a = site.a.model_validate(site.a.model_dump() | {"state_dir": tmp_path / "a", "cluster": {"node": "a", **fast}})
+    # Work written at one controller reaches the others only by their word
+    # (hotline_work), not by a periodic read within the tests' time.
+    work = settings.work.model_dump() | {"sync_seconds": 30.0}
+    own_a = site.a.model_validate(
+        site.a.model_dump() | {"state_dir": tmp_path / "a", "cluster": {"node": "a", **fast}, "work": work}
+    )
     own_b = site.b.model_validate(
         site.b.model_dump()
-        | {"cluster": {"node": "b", **fast}, "web": site.b.web.model_dump() | {"port": settings.web.port + 1}}
+        | {
+            "cluster": {"node": "b", **fast},
+            "web": site.b.web.model_dump() | {"port": settings.web.port + 1},
+            "work": work,
+        }
     )
     adopt_secrets(settings, own_a)
+    await _fresh_floor(site)
     servers = []
     try:
         for own in (own_a, own_b):  # one at a time: a wins the first term
@@ -302,6 +316,20 @@ async def cluster(site: Site, pbx: Pbx, settings: Settings, clock: Clock, tmp_pa
         for server in reversed(servers):
             await server.close()
         keep_rotations(pbx, settings)
+
+
+async def _fresh_floor(site: Site) -> None:
+    """The module's database as a new shift finds it: nobody logged in or
+    placed, the lead's choices and callbacks of earlier tests gone."""
+    async with site.sessions() as db, db.begin():
+        for table in ("agent_sessions", "cluster_seats", "callbacks"):
+            await db.execute(text(f"DELETE FROM {table}"))
+        await db.execute(
+            text(
+                "UPDATE acd_intent SET lines_override = NULL, lines_window = '', standby_manual = NULL,"
+                " overflow_exempt = '', plan_lines = NULL"
+            )
+        )
 
 
 async def queue_members(client: AMIClient) -> set[str]:
@@ -420,6 +448,120 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         for p in phones:
             p.stop()
         await asyncio.to_thread(site.b_pbx.start)
+
+
+async def test_the_leader_plans_the_lines_for_callers_waiting_on_any_node(cluster: Cluster, tmp_path: Path) -> None:
+    """Standby is brought on by a caller waiting on node b while the standby
+    seat sits in node a's queue: the leader counts every node's callers."""
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    site, a, b = cluster.site, cluster.a, cluster.b
+    password = await edge_passwords.password(site.sessions, "seat01")
+    assert password
+    p = phone(site, tmp_path / "seat01", "seat01", password)
+    p.start()
+    try:
+        await eventually(lambda: _state_is(cluster.b_ami, "PJSIP/seat01", "NOT_INUSE"), timeout=20)
+        await a.app[ACD].login("seat01", "agent01", "坐席员1", standby=True)
+        # Placed on a (the emptier node on a tie), paused there: standby waits for a reason.
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
+        assert not a.app[ACD].lines.standby_active and not a.app[ACD].floor.seats["seat01"].on_line
+        seen = Recorder(cluster.b_ami)
+        caller = await queue_caller(cluster.b_ami)
+        served = await seen.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == caller, timeout=30)
+        assert served.member_name == "坐席员1"
+        # The leader noted and stored why; node b's lead reads the same on its change log.
+        assert "备班上线：排队人数多于在岗线路" in [c.detail for c in a.app[ACD].changes if c.kind == "standby"]
+        assert "备班上线：排队人数多于在岗线路" in [c.detail for c in b.app[ACD].changes if c.kind == "standby"]
+        assert b.app[ACD].lines.standby_active
+        # Stored once, by the leader (the followers' notes are theirs only).
+        await eventually(lambda: _standby_notes_stored(site, 1), timeout=5)
+        await asyncio.sleep(1.0)  # three heartbeats: a follower's write would have landed
+        assert await _standby_notes_stored(site, 1)
+        # The lead turns standby off at node b's seat map: the leader plans with it.
+        await b.app[ACD].set_standby(False, "lead")
+        await eventually(lambda: a.app[ACD].lines.standby_manual is False, timeout=5)
+        await cluster.b_ami.command("channel request hangup all")
+        await eventually(lambda: not a.app[ACD].floor.seats["seat01"].on_line, timeout=10)
+        await eventually(lambda: not b.app[ACD].floor.seats["seat01"].on_line, timeout=5)
+    finally:
+        p.stop()
+
+
+async def test_work_is_offered_by_the_leader_alone_and_reaches_a_desk_at_any_node(cluster: Cluster) -> None:
+    """A ticket filed at node b makes an item; the leader (a) offers it to an
+    agent whose desk is open at b; the agent accepts there. One offer, made
+    by the leader, seen at b within moments (not at the next full read)."""
+    a, b = cluster.a, cluster.b
+    # The lead, at node b's seat map, takes every line away: agents do ticket work.
+    await b.app[ACD].set_lines(0, "lead")
+    await eventually(lambda: a.app[ACD].lines.target == 0, timeout=5)
+    desk = await Desk(b, "seat02").start()
+    try:
+        await eventually(lambda: a.app[ACD].floor.seats["seat02"].agent == desk.username, timeout=5)
+        assert not b.app[ACD].floor.seats["seat02"].on_line
+        ticket = await from_gateway(b, "app", NOISE)
+        filed = time.monotonic()
+        item = await offer_to(desk, ticket["number"], "intake", timeout=10)
+        print(
+            f"\nticket filed at node b -> offered by the leader, on the desk at node b after {time.monotonic() - filed:.2f} s"
+        )
+        status, detail = await desk.call("POST", f"/api/work/{item['id']}/accept")
+        assert status == 200 and detail["state"] == "accepted"
+        # The leader hears of the accept: it neither lets the offer lapse nor offers it again.
+        await eventually(lambda: a.app[WORK].items[item["id"]].state.value == "accepted", timeout=5)
+        assert await events_of(a, item["id"]) == ["created", "offered", "accepted"]
+        assert b.app[WORK].conflicts == 0 and a.app[WORK].conflicts == 0
+        # The offer was the leader's (each controller times the offers it wrote).
+        assert (len(a.app[WORK].offer_latency), len(b.app[WORK].offer_latency)) == (1, 0)
+    finally:
+        await desk.close()
+        await b.app[ACD].set_lines(None, "lead")
+
+
+async def test_a_missed_call_is_called_back_once_by_one_node(cluster: Cluster, tmp_path: Path) -> None:
+    """Both controllers look for due callbacks in the shared table at the
+    same moment: one claims it, and only its node rings the citizen."""
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    site, a, b = cluster.site, cluster.a, cluster.b
+    password = await edge_passwords.password(site.sessions, "seat01")
+    assert password
+    p = phone(site, tmp_path / "seat01", "seat01", password)
+    p.start()
+    try:
+        await eventually(lambda: _state_is(cluster.a_ami, "PJSIP/seat01", "NOT_INUSE"), timeout=20)
+        await a.app[ACD].login("seat01", "agent01", "坐席员1")
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
+        await eventually(lambda: all(s.app[ACD].floor.seats["seat01"].on_line for s in (a, b)), timeout=5)
+        seen = {"a": Recorder(cluster.a_ami), "b": Recorder(cluster.b_ami)}
+        now = a.app[ACD].now()
+        async with site.sessions() as db, db.begin():
+            cb = Callback(kind="missed", number="13677770009", status="pending", created_at=now, due_at=now)
+            db.add(cb)
+        await asyncio.gather(a.app[CALLBACKS].dispatch(), b.app[CALLBACKS].dispatch())
+
+        def placed() -> list[str]:
+            return [
+                n for n, r in seen.items() if r.of(ev.Newchannel, lambda e: e.channel.startswith(f"Local/cb{cb.id}@"))
+            ]
+
+        await eventually(placed, timeout=10)
+        for server in (a, b):
+            rounds = server.app[CALLBACKS].rounds
+            await eventually(lambda s=server, r=rounds: s.app[CALLBACKS].rounds >= r + 2, timeout=10)
+        async with site.sessions() as db:
+            row = await db.get(Callback, cb.id)
+        assert row is not None and row.attempts == 1
+        assert len(placed()) == 1, placed()
+    finally:
+        p.stop()
+
+
+async def _standby_notes_stored(site: Site, n: int) -> bool:
+    async with site.sessions() as db:
+        query = text("SELECT count(*) FROM acd_events WHERE kind = 'standby' AND detail LIKE '备班上线%'")
+        return (await db.execute(query)).scalar() == n
 
 
 async def _changed_password(site: Site, seat: str, old: str) -> str | None:
