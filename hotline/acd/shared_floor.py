@@ -43,7 +43,12 @@ def with_sessions(floor: st.Floor, rows: list[AgentSession], now: float) -> st.F
 
 
 def with_remote_calls(
-    floor: st.Floor, calls: dict[str, str], hosted: frozenset[str], now: float, shown: frozenset[str] = frozenset()
+    floor: st.Floor,
+    calls: dict[str, str],
+    hosted: frozenset[str],
+    now: float,
+    shown: frozenset[str] = frozenset(),
+    callers: dict[str, str] | None = None,
 ) -> tuple[st.Floor, frozenset[str]]:
     """Seats other nodes hold show the call their node published (pure):
     ringing, talking, or in wrap-up (kept a few seconds at a time, renewed
@@ -53,7 +58,7 @@ def with_remote_calls(
     Returns the floor and the seats now showing another node's call."""
     for name in shown & hosted:
         seat = floor.seats[name]
-        floor = floor.with_seat(replace(seat, ringing=False, talking=False, wrapup_until=None, since=now))
+        floor = floor.with_seat(replace(seat, ringing=False, talking=False, wrapup_until=None, caller="", since=now))
     showing = set()
     for name, seat in floor.seats.items():
         if name in hosted or not seat.logged_in:
@@ -64,11 +69,13 @@ def with_remote_calls(
         if state:
             showing.add(name)
         wrapup = now + REMOTE_WRAPUP_S if state == "wrapup" else None
+        caller = (callers or {}).get(name, "") if state in ("ringing", "talking") else ""
         before = (seat.ringing, seat.talking, seat.wrapup_until is not None)
-        if before != (state == "ringing", state == "talking", wrapup is not None) or wrapup is not None:
-            since = seat.since if before == (state == "ringing", state == "talking", True) else now
+        after = (state == "ringing", state == "talking", wrapup is not None)
+        if before != after or wrapup is not None or seat.caller != caller:
+            since = seat.since if before == after or before == (*after[:2], True) else now
             floor = floor.with_seat(
-                replace(seat, ringing=state == "ringing", talking=state == "talking", wrapup_until=wrapup, since=since)
+                replace(seat, ringing=after[0], talking=after[1], wrapup_until=wrapup, caller=caller, since=since)
             )
     return floor, frozenset(showing)
 
@@ -96,10 +103,12 @@ class SharedFloor:
             self.hosted = seats
             self.reconciler.poke()
 
-    def show_remote(self, calls: dict[str, str]) -> None:
-        """The calls of seats other nodes hold (seat -> ringing | talking | wrapup)."""
+    def show_remote(self, calls: dict[str, str], callers: dict[str, str] | None = None) -> None:
+        """The calls of seats other nodes hold (seat -> ringing | talking | wrapup), and their callers."""
         if self.hosted is not None:
-            floor, self.remote_shown = with_remote_calls(self.floor, calls, self.hosted, self.now(), self.remote_shown)
+            floor, self.remote_shown = with_remote_calls(
+                self.floor, calls, self.hosted, self.now(), self.remote_shown, callers
+            )
             self._apply(floor)
 
     async def sync_intent(self) -> None:

@@ -13,6 +13,7 @@ from hotline.acd import floor_plan as fp
 from hotline.acd.api import ACD
 from hotline.acd.service import AcdService
 from hotline.ami.mirror import PbxMirror
+from hotline.cluster.calls import CallRelay
 from hotline.cluster.desks import DeskRelay
 from hotline.cluster.fence import Fence
 from hotline.cluster.leader import Leadership
@@ -22,7 +23,7 @@ from hotline.cluster.presence import Presence
 from hotline.cluster.seats import SeatPlacement
 from hotline.metrics import METRICS
 from hotline.seatmap.api import HUB
-from hotline.tickets.api import DESKS
+from hotline.tickets.api import CONTROLS, DESKS
 from hotline.web.keys import AMI, FASTAGI, KEEPER, SESSIONS, SETTINGS
 from hotline.work.api import WORK
 
@@ -38,17 +39,34 @@ def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int, epoch
     are members, on a call, or would take one now; and from the leader
     (epoch: its term), the line plan the others follow."""
     floor = acd.floor
-    queue = mirror.queues.get(acd.acd.queue)
-    members = frozenset(floor.by_interface.get(i, i) for i in (queue.members if queue is not None else {}))
     seats = floor.seats
     busy = frozenset(n for n, st in seats.items() if st.ringing or st.talking or st.wrapup_until is not None)
-    free = frozenset(n for n in members if n in seats and seats[n].logged_in and not seats[n].queue_pause()) - busy
+
+    def members_of(name: str) -> frozenset[str]:
+        queue = mirror.queues.get(name)
+        return frozenset(floor.by_interface.get(i, i) for i in (queue.members if queue is not None else {}))
+
+    def free_of(members: frozenset[str]) -> frozenset[str]:
+        return frozenset(n for n in members if n in seats and seats[n].logged_in and not seats[n].queue_pause()) - busy
+
+    members, lawyers = members_of(acd.acd.queue), members_of(acd.acd.lawyer_queue)
     mine = busy - acd.remote_shown  # another node's calls shown here are not ours
-    ringing = frozenset(n for n in mine if seats[n].ringing)
-    talking = frozenset(n for n in mine if seats[n].talking)
-    waiting = tuple(sorted(acd.waiting.values()))
-    plan = fp.dump(acd.floor_plan(epoch)) if epoch is not None else None
-    return NodeLoad(node, True, waiting, members, mine, free, ringing, talking, in_ivr, plan)
+    return NodeLoad(
+        node,
+        True,
+        tuple(sorted(acd.waiting.values())),
+        members,
+        mine,
+        free_of(members),
+        frozenset(n for n in mine if seats[n].ringing),
+        frozenset(n for n in mine if seats[n].talking),
+        in_ivr,
+        lawyer_waiting=tuple(sorted(acd.lawyer_waiting.values())),
+        lawyer_members=lawyers,
+        lawyer_free=free_of(lawyers),
+        callers={n: seats[n].caller for n in mine if seats[n].caller},
+        plan=fp.dump(acd.floor_plan(epoch)) if epoch is not None else None,
+    )
 
 
 async def cluster_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -107,7 +125,8 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         app[SESSIONS],
         s.cluster.node,
         app[FENCE],
-        seats=lambda: [n for n, seat in acd.floor.seats.items() if seat.logged_in],
+        seats=lambda: [n for n, seat in acd.floor.seats.items() if seat.logged_in and not seat.lawyer],
+        lawyers=lambda: [n for n, seat in acd.floor.seats.items() if seat.logged_in and seat.lawyer],
         restrict=acd.restrict,
         sync=acd.sync_shared,
         remote=acd.show_remote,
@@ -124,7 +143,8 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def desk_relay_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Desk frames to the controller where the agent's desk is open: after the desks' context."""
+    """Desk frames to the controller where the agent's desk is open, and the
+    desk's call controls to the controller that holds the call: after the desks' context."""
     s = app[SETTINGS]
     if not s.cluster.node:
         yield
@@ -132,11 +152,17 @@ async def desk_relay_ctx(app: web.Application) -> AsyncIterator[None]:
     hub = app[DESKS]
     relay = DeskRelay(s.database_url, s.cluster.node, lambda agent, message: hub.push(agent, message, relay=False))
     hub.unreached = relay.send
+    controls = app[CONTROLS]
+    calls = CallRelay(s.database_url, s.cluster.node, controls)
+    controls.elsewhere = calls.ask
     relay.start()
+    calls.start()
     try:
         yield
     finally:
         hub.unreached = None
+        controls.elsewhere = None
+        await calls.close()
         await relay.close()
 
 

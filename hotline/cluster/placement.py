@@ -17,12 +17,14 @@ The rules, in order:
   way less than `settle` seconds ago stays;
 - a seat joins its new node's queue only once no other live node has it as
   a member or on a call (`hosts`), so two nodes never ring it at once.
+Lawyers' seats form a pool of their own over the nodes' lawyer queues
+(`plan_floor`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,8 +40,26 @@ class NodeLoad:
     ringing: frozenset[str] = frozenset()  # of busy: ringing now
     talking: frozenset[str] = frozenset()  # of busy: on a call now (the rest are in wrap-up)
     in_ivr: int = 0  # callers in the IVR there
+    # The node's lawyer queue: the same rules place lawyers' seats by it.
+    lawyer_waiting: tuple[float, ...] = ()
+    lawyer_members: frozenset[str] = frozenset()
+    lawyer_free: frozenset[str] = frozenset()
+    # Who each of its ringing or talking seats is on the phone with (other nodes' seat maps).
+    callers: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     # The line plan, published by the leader only (acd/floor_plan.py reads it).
     plan: Mapping[str, object] | None = field(default=None, compare=False, hash=False)
+
+    def for_lawyers(self) -> NodeLoad:
+        """The node as the lawyers' pool sees it: its lawyer queue."""
+        return replace(
+            self,
+            waiting=self.lawyer_waiting,
+            members=self.lawyer_members,
+            free=self.lawyer_free,
+            lawyer_waiting=(),
+            lawyer_members=frozenset(),
+            lawyer_free=frozenset(),
+        )
 
     def calls(self) -> dict[str, str]:
         """seat -> ringing | talking | wrapup, for the seat maps of other nodes."""
@@ -129,6 +149,24 @@ def plan(
     return Plan(tuple(moves), tuple(sorted(s for s in placed if s not in logged_in)))
 
 
+def plan_floor(
+    seats: Sequence[str],
+    lawyers: Sequence[str],
+    placed: Mapping[str, Placed],
+    loads: Mapping[str, NodeLoad],
+    now: float,
+    settle: float,
+) -> Plan:
+    """Both pools by the same rules: the hotline's seats over the nodes'
+    hotline queues, lawyers' seats over their lawyer queues, so a caller
+    waiting for a lawyer draws a free lawyer and never a general seat."""
+    counsel = frozenset(lawyers)
+    regular = plan(seats, {s: p for s, p in placed.items() if s not in counsel}, loads, now, settle)
+    for_lawyers = {n: load.for_lawyers() for n, load in loads.items()}
+    legal = plan(lawyers, {s: p for s, p in placed.items() if s in counsel}, for_lawyers, now, settle)
+    return Plan(regular.moves + legal.moves, regular.forget)
+
+
 def fallen(before: Mapping[str, NodeLoad], now: Mapping[str, NodeLoad]) -> list[NodeLoad]:
     """Nodes that were up and are down now, as they last stood (pure): the
     calls in progress and the callers in their IVR and queue went with them."""
@@ -142,9 +180,15 @@ def fallen_text(load: NodeLoad) -> str:
     )
 
 
-def hosts(node: str, seat: str, placed: Mapping[str, Placed], loads: Mapping[str, NodeLoad]) -> bool:
-    """Whether this node's queue should have the seat as a member now."""
+def hosts(
+    node: str, seat: str, placed: Mapping[str, Placed], loads: Mapping[str, NodeLoad], lawyer: bool = False
+) -> bool:
+    """Whether this node's queue (the lawyer queue for a lawyer) should have the seat as a member now."""
     p = placed.get(seat)
     if p is None or p.node != node:
         return False
-    return not any(seat in load.members or seat in load.busy for n, load in loads.items() if n != node and load.up)
+    return not any(
+        seat in (load.lawyer_members if lawyer else load.members) or seat in load.busy
+        for n, load in loads.items()
+        if n != node and load.up
+    )

@@ -49,6 +49,10 @@ def dump_load(load: NodeLoad) -> str:
         "ringing": sorted(load.ringing),
         "talking": sorted(load.talking),
         "in_ivr": load.in_ivr,
+        "lawyer_waiting": list(load.lawyer_waiting),
+        "lawyer_members": sorted(load.lawyer_members),
+        "lawyer_free": sorted(load.lawyer_free),
+        "callers": dict(load.callers),
     }
     if load.plan is not None:
         data["plan"] = load.plan
@@ -59,16 +63,35 @@ def parse_load(node: str, up: bool, text: str) -> NodeLoad:
     """A node's published load; anything unreadable counts as an empty queue."""
     try:
         data = json.loads(text or "{}")
-        waiting = tuple(sorted(float(w) for w in data.get("waiting", ())))
+        waiting, lawyer_waiting = (
+            tuple(sorted(float(w) for w in data.get(k, ()))) for k in ("waiting", "lawyer_waiting")
+        )
         in_ivr = int(data.get("in_ivr", 0))
-        names = {
-            k: frozenset(str(s) for s in data.get(k, ())) for k in ("members", "busy", "free", "ringing", "talking")
-        }
+        kinds = ("members", "busy", "free", "ringing", "talking", "lawyer_members", "lawyer_free")
+        members, busy, free, ringing, talking, lawyer_members, lawyer_free = (
+            frozenset(str(s) for s in data.get(k, ())) for k in kinds
+        )
     except (ValueError, TypeError, AttributeError):
         log.warning("cluster: node %s published an unreadable load", node)
         return NodeLoad(node, up)
-    plan = data.get("plan")
-    return NodeLoad(node, up, waiting, **names, in_ivr=in_ivr, plan=plan if isinstance(plan, dict) else None)
+    plan, callers = data.get("plan"), data.get("callers")
+    callers = {str(k): str(v) for k, v in callers.items()} if isinstance(callers, dict) else {}
+    return NodeLoad(
+        node,
+        up,
+        waiting,
+        members,
+        busy,
+        free,
+        ringing,
+        talking,
+        in_ivr,
+        lawyer_waiting,
+        lawyer_members,
+        lawyer_free,
+        callers,
+        plan if isinstance(plan, dict) else None,
+    )
 
 
 class Presence:

@@ -25,7 +25,7 @@ from hotline.acd import floor_plan as fp
 from hotline.acd.floor_plan import FloorPlan
 from hotline.cluster.decisions import NotLeader
 from hotline.cluster.fence import Fence
-from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, fallen, fallen_text, hosts, plan
+from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, fallen, fallen_text, hosts, plan_floor
 from hotline.db.models import ClusterSeat
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,15 @@ class SeatPlacement:
         fence: Fence,
         *,
         seats: Callable[[], list[str]],
+        lawyers: Callable[[], list[str]],
         restrict: Callable[[frozenset[str], dict[str, str]], None],
         sync: Callable[[], Awaitable[None]],
-        remote: Callable[[dict[str, str]], None],
-        note: Callable[[str, str, str], None],
+        remote: Callable[[dict[str, str], dict[str, str]], None],
+        note: Callable[..., None],
         settle: float,
         lines: Callable[[FloorPlan | None, tuple[float, ...]], None] = lambda plan, waits: None,
     ):
-        """seats: the logged-in seats; restrict: the seats this node's queue
+        """seats, lawyers: the logged-in seats of each pool; restrict: the seats this node's queue
         holds and where every seat is; sync: take over other controllers' logins; remote: the calls
         of seats other nodes hold (seat -> ringing | talking | wrapup), for
         this controller's seat map and desks; note: (kind, seat, text) for
@@ -56,6 +57,7 @@ class SeatPlacement:
         self.node = node
         self.fence = fence
         self.seats = seats
+        self.lawyers = lawyers
         self.restrict = restrict
         self.sync = sync
         self.remote = remote
@@ -64,6 +66,7 @@ class SeatPlacement:
         self.lines = lines
         self.placed: dict[str, Placed] = {}
         self.moves = 0
+        self.reads = 0  # placements read since the start
         self._loads: dict[str, NodeLoad] = {}  # as of the last heartbeat
 
     async def tick(self, loads: dict[str, NodeLoad]) -> None:
@@ -75,20 +78,20 @@ class SeatPlacement:
         self._loads = loads
         try:
             await self.sync()
-            self.placed = await self._read()
+            before, self.placed = self.placed, await self._read()
+            if not self.fence.leading and self.reads:
+                self._note_moves(before)
+            self.reads += 1
             self._follow(loads)
             self._follow_lines(loads)
             # A node that is down has lost its calls: only live nodes' calls are shown.
+            others = [load for n, load in loads.items() if n != self.node and load.up]
             self.remote(
-                {
-                    s: state
-                    for n, load in loads.items()
-                    if n != self.node and load.up
-                    for s, state in load.calls().items()
-                }
+                {s: state for load in others for s, state in load.calls().items()},
+                {s: caller for load in others for s, caller in load.callers.items()},
             )
             if self.fence.leading:
-                chosen = plan(self.seats(), self.placed, loads, time.time(), self.settle)
+                chosen = plan_floor(self.seats(), self.lawyers(), self.placed, loads, time.time(), self.settle)
                 if chosen.moves or chosen.forget:
                     await self._write(chosen)
                     self.placed = await self._read()
@@ -99,6 +102,12 @@ class SeatPlacement:
             # The placement stays as last read: each node keeps its seats.
             log.warning("seat placement on %s skipped: %s", self.node, type(exc).__name__)
 
+    def _note_moves(self, before: dict[str, Placed]) -> None:
+        """A follower's lead reads the leader's moves too (the leader stored them)."""
+        for seat, p in sorted(self.placed.items()):
+            if seat in before and before[seat].node != p.node:
+                self.note("placed", seat, f"{WHY_TEXT.get(p.why, p.why)}：在节点 {p.node} 接听", store=False)
+
     def _follow_lines(self, loads: dict[str, NodeLoad]) -> None:
         others = [load for n, load in loads.items() if n != self.node and load.up]
         waits = tuple(sorted(w for load in others for w in load.waiting))
@@ -107,7 +116,8 @@ class SeatPlacement:
         self.lines(leader, waits)
 
     def _follow(self, loads: dict[str, NodeLoad]) -> None:
-        held = frozenset(s for s in self.placed if hosts(self.node, s, self.placed, loads))
+        counsel = frozenset(self.lawyers())
+        held = frozenset(s for s in self.placed if hosts(self.node, s, self.placed, loads, lawyer=s in counsel))
         self.restrict(held, {s: p.node for s, p in self.placed.items()})
 
     async def _read(self) -> dict[str, Placed]:

@@ -9,7 +9,7 @@ from aiohttp import web
 from hotline.errors import BadRequest
 from hotline.numbers import ascii_digits
 from hotline.roles import Role
-from hotline.tickets.calls import CallControls
+from hotline.tickets.calls import HAND_ON, CallControls
 from hotline.tickets.desk import CLOSE, DeskHub
 from hotline.tickets.handoff import Handoff
 from hotline.tickets.revisit import RevisitCalls
@@ -84,17 +84,12 @@ async def desk_current(request: web.Request) -> web.Response:
 @allow(Role.AGENT, Role.LEAD)
 async def call_control(request: web.Request) -> web.Response:
     action = request.match_info["action"]
-    who = request[USER].username
-    controls = request.app[CONTROLS]
-    if action in ("transfer", "attended", "conference"):
+    number: object = ""
+    if action in HAND_ON:
         number = (await json_body(request)).get("number")
-        if not isinstance(number, str):
-            raise BadRequest("缺少号码 number", field="number")
-        call = await controls.hand_on(request[USER], action, number)
-    else:
-        act = {"hold": controls.hold, "unhold": controls.unhold, "hangup": controls.hangup}
-        call = await (act | {"cancel-attended": controls.cancel_attended})[action](who)
-    return _json({"action": action, "held": call.held, "ticket": call.ticket})
+    if not isinstance(number, str):
+        raise BadRequest("缺少号码 number", field="number")
+    return _json(await request.app[CONTROLS].act(request[USER], action, number))
 
 
 @allow(Role.AGENT, Role.LEAD)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from hotline.accounts import Identity
 from hotline.ami.client import AMIClient
@@ -25,6 +26,21 @@ from hotline.tickets.handoff import ActiveCall, Handoff
 class NotInCall(HotlineError):
     error_id = "desk-not-in-call"
     status = 409
+
+
+class RefusedElsewhere(HotlineError):
+    """What the controller holding the call refused, with its id and status."""
+
+    def __init__(self, error_id: str, status: int, message: str):
+        super().__init__(message)
+        self.error_id = error_id
+        self.status = status
+
+
+# In a cluster: asks the controller whose node holds the agent's call
+# (who, action, number); None when no controller has it.
+Elsewhere = Callable[[Identity, str, str], Awaitable[dict[str, Any] | None]]
+HAND_ON = ("transfer", "attended", "conference")
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +64,34 @@ class CallControls:
         self.client = client
         self.handoff = handoff
         self._handed_on: list[HandedOnHook] = []
+        self.elsewhere: Elsewhere | None = None
+
+    async def act(self, who: Identity, action: str, number: str = "") -> dict[str, Any]:
+        """One control from the desk: here when this node holds the call,
+        else at the controller that does."""
+        if self.handoff.call_of(who.username) is None and self.elsewhere is not None:
+            answer = await self.elsewhere(who, action, number)
+            if answer is None:
+                raise NotInCall("当前没有通话")
+            if "error_id" in answer:
+                raise RefusedElsewhere(str(answer["error_id"]), int(answer["status"]), str(answer["message"]))
+            return answer
+        return await self.act_here(who, action, number)
+
+    async def act_here(self, who: Identity, action: str, number: str = "") -> dict[str, Any]:
+        if action in HAND_ON:
+            call = await self.hand_on(who, action, number)
+        else:
+            act = {
+                "hold": self.hold,
+                "unhold": self.unhold,
+                "hangup": self.hangup,
+                "cancel-attended": self.cancel_attended,
+            }
+            if action not in act:
+                raise BadRequest(f"未知的操作 {action}", field="action")
+            call = await act[action](who.username)
+        return {"action": action, "held": call.held, "ticket": call.ticket}
 
     def on_handed_on(self, hook: HandedOnHook) -> None:
         """A feature that acts on where a caller was sent (the 110 link)."""

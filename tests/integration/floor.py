@@ -65,3 +65,17 @@ async def equals(awaitable: Awaitable[Any], expected: Any) -> bool:
 async def member_paused(ami: AMIClient, interface: str, reason: str) -> bool:
     m = (await members(ami)).get(interface)
     return m is not None and m.paused and m.paused_reason == reason
+
+
+async def channels(ami: AMIClient) -> list[ev.CoreShowChannel]:
+    return [e for e in (await ami.list_action("CoreShowChannels")).events if isinstance(e, ev.CoreShowChannel)]
+
+
+async def has_channel(ami: AMIClient, prefix: str, application: str = "") -> bool:
+    return any(
+        c.channel.startswith(prefix) and (not application or c.application == application) for c in await channels(ami)
+    )
+
+
+async def channel_gone(ami: AMIClient, prefix: str) -> bool:
+    return not any(c.channel.startswith(prefix) for c in await channels(ami))

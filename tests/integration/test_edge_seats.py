@@ -37,6 +37,7 @@ from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade
 from hotline.db.models import Callback
 from hotline.edge.process import Edge
+from hotline.numbers import mask_number
 from hotline.pbx.process import Pbx
 from hotline.roles import Role
 from hotline.seats import edge_passwords
@@ -48,7 +49,7 @@ from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
 from tests.integration.desk import Desk
 from tests.integration.edge_nodes import edge_section, node_b_settings
-from tests.integration.floor import queue_caller
+from tests.integration.floor import channel_gone, has_channel, queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.sip_phone import Baresip
 from tests.integration.test_work import NOISE, events_of, from_gateway, offer_to
@@ -394,6 +395,16 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         # Node a answered the call; the agent's desk, open at node b, got the pop and the ticket.
         pop = await desk.pop()
         assert pop["caller"] == second and pop["seat"] == "seat02" and pop["ticket"]["agent"] == agent2
+        # The desk at node b holds the call node a carries: node a's controller acts on it.
+        status, body = await desk.call("POST", "/api/desk/call/hold")
+        assert status == 200 and body["held"] is True, body
+        await eventually(lambda: has_channel(cluster.a_ami, "Local/hold-seat02@hotline-hold", "ChanSpy"), timeout=5)
+        status, body = await desk.call("POST", "/api/desk/call/unhold")
+        assert status == 200 and body["held"] is False, body
+        await eventually(lambda: channel_gone(cluster.a_ami, "Local/hold-seat02@hotline-hold"), timeout=5)
+        # A number the desk may not dial is refused by the controller that holds the call.
+        status, body = await desk.call("POST", "/api/desk/call/transfer", json={"number": "99999"})
+        assert status == 400 and body["error_id"] == "bad-request", body
         # Node b's seat map shows seat02 on its call at node a (the heartbeat carries it).
         async with b.app[SESSIONS]() as db, db.begin():
             _, lead_password = await accounts.create_user(db, "edge-lead", "值班长", [Role.LEAD])
@@ -403,12 +414,18 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
             await sign_in(page, "edge-lead", lead_password, "/lead/seatmap")
             await page.wait_for_selector("#seat-seat02[data-state=talking]", timeout=10000)
             assert "节点 a" in await page.inner_text("#seat-seat02")
+            # ...with whom: the caller, masked as on every tile.
+            assert f"来电 {mask_number(second)}" in await page.inner_text("#seat-seat02")
             assert "节点 a" in await page.inner_text("#seat-seat01")
             SHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SHOTS / "seatmap-seat-on-other-node.png"), full_page=True)
         assert await queue_members(cluster.b_ami) == set()
         notes = [c for c in a.app[ACD].changes if c.kind == "placed" and c.seat == "seat02"]
         assert notes and "支援排队来电" in notes[-1].detail
+        # Node b's lead reads the move on its own change log too.
+        assert [c.detail for c in b.app[ACD].changes if c.kind == "placed" and c.seat == "seat02"] == [
+            "支援排队来电：在节点 a 接听"
+        ]
         await cluster.a_ami.command("channel request hangup all")
         await eventually(lambda: _not_talking(a, "seat01", "seat02"), timeout=15)
         # Node b learns it from a's next heartbeat: until then its agent is on a call there.
@@ -556,6 +573,57 @@ async def test_a_missed_call_is_called_back_once_by_one_node(cluster: Cluster, t
         assert len(placed()) == 1, placed()
     finally:
         p.stop()
+
+
+async def test_a_caller_waiting_for_a_lawyer_on_one_node_draws_the_lawyer_from_the_other(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    site, a, b = cluster.site, cluster.a, cluster.b
+    phones = []
+    for n, seat in enumerate(("seat01", "seat02")):
+        password = await edge_passwords.password(site.sessions, seat)
+        assert password
+        phones.append(phone(site, tmp_path / seat, seat, password, n))
+        phones[-1].start()
+    try:
+        for seat in ("seat01", "seat02"):
+            await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
+        # A general agent and a lawyer, both placed on node a (b has nobody: the general
+        # seat goes first to a, the lawyers' pool counts apart and also starts at a).
+        await a.app[ACD].login("seat01", "agent01", "坐席员1")
+        await a.app[ACD].login("seat02", "lawyer01", "律师1", lawyer=True)
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
+        await eventually(lambda: _lawyers_are(cluster.a_ami, "律师1"), timeout=15)
+        seen = Recorder(cluster.b_ami)
+        caller = "13677770123"
+        await cluster.b_ami.action(
+            "Originate",
+            Channel="Local/queue@hotline-route",
+            Application="Wait",
+            Data="600",
+            CallerID=f"<{caller}>",
+            Variable=["HOTLINE_QUEUE=hotline-lawyer"],
+            Async="true",
+        )
+        served = await seen.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == caller, timeout=30)
+        assert (served.queue, served.member_name) == ("hotline-lawyer", "律师1")
+        # The general seat stayed on a: it is no lawyer.
+        assert await queue_members(cluster.a_ami) == {"坐席员1"}
+        assert await queue_members(cluster.b_ami) == set()
+        # Both seat maps show the lawyer on the call, placed on b.
+        await eventually(lambda: b.app[ACD].floor.seats["seat02"].talking, timeout=5)
+        await eventually(lambda: a.app[ACD].floor.seats["seat02"].talking, timeout=5)
+        assert a.app[ACD].placed_on["seat02"] == "b"
+    finally:
+        for p in phones:
+            p.stop()
+
+
+async def _lawyers_are(client: AMIClient, *names: str) -> bool:
+    status = await client.list_action("QueueStatus", Queue="hotline-lawyer")
+    return {e.member_name for e in status.events if isinstance(e, ev.QueueMember)} == set(names)
 
 
 async def _standby_notes_stored(site: Site, n: int) -> bool:

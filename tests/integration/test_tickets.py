@@ -24,7 +24,7 @@ from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock
 from tests.integration.desk import Desk
-from tests.integration.floor import queue_caller
+from tests.integration.floor import channel_gone, has_channel, queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
@@ -43,10 +43,6 @@ async def department_api(server: TestServer, dept: str) -> Api:
     async with api.http.post(server.make_url("/api/login"), json={"username": username, "password": password}) as r:
         assert r.status == 200
     return api
-
-
-async def channels(ami: AMIClient) -> list[ev.CoreShowChannel]:
-    return [e for e in (await ami.list_action("CoreShowChannels")).events if isinstance(e, ev.CoreShowChannel)]
 
 
 async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
@@ -125,15 +121,15 @@ async def test_hold_three_way_and_blind_transfer_to_110(
 
         status, body = await desk.call("POST", "/api/desk/call/hold")
         assert status == 200 and body["held"], body
-        await eventually(lambda: _has(ami, "Local/hold-seat01@hotline-hold", "ChanSpy"))
+        await eventually(lambda: has_channel(ami, "Local/hold-seat01@hotline-hold", "ChanSpy"))
         status, body = await desk.call("POST", "/api/desk/call/unhold")
         assert status == 200 and not body["held"]
-        await eventually(lambda: _gone(ami, "Local/hold-seat01@hotline-hold"))
+        await eventually(lambda: channel_gone(ami, "Local/hold-seat01@hotline-hold"))
 
         status, _ = await desk.call("POST", "/api/desk/call/conference", json={"number": "12348"})
         assert status == 200
-        await eventually(lambda: _has(ami, "Local/12348@hotline-outside", "ChanSpy"))
-        await eventually(lambda: _has(ami, "Local/12348@sim-pstn", ""))
+        await eventually(lambda: has_channel(ami, "Local/12348@hotline-outside", "ChanSpy"))
+        await eventually(lambda: has_channel(ami, "Local/12348@sim-pstn", ""))
 
         status, body = await desk.call("POST", "/api/desk/call/transfer", json={"number": "110"})
         assert status == 200
@@ -158,19 +154,19 @@ async def test_an_attended_transfer_consults_the_target_and_the_agents_hang_up_c
         # Consult first: the agent talks to the department, the caller waits.
         status, body = await desk.call("POST", "/api/desk/call/attended", json={"number": "12348"})
         assert status == 200, body
-        await eventually(lambda: _has(ami, "Local/12348@sim-pstn", ""), timeout=15)
+        await eventually(lambda: has_channel(ami, "Local/12348@sim-pstn", ""), timeout=15)
         # Then back to the caller (cancel), and once more to complete it.
         mark = len(recorder.events)
         status, _ = await desk.call("POST", "/api/desk/call/cancel-attended")
         assert status == 200
-        await eventually(lambda: _gone(ami, "Local/12348@sim-pstn"), timeout=15)
+        await eventually(lambda: channel_gone(ami, "Local/12348@sim-pstn"), timeout=15)
         await recorder.wait_for(  # the agent is back with the caller
             ev.NewConnectedLine,
             lambda e: e.channel == talk.dest_channel and recorder.events.index(e) >= mark,
             timeout=15,
         )
         assert (await desk.call("POST", "/api/desk/call/attended", json={"number": "12348"}))[0] == 200
-        await eventually(lambda: _has(ami, "Local/12348@sim-pstn", ""), timeout=15)
+        await eventually(lambda: has_channel(ami, "Local/12348@sim-pstn", ""), timeout=15)
         status, _ = await desk.call("POST", "/api/desk/call/hangup")  # the agent leaves: transfer done
         assert status == 200
         done = await recorder.wait_for(
@@ -179,22 +175,12 @@ async def test_an_attended_transfer_consults_the_target_and_the_agents_hang_up_c
         assert done.raw.get("OrigTransfererChannel", "").startswith("Local/seat01@sim-seat")
         # The caller stays, now with the department's line.
         await asyncio.sleep(1)
-        assert await _has(ami, talk.channel, "") and await _has(ami, "Local/12348@sim-pstn", "")
+        assert await has_channel(ami, talk.channel, "") and await has_channel(ami, "Local/12348@sim-pstn", "")
         await eventually(lambda: controller.app[ACD].floor.seats["seat01"].status().value == "wrapup", timeout=10)
         _, full = await desk.call("GET", f"/api/tickets/{body['ticket']}")
         assert [h["action"] for h in full["history"]].count("attended") == 2
     finally:
         await desk.close()
-
-
-async def _has(ami: AMIClient, prefix: str, application: str) -> bool:
-    return any(
-        c.channel.startswith(prefix) and (not application or c.application == application) for c in await channels(ami)
-    )
-
-
-async def _gone(ami: AMIClient, prefix: str) -> bool:
-    return not any(c.channel.startswith(prefix) for c in await channels(ami))
 
 
 async def test_workflow_end_to_end_through_the_api(controller: TestServer, ami: AMIClient) -> None:
@@ -353,7 +339,7 @@ async def test_automated_revisit_call_closes_the_ticket_on_key_1(
             lambda e: e.channel.startswith("Local/13655556666@sim-pstn") and e.channel.endswith(";2"),
             timeout=10,
         )
-        await eventually(lambda: _has(ami, "Local/13655556666@hotline-outside", "Read"), timeout=10)
+        await eventually(lambda: has_channel(ami, "Local/13655556666@hotline-outside", "Read"), timeout=10)
         await ami.action("PlayDTMF", Channel=citizen.channel, Digit="1", Duration=120)
 
         async def closed() -> bool:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hotline.cluster.calls import asked
 from hotline.cluster.desks import PAYLOAD_LIMIT, envelope, opened
+from hotline.roles import Role
 
 
 def test_a_pop_goes_out_and_comes_back_to_the_other_controllers_only() -> None:
@@ -31,3 +33,24 @@ def test_a_pop_too_big_for_notify_goes_without_its_history() -> None:
 def test_a_malformed_frame_is_ignored() -> None:
     for bad in ("", "[]", '{"from": "a"}', json.dumps({"from": "a", "agent": 7, "message": {}})):
         assert opened("b", bad) is None
+
+
+def test_a_call_control_asked_at_another_controller_is_read_back_exactly() -> None:
+    who = {"id": 7, "username": "zhang", "name": "张", "roles": ["agent"]}
+    ask = {"kind": "ask", "id": "k", "from": "b", "who": who, "action": "hold", "number": ""}
+    got = asked("a", ask)
+    assert got is not None
+    identity, action, number = got
+    assert (identity.username, identity.user_id, identity.roles, action, number) == (
+        "zhang",
+        7,
+        frozenset({Role.AGENT}),
+        "hold",
+        "",
+    )
+    assert asked("b", ask) is None  # our own question
+    assert asked("a", ask | {"kind": "answer"}) is None
+    assert asked("a", ask | {"who": who | {"id": "7"}}) is None
+    assert asked("a", ask | {"who": who | {"roles": ["root"]}}) is None
+    assert asked("a", ask | {"number": 12345}) is None
+    assert asked("a", "hold") is None

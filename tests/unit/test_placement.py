@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from hotline.cluster.placement import Move, NodeLoad, Placed, fallen, fallen_text, hosts, plan
+from dataclasses import replace
+
+from hotline.cluster.placement import Move, NodeLoad, Placed, fallen, fallen_text, hosts, plan, plan_floor
+from hotline.cluster.presence import dump_load, parse_load
 
 SETTLE = 5.0
 NOW = 1000.0
@@ -114,3 +117,63 @@ def test_a_seat_in_wrap_up_goes_to_the_node_whose_callers_came_first() -> None:
     # Callers that came within `settle` of each other: each node serves its own.
     b = NodeLoad("b", True, (903.0,), b.members, b.busy, talking=b.talking)
     assert plan(["s1", "s2", "s3"], placed(s1="a", s2="b", s3="b"), {"a": a, "b": b}, NOW, SETTLE).moves == ()
+
+
+def lawyers(node_load: NodeLoad, *, waiting: int = 0, members: str = "", free: str = "") -> NodeLoad:
+    return replace(
+        node_load,
+        lawyer_waiting=tuple(800.0 + i for i in range(waiting)),
+        lawyer_members=frozenset(members.split()),
+        lawyer_free=frozenset(free.split()),
+    )
+
+
+def test_a_caller_waiting_for_a_lawyer_draws_a_free_lawyer_never_a_general_seat() -> None:
+    # Node b: a caller waits in its lawyer queue. Node a: a free lawyer (l1)
+    # in its lawyer queue and a free general seat (s1) in its hotline queue.
+    loads = {
+        "a": lawyers(load("a", members="s1", free="s1"), members="l1", free="l1"),
+        "b": lawyers(load("b"), waiting=1),
+    }
+    chosen = plan_floor(["s1"], ["l1"], placed(s1="a", l1="a"), loads, NOW, SETTLE)
+    assert chosen.moves == (Move("l1", "b", "waiting"),)
+    # A general caller waiting on b draws the general seat, not the lawyer.
+    loads["b"] = load("b", waiting=1)
+    chosen = plan_floor(["s1"], ["l1"], placed(s1="a", l1="a"), loads, NOW, SETTLE)
+    assert chosen.moves == (Move("s1", "b", "waiting"),)
+
+
+def test_lawyers_are_spread_by_their_own_count_and_forgotten_with_the_rest() -> None:
+    loads = {"a": load("a"), "b": load("b")}
+    chosen = plan_floor(["s1", "s2"], ["l1", "l2"], placed(s1="a", s2="b", gone="a"), loads, NOW, SETTLE)
+    assert chosen.moves == (Move("l1", "a", "new"), Move("l2", "b", "new"))
+    assert chosen.forget == ("gone",)
+
+
+def test_a_lawyer_joins_a_new_node_once_the_old_nodes_lawyer_queue_let_it_go() -> None:
+    where = placed(l1="b")
+    still = {"a": lawyers(load("a"), members="l1"), "b": load("b")}
+    assert not hosts("b", "l1", where, still, lawyer=True)
+    assert hosts("b", "l1", where, {"a": load("a", members="l1"), "b": load("b")}, lawyer=True)
+
+
+def test_a_published_load_reads_back_whole_and_a_bad_one_as_an_empty_queue() -> None:
+    sent = NodeLoad(
+        "a",
+        True,
+        (900.0, 901.5),
+        frozenset({"s1", "s2"}),
+        frozenset({"s2"}),
+        frozenset({"s1"}),
+        frozenset(),
+        frozenset({"s2"}),
+        in_ivr=3,
+        lawyer_waiting=(950.0,),
+        lawyer_members=frozenset({"l1"}),
+        lawyer_free=frozenset({"l1"}),
+        plan={"epoch": 2},
+    )
+    got = parse_load("a", True, dump_load(sent))
+    assert got == sent and got.plan == {"epoch": 2}
+    assert parse_load("b", True, '{"waiting": ["soon"]}') == NodeLoad("b", True)
+    assert parse_load("b", False, "not json") == NodeLoad("b", False)

@@ -72,3 +72,17 @@ def test_a_call_of_this_node_stays_when_its_seat_is_placed_elsewhere_meanwhile()
     f = st.agent_connected(f, "Local/seat01@hotline-seat/n", "13800138000", 60.0)
     shown, remote = with_remote_calls(f, {}, frozenset(), 100.0)
     assert shown.seats["seat01"].talking and not remote
+
+
+def test_a_seat_another_node_holds_shows_who_it_talks_to_until_the_call_ends() -> None:
+    f = st.login(floor(), "seat02", "li", "李", 50.0)
+    callers = {"seat02": "13800138000"}
+    shown, remote = with_remote_calls(f, {"seat02": "ringing"}, frozenset(), 100.0, callers=callers)
+    assert shown.seats["seat02"].caller == "13800138000" and shown.seats["seat02"].ringing
+    shown, remote = with_remote_calls(shown, {"seat02": "talking"}, frozenset(), 104.0, remote, callers)
+    assert shown.seats["seat02"].caller == "13800138000" and shown.seats["seat02"].since == 104.0
+    # The same call a beat later: nothing changes, not even when it began.
+    again, remote = with_remote_calls(shown, {"seat02": "talking"}, frozenset(), 105.0, remote, callers)
+    assert again == shown
+    ended, remote = with_remote_calls(again, {"seat02": "wrapup"}, frozenset(), 130.0, remote, {})
+    assert ended.seats["seat02"].caller == "" and ended.seats["seat02"].status() == st.Status.WRAPUP
