@@ -915,6 +915,22 @@ class RecordingSettings(_Section):
     retention_days: int = Field(180, ge=1, le=3650)
 
 
+class RetentionSettings(_Section):
+    """How long personal data is kept (个人信息保护). Past its period it is
+    deleted (voice messages, photos, expired sessions, logs) or anonymised
+    (callers' numbers and names: the rows stay, so figures and briefings keep
+    working); recordings follow recordings.retention_days. A ticket under a
+    legal hold keeps everything. The run is daily, at `at` (city time)."""
+
+    schedule: bool = Field(True, description="run the retention purge daily")
+    at: str = Field("03:30", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    voice_messages_days: int = Field(90, ge=1, le=3650)
+    photos_days: int = Field(365, ge=1, le=3650, description="after the ticket closed")
+    callers_days: int = Field(365, ge=1, le=3650, description="callers' numbers and names, after the ticket closed")
+    sessions_days: int = Field(30, ge=1, le=3650, description="expired web sessions")
+    logs_days: int = Field(30, ge=1, le=3650, description="the access log and the PBX's logs")
+
+
 class Shift(_Section):
     """One shift of the day (班次); `end` before `start` runs past midnight."""
 
@@ -1048,6 +1064,7 @@ class Settings(BaseSettings):
     acd: AcdSettings = Field(default_factory=AcdSettings)
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     trunks: list[Trunk] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     sip_security: SipSecuritySettings = Field(default_factory=SipSecuritySettings)

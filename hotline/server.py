@@ -66,6 +66,7 @@ from hotline.police import api as police_api
 from hotline.police.app import police_ctx
 from hotline.recordings import api as recordings_api
 from hotline.reports import api as reports_api
+from hotline.retention import api as retention_api
 from hotline.roles import Role
 from hotline.roster import api as roster_api
 from hotline.roster.app import roster_ctx
@@ -272,6 +273,7 @@ def create_app(
     people_api.setup(app)
     roster_api.setup(app)
     plans_api.setup(app)
+    retention_api.setup(app)
     return app
 
 

@@ -206,6 +206,10 @@ class Ticket(Base):
     reviewed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
     # The sender's own number for this matter (110's 接警单编号), quoted back to it.
     external_ref: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    # A legal hold (诉讼保全等): retention keeps everything of the ticket while it lasts.
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
+    # Its callers' numbers and names were anonymised by the retention run.
+    anonymised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, nullable=True)
 
 
 class TicketCall(Base):
@@ -687,3 +691,14 @@ class SeatCredential(Base):
     seat: Mapped[str] = mapped_column(String(32), primary_key=True)
     password: Mapped[str] = mapped_column(String(64))
     changed_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class RetentionRun(Base):
+    """A run of the retention purge: what it deleted or anonymised, how many, why."""
+
+    __tablename__ = "retention_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # schedule | the CLI's user | an admin
+    # [{"what": ..., "count": n, "why": ...}], one entry per kind of data
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

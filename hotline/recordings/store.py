@@ -58,10 +58,18 @@ class RecordingStore:
             raise RecordingNotFound("录音文件不存在")
         return path
 
-    async def purge(self, days: int | None = None, dry_run: bool = False) -> list[str]:
-        keep = days if days is not None else self.settings.recordings.retention_days
-        cutoff = time.time() - keep * 86400
-        old = await asyncio.to_thread(self._old_files, cutoff)
+    async def purge(
+        self,
+        days: int | None = None,
+        dry_run: bool = False,
+        keep: frozenset[str] = frozenset(),
+        before: float | None = None,
+    ) -> list[str]:
+        """Recordings older than their period (or than `before`), except the
+        calls in `keep` (a ticket under a legal hold, or still open)."""
+        period = days if days is not None else self.settings.recordings.retention_days
+        cutoff = before if before is not None else time.time() - period * 86400
+        old = [p for p in await asyncio.to_thread(self._old_files, cutoff) if p.stem not in keep]
         if dry_run:
             return [p.name for p in old]
         gone = []

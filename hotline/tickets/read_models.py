@@ -51,6 +51,8 @@ class TicketView(ReadModel):
     merged_into: str
     reviewed_at: dt.datetime | None
     external_ref: str
+    legal_hold: bool = False  # the retention run keeps everything while it lasts
+    anonymised_at: dt.datetime | None = None  # its callers' numbers and names were blanked
 
 
 @dataclass(frozen=True, slots=True)

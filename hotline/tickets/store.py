@@ -246,6 +246,20 @@ class TicketStore(DeskWrites, WorkflowActions):
             t = await self._get(db, number)
             history.record(db, t, actor=who.username, action=action, note=note, at=self.clock())
 
+    async def hold(self, number: str, who: Identity, on: bool, note: str) -> bool:
+        """A legal hold (法律保全) on or off: while on, the retention run keeps
+        everything of the ticket. Returns whether it changed."""
+        async with self.tx() as db:
+            t = await self._get(db, number)
+            if t.legal_hold == on:
+                return False
+            t.legal_hold = on
+            text = note or ("保全期间保留全部资料" if on else "按保存期限处理")
+            history.record(
+                db, t, actor=who.username, action="legal-hold" if on else "hold-released", note=text, at=self.clock()
+            )
+            return True
+
     async def chase(self, number: str, who: Identity) -> str:
         """The lead reminds the agent of a ticket left unsubmitted; returns the agent."""
         async with self.tx() as db:

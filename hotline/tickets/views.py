@@ -98,6 +98,8 @@ class TicketViews:
             masked=False,
             merged_into=t.merged_into,
             reviewed_at=t.reviewed_at,
+            legal_hold=t.legal_hold,
+            anonymised_at=t.anonymised_at,
             external_ref=t.external_ref,
         )
 

@@ -60,6 +60,9 @@ ACTION_TEXT = {
     "handover": "转交",
     "photo": "现场照片",
     "chase": "催办",
+    "legal-hold": "法律保全",
+    "hold-released": "解除保全",
+    "anonymised": "个人信息匿名化",
 }
 
 # The 5-level 好差评 scale, key pressed = level.

@@ -7,7 +7,9 @@ strings are never written."""
 
 from __future__ import annotations
 
+import io
 import logging
+import logging.handlers
 import os
 import re
 from pathlib import Path
@@ -39,6 +41,14 @@ class AccessLog(AbstractAccessLogger):
         )
 
 
+class PrivateDailyLog(logging.handlers.TimedRotatingFileHandler):
+    """Each day's file readable by the service user only, the new one too."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        return os.fdopen(fd, "a", encoding=self.encoding)
+
+
 def access_logger(settings: Settings) -> logging.Logger | None:
     """The logger requests are written to, as web.access_log says."""
     if settings.web.access_log == "off":
@@ -48,8 +58,8 @@ def access_logger(settings: Settings) -> logging.Logger | None:
         return log
     path = Path(settings.state_dir) / "access.log"
     path.parent.mkdir(parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))  # addresses and paths: private
-    handler = logging.FileHandler(path, encoding="utf-8")
+    # A file a day, kept retention.logs_days days (个人信息保护: addresses are personal data).
+    handler = PrivateDailyLog(path, when="midnight", backupCount=settings.retention.logs_days, encoding="utf-8")
     handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
     log.addHandler(handler)
     log.setLevel(logging.INFO)
