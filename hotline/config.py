@@ -928,7 +928,8 @@ class RetentionSettings(_Section):
     photos_days: int = Field(365, ge=1, le=3650, description="after the ticket closed")
     callers_days: int = Field(365, ge=1, le=3650, description="callers' numbers and names, after the ticket closed")
     sessions_days: int = Field(30, ge=1, le=3650, description="expired web sessions")
-    logs_days: int = Field(30, ge=1, le=3650, description="the access log and the PBX's logs")
+    # The Cybersecurity Law (网络安全法, art. 21) asks network logs be kept no less than six months.
+    logs_days: int = Field(180, ge=1, le=3650, description="the access log and the PBX's logs")
 
 
 class Shift(_Section):
