@@ -915,6 +915,17 @@ class RecordingSettings(_Section):
     retention_days: int = Field(180, ge=1, le=3650)
 
 
+class QualitySettings(_Section):
+    """Quality inspection (质检): every answered call is recorded with each
+    party on its own file and checked; these rules flag it for a lead."""
+
+    enabled: bool = Field(True, description="check every answered call (a child process reads its recordings)")
+    silence_seconds: float = Field(10.0, gt=0, le=600, description="flag a silence (nobody speaks) longer than this")
+    overtalk_percent: float = Field(10.0, gt=0, le=100, description="flag both speaking at once for more of the call")
+    greet_seconds: float = Field(5.0, gt=0, le=60, description="flag an agent who has not spoken by then")
+    vad_aggressiveness: int = Field(2, ge=0, le=3, description="WebRTC VAD: 0 keeps the most as speech, 3 the least")
+
+
 class RetentionSettings(_Section):
     """How long personal data is kept (个人信息保护). Past its period it is
     deleted (voice messages, photos, expired sessions, logs) or anonymised
@@ -1066,6 +1077,7 @@ class Settings(BaseSettings):
     tickets: TicketSettings = Field(default_factory=TicketSettings)
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    quality: QualitySettings = Field(default_factory=QualitySettings)
     trunks: list[Trunk] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     sip_security: SipSecuritySettings = Field(default_factory=SipSecuritySettings)

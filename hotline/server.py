@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from hotline import __version__, accounts, eventloop, metrics
+from hotline import accounts, eventloop, metrics
 from hotline.acd import api as acd_api
 from hotline.acd.app import acd_ctx, callbacks_ctx
 from hotline.ami.agi_guard import AgiGuard
@@ -39,7 +39,7 @@ from hotline.carmove.app import carmove_ctx
 from hotline.channels import api as channels_api
 from hotline.channels import public as public_api
 from hotline.channels.app import channels_ctx
-from hotline.cluster.app import FENCE, cluster_ctx, desk_relay_ctx, presence_ctx, work_relay_ctx
+from hotline.cluster.app import cluster_ctx, desk_relay_ctx, presence_ctx, work_relay_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.batch import WriteQueue
@@ -50,6 +50,7 @@ from hotline.demo import DemoOptions
 from hotline.demo_app import DEMO, demo_ctx
 from hotline.grid import api as grid_api
 from hotline.grid.app import grid_ctx
+from hotline.health import STARTED, health
 from hotline.ivr import api as ivr_api
 from hotline.ivr.app import ivr_ctx
 from hotline.pbx import api as pbx_api
@@ -64,10 +65,10 @@ from hotline.plans import api as plans_api
 from hotline.plans.app import plans_ctx
 from hotline.police import api as police_api
 from hotline.police.app import police_ctx
+from hotline.quality import api as quality_api
 from hotline.recordings import api as recordings_api
 from hotline.reports import api as reports_api
 from hotline.retention import api as retention_api
-from hotline.roles import Role
 from hotline.roster import api as roster_api
 from hotline.roster.app import roster_ctx
 from hotline.seatmap import api as seatmap_api
@@ -77,7 +78,7 @@ from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
 from hotline.web import login, pages
 from hotline.web.accesslog import AccessLog, access_logger
-from hotline.web.auth import allow, auth_middleware, error_middleware
+from hotline.web.auth import auth_middleware, error_middleware
 from hotline.web.keys import AGI_ROUTES, AMI, CLOCK, ENGINE, FASTAGI, KEEPER, SESSIONS, SETTINGS, WRITES
 from hotline.web.origin import WEBSOCKETS, Websockets, csrf_middleware, security_headers
 from hotline.web.throttle import ANONYMOUS, RateLimit, anonymous_gate
@@ -90,7 +91,6 @@ log = logging.getLogger(__name__)
 # are imported above and named here too: the app's keys, in one place to look.
 __all__ = ["AMI", "KEEPER", "CLOCK", "PBX_WATCH", "TRUNKS", "FASTAGI", "IVR", "create_app", "serve"]
 IVR = ivr_api.DRIVER
-STARTED = web.AppKey("started", float)
 FIRST_ADMIN = web.AppKey("first_admin", str)
 
 
@@ -165,50 +165,6 @@ async def freeze_startup_objects(app: web.Application) -> None:
     gc.freeze()
 
 
-@allow(Role.PUBLIC)
-async def health(request: web.Request) -> web.Response:
-    """Liveness for monitoring: public, and holds nothing a caller could misuse."""
-    app = request.app
-    client = app[AMI]
-    keeper = app[KEEPER]
-    flow = app[ivr_api.FLOWS].current()
-    trunks = app[TRUNKS]
-    pbx = app[PBX_WATCH].view()
-    warnings = []
-    if pbx["files"] and pbx["files"]["near_limit"]:
-        warnings.append(
-            f"电话系统已打开 {pbx['files']['open']} 个文件，接近上限 {pbx['files']['limit']}：新来电可能失败"
-        )
-    # The admin is told when the State Council's holidays for a year are not known yet.
-    calendar_gap = app[acd_api.ACD].calendar.coverage_warning(app[CLOCK]())
-    if calendar_gap:
-        warnings.append(calendar_gap)
-    body = {
-        "status": "ok" if client.connected and keeper.mirror.synced and not trunks.cut_off else "degraded",
-        "version": __version__,
-        "uptime_s": round(time.monotonic() - app[STARTED], 1),
-        "ami": {
-            "connected": client.connected,
-            "connections": client.connections,
-            "last_error": client.last_error or None,
-            "synced": keeper.mirror.synced,
-            "resyncs": keeper.resyncs,
-        },
-        "asterisk_version": keeper.asterisk_version or None,
-        "pbx": pbx,
-        "warnings": warnings,
-        "trunks": trunks.view(),
-        # Simulated callers and agents: every page says so.
-        "demo": DEMO in app,
-        # Refused: sessions without the dialplan's key or a live channel.
-        "fastagi": {"active_sessions": app[FASTAGI].active_sessions, "refused": app[FASTAGI].sessions_refused},
-        "ivr": {"flow_version": flow.version if flow else None},
-        # With several controllers: this one's node, and whether it leads.
-        "cluster": cluster.as_dict() if (cluster := app[FENCE].view()) else None,
-    }
-    return web.json_response(body, status=200 if body["status"] == "ok" else 503)
-
-
 def create_app(
     settings: Settings, *, clock: Callable[[], dt.datetime] | None = None, demo: DemoOptions | None = None
 ) -> web.Application:
@@ -274,6 +230,7 @@ def create_app(
     roster_api.setup(app)
     plans_api.setup(app)
     retention_api.setup(app)
+    quality_api.setup(app)
     return app
 
 

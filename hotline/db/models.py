@@ -702,3 +702,21 @@ class RetentionRun(Base):
     actor: Mapped[str] = mapped_column(String(64))  # schedule | the CLI's user | an admin
     # [{"what": ..., "count": n, "why": ...}], one entry per kind of data
     items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+
+class QaCheck(Base):
+    """The automatic quality checks of one answered call (质检), and why it was flagged."""
+
+    __tablename__ = "qa_checks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    ticket: Mapped[str] = mapped_column(String(32), default="")
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    seat: Mapped[str] = mapped_column(String(32), default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    # quality/checks.py Checks, and who spoke when ({"agent": [[a, b], …], "caller": …})
+    metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    speech: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
+    cpu_s: Mapped[float] = mapped_column(Float, default=0.0)  # the checks' own CPU time

@@ -24,6 +24,18 @@ from hotline.roles import Role
 _CALL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
+# Each party's own file beside the mixed one (the quality checks read them).
+LEGS = ("-caller", "-agent")
+
+
+def call_of(stem: str) -> str:
+    """The call a recording file belongs to: `<call id>`, `<call id>-caller` or `<call id>-agent`."""
+    for leg in LEGS:
+        if stem.endswith(leg):
+            return stem.removesuffix(leg)
+    return stem
+
+
 class RecordingNotFound(HotlineError):
     error_id = "recording-not-found"
     status = 404
@@ -69,7 +81,7 @@ class RecordingStore:
         calls in `keep` (a ticket under a legal hold, or still open)."""
         period = days if days is not None else self.settings.recordings.retention_days
         cutoff = before if before is not None else time.time() - period * 86400
-        old = [p for p in await asyncio.to_thread(self._old_files, cutoff) if p.stem not in keep]
+        old = [p for p in await asyncio.to_thread(self._old_files, cutoff) if call_of(p.stem) not in keep]
         if dry_run:
             return [p.name for p in old]
         gone = []
@@ -83,7 +95,7 @@ class RecordingStore:
             async with self.sessions() as db, db.begin():
                 await db.execute(
                     update(TicketCall)
-                    .where(TicketCall.call_id.in_([p.stem for p in gone]))
+                    .where(TicketCall.call_id.in_({call_of(p.stem) for p in gone}))
                     .values(recording_purged=True)
                 )
         return [p.name for p in gone]

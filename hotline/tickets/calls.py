@@ -12,6 +12,7 @@ plus AMI actions on the channels the hand-off recorded.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -152,6 +153,7 @@ class CallControls:
             Async="true",
         )
         call.held = True
+        call.holds.append([time.time(), 0.0])  # the quality checks count no silence while the caller hears music
         return call
 
     async def unhold(self, agent: str) -> ActiveCall:
@@ -162,6 +164,8 @@ class CallControls:
         await self.client.action("Hangup", Channel=f"/^Local.hold-{call.seat}@hotline-hold-/")
         await self.client.action("MuteAudio", Channel=call.seat_channel, Direction="all", State="off")
         call.held = False
+        if call.holds and not call.holds[-1][1]:
+            call.holds[-1][1] = time.time()
         return call
 
     async def hangup(self, agent: str) -> ActiveCall:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from hotline.acd.service import AcdService
 from hotline.ami import events as ev
@@ -37,6 +38,8 @@ class ActiveCall:
     caller: str
     ticket: str = ""
     held: bool = False
+    answered_at: float = field(default_factory=time.time)  # wall clock: the recording starts here
+    holds: list[list[float]] = field(default_factory=list)  # [start, end] on the wall clock; end 0 while held
 
 
 class Handoff:
@@ -49,6 +52,7 @@ class Handoff:
         self.submitted: set[str] = set()  # tickets submitted while their call still runs
         self.pop_seconds: deque[float] = deque(maxlen=10_000)  # event in -> pop queued
         self.surveys = 0
+        self._ended: list[Callable[[ActiveCall], None]] = []
         self._tasks = TaskSet("hand-off")
         client.on(ev.AgentConnect, self._on_connect)
         client.on(ev.AgentComplete, self._on_complete)
@@ -57,6 +61,10 @@ class Handoff:
     async def close(self) -> None:
         # Tickets being opened are let finish: their calls were answered.
         await self._tasks.close(grace=5)
+
+    def on_ended(self, listener: Callable[[ActiveCall], None]) -> None:
+        """listener(call) when a seat's call ends (the quality checks read its recording)."""
+        self._ended.append(listener)
 
     # -- events ----------------------------------------------------------------------
     def _on_connect(self, e: ev.AgentConnect) -> None:
@@ -139,6 +147,8 @@ class Handoff:
         if call is None:
             return
         self.hub.push(call.agent, {"type": "call-ended", "ticket": call.ticket, "reason": e.reason})
+        for listener in self._ended:
+            listener(call)
         if call.ticket and call.ticket in self.submitted:
             self.submitted.discard(call.ticket)
             self.acd.end_wrapup(seat.name, "ticket")

@@ -70,6 +70,7 @@ async def reset_pbx(settings: Settings) -> None:
     try:
         await client.action("Setvar", Variable="SIM_RING", Value="1")
         await client.action("Setvar", Variable="SIM_TALK", Value="3600")
+        await client.action("Setvar", Variable="SIM_SAY", Value="")
         await client.action("Setvar", Variable="SIM_PSTN_REFUSE", Value="")
         status = await client.list_action("QueueStatus")
         for e in status.events:

@@ -110,6 +110,9 @@ async def test_personal_data_past_its_period_goes_a_held_ticket_keeps_everything
     for call_id in ("ret-gone", "ret-held"):
         files[call_id] = [
             _aged(s.recordings_dir / f"{call_id}.wav", long_ago),
+            # each party's own file, for the quality checks
+            _aged(s.recordings_dir / f"{call_id}-caller.wav", long_ago),
+            _aged(s.recordings_dir / f"{call_id}-agent.wav", long_ago),
             _aged(s.messages_dir / f"{call_id}-msg.wav", long_ago),
             _aged(s.photos_dir / f"{call_id}.jpg", long_ago),
         ]

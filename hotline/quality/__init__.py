@@ -1,0 +1,1 @@
+"""Quality inspection (质检): automatic checks on every answered call."""

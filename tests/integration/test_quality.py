@@ -1,0 +1,164 @@
+"""Quality inspection of a real call through the bundled Asterisk: the seat
+greets, falls silent for 12 s, then talks over the caller; the automatic
+checks find exactly that from the two recordings, flag the call, and the
+lead's page shows it beside the recording."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestServer
+
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
+from hotline.config import Settings
+from hotline.pbx.process import Pbx
+from hotline.quality.api import QUALITY
+from hotline.roles import Role
+from hotline.server import KEEPER, create_app
+from hotline.web.keys import SETTINGS
+from tests.integration.browser import SHOTS, chromium, sign_in
+from tests.integration.conftest import Clock, adopt_secrets
+from tests.integration.desk import Desk
+from tests.integration.helpers import Recorder, eventually
+from tests.integration.ivr_helpers import Api
+
+pytestmark = pytest.mark.pbx
+
+# Seconds on the call's clock (0 = the seat answered).
+SILENT_FROM, SILENT_FOR = 2.5, 12.0
+AGENT_AGAIN, CALLER_FROM = 14.5, 16.0
+BOUND = 1.5  # the two legs start within this of the answer (bridging, Local channels)
+
+
+def _say(text: str, out: Path, seconds: float) -> Path:
+    """Mandarin speech (espeak-ng, read on standard input) cut or padded to `seconds`, 8 kHz."""
+    raw = out.with_suffix(".raw.wav")
+    subprocess.run(["espeak-ng", "-v", "cmn", "-s", "150", "-w", str(raw), "--stdin"], input=text.encode(), check=True)
+    subprocess.run(
+        ["sox", str(raw), "-r", "8000", "-c", "1", "-b", "16", str(out), "pad", "0", "10", "trim", "0", str(seconds)],
+        check=True,
+    )
+    raw.unlink()
+    return out
+
+
+def _silence(out: Path, seconds: float) -> Path:
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-b", "16", str(out), "trim", "0", str(seconds)], check=True)
+    return out
+
+
+def _join(out: Path, *parts: Path) -> Path:
+    subprocess.run(["sox", *map(str, parts), str(out)], check=True)
+    for p in parts:
+        p.unlink()
+    os.chmod(out, 0o644)  # Asterisk reads it
+    return out
+
+
+@pytest.fixture
+async def controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
+    """The session's controller with the quality checks on (off for the rest of the suite)."""
+    own = settings.model_copy(
+        update={"state_dir": tmp_path / "state", "quality": settings.quality.model_copy(update={"enabled": True})}
+    )
+    adopt_secrets(settings, own)
+    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
+    await server.start_server()
+    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
+    yield server
+    await server.close()
+
+
+async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_shown(
+    controller: TestServer, ami: AMIClient, recorder: Recorder, tmp_path: Path
+) -> None:
+    s = controller.app[SETTINGS]
+    folder = s.prompts_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    agent_file = _join(
+        folder / "qa-test-agent.wav",
+        _say("您好，市民服务热线", tmp_path / "a1.wav", SILENT_FROM),
+        _silence(tmp_path / "a2.wav", SILENT_FOR),
+        _say("请您稍等，我来为您查询一下相关的政策规定，马上答复您", tmp_path / "a3.wav", 6.0),
+    )
+    caller_file = _join(
+        folder / "qa-test-caller.wav",
+        _silence(tmp_path / "c1.wav", CALLER_FROM),
+        _say("我家楼下的工地每天晚上都在施工，太吵了", tmp_path / "c2.wav", 6.0),
+    )
+    pbx_dir = s.ivr.pbx_prompts_dir.rstrip("/")
+    await ami.action("Setvar", Variable="SIM_SAY", Value=f"{pbx_dir}/qa-test-agent")
+    await ami.action("Setvar", Variable="SIM_RING", Value="0")
+    await ami.action("Setvar", Variable="SIM_TALK", Value="4")  # after its words, the seat hangs up
+    desk = await Desk(controller, "seat01").start()
+    lead = await Api(controller).login_as(Role.LEAD)
+    try:
+        # The caller's side says its part from the moment the seat answers.
+        await ami.action(
+            "Originate",
+            Channel="Local/s@hotline-fallback",
+            Application="Playback",
+            Data=f"{pbx_dir}/qa-test-caller",
+            CallerID="<13911112222>",
+            Async="true",
+        )
+        connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13911112222", timeout=30)
+        quality = controller.app[QUALITY]
+        await eventually(lambda: quality.checked + quality.failed >= 1, timeout=60)
+        assert quality.failed == 0
+        checks = await quality.checks()
+        c = checks[0]
+        m = c["metrics"]
+        assert c["call_id"] == (connect.var("HOTLINE_CALLID") or connect.linkedid)
+        print(
+            f"\nquality checks: {m['duration_s']:.1f} s of call, longest silence {m['longest_silence_s']:.1f} s "
+            f"at {m['longest_silence_at']:.1f} s, overtalk {m['overtalk']}, greet {m['greet_s']} s, "
+            f"{c['cpu_s'] * 1000:.0f} ms CPU ({c['cpu_s'] / (m['duration_s'] / 60) * 1000:.0f} ms per minute of audio)"
+        )
+        assert abs(m["longest_silence_s"] - SILENT_FOR) <= BOUND
+        assert abs(m["longest_silence_at"] - SILENT_FROM) <= BOUND
+        (start, end), *_ = m["overtalk"]
+        assert abs(start - CALLER_FROM) <= BOUND and abs(end - (AGENT_AGAIN + 6.0)) <= BOUND
+        assert m["greet_s"] is not None and m["greet_s"] <= BOUND
+        codes = {f["code"] for f in c["flags"]}
+        assert {"silence", "overtalk"} <= codes and "no-greeting" not in codes
+        # The lead's list of calls to review has it, and the page shows who spoke when.
+        status, body = await lead.request("GET", "/api/quality/checks?flagged=1")
+        assert status == 200 and body["checks"][0]["call_id"] == c["call_id"]
+        assert body["agents"] == [
+            {
+                "agent": desk.username,
+                "checked": 1,
+                "flagged": 1,
+                "agent_share": m["agent_share"],
+                "silence_share": m["silence_share"],
+                "overtalk_share": m["overtalk_share"],
+            }
+        ]
+        status, _ = await desk.call("GET", "/api/quality/checks")
+        assert status == 403  # an agent reads only their own
+        status, mine = await desk.call("GET", "/api/quality/mine")
+        assert status == 200 and [x["call_id"] for x in mine["checks"]] == [c["call_id"]]
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1300, "height": 800})
+            await page.goto(str(controller.make_url("/lead/quality")))
+            await sign_in(page, lead.username, lead.password, "/lead/quality")
+            box = f"div.call[data-call='{c['call_id']}']"
+            await page.wait_for_selector(f"{box} .flag")
+            text = await page.inner_text(box)
+            assert "静音 1" in text and "抢话" in text and desk.username in text
+            # The agent's greeting, then the words after the silence.
+            assert await page.locator(f"{box} .agent .seg").count() == 2
+            assert await page.locator(f"{box} .over .seg").count() == 1
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "quality.png"), full_page=True)
+    finally:
+        await desk.close()
+        await lead.close()
+        agent_file.unlink(missing_ok=True)
+        caller_file.unlink(missing_ok=True)
