@@ -23,6 +23,7 @@ from hotline.cluster.presence import Presence
 from hotline.cluster.seats import SeatPlacement
 from hotline.metrics import METRICS
 from hotline.seatmap.api import HUB
+from hotline.seats.api import WEBPHONES
 from hotline.tickets.api import CONTROLS, DESKS
 from hotline.web.keys import AMI, FASTAGI, KEEPER, SESSIONS, SETTINGS
 from hotline.work.api import WORK
@@ -34,7 +35,14 @@ WORK_CHANNEL = "hotline_work"
 PLACEMENT = web.AppKey("placement", SeatPlacement)
 
 
-def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int, epoch: int | None = None) -> NodeLoad:
+def queue_load(
+    node: str,
+    acd: AcdService,
+    mirror: PbxMirror,
+    in_ivr: int,
+    epoch: int | None = None,
+    webphones: frozenset[str] = frozenset(),
+) -> NodeLoad:
     """This node's queue for the leader: who waits since when, which seats
     are members, on a call, or would take one now; and from the leader
     (epoch: its term), the line plan the others follow."""
@@ -64,6 +72,7 @@ def queue_load(node: str, acd: AcdService, mirror: PbxMirror, in_ivr: int, epoch
         lawyer_waiting=tuple(sorted(acd.lawyer_waiting.values())),
         lawyer_members=lawyers,
         lawyer_free=free_of(lawyers),
+        webphones=webphones,
         callers={n: seats[n].caller for n in mine if seats[n].caller},
         plan=fp.dump(acd.floor_plan(epoch)) if epoch is not None else None,
     )
@@ -117,6 +126,7 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
             keeper.mirror,
             app[FASTAGI].active_sessions if FASTAGI in app else 0,
             fence.leadership.epoch if fence.leading and fence.leadership is not None else None,
+            frozenset(n for n in acd.floor.seats if app[WEBPHONES].connected(n)),
         ),
     )
     hub = app[HUB]

@@ -15,6 +15,8 @@ The rules, in order:
   nobody waits, and for arrival order the seats in wrap-up on nodes whose
   oldest caller came more than `settle` seconds later; a seat moved that
   way less than `settle` seconds ago stays;
+- a seat whose desk's browser phone is registered at a node stays on that
+  node (no other can ring it) and is never drawn elsewhere;
 - a seat joins its new node's queue only once no other live node has it as
   a member or on a call (`hosts`), so two nodes never ring it at once.
 Lawyers' seats form a pool of their own over the nodes' lawyer queues
@@ -44,6 +46,9 @@ class NodeLoad:
     lawyer_waiting: tuple[float, ...] = ()
     lawyer_members: frozenset[str] = frozenset()
     lawyer_free: frozenset[str] = frozenset()
+    # Seats whose desk's browser phone is registered at this node's Asterisk
+    # (through its controller's relay): only this node can ring them.
+    webphones: frozenset[str] = frozenset()
     # Who each of its ringing or talking seats is on the phone with (other nodes' seat maps).
     callers: Mapping[str, str] = field(default_factory=dict, compare=False, hash=False)
     # The line plan, published by the leader only (acd/floor_plan.py reads it).
@@ -77,7 +82,7 @@ class Placed:
 class Move:
     seat: str
     to: str
-    why: str  # new | node-down | waiting | order
+    why: str  # new | node-down | waiting | order | phone
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +96,7 @@ WHY_TEXT = {
     "node-down": "原节点故障",
     "waiting": "支援排队来电",
     "order": "先到先接：支援更早排队的来电",
+    "phone": "网页电话登记在此节点",
 }
 
 
@@ -112,8 +118,12 @@ def plan(
         count[to] += 1
         moves.append(Move(seat, to, why))
 
+    # A seat answered on the desk's browser phone stays where that phone is registered.
+    pinned = {s: n for n in live for s in loads[n].webphones}
     for seat in sorted(seats):
-        if where.get(seat) not in count:
+        if seat in pinned and where.get(seat) != pinned[seat]:
+            move(seat, pinned[seat], "phone")
+        elif where.get(seat) not in count:
             to = min(live, key=lambda n: (count[n], -len(loads[n].waiting), n))
             move(seat, to, "node-down" if seat in where else "new")
 
@@ -123,7 +133,7 @@ def plan(
     settled = {
         s
         for s, p in placed.items()
-        if (p.why not in ("waiting", "order") or now - p.at >= settle) and s not in moved_now
+        if (p.why not in ("waiting", "order") or now - p.at >= settle) and s not in moved_now and s not in pinned
     }
     for x in sorted((n for n in live if loads[n].waiting), key=lambda n: (loads[n].waiting[0], n)):
         load = loads[x]

@@ -53,6 +53,7 @@ def dump_load(load: NodeLoad) -> str:
         "lawyer_members": sorted(load.lawyer_members),
         "lawyer_free": sorted(load.lawyer_free),
         "callers": dict(load.callers),
+        "webphones": sorted(load.webphones),
     }
     if load.plan is not None:
         data["plan"] = load.plan
@@ -67,8 +68,8 @@ def parse_load(node: str, up: bool, text: str) -> NodeLoad:
             tuple(sorted(float(w) for w in data.get(k, ()))) for k in ("waiting", "lawyer_waiting")
         )
         in_ivr = int(data.get("in_ivr", 0))
-        kinds = ("members", "busy", "free", "ringing", "talking", "lawyer_members", "lawyer_free")
-        members, busy, free, ringing, talking, lawyer_members, lawyer_free = (
+        kinds = ("members", "busy", "free", "ringing", "talking", "lawyer_members", "lawyer_free", "webphones")
+        members, busy, free, ringing, talking, lawyer_members, lawyer_free, webphones = (
             frozenset(str(s) for s in data.get(k, ())) for k in kinds
         )
     except (ValueError, TypeError, AttributeError):
@@ -89,6 +90,7 @@ def parse_load(node: str, up: bool, text: str) -> NodeLoad:
         lawyer_waiting,
         lawyer_members,
         lawyer_free,
+        webphones,
         callers,
         plan if isinstance(plan, dict) else None,
     )

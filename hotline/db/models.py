@@ -720,3 +720,43 @@ class QaCheck(Base):
     flags: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     flagged: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     cpu_s: Mapped[float] = mapped_column(Float, default=0.0)  # the checks' own CPU time
+
+
+class QaScorecard(Base):
+    """The scorecard leads grade calls with (one row, id 1; edited by admins)."""
+
+    __tablename__ = "qa_scorecard"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    updated_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class QaGrade(Base):
+    """A lead's grade of one call, with the scorecard's items as they were then."""
+
+    __tablename__ = "qa_grades"
+    __table_args__ = (UniqueConstraint("call_id", "grader", name="uq_qa_grades_call_grader"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), index=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    grader: Mapped[str] = mapped_column(String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    marks: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    total: Mapped[int] = mapped_column(Integer)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class QaAppeal(Base):
+    """An agent's one appeal against the grades of a call (申诉), and the answer."""
+
+    __tablename__ = "qa_appeals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[str] = mapped_column(String(64), unique=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    state: Mapped[str] = mapped_column(String(16), default="open")  # open | upheld | rejected
+    answer: Mapped[str] = mapped_column(Text, default="")
+    answered_by: Mapped[str] = mapped_column(String(64), default="")

@@ -8,6 +8,7 @@ review. Computed on a 10 ms grid: exact enough for seconds, cheap for hours."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -126,3 +127,14 @@ def ticket_flags(ticket: dict[str, str] | None) -> list[Flag]:
         return []
     missing = [text for field, text in REQUIRED.items() if not str(ticket.get(field) or "").strip()]
     return [Flag("ticket-incomplete", "工单缺少：" + "、".join(missing))] if missing else []
+
+
+# (agent, shift code, start, end): who was rostered when (roster/rules.span).
+Rostered = Sequence[tuple[str, str, dt.datetime, dt.datetime]]
+
+
+def shift_of(agent: str, at: dt.datetime, rostered: Rostered) -> str:
+    """The rostered shift an agent's call fell in ('' : off the roster); of
+    shifts overlapping at a change, the one that began last."""
+    hits = [(start, code) for who, code, start, end in rostered if who == agent and start <= at < end]
+    return max(hits)[1] if hits else ""

@@ -12,6 +12,7 @@ import asyncio
 import datetime as dt
 import logging
 import multiprocessing
+import zoneinfo
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict
@@ -21,9 +22,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.config import Settings
-from hotline.db.models import QaCheck, Ticket
+from hotline.db.models import QaCheck, RosterEntry, Ticket
 from hotline.quality import checks as qc
 from hotline.quality.vad import AudioError, analyse
+from hotline.roster.rules import span
 from hotline.tasks import TaskSet
 from hotline.tickets.handoff import ActiveCall
 
@@ -50,7 +52,8 @@ class QualityInspection:
 
     async def close(self) -> None:
         await self._tasks.close(grace=2.0)  # a check in flight when the controller stops is left
-        self._pool.shutdown(wait=False, cancel_futures=True)
+        # Its worker ends with it (a check in flight is given up).
+        await asyncio.to_thread(self._pool.shutdown, wait=True, cancel_futures=True)
 
     def call_ended(self, call: ActiveCall) -> None:
         if self.cfg.enabled:
@@ -136,23 +139,28 @@ class QualityInspection:
             )
         return out[:limit]
 
-    async def by_agent(self, since: dt.datetime) -> list[dict[str, Any]]:
-        """Per agent since then: calls checked, calls flagged by the audio
-        rules, and the mean talk share, silence share and overtalk share."""
+    async def by_agent(self, since: dt.datetime, per_shift: bool = False) -> list[dict[str, Any]]:
+        """Per agent (or per rostered shift) since then: calls checked, calls
+        flagged by the audio rules, and the mean talk, silence and overtalk shares."""
         async with self.sessions() as db:
             rows = (
-                await db.execute(select(QaCheck.agent, QaCheck.flagged, QaCheck.metrics).where(QaCheck.at >= since))
+                await db.execute(
+                    select(QaCheck.agent, QaCheck.at, QaCheck.flagged, QaCheck.metrics).where(QaCheck.at >= since)
+                )
             ).all()
+            rostered = await self._rostered(db, since) if per_shift else []
+        names = {s.code: s.name for s in self.settings.roster.shifts}
         per: dict[str, list[tuple[bool, dict[str, Any]]]] = {}
-        for agent, flagged, metrics in rows:
-            per.setdefault(agent, []).append((flagged, metrics))
+        for agent, at, flagged, metrics in rows:
+            key = agent if not per_shift else names.get(qc.shift_of(agent, at, rostered), "排班外")
+            per.setdefault(key, []).append((flagged, metrics))
 
         def mean(items: list[tuple[bool, dict[str, Any]]], key: str) -> float:
             return round(sum(float(m.get(key, 0.0)) for _, m in items) / len(items), 3)
 
         return [
             {
-                "agent": agent,
+                "shift" if per_shift else "agent": agent,
                 "checked": len(items),
                 "flagged": sum(1 for f, _ in items if f),
                 "agent_share": mean(items, "agent_share"),
@@ -161,3 +169,10 @@ class QualityInspection:
             }
             for agent, items in sorted(per.items())
         ]
+
+    async def _rostered(self, db: AsyncSession, since: dt.datetime) -> list[tuple[str, str, dt.datetime, dt.datetime]]:
+        tz = zoneinfo.ZoneInfo(self.settings.ivr.timezone)
+        shifts = {s.code: s for s in self.settings.roster.shifts}
+        first = since.astimezone(tz).date() - dt.timedelta(days=1)  # a night shift begun the day before
+        entries = (await db.scalars(select(RosterEntry).where(RosterEntry.day >= first))).all()
+        return [(e.agent, e.shift, *span(e.day, shifts[e.shift], tz)) for e in entries if e.shift in shifts]

@@ -5,6 +5,7 @@ lead's page shows it beside the recording."""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 from collections.abc import AsyncIterator
@@ -16,11 +17,12 @@ from aiohttp.test_utils import TestServer
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
+from hotline.db.models import RosterEntry
 from hotline.pbx.process import Pbx
 from hotline.quality.api import QUALITY
 from hotline.roles import Role
 from hotline.server import KEEPER, create_app
-from hotline.web.keys import SETTINGS
+from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock, adopt_secrets
 from tests.integration.desk import Desk
@@ -32,7 +34,15 @@ pytestmark = pytest.mark.pbx
 # Seconds on the call's clock (0 = the seat answered).
 SILENT_FROM, SILENT_FOR = 2.5, 12.0
 AGENT_AGAIN, CALLER_FROM = 14.5, 16.0
-BOUND = 1.5  # the two legs start within this of the answer (bridging, Local channels)
+BOUND = 1.5
+FULL = {
+    "greeting": 10,
+    "listening": 20,
+    "accuracy": 30,
+    "ticket": 25,
+    "manner": 15,
+    "abuse": 0,
+}  # the two legs start within this of the answer (bridging, Local channels)
 
 
 def _say(text: str, out: Path, seconds: float) -> Path:
@@ -75,7 +85,7 @@ async def controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path)
 
 
 async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_shown(
-    controller: TestServer, ami: AMIClient, recorder: Recorder, tmp_path: Path
+    controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, tmp_path: Path
 ) -> None:
     s = controller.app[SETTINGS]
     folder = s.prompts_dir
@@ -97,6 +107,7 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
     await ami.action("Setvar", Variable="SIM_TALK", Value="4")  # after its words, the seat hangs up
     desk = await Desk(controller, "seat01").start()
     lead = await Api(controller).login_as(Role.LEAD)
+    lead2 = await Api(controller).login_as(Role.LEAD)
     try:
         # The caller's side says its part from the moment the seat answers.
         await ami.action(
@@ -128,6 +139,9 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
         codes = {f["code"] for f in c["flags"]}
         assert {"silence", "overtalk"} <= codes and "no-greeting" not in codes
         # The lead's list of calls to review has it, and the page shows who spoke when.
+        # The agent was rostered on the day shift (白班, 08:30-17:30): the figures per shift count the call there.
+        async with controller.app[SESSIONS]() as db, db.begin():
+            db.add(RosterEntry(day=dt.date(2026, 11, 25), shift="B", agent=desk.username, added_at=clock.now))
         status, body = await lead.request("GET", "/api/quality/checks?flagged=1")
         assert status == 200 and body["checks"][0]["call_id"] == c["call_id"]
         assert body["agents"] == [
@@ -140,6 +154,7 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
                 "overtalk_share": m["overtalk_share"],
             }
         ]
+        assert [(x["shift"], x["checked"], x["flagged"]) for x in body["shifts"]] == [("白班", 1, 1)]
         status, _ = await desk.call("GET", "/api/quality/checks")
         assert status == 403  # an agent reads only their own
         status, mine = await desk.call("GET", "/api/quality/mine")
@@ -155,10 +170,44 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
             # The agent's greeting, then the words after the silence.
             assert await page.locator(f"{box} .agent .seg").count() == 2
             assert await page.locator(f"{box} .over .seg").count() == 1
+            # The lead grades it on the scorecard beside the recording: talked over the caller.
+            form = page.locator(f"{box} form.card")
+            await form.locator("input[name=listening]").fill("5")
+            await form.locator("input[name=comment]").fill("长时间静音后抢话")
+            await form.locator("button[type=submit]").click()
+            await page.wait_for_selector(f"{box} .grade:has-text('{lead.username} 评分 85 分')")
+            # A second lead grades the same call (calibration): the page shows how far apart they are.
+            status, graded = await lead2.request(
+                "POST",
+                f"/api/quality/calls/{c['call_id']}/grades",
+                json={"marks": {**FULL, "listening": 10, "manner": 10}, "comment": "同意扣分"},
+            )
+            assert status == 200 and graded["agreement"]["spread"] == 0, graded
+            await page.reload()
+            await page.wait_for_selector(f"{box} .agree:has-text('2 位评分：总分相差 0 分，4/6 项一致')")
             SHOTS.mkdir(parents=True, exist_ok=True)
             await page.screenshot(path=str(SHOTS / "quality.png"), full_page=True)
+            # The agent sees their scores and the comments, and appeals once.
+            agent_page = await (await browser.new_context(viewport={"width": 1000, "height": 800})).new_page()
+            await agent_page.goto(str(controller.make_url("/quality/mine")))
+            await sign_in(agent_page, desk.username, desk.api.password, "/quality/mine")
+            await agent_page.wait_for_selector("text=评语：长时间静音后抢话")
+            assert "85 分" in await agent_page.inner_text("#calls")
+            agent_page.once("dialog", lambda d: d.accept("当时系统卡顿，并非有意"))
+            await agent_page.click("text=申诉（每通电话一次）")
+            await agent_page.wait_for_selector("text=我的申诉：当时系统卡顿，并非有意（待处理）")
+            await agent_page.screenshot(path=str(SHOTS / "quality-mine.png"), full_page=True)
+        status, body = await desk.call("POST", f"/api/quality/calls/{c['call_id']}/appeal", json={"reason": "再申诉"})
+        assert status == 409 and body["error_id"] == "quality-refused"
+        status, body = await lead.request(
+            "POST", f"/api/quality/calls/{c['call_id']}/appeal/answer", json={"upheld": False, "answer": "录音清楚"}
+        )
+        assert status == 200 and body["appeal"]["state_text"] == "申诉不成立"
+        status, mine = await desk.call("GET", "/api/quality/mine")
+        assert mine["grades"][0]["appeal"]["answer"] == "录音清楚"
     finally:
         await desk.close()
         await lead.close()
+        await lead2.close()
         agent_file.unlink(missing_ok=True)
         caller_file.unlink(missing_ok=True)

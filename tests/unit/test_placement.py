@@ -171,9 +171,22 @@ def test_a_published_load_reads_back_whole_and_a_bad_one_as_an_empty_queue() -> 
         lawyer_waiting=(950.0,),
         lawyer_members=frozenset({"l1"}),
         lawyer_free=frozenset({"l1"}),
+        webphones=frozenset({"s2"}),
         plan={"epoch": 2},
     )
     got = parse_load("a", True, dump_load(sent))
     assert got == sent and got.plan == {"epoch": 2}
     assert parse_load("b", True, '{"waiting": ["soon"]}') == NodeLoad("b", True)
     assert parse_load("b", False, "not json") == NodeLoad("b", False)
+
+
+def test_a_seat_on_the_desks_browser_phone_stays_where_that_phone_is_registered() -> None:
+    # s1's browser phone registered through node b's controller: only b can ring it.
+    loads = {"a": load("a", waiting=2), "b": replace(load("b", members="s1", free="s1"), webphones=frozenset({"s1"}))}
+    assert plan(["s1"], placed(s1="b"), loads, NOW, SETTLE).moves == ()  # not drawn to a's callers
+    # Placed elsewhere (new, or before the phone came up): it goes to b.
+    assert plan(["s1"], placed(s1="a"), loads, NOW, SETTLE).moves == (Move("s1", "b", "phone"),)
+    assert plan(["s1"], {}, loads, NOW, SETTLE).moves == (Move("s1", "b", "phone"),)
+    # Its node down: it may go elsewhere again (the phone registers anew where it can).
+    loads["b"] = replace(loads["b"], up=False)
+    assert plan(["s1"], placed(s1="b"), loads, NOW, SETTLE).moves == (Move("s1", "a", "node-down"),)

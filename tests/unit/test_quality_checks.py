@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config import QualitySettings
-from hotline.quality.checks import flags, measure, mmss
+from hotline.quality.checks import flags, measure, mmss, shift_of
 from hotline.quality.vad import smooth, speech
 
 CFG = QualitySettings()
@@ -68,3 +68,19 @@ def test_the_detector_finds_spoken_mandarin_and_not_the_silence_around_it(tmp_pa
     assert segments, "no speech found"
     assert 1.8 <= segments[0][0] <= 2.3
     assert length - 3.3 <= segments[-1][1] <= length - 2.7
+
+
+def test_a_call_counts_for_the_rostered_shift_that_began_last() -> None:
+    import datetime as dt
+
+    tz = dt.timezone(dt.timedelta(hours=8))
+    day = dt.datetime(2026, 11, 25, tzinfo=tz)
+    rostered = [
+        ("zhang", "A", day.replace(hour=7), day.replace(hour=12)),
+        ("zhang", "B", day.replace(hour=8, minute=30), day.replace(hour=17, minute=30)),
+        ("li", "N", day.replace(hour=23), day.replace(hour=7, minute=30) + dt.timedelta(days=1)),
+    ]
+    assert shift_of("zhang", day.replace(hour=7, minute=45), rostered) == "A"
+    assert shift_of("zhang", day.replace(hour=10), rostered) == "B"  # both cover it: B began later
+    assert shift_of("li", day.replace(hour=2) + dt.timedelta(days=1), rostered) == "N"
+    assert shift_of("li", day.replace(hour=10), rostered) == ""
