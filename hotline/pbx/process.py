@@ -184,6 +184,10 @@ class Pbx:
     def _start_once(self, wait: bool, owner: str) -> int:
         if (pid := self.supervisor_pid()) is not None:
             return pid
+        if self._child is not None:
+            # Our previous supervisor, on its way out: reaped here, not by the GC (which warns).
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self._child.wait(10)
         self.prepare()
         if self._port_in_use():
             raise PbxError(
