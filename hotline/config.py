@@ -926,6 +926,23 @@ class QualitySettings(_Section):
     vad_aggressiveness: int = Field(2, ge=0, le=3, description="WebRTC VAD: 0 keeps the most as speech, 3 the least")
 
 
+class TriageSettings(_Section):
+    """Triage suggestions (智能分类/派单建议): the desk suggests categories and
+    the responsible unit from a model learned from closed tickets, retrained
+    daily at `retrain_at` (city time) in a child process."""
+
+    enabled: bool = Field(True, description="suggest at the desk (a child process holds the model)")
+    schedule: bool = Field(True, description="retrain daily")
+    retrain_at: str = Field("04:10", pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+    history_days: int = Field(365, ge=7, le=3650, description="closed tickets of this many days are learned from")
+    min_tickets: int = Field(300, ge=20, le=1_000_000, description="fewer closed tickets: no model is trained")
+    # A retrained model that does worse than this on the newest fifth of its
+    # tickets (held out by time) is kept but not served.
+    min_top3: float = Field(0.6, ge=0, le=1)
+    keep: int = Field(5, ge=1, le=100, description="model versions kept on disk")
+    timeout_ms: int = Field(800, ge=50, le=10_000, description="a suggestion later than this is given up")
+
+
 class RetentionSettings(_Section):
     """How long personal data is kept (个人信息保护). Past its period it is
     deleted (voice messages, photos, expired sessions, logs) or anonymised
@@ -1078,6 +1095,7 @@ class Settings(BaseSettings):
     recordings: RecordingSettings = Field(default_factory=RecordingSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     quality: QualitySettings = Field(default_factory=QualitySettings)
+    triage: TriageSettings = Field(default_factory=TriageSettings)
     trunks: list[Trunk] = Field(default_factory=list)
     outbound: OutboundSettings = Field(default_factory=OutboundSettings)
     sip_security: SipSecuritySettings = Field(default_factory=SipSecuritySettings)

@@ -76,6 +76,7 @@ from hotline.seats import api as seats_api
 from hotline.seats.app import seats_ctx
 from hotline.tickets import api as tickets_api
 from hotline.tickets.app import tickets_ctx
+from hotline.triage import api as triage_api
 from hotline.web import login, pages
 from hotline.web.accesslog import AccessLog, access_logger
 from hotline.web.auth import auth_middleware, error_middleware
@@ -231,6 +232,7 @@ def create_app(
     plans_api.setup(app)
     retention_api.setup(app)
     quality_api.setup(app)
+    triage_api.setup(app)
     return app
 
 

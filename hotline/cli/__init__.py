@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from hotline.cli import cluster, edge, retention, users
+from hotline.cli import cluster, edge, retention, triage, users
 from hotline.cli.commands import (
     cmd_config_show,
     cmd_db_upgrade,
@@ -88,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     edge.register(sub)
     cluster.register(sub)
     retention.register(sub)
+    triage.register(sub)
 
     rec = sub.add_parser("recordings", help="call recordings").add_subparsers(dest="sub", required=True)
     purge = rec.add_parser("purge", help="delete recordings older than recordings.retention_days")

@@ -760,3 +760,18 @@ class QaAppeal(Base):
     state: Mapped[str] = mapped_column(String(16), default="open")  # open | upheld | rejected
     answer: Mapped[str] = mapped_column(Text, default="")
     answered_by: Mapped[str] = mapped_column(String(64), default="")
+
+
+class TriageOutcome(Base):
+    """What the desk suggested for one ticket and what the agent chose (智能分类采纳)."""
+
+    __tablename__ = "triage_outcomes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    ticket: Mapped[str] = mapped_column(String(32), unique=True)
+    agent: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    version: Mapped[str] = mapped_column(String(32))
+    shown: Mapped[list[str]] = mapped_column(JSON, default=list)  # the categories suggested, best first
+    chosen: Mapped[str] = mapped_column(String(32), default="")
+    rank: Mapped[int | None] = mapped_column(Integer, nullable=True)  # 1-3: the chosen one's place; none: not shown
+    clicked: Mapped[bool] = mapped_column(Boolean, default=False)  # taken with a click on the suggestion

@@ -4,15 +4,13 @@ daily run in the controller."""
 
 from __future__ import annotations
 
-import asyncio
-import datetime as dt
 import logging
-import zoneinfo
 from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
 
+from hotline.daily import daily
 from hotline.errors import BadRequest
 from hotline.retention import rules
 from hotline.retention.service import Retention
@@ -94,26 +92,6 @@ async def legal_hold(request: web.Request) -> web.Response:
     return _json({"ticket": number, "legal_hold": on, "changed": changed})
 
 
-async def _daily(app: web.Application) -> None:
-    s = app[SETTINGS]
-    tz = zoneinfo.ZoneInfo(s.ivr.timezone)
-    at = dt.time.fromisoformat(s.retention.at)
-    actor = f"schedule@{s.cluster.node}" if s.cluster.node else "schedule"
-    while True:
-        now = app[CLOCK]().astimezone(tz)
-        nxt = dt.datetime.combine(now.date(), at, tzinfo=tz)
-        if nxt <= now:
-            nxt += dt.timedelta(days=1)
-        # Looked at hourly at least: the clock may be changed.
-        await asyncio.sleep(min(max((nxt - now).total_seconds(), 1.0), 3600.0))
-        if app[CLOCK]().astimezone(tz) < nxt:
-            continue
-        try:
-            await app[RETENTION].run(actor)
-        except Exception:  # a bad night must not stop tomorrow's run
-            log.exception("retention run failed; tomorrow's runs again")
-
-
 async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
     s = app[SETTINGS]
     client = app[AMI]
@@ -124,7 +102,9 @@ async def retention_ctx(app: web.Application) -> AsyncIterator[None]:
     app[RETENTION] = Retention(s, app[SESSIONS], app[CLOCK], rotate_logs=rotate)
     tasks = TaskSet("retention")
     if s.retention.schedule:
-        tasks.spawn(_daily(app), name="retention-daily")
+        actor = f"schedule@{s.cluster.node}" if s.cluster.node else "schedule"
+        job = daily("retention run", s.retention.at, s.ivr.timezone, app[CLOCK], lambda: app[RETENTION].run(actor))
+        tasks.spawn(job, name="retention-daily")
     yield
     await tasks.close(grace=0.0)
 
