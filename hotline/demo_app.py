@@ -14,7 +14,10 @@ from hotline.credentials import peer_secret
 from hotline.demo import DemoDriver, DemoOptions
 from hotline.demo_links import DemoLinks
 from hotline.demo_work import DemoDesks
+from hotline.tasks import TaskSet
 from hotline.tickets import api as tickets_api
+from hotline.triage import history
+from hotline.triage.api import TRIAGE
 from hotline.web.keys import AMI, SESSIONS, SETTINGS
 
 DEMO = web.AppKey("demo", DemoOptions)
@@ -50,7 +53,14 @@ async def demo_ctx(app: web.Application) -> AsyncIterator[None]:
     await driver.start()
     desks.start()
     await links.start()
+    tasks = TaskSet("demo")
+    triage = app[TRIAGE]
+    if app[SETTINGS].triage.enabled and not triage.current():
+        # The desk's suggestions from the first minutes: learned from the seeded history.
+        rows = [r for r, _ in await asyncio.to_thread(history.read)]
+        tasks.spawn(triage.retrain("demo", rows, source="seeded"), name="demo-triage")
     yield
+    await tasks.close()
     await links.close()
     await desks.close()
     await driver.close()

@@ -56,9 +56,10 @@ POLICE = Matter(
 )
 PATROL = {"content": "幸福路 3 号井盖破损，有行人绊倒的危险。", "address": "幸福路 3 号", "category": "urban-works"}
 # Seconds after start of each service's first showing; all repeat every ROUND_S.
-FIRST = (("carmove", 8.0), ("legal", 16.0), ("police", 24.0), ("incident", 32.0), ("patrol", 40.0))
+# The patrol first: its station signs and feeds back in steps of its own.
+FIRST = (("patrol", 5.0), ("carmove", 10.0), ("legal", 15.0), ("police", 20.0), ("incident", 25.0))
 ROUND_S = 300.0
-TALK_S = 30.0  # how long a planned caller talks once served
+TALK_S = 20.0  # how long a planned caller talks once served
 
 
 def grid_station(settings: Settings) -> str:

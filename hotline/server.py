@@ -203,9 +203,6 @@ def create_app(
     app.cleanup_ctx.append(plans_ctx)
     app.cleanup_ctx.append(people_api.people_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
-    if demo is not None:
-        app[DEMO] = demo
-        app.cleanup_ctx.append(demo_ctx)
     app.on_startup.append(first_admin)
     app.on_startup.append(freeze_startup_objects)
     pages.setup(app)
@@ -233,6 +230,9 @@ def create_app(
     retention_api.setup(app)
     quality_api.setup(app)
     triage_api.setup(app)
+    if demo is not None:  # after every feature the demo drives
+        app[DEMO] = demo
+        app.cleanup_ctx.append(demo_ctx)
     return app
 
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Table, bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +16,15 @@ from hotline.db.engine import insert_ignore
 from hotline.db.models import QueueCall
 from hotline.numbers import ascii_digits
 from hotline.seats import state as st
+
+if TYPE_CHECKING:
+    from hotline.acd.reconcile import Reconciler
+    from hotline.ami.client import AMIClient
+    from hotline.ami.legs import EarlyEnds
+    from hotline.ami.resync import MirrorKeeper
+    from hotline.config import AcdSettings, Settings
+    from hotline.db.batch import WriteQueue
+    from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,30 @@ _ABANDONED = update(_QC).where(_BY_UID).values(abandoned=True, ended_at=bindpara
 
 class QueueEvents:
     """The AcdService's AMI handlers (a base class: they act on its floor)."""
+
+    if TYPE_CHECKING:  # what AcdService gives them
+        settings: Settings
+        acd: AcdSettings
+        client: AMIClient
+        keeper: MirrorKeeper
+        reconciler: Reconciler
+        writes: WriteQueue
+        floor: st.Floor
+        waiting: dict[str, float]
+        lawyer_waiting: dict[str, float]
+        _in_call: dict[str, str]
+        _call_info: dict[str, dict[str, str]]
+        _legs: dict[str, tuple[str, str, float]]
+        _early: EarlyEnds
+        _wrapup_started: dict[str, tuple[str, float]]
+        _tasks: TaskSet
+
+        def now(self) -> float: ...
+        def note(self, kind: str, seat: str, detail: str, actor: str = "", store: bool = True) -> None: ...
+        def _apply(self, floor: st.Floor) -> None: ...
+        def _recompute(self) -> None: ...
+        @staticmethod
+        async def _write_pause(db: AsyncConnection, seat: str, reason: str) -> None: ...
 
     def _on_mirror(self, event: ev.Event | None) -> None:
         # Only the queues' members are compared with the intent: a channel's
@@ -61,6 +94,8 @@ class QueueEvents:
                 continue
             uniqueid = self._in_call.pop(interface, "")
             self._call_info.pop(interface, None)
+            for leg in [leg for leg, (at, *_) in self._legs.items() if at == interface]:
+                del self._legs[leg]
             self._apply(st.call_vanished(self.floor, interface, now, self.acd.wrapup_seconds))
             self.note("pbx", seat.name, "交换机重启，通话已中断" if seat.talking else "交换机重启，振铃已中断")
             if uniqueid:
@@ -84,6 +119,8 @@ class QueueEvents:
         self.waiting.pop(e.uniqueid, None)
         self.lawyer_waiting.pop(e.uniqueid, None)
         self._in_call[e.interface] = e.uniqueid
+        if e.dest_channel:
+            self._legs[e.dest_channel] = (e.interface, e.uniqueid, now)
         self._call_info[e.interface] = {"tag": e.var("HOTLINE_TAG"), "category": e.var("HOTLINE_CATEGORY")}
         seat = self.floor.at_interface(e.interface)
         call_id = e.var("HOTLINE_CALLID") or e.linkedid
@@ -115,16 +152,37 @@ class QueueEvents:
         except AMIError as exc:
             log.warning("QueueLog for %s failed: %s", call_id, exc)
 
-    def _on_complete(self, e: ev.AgentComplete) -> None:
+    def _on_seat_leg_hangup(self, e: ev.Hangup) -> None:
+        """The seat's leg of a call hung up (the agent, or the desk for them):
+        the seat's call is over now. app_queue says AgentComplete only when
+        the caller leaves too, after the survey (Queue option c), and
+        meanwhile the seat, unpaused, would be offered the next caller with
+        no after-call work."""
+        leg = self._legs.pop(e.channel, None)
+        if leg is None:
+            return
+        interface, uniqueid, connected = leg
+        if self._in_call.get(interface) != uniqueid:
+            return
+        self._early.mark(interface, e.channel, uniqueid)
         now = self.now()
-        uniqueid = self._in_call.pop(e.interface, "") or e.uniqueid
-        self._call_info.pop(e.interface, None)
-        seat = self.floor.at_interface(e.interface)
+        self._complete(interface, now, now - connected)
+
+    def _on_complete(self, e: ev.AgentComplete) -> None:
+        if self._early.late(e):
+            return  # ended when its seat's leg hung up
+        self._legs.pop(e.dest_channel, None)
+        self._complete(e.interface, self.now(), float(e.talk_time), e.uniqueid)
+
+    def _complete(self, interface: str, now: float, talk: float, uniqueid: str = "") -> None:
+        uniqueid = self._in_call.pop(interface, "") or uniqueid
+        self._call_info.pop(interface, None)
+        seat = self.floor.at_interface(interface)
         if seat is not None and self.acd.wrapup_seconds > 0:
             self._wrapup_started[seat.name] = (uniqueid, now)
-        self._apply(st.agent_completed(self.floor, e.interface, now, self.acd.wrapup_seconds))
+        self._apply(st.agent_completed(self.floor, interface, now, self.acd.wrapup_seconds))
 
-        self.writes.put(Row(_COMPLETED, {"b_uid": uniqueid, "at": now, "talk": float(e.talk_time)}))
+        self.writes.put(Row(_COMPLETED, {"b_uid": uniqueid, "at": now, "talk": round(talk, 1)}))
 
     def _on_no_answer(self, e: ev.AgentRingNoAnswer) -> None:
         before = self.floor.at_interface(e.interface)

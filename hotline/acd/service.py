@@ -29,6 +29,7 @@ from hotline.acd.shared_floor import SharedFloor, with_sessions
 from hotline.acd.views import AcdViews
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
+from hotline.ami.legs import EarlyEnds
 from hotline.ami.resync import MirrorKeeper
 from hotline.config import Settings
 from hotline.db.batch import WriteQueue
@@ -82,6 +83,8 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner, SharedFloor)
         # (Asterisk 22: the caller's snapshot is gone by then).
         self._in_call: dict[str, str] = {}
         self._call_info: dict[str, dict[str, str]] = {}  # interface -> tag, IVR category of the call
+        self._legs: dict[str, tuple[str, str, float]] = {}  # seat's leg -> interface, caller uniqueid, answered
+        self._early = EarlyEnds()  # calls that ended when the seat's leg hung up
         # The seats this node's queue holds: all on one node; in a cluster,
         # none until the first placement is read (cluster/seats.py).
         self.hosted: frozenset[str] | None = frozenset() if settings.cluster.node else None
@@ -104,6 +107,7 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner, SharedFloor)
         client.on(ev.AgentCalled, self._on_called)
         client.on(ev.AgentConnect, self._on_connect)
         client.on(ev.AgentComplete, self._on_complete)
+        client.on(ev.Hangup, self._on_seat_leg_hangup)
         client.on(ev.AgentRingNoAnswer, self._on_no_answer)
         client.on(ev.QueueCallerJoin, self._on_join)
         client.on(ev.QueueCallerLeave, self._on_leave)

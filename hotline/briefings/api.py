@@ -21,6 +21,7 @@ from hotline.cluster.app import FENCE
 from hotline.db.models import Briefing
 from hotline.errors import BadRequest, HotlineError
 from hotline.numbers import FIRST_YEAR, LAST_YEAR, sane_year
+from hotline.quality.api import QUALITY
 from hotline.reports.api import standards_between
 from hotline.roles import Role
 from hotline.tickets import api as tickets_api
@@ -59,6 +60,8 @@ async def briefings_ctx(app: web.Application) -> AsyncIterator[None]:
         app[CLOCK],
         app[tickets_api.STORE].tree,
         lambda start, end: standards_between(app, start, end),
+        # Read when a briefing is made: the quality checks start after the briefings.
+        lambda start, end: app[QUALITY].by_agent(start, per_shift=True, until=end),
     )
     app[BRIEFINGS] = svc
     app[MADE] = RateLimit(app[SETTINGS].briefings.on_demand_per_hour)

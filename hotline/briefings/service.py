@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import logging
 import os
-import sys
 import zoneinfo
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hotline.briefings import compose, render
 from hotline.briefings.facts import read_facts
 from hotline.briefings.periods import KIND_TEXT, Kind, Period, containing
+from hotline.children import run_module
 from hotline.config import Settings
 from hotline.db.models import Briefing, Ticket, TicketEvent, User
 from hotline.errors import HotlineError
@@ -50,13 +50,16 @@ class Briefings:
         clock: Callable[[], dt.datetime],
         tree: CategoryTree,
         standards: Callable[[dt.datetime, dt.datetime], Awaitable[dict[str, Any]]],
+        quality: Callable[[dt.datetime, dt.datetime], Awaitable[list[dict[str, Any]]]] | None = None,
     ):
+        """quality(start, end): the period's quality checks per rostered shift."""
         self.settings = settings
         self.cfg = settings.briefings
         self.sessions = sessions
         self.clock = clock
         self.tree = tree
         self.standards = standards
+        self.quality = quality
         self.tz = zoneinfo.ZoneInfo(settings.ivr.timezone)
         self.cache_dir = Path(settings.state_dir) / "cache"
         # One briefing at a time: each runs two children of tens of megabytes.
@@ -152,6 +155,7 @@ class Briefings:
         previous_total = sum(1 for f in facts.values() if prev_start <= f.created_at < start)
         topics = await self._topics(start, base_start, end) if in_period else []
         hotline = await self.standards(start, end)
+        shifts = await self.quality(start, end) if self.quality is not None else []
         cfg = self.cfg
         repeats, repeats_total = compose.repeats(
             list(facts.values()), in_ids, cfg.repeat_min, self.tree, self.tz, cfg.repeats_listed
@@ -182,6 +186,11 @@ class Briefings:
                     for f in hotline["figures"]
                 ],
                 "plans": hotline.get("plans", []),
+            },
+            "quality": {
+                "checked": sum(r["checked"] for r in shifts),
+                "flagged": sum(r["flagged"] for r in shifts),
+                "shifts": shifts,
             },
             "settings": {
                 "baseline_text": (
@@ -233,45 +242,11 @@ class Briefings:
 
     async def _child(self, module: str, feed: Callable[[asyncio.StreamWriter], Awaitable[None]]) -> bytes:
         """Run `python -m module`, `feed` writing its stdin while its output is read."""
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            module,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
-        stdin = proc.stdin
-
-        async def write() -> None:
-            try:
-                await feed(stdin)
-                await stdin.drain()
-                stdin.close()
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the child died: its exit code and stderr say why
-
-        try:
-            async with asyncio.timeout(CHILD_TIMEOUT_S), asyncio.TaskGroup() as tg:
-                tg.create_task(write())
-                out = tg.create_task(proc.stdout.read())
-                err = tg.create_task(proc.stderr.read())
-            await proc.wait()
-        except BaseException:
-            if proc.returncode is None:
-                proc.kill()
-                await proc.wait()
-            raise
-        if proc.returncode != 0:
-            log.error(
-                "briefing step %s failed (%s): %s",
-                module,
-                proc.returncode,
-                err.result().decode(errors="replace")[-2000:],
-            )
+        code, out, err = await run_module(module, feed, CHILD_TIMEOUT_S)
+        if code != 0:
+            log.error("briefing step %s failed (%s): %s", module, code, err.decode(errors="replace")[-2000:])
             raise BriefingFailed(f"简报生成失败（{module.rsplit('.', 1)[-1]}），详见服务日志")
-        return out.result()
+        return out
 
 
 def _line(item: object) -> bytes:

@@ -139,15 +139,16 @@ class QualityInspection:
             )
         return out[:limit]
 
-    async def by_agent(self, since: dt.datetime, per_shift: bool = False) -> list[dict[str, Any]]:
-        """Per agent (or per rostered shift) since then: calls checked, calls
-        flagged by the audio rules, and the mean talk, silence and overtalk shares."""
+    async def by_agent(
+        self, since: dt.datetime, per_shift: bool = False, until: dt.datetime | None = None
+    ) -> list[dict[str, Any]]:
+        """Per agent (or per rostered shift) since then (until then): calls checked,
+        calls flagged by the audio rules, and the mean talk, silence and overtalk shares."""
+        query = select(QaCheck.agent, QaCheck.at, QaCheck.flagged, QaCheck.metrics).where(QaCheck.at >= since)
+        if until is not None:
+            query = query.where(QaCheck.at < until)
         async with self.sessions() as db:
-            rows = (
-                await db.execute(
-                    select(QaCheck.agent, QaCheck.at, QaCheck.flagged, QaCheck.metrics).where(QaCheck.at >= since)
-                )
-            ).all()
+            rows = (await db.execute(query)).all()
             rostered = await self._rostered(db, since) if per_shift else []
         names = {s.code: s.name for s in self.settings.roster.shifts}
         per: dict[str, list[tuple[bool, dict[str, Any]]]] = {}

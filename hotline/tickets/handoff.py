@@ -3,7 +3,9 @@
 The ACD's own handler runs first (it was registered first), so by the time
 this one runs the floor already shows the seat talking. The database work
 runs in a tracked task, never in the AMI dispatcher. After-call work ends
-when the ticket is submitted (or the ACD's wrap-up timer runs out).
+when the ticket is submitted (or the ACD's wrap-up timer runs out). A call
+ends for its seat when the seat's leg hangs up (AgentComplete comes only
+when the caller is done with the survey too).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from dataclasses import dataclass, field
 from hotline.acd.service import AcdService
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
+from hotline.ami.legs import EarlyEnds
+from hotline.ami.replies import AMIError
 from hotline.numbers import ascii_digits
 from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
@@ -53,9 +57,12 @@ class Handoff:
         self.pop_seconds: deque[float] = deque(maxlen=10_000)  # event in -> pop queued
         self.surveys = 0
         self._ended: list[Callable[[ActiveCall], None]] = []
+        self._legs: dict[str, tuple[str, str]] = {}  # a seat's leg in a call -> the seat, its interface
+        self._early = EarlyEnds()  # calls that ended when the seat's leg hung up
         self._tasks = TaskSet("hand-off")
         client.on(ev.AgentConnect, self._on_connect)
         client.on(ev.AgentComplete, self._on_complete)
+        client.on(ev.Hangup, self._on_hangup)
         client.on(ev.HotlineSurvey, self._on_survey)
 
     async def close(self) -> None:
@@ -87,6 +94,7 @@ class Handoff:
             caller=caller,
         )
         self.active[seat.name] = call
+        self._legs[e.dest_channel] = (seat.name, e.interface)
         self._tasks.spawn(self._open(e, call, t0), f"ticket-open-{call.call_id}")
 
     async def _open(self, e: ev.AgentConnect, call: ActiveCall, t0: float) -> None:
@@ -139,19 +147,46 @@ class Handoff:
         call.ticket = opened.ticket.number
         self.hub.push(call.agent, {"type": "ticket", "seat": call.seat, "wait_s": e.hold_time, **opened.as_dict()})
 
-    def _on_complete(self, e: ev.AgentComplete) -> None:
-        seat = self.acd.seat_at(e.interface)
-        if seat is None:
+    def _on_hangup(self, e: ev.Hangup) -> None:
+        """The seat's leg hung up: the call is over for the seat (the caller
+        may stay for the survey; app_queue's AgentComplete waits for them)."""
+        leg = self._legs.pop(e.channel, None)
+        if leg is None:
             return
-        call = self.active.pop(seat.name, None)
+        seat, interface = leg
+        call = self.active.get(seat)
+        if call is None or call.seat_channel != e.channel:
+            return
+        self._early.mark(interface, e.channel, call.uniqueid)
+        # The recording is of the conversation: the survey is not in it, and
+        # its files close now for the quality checks.
+        self._tasks.spawn(self._stop_recording(call), f"stop-recording-{call.call_id}")
+        self._ended_call(seat, "agent")
+
+    async def _stop_recording(self, call: ActiveCall) -> None:
+        try:
+            await self.client.action("StopMixMonitor", Channel=call.caller_channel)
+        except AMIError as exc:  # the caller is gone too: MixMonitor stopped with them
+            log.debug("StopMixMonitor on %s: %s", call.caller_channel, exc)
+
+    def _on_complete(self, e: ev.AgentComplete) -> None:
+        if self._early.late(e):
+            return  # ended when its seat's leg hung up
+        self._legs.pop(e.dest_channel, None)
+        seat = self.acd.seat_at(e.interface)
+        if seat is not None:
+            self._ended_call(seat.name, e.reason)
+
+    def _ended_call(self, seat: str, reason: str) -> None:
+        call = self.active.pop(seat, None)
         if call is None:
             return
-        self.hub.push(call.agent, {"type": "call-ended", "ticket": call.ticket, "reason": e.reason})
+        self.hub.push(call.agent, {"type": "call-ended", "ticket": call.ticket, "reason": reason})
         for listener in self._ended:
             listener(call)
         if call.ticket and call.ticket in self.submitted:
             self.submitted.discard(call.ticket)
-            self.acd.end_wrapup(seat.name, "ticket")
+            self.acd.end_wrapup(seat, "ticket")
 
     def _on_survey(self, e: ev.HotlineSurvey) -> None:
         call_id, score = e.call_id, e.score

@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
 import multiprocessing
-import os
-import shutil
 import time
 from collections import deque
 from collections.abc import Callable
@@ -31,12 +28,10 @@ from hotline.db.models import Ticket
 from hotline.tickets.categories import CategoryTree
 from hotline.triage import address as addr
 from hotline.triage import worker
-from hotline.triage.model import META
-from hotline.triage.train import Example, train
+from hotline.triage.train import Example
+from hotline.triage.versions import Versions, train_in_child
 
 log = logging.getLogger(__name__)
-
-CURRENT = "current"
 
 
 @dataclass(slots=True)
@@ -72,7 +67,8 @@ class Triage:
         self.sessions = sessions
         self.clock = clock
         self.tree = tree
-        self.root = settings.state_dir / "triage"
+        self.store = Versions(settings.state_dir / "triage")
+        self.root = self.store.root
         self.latencies: deque[float] = deque(maxlen=2000)  # ms, the worker's answers as the desk waited
         self._pool: ProcessPoolExecutor | None = None
         self._ready: asyncio.Future[None] | None = None
@@ -81,11 +77,10 @@ class Triage:
     # -- the served model ---------------------------------------------------
 
     def current(self) -> str:
-        try:
-            version = (self.root / CURRENT).read_text().strip()
-        except FileNotFoundError:
-            return ""
-        return version if (self.root / version / META).is_file() else ""
+        return self.store.current()
+
+    def versions(self) -> list[dict[str, Any]]:
+        return self.store.versions()
 
     def _names(self) -> list[str]:
         return sorted(self.tree.units.place_names() | {n.name for n in self.tree.nodes.values()})
@@ -199,62 +194,21 @@ class Triage:
             rows = rows if rows is not None else await self.history()
             if len(rows) < self.cfg.min_tickets:
                 return {"trained": False, "reason": f"已办结工单不足 {self.cfg.min_tickets} 件（现有 {len(rows)} 件）"}
-            version = self.clock().strftime("v%Y%m%d-%H%M%S")
-            self.root.mkdir(mode=0o700, parents=True, exist_ok=True)
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(max_workers=1, mp_context=ctx) as pool:
-                meta = await asyncio.get_running_loop().run_in_executor(
-                    pool, train, rows, str(self.root), version, self._names(), str(self.root)
-                )
+            version = self.store.new_version(self.clock())
+            meta = await train_in_child(self.store.root, rows, version, self._names())
             top3 = float(meta.get("held_out", {}).get("top3", 0.0))
             promoted = top3 >= self.cfg.min_top3
             meta |= {"source": source, "by": actor, "promoted": promoted}
+            self.store.note(version, meta)
             if promoted:
-                self._promote(version)
+                self.store.promote(version)
+                if self.cfg.enabled and self._pool is None:
+                    self._worker()
             else:
                 log.warning("triage: %s held-out top-3 %.3f below %.2f; not served", version, top3, self.cfg.min_top3)
-            self._note(version, meta)
-            self._prune()
+            self.store.prune(self.cfg.keep)
             log.info("triage: trained %s on %d tickets (%s)", version, len(rows), meta.get("held_out"))
             return {"trained": True, **meta}
-
-    def _promote(self, version: str) -> None:
-        tmp = self.root / f".{CURRENT}.tmp"
-        tmp.write_text(version)
-        os.replace(tmp, self.root / CURRENT)
-        if self.cfg.enabled and self._pool is None:
-            self._worker()
-
-    def _note(self, version: str, meta: dict[str, Any]) -> None:
-        """The model's own meta gets who trained it and whether it is served."""
-        path = self.root / version / META
-        whole = json.loads(path.read_text(encoding="utf-8"))
-        whole.update({k: meta[k] for k in ("source", "by", "promoted")})
-        path.write_text(json.dumps(whole, ensure_ascii=False), encoding="utf-8")
-
-    def _prune(self) -> None:
-        current = self.current()
-        old = [v["version"] for v in self.versions()][self.cfg.keep :]
-        for version in old:
-            if version != current:
-                shutil.rmtree(self.root / version, ignore_errors=True)
-
-    def versions(self) -> list[dict[str, Any]]:
-        """Newest first, without the vocabulary."""
-        if not self.root.is_dir():
-            return []
-        out = []
-        current = self.current()
-        for folder in sorted((p for p in self.root.iterdir() if (p / META).is_file()), reverse=True):
-            try:
-                meta = json.loads((folder / META).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            meta.pop("vocab", None)
-            for key in ("category_labels", "unit_labels"):
-                meta.pop(key, None)
-            out.append({**meta, "current": folder.name == current})
-        return out
 
     def latency(self) -> dict[str, float]:
         ms = sorted(self.latencies)

@@ -1,5 +1,7 @@
 """Fitting a triage model: scikit-learn's TF-IDF and multinomial logistic
-regression over jieba's words (triage/features.py), in a child process.
+regression over jieba's words (triage/features.py), in a child process
+(`python -m hotline.triage.train`: a header line and a ticket a line on
+stdin, the model written to its folder, its meta as JSON on stdout).
 
 The category head reads what the citizen said; the unit head reads that and
 the address, and learns from dispatched tickets only (an answered ticket
@@ -10,6 +12,9 @@ held out by time, as the model will meet them."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -72,6 +77,17 @@ def train(
 ) -> dict[str, Any]:
     """Run in a child process: measure on the newest fifth, fit on all, write
     the model to folder/version; its meta (with the figures) is returned."""
+    # The child gives way to calls, and one core is all it takes.
+    os.nice(10)
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(1):
+        return _train(rows, folder, version, place_names, cache_dir)
+
+
+def _train(
+    rows: list[Example], folder: str, version: str, place_names: list[str], cache_dir: str | None
+) -> dict[str, Any]:
     started = time.process_time()
     tokens = Tokens(place_names, cache_dir)
     rows = sorted(rows, key=lambda r: r.at)
@@ -113,3 +129,17 @@ def learning_curve(
         m = fit(said[part], where[part], rows[part], "curve")
         out.append({"train": n, **accuracy(m, test_said, [r.category for r in test])})
     return out
+
+
+def main() -> None:
+    head = json.loads(sys.stdin.readline())
+    rows = []
+    for line in sys.stdin:
+        r = json.loads(line)
+        rows.append(Example(dt.datetime.fromisoformat(r["at"]), r["content"], r["address"], r["category"], r["unit"]))
+    meta = train(rows, head["folder"], head["version"], head["place_names"], head["cache_dir"])
+    sys.stdout.write(json.dumps(meta, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

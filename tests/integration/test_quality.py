@@ -16,6 +16,9 @@ from aiohttp.test_utils import TestServer
 
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
+from hotline.briefings import render
+from hotline.briefings.api import BRIEFINGS
+from hotline.briefings.periods import Kind, containing
 from hotline.config import Settings
 from hotline.db.models import RosterEntry
 from hotline.pbx.process import Pbx
@@ -155,6 +158,12 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
             }
         ]
         assert [(x["shift"], x["checked"], x["flagged"]) for x in body["shifts"]] == [("白班", 1, 1)]
+        # The day's briefing for leaders carries the same figures per shift.
+        day = containing(Kind.DAILY, clock.now.date())
+        brief = await controller.app[BRIEFINGS].contents(day)
+        assert brief["quality"] | {"shifts": None} == {"checked": 1, "flagged": 1, "shifts": None}
+        assert [(x["shift"], x["checked"], x["flagged"]) for x in brief["quality"]["shifts"]] == [("白班", 1, 1)]
+        assert "本期自动质检人工通话 1 通，其中需复核 1 通（100.0 %）" in render.html(brief, links=False, nav=False)
         status, _ = await desk.call("GET", "/api/quality/checks")
         assert status == 403  # an agent reads only their own
         status, mine = await desk.call("GET", "/api/quality/mine")

@@ -19,12 +19,12 @@ from hotline.ami.client import AMIClient
 from hotline.credentials import ensure_secrets
 from hotline.db.models import User
 from hotline.roles import Role
-from hotline.tickets.api import STORE
+from hotline.tickets.api import HANDOFF, STORE
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock
 from tests.integration.desk import Desk
-from tests.integration.floor import channel_gone, has_channel, queue_caller
+from tests.integration.floor import channel_gone, has_channel, members, queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, prompt
 
@@ -108,6 +108,71 @@ async def test_answered_call_becomes_a_ticket_with_pop_recording_and_survey(
         await mine.close()
         await other.close()
         await lead.close()
+
+
+async def test_an_agent_who_hangs_up_has_after_call_work_while_the_caller_rates_and_the_next_waits(
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    """app_queue says AgentComplete only when the caller is done with the
+    survey too: the seat's call ends when its own leg hangs up."""
+    settings, acd = controller.app[SETTINGS], controller.app[ACD]
+    desk = await Desk(controller, "seat01").start()
+    try:
+        await queue_caller(ami, "13800001111")
+        first = await desk.pop()
+        connect = await recorder.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13800001111", timeout=5)
+        await queue_caller(ami, "13800002222")  # waits: the only seat is busy
+        await asyncio.sleep(3)  # three seconds of conversation
+        status, _ = await desk.call("POST", "/api/desk/call/hangup")
+        assert status == 200
+        seat = acd.floor.seats["seat01"]
+        await eventually(lambda: acd.floor.seats["seat01"].status().value == "wrapup", timeout=3)
+        await eventually(lambda: any(f["type"] == "call-ended" for f in desk.frames), timeout=3)
+        await eventually(lambda: _member_paused(ami, "Local/seat01@sim-seat/n"), timeout=5)
+        # The first caller is in the survey; no AgentComplete yet, and the next caller is not offered.
+        await eventually(lambda: has_channel(ami, connect.channel, "Read"), timeout=10)
+        assert not [e for e in recorder.events if isinstance(e, ev.AgentComplete)]
+        assert len([f for f in desk.frames if f["type"] == "pop"]) == 1
+        # The recording is the conversation only: closed at the hang-up, the survey left out.
+        agent_leg = settings.recordings_dir / f"{first['call_id']}-agent.wav"
+        await eventually(lambda: _wav_seconds(agent_leg) > 0, timeout=5)
+        assert 2.0 <= _wav_seconds(agent_leg) <= 5.0, _wav_seconds(agent_leg)
+
+        # The ticket submitted ends after-call work: the next caller is answered.
+        status, body = await desk.call(
+            "POST", f"/api/tickets/{first['ticket']['number']}/submit", json={**FORM, "handling": "dispatched"}
+        )
+        assert status == 200, body
+        await eventually(lambda: len([f for f in desk.frames if f["type"] == "ticket"]) == 2, timeout=20)
+        second = [f for f in desk.frames if f["type"] == "pop"][-1]
+        assert second["caller"] == "13800002222"
+        # The first caller leaves the survey: the late AgentComplete changes nothing for the seat.
+        await ami.action("Hangup", Channel=connect.channel)
+        # (It no longer names the seat's leg, and at times not even the caller.)
+        await recorder.wait_for(ev.AgentComplete, lambda e: e.interface == connect.interface, timeout=10)
+        await asyncio.sleep(0.5)  # the controller's handlers have run
+        assert acd.floor.seats["seat01"].status().value == "talking"
+        assert controller.app[HANDOFF].active["seat01"].caller == "13800002222"
+        ended = [f for f in desk.frames if f["type"] == "call-ended"]
+        assert len(ended) == 1 and ended[0]["ticket"] == first["ticket"]["number"], ended
+        assert seat.agent == acd.floor.seats["seat01"].agent
+    finally:
+        await desk.close()
+
+
+def _wav_seconds(path) -> float:  # type: ignore[no-untyped-def]
+    import wave
+
+    try:
+        with wave.open(str(path)) as w:
+            return w.getnframes() / w.getframerate()
+    except (OSError, EOFError, wave.Error):
+        return 0.0
+
+
+async def _member_paused(ami: AMIClient, interface: str) -> bool:
+    m = (await members(ami)).get(interface)
+    return m is not None and m.paused
 
 
 async def test_hold_three_way_and_blind_transfer_to_110(
