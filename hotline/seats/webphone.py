@@ -154,6 +154,15 @@ class WebPhones:
             await older.ws.close(code=4409, message="网页电话已在另一页面打开".encode())
         link = self.links[seat] = Link(agent, ws, time.monotonic())
         own = web_endpoint(seat)
+
+        def left() -> None:
+            if self.links.get(seat) is link:
+                del self.links[seat]
+                self._left[seat] = time.monotonic()
+                gone = PhoneGone(seat, agent, time.monotonic())
+                for listener in self._listeners:
+                    listener(gone)
+
         try:
             async with self._http.ws_connect(self.url, protocols=(SUBPROTOCOL,), heartbeat=20) as pbx:
                 down = asyncio.create_task(self._down(pbx, ws))
@@ -169,6 +178,9 @@ class WebPhones:
                             break
                         await pbx.send_str(msg.data)
                 finally:
+                    # Said before the PBX's side closes: the call it hangs up then
+                    # is known to have gone with the phone (tickets/phone_lost.py).
+                    left()
                     down.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
                         await down
@@ -176,12 +188,7 @@ class WebPhones:
             log.error("web phone of %s: Asterisk's websocket is unreachable: %s", seat, exc)
             await ws.close(code=aiohttp.WSCloseCode.TRY_AGAIN_LATER, message="交换机暂不可用".encode())
         finally:
-            if self.links.get(seat) is link:
-                del self.links[seat]
-                self._left[seat] = time.monotonic()
-                gone = PhoneGone(seat, agent, time.monotonic())
-                for listener in self._listeners:
-                    listener(gone)
+            left()
 
     @staticmethod
     async def _down(pbx: aiohttp.ClientWebSocketResponse, ws: web.WebSocketResponse) -> None:

@@ -20,7 +20,6 @@ from hotline.acd.service import AcdService
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.legs import EarlyEnds
-from hotline.ami.replies import AMIError
 from hotline.numbers import ascii_digits
 from hotline.tasks import TaskSet
 from hotline.tickets import workflow as wf
@@ -53,6 +52,9 @@ class Handoff:
         self.store = store
         self.hub = hub
         self.active: dict[str, ActiveCall] = {}  # seat -> call in progress
+        # seat -> its last call that ended when the seat's leg hung up (its
+        # caller may still be on the line, in the survey: tickets/phone_lost.py)
+        self.cut: dict[str, ActiveCall] = {}
         self.submitted: set[str] = set()  # tickets submitted while their call still runs
         self.pop_seconds: deque[float] = deque(maxlen=10_000)  # event in -> pop queued
         self.surveys = 0
@@ -158,16 +160,8 @@ class Handoff:
         if call is None or call.seat_channel != e.channel:
             return
         self._early.mark(interface, e.channel, call.uniqueid)
-        # The recording is of the conversation: the survey is not in it, and
-        # its files close now for the quality checks.
-        self._tasks.spawn(self._stop_recording(call), f"stop-recording-{call.call_id}")
+        self.cut[seat] = call
         self._ended_call(seat, "agent")
-
-    async def _stop_recording(self, call: ActiveCall) -> None:
-        try:
-            await self.client.action("StopMixMonitor", Channel=call.caller_channel)
-        except AMIError as exc:  # the caller is gone too: MixMonitor stopped with them
-            log.debug("StopMixMonitor on %s: %s", call.caller_channel, exc)
 
     def _on_complete(self, e: ev.AgentComplete) -> None:
         if self._early.late(e):

@@ -23,7 +23,7 @@ from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
 from hotline.seats.webphone import PhoneGone, WebPhones
 from hotline.tasks import TaskSet
-from hotline.tickets.handoff import Handoff
+from hotline.tickets.handoff import ActiveCall, Handoff
 
 log = logging.getLogger(__name__)
 REQUEUE_CONTEXT = "hotline-requeue"
@@ -46,15 +46,19 @@ class PhoneLost:
     def _on_gone(self, e: PhoneGone) -> None:
         call = self.handoff.active.get(e.seat)
         if call is not None and call.agent == e.agent:
-            self._tasks.spawn(self._requeue(e, call.uniqueid), f"phone-lost-{e.seat}")
+            self._tasks.spawn(self._requeue(e, call), f"phone-lost-{e.seat}")
 
-    async def _requeue(self, e: PhoneGone, uniqueid: str) -> None:
+    async def _requeue(self, e: PhoneGone, call: ActiveCall) -> None:
         await asyncio.sleep(self.grace)
-        call = self.handoff.active.get(e.seat)
-        if call is None or call.uniqueid != uniqueid:
-            return  # the call ended meanwhile
-        if self.phones.connected(e.seat):
-            return  # the phone is back within the grace: the call goes on
+        live = self.handoff.active.get(e.seat)
+        if live is not None and live.uniqueid == call.uniqueid:
+            if self.phones.connected(e.seat):
+                return  # the phone is back within the grace: the call goes on
+        else:
+            cut = self.handoff.cut.get(e.seat)
+            if cut is None or cut.uniqueid != call.uniqueid:
+                return  # the call ended meanwhile (the caller hung up, or a new call began)
+            # The phone's leg is gone and the caller waits in the survey: back to the queue.
         try:
             await self.client.action(
                 "Redirect", Channel=call.caller_channel, Context=REQUEUE_CONTEXT, Exten="s", Priority="1"
