@@ -55,7 +55,7 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
     log = (tmp_path / "demo.log").open("w+b")
     started = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hotline", "demo", "--demo-rate", "30", "--demo-agents", "4"],
+        [sys.executable, "-m", "hotline", "demo"],  # as a newcomer types it: the default rate and agents
         env=demo_env(settings, state),
         cwd=ROOT,
         stdout=log,

@@ -27,7 +27,7 @@ from hotline.roles import Role
 from hotline.server import KEEPER, create_app
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
-from tests.integration.conftest import Clock, adopt_secrets
+from tests.integration.conftest import Clock, adopt_secrets, fresh_database
 from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
@@ -74,12 +74,15 @@ def _join(out: Path, *parts: Path) -> Path:
 
 
 @pytest.fixture
-async def controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
+async def controller(
+    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
+) -> AsyncIterator[TestServer]:
     """The session's controller with the quality checks on (off for the rest of the suite)."""
     own = settings.model_copy(
         update={"state_dir": tmp_path / "state", "quality": settings.quality.model_copy(update={"enabled": True})}
     )
     adopt_secrets(settings, own)
+    fresh_database(migrated, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)

@@ -15,7 +15,7 @@ from hotline.credentials import read_secrets
 from hotline.pbx.process import Pbx
 from hotline.roles import Role
 from hotline.server import KEEPER, create_app
-from tests.integration.conftest import Clock, adopt_secrets
+from tests.integration.conftest import Clock, adopt_secrets, fresh_database
 from tests.integration.desk import Desk
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
@@ -25,12 +25,15 @@ pytestmark = pytest.mark.pbx
 
 
 @pytest.fixture
-async def sip_controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
+async def sip_controller(
+    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
+) -> AsyncIterator[TestServer]:
     """The controller with seats as SIP softphones (PJSIP/seatNN), as deployed."""
     own = settings.model_copy(
         update={"state_dir": tmp_path / "state", "seats": settings.seats.model_copy(update={"phones": "pjsip"})}
     )
     adopt_secrets(settings, own)
+    fresh_database(migrated, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)

@@ -25,7 +25,7 @@ from hotline.server import KEEPER, create_app
 from hotline.triage import history
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
-from tests.integration.conftest import Clock, adopt_secrets
+from tests.integration.conftest import Clock, adopt_secrets, fresh_database
 from tests.integration.floor import queue_caller
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
@@ -36,9 +36,12 @@ TYPED = "幸福里小区3号楼暖气片冰凉，家里只有十五度，老人�
 
 
 @pytest.fixture
-async def controller(pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
+async def controller(
+    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
+) -> AsyncIterator[TestServer]:
     own = settings.model_copy(update={"state_dir": tmp_path / "state"})
     adopt_secrets(settings, own)
+    fresh_database(migrated, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)

@@ -30,7 +30,7 @@ from hotline.seats.api import WEBPHONES
 from hotline.server import create_app
 from hotline.web.keys import KEEPER, SETTINGS
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
-from tests.integration.conftest import Clock, adopt_secrets
+from tests.integration.conftest import Clock, adopt_secrets, fresh_database
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.test_carmove import stamp
@@ -60,12 +60,15 @@ ONE_SCREEN = (
 
 
 @pytest.fixture
-async def phones_controller(pbx: object, settings: Settings, clock: Clock, tmp_path: Path) -> AsyncIterator[TestServer]:
+async def phones_controller(
+    pbx: object, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
+) -> AsyncIterator[TestServer]:
     """The controller with real seat phones: the queue rings Local/seatNN@hotline-seat."""
     own = settings.model_copy(
         update={"state_dir": tmp_path / "state", "seats": settings.seats.model_copy(update={"phones": "pjsip"})}
     )
     adopt_secrets(settings, own)
+    fresh_database(migrated, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
