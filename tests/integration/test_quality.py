@@ -217,6 +217,34 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
         assert status == 200 and body["appeal"]["state_text"] == "申诉不成立"
         status, mine = await desk.call("GET", "/api/quality/mine")
         assert mine["grades"][0]["appeal"]["answer"] == "录音清楚"
+
+        # An admin edits the scorecard on the page: a sum that is not 100 is refused in view.
+        admin = await Api(controller).login_as(Role.ADMIN)
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1300, "height": 900})
+            await page.goto(str(controller.make_url("/lead/quality")))
+            await sign_in(page, admin.username, admin.password, "/lead/quality")
+            await page.click("#card summary")
+            await page.wait_for_selector("#cardEdit:not([hidden])")
+            await page.locator("#cardItems tr[data-key=manner] input[type=number]").fill("10")
+            await page.click("#saveCard")
+            await page.wait_for_selector("#cardState.err:has-text('各项分值之和应为 100（现为 95）')")
+            await page.click("#addItem")
+            row = page.locator("#cardItems tbody tr").last
+            await row.locator("input[aria-label=代码]").fill("empathy")
+            await row.locator("input[aria-label=评分项]").fill("共情安抚")
+            await row.locator("input[aria-label=分值]").fill("5")
+            await page.wait_for_selector("#cardSum:has-text('合计 100 分，7 项')")
+            await page.click("#saveCard")
+            await page.wait_for_selector("#cardState.ok:has-text('评分表已保存（7 项）')")
+            await page.screenshot(path=str(SHOTS / "quality-scorecard.png"), full_page=True)
+        await admin.close()
+        status, card = await lead.request("GET", "/api/quality/scorecard")
+        got = {i["key"]: (i["text"], i["weight"], i["fatal"]) for i in card["items"]}
+        assert got["empathy"] == ("共情安抚", 5, False) and got["manner"][1] == 10 and got["abuse"][2] is True
+        # A lead reads the scorecard but may not change it.
+        status, _ = await lead.request("PUT", "/api/quality/scorecard", json={"items": card["items"]})
+        assert status == 403
     finally:
         await desk.close()
         await lead.close()
