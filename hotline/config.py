@@ -924,6 +924,8 @@ class QualitySettings(_Section):
     overtalk_percent: float = Field(10.0, gt=0, le=100, description="flag both speaking at once for more of the call")
     greet_seconds: float = Field(5.0, gt=0, le=60, description="flag an agent who has not spoken by then")
     vad_aggressiveness: int = Field(2, ge=0, le=3, description="WebRTC VAD: 0 keeps the most as speech, 3 the least")
+    # Of the calls no rule flags, this share is put before the leads too (抽检).
+    sample_percent: float = Field(5.0, ge=0, le=100)
 
 
 class TriageSettings(_Section):

@@ -9,6 +9,7 @@ review. Computed on a 10 ms grid: exact enough for seconds, cheap for hours."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -138,3 +139,10 @@ def shift_of(agent: str, at: dt.datetime, rostered: Rostered) -> str:
     shifts overlapping at a change, the one that began last."""
     hits = [(start, code) for who, code, start, end in rostered if who == agent and start <= at < end]
     return max(hits)[1] if hits else ""
+
+
+def sampled(call_id: str, percent: float) -> bool:
+    """The random sample (抽检) of calls no rule flagged: decided by the call's
+    id, so every lead sees the same sample and a page reload keeps it."""
+    digest = hashlib.sha256(call_id.encode("utf-8")).digest()
+    return int.from_bytes(digest[:4], "big") < percent / 100 * 2**32

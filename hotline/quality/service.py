@@ -103,7 +103,8 @@ class QualityInspection:
         )
 
     async def checks(self, *, flagged: bool = False, agent: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """The latest checks, each with its flags (the ticket's as it stands now)."""
+        """The latest checks, each with its flags (the ticket's as it stands now);
+        flagged: only those a rule flagged, and the sample of the others (抽检)."""
         query = select(QaCheck).order_by(QaCheck.id.desc()).limit(limit if not flagged else limit * 5)
         if agent is not None:
             query = query.where(QaCheck.agent == agent)
@@ -121,7 +122,8 @@ class QualityInspection:
             fields = {k: getattr(t, k) for k in qc.REQUIRED} if t is not None else None
             ticket_flags = [f.as_dict() for f in qc.ticket_flags(fields)]
             every = [*r.flags, *ticket_flags]
-            if flagged and not every:
+            sample = not every and qc.sampled(r.call_id, self.cfg.sample_percent)
+            if flagged and not every and not sample:
                 continue
             out.append(
                 {
@@ -133,6 +135,7 @@ class QualityInspection:
                     "metrics": r.metrics,
                     "speech": r.speech,
                     "flags": every,
+                    "sampled": sample,
                     "cpu_s": r.cpu_s,
                     "recording": f"/api/recordings/{r.call_id}",
                 }

@@ -150,6 +150,7 @@ async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_sho
             db.add(RosterEntry(day=dt.date(2026, 11, 25), shift="B", agent=desk.username, added_at=clock.now))
         status, body = await lead.request("GET", "/api/quality/checks?flagged=1")
         assert status == 200 and body["checks"][0]["call_id"] == c["call_id"]
+        assert body["checks"][0]["sampled"] is False  # flagged: no need of the random sample
         assert body["agents"] == [
             {
                 "agent": desk.username,

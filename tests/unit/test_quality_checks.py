@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from hotline.config import QualitySettings
-from hotline.quality.checks import flags, measure, mmss, shift_of
+from hotline.quality.checks import flags, measure, mmss, sampled, shift_of
 from hotline.quality.vad import smooth, speech
 
 CFG = QualitySettings()
@@ -84,3 +84,11 @@ def test_a_call_counts_for_the_rostered_shift_that_began_last() -> None:
     assert shift_of("zhang", day.replace(hour=10), rostered) == "B"  # both cover it: B began later
     assert shift_of("li", day.replace(hour=2) + dt.timedelta(days=1), rostered) == "N"
     assert shift_of("li", day.replace(hour=10), rostered) == ""
+
+
+def test_the_random_sample_of_unflagged_calls_is_the_share_asked_and_the_same_for_every_lead() -> None:
+    ids = [f"1764000000.{i}" for i in range(10_000)]
+    picked = [i for i in ids if sampled(i, 5.0)]
+    assert 400 <= len(picked) <= 600  # 5 % of 10,000, give or take chance
+    assert picked == [i for i in ids if sampled(i, 5.0)]  # the same on every look
+    assert not any(sampled(i, 0.0) for i in ids[:500]) and all(sampled(i, 100.0) for i in ids[:500])
