@@ -159,13 +159,17 @@ async def test_every_route_answers_hostile_input_with_a_4xx_and_an_error_id(cont
             if method in ("HEAD", "*") or resource is None:
                 continue
             handler = route.handler
-            for path in _paths(resource):
+            for variant, path in enumerate(_paths(resource)):
                 if (method, path) in SKIP or path.startswith("/ws/"):
                     continue
                 fields = _fields(handler)
                 own = _handler_fields(handler) or fields
                 requests: list[dict[str, Any]] = []
-                if method == "GET":
+                if variant:
+                    # The second path tries the path's own value (a number past
+                    # int32, say); the bodies were tried on the first.
+                    requests.append({} if method == "GET" else {"json": {}})
+                elif method == "GET":
                     requests += [{"params": {f: q for f in fields}} for q in QUERY if fields]
                     requests += [{"params": {f: q}} for f in own for q in QUERY[:6]]
                     requests.append({})
@@ -202,7 +206,7 @@ async def test_every_route_answers_hostile_input_with_a_4xx_and_an_error_id(cont
                 await asyncio.gather(*(send(kw) for kw in requests))
     finally:
         await http.close()
-    assert tried > 1500
+    assert tried > 1000
     assert not failures, f"{sum(map(len, failures.values()))} of {tried} on {len(failures)} routes:\n" + "\n".join(
         f"{route} ({len(fails)}x), e.g. {fails[0]}" for route, fails in failures.items()
     )
