@@ -39,7 +39,7 @@ from hotline.carmove.app import carmove_ctx
 from hotline.channels import api as channels_api
 from hotline.channels import public as public_api
 from hotline.channels.app import channels_ctx
-from hotline.cluster.app import cluster_ctx, desk_relay_ctx, presence_ctx, work_relay_ctx
+from hotline.cluster.app import cluster_ctx, desk_relay_ctx, presence_ctx, shared_settings_ctx, work_relay_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.batch import WriteQueue
@@ -201,6 +201,7 @@ def create_app(
     app.cleanup_ctx.append(work_relay_ctx)
     app.cleanup_ctx.append(briefings_ctx)
     app.cleanup_ctx.append(plans_ctx)
+    app.cleanup_ctx.append(shared_settings_ctx)
     app.cleanup_ctx.append(people_api.people_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
     app.on_startup.append(first_admin)

@@ -16,12 +16,15 @@ from hotline.ami.mirror import PbxMirror
 from hotline.cluster.calls import CallRelay
 from hotline.cluster.desks import DeskRelay
 from hotline.cluster.fence import Fence
+from hotline.cluster.follow import SharedSettings
 from hotline.cluster.leader import Leadership
 from hotline.cluster.notify import Channel
 from hotline.cluster.placement import NodeLoad
 from hotline.cluster.presence import Presence
 from hotline.cluster.seats import SeatPlacement
+from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.metrics import METRICS
+from hotline.plans.api import PLANS
 from hotline.seatmap.api import HUB
 from hotline.seats.api import WEBPHONES
 from hotline.tickets.api import CONTROLS, DESKS
@@ -31,6 +34,7 @@ from hotline.work.api import WORK
 log = logging.getLogger(__name__)
 
 FENCE = web.AppKey("fence", Fence)
+PRESENCE = web.AppKey("presence", Presence)
 WORK_CHANNEL = "hotline_work"
 PLACEMENT = web.AppKey("placement", SeatPlacement)
 
@@ -129,6 +133,7 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
             frozenset(n for n in acd.floor.seats if app[WEBPHONES].connected(n)),
         ),
     )
+    app[PRESENCE] = presence
     hub = app[HUB]
     presence.subscribe(lambda nodes: hub.set_nodes([n.as_dict() for n in nodes]))
     placement = app[PLACEMENT] = SeatPlacement(
@@ -203,3 +208,24 @@ async def work_relay_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await channel.close()
+
+
+async def shared_settings_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Flows, the notice and the running plan set at another controller,
+    followed after each heartbeat; plans start by trigger at the leader
+    alone: after the plans' context."""
+    s = app[SETTINGS]
+    if not s.cluster.node:
+        yield
+        return
+    fence, plans = app[FENCE], app[PLANS]
+    plans.leads = lambda: fence.leading
+    shared = SharedSettings(
+        s.cluster.node,
+        [("the IVR flows", app[FLOWS].refresh), ("the notice", app[ANNOUNCEMENTS].refresh), ("the plan", plans.follow)],
+    )
+    app[PRESENCE].on_beat(shared.beat)
+    try:
+        yield
+    finally:
+        await shared.close()

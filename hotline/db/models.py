@@ -12,11 +12,13 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -357,6 +359,16 @@ class PlanRun(Base):
     what it changed (before and the plan's value, to restore on its end)."""
 
     __tablename__ = "plan_runs"
+    # At most one plan runs, whichever controller starts it (two leads at two nodes).
+    __table_args__ = (
+        Index(
+            "uq_plan_runs_running",
+            text("(ended_at IS NULL)"),
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     code: Mapped[str] = mapped_column(String(32), index=True)
     name: Mapped[str] = mapped_column(String(32))

@@ -27,6 +27,16 @@ class AnnouncementService:
             self.active, self.text = row.active, row.text
             self._file = await self.prompts.for_text(row.text) if row.active and row.text else None
 
+    async def refresh(self) -> bool:
+        """The notice as set at another controller (a cluster): True when it changed here."""
+        async with self.sessions() as db:
+            row = await db.get(Announcement, 1)
+        if row is None or (row.active, row.text) == (self.active, self.text):
+            return False
+        file = await self.prompts.for_text(row.text) if row.active and row.text else None
+        self.active, self.text, self._file = row.active, row.text, file
+        return True
+
     def current_file(self) -> str | None:
         return self._file if self.active else None
 

@@ -10,7 +10,7 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline.config import Settings
 from hotline.db.models import IvrAudit, IvrFlow, IvrFlowVersion, utcnow
@@ -62,6 +62,7 @@ class FlowService:
         self.sessions = sessions
         self.prompts = prompts
         self._current: dict[str, CompiledFlow] = {}
+        self._bad: set[tuple[str, int]] = set()  # versions another controller serves that fail here
 
     # -- checking ------------------------------------------------------------
     def check(self, document: str) -> tuple[Flow | None, list[Problem]]:
@@ -128,6 +129,27 @@ class FlowService:
             except (FlowInvalid, HotlineError) as exc:
                 # Keep serving: calls fall through to the static route to a seat.
                 log.error("flow %s v%s cannot be loaded: %s", row.flow_name, row.version, exc)
+
+    async def refresh(self) -> list[str]:
+        """Flows published or rolled back at another controller since the
+        last look (a cluster): served here too. A version that cannot be
+        loaded is named once and the one serving stays."""
+        async with self.sessions() as db:
+            current = (await db.execute(select(IvrFlow.name, IvrFlow.current_version))).all()
+        taken = []
+        for name, version in current:
+            serving = self._current.get(name)
+            if version is None or (serving is not None and serving.version == version) or (name, version) in self._bad:
+                continue
+            try:
+                self._current[name] = await self.prompts.compile(load_yaml(await self.version(name, version)), version)
+            except (FlowInvalid, HotlineError) as exc:
+                self._bad.add((name, version))
+                log.error("flow %s v%s from another controller cannot be loaded: %s", name, version, exc)
+                continue
+            log.info("flow %s v%d taken from the shared database", name, version)
+            taken.append(name)
+        return taken
 
     def current(self, name: str = MAIN_FLOW) -> CompiledFlow | None:
         return self._current.get(name)
@@ -229,21 +251,8 @@ class FlowService:
         compiled = await self.prompts.compile(flow, version)
         async with self.sessions() as db, db.begin():
             row = await db.get(IvrFlow, name)
-            previous = ""
-            if row.current_version is not None:
-                previous = (
-                    await db.scalar(
-                        select(IvrFlowVersion.document).where(
-                            IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version
-                        )
-                    )
-                    or ""
-                )
             db.add(IvrFlowVersion(flow_name=name, version=version, document=document, published_by=actor))
-            row.current_version = version
-            db.add(
-                IvrAudit(flow_name=name, actor=actor, action="publish", version=version, diff=_diff(previous, document))
-            )
+            await _serve(db, row, version, document, actor, "publish")
         self._current[name] = compiled
         log.info("flow %s v%d published by %s", name, version, actor)
         return version
@@ -252,21 +261,7 @@ class FlowService:
         document = await self.version(name, version)
         compiled = await self.prompts.compile(load_yaml(document), version)
         async with self.sessions() as db, db.begin():
-            row = await db.get(IvrFlow, name)
-            previous = (
-                await db.scalar(
-                    select(IvrFlowVersion.document).where(
-                        IvrFlowVersion.flow_name == name, IvrFlowVersion.version == row.current_version
-                    )
-                )
-                or ""
-            )
-            row.current_version = version
-            db.add(
-                IvrAudit(
-                    flow_name=name, actor=actor, action="rollback", version=version, diff=_diff(previous, document)
-                )
-            )
+            await _serve(db, await db.get(IvrFlow, name), version, document, actor, "rollback")
         self._current[name] = compiled
         return version
 
@@ -285,3 +280,19 @@ class FlowService:
 
 def _diff(before: str, after: str) -> str:
     return "".join(difflib.unified_diff(before.splitlines(True), after.splitlines(True), "before", "after", n=2))
+
+
+async def _serve(db: AsyncSession, row: IvrFlow, version: int, document: str, actor: str, action: str) -> None:
+    """The flow serves `version` from now on; the audit holds the change against the one before."""
+    previous = ""
+    if row.current_version is not None:
+        previous = (
+            await db.scalar(
+                select(IvrFlowVersion.document).where(
+                    IvrFlowVersion.flow_name == row.name, IvrFlowVersion.version == row.current_version
+                )
+            )
+            or ""
+        )
+    row.current_version = version
+    db.add(IvrAudit(flow_name=row.name, actor=actor, action=action, version=version, diff=_diff(previous, document)))

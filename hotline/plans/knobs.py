@@ -85,3 +85,14 @@ class Knobs:
                     self.acd.lines = replace(self.acd.lines, plan=value)
             elif knob == "callback_offer":
                 await self.offer.set(int(value))
+
+    async def unapply(self, knobs: list[list[Any]]) -> None:
+        """Another controller ended the plan: the knobs this controller holds
+        itself go back, unless changed since the plan set them (the ending
+        controller restored the shared ones: lines, standby, flow, notice)."""
+        now = self.read()
+        for knob, before, value in knobs:
+            if knob == "overflow" and now["overflow"] == bool(value):
+                self.set_overflow(bool(before))
+            elif knob == "callback_offer" and now["callback_offer"] == value:
+                await self.offer.set(None if before is None else int(before))

@@ -11,22 +11,21 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.acd.service import AcdService
 from hotline.config import Plan, Settings
-from hotline.db.models import KbArticle, PlanRun, QueueCall
+from hotline.db.models import KbArticle, PlanRun
 from hotline.errors import BadRequest, HotlineError
 from hotline.plans import rules
 from hotline.plans.book import PlanBook, PlanExists, PlanNotFound, parse
 from hotline.plans.knobs import Knobs
+from hotline.plans.triggers import TriggerMixin
 from hotline.tasks import TaskSet
 
 log = logging.getLogger(__name__)
-SYSTEM = "系统"
-TICK_S = 5.0
-TOPICS_EVERY_S = 900.0  # the spike test runs jieba in a child: every quarter of an hour
 
 
 class PlanRefused(HotlineError):
@@ -34,7 +33,7 @@ class PlanRefused(HotlineError):
     status = 409
 
 
-class PlanService:
+class PlanService(TriggerMixin):
     def __init__(
         self,
         settings: Settings,
@@ -57,6 +56,7 @@ class PlanService:
         # The briefings' spike test over the last 24 hours (plans/app.py); none: no suggestions.
         self.hot_topics: Callable[[], Awaitable[list[dict[str, Any]]]] | None = None
         self.suggestions: list[dict[str, Any]] = []  # plans a hot topic suggests, for the lead to confirm
+        self.leads: Callable[[], bool] = lambda: True  # a cluster's leader alone starts plans by trigger
 
     def subscribe(self, listener: Callable[[], None]) -> None:
         self._listeners.append(listener)
@@ -142,8 +142,6 @@ class PlanService:
             if self.run is not None:
                 raise PlanRefused(f"预案「{self.run.name}」正在执行，请先结束它")
             recorded = rules.changes(plan, self.knobs.read())
-            for c in recorded:
-                await self.knobs.set(c.knob, c.plan, actor, plan.name)
             run = PlanRun(
                 code=plan.code,
                 name=plan.name,
@@ -152,9 +150,16 @@ class PlanService:
                 reason=reason[:200],
                 changes={"knobs": [[c.knob, c.before, c.plan] for c in recorded]},
             )
-            async with self.sessions() as db, db.begin():
-                db.add(run)
+            # The run is claimed before any knob turns: a plan another
+            # controller started a moment ago (not yet followed here) wins.
+            try:
+                async with self.sessions() as db, db.begin():
+                    db.add(run)
+            except IntegrityError:
+                raise PlanRefused("另一预案刚由其他值班长启动，请刷新后再看") from None
             self.run = run
+            for c in recorded:
+                await self.knobs.set(c.knob, c.plan, actor, plan.name)
         self.suggestions = [f for f in self.suggestions if f["code"] != plan.code]
         self.acd.note("plan-start", "", f"启动预案「{plan.name}」" + (f"：{reason}" if reason else ""), actor)
         self._changed()
@@ -165,17 +170,21 @@ class PlanService:
             run = self.run
             if run is None:
                 raise PlanRefused("当前没有正在执行的预案")
+            now = self.clock()
+            async with self.sessions() as db, db.begin():
+                ended = await db.execute(
+                    update(PlanRun)
+                    .where(PlanRun.id == run.id, PlanRun.ended_at.is_(None))
+                    .values(ended_at=now, ended_by=actor, end_reason=reason[:200])
+                )
+            if ended.rowcount == 0:
+                raise PlanRefused("预案已由其他值班长结束")
             recorded = [rules.Change(k, before, plan) for k, before, plan in run.changes.get("knobs", [])]
             back, kept = rules.restore(recorded, self.knobs.read())
             for knob, value in back.items():
                 await self.knobs.set(knob, value, actor, run.name)
             if "lines" in kept:  # the lead's count stays; the plan's goes
                 await self.knobs.set("lines", None, actor, run.name)
-            now = self.clock()
-            async with self.sessions() as db, db.begin():
-                row = await db.get(PlanRun, run.id)
-                if row is not None:
-                    row.ended_at, row.ended_by, row.end_reason = now, actor, reason[:200]
             self.run = None
         left = f"；保留值班长期间的调整：{'、'.join(rules.KNOB_TEXT[k] for k in kept)}" if kept else ""
         self.acd.note(
@@ -187,6 +196,33 @@ class PlanService:
             "restored": [rules.KNOB_TEXT[k] for k in back],
             "kept": [rules.KNOB_TEXT[k] for k in kept],
         }
+
+    async def follow(self) -> None:
+        """After each heartbeat in a cluster: a plan another controller
+        started or ended, and plans edited there. The shared settings (lines,
+        standby, the flow, the notice) came with the database; the ones this
+        controller holds itself (overflow, the callback offer of its own PBX)
+        follow here, and its seat map and desks show the plan."""
+        plans = await self.book.load()
+        async with self.sessions() as db:
+            row = await db.scalar(select(PlanRun).where(PlanRun.ended_at.is_(None)).order_by(PlanRun.id.desc()))
+        changed = plans != self.plans
+        self.plans = plans
+        async with self._lock:
+            mine = self.run
+            if (row.id if row else None) != (mine.id if mine else None):
+                changed = True
+                if mine is not None:
+                    await self.knobs.unapply(mine.changes.get("knobs", []))
+                    self.acd.note("plan-end", "", f"预案「{mine.name}」已在其他节点结束，本节点设置已恢复", store=False)
+                if row is not None:
+                    await self.knobs.reapply(row.changes.get("knobs", []), row.name)
+                    self.acd.note(
+                        "plan-start", "", f"预案「{row.name}」已在其他节点启动（{row.started_by}）", store=False
+                    )
+                self.run = row
+        if changed:
+            self._changed()
 
     async def runs(self, limit: int = 50) -> list[dict[str, Any]]:
         async with self.sessions() as db:
@@ -214,82 +250,3 @@ class PlanService:
             rows = (await db.scalars(select(KbArticle).where(KbArticle.title.in_(titles)))).all()
         by_title = {a.title: a for a in rows}
         return [{"title": t, "body": by_title[t].body} for t in titles if t in by_title]
-
-    # -- suggested by a hot topic ------------------------------------------------------
-    async def check_topics(self) -> list[dict[str, Any]]:
-        """Plans whose words a hot topic of the last 24 hours holds: shown to
-        the lead, who starts the plan or not (never started by itself)."""
-        wanting = {p.code: p.trigger.topics for p in self.plans.values() if p.trigger and p.trigger.topics}
-        found: list[dict[str, Any]] = []
-        if wanting and self.hot_topics is not None:
-            for topic in await self.hot_topics():
-                term = str(topic.get("term", ""))
-                for code, words in wanting.items():
-                    if any(w in term or term in w for w in words) and code not in {f["code"] for f in found}:
-                        found.append(
-                            {"code": code, "name": self.plans[code].name, "term": term, "count": topic.get("count", 0)}
-                        )
-        running = self.run.code if self.run else None
-        found = [f for f in found if f["code"] != running]
-        if found != self.suggestions:
-            self.suggestions = found
-            self._changed()
-        return found
-
-    # -- by themselves -----------------------------------------------------------------
-    async def _watch(self) -> None:
-        checked = 0.0
-        while True:
-            await asyncio.sleep(TICK_S)
-            try:
-                if asyncio.get_running_loop().time() - checked >= TOPICS_EVERY_S:
-                    checked = asyncio.get_running_loop().time()
-                    await self.check_topics()
-                await self.tick()
-            except HotlineError as exc:
-                log.warning("plans: %s", exc)
-            except Exception:
-                log.exception("plans: a trigger check failed")
-
-    async def tick(self) -> None:
-        """Triggers and dates: a plan starts by itself only when none runs."""
-        now = self.clock()
-        waiting = len(self.acd.waiting)
-        for plan in self.plans.values():
-            reason = await self._due(plan, now, waiting)
-            if reason and self.run is None:
-                await self.start(plan.code, SYSTEM, reason)
-
-    async def _due(self, plan: Plan, now: dt.datetime, waiting: int) -> str:
-        t = plan.trigger
-        if t is not None and t.waiting_over is not None:
-            held = self._pressure.setdefault(plan.code, rules.Pressure()).update(
-                waiting, t.waiting_over, now.timestamp()
-            )
-            if held >= t.for_minutes * 60:
-                return f"排队超过 {t.waiting_over} 人已持续 {t.for_minutes:g} 分钟"
-        if t is not None and t.connection_below is not None:
-            since = now.timestamp() - 1800
-            async with self.sessions() as db:
-                offered, answered = (
-                    await db.execute(
-                        select(func.count(), func.count(QueueCall.answered_at)).where(
-                            QueueCall.joined_at >= since, QueueCall.queue == self.acd.acd.queue
-                        )
-                    )
-                ).one()
-            if offered >= 10 and answered / offered < t.connection_below:
-                return f"近 30 分钟接通率 {100 * answered / offered:.0f}% 低于 {100 * t.connection_below:.0f}%"
-        local = now.astimezone(self.acd.calendar.tz).date()
-        if local.isoformat() in plan.dates and not await self._ran_on(plan.code, local):
-            return f"按日程启动（{local.isoformat()}）"
-        return ""
-
-    async def _ran_on(self, code: str, day: dt.date) -> bool:
-        start = dt.datetime.combine(day, dt.time(), tzinfo=self.acd.calendar.tz)
-        async with self.sessions() as db:
-            return bool(
-                await db.scalar(
-                    select(func.count()).select_from(PlanRun).where(PlanRun.code == code, PlanRun.started_at >= start)
-                )
-            )

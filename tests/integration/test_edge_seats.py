@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hotline import accounts
 from hotline.acd.api import ACD, CALLBACKS
+from hotline.acd.offer import QUEUES_FILE, in_config
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
@@ -37,12 +38,17 @@ from hotline.db.engine import make_engine, sessionmaker
 from hotline.db.migrate import upgrade
 from hotline.db.models import Callback
 from hotline.edge.process import Edge
+from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
+from hotline.ivr.service import MAIN_FLOW, SHIPPED_FLOWS
 from hotline.numbers import mask_number
 from hotline.pbx.process import Pbx
+from hotline.plans.api import PLANS
+from hotline.plans.service import PlanRefused
 from hotline.roles import Role
+from hotline.seatmap.api import HUB as SEATMAP_HUB
 from hotline.seats import edge_passwords
 from hotline.server import KEEPER, create_app
-from hotline.web.keys import SESSIONS
+from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 from hotline.work.api import WORK
 from tests.conftest import Clock
 from tests.integration.browser import SHOTS, chromium, sign_in
@@ -640,3 +646,100 @@ async def _changed_password(site: Site, seat: str, old: str) -> str | None:
 def _not_talking(server: TestServer, *seats: str) -> bool:
     floor = server.app[ACD].floor
     return not any(floor.seats[s].talking for s in seats)
+
+
+async def _offer_in_pbx(client: AMIClient) -> int | None:
+    reply = await client.action("GetConfig", Filename=QUEUES_FILE, Category="hotline")
+    return in_config([v for k, v in reply.as_dict().items() if k.startswith("Line-")])
+
+
+async def _offers_are(cluster: Cluster, seconds: int) -> bool:
+    return await _offer_in_pbx(cluster.a_ami) == seconds and await _offer_in_pbx(cluster.b_ami) == seconds
+
+
+async def test_a_plan_started_at_one_node_runs_on_every_node_and_its_end_restores_them_all(cluster: Cluster) -> None:
+    """Two leads start the same plan at two nodes at once: one run. The
+    other node follows it within a heartbeat, the knobs it holds itself
+    (overflow, its own PBX's callback offer) included, and the flow an
+    admin published at one node serves at both; ended at the other node, every
+    node is back as before. A plan due by its date starts at the leader alone."""
+    a, b = cluster.a, cluster.b
+    configured = a.app[SETTINGS].acd.callback_offer_seconds
+    wanted = 45 if configured != 45 else 50
+    body = {
+        "code": "test-storm",
+        "name": "测试暴雨预案",
+        "announcement": "今日暴雨，积水报修请按一。",
+        "lines": 3,
+        "overflow": not a.app[ACD].acd.overflow.enabled,
+        "callback_offer_seconds": wanted,
+    }
+    flows_a, flows_b = a.app[FLOWS], b.app[FLOWS]
+    try:
+        # An admin publishes a new welcome at node b: node a's callers hear it within a heartbeat.
+        shipped = (SHIPPED_FLOWS / f"{MAIN_FLOW}.yaml").read_text(encoding="utf-8")
+        await flows_b.save_draft(
+            MAIN_FLOW, shipped.replace("您好，12345。", "您好，12345，暴雨期间请耐心等待。"), "admin"
+        )
+        version = await flows_b.publish(MAIN_FLOW, "admin")
+        await eventually(lambda: flows_a.current(MAIN_FLOW).version == version, timeout=10)
+        # Prepared at node a; node b's catalogue has it within a heartbeat.
+        await a.app[PLANS].prepare(body, "admin", None)
+        await eventually(lambda: "test-storm" in b.app[PLANS].plans, timeout=5)
+        overflow_before = a.app[ACD].acd.overflow.enabled
+        assert b.app[ACD].acd.overflow.enabled == overflow_before
+
+        results = await asyncio.gather(
+            a.app[PLANS].start("test-storm", "值班长甲", "暴雨"),
+            b.app[PLANS].start("test-storm", "值班长乙", "暴雨"),
+            return_exceptions=True,
+        )
+        refused = [r for r in results if isinstance(r, PlanRefused)]
+        assert len(refused) == 1 and len([r for r in results if isinstance(r, dict)]) == 1, results
+        async with cluster.site.sessions() as db:
+            running = (await db.execute(text("SELECT started_by FROM plan_runs WHERE ended_at IS NULL"))).all()
+        assert len(running) == 1
+        starter, other = (a, b) if running[0][0] == "值班长甲" else (b, a)
+
+        # The other node follows: its plan, its overflow, its own PBX's offer, the notice, the lines.
+        await eventually(lambda: other.app[PLANS].run is not None, timeout=5)
+        assert other.app[SEATMAP_HUB].plan["running"]["name"] == "测试暴雨预案"
+        for node in (a, b):
+            await eventually(lambda n=node: n.app[ACD].acd.overflow.enabled != overflow_before, timeout=5)
+            await eventually(lambda n=node: n.app[ANNOUNCEMENTS].current_file() is not None, timeout=10)
+            await eventually(lambda n=node: n.app[ACD].lines.plan == 3, timeout=5)
+        await eventually(lambda: _offers_are(cluster, wanted), timeout=10)
+        assert "预案「测试暴雨预案」已在其他节点启动" in " ".join(c.detail for c in other.app[ACD].changes)
+
+        # Ended at the node that did not start it: every node is back.
+        ended = await other.app[PLANS].end("值班长乙", "雨停")
+        assert "排队回拨提示" in ended["restored"] and "溢出支援" in ended["restored"]
+        await eventually(lambda: starter.app[PLANS].run is None, timeout=5)
+        for node in (a, b):
+            await eventually(lambda n=node: n.app[ACD].acd.overflow.enabled == overflow_before, timeout=5)
+            await eventually(lambda n=node: n.app[ANNOUNCEMENTS].current_file() is None, timeout=10)
+            await eventually(lambda n=node: n.app[ACD].lines.plan is None, timeout=5)
+        await eventually(lambda: _offers_are(cluster, configured), timeout=10)
+        assert starter.app[SEATMAP_HUB].plan["running"] is None
+        with pytest.raises(PlanRefused):
+            await starter.app[PLANS].end("值班长甲", "")
+
+        # Due today by its date: the follower leaves it, the leader starts it, the follower follows.
+        today = a.app[CLOCK]().astimezone(a.app[ACD].calendar.tz).date().isoformat()
+        await a.app[PLANS].prepare(
+            body | {"code": "test-holiday", "name": "测试节日预案", "dates": [today]}, "admin", None
+        )
+        await eventually(lambda: "test-holiday" in b.app[PLANS].plans, timeout=5)
+        await b.app[PLANS].tick()
+        assert b.app[PLANS].run is None
+        await a.app[PLANS].tick()
+        assert a.app[PLANS].run is not None and a.app[PLANS].run.started_by == "系统"
+        await eventually(lambda: b.app[PLANS].run is not None, timeout=5)
+        await b.app[PLANS].end("值班长乙", "")
+        await eventually(lambda: a.app[PLANS].run is None, timeout=5)
+        await eventually(lambda: _offers_are(cluster, configured), timeout=10)
+    finally:
+        async with cluster.site.sessions() as db, db.begin():
+            await db.execute(text("UPDATE plan_runs SET ended_at = started_at WHERE ended_at IS NULL"))
+            await db.execute(text("DELETE FROM plan_defs"))
+            await db.execute(text("UPDATE announcements SET active = false, text = ''"))
