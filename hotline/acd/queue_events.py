@@ -63,6 +63,7 @@ class QueueEvents:
         _tasks: TaskSet
 
         def now(self) -> float: ...
+        def hold_for_order(self, seat: st.Seat) -> float: ...
         def note(self, kind: str, seat: str, detail: str, actor: str = "", store: bool = True) -> None: ...
         def _apply(self, floor: st.Floor) -> None: ...
         def _recompute(self) -> None: ...
@@ -178,9 +179,12 @@ class QueueEvents:
         uniqueid = self._in_call.pop(interface, "") or uniqueid
         self._call_info.pop(interface, None)
         seat = self.floor.at_interface(interface)
-        if seat is not None and self.acd.wrapup_seconds > 0:
+        wrapup = self.acd.wrapup_seconds
+        if seat is not None and wrapup > 0:
             self._wrapup_started[seat.name] = (uniqueid, now)
-        self._apply(st.agent_completed(self.floor, interface, now, self.acd.wrapup_seconds))
+        elif seat is not None:
+            wrapup = self.hold_for_order(seat)
+        self._apply(st.agent_completed(self.floor, interface, now, wrapup))
 
         self.writes.put(Row(_COMPLETED, {"b_uid": uniqueid, "at": now, "talk": round(talk, 1)}))
 

@@ -9,6 +9,7 @@ node nothing restricts and the rows are only read at start."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -87,6 +88,10 @@ class SharedFloor:
     hosted: frozenset[str] | None
     placed_on: dict[str, str]
     remote_shown: frozenset[str] = frozenset()  # seats showing another node's call
+    # Arrival order across nodes with no wrap-up: seconds a seat whose call
+    # just ended waits for the leader to move it (cluster/app.py; none on one node).
+    order_hold: Callable[[str], float] | None = None
+    held: frozenset[str] = frozenset()  # seats held so now
 
     def now(self) -> float:
         raise NotImplementedError
@@ -102,6 +107,28 @@ class SharedFloor:
         if seats != self.hosted:
             self.hosted = seats
             self.reconciler.poke()
+        self._release_holds()
+
+    def hold_for_order(self, seat: st.Seat) -> float:
+        """A seat freed with no wrap-up: how long it shows as in wrap-up
+        (paused) so that the leader may move it to a node whose caller came
+        first, before this node's queue offers it its own next caller."""
+        hold = self.order_hold(seat.name) if self.order_hold is not None and seat.logged_in else 0.0
+        if hold > 0:
+            self.held = self.held | {seat.name}
+        return hold
+
+    def _release_holds(self) -> None:
+        """After each placement read: a held seat that was moved, or whose
+        reason passed (the earlier caller was served), is ready at once; its
+        queue here was told to let it go first, so it never rings here meanwhile."""
+        for name in self.held:
+            seat = self.floor.seats.get(name)
+            if seat is not None and seat.logged_in and seat.wrapup_until is not None:
+                if self.order_hold is not None and self.order_hold(name) > 0:
+                    continue
+                self._apply(st.end_wrapup(self.floor, name, self.now()))
+            self.held = self.held - {name}
 
     def show_remote(self, calls: dict[str, str], callers: dict[str, str] | None = None) -> None:
         """The calls of seats other nodes hold (seat -> ringing | talking | wrapup), and their callers."""

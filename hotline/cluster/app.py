@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FENCE = web.AppKey("fence", Fence)
 PRESENCE = web.AppKey("presence", Presence)
+HOLD_BEATS = 5  # a seat held for arrival order waits at most this many heartbeats
 WORK_CHANNEL = "hotline_work"
 PLACEMENT = web.AppKey("placement", SeatPlacement)
 
@@ -147,13 +148,22 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
         remote=acd.show_remote,
         note=acd.note,
         settle=s.cluster.seat_settle_seconds,
+        # Long enough for the leader to move a held seat: its next two heartbeats and this node's.
+        hold=HOLD_BEATS * s.cluster.heartbeat_seconds,
         lines=acd.follow_plan,
     )
+
+    def order_hold(seat: str) -> float:
+        lawyer = acd.floor.seats[seat].lawyer
+        return placement.order_hold(seat, (acd.lawyer_waiting if lawyer else acd.waiting).values(), lawyer)
+
+    acd.order_hold = order_hold
     presence.on_beat(placement.tick)
     presence.start()
     try:
         yield
     finally:
+        acd.order_hold = None
         await presence.close()
 
 

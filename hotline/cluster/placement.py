@@ -13,8 +13,10 @@ The rules, in order:
   the live node with the fewest seats (the most callers waiting on a tie);
 - callers waiting on a node, oldest first, draw free seats from nodes where
   nobody waits, and for arrival order the seats in wrap-up on nodes whose
-  oldest caller came more than `settle` seconds later; a seat moved that
-  way less than `settle` seconds ago stays;
+  oldest caller came more than `settle` seconds later (with no wrap-up, a
+  seat freed on such a node is held as if in wrap-up until the leader has
+  moved it: `order_first`); a seat moved that way less than `settle`
+  seconds ago stays;
 - a seat whose desk's browser phone is registered at a node stays on that
   node (no other can ring it) and is never drawn elsewhere;
 - a seat joins its new node's queue only once no other live node has it as
@@ -157,6 +159,39 @@ def plan(
                     need -= 1
     logged_in = set(seats)
     return Plan(tuple(moves), tuple(sorted(s for s in placed if s not in logged_in)))
+
+
+def order_first(
+    node: str,
+    seat: str,
+    placed: Mapping[str, Placed],
+    loads: Mapping[str, NodeLoad],
+    waiting: Sequence[float],
+    now: float,
+    settle: float,
+    lawyer: bool = False,
+) -> bool:
+    """Whether a seat whose call just ended on `node`, with no wrap-up to
+    hold it, should wait for the leader before this node's queue offers it
+    its next caller: a caller on another live node came more than `settle`
+    seconds before this node's oldest (`waiting`), and the seat may move (it
+    is placed here, its phone is not pinned here, it was not moved to serve
+    callers moments ago). Held, it shows as in wrap-up, and `plan` draws it
+    to the earlier node as it draws any seat in wrap-up (pure)."""
+    p = placed.get(seat)
+    if not waiting or p is None or p.node != node:
+        return False
+    if p.why in ("waiting", "order") and now - p.at < settle:
+        return False
+    here = loads.get(node)
+    if here is not None and seat in here.webphones:
+        return False
+    oldest = min(waiting)
+    for n, load in loads.items():
+        theirs = load.lawyer_waiting if lawyer else load.waiting
+        if n != node and load.up and theirs and oldest - theirs[0] > settle:
+            return True
+    return False
 
 
 def plan_floor(

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
@@ -25,7 +25,17 @@ from hotline.acd import floor_plan as fp
 from hotline.acd.floor_plan import FloorPlan
 from hotline.cluster.decisions import NotLeader
 from hotline.cluster.fence import Fence
-from hotline.cluster.placement import WHY_TEXT, NodeLoad, Placed, Plan, fallen, fallen_text, hosts, plan_floor
+from hotline.cluster.placement import (
+    WHY_TEXT,
+    NodeLoad,
+    Placed,
+    Plan,
+    fallen,
+    fallen_text,
+    hosts,
+    order_first,
+    plan_floor,
+)
 from hotline.db.models import ClusterSeat
 
 log = logging.getLogger(__name__)
@@ -45,6 +55,7 @@ class SeatPlacement:
         remote: Callable[[dict[str, str], dict[str, str]], None],
         note: Callable[..., None],
         settle: float,
+        hold: float = 0.0,
         lines: Callable[[FloorPlan | None, tuple[float, ...]], None] = lambda plan, waits: None,
     ):
         """seats, lawyers: the logged-in seats of each pool; restrict: the seats this node's queue
@@ -63,6 +74,7 @@ class SeatPlacement:
         self.remote = remote
         self.note = note
         self.settle = settle
+        self.hold = hold
         self.lines = lines
         self.placed: dict[str, Placed] = {}
         self.moves = 0
@@ -101,6 +113,15 @@ class SeatPlacement:
         except (OSError, SQLAlchemyError) as exc:
             # The placement stays as last read: each node keeps its seats.
             log.warning("seat placement on %s skipped: %s", self.node, type(exc).__name__)
+
+    def order_hold(self, seat: str, waiting: Iterable[float], lawyer: bool) -> float:
+        """Seconds to hold a seat freed here with no wrap-up, for arrival
+        order across nodes (0: it serves this node's next caller now);
+        released sooner once moved (AcdService._release_holds)."""
+        queued = tuple(waiting)
+        if order_first(self.node, seat, self.placed, self._loads, queued, time.time(), self.settle, lawyer):
+            return self.hold
+        return 0.0
 
     def _note_moves(self, before: dict[str, Placed]) -> None:
         """A follower's lead reads the leader's moves too (the leader stored them)."""

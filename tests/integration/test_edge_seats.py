@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import hashlib
 import os
 import re
@@ -31,7 +32,7 @@ from hotline.acd.offer import QUEUES_FILE, in_config
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.ami.replies import AMIError
-from hotline.cluster.app import FENCE
+from hotline.cluster.app import FENCE, PLACEMENT
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.engine import make_engine, sessionmaker
@@ -743,3 +744,64 @@ async def test_a_plan_started_at_one_node_runs_on_every_node_and_its_end_restore
             await db.execute(text("UPDATE plan_runs SET ended_at = started_at WHERE ended_at IS NULL"))
             await db.execute(text("DELETE FROM plan_defs"))
             await db.execute(text("UPDATE announcements SET active = false, text = ''"))
+
+
+async def test_with_no_wrap_up_a_seat_freed_on_a_later_node_serves_the_earlier_caller_on_another(
+    cluster: Cluster, clock: Clock, tmp_path: Path
+) -> None:
+    """Arrival order across nodes with `wrapup_seconds` 0: both nodes' seats
+    talk; a caller waits on node a, one on node b 10 s later. When b's seat
+    hangs up, b's queue would hand it b's own (later) caller at once; b holds
+    it instead, the leader moves it to a, and it answers a's caller first."""
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    site, a, b = cluster.site, cluster.a, cluster.b
+    for node in (a, b):
+        node.app[ACD].acd = node.app[ACD].acd.model_copy(update={"wrapup_seconds": 0.0})
+    phones = []
+    for n, seat in enumerate(("seat01", "seat02")):
+        password = await edge_passwords.password(site.sessions, seat)
+        assert password
+        p = phone(site, tmp_path / seat, seat, password, n)
+        p.start()
+        phones.append(p)
+    try:
+        for seat in ("seat01", "seat02"):
+            await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
+        await a.app[ACD].login("seat01", "agent01", "坐席员1")
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员1"), timeout=15)
+        await b.app[ACD].login("seat02", "agent02", "坐席员2")
+        await eventually(lambda: _members_are(cluster.b_ami, "坐席员2"), timeout=15)
+        at_a, at_b = Recorder(cluster.a_ami), Recorder(cluster.b_ami)
+        # Both seats on a call, one on each node.
+        first_a, first_b = await queue_caller(cluster.a_ami), await queue_caller(cluster.b_ami)
+        await at_a.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == first_a, timeout=20)
+        talking_b = await at_b.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == first_b, timeout=20)
+        # A caller waits on a; ten seconds later another on b.
+        early = await queue_caller(cluster.a_ami)
+        await at_a.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == early, timeout=20)
+        await eventually(lambda: len(a.app[ACD].waiting) == 1, timeout=5)
+        clock.now += dt.timedelta(seconds=10)
+        late = await queue_caller(cluster.b_ami)
+        await at_b.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == late, timeout=20)
+        await eventually(lambda: len(b.app[ACD].waiting) == 1, timeout=5)
+        # Node b has heard, by a's heartbeat, that a's caller came first.
+        await eventually(lambda: b.app[PLACEMENT]._loads["a"].waiting != (), timeout=5)
+
+        hung_up = time.monotonic()
+        await cluster.b_ami.action("Hangup", Channel=talking_b.dest_channel)
+        served = await at_a.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == early, timeout=20)
+        print(
+            f"\nseat freed on node b -> node a's earlier caller answered by it after {time.monotonic() - hung_up:.1f} s"
+        )
+        assert served.member_name == "坐席员2"
+        # b's later caller was never offered the seat; it still waits.
+        assert not [e for e in at_b.of(ev.AgentCalled) if e.caller_id_num == late]
+        assert len(b.app[ACD].waiting) == 1
+        moves = [c.detail for c in a.app[ACD].changes if c.kind == "placed" and c.seat == "seat02"]
+        assert moves[-1] == "先到先接：支援更早排队的来电：在节点 a 接听", moves
+        # The hold ended with the move: the seat talks on a, nothing holds it on b.
+        assert not b.app[ACD].held
+    finally:
+        for p in phones:
+            p.stop()

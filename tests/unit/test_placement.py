@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from hotline.cluster.placement import Move, NodeLoad, Placed, fallen, fallen_text, hosts, plan, plan_floor
+from hotline.cluster.placement import Move, NodeLoad, Placed, fallen, fallen_text, hosts, order_first, plan, plan_floor
 from hotline.cluster.presence import dump_load, parse_load
 
 SETTLE = 5.0
@@ -117,6 +117,36 @@ def test_a_seat_in_wrap_up_goes_to_the_node_whose_callers_came_first() -> None:
     # Callers that came within `settle` of each other: each node serves its own.
     b = NodeLoad("b", True, (903.0,), b.members, b.busy, talking=b.talking)
     assert plan(["s1", "s2", "s3"], placed(s1="a", s2="b", s3="b"), {"a": a, "b": b}, NOW, SETTLE).moves == ()
+
+
+def test_with_no_wrap_up_a_seat_freed_on_the_later_node_waits_for_the_leader() -> None:
+    """b's seat s2 just ended its call; a's caller came at 900, b's at 950."""
+    a = NodeLoad("a", True, (900.0,), frozenset({"s1"}), frozenset({"s1"}), talking=frozenset({"s1"}))
+    b = NodeLoad("b", True, (950.0,), frozenset({"s2"}), frozenset({"s2"}), talking=frozenset({"s2"}))
+    loads = {"a": a, "b": b}
+    where = placed(s1="a", s2="b")
+    assert order_first("b", "s2", where, loads, (950.0,), NOW, SETTLE)
+    # Held, it shows as in wrap-up, and the leader draws it to a.
+    held = replace(b, talking=frozenset())
+    assert plan(["s1", "s2"], where, {"a": a, "b": held}, NOW, SETTLE).moves == (Move("s2", "a", "order"),)
+    # Not held: b's callers came within `settle` of a's; nobody waits on b;
+    # a's node is down; the seat is not b's; a's caller is the later one.
+    assert not order_first("b", "s2", where, loads, (903.0,), NOW, SETTLE)
+    assert not order_first("b", "s2", where, loads, (), NOW, SETTLE)
+    assert not order_first("b", "s2", where, {"a": replace(a, up=False), "b": b}, (950.0,), NOW, SETTLE)
+    assert not order_first("b", "s2", placed(s1="a", s2="a"), loads, (950.0,), NOW, SETTLE)
+    assert not order_first("a", "s1", where, loads, (900.0,), NOW, SETTLE)
+    # Its phone registered at b: no other node can ring it.
+    assert not order_first(
+        "b", "s2", where, {"a": a, "b": replace(b, webphones=frozenset({"s2"}))}, (950.0,), NOW, SETTLE
+    )
+    # Moved to b moments ago to serve callers: it stays, so two busy nodes do not pass it to and fro.
+    just = {"s1": Placed("a", 0.0), "s2": Placed("b", NOW - 1.0, "order")}
+    assert not order_first("b", "s2", just, loads, (950.0,), NOW, SETTLE)
+    # A lawyer looks at the lawyer queues.
+    assert not order_first("b", "s2", where, loads, (950.0,), NOW, SETTLE, lawyer=True)
+    lawyer_loads = {"a": replace(a, lawyer_waiting=(900.0,)), "b": b}
+    assert order_first("b", "s2", where, lawyer_loads, (950.0,), NOW, SETTLE, lawyer=True)
 
 
 def lawyers(node_load: NodeLoad, *, waiting: int = 0, members: str = "", free: str = "") -> NodeLoad:
