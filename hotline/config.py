@@ -268,6 +268,10 @@ class EdgeSettings(_Section):
     # the edge, so a seat can take calls from any node. Off: seats register
     # at their node's Asterisk, as on a single node.
     registrar: bool = False
+    # The desk's browser phones register here too, over SIP on websocket,
+    # relayed by the controller where the desk is open (seats/webphone.py):
+    # this port on `host` takes websocket connections from the nodes only.
+    ws_port: int = Field(5066, ge=1, le=65535)
     # The digest realm seat phones authenticate in.
     realm: str = Field("hotline", pattern=r"^[a-z][a-z0-9.-]{0,62}$")
     # Failed authentications from one address before it is dropped for

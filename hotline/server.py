@@ -39,7 +39,14 @@ from hotline.carmove.app import carmove_ctx
 from hotline.channels import api as channels_api
 from hotline.channels import public as public_api
 from hotline.channels.app import channels_ctx
-from hotline.cluster.app import cluster_ctx, desk_relay_ctx, presence_ctx, shared_settings_ctx, work_relay_ctx
+from hotline.cluster.app import (
+    cluster_ctx,
+    desk_relay_ctx,
+    phone_relay_ctx,
+    presence_ctx,
+    shared_settings_ctx,
+    work_relay_ctx,
+)
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.batch import WriteQueue
@@ -193,6 +200,7 @@ def create_app(
     app.cleanup_ctx.append(roster_ctx)
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(desk_relay_ctx)
+    app.cleanup_ctx.append(phone_relay_ctx)
     app.cleanup_ctx.append(channels_ctx)
     app.cleanup_ctx.append(grid_ctx)
     app.cleanup_ctx.append(police_ctx)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import zoneinfo
 from collections.abc import AsyncIterator
@@ -37,6 +38,7 @@ FENCE = web.AppKey("fence", Fence)
 PRESENCE = web.AppKey("presence", Presence)
 HOLD_BEATS = 5  # a seat held for arrival order waits at most this many heartbeats
 WORK_CHANNEL = "hotline_work"
+PHONES_CHANNEL = "hotline_phones"
 PLACEMENT = web.AppKey("placement", SeatPlacement)
 
 
@@ -131,7 +133,8 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
             keeper.mirror,
             app[FASTAGI].active_sessions if FASTAGI in app else 0,
             fence.leadership.epoch if fence.leading and fence.leadership is not None else None,
-            frozenset(n for n in acd.floor.seats if app[WEBPHONES].connected(n)),
+            # A browser phone registered at the edge is rung by every node: it pins nothing.
+            frozenset(n for n in acd.floor.seats if app[WEBPHONES].connected(n) and not s.seats_at_edge),
         ),
     )
     app[PRESENCE] = presence
@@ -239,3 +242,39 @@ async def shared_settings_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await shared.close()
+
+
+async def phone_relay_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Browser phones registered at the edge: each controller tells the
+    others when a desk's phone relay opens or closes here (channel
+    hotline_phones), so the node whose call a closed tab cut puts its caller
+    back at the front of its queue: after the tickets' context."""
+    s = app[SETTINGS]
+    if not s.cluster.node or not s.seats_at_edge:
+        yield
+        return
+    phones, node = app[WEBPHONES], s.cluster.node
+
+    def heard(payload: str) -> None:
+        try:
+            said = json.loads(payload)
+            sender, seat, agent, up = said["node"], said["seat"], said["agent"], said["up"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("phone relay: a payload that is not ours: %.80r", payload)
+            return
+        if sender != node and type(seat) is str and type(agent) is str and type(up) is bool:
+            phones.heard(seat, agent, up)
+
+    channel = Channel(s.database_url, node, PHONES_CHANNEL, heard)
+
+    def tell(seat: str, agent: str, up: bool) -> None:
+        if not channel.send(json.dumps({"node": node, "seat": seat, "agent": agent, "up": up})):
+            log.warning("phone relay: backlog full")
+
+    phones.on_open(lambda seat, agent: tell(seat, agent, True))
+    phones.subscribe(lambda e: None if e.remote else tell(e.seat, e.agent, False))
+    channel.start()
+    try:
+        yield
+    finally:
+        await channel.close()

@@ -26,7 +26,14 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
         return {name: seat.agent for name, seat in acd.floor.seats.items()}
 
     await creds.start(holders())
-    phones = app[WEBPHONES] = WebPhones(app[SETTINGS].pbx.http_port)
+    edge = settings.edge
+    phones = app[WEBPHONES] = WebPhones(
+        settings.pbx.http_port,
+        f"ws://{f'[{edge.host}]' if ':' in str(edge.host) else edge.host}:{edge.ws_port}/"
+        if settings.seats_at_edge
+        else "",
+        frozenset(settings.seats.names()),
+    )
     phones.floor_changed(holders())
     sittings = [acd.floor.sittings]
 
@@ -45,7 +52,8 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
 
     def gone(e: PhoneGone) -> None:
         seat = acd.floor.seats.get(e.seat)
-        if seat is not None and seat.agent == e.agent and not phones.connected(e.seat):
+        # The controller whose relay it was pauses the seat (stored: every controller takes it over).
+        if seat is not None and seat.agent == e.agent and not e.remote and not phones.connected(e.seat):
             tasks.spawn(acd.pause_system(e.seat, st.PHONE_LOST), f"webphone-gone-{e.seat}")
 
     phones.subscribe(gone)

@@ -1,5 +1,6 @@
 """The desk's browser phone: SIP over websocket from the agent's page,
-relayed to Asterisk's loopback HTTP server (http.conf).
+relayed to Asterisk's loopback HTTP server (http.conf), or in a cluster to
+the SIP edge's websocket, where it registers like the seats' desk phones.
 
 Why a relay and not the browser straight to Asterisk: Asterisk's HTTP
 server stays on loopback whatever the web's address; the page's origin is
@@ -81,6 +82,9 @@ class PhoneGone:
     seat: str
     agent: str
     at: float
+    # Its relay was another controller's (a cluster: the phone registered at
+    # the edge, its call may be this node's).
+    remote: bool = False
 
 
 @dataclass(slots=True)
@@ -96,21 +100,46 @@ CLAIM_LAPSE_S = 60.0
 
 
 class WebPhones:
-    def __init__(self, http_port: int):
+    def __init__(self, http_port: int, edge_url: str = "", at_edge: frozenset[str] = frozenset()):
+        """edge_url: the SIP edge's websocket, where the seats' browser
+        phones (at_edge) register in a cluster, so any node rings them; the
+        leads' monitoring phones stay at this node's Asterisk."""
         self.url = f"ws://127.0.0.1:{http_port}/ws"
+        self.edge_url = edge_url
+        self.at_edge = at_edge
         self.links: dict[str, Link] = {}  # seat or monitoring phone -> its open relay
         self.claims: dict[str, str] = {}  # monitoring phone -> the lead whose browser phone it is
         self._left: dict[str, float] = {}  # phone -> when its relay closed
         self.refused = 0
         self._listeners: list[Callable[[PhoneGone], None]] = []
+        self._opened: list[Callable[[str, str], None]] = []
+        self.elsewhere: dict[str, str] = {}  # seat -> agent, relayed by another controller (cluster)
         self._http: aiohttp.ClientSession | None = None
         self._closing = TaskSet("webphone-close")
 
     def subscribe(self, listener: Callable[[PhoneGone], None]) -> None:
         self._listeners.append(listener)
 
+    def on_open(self, listener: Callable[[str, str], None]) -> None:
+        """listener(seat, agent) when a relay opens here (told to the other controllers)."""
+        self._opened.append(listener)
+
     def connected(self, seat: str) -> bool:
         return seat in self.links
+
+    def reachable(self, seat: str) -> bool:
+        """Its browser phone is relayed here or, in a cluster, by another controller."""
+        return seat in self.links or seat in self.elsewhere
+
+    def heard(self, seat: str, agent: str, up: bool) -> None:
+        """Another controller's relay for the seat opened (up) or closed."""
+        if up:
+            self.elsewhere[seat] = agent
+            return
+        self.elsewhere.pop(seat, None)
+        gone = PhoneGone(seat, agent, time.monotonic(), remote=True)
+        for listener in self._listeners:
+            listener(gone)
 
     def claim(self, lead: str, phones: list[str]) -> str | None:
         """The monitoring phone a lead's browser phone registers as: theirs
@@ -153,6 +182,8 @@ class WebPhones:
         if older is not None:  # the same agent's page again (a reload): the newer one wins
             await older.ws.close(code=4409, message="网页电话已在另一页面打开".encode())
         link = self.links[seat] = Link(agent, ws, time.monotonic())
+        for opened in self._opened:
+            opened(seat, agent)
         own = web_endpoint(seat)
 
         def left() -> None:
@@ -164,7 +195,8 @@ class WebPhones:
                     listener(gone)
 
         try:
-            async with self._http.ws_connect(self.url, protocols=(SUBPROTOCOL,), heartbeat=20) as pbx:
+            url = self.edge_url if self.edge_url and seat in self.at_edge else self.url
+            async with self._http.ws_connect(url, protocols=(SUBPROTOCOL,), heartbeat=20) as pbx:
                 down = asyncio.create_task(self._down(pbx, ws))
                 try:
                     async for msg in ws:
@@ -185,7 +217,7 @@ class WebPhones:
                     with contextlib.suppress(asyncio.CancelledError):
                         await down
         except aiohttp.ClientError as exc:
-            log.error("web phone of %s: Asterisk's websocket is unreachable: %s", seat, exc)
+            log.error("web phone of %s: the PBX's websocket is unreachable: %s", seat, exc)
             await ws.close(code=aiohttp.WSCloseCode.TRY_AGAIN_LATER, message="交换机暂不可用".encode())
         finally:
             left()

@@ -52,8 +52,8 @@ class PhoneLost:
         await asyncio.sleep(self.grace)
         live = self.handoff.active.get(e.seat)
         if live is not None and live.uniqueid == call.uniqueid:
-            if self.phones.connected(e.seat):
-                return  # the phone is back within the grace: the call goes on
+            if self.phones.reachable(e.seat):
+                return  # the phone is back within the grace (at any controller): the call goes on
         else:
             cut = self.handoff.cut.get(e.seat)
             if cut is None or cut.uniqueid != call.uniqueid:

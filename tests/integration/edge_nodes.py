@@ -16,6 +16,7 @@ def edge_section(settings: Settings, tmp: Path, *, host: str, node_b: str, offse
         "enabled": True,
         "host": host,
         "sip_port": settings.pbx.sip_port + 30 + offset,
+        "ws_port": settings.pbx.sip_port + 31 + offset,
         "instance_dir": str(tmp / "edge"),
         "nodes": [
             {"name": "a", "host": settings.pbx.sip_host, "sip_port": settings.pbx.sip_port},

@@ -48,17 +48,22 @@ from hotline.plans.service import PlanRefused
 from hotline.roles import Role
 from hotline.seatmap.api import HUB as SEATMAP_HUB
 from hotline.seats import edge_passwords
+from hotline.seats import state as st
+from hotline.seats.api import WEBPHONES
 from hotline.server import KEEPER, create_app
 from hotline.web.keys import CLOCK, SESSIONS, SETTINGS
 from hotline.work.api import WORK
 from tests.conftest import Clock
-from tests.integration.browser import SHOTS, chromium, sign_in
+from tests.integration.browser import SHOTS, chromium, media_args, sign_in
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
 from tests.integration.desk import Desk
 from tests.integration.edge_nodes import edge_section, node_b_settings
 from tests.integration.floor import channel_gone, has_channel, queue_caller
 from tests.integration.helpers import Recorder, eventually
+from tests.integration.ivr_helpers import Api
 from tests.integration.sip_phone import Baresip
+from tests.integration.test_carmove import stamp
+from tests.integration.test_webphone import _heard, duplex_caller, sox_stat, tone_440
 from tests.integration.test_work import NOISE, events_of, from_gateway, offer_to
 from tests.pg import PostgresServer
 
@@ -805,3 +810,88 @@ async def test_with_no_wrap_up_a_seat_freed_on_a_later_node_serves_the_earlier_c
     finally:
         for p in phones:
             p.stop()
+
+
+async def _edge_registered(site: Site, user: str) -> bool:
+    async with site.sessions() as db:
+        found = await db.scalar(text("SELECT count(*) FROM edge_location WHERE username = :u"), {"u": user})
+    return bool(found)
+
+
+async def test_the_desks_browser_phone_registers_at_the_edge_and_takes_a_call_from_the_other_node(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The desk is open at node a; its browser phone registers at the edge
+    through a's relay, so the leader may place the seat on node b, and b's
+    caller is answered in the browser with audio both ways."""
+    site, a, b = cluster.site, cluster.a, cluster.b
+    await b.app[ACD].login("seat02", "agent02", "坐席员2")  # placed first: on a
+    await eventually(lambda: _members_are(cluster.a_ami, "坐席员2"), timeout=15)
+    agent = await Api(a).login_as(Role.AGENT, "edge-web")
+    try:
+        assert (await agent.request("POST", "/api/agent/login", json={"seat": "seat01"}))[0] == 200
+        await eventually(lambda: _members_are(cluster.b_ami, "edge-web"), timeout=15)
+        async with chromium(media_args(tone_440(tmp_path))) as browser:
+            page = await (await browser.new_context(viewport={"width": 1440, "height": 900})).new_page()
+            await page.goto(str(a.make_url("/desk")))
+            await sign_in(page, agent.username, agent.password, "/desk")
+            await page.check("#wpToggle")
+            await page.wait_for_selector("#wpState.ready:has-text('已登记（seat01）')", timeout=20000)
+            # Registered at the edge (not at node a's Asterisk), and node b reaches it there.
+            assert await _edge_registered(site, "seat01-web")
+            # Each node's AoR for it is the edge (its static contact), none registered at a node.
+            for client in (cluster.a_ami, cluster.b_ami):
+                shown = await client.command("pjsip show aor seat01-web")
+                assert f"seat01-web/sip:seat01-web@{EDGE_HOST}" in shown, shown
+            await eventually(lambda: _state_is(cluster.b_ami, "PJSIP/seat01-web", "NOT_INUSE"), timeout=20)
+            # The seat stays placed on b: a browser phone at the edge pins it nowhere.
+            assert a.app[PLACEMENT].placed["seat01"].node == "b"
+            assert (await agent.request("POST", "/api/agent/ready"))[0] == 200
+            at_b = Recorder(cluster.b_ami)
+            await duplex_caller(cluster.b_ami, "edge-wp", "13588880009")
+            await page.wait_for_selector("#wpRinging:not(.hidden)", timeout=20000)
+            await page.click("#wpAnswer")
+            served = await at_b.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13588880009", timeout=20)
+            assert served.member_name == "edge-web"
+            # Node b's leg to the browser phone, through the edge.
+            assert await has_channel(cluster.b_ami, "PJSIP/seat01-web-")
+            # The pop reaches the desk at node a from node b's controller.
+            await page.wait_for_selector("#caller:has-text('13588880009')", timeout=10000)
+            tone = await eventually(lambda: _heard(page), timeout=15)
+            assert tone["rms"] > 0.005 and 480 < tone["peak_hz"] < 700, tone  # the caller's hold music
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "desk-webphone-at-the-edge.png"))
+            talk_from = time.time()
+            began = await at_b.wait_for(
+                ev.Newexten, lambda e: e.context == "sim-duplex" and e.application == "MixMonitor", timeout=10
+            )
+            await asyncio.sleep(3)
+            await page.click("#wpHangup")  # the browser's BYE reaches node b through the edge
+            await eventually(lambda: _not_talking(b, "seat01"), timeout=15)
+            heard = site.b.recordings_dir / "sim-heard-edge-wp.wav"
+            await eventually(lambda: heard.is_file() and heard.stat().st_size > 44, timeout=15)
+            await asyncio.sleep(1)  # MixMonitor closes its file after the hang-up
+            rms, freq = sox_stat(heard, max(talk_from - stamp(began), 0) + 0.5, 2.0)
+            assert rms > 0.01 and 400 < freq < 480, (rms, freq)  # the browser's 440 Hz tone, heard on node b
+
+            # The tab is closed mid-call: node a held its relay, node b the call. b hears
+            # of it, and after the grace puts its caller back at the front of its queue.
+            b.app[ACD].end_wrapup("seat01", "edge-web")  # the agent is ready again (the test's clock stands still)
+            await duplex_caller(cluster.b_ami, "edge-wp2", "13588880010")
+            await page.wait_for_selector("#wpRinging:not(.hidden)", timeout=20000)
+            await page.click("#wpAnswer")
+            talk = await at_b.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13588880010", timeout=20)
+            assert "seat01" in b.app[WEBPHONES].elsewhere  # node b knows the phone is relayed by a
+            await page.context.close()
+            await eventually(lambda: a.app[ACD].floor.seats["seat01"].pause == st.PHONE_LOST, timeout=10)
+            back = await at_b.wait_for(
+                ev.QueueCallerJoin,
+                lambda e: e.channel == talk.channel and at_b.events.index(e) > at_b.events.index(talk),
+                timeout=30,
+            )
+            assert back.position == 1
+            assert any(c.kind == "requeue" and "13588880010" in c.detail for c in b.app[ACD].changes)
+            # Node b takes the stored pause over: the seat is offered nothing meanwhile.
+            await eventually(lambda: b.app[ACD].floor.seats["seat01"].pause == st.PHONE_LOST, timeout=10)
+    finally:
+        await agent.close()

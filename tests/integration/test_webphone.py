@@ -78,6 +78,11 @@ async def phones_controller(
 
 @pytest.fixture
 def microphone(tmp_path: Path) -> Path:
+    return tone_440(tmp_path)
+
+
+def tone_440(tmp_path: Path) -> Path:
+    """What the browser's fake microphone says: 30 s of 440 Hz."""
     tone = tmp_path / "tone-440.wav"
     subprocess.run(
         ["sox", "-n", "-r", "48000", "-c", "1", "-b", "16", str(tone), "synth", "30", "sine", "440"], check=True
