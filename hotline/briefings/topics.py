@@ -22,7 +22,6 @@ the hotline's total volume is not a topic: the share is what must rise.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import re
 import sys
@@ -30,6 +29,8 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from hotline.segment import tokenizer
 
 # Words every complaint has (how people report, not what about).
 STOPWORDS = frozenset(
@@ -45,15 +46,7 @@ _WORD = re.compile(r"^[\u4e00-\u9fff]{2,}$")
 
 class Segmenter:
     def __init__(self, extra_words: Iterable[str] = (), cache_dir: str | None = None):
-        import jieba  # a child process's import: the controller never loads the dictionary
-
-        jieba.setLogLevel(logging.WARNING)
-        self._tk = jieba.Tokenizer()
-        if cache_dir:
-            self._tk.tmp_dir = cache_dir
-        for w in extra_words:
-            if w.strip():
-                self._tk.add_word(w.strip(), freq=None)
+        self._tk = tokenizer(extra_words, cache_dir)  # in a child process: the controller never loads it
 
     def terms(self, text: str) -> set[str]:
         """The words worth counting in one text, and each pair of them said

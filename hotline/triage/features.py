@@ -8,10 +8,11 @@ load, so only child processes build a Tokens (triage/worker.py, train.py)."""
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 from collections.abc import Iterable
+
+from hotline.segment import tokenizer
 
 # A word worth reading: Han characters, or Latin letters (KTV, APP), no digit.
 _KEEP = re.compile(r"^(?=.*[\u4e00-\u9fffA-Za-z])[\u4e00-\u9fffA-Za-z]+$")
@@ -24,15 +25,7 @@ def fold(text: str) -> str:
 
 class Tokens:
     def __init__(self, extra_words: Iterable[str] = (), cache_dir: str | None = None):
-        import jieba
-
-        jieba.setLogLevel(logging.WARNING)
-        self._tk = jieba.Tokenizer()
-        if cache_dir:
-            self._tk.tmp_dir = cache_dir
-        for w in extra_words:
-            if w.strip():
-                self._tk.add_word(fold(w.strip()), freq=None)
+        self._tk = tokenizer(extra_words, cache_dir, fold)
 
     def __call__(self, text: str) -> list[str]:
         words = [w for w in self._tk.lcut(fold(text), HMM=True) if _KEEP.match(w)]
