@@ -66,6 +66,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     info: dict[str, object] = {"running": pid is not None, "pid": pid}
     if pid is not None:
         info["nodes"] = [{"name": n.name, "uri": n.uri, "up": n.up, "flags": n.flags} for n in edge.nodes()]
+        if edge.settings.database_url.startswith("postgresql"):
+            info["steered"] = edge.steered()  # new calls, in turn; empty: round robin
     print(json.dumps(info, ensure_ascii=False, indent=2))
     return 0 if pid is not None else 3
 

@@ -23,6 +23,7 @@ from hotline.cluster.notify import Channel
 from hotline.cluster.placement import NodeLoad
 from hotline.cluster.presence import Presence
 from hotline.cluster.seats import SeatPlacement
+from hotline.cluster.steer import Steering
 from hotline.ivr.api import ANNOUNCEMENTS, FLOWS
 from hotline.metrics import METRICS
 from hotline.plans.api import PLANS
@@ -40,6 +41,7 @@ HOLD_BEATS = 5  # a seat held for arrival order waits at most this many heartbea
 WORK_CHANNEL = "hotline_work"
 PHONES_CHANNEL = "hotline_phones"
 PLACEMENT = web.AppKey("placement", SeatPlacement)
+STEERING = web.AppKey("steering", Steering)
 
 
 def queue_load(
@@ -162,6 +164,11 @@ async def presence_ctx(app: web.Application) -> AsyncIterator[None]:
 
     acd.order_hold = order_hold
     presence.on_beat(placement.tick)
+    if s.edge.enabled:
+        steering = app[STEERING] = Steering(
+            app[SESSIONS], fence, {n.name: f"sip:{n.host}:{n.sip_port}" for n in s.edge.nodes}
+        )
+        presence.on_beat(steering.tick)
     presence.start()
     try:
         yield

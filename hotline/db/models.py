@@ -381,6 +381,19 @@ class PlanRun(Base):
     end_reason: Mapped[str] = mapped_column(String(200), default="")
 
 
+class EdgeSteer(Base):
+    """Where the SIP edge sends new calls: one row per seat free and
+    unclaimed on a node, interleaved over the nodes, rewritten by the
+    cluster's leader every heartbeat and read by the edge every second
+    (kamailio-conf/kamailio.cfg route STEER); none fresh: round robin."""
+
+    __tablename__ = "edge_steer"
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    node: Mapped[str] = mapped_column(String(32))
+    uri: Mapped[str] = mapped_column(String(128))
+    written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
 class PlanDef(Base):
     """A contingency plan an admin prepared on the plans page (by code):
     a plan of the configuration file with the same code is replaced by it,

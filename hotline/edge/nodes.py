@@ -36,3 +36,28 @@ def parse_dispatcher_list(result: Any) -> list[NodeState]:
             uri = str(dest.get("URI", ""))
             out.append(NodeState(name=str(attrs.get("DUID") or uri), uri=uri, flags=str(dest.get("FLAGS", ""))))
     return out
+
+
+def _items(result: Any) -> dict[str, Any]:
+    """name -> value of every htable item in an `htable.dump` answer."""
+    found: dict[str, Any] = {}
+    stack = [result]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, dict):
+            if "name" in x and "value" in x:
+                found[str(x["name"])] = x["value"]
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return found
+
+
+def parse_steered(result: Any) -> list[str]:
+    """The destinations the edge steers new calls to, in turn, as it last
+    read them (its `steer` table: `count`, then `p::0` …); none: round robin."""
+    items = _items(result)
+    count = items.get("count")
+    if type(count) is not int or count <= 0:
+        return []
+    return [str(items[f"p::{i}"]) for i in range(count) if f"p::{i}" in items]

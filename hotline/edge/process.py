@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from hotline.config import Settings
-from hotline.edge.nodes import NodeState, parse_dispatcher_list
+from hotline.edge.nodes import NodeState, parse_dispatcher_list, parse_steered
 from hotline.edge.render import libpq_environment, render_edge
 from hotline.edge.rpc import EdgeRpcError, rpc_sync
 from hotline.errors import HotlineError
@@ -153,6 +153,10 @@ class Edge:
 
     def nodes(self) -> list[NodeState]:
         return parse_dispatcher_list(rpc_sync(self.rpc_socket, "dispatcher.list"))
+
+    def steered(self) -> list[str]:
+        """Where the edge sends new calls now, in turn (empty: round robin)."""
+        return parse_steered(rpc_sync(self.rpc_socket, "htable.dump", "steer"))
 
     def log_tail(self, lines: int = 25) -> str:
         with contextlib.suppress(FileNotFoundError):

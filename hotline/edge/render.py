@@ -44,9 +44,15 @@ def dispatcher_list(settings: Settings) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reads_database(settings: Settings) -> bool:
+    """The edge reads the controllers' PostgreSQL database: seats' passwords
+    (with seats at the edge) and where the leader steers new calls."""
+    return settings.database_url.startswith("postgresql")
+
+
 def database_names(settings: Settings) -> dict[str, str]:
     """The user and database Kamailio's db_url names (the rest is libpq's environment)."""
-    if not settings.seats_at_edge:
+    if not reads_database(settings):
         return {"db_user": "", "db_name": ""}
     url = make_url(settings.database_url)
     return {"db_user": url.username or "", "db_name": url.database or ""}
@@ -56,7 +62,7 @@ def libpq_environment(settings: Settings) -> dict[str, str]:
     """Where Kamailio's PostgreSQL module connects, as libpq's variables:
     the controllers' own database, by Unix socket folder or host, and with
     several hosts plus target_session_attrs a promoted standby is found again."""
-    if not settings.seats_at_edge:
+    if not reads_database(settings):
         return {}
     url = make_url(settings.database_url)
     query = {k: (v,) if isinstance(v, str) else tuple(v) for k, v in url.query.items()}

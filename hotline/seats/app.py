@@ -33,6 +33,8 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
         if settings.seats_at_edge
         else "",
         frozenset(settings.seats.names()),
+        # The node's address (the edge takes websockets from nodes only), unless Asterisk binds every one.
+        "" if settings.pbx.sip_host in ("0.0.0.0", "::") else str(settings.pbx.sip_host),
     )
     phones.floor_changed(holders())
     sittings = [acd.floor.sittings]

@@ -100,13 +100,18 @@ CLAIM_LAPSE_S = 60.0
 
 
 class WebPhones:
-    def __init__(self, http_port: int, edge_url: str = "", at_edge: frozenset[str] = frozenset()):
+    def __init__(
+        self, http_port: int, edge_url: str = "", at_edge: frozenset[str] = frozenset(), edge_source: str = ""
+    ):
         """edge_url: the SIP edge's websocket, where the seats' browser
         phones (at_edge) register in a cluster, so any node rings them; the
-        leads' monitoring phones stay at this node's Asterisk."""
+        leads' monitoring phones stay at this node's Asterisk. edge_source:
+        the node's own address, which the edge takes websockets from."""
         self.url = f"ws://127.0.0.1:{http_port}/ws"
         self.edge_url = edge_url
         self.at_edge = at_edge
+        self.edge_source = edge_source
+        self._edge_http: aiohttp.ClientSession | None = None
         self.links: dict[str, Link] = {}  # seat or monitoring phone -> its open relay
         self.claims: dict[str, str] = {}  # monitoring phone -> the lead whose browser phone it is
         self._left: dict[str, float] = {}  # phone -> when its relay closed
@@ -171,13 +176,19 @@ class WebPhones:
         await self._closing.close()
         for link in list(self.links.values()):
             await link.ws.close(code=aiohttp.WSCloseCode.GOING_AWAY, message="服务重启".encode())
-        if self._http is not None:
-            await self._http.close()
+        for http in (self._http, self._edge_http):
+            if http is not None:
+                await http.close()
 
     async def relay(self, ws: web.WebSocketResponse, seat: str, agent: str) -> None:
         """Carry SIP between the page and Asterisk until either side closes."""
+        at_edge = bool(self.edge_url) and seat in self.at_edge
         if self._http is None:
             self._http = aiohttp.ClientSession()
+        if at_edge and self._edge_http is None:
+            source = (self.edge_source, 0) if self.edge_source else None
+            self._edge_http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(local_addr=source))
+        http = self._edge_http if at_edge and self._edge_http is not None else self._http
         older = self.links.get(seat)
         if older is not None:  # the same agent's page again (a reload): the newer one wins
             await older.ws.close(code=4409, message="网页电话已在另一页面打开".encode())
@@ -195,8 +206,8 @@ class WebPhones:
                     listener(gone)
 
         try:
-            url = self.edge_url if self.edge_url and seat in self.at_edge else self.url
-            async with self._http.ws_connect(url, protocols=(SUBPROTOCOL,), heartbeat=20) as pbx:
+            url = self.edge_url if at_edge else self.url
+            async with http.ws_connect(url, protocols=(SUBPROTOCOL,), heartbeat=20) as pbx:
                 down = asyncio.create_task(self._down(pbx, ws))
                 try:
                     async for msg in ws:

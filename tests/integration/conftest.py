@@ -8,7 +8,9 @@ import re
 import shutil
 import zoneinfo
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -133,14 +135,26 @@ async def controller(
 ) -> AsyncIterator[TestServer]:
     """The whole controller (AMI, FastAGI, IVR, web) on the configured ports,
     with a database of its own; the PBX and the prompt cache are shared."""
-    own = settings.model_copy(update={"state_dir": tmp_path / "state"})
+    async with running_controller(settings, clock, tmp_path, migrated) as server:
+        yield server
+
+
+@asynccontextmanager
+async def running_controller(
+    settings: Settings, clock: Clock, tmp_path: Path, migrated: Path, **changes: Any
+) -> AsyncIterator[TestServer]:
+    """A test's controller with `changes` to the session's settings (a
+    section turned on, the seats as SIP phones), synced with the PBX."""
+    own = settings.model_copy(update={"state_dir": tmp_path / "state", **changes})
     adopt_secrets(settings, own)
     fresh_database(migrated, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    yield server
-    await server.close()
+    try:
+        await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
+        yield server
+    finally:
+        await server.close()
 
 
 def adopt_secrets(settings: Settings, own: Settings) -> None:

@@ -24,10 +24,9 @@ from hotline.db.models import RosterEntry
 from hotline.pbx.process import Pbx
 from hotline.quality.api import QUALITY
 from hotline.roles import Role
-from hotline.server import KEEPER, create_app
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
-from tests.integration.conftest import Clock, adopt_secrets, fresh_database
+from tests.integration.conftest import Clock, running_controller
 from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
@@ -78,16 +77,9 @@ async def controller(
     pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
 ) -> AsyncIterator[TestServer]:
     """The session's controller with the quality checks on (off for the rest of the suite)."""
-    own = settings.model_copy(
-        update={"state_dir": tmp_path / "state", "quality": settings.quality.model_copy(update={"enabled": True})}
-    )
-    adopt_secrets(settings, own)
-    fresh_database(migrated, own)
-    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    yield server
-    await server.close()
+    quality = settings.quality.model_copy(update={"enabled": True})
+    async with running_controller(settings, clock, tmp_path, migrated, quality=quality) as server:
+        yield server
 
 
 async def test_a_silent_agent_who_talks_over_the_caller_is_found_flagged_and_shown(

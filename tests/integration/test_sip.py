@@ -14,8 +14,7 @@ from hotline.config import Settings
 from hotline.credentials import read_secrets
 from hotline.pbx.process import Pbx
 from hotline.roles import Role
-from hotline.server import KEEPER, create_app
-from tests.integration.conftest import Clock, adopt_secrets, fresh_database
+from tests.integration.conftest import Clock, running_controller
 from tests.integration.desk import Desk
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
@@ -29,16 +28,9 @@ async def sip_controller(
     pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
 ) -> AsyncIterator[TestServer]:
     """The controller with seats as SIP softphones (PJSIP/seatNN), as deployed."""
-    own = settings.model_copy(
-        update={"state_dir": tmp_path / "state", "seats": settings.seats.model_copy(update={"phones": "pjsip"})}
-    )
-    adopt_secrets(settings, own)
-    fresh_database(migrated, own)
-    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    yield server
-    await server.close()
+    seats = settings.seats.model_copy(update={"phones": "pjsip"})
+    async with running_controller(settings, clock, tmp_path, migrated, seats=seats) as server:
+        yield server
 
 
 async def test_baresip_seat_answers_a_baresip_caller_and_the_ticket_appears(

@@ -8,8 +8,6 @@ sees the acceptance rate."""
 from __future__ import annotations
 
 import statistics
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -17,15 +15,11 @@ from sqlalchemy import func, insert, select
 
 from hotline import accounts
 from hotline.ami.client import AMIClient
-from hotline.config import Settings
 from hotline.db.models import Ticket, TriageOutcome
-from hotline.pbx.process import Pbx
 from hotline.roles import Role
-from hotline.server import KEEPER, create_app
 from hotline.triage import history
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.browser import SHOTS, chromium, sign_in
-from tests.integration.conftest import Clock, adopt_secrets, fresh_database
 from tests.integration.floor import queue_caller
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
@@ -33,20 +27,6 @@ from tests.integration.ivr_helpers import Api
 pytestmark = pytest.mark.pbx
 
 TYPED = "幸福里小区3号楼暖气片冰凉，家里只有十五度，老人冻得受不了"
-
-
-@pytest.fixture
-async def controller(
-    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
-) -> AsyncIterator[TestServer]:
-    own = settings.model_copy(update={"state_dir": tmp_path / "state"})
-    adopt_secrets(settings, own)
-    fresh_database(migrated, own)
-    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    yield server
-    await server.close()
 
 
 async def _closed_history(server: TestServer) -> int:

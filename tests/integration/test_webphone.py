@@ -27,10 +27,9 @@ from hotline.config import Settings
 from hotline.roles import Role
 from hotline.seats import state as st
 from hotline.seats.api import WEBPHONES
-from hotline.server import create_app
-from hotline.web.keys import KEEPER, SETTINGS
+from hotline.web.keys import SETTINGS
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
-from tests.integration.conftest import Clock, adopt_secrets, fresh_database
+from tests.integration.conftest import Clock, running_controller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.test_carmove import stamp
@@ -64,16 +63,9 @@ async def phones_controller(
     pbx: object, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
 ) -> AsyncIterator[TestServer]:
     """The controller with real seat phones: the queue rings Local/seatNN@hotline-seat."""
-    own = settings.model_copy(
-        update={"state_dir": tmp_path / "state", "seats": settings.seats.model_copy(update={"phones": "pjsip"})}
-    )
-    adopt_secrets(settings, own)
-    fresh_database(migrated, own)
-    server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
-    await server.start_server()
-    await eventually(lambda: server.app[KEEPER].mirror.synced, timeout=15)
-    yield server
-    await server.close()
+    seats = settings.seats.model_copy(update={"phones": "pjsip"})
+    async with running_controller(settings, clock, tmp_path, migrated, seats=seats) as server:
+        yield server
 
 
 @pytest.fixture

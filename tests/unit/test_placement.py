@@ -6,6 +6,7 @@ from dataclasses import replace
 
 from hotline.cluster.placement import Move, NodeLoad, Placed, fallen, fallen_text, hosts, order_first, plan, plan_floor
 from hotline.cluster.presence import dump_load, parse_load
+from hotline.cluster.steer import picks
 
 SETTLE = 5.0
 NOW = 1000.0
@@ -220,3 +221,18 @@ def test_a_seat_on_the_desks_browser_phone_stays_where_that_phone_is_registered(
     # Its node down: it may go elsewhere again (the phone registers anew where it can).
     loads["b"] = replace(loads["b"], up=False)
     assert plan(["s1"], placed(s1="b"), loads, NOW, SETTLE).moves == (Move("s1", "a", "node-down"),)
+
+
+def test_new_calls_are_steered_one_per_seat_free_and_unclaimed() -> None:
+    a = NodeLoad("a", True, (), frozenset({"s1", "s2", "s3"}), free=frozenset({"s1", "s2", "s3"}))
+    b = NodeLoad("b", True, (), frozenset({"s4"}), free=frozenset({"s4"}))
+    # The node with the most free seats first, then in turn.
+    assert picks({"a": a, "b": b}) == ["a", "b", "a", "a"]
+    # A caller waiting or in the IVR already claims a free seat there.
+    assert picks({"a": replace(a, waiting=(900.0,), in_ivr=1), "b": b}) == ["a", "b"]
+    # A node that is down, or with no seat free: none; none anywhere: round robin (empty).
+    assert picks({"a": replace(a, up=False), "b": b}) == ["b"]
+    assert picks({"a": replace(a, free=frozenset()), "b": replace(b, free=frozenset())}) == []
+    # At most `most` rows: a burst larger than that waits for the next heartbeat's.
+    many = NodeLoad("a", True, (), free=frozenset(f"s{i}" for i in range(50)))
+    assert len(picks({"a": many}, most=20)) == 20
