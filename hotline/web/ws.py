@@ -12,19 +12,22 @@ async def pump(ws: web.WebSocketResponse, queue: asyncio.Queue[str], handle: Cal
     """Pass each queued frame to `handle` (which sends it) until the client
     goes away or `handle` returns False."""
     closing = asyncio.ensure_future(_drain(ws))
+    getter: asyncio.Future[str] | None = None
     try:
         while not ws.closed:
             getter = asyncio.ensure_future(queue.get())
             done, _ = await asyncio.wait({getter, closing}, return_when=asyncio.FIRST_COMPLETED)
             if getter not in done:
-                getter.cancel()
                 break
             if not await handle(getter.result()):
                 break
     except (ConnectionResetError, asyncio.CancelledError):
         pass
     finally:
+        # Both, however it ended: a pending get left behind is a task destroyed while pending.
         closing.cancel()
+        if getter is not None:
+            getter.cancel()
 
 
 async def feed(

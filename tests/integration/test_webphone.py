@@ -274,7 +274,12 @@ async def test_a_tab_closed_mid_call_pauses_the_seat_and_puts_the_caller_back_at
             assert back.queue == "hotline"
             # The next agent is offered that caller before the one who waited behind.
             assert (await second.request("POST", "/api/agent/ready"))[0] == 200
-            offered = await recorder.wait_for(ev.AgentCalled, lambda e: "seat02" in e.interface, timeout=20)
+            try:
+                offered = await recorder.wait_for(ev.AgentCalled, lambda e: "seat02" in e.interface, timeout=40)
+            except AssertionError as exc:  # what the queue held then, for whoever reads the failure
+                raise AssertionError(
+                    f"{exc}\n{await ami.command('queue show hotline')}\n{acd.floor.seats['seat02']}"
+                ) from None
             assert any(c.kind == "requeue" and "13588880011" in c.detail for c in acd.changes)
             assert offered.channel == talk.channel
             await two.wait_for_selector("#wpRinging:not(.hidden)", timeout=20000)  # type: ignore[attr-defined]

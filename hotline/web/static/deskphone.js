@@ -21,7 +21,7 @@ const pref = (k, d) => localStorage.getItem(STORE + k) ?? d;
 const setPref = (k, v) => localStorage.setItem(STORE + k, v);
 
 let user = null, seat = "", muted = false, ringing = false, inCall = false, answeredAt = 0, micStream = null;
-let ringTimer = null, audioCtx = null, levelTimer = null, wanted = false;
+let ringTimer = null, audioCtx = null, levelTimer = null, wanted = false, starting = false;
 
 function ctx() { audioCtx = audioCtx || new AudioContext(); return audioCtx; }
 function show(id, on) { $(id).classList.toggle("hidden", !on); }
@@ -92,12 +92,18 @@ function constraints() {
 
 async function start() {
   wanted = true; setPref("on", "1");
+  // One phone per page: a second start while the first still fetches its
+  // details (the seat's state arriving meanwhile) would register the seat
+  // twice, and the relay's newer-wins would pass it to and fro for ever.
+  if (user || starting) return;
+  starting = true;
   let cfg;
   try {
     const r = await fetch(ENDPOINT, { method: "POST", headers: { "Content-Type": "application/json" } });
     cfg = await r.json();
     if (!r.ok) { state(cfg.message || "未能启用", "paused"); return; }
-  } catch (e) { state("未能启用：" + e.message, "paused"); return; }
+  } catch (e) { state("未能启用：" + e.message, "paused"); return; } finally { starting = false; }
+  if (!wanted || user) return;  // turned off, or started, while the details came
   seat = cfg.seat;
   window.deskPhone.phone = seat;
   const server = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + cfg.ws_path;
@@ -205,6 +211,6 @@ setInterval(tick, 1000);
 render();
 window.deskPhoneReady = (atSeat) => {
   // The phone follows the seat: on at login when the agent chose it, off at logout.
-  if (atSeat && pref("on", "") === "1" && !user) { $("wpToggle").checked = true; start(); meter(); }
+  if (atSeat && pref("on", "") === "1" && !user && !starting) { $("wpToggle").checked = true; start(); meter(); }
   if (!atSeat && user) { $("wpToggle").checked = false; stop(); }
 };
