@@ -160,6 +160,17 @@ async def test_the_browser_phone_answers_a_queued_caller_with_audio_both_ways(
             await page.click("#wpHangup")
             await page.wait_for_selector("#seatState:has-text('话后处理')", timeout=15000)
             assert server.app[ACD].floor.seats["seat01"].status() == st.Status.WRAPUP
+            # The same agent opens the desk in a second tab: its phone takes over, and
+            # the first tab says so and lets it be (no taking it back and forth).
+            again = await page.context.new_page()
+            await again.goto(str(server.make_url("/desk")))
+            await again.check("#wpToggle")
+            await again.wait_for_selector("#wpState.ready:has-text('已登记（seat01）')", timeout=20000)
+            await page.wait_for_selector("#wpState:has-text('网页电话已在另一页面打开')", timeout=10000)
+            link = server.app[WEBPHONES].links["seat01"]
+            await asyncio.sleep(4)  # past SIP.js's reconnection delay (3 s)
+            assert server.app[WEBPHONES].links["seat01"] is link and not await page.is_checked("#wpToggle")
+            await again.close()
             # Leaving the seat ends its browser phone too.
             assert (await agent.request("POST", "/api/agent/logout"))[0] == 200
             await eventually(lambda: "seat01" not in server.app[WEBPHONES].links, timeout=10)

@@ -22,6 +22,7 @@ const setPref = (k, v) => localStorage.setItem(STORE + k, v);
 
 let user = null, seat = "", muted = false, ringing = false, inCall = false, answeredAt = 0, micStream = null;
 let ringTimer = null, audioCtx = null, levelTimer = null, wanted = false, starting = false;
+let yielded = false;  // closed for good by the relay: only the agent's own click starts it again
 
 function ctx() { audioCtx = audioCtx || new AudioContext(); return audioCtx; }
 function show(id, on) { $(id).classList.toggle("hidden", !on); }
@@ -119,7 +120,14 @@ async function start() {
     },
     delegate: {
       onServerConnect: () => { state("已连接，登记中…", "ringing"); user.register().catch(() => {}); },
-      onServerDisconnect: () => { state(wanted ? "连接断开，重连中…" : "未启用", wanted ? "paused" : ""); },
+      onServerDisconnect: () => {
+        // Closed by the relay for good (another tab took the phone, the
+        // agent left the seat, a refused request): no reconnecting, or two
+        // tabs would take the phone from each other for ever.
+        const code = sipClose; sipClose = 0;
+        if (FINAL[code]) { drop(FINAL[code]); return; }
+        state(wanted ? "连接断开，重连中…" : "未启用", wanted ? "paused" : "");
+      },
       onRegistered: () => {
         state(`已登记（${seat}）`, "ready");
         document.dispatchEvent(new CustomEvent("webphone-registered", { detail: { phone: seat } }));
@@ -136,6 +144,29 @@ async function start() {
   });
   window.deskPhone.user = user;
   try { await user.connect(); } catch (e) { state("连接失败，重试中…", "paused"); }
+}
+
+// SIP.js does not tell its user why the server closed the websocket: the
+// relay's closing code is read here, from the phone's own socket only.
+let sipClose = 0;
+const NativeWebSocket = window.WebSocket;
+window.WebSocket = class extends NativeWebSocket {
+  constructor(url, protocols) {
+    super(url, protocols);
+    if (String(url).endsWith("/ws/sip")) this.addEventListener("close", (e) => { sipClose = e.code; });
+  }
+};
+
+const FINAL = { 4409: "网页电话已在另一页面打开", 4401: "未启用（已退出座席）", 4403: "登记被拒绝" };
+
+// Off without unregistering (the relay is gone) and without touching the
+// saved choice (another tab of this browser shares it).
+function drop(text) {
+  wanted = false; yielded = true; $("wpToggle").checked = false;
+  const old = user; user = null; window.deskPhone.user = null;
+  if (old) old.disconnect().catch(() => {});
+  ring(false); inCall = false; render();
+  state(text, "paused");
 }
 
 async function stop() {
@@ -189,7 +220,7 @@ window.deskPhone = {
   answer, hangup, mute, remoteTone, user: null,
 };
 
-$("wpToggle").onchange = () => { if ($("wpToggle").checked) { start(); meter(); } else stop(); };
+$("wpToggle").onchange = () => { if ($("wpToggle").checked) { yielded = false; start(); meter(); } else stop(); };
 $("wpAnswer").onclick = answer;
 $("wpHangup").onclick = hangup;
 $("wpMute").onclick = mute;
@@ -211,6 +242,7 @@ setInterval(tick, 1000);
 render();
 window.deskPhoneReady = (atSeat) => {
   // The phone follows the seat: on at login when the agent chose it, off at logout.
-  if (atSeat && pref("on", "") === "1" && !user && !starting) { $("wpToggle").checked = true; start(); meter(); }
+  if (atSeat && pref("on", "") === "1" && !user && !starting && !yielded) { $("wpToggle").checked = true; start(); meter(); }
   if (!atSeat && user) { $("wpToggle").checked = false; stop(); }
+  else if (!atSeat) state("未启用", "");
 };
