@@ -14,8 +14,8 @@ from hotline.ami.client import AMIClient
 from hotline.roles import Role
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.desk import Desk
-from tests.integration.floor import acd, queue_caller
-from tests.integration.helpers import Recorder
+from tests.integration.floor import acd, iface, member_paused, queue_caller
+from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 
 pytestmark = pytest.mark.pbx
@@ -35,6 +35,8 @@ async def test_the_days_report_agrees_with_the_seat_map_and_names_what_it_leaves
             await desk.call("POST", "/api/agent/wrapup/end")
         # With the agent away, one caller gives up after 7 s (counted), one after 2 s (left out).
         await desk.call("POST", "/api/agent/pause", json={"reason": "meeting"})
+        # The pause reaches Asterisk after the wrap-up's end; a caller queued between the two is answered.
+        await eventually(lambda: member_paused(ami, iface(1), "会议"), timeout=20)
         for caller, seconds in (("13600000503", 7), ("13600000504", 2)):
             await queue_caller(ami, caller)
             await recorder.wait_for(ev.QueueCallerJoin, lambda e, c=caller: e.caller_id_num == c, timeout=20)
