@@ -107,6 +107,8 @@ def render_edge(settings: Settings, etc: Path, run: Path, installed_at: Path | N
         "dispatcher_list": str((installed_at or etc) / "dispatcher.list"),
         "nodes": ",".join(f"{n.host}/32" for n in settings.edge.nodes),
         "seats": "|".join(settings.seats.names()),
+        # Phones registered here: the seats' and the leads' monitoring phones.
+        "phones": "|".join(settings.seats.names() + settings.seats.monitor_names()),
         # is_in_subnet needs at least one network: the edge's own address then.
         "alert_only": ",".join(settings.sip_alert_only_networks or [f"{settings.edge.host}/32"]),
         **database_names(settings),

@@ -4,12 +4,21 @@ rings into ChanSpy on the talking seat; the seat map shows who listens to
 whom, from which phone and since when, and the lead stops it there.
 
 A spy ends when the lead stops it, when the monitoring phone hangs up, or
-with the call it listens to (ChanSpy's E option)."""
+with the call it listens to (ChanSpy's E option).
+
+In a cluster the seat's call may be on another node: ChanSpy must run
+there, so the controller asks that node's controller (cluster/spies.py),
+which rings the monitoring phone at the SIP edge and says when it ends. A
+spy is known by the unique id its Originate gives the monitoring phone's
+channel, so the end of the one a lead just switched away from never ends
+the new one."""
 
 from __future__ import annotations
 
+import itertools
+import os
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from hotline.acd.service import AcdService
@@ -41,6 +50,19 @@ class NotSpying(HotlineError):
     status = 409
 
 
+class SeatElsewhere(HotlineError):
+    error_id = "seat-on-other-node"
+    status = 409
+
+
+_refs = itertools.count(1)
+
+
+def new_ref(node: str) -> str:
+    """The unique id of a spy's channel: unique across controllers and restarts."""
+    return f"spy-{node or 'local'}-{os.getpid()}-{next(_refs)}"
+
+
 @dataclass(frozen=True, slots=True)
 class Spy:
     phone: str
@@ -50,9 +72,18 @@ class Spy:
     lead: str
     lead_name: str
     started: float
+    node: str = ""  # the node whose PBX runs it, when not this one
+    ref: str = field(default="", repr=False)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        d = asdict(self)
+        del d["ref"]
+        return d
+
+
+# What a controller asks another to do for its lead: start (phone, seat,
+# mode, ref), stop (phone, ref); and what it hears back: ended (phone, ref).
+Ask = Callable[[str, dict[str, str]], None]
 
 
 class Supervision:
@@ -61,6 +92,12 @@ class Supervision:
         self.client = client
         self.acd = acd
         self.active: dict[str, Spy] = {}  # monitoring phone -> what it listens to
+        # Set in a cluster (cluster/spies.py): the node holding a seat's call
+        # when not this one, and how to ask that node's controller.
+        self.elsewhere: Callable[[str], str | None] = lambda seat: None
+        self.ask: Ask | None = None
+        self.node = ""
+        self.served: dict[str, tuple[str, str]] = {}  # phone -> (asking node, ref): spies run here for others
         self._listeners: list[Callable[[], None]] = []
         client.on(ev.Hangup, self._on_hangup)
 
@@ -99,34 +136,65 @@ class Supervision:
         busy = self.active.get(phone)
         if busy is not None and busy.lead != who.username:
             raise MonitorBusy(f"监听话机 {phone} 正由 {busy.lead_name} 用于{busy.mode_text} {busy.seat}")
+        if phone in self.served:
+            raise MonitorBusy(f"监听话机 {phone} 正由节点 {self.served[phone][0]} 的值班长使用")
+        node = self.elsewhere(target.name)
+        if node is not None and self.ask is None:
+            raise SeatElsewhere(
+                f"座席 {target.name} 的通话在节点 {node}，监听话机未在 SIP 边缘登记，无法{SPY_TEXT[mode]}"
+            )
         if busy is not None:
-            await self._hang_up(phone)  # the same lead switching seat or mode
+            await self._end(busy)  # the same lead switching seat or mode
+        spy = Spy(
+            phone,
+            target.name,
+            mode,
+            SPY_TEXT[mode],
+            who.username,
+            who.display_name,
+            self.acd.now(),
+            node=node or "",
+            ref=new_ref(self.node),
+        )
+        if node is not None and self.ask is not None:
+            self.ask(node, {"op": "start", "phone": phone, "seat": target.name, "mode": mode, "ref": spy.ref})
+        else:
+            await self._originate(spy)
+        self.active[phone] = spy
+        where = f"，节点 {node}" if node else ""
+        self.acd.note("spy", target.name, f"{who.display_name}{spy.mode_text}（监听话机 {phone}{where}）", who.username)
+        self._changed()
+        return spy
+
+    async def _originate(self, spy: Spy) -> None:
         # ChanSpy matches a channel name prefix: the target seat's phone channel.
         simulated = self.settings.seats.phones == "simulated"
-        prefix = f"Local/{target.name}@sim-seat" if simulated else f"PJSIP/{target.name}"
+        prefix = f"Local/{spy.seat}@sim-seat" if simulated else f"PJSIP/{spy.seat}"
         await self.client.action(
             "Originate",
-            Channel=self.settings.seats.monitor_interface(phone),
+            Channel=self.settings.seats.monitor_interface(spy.phone),
+            ChannelId=spy.ref,
             Application="ChanSpy",
-            Data=f"{prefix},{SPY_OPTIONS[mode]}",
-            CallerID=f'"{SPY_TEXT[mode]} {target.name}" <{target.name}>',
+            Data=f"{prefix},{SPY_OPTIONS[spy.mode]}",
+            CallerID=f'"{spy.mode_text} {spy.seat}" <{spy.seat}>',
             Async="true",
             Timeout=30000,
         )
-        spy = Spy(phone, target.name, mode, SPY_TEXT[mode], who.username, who.display_name, self.acd.now())
-        self.active[phone] = spy
-        self.acd.note("spy", target.name, f"{who.display_name}{spy.mode_text}（监听话机 {phone}）", who.username)
-        self._changed()
-        return spy
 
     async def stop(self, who: Identity, phone: str) -> None:
         spy = self.active.get(phone)
         if spy is None:
             raise NotSpying(f"监听话机 {phone} 当前没有在监听")
-        await self._hang_up(phone)
+        await self._end(spy)
         self.active.pop(phone, None)
         self.acd.note("spy-stop", spy.seat, f"{who.display_name}停止{spy.mode_text}（监听话机 {phone}）", who.username)
         self._changed()
+
+    async def _end(self, spy: Spy) -> None:
+        if spy.node and self.ask is not None:
+            self.ask(spy.node, {"op": "stop", "phone": spy.phone, "ref": spy.ref})
+        else:
+            await self._hang_up(spy.phone)
 
     async def _hang_up(self, phone: str) -> None:
         # Hangup takes a /regex/; "." stands for the slash, which a POSIX regex may not escape.
@@ -135,9 +203,42 @@ class Supervision:
         except AMIError:
             pass  # already gone
 
+    async def serve(self, origin: str, said: dict[str, str]) -> None:
+        """What another node's controller asks for its lead: this node holds the seat's call."""
+        op, phone, ref = said.get("op"), said.get("phone", ""), said.get("ref", "")
+        if op == "start" and said.get("mode") in SPY_OPTIONS and phone in self.settings.seats.monitor_names():
+            mode = said["mode"]
+            if phone in self.active or self.served.get(phone, (origin, ""))[0] != origin:
+                if self.ask is not None:  # a lead here has it: the asking lead hears so
+                    self.ask(origin, {"op": "ended", "phone": phone, "ref": ref, "why": "busy"})
+                return
+            self.served[phone] = (origin, ref)
+            spy = Spy(phone, said.get("seat", ""), mode, SPY_TEXT[mode], "", "", self.acd.now(), ref=ref)
+            try:
+                await self._originate(spy)
+            except AMIError:
+                self._served_ended(phone, ref)
+        elif op == "stop" and self.served.get(phone, ("", ""))[1] == ref:
+            await self._hang_up(phone)
+        elif op == "ended":
+            mine = self.active.get(phone)
+            if mine is not None and mine.ref == ref and mine.node == origin:
+                self._ended(mine, f"，监听话机在节点 {origin} 正被使用" if said.get("why") == "busy" else "")
+
+    def _served_ended(self, phone: str, ref: str) -> None:
+        origin, _ = self.served.pop(phone)
+        if self.ask is not None:
+            self.ask(origin, {"op": "ended", "phone": phone, "ref": ref})
+
+    def _ended(self, spy: Spy, why: str = "") -> None:
+        self.active.pop(spy.phone, None)
+        self.acd.note("spy-end", spy.seat, f"{spy.lead_name}的{spy.mode_text}已结束（监听话机 {spy.phone}{why}）")
+        self._changed()
+
     def _on_hangup(self, e: ev.Hangup) -> None:
-        for phone, spy in list(self.active.items()):
-            if e.channel.startswith(self._channel_prefix(phone)):
-                self.active.pop(phone, None)
-                self.acd.note("spy-end", spy.seat, f"{spy.lead_name}的{spy.mode_text}已结束（监听话机 {phone}）")
-                self._changed()
+        for spy in list(self.active.values()):
+            if not spy.node and e.uniqueid == spy.ref:
+                self._ended(spy)
+        for phone, (_, ref) in list(self.served.items()):
+            if e.uniqueid == ref:
+                self._served_ended(phone, ref)

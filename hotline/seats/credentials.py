@@ -88,9 +88,13 @@ class SeatCredentials:
     async def start(self, holders: Mapping[str, str]) -> None:
         self._holders = {s: a for s, a in holders.items() if a}
         if self.shared is not None:
-            seeded = await edge_passwords.seed(self.shared, ensure_secrets(self.settings)["seat_passwords"])
+            # The leads' monitoring phones register at the edge too.
+            current = ensure_secrets(self.settings)
+            seeded = await edge_passwords.seed(
+                self.shared, {**current["seat_passwords"], **current.get("monitor_passwords", {})}
+            )
             if seeded:
-                log.info("SIP: %d seats' passwords shared with the edge", seeded)
+                log.info("SIP: %d phones' passwords shared with the edge", seeded)
         self._tasks.spawn(self._run(), "seat-credentials")
 
     async def close(self) -> None:

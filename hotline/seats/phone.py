@@ -73,29 +73,29 @@ class PhoneDetails:
 def phone_details(settings: Settings, seat: str, shared_password: str | None = None) -> PhoneDetails:
     """A seat's phone, or a shift lead's monitoring phone (monitorNN).
 
-    shared_password: the seat's password where the SIP edge reads it, when
-    seats register at the edge (seats/edge_passwords.py)."""
+    shared_password: the phone's password where the SIP edge reads it, when
+    seats and monitoring phones register at the edge (seats/edge_passwords.py)."""
     if seat in settings.seats.monitor_names():
-        password = ensure_secrets(settings)["monitor_passwords"][seat]
+        password = shared_password or ensure_secrets(settings)["monitor_passwords"][seat]
     elif seat in settings.seats.names():
         password = shared_password or ensure_secrets(settings)["seat_passwords"][seat]
-        if settings.seats_at_edge:
-            e = settings.edge
-            # The edge speaks UDP; media still flows between phone and node.
-            return PhoneDetails(
-                seat=seat,
-                server=e.host,
-                port=e.sip_port,
-                transport="udp",
-                user=seat,
-                password=password,
-                fingerprint=tls_files(settings).fingerprint(),
-                srtp=settings.pbx.srtp,
-                udp_port=e.sip_port,
-                realm=e.realm,
-            )
     else:
         raise UnknownSeat(f"没有座席或监听话机 {seat}")
+    if settings.seats_at_edge:
+        e = settings.edge
+        # The edge speaks UDP; media still flows between phone and node.
+        return PhoneDetails(
+            seat=seat,
+            server=e.host,
+            port=e.sip_port,
+            transport="udp",
+            user=seat,
+            password=password,
+            fingerprint=tls_files(settings).fingerprint(),
+            srtp=settings.pbx.srtp,
+            udp_port=e.sip_port,
+            realm=e.realm,
+        )
     return PhoneDetails(
         seat=seat,
         server=settings.pbx.address,

@@ -40,7 +40,10 @@ class Baresip:
                 [
                     "poll_method epoll",
                     f"sip_listen {address}:{listen_port}",
-                    "audio_player aufile," + str(folder / "heard.wav"),
+                    # What the phone hears goes to nothing but sndfile's dump (this
+                    # baresip's aufile only reads); snd_path holds one WAV per call.
+                    "audio_player aubridge,heard",
+                    f"snd_path {folder}",
                     "audio_source ausine,440",
                     # ausine only makes 48 kHz stereo; baresip resamples to the codec's 8 kHz.
                     "ausrc_srate 48000",
@@ -53,6 +56,8 @@ class Baresip:
                     "module g711.so",
                     "module ausine.so",
                     "module aufile.so",
+                    "module aubridge.so",
+                    "module sndfile.so",
                     *(["module srtp.so"] if srtp else []),
                     "module_app account.so",
                     "module_app menu.so",
@@ -80,6 +85,11 @@ class Baresip:
             args += ["-e", f"/dial sip:{dial}@{self.server}:{self.pbx_port}"]
         self.log = (self.folder / "baresip.log").open("wb")
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT)
+
+    def heard(self) -> Path | None:
+        """The last call's received audio, as sndfile wrote it (dump-…-dec.wav)."""
+        dumps = sorted(self.folder.glob("dump-*-dec.wav"), key=lambda p: p.stat().st_mtime)
+        return dumps[-1] if dumps else None
 
     def output(self) -> str:
         return (self.folder / "baresip.log").read_text(errors="replace")

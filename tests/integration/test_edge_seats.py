@@ -47,6 +47,7 @@ from hotline.plans.api import PLANS
 from hotline.plans.service import PlanRefused
 from hotline.roles import Role
 from hotline.seatmap.api import HUB as SEATMAP_HUB
+from hotline.seatmap.api import SUPERVISION
 from hotline.seats import edge_passwords
 from hotline.seats import state as st
 from hotline.seats.api import WEBPHONES
@@ -943,3 +944,80 @@ async def test_new_calls_go_to_the_node_with_a_seat_free(cluster: Cluster) -> No
     # No seat free anywhere: nothing steered, the edge goes round robin.
     await b.app[ACD].pause("seat02", "meal", "agent02")
     await eventually(lambda: a.app[STEERING].last == [] and cluster.site.edge.steered() == [], timeout=10)
+
+
+async def test_a_lead_at_one_node_listens_to_a_call_on_the_other_from_a_monitoring_phone_at_the_edge(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """The lead's seat map is served by node b's controller; the seat's call
+    is on node a. ChanSpy runs on a (b's controller asks a's), and a rings
+    the lead's monitoring phone where it registered: at the edge."""
+    if not Baresip.available():
+        pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
+    site, a, b = cluster.site, cluster.a, cluster.b
+    phones = []
+    for n, name in enumerate(("seat02", "monitor01"), start=1):
+        password = await edge_passwords.password(site.sessions, name)
+        assert password, name  # the controllers shared the monitoring phone's password with the edge
+        p = phone(site, tmp_path / name, name, password, n)
+        p.start()
+        phones.append(p)
+    seat, monitor = phones
+    lead = await Api(b).login_as(Role.LEAD, "edge-spy-lead")
+    try:
+        await eventually(lambda: _edge_registered(site, "monitor01"), timeout=20)
+        # Node a rings the monitoring phone through the edge: its AoR there, and the phone answers its probe.
+        assert f"monitor01/sip:monitor01@{EDGE_HOST}" in await cluster.a_ami.command("pjsip show aor monitor01")
+        await eventually(lambda: _state_is(cluster.a_ami, "PJSIP/monitor01", "NOT_INUSE"), timeout=20)
+        await eventually(lambda: _state_is(cluster.a_ami, "PJSIP/seat02", "NOT_INUSE"), timeout=20)
+        await b.app[ACD].login("seat02", "agent02", "坐席员2")  # placed first: on a
+        await eventually(lambda: _members_are(cluster.a_ami, "坐席员2"), timeout=15)
+        at_a = Recorder(cluster.a_ami)
+        await duplex_caller(cluster.a_ami, "edge-spy", "13588880011")
+        await at_a.wait_for(ev.AgentConnect, lambda e: e.caller_id_num == "13588880011", timeout=20)
+        # Node b's floor shows seat02 talking (a's heartbeat carries it).
+        await eventually(lambda: b.app[ACD].floor.seats["seat02"].talking, timeout=10)
+
+        status, body = await lead.request(
+            "POST", "/api/lead/seats/seat02/spy", json={"mode": "listen", "phone": "monitor01"}
+        )
+        assert status == 200 and (body["node"], body["phone"], body["seat"]) == ("a", "monitor01", "seat02"), body
+        spying = await at_a.wait_for(ev.UnknownEvent, lambda e: e.name == "ChanSpyStart", timeout=20)
+        assert spying.raw.get("SpyeeChannel", "").startswith("PJSIP/seat02-")
+        assert spying.raw.get("SpyerChannel", "").startswith("Local/monitor01@hotline-monitor-phone")
+        await eventually(lambda: "Call established" in monitor.output(), timeout=15)
+        # The monitoring phone is no queue member on either node.
+        for client in (cluster.a_ami, cluster.b_ami):
+            assert not any("monitor" in m for m in await queue_members(client))
+        await asyncio.sleep(3)
+        # The lead at node b sees the listen on its own seat map, and stops it there.
+        assert [(s["phone"], s["seat"], s["node"]) for s in b.app[SUPERVISION].views()] == [
+            ("monitor01", "seat02", "a")
+        ]
+        status, body = await lead.request("POST", "/api/lead/monitors/monitor01/stop")
+        assert status == 200, body
+        await eventually(lambda: channel_gone(cluster.a_ami, "Local/monitor01@hotline-monitor-phone"), timeout=10)
+        assert await has_channel(cluster.a_ami, "PJSIP/seat02-")  # the call itself goes on
+        await eventually(lambda: not a.app[SUPERVISION].served, timeout=5)
+        # What the monitoring phone heard: the call (the seat's 440 Hz and the caller's music), not silence.
+        heard = await eventually(monitor.heard, timeout=10)
+        rms, freq = sox_stat(heard, 0.5, 2.0)
+        print(f"\nmonitoring phone at the edge, spying on node a for node b's lead: RMS {rms:.3f}, ~{freq:.0f} Hz")
+        assert rms > 0.01, (rms, freq)
+
+        # Listening again, the call ends: node a says so, and node b's map drops the listen.
+        status, _ = await lead.request(
+            "POST", "/api/lead/seats/seat02/spy", json={"mode": "listen", "phone": "monitor01"}
+        )
+        assert status == 200
+        await eventually(lambda: len(at_a.of(ev.UnknownEvent, lambda e: e.name == "ChanSpyStart")) == 2, timeout=20)
+        await cluster.a_ami.command("channel request hangup all")
+        await eventually(lambda: not b.app[SUPERVISION].active, timeout=10)
+        ends = [c.detail for c in b.app[ACD].changes if c.kind == "spy-end"]
+        assert ends and "monitor01" in ends[-1], ends
+        starts = [c.detail for c in b.app[ACD].changes if c.kind == "spy"]
+        assert starts and "节点 a" in starts[-1], starts
+    finally:
+        await lead.close()
+        for p in phones:
+            p.stop()
