@@ -47,7 +47,7 @@ from hotline.cluster.app import (
     shared_settings_ctx,
     work_relay_ctx,
 )
-from hotline.cluster.spies import spy_relay_ctx
+from hotline.cluster.asks import asks_ctx
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets
 from hotline.db.batch import WriteQueue
@@ -202,7 +202,7 @@ def create_app(
     app.cleanup_ctx.append(tickets_ctx)
     app.cleanup_ctx.append(desk_relay_ctx)
     app.cleanup_ctx.append(phone_relay_ctx)
-    app.cleanup_ctx.append(spy_relay_ctx)
+    app.cleanup_ctx.append(asks_ctx)
     app.cleanup_ctx.append(channels_ctx)
     app.cleanup_ctx.append(grid_ctx)
     app.cleanup_ctx.append(police_ctx)

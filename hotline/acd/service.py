@@ -271,10 +271,6 @@ class AcdService(QueueEvents, AcdViews, LeadOverrides, LinePlanner, SharedFloor)
         self._apply(floor)
         return self.floor.seats[seat]
 
-    def end_wrapup(self, seat: str, actor: str) -> st.Seat:
-        self._apply(st.end_wrapup(self.floor, seat, self.now()))
-        return self.floor.seats[seat]
-
     async def _store_pause(self, seat: str, reason: str) -> None:
         async with self.sessions() as db, db.begin():
             await self._write_pause(db, seat, reason)

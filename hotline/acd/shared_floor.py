@@ -92,6 +92,8 @@ class SharedFloor:
     # just ended waits for the leader to move it (cluster/app.py; none on one node).
     order_hold: Callable[[str], float] | None = None
     held: frozenset[str] = frozenset()  # seats held so now
+    # In a cluster (cluster/asks.py): ask(node, what) of the node holding a seat.
+    ask_holder: Callable[[str, dict[str, str]], None] | None = None
 
     def now(self) -> float:
         raise NotImplementedError
@@ -108,6 +110,33 @@ class SharedFloor:
             self.hosted = seats
             self.reconciler.poke()
         self._release_holds()
+
+    def note(self, kind: str, seat: str, detail: str, actor: str = "", store: bool = True) -> None:
+        raise NotImplementedError
+
+    def held_elsewhere(self, seat: str) -> str | None:
+        """The node whose queue holds a seat (and so its calls) when not this one."""
+        if self.hosted is None or seat in self.hosted:
+            return None
+        return self.placed_on.get(seat) or None
+
+    def end_wrapup(self, seat: str, actor: str) -> st.Seat:
+        """The agent is ready before the wrap-up time is up. A seat another
+        node holds is paused in that node's queue until then: ended there too."""
+        self._apply(st.end_wrapup(self.floor, seat, self.now()))
+        node = self.held_elsewhere(seat)
+        if node is not None and self.ask_holder is not None:
+            self.ask_holder(node, {"op": "wrapup-end", "seat": seat, "agent": actor})
+        return self.floor.seats[seat]
+
+    def wrapup_ended_elsewhere(self, seat: str, agent: str, node: str) -> None:
+        """The seat's agent ended the wrap-up at a desk another controller serves."""
+        s = self.floor.seats.get(seat)
+        if s is None or not s.logged_in or s.agent != agent or self.held_elsewhere(seat) is not None:
+            return
+        if s.wrapup_until is not None:
+            self.note("wrapup-end", seat, f"结束整理（节点 {node} 的座席页面）", agent)
+            self._apply(st.end_wrapup(self.floor, seat, self.now()))
 
     def hold_for_order(self, seat: st.Seat) -> float:
         """A seat freed with no wrap-up: how long it shows as in wrap-up

@@ -10,8 +10,10 @@ it tells of; one that cannot be sent while the database is away is dropped
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -73,3 +75,46 @@ class Channel:
                 continue
             await conn.execute(text("SELECT pg_notify(:c, :p)"), {"c": self.channel, "p": payload})
             self.sent += 1
+
+
+def envelope(node: str, to: str, said: dict[str, str]) -> str:
+    return json.dumps({"from": node, "to": to, "said": said})
+
+
+def opened(node: str, payload: str) -> tuple[str, dict[str, str]] | None:
+    """(sender, what it says) of a message for this node; None otherwise (pure)."""
+    try:
+        data: Any = json.loads(payload)
+        sender, to, said = data["from"], data["to"], data["said"]
+    except (ValueError, KeyError, TypeError):
+        log.warning("a payload that is not ours: %.80r", payload)
+        return None
+    if type(sender) is not str or to != node or type(said) is not dict:
+        return None
+    if not all(type(k) is str and type(v) is str for k, v in said.items()):
+        return None
+    return sender, said
+
+
+class Directed:
+    """Messages from one controller to another named one (flat string maps)."""
+
+    def __init__(self, url: str, node: str, channel: str, heard: Callable[[str, dict[str, str]], None]):
+        self.node = node
+        self.heard = heard
+        self.channel = Channel(url, node, channel, self._heard)
+
+    def _heard(self, payload: str) -> None:
+        found = opened(self.node, payload)
+        if found is not None:
+            self.heard(*found)
+
+    def start(self) -> None:
+        self.channel.start()
+
+    async def close(self) -> None:
+        await self.channel.close()
+
+    def send(self, to: str, said: dict[str, str]) -> None:
+        if not self.channel.send(envelope(self.node, to, said)):
+            log.warning("%s: backlog full, %s for node %s dropped", self.channel.channel, said.get("op"), to)

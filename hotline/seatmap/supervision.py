@@ -7,7 +7,7 @@ A spy ends when the lead stops it, when the monitoring phone hangs up, or
 with the call it listens to (ChanSpy's E option).
 
 In a cluster the seat's call may be on another node: ChanSpy must run
-there, so the controller asks that node's controller (cluster/spies.py),
+there, so the controller asks that node's controller (cluster/asks.py),
 which rings the monitoring phone at the SIP edge and says when it ends. A
 spy is known by the unique id its Originate gives the monitoring phone's
 channel, so the end of the one a lead just switched away from never ends
@@ -92,7 +92,7 @@ class Supervision:
         self.client = client
         self.acd = acd
         self.active: dict[str, Spy] = {}  # monitoring phone -> what it listens to
-        # Set in a cluster (cluster/spies.py): the node holding a seat's call
+        # Set in a cluster (cluster/asks.py): the node holding a seat's call
         # when not this one, and how to ask that node's controller.
         self.elsewhere: Callable[[str], str | None] = lambda seat: None
         self.ask: Ask | None = None

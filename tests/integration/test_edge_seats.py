@@ -353,6 +353,16 @@ async def queue_members(client: AMIClient) -> set[str]:
     return {e.member_name for e in status.events if isinstance(e, ev.QueueMember)}
 
 
+async def _paused_in(client: AMIClient, agent: str) -> bool:
+    status = await client.list_action("QueueStatus", Queue="hotline")
+    return any(e.paused for e in status.events if isinstance(e, ev.QueueMember) and e.member_name == agent)
+
+
+async def _not_paused_in(client: AMIClient, agent: str) -> bool:
+    status = await client.list_action("QueueStatus", Queue="hotline")
+    return any(not e.paused for e in status.events if isinstance(e, ev.QueueMember) and e.member_name == agent)
+
+
 async def _members_are(client: AMIClient, *agents: str) -> bool:
     return await queue_members(client) == set(agents)
 
@@ -444,6 +454,15 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
         # Node b learns it from a's next heartbeat: until then its agent is on a call there.
         await eventually(lambda: _not_talking(b, "seat02"), timeout=5)
         a.app[ACD].end_wrapup("seat01", "agent01")  # the agent is ready again (the test's clock stands still)
+        # seat02's agent ends the wrap-up at the desk node b serves: node a, whose
+        # queue holds the seat paused meanwhile, ends it and offers it calls again.
+        assert a.app[ACD].floor.seats["seat02"].wrapup_until is not None
+        assert await _paused_in(cluster.a_ami, agent2)
+        status, body = await desk.call("POST", "/api/agent/wrapup/end")
+        assert status == 200, body
+        await eventually(lambda: a.app[ACD].floor.seats["seat02"].wrapup_until is None, timeout=5)
+        await eventually(lambda: _not_paused_in(cluster.a_ami, agent2), timeout=10)
+        assert [c.detail for c in a.app[ACD].changes if c.kind == "wrapup-end"] == ["结束整理（节点 b 的座席页面）"]
 
         # seat02's agent logs out and in again: placed on b, the emptier node.
         await b.app[ACD].logout("seat02", agent2)

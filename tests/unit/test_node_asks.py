@@ -1,4 +1,4 @@
-"""A lead's spy asked of another node's controller: who runs it, what crosses the channel (pure)."""
+"""What a controller asks of the node holding a seat: which node, what crosses the channel (pure)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from hotline.cluster.spies import envelope, opened, where_talking
+from hotline.acd.shared_floor import SharedFloor
+from hotline.cluster.notify import envelope, opened
 
 
 def _acd(hosted: frozenset[str] | None, placed_on: dict[str, str]) -> Any:
@@ -15,13 +16,13 @@ def _acd(hosted: frozenset[str] | None, placed_on: dict[str, str]) -> Any:
 
 def test_a_seat_placed_on_another_node_is_spied_on_there() -> None:
     acd = _acd(frozenset({"seat01"}), {"seat01": "a", "seat02": "b"})
-    assert where_talking(acd, "seat02") == "b"
-    assert where_talking(acd, "seat01") is None  # this node's own queue holds it
-    assert where_talking(acd, "seat03") is None  # placed nowhere yet: nothing to ask
+    assert SharedFloor.held_elsewhere(acd, "seat02") == "b"
+    assert SharedFloor.held_elsewhere(acd, "seat01") is None  # this node's own queue holds it
+    assert SharedFloor.held_elsewhere(acd, "seat03") is None  # placed nowhere yet: nothing to ask
 
 
 def test_on_one_node_every_spy_runs_here() -> None:
-    assert where_talking(_acd(None, {}), "seat02") is None
+    assert SharedFloor.held_elsewhere(_acd(None, {}), "seat02") is None
 
 
 def test_a_request_reaches_only_the_node_it_names() -> None:
