@@ -139,6 +139,17 @@ async def controller(
         yield server
 
 
+@pytest.fixture
+async def phones_controller(
+    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
+) -> AsyncIterator[TestServer]:
+    """The controller with seats as SIP phones, as deployed: the queue rings
+    Local/seatNN@hotline-seat (the desk phone and the browser phone)."""
+    seats = settings.seats.model_copy(update={"phones": "pjsip"})
+    async with running_controller(settings, clock, tmp_path, migrated, seats=seats) as server:
+        yield server
+
+
 @asynccontextmanager
 async def running_controller(
     settings: Settings, clock: Clock, tmp_path: Path, migrated: Path, **changes: Any

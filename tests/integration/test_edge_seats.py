@@ -195,6 +195,18 @@ def phone(site: Site, folder: Path, seat: str, password: str, n: int = 0) -> Bar
     )
 
 
+async def edge_phones(site: Site, folder: Path, *names: str, first: int = 0) -> list[Baresip]:
+    """Baresip phones registering at the edge with the passwords the controllers share there."""
+    passwords = [await edge_passwords.password(site.sessions, name) for name in names]
+    assert all(passwords), dict(zip(names, passwords, strict=True))
+    phones = [
+        phone(site, folder / n, n, str(p), i) for i, (n, p) in enumerate(zip(names, passwords, strict=True), first)
+    ]
+    for p in phones:
+        p.start()
+    return phones
+
+
 async def test_a_seat_registered_at_the_edge_is_rung_by_either_node(
     site: Site, nodes: tuple[AMIClient, AMIClient], tmp_path: Path
 ) -> None:
@@ -373,14 +385,8 @@ async def test_one_queue_over_two_nodes_a_waiting_caller_gets_a_free_seat_from_t
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     site, a, b = cluster.site, cluster.a, cluster.b
-    phones = []
     desk: Desk | None = None
-    for n, seat in enumerate(("seat01", "seat02")):
-        password = await edge_passwords.password(site.sessions, seat)
-        assert password
-        p = phone(site, tmp_path / seat, seat, password, n)
-        p.start()
-        phones.append(p)
+    phones = await edge_phones(site, tmp_path, "seat01", "seat02")
     try:
         for seat in ("seat01", "seat02"):
             await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
@@ -613,12 +619,7 @@ async def test_a_caller_waiting_for_a_lawyer_on_one_node_draws_the_lawyer_from_t
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     site, a, b = cluster.site, cluster.a, cluster.b
-    phones = []
-    for n, seat in enumerate(("seat01", "seat02")):
-        password = await edge_passwords.password(site.sessions, seat)
-        assert password
-        phones.append(phone(site, tmp_path / seat, seat, password, n))
-        phones[-1].start()
+    phones = await edge_phones(site, tmp_path, "seat01", "seat02")
     try:
         for seat in ("seat01", "seat02"):
             await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
@@ -787,13 +788,7 @@ async def test_with_no_wrap_up_a_seat_freed_on_a_later_node_serves_the_earlier_c
     site, a, b = cluster.site, cluster.a, cluster.b
     for node in (a, b):
         node.app[ACD].acd = node.app[ACD].acd.model_copy(update={"wrapup_seconds": 0.0})
-    phones = []
-    for n, seat in enumerate(("seat01", "seat02")):
-        password = await edge_passwords.password(site.sessions, seat)
-        assert password
-        p = phone(site, tmp_path / seat, seat, password, n)
-        p.start()
-        phones.append(p)
+    phones = await edge_phones(site, tmp_path, "seat01", "seat02")
     try:
         for seat in ("seat01", "seat02"):
             await eventually(lambda s=seat: _state_is(cluster.a_ami, f"PJSIP/{s}", "NOT_INUSE"), timeout=20)
@@ -974,13 +969,8 @@ async def test_a_lead_at_one_node_listens_to_a_call_on_the_other_from_a_monitori
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
     site, a, b = cluster.site, cluster.a, cluster.b
-    phones = []
-    for n, name in enumerate(("seat02", "monitor01"), start=1):
-        password = await edge_passwords.password(site.sessions, name)
-        assert password, name  # the controllers shared the monitoring phone's password with the edge
-        p = phone(site, tmp_path / name, name, password, n)
-        p.start()
-        phones.append(p)
+    # The controllers shared the monitoring phone's password with the edge too.
+    phones = await edge_phones(site, tmp_path, "seat02", "monitor01", first=1)
     seat, monitor = phones
     lead = await Api(b).login_as(Role.LEAD, "edge-spy-lead")
     try:

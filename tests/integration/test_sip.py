@@ -3,7 +3,6 @@ second baresip places to 12345; the call becomes a ticket on that agent's desk."
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -12,9 +11,7 @@ from aiohttp.test_utils import TestServer
 from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.credentials import read_secrets
-from hotline.pbx.process import Pbx
 from hotline.roles import Role
-from tests.integration.conftest import Clock, running_controller
 from tests.integration.desk import Desk
 from tests.integration.helpers import eventually
 from tests.integration.ivr_helpers import Api
@@ -23,18 +20,8 @@ from tests.integration.sip_phone import Baresip
 pytestmark = pytest.mark.pbx
 
 
-@pytest.fixture
-async def sip_controller(
-    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
-) -> AsyncIterator[TestServer]:
-    """The controller with seats as SIP softphones (PJSIP/seatNN), as deployed."""
-    seats = settings.seats.model_copy(update={"phones": "pjsip"})
-    async with running_controller(settings, clock, tmp_path, migrated, seats=seats) as server:
-        yield server
-
-
 async def test_baresip_seat_answers_a_baresip_caller_and_the_ticket_appears(
-    sip_controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path
+    phones_controller: TestServer, ami: AMIClient, settings: Settings, tmp_path: Path
 ) -> None:
     if not Baresip.available():
         pytest.fail("baresip is not installed (scripts/bootstrap installs baresip-core)")
@@ -58,8 +45,8 @@ async def test_baresip_seat_answers_a_baresip_caller_and_the_ticket_appears(
         listen_port=sip + 20,
         rtp_ports=(rtp + 20, rtp + 39),
     )
-    desk = Desk(sip_controller, "seat01")
-    lead = await Api(sip_controller).login_as(Role.LEAD)
+    desk = Desk(phones_controller, "seat01")
+    lead = await Api(phones_controller).login_as(Role.LEAD)
     try:
         seat.start()
         await eventually(lambda: _registered(ami, "seat01"), timeout=15)

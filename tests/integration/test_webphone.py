@@ -13,7 +13,6 @@ import asyncio
 import re
 import subprocess
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
@@ -23,13 +22,11 @@ from aiohttp.test_utils import TestServer
 from hotline.acd.api import ACD
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.config import Settings
 from hotline.roles import Role
 from hotline.seats import state as st
 from hotline.seats.api import WEBPHONES
 from hotline.web.keys import SETTINGS
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
-from tests.integration.conftest import Clock, running_controller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.test_carmove import stamp
@@ -56,16 +53,6 @@ ONE_SCREEN = (
     "#seatState",
     "#btnReady",
 )
-
-
-@pytest.fixture
-async def phones_controller(
-    pbx: object, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
-) -> AsyncIterator[TestServer]:
-    """The controller with real seat phones: the queue rings Local/seatNN@hotline-seat."""
-    seats = settings.seats.model_copy(update={"phones": "pjsip"})
-    async with running_controller(settings, clock, tmp_path, migrated, seats=seats) as server:
-        yield server
 
 
 @pytest.fixture
