@@ -1003,8 +1003,16 @@ async def test_a_lead_at_one_node_listens_to_a_call_on_the_other_from_a_monitori
         assert [(s["phone"], s["seat"], s["node"]) for s in b.app[SUPERVISION].views()] == [
             ("monitor01", "seat02", "a")
         ]
-        status, body = await lead.request("POST", "/api/lead/monitors/monitor01/stop")
-        assert status == 200, body
+        async with chromium() as browser:
+            page = await browser.new_page(viewport={"width": 1440, "height": 900})
+            await page.goto(str(b.make_url("/lead/seatmap")))
+            await sign_in(page, lead.username, lead.password, "/lead/seatmap")
+            await page.wait_for_selector("#spies:has-text('monitor01：') >> text=节点 a")
+            await page.wait_for_selector("#seat-seat02 .spying:has-text('monitor01')")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            await page.screenshot(path=str(SHOTS / "seatmap-listen-on-other-node.png"))
+            await page.click("#spies button:has-text('停止')")
+            await page.wait_for_selector("#seat-seat02 .spying", state="detached")
         await eventually(lambda: channel_gone(cluster.a_ami, "Local/monitor01@hotline-monitor-phone"), timeout=10)
         assert await has_channel(cluster.a_ami, "PJSIP/seat02-")  # the call itself goes on
         await eventually(lambda: not a.app[SUPERVISION].served, timeout=5)
