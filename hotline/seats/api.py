@@ -33,8 +33,8 @@ class LinkInvalid(HotlineError):
 
 
 async def _details(app: web.Application, seat: str) -> PhoneDetails:
-    """A seat's desk phone: with seats registered at the SIP edge, the
-    password is the one the edge checks (the same on every node)."""
+    """A seat's or a monitoring phone's details: with phones registered at
+    the SIP edge, the password is the one the edge checks (the same on every node)."""
     settings = app[SETTINGS]
     shared = await edge_passwords.password(app[SESSIONS], seat) if settings.seats_at_edge else None
     return phone_details(settings, seat, shared)
@@ -74,10 +74,14 @@ async def my_webphone(request: web.Request) -> web.Response:
     at = request.app[ACD].seat_of_agent(request[USER].username)
     if at is None:
         raise NotAtSeat("您还没有在任何座席登录")
-    details = phone_details(request.app[SETTINGS], at.name)
+    return await _webphone(request.app, at.name)
+
+
+async def _webphone(app: web.Application, phone: str) -> web.Response:
+    details = await _details(app, phone)
     body = {
-        "seat": at.name,
-        "aor": f"sip:{web_endpoint(at.name)}@{details.server}",
+        "seat": phone,
+        "aor": f"sip:{web_endpoint(phone)}@{details.server}",
         "auth_user": details.user,
         "password": details.password,
         "ws_path": "/ws/sip",
@@ -92,15 +96,7 @@ async def lead_webphone(request: web.Request) -> web.Response:
     phone = request.app[WEBPHONES].claim(request[USER].username, settings.seats.monitor_names())
     if phone is None:
         raise MonitorsTaken("监听话机都已被其他值班长的网页电话占用")
-    details = phone_details(settings, phone)
-    body = {
-        "seat": phone,
-        "aor": f"sip:{web_endpoint(phone)}@{details.server}",
-        "auth_user": details.user,
-        "password": details.password,
-        "ws_path": "/ws/sip",
-    }
-    return web.json_response(body, headers={"Cache-Control": "no-store"})
+    return await _webphone(request.app, phone)
 
 
 @allow(Role.AGENT, Role.LEAD)

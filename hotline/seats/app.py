@@ -32,7 +32,8 @@ async def seats_ctx(app: web.Application) -> AsyncIterator[None]:
         f"ws://{f'[{edge.host}]' if ':' in str(edge.host) else edge.host}:{edge.ws_port}/"
         if settings.seats_at_edge
         else "",
-        frozenset(settings.seats.names()),
+        # Seats' and leads' browser phones alike, so any node rings them.
+        frozenset(settings.seats.names() + settings.seats.monitor_names()),
         # The node's address (the edge takes websockets from nodes only), unless Asterisk binds every one.
         "" if settings.pbx.sip_host in ("0.0.0.0", "::") else str(settings.pbx.sip_host),
     )

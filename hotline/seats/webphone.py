@@ -103,10 +103,10 @@ class WebPhones:
     def __init__(
         self, http_port: int, edge_url: str = "", at_edge: frozenset[str] = frozenset(), edge_source: str = ""
     ):
-        """edge_url: the SIP edge's websocket, where the seats' browser
-        phones (at_edge) register in a cluster, so any node rings them; the
-        leads' monitoring phones stay at this node's Asterisk. edge_source:
-        the node's own address, which the edge takes websockets from."""
+        """edge_url: the SIP edge's websocket, where the seats' and the
+        leads' browser phones (at_edge) register in a cluster, so any node
+        rings them. edge_source: the node's own address, which the edge
+        takes websockets from."""
         self.url = f"ws://127.0.0.1:{http_port}/ws"
         self.edge_url = edge_url
         self.at_edge = at_edge
@@ -118,7 +118,7 @@ class WebPhones:
         self.refused = 0
         self._listeners: list[Callable[[PhoneGone], None]] = []
         self._opened: list[Callable[[str, str], None]] = []
-        self.elsewhere: dict[str, str] = {}  # seat -> agent, relayed by another controller (cluster)
+        self.elsewhere: dict[str, str] = {}  # seat or monitoring phone -> its user, relayed by another controller
         self._http: aiohttp.ClientSession | None = None
         self._closing = TaskSet("webphone-close")
 
@@ -155,6 +155,8 @@ class WebPhones:
             return mine
         now = time.monotonic()
         for phone in phones:
+            if phone in self.elsewhere:
+                continue  # registered at the edge through another controller's relay
             holder = self.claims.get(phone)
             lapsed = holder is not None and phone not in self.links and now - self._left.get(phone, now) > CLAIM_LAPSE_S
             if holder is None or lapsed:

@@ -1003,7 +1003,7 @@ async def test_a_lead_at_one_node_listens_to_a_call_on_the_other_from_a_monitori
         assert [(s["phone"], s["seat"], s["node"]) for s in b.app[SUPERVISION].views()] == [
             ("monitor01", "seat02", "a")
         ]
-        async with chromium() as browser:
+        async with chromium(media_args(tone_440(tmp_path))) as browser:
             page = await browser.new_page(viewport={"width": 1440, "height": 900})
             await page.goto(str(b.make_url("/lead/seatmap")))
             await sign_in(page, lead.username, lead.password, "/lead/seatmap")
@@ -1013,23 +1013,32 @@ async def test_a_lead_at_one_node_listens_to_a_call_on_the_other_from_a_monitori
             await page.screenshot(path=str(SHOTS / "seatmap-listen-on-other-node.png"))
             await page.click("#spies button:has-text('停止')")
             await page.wait_for_selector("#seat-seat02 .spying", state="detached")
-        await eventually(lambda: channel_gone(cluster.a_ami, "Local/monitor01@hotline-monitor-phone"), timeout=10)
-        assert await has_channel(cluster.a_ami, "PJSIP/seat02-")  # the call itself goes on
-        await eventually(lambda: not a.app[SUPERVISION].served, timeout=5)
-        # What the monitoring phone heard: the call (the seat's 440 Hz and the caller's music), not silence.
-        heard = await eventually(monitor.heard, timeout=10)
-        rms, freq = sox_stat(heard, 0.5, 2.0)
-        print(f"\nmonitoring phone at the edge, spying on node a for node b's lead: RMS {rms:.3f}, ~{freq:.0f} Hz")
-        assert rms > 0.01, (rms, freq)
+            await eventually(lambda: channel_gone(cluster.a_ami, "Local/monitor01@hotline-monitor-phone"), timeout=10)
+            assert await has_channel(cluster.a_ami, "PJSIP/seat02-")  # the call itself goes on
+            await eventually(lambda: not a.app[SUPERVISION].served, timeout=5)
+            # What the monitoring phone heard: the call (the seat's 440 Hz and the caller's music), not silence.
+            heard = await eventually(monitor.heard, timeout=10)
+            rms, freq = sox_stat(heard, 0.5, 2.0)
+            print(f"\nmonitoring phone at the edge, spying on node a for node b's lead: RMS {rms:.3f}, ~{freq:.0f} Hz")
+            assert rms > 0.01, (rms, freq)
 
-        # Listening again, the call ends: node a says so, and node b's map drops the listen.
-        status, _ = await lead.request(
-            "POST", "/api/lead/seats/seat02/spy", json={"mode": "listen", "phone": "monitor01"}
-        )
-        assert status == 200
-        await eventually(lambda: len(at_a.of(ev.UnknownEvent, lambda e: e.name == "ChanSpyStart")) == 2, timeout=20)
-        await cluster.a_ami.command("channel request hangup all")
-        await eventually(lambda: not b.app[SUPERVISION].active, timeout=10)
+            # The lead's browser phone on the seat map registers at the edge too (through b's
+            # relay): node a rings it there, the page answers by itself and hears the call.
+            monitor.stop()
+            await page.check("#wpToggle")
+            await page.wait_for_selector("#wpState.ready:has-text('已登记（monitor01）')", timeout=20000)
+            assert await _edge_registered(site, "monitor01-web")
+            await eventually(lambda: _state_is(cluster.a_ami, "PJSIP/monitor01-web", "NOT_INUSE"), timeout=20)
+            await page.click("#seat-seat02 button:has-text('监听')")
+            await eventually(lambda: page.evaluate("window.deskPhone.inCall"), timeout=20)
+            tone = await eventually(lambda: _heard(page), timeout=15)
+            assert tone["rms"] > 0.005, tone
+            print(f"the lead's browser phone at the edge hears node a's call: {tone}")
+            await page.wait_for_selector("#seat-seat02 .spying:has-text('监听中（monitor01）')")
+            # The call ends on node a: a says so, and b's map drops the listen.
+            await cluster.a_ami.command("channel request hangup all")
+            await page.wait_for_selector("#seat-seat02 .spying", state="detached", timeout=15000)
+        assert not b.app[SUPERVISION].active
         ends = [c.detail for c in b.app[ACD].changes if c.kind == "spy-end"]
         assert ends and "monitor01" in ends[-1], ends
         starts = [c.detail for c in b.app[ACD].changes if c.kind == "spy"]
