@@ -46,9 +46,9 @@ async def asks_ctx(app: web.Application) -> AsyncIterator[None]:
 
     relay = Directed(s.database_url, node, CHANNEL, heard)
     acd.ask_holder = relay.send
-    if s.seats_at_edge:
-        supervision.node = node
-        supervision.elsewhere = acd.held_elsewhere
+    supervision.node = node
+    supervision.elsewhere = acd.held_elsewhere
+    if s.seats_at_edge:  # else no node could ring another node's monitoring phone: refused
         supervision.ask = relay.send
     relay.start()
     try:
