@@ -15,8 +15,7 @@ the new one."""
 
 from __future__ import annotations
 
-import itertools
-import os
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -55,12 +54,9 @@ class SeatElsewhere(HotlineError):
     status = 409
 
 
-_refs = itertools.count(1)
-
-
 def new_ref(node: str) -> str:
     """The unique id of a spy's channel: unique across controllers and restarts."""
-    return f"spy-{node or 'local'}-{os.getpid()}-{next(_refs)}"
+    return f"spy-{node or 'local'}-{uuid.uuid4().hex}"
 
 
 @dataclass(frozen=True, slots=True)
