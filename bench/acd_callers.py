@@ -20,7 +20,7 @@ async def main() -> None:
     p.add_argument("--port", type=int, required=True)
     p.add_argument("--secret", required=True)
     p.add_argument("--callers", type=int, default=300)
-    p.add_argument("--menu-file", required=True)
+    p.add_argument("--press-after", type=float, required=True, help="seconds after the answer the menu has begun")
     p.add_argument("--spread", type=float, default=30.0)
     p.add_argument("--deadline", type=float, default=300.0)
     args = p.parse_args()
@@ -36,6 +36,7 @@ async def main() -> None:
     completed: set[str] = set()
     lost: set[str] = set()
     done = asyncio.Event()
+    timers: set[asyncio.Task[None]] = set()
 
     def finish_check() -> None:
         if len(completed) + len(lost) >= len(numbers):
@@ -45,11 +46,17 @@ async def main() -> None:
         if e.caller_id_num in numbers and e.channel.endswith(";2") and e.channel.startswith("Local/12345@"):
             inner_of[e.channel] = e.caller_id_num
 
-    async def on_agi(e: ev.AGIExecStart) -> None:
-        caller = inner_of.get(e.channel)
-        if caller and caller not in pressed and args.menu_file in e.command:
+    async def press_later(channel: str) -> None:
+        await asyncio.sleep(args.press_after)
+        caller = inner_of.get(channel)
+        if caller and caller not in pressed:
             pressed.add(caller)
-            await client.action("PlayDTMF", Channel=e.channel[:-1] + "1", Digit="1", Duration=100)
+            await client.action("PlayDTMF", Channel=channel[:-1] + "1", Digit="1", Duration=100)
+
+    def on_exten(e: ev.Newexten) -> None:
+        # The answer, by the clock: the PBX as shipped does not report the IVR's AGI commands.
+        if e.application == "Answer" and e.channel in inner_of:
+            timers.add(asyncio.create_task(press_later(e.channel)))
 
     def on_join(e: ev.QueueCallerJoin) -> None:
         if e.caller_id_num in numbers:
@@ -84,7 +91,7 @@ async def main() -> None:
         client,
         {
             ev.NewCallerid: on_callerid,
-            ev.AGIExecStart: on_agi,
+            ev.Newexten: on_exten,
             ev.QueueCallerJoin: on_join,
             ev.AgentConnect: on_connect,
             ev.AgentComplete: on_complete,

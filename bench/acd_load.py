@@ -15,13 +15,12 @@ import argparse
 import asyncio
 import time
 
-from bench.common import acd_callers, bench_pbx, controller, load_report, percentile
+from bench.common import acd_callers, bench_pbx, controller, load_report, menu_begins, percentile
 from bench.record import record
 from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.acd.intent import desired, diff
 from hotline.config import Settings
-from hotline.ivr.api import FLOWS
 from hotline.pbx.descriptors import file_use
 from hotline.pbx.process import Pbx
 from hotline.server import AMI, FASTAGI, KEEPER
@@ -44,7 +43,7 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         for i in range(1, seats + 1):
             await acd.login(f"seat{i:02d}", f"agent{i:02d}", f"坐席{i}")
         await acd.set_lines(seats, "bench")
-        menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
+        menu = menu_begins(settings, app)
         client = app[AMI]
         lags_before = len(client.dispatcher.event_lags)
         cpu0, t0 = time.process_time(), time.monotonic()

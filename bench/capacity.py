@@ -31,12 +31,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import acd_callers, bench_pbx, controller, load_report, percentile
+from bench.common import acd_callers, bench_pbx, controller, load_report, menu_begins, percentile
 from bench.record import record
 from hotline import eventloop
 from hotline.acd.api import ACD
 from hotline.config import Settings
-from hotline.ivr.api import FLOWS
 from hotline.server import AMI, KEEPER
 
 LAG_LIMIT_MS = 100.0
@@ -82,7 +81,7 @@ async def _worker(settings: Settings, index: int, nodes: int, levels: list[int],
         deadline = time.monotonic() + 120
         while await _members(app) < per_node * 0.95 and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-        menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
+        menu = menu_begins(settings, app)
         client = app[AMI]
         print(json.dumps({"node": NODES[index], "ready": await _members(app)}), flush=True)
         for level in levels:

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import wave
 import zoneinfo
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -23,6 +24,7 @@ from aiohttp import web
 
 from hotline.config import Settings
 from hotline.configfile import load
+from hotline.ivr.api import FLOWS
 from hotline.pbx.install import install
 from hotline.pbx.process import Pbx
 from hotline.server import AMI, KEEPER, create_app
@@ -230,10 +232,26 @@ async def wait_up(url: str) -> None:
     raise SystemExit("the controller did not come up")
 
 
-def acd_callers(settings: Settings, callers: int, menu: str, deadline: float, spread: float | None = None) -> list[str]:
+# Seconds into the day menu when a simulated caller presses its key: the menu
+# has begun whether the dialplan or the controller plays it.
+MENU_BEGUN = 0.2
+
+
+def menu_begins(settings: Settings, app: Any) -> float:
+    """Seconds from the answer to a key pressed in the day menu: the welcome's
+    length and a little. The load generators press by the clock: the PBX as
+    shipped does not report the IVR's AGI commands (pbx.unread_events)."""
+    name = app[FLOWS].current().prompts[("welcome", "prompt")].rsplit("/", 1)[-1]
+    with wave.open(str(settings.prompts_dir / f"{name}.wav")) as w:
+        return w.getnframes() / w.getframerate() + MENU_BEGUN
+
+
+def acd_callers(
+    settings: Settings, callers: int, press_after: float, deadline: float, spread: float | None = None
+) -> list[str]:
     """The command line of bench/acd_callers.py (IVR -> queue -> seat) against settings' PBX."""
     argv = [str(Path(__file__).parent / "acd_callers.py"), "--port", str(settings.ami.port)]
-    argv += ["--secret", settings.ami.secret, "--callers", str(callers), "--menu-file", menu]
+    argv += ["--secret", settings.ami.secret, "--callers", str(callers), "--press-after", f"{press_after:.3f}"]
     argv += ["--deadline", str(deadline)] + (["--spread", str(spread)] if spread is not None else [])
     return argv
 

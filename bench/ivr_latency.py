@@ -15,18 +15,17 @@ import asyncio
 import time
 from pathlib import Path
 
-from bench.common import bench_pbx, controller, load_report, percentile
+from bench.common import bench_pbx, controller, load_report, menu_begins, percentile
 from bench.record import record
 from hotline import eventloop
 from hotline.config import Settings
-from hotline.ivr.api import FLOWS
 from hotline.server import FASTAGI, IVR
 
 
 async def run(settings: Settings, callers: int) -> None:
     async with controller(settings) as app:
         agi, driver = app[FASTAGI], app[IVR]
-        menu = app[FLOWS].current().prompts[("day_menu", "prompt")]
+        press_after = menu_begins(settings, app)
 
         idle_cpu0, idle_t0 = time.process_time(), time.monotonic()
         await asyncio.sleep(5)
@@ -42,8 +41,8 @@ async def run(settings: Settings, callers: int) -> None:
                 settings.ami.secret,
                 "--callers",
                 str(callers),
-                "--menu-file",
-                menu,
+                "--press-after",
+                f"{press_after:.3f}",
                 "--deadline",
                 "300",
             ],

@@ -22,7 +22,7 @@ import shutil
 import time
 from pathlib import Path
 
-from bench.common import bench_pbx, controller, load_report, percentile
+from bench.common import bench_pbx, controller, load_report, menu_begins, percentile
 from bench.record import record
 from hotline import eventloop
 from hotline.config import Settings
@@ -41,7 +41,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 async def one_run(
-    settings: Settings, pbx: Pbx, app: object, callers: int, *, channel: str, menu_file: str, spread: float
+    settings: Settings, pbx: Pbx, app: object, callers: int, *, channel: str, press_after: float, spread: float
 ) -> dict[str, object]:
     agi = app[FASTAGI]  # type: ignore[index]
     asterisk = pbx.asterisk_pid()
@@ -58,8 +58,8 @@ async def one_run(
             settings.ami.secret,
             "--callers",
             str(callers),
-            "--menu-file",
-            menu_file,
+            "--press-after",
+            f"{press_after:.3f}",
             "--spread",
             str(spread),
             "--deadline",
@@ -86,35 +86,29 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
         for node, name in TWIN_PROMPTS.items():
             src = settings.prompts_dir / (compiled.prompts[(node, "prompt")].rsplit("/", 1)[-1] + ".wav")
             shutil.copyfile(src, settings.prompts_dir / f"{name}.wav")
+        # Both kinds of caller press 1 the same time after the answer, once
+        # the menu has begun (bench/common.py menu_begins).
+        press_after = menu_begins(settings, app)
         await asyncio.sleep(3)  # start-up work settles
         # Alternating rounds: Asterisk's CPU readings drift by a fifth between
-        # identical runs on this machine; interleaving cancels the drift.
+        # identical runs on this machine; interleaving cancels the drift, and
+        # the order turns round every round (twin, controller, controller,
+        # twin, ...) so that a drift within the run favours neither.
         runs: dict[str, list[dict[str, object]]] = {"native twin": [], "controller": []}
-        for _ in range(rounds):
-            runs["native twin"].append(
-                await one_run(
-                    settings,
-                    pbx,
-                    app,
-                    callers,
-                    channel="Local/s@hotline-twin",
-                    menu_file=TWIN_PROMPTS["day_menu"],
-                    spread=spread,
+        channels = {"native twin": "Local/s@hotline-twin", "controller": ""}
+        for i in range(rounds):
+            for name in list(channels)[:: 1 if i % 2 == 0 else -1]:
+                r = await one_run(
+                    settings, pbx, app, callers, channel=channels[name], press_after=press_after, spread=spread
                 )
-            )
-            runs["controller"].append(
-                await one_run(
-                    settings,
-                    pbx,
-                    app,
-                    callers,
-                    channel="",
-                    menu_file=compiled.prompts[("day_menu", "prompt")],
-                    spread=spread,
+                runs[name].append(r)
+                n = max(int(r["queued"]), 1)  # type: ignore[call-overload]
+                print(
+                    f"  round {i + 1} {name:<12} Asterisk {1000 * float(r['asterisk_cpu']) / n:6.2f} ms + "  # type: ignore[arg-type]
+                    f"controller {1000 * float(r['controller_cpu']) / n:5.2f} ms per call"  # type: ignore[arg-type]
                 )
-            )
     print(
-        f"callers per run          {callers} over {spread:g} s, {rounds} rounds each, alternating; "
+        f"callers per run          {callers} over {spread:g} s, {rounds} rounds each, alternating (ABBA); "
         "each presses 1 when the menu starts and hangs up once queued"
     )
     per_call: dict[str, float] = {}

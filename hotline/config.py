@@ -170,6 +170,12 @@ class PbxSettings(_Section):
     restart_initial: float = Field(0.5, gt=0, le=60)
     restart_max: float = Field(30.0, gt=0, le=3600)
     restart_stable: float = Field(60.0, gt=0, le=86400)
+    # AGIExecStart/AGIExecEnd (two per AGI command) and VarSet: nothing in
+    # the controller reads them, so Asterisk is told never to make them
+    # (stasis.conf); true for another AMI client that wants them, or to watch
+    # what the IVR plays. Made, each AGI command cost Asterisk 0.10 ms of CPU
+    # against 0.04 ms declined (measured on a 2-core machine).
+    unread_events: bool = False
 
     @model_validator(mode="after")
     def _rtp_order(self) -> PbxSettings:

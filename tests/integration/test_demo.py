@@ -16,13 +16,17 @@ import stat
 import subprocess
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
 
+from hotline.ami import events as ev
+from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from tests.conftest import ROOT, TEST_CONFIG
 from tests.integration.browser import SHOTS, chromium
+from tests.integration.helpers import Recorder
 
 pytestmark = pytest.mark.pbx
 
@@ -46,6 +50,8 @@ def demo_env(settings: Settings, state: Path) -> dict[str, str]:
         # Its own secrets: nothing of the session's state is shared.
         HOTLINE_AMI__SECRET="",
         HOTLINE_AGI__KEY="",
+        # As shipped (the suite's own PBX makes them, to watch what the IVR plays).
+        HOTLINE_PBX__UNREAD_EVENTS="false",
     )
 
 
@@ -83,7 +89,7 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
         assert stat.S_IMODE((state / "demo").stat().st_mode) == 0o700
         assert not (state / "hotline.db").exists()  # demo data stays out of the real state folder
 
-        asyncio.run(_watch(url, password, first, proc, started))
+        asyncio.run(_watch(url, password, first, proc, started, _ami(settings, state)))
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
@@ -105,7 +111,39 @@ def test_demo_moves_the_seat_map_within_a_minute_for_a_signed_in_admin(settings:
     assert not _ami_open(settings.ami.port + OFFSET), tail
 
 
-async def _watch(url: str, password: str, first: Path, proc: subprocess.Popen[bytes], started: float) -> None:
+def _ami(settings: Settings, state: Path) -> AMIClient:
+    secret = tomllib.loads((state / "demo" / "secrets.toml").read_text())["ami_secret"]
+    own = settings.ami.model_copy(update={"port": settings.ami.port + OFFSET, "secret": secret})
+    return AMIClient(own, event_filters=[])  # every event the PBX makes
+
+
+async def _ivr_unreported(ami: AMIClient) -> None:
+    """As shipped, Asterisk makes none of the events nobody reads
+    (pbx.unread_events): a caller runs the IVR over FastAGI and reaches the
+    queue, and a session taking every event sees no AGIExecStart/End or VarSet."""
+    seen = Recorder(ami)
+    await ami.start()
+    await ami.wait_connected(15)
+    entered = await seen.wait_for(ev.Newexten, lambda e: e.application == "AGI" and "/ivr?" in e.app_data, timeout=120)
+    await seen.wait_for(ev.Newexten, lambda e: e.channel == entered.channel and e.application == "Queue", timeout=60)
+    names = {e.raw.get("Event") for e in seen.events}
+    assert not names & {"AGIExecStart", "AGIExecEnd", "VarSet"}, names
+
+
+async def _watch(
+    url: str, password: str, first: Path, proc: subprocess.Popen[bytes], started: float, ami: AMIClient
+) -> None:
+    unreported = asyncio.create_task(_ivr_unreported(ami))
+    try:
+        await _watch_pages(url, password, first, proc, started, unreported)
+    finally:
+        unreported.cancel()
+        await ami.close()
+
+
+async def _watch_pages(
+    url: str, password: str, first: Path, proc: subprocess.Popen[bytes], started: float, unreported: asyncio.Task[None]
+) -> None:
     async with chromium() as browser:
         page = await browser.new_page(viewport={"width": 1500, "height": 1000})
         await page.goto(url + "lead/seatmap")
@@ -176,6 +214,7 @@ async def _watch(url: str, password: str, first: Path, proc: subprocess.Popen[by
         await status.goto(url)
         await status.wait_for_selector("#demo-banner")
         await status.close()
+        await unreported  # long done: a caller went through the IVR in the first minutes
         # Ctrl-C with the seat map open: the page is told the service is
         # restarting (and keeps trying), and the demo does not wait on it.
         stopping = time.monotonic()
