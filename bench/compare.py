@@ -31,7 +31,9 @@ FLOOR = 0.10  # never call a change worse within this share
 
 # The quick subset: each a few tens of seconds to two minutes here.
 SUBSET: dict[str, list[str]] = {
-    "native_twin": ["--callers", "80", "--spread", "20", "--rounds", "1"],
+    # Two rounds: twin, controller, controller, twin; one round (twin, then
+    # controller) read a machine slowing down as the controller's cost.
+    "native_twin": ["--callers", "80", "--spread", "20", "--rounds", "2"],
     "channel_intake": ["--writers", "16", "--seconds", "6"],
     "seatmap_fanout": ["--seats", "1500", "--rate", "50", "--seconds", "15", "--viewers", "10"],
     "work_queue": ["--items", "150", "--minutes", "1", "--agents", "10"],
