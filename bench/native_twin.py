@@ -1,8 +1,9 @@
 """The controller's IVR against the floor: a native-dialplan twin, one run.
 
-The same callers go twice through the default flow's day menu, pressing 1 as
-soon as the menu starts: once through the twin (context hotline-twin:
-Background/WaitExten, the same audio, the same queue route, no FastAGI),
+The same callers go twice through the default flow's day menu, pressing 1
+once the menu has begun: once through the twin (context hotline-twin:
+from-pstn's tagging, Background/WaitExten, the same audio, the same queue
+route, no FastAGI),
 once through the controller over FastAGI. The controller runs both times (it
 follows the queue over AMI in production either way). Printed per run: CPU
 per call of Asterisk and of the controller, time from answer to the queue;
@@ -109,7 +110,7 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
                 )
     print(
         f"callers per run          {callers} over {spread:g} s, {rounds} rounds each, alternating (ABBA); "
-        "each presses 1 when the menu starts and hangs up once queued"
+        "each presses 1 once the menu has begun and hangs up once queued"
     )
     per_call: dict[str, float] = {}
     to_queue: dict[str, float] = {}
