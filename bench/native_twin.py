@@ -3,9 +3,8 @@
 The same callers go twice through the default flow's day menu, pressing 1
 once the menu has begun: once through the twin (context hotline-twin:
 from-pstn's tagging, Background/WaitExten, the same audio, the same queue
-route, no FastAGI),
-once through the controller over FastAGI. The controller runs both times (it
-follows the queue over AMI in production either way). Printed per run: CPU
+route, no FastAGI), once through the controller over FastAGI. The controller
+runs both times (it follows the queue over AMI in production either way). Printed per run: CPU
 per call of Asterisk and of the controller, time from answer to the queue;
 then the ratios the targets are set on (DESIGN.md: Asterisk + controller
 <= 1.25x the twin's CPU per call, <= +50 ms to the queue, < 1 ms of
