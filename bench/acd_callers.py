@@ -56,7 +56,9 @@ async def main() -> None:
     def on_exten(e: ev.Newexten) -> None:
         # The answer, by the clock: the PBX as shipped does not report the IVR's AGI commands.
         if e.application == "Answer" and e.channel in inner_of:
-            timers.add(asyncio.create_task(press_later(e.channel)))
+            timer = asyncio.create_task(press_later(e.channel))
+            timers.add(timer)
+            timer.add_done_callback(timers.discard)
 
     def on_join(e: ev.QueueCallerJoin) -> None:
         if e.caller_id_num in numbers:

@@ -43,14 +43,14 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         for i in range(1, seats + 1):
             await acd.login(f"seat{i:02d}", f"agent{i:02d}", f"坐席{i}")
         await acd.set_lines(seats, "bench")
-        menu = menu_begins(settings, app)
+        press_after = menu_begins(settings, app)
         client = app[AMI]
         lags_before = len(client.dispatcher.event_lags)
         cpu0, t0 = time.process_time(), time.monotonic()
         peak, stop = [0, 0], asyncio.Event()
         sampler = asyncio.ensure_future(_peak_files(pbx, peak, stop))
         # The callers' own deadline, then a margin for their hang-up and report.
-        load = await load_report(acd_callers(settings, callers, menu, deadline), deadline + 90) or {
+        load = await load_report(acd_callers(settings, callers, press_after, deadline), deadline + 90) or {
             "callers": callers,
             "completed": 0,
             "lost": 0,

@@ -81,7 +81,7 @@ async def _worker(settings: Settings, index: int, nodes: int, levels: list[int],
         deadline = time.monotonic() + 120
         while await _members(app) < per_node * 0.95 and time.monotonic() < deadline:
             await asyncio.sleep(0.5)
-        menu = menu_begins(settings, app)
+        press_after = menu_begins(settings, app)
         client = app[AMI]
         print(json.dumps({"node": NODES[index], "ready": await _members(app)}), flush=True)
         for level in levels:
@@ -91,7 +91,7 @@ async def _worker(settings: Settings, index: int, nodes: int, levels: list[int],
             before = len(client.dispatcher.event_lags)
             cpu0, t0 = time.process_time(), time.monotonic()
             load = await load_report(
-                acd_callers(settings, level, menu, spread + talk + 60, spread), spread + talk + 120
+                acd_callers(settings, level, press_after, spread + talk + 60, spread), spread + talk + 120
             ) or {"completed": 0, "lost": 0, "stuck": level}
             lags = [x * 1000 for x in list(client.dispatcher.event_lags)[before:]]
             wall = time.monotonic() - t0

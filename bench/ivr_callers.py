@@ -78,7 +78,9 @@ async def main() -> None:
             return
         if e.application == "Answer":
             answered[inner_of[e.channel]] = float(e.raw.get("Timestamp") or 0)
-            timers.add(asyncio.create_task(press_later(e.channel)))
+            timer = asyncio.create_task(press_later(e.channel))
+            timers.add(timer)
+            timer.add_done_callback(timers.discard)
 
     async def on_join(e: ev.QueueCallerJoin) -> None:
         nonlocal in_ivr
