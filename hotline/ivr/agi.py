@@ -3,7 +3,8 @@
 The dialplan passes the call id, the legacy-number tag and the dialled number
 as AGI arguments, so a call costs no round trips before its first prompt.
 When the interpreter is done it sets HOTLINE_ROUTE (and the queue, priority,
-skill or transfer target) and ends the AGI; the dialplan takes it from there.
+skill or transfer target, and the route's prompt) and ends the AGI; the
+dialplan plays the prompt and takes it from there.
 Any failure ends the AGI without a route, and the static route queues the
 caller for a seat.
 """
@@ -60,9 +61,9 @@ def _key(result: str) -> str:
 
 # Values MSet passes through unchanged (it splits on commas, strips quotes,
 # nests brackets, and EXEC substitutes ${...}): node ids, keys, codes, digits,
-# words in any script (a category: 咨询投诉求助). Anything else is set one by
-# one with SET VARIABLE, quoted.
-_PLAIN = re.compile(r"[\w:>.+-]*")
+# words in any script (a category: 咨询投诉求助), a prompt's path. Anything
+# else is set one by one with SET VARIABLE, quoted.
+_PLAIN = re.compile(r"[\w:>./+-]*")
 
 
 def path_summary(path: list[dict[str, str]]) -> str:
@@ -250,7 +251,11 @@ class IvrDriver:
             self.store_failures += 1
 
     async def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
-        values = {"HOTLINE_CATEGORY": ctx.category, "HOTLINE_IVR": path_summary([s.as_dict() for s in ctx.path])}
+        values = {
+            "HOTLINE_CATEGORY": ctx.category,
+            "HOTLINE_IVR": path_summary([s.as_dict() for s in ctx.path]),
+            "HOTLINE_PROMPT": route.prompt,  # the dialplan plays it on the way
+        }
         if route.kind == "queue":
             values |= {
                 "HOTLINE_QUEUE": route.queue,

@@ -23,12 +23,24 @@ from typing import Protocol
 from hotline.config import Settings
 from hotline.errors import HotlineError
 from hotline.ivr.flow import Flow, Prompt, prompts_of
-from hotline.ivr.runner import DIGIT_WORDS, STATUS_WORDS, CompiledFlow
+from hotline.ivr.runner import CompiledFlow
 
 RATE = 8000
 # Mandarin through espeak-ng cmn-latn-pinyin at speed 180, measured on the
 # shipped prompts: what a prompt not yet synthesised is assumed to last.
 SECONDS_PER_CHAR_AT_180 = 0.27
+
+# Status words read back to a caller asking about a ticket; synthesised with
+# the other system prompts at publish time.
+STATUS_WORDS = {
+    "accepted": "已受理，正在派发。",
+    "dispatched": "已派发至承办部门办理。",
+    "feedback": "承办部门已反馈，等待回访。",
+    "revisit": "正在回访。",
+    "closed": "已办结。",
+    "returned": "已退回，正在重新派发。",
+}
+DIGIT_WORDS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
 
 
 class PromptError(HotlineError):

@@ -86,6 +86,10 @@ class Route:
     skill: str = ""
     priority: int = 0
     number: str = ""
+    # The route's own prompt (正在为您转接…), which the dialplan plays once
+    # the AGI has ended: on every call that saves a round trip, and Asterisk
+    # plays it without watching the AGI socket (bench/native_twin.py).
+    prompt: str = ""
 
 
 @dataclass(slots=True)
@@ -121,18 +125,6 @@ class CallContext:
 
 ALL_KEYS = "0123456789*#"
 
-# Status words read back to a caller asking about a ticket; synthesised with
-# the other system prompts at publish time.
-STATUS_WORDS = {
-    "accepted": "已受理，正在派发。",
-    "dispatched": "已派发至承办部门办理。",
-    "feedback": "承办部门已反馈，等待回访。",
-    "revisit": "正在回访。",
-    "closed": "已办结。",
-    "returned": "已退回，正在重新派发。",
-}
-DIGIT_WORDS = dict(zip("0123456789", "零一二三四五六七八九", strict=True))
-
 
 @dataclass(frozen=True, slots=True)
 class CompiledFlow:
@@ -159,6 +151,13 @@ def _say(files: tuple[str, ...], ctx: CallContext) -> Generator[Instruction, Any
     key = yield Play(files, digits=ALL_KEYS)
     if key:
         ctx.typed_ahead = key
+
+
+def _on_the_way(cf: CompiledFlow, nid: str, ctx: CallContext) -> str:
+    """The prompt of a node that ends the IVR, for the dialplan to play; like
+    any prompt, skipped once a key is waiting (the caller knows where to go)."""
+    files = cf.files(nid, "prompt")
+    return files[0] if files and not ctx.typed_ahead else ""
 
 
 def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
@@ -228,16 +227,15 @@ def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
                 nid = node.unstaffed
                 continue
             ctx.step(nid, node)
-            yield from _say(cf.files(nid, "prompt"), ctx)
-            return Route("queue", queue=node.queue, skill=node.skill, priority=node.priority)
+            return Route(
+                "queue", queue=node.queue, skill=node.skill, priority=node.priority, prompt=_on_the_way(cf, nid, ctx)
+            )
         elif t == "transfer":
             ctx.step(nid, node, node.number)
-            yield from _say(cf.files(nid, "prompt"), ctx)
-            return Route("transfer", number=node.number)
+            return Route("transfer", number=node.number, prompt=_on_the_way(cf, nid, ctx))
         elif t == "hangup":
             ctx.step(nid, node)
-            yield from _say(cf.files(nid, "prompt"), ctx)
-            return Route("hangup")
+            return Route("hangup", prompt=_on_the_way(cf, nid, ctx))
         else:  # pragma: no cover - the model admits no other type
             raise ValueError(f"unknown node type {t}")
     return Route("queue", queue="hotline")

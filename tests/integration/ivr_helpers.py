@@ -26,8 +26,11 @@ _numbers = itertools.count(13500000000)
 class IvrCaller:
     """One caller: dials in, waits for prompts, presses keys over DTMF."""
 
-    def __init__(self, ami: AMIClient, recorder: Recorder, number: str = "12345", speak: bool = False):
+    def __init__(
+        self, ami: AMIClient, recorder: Recorder, number: str = "12345", speak: bool = False, listen: str = ""
+    ):
         self.speak = speak
+        self.listen = listen  # keep what the caller hears (sim-heard-<listen>.wav)
         self.ami = ami
         self.rec = recorder
         self.number = number
@@ -36,7 +39,7 @@ class IvrCaller:
         self.inner = ""  # the ;2 half: the call in the IVR
 
     async def dial(self) -> IvrCaller:
-        await call_in(self.ami, self.caller, number=self.number, speak=self.speak)
+        await call_in(self.ami, self.caller, number=self.number, speak=self.speak, listen=self.listen)
         outer = await self.rec.wait_for(
             ev.NewCallerid, lambda e: e.caller_id_num == self.caller and e.channel.endswith(";1")
         )
@@ -47,12 +50,18 @@ class IvrCaller:
         return self
 
     def heard(self, file: str) -> bool:
-        return bool(self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command))
+        """The IVR played `file` over FastAGI, or the dialplan did (the route's
+        prompt, once the IVR has ended). Naming it is not playing it: the
+        hand-off's MSet names the route's prompt too."""
+        return bool(
+            self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner and plays(e.command, file))
+            or self.rec.of(ev.Newexten, lambda e: e.channel == self.inner and f"Playback({file})" in e.app_data)
+        )
 
     async def wait_prompt(self, file: str, timeout: float = 30) -> None:
-        await self.rec.wait_for(
-            ev.AGIExecStart, lambda e: e.channel == self.inner and file in e.command, timeout=timeout
-        )
+        """The IVR plays `file` over FastAGI (AGIExecStart), or the dialplan
+        does once the IVR has ended (the route's prompt: Newexten)."""
+        await eventually(lambda: self.heard(file), timeout=timeout)
 
     async def press(self, keys: str) -> None:
         for key in keys:
@@ -64,6 +73,11 @@ class IvrCaller:
 
     async def hung_up(self, timeout: float = 40) -> None:
         await self.rec.wait_for(ev.Hangup, lambda e: e.channel == self.inner, timeout=timeout)
+
+
+def plays(command: str, file: str) -> bool:
+    """An AGI command of the IVR's driver (hotline/ivr/agi.py) that plays `file`."""
+    return command.startswith(("STREAM FILE ", "GET DATA ")) and command.split(" ", 3)[2] == file
 
 
 def prompt(app: Any, node: str, field: str = "prompt") -> str:

@@ -11,8 +11,6 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import re
-import subprocess
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,6 +23,7 @@ from hotline.db.models import CarmoveBinding, CarmoveEvent, Vehicle
 from hotline.roles import Role
 from hotline.sim import call_in
 from hotline.web.keys import SESSIONS, SETTINGS
+from tests.integration.audio import rms, rms_between, seconds, stamp_plus
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.conftest import Clock
 from tests.integration.desk import Desk
@@ -41,35 +40,6 @@ OWNER = "13700000301"
 PLATE = "京A12345"
 
 
-def rms(path: Path) -> float:
-    """sox's RMS amplitude of a recording (0 silent, 1 full scale)."""
-    out = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True, timeout=30).stderr
-    return float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
-
-
-def stamp(e: ev.Event) -> float:
-    """When Asterisk sent the event (manager.conf timestampevents)."""
-    return float(e.raw.get("Timestamp"))
-
-
-def stamp_plus(e: ev.Event, seconds: float) -> float:
-    return stamp(e) + seconds
-
-
-def rms_between(path: Path, start: ev.Event, since: ev.Event | float, until: ev.Event | float) -> float:
-    """RMS of a recording between two moments, inside by a quarter second at each end."""
-    t0 = (since if isinstance(since, float) else stamp(since)) - stamp(start) + 0.25
-    t1 = (until if isinstance(until, float) else stamp(until)) - stamp(start) - 0.25
-    assert t1 - t0 > 0.4, (t0, t1)
-    out = subprocess.run(
-        ["sox", str(path), "-n", "trim", f"{t0:.2f}", f"{t1 - t0:.2f}", "stat"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stderr
-    return float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
-
-
 async def talk(ami: AMIClient, recorder: Recorder, channel: str) -> ev.Newexten:
     """The party at this end of a call starts speaking (the speech sample on a loop)."""
     await ami.action("Redirect", Channel=channel, Context="sim-speaker", Exten="s", Priority="1")
@@ -79,11 +49,6 @@ async def talk(ami: AMIClient, recorder: Recorder, channel: str) -> ev.Newexten:
 async def hush(ami: AMIClient, recorder: Recorder, channel: str) -> ev.Newexten:
     await ami.action("Redirect", Channel=channel, Context="sim-caller", Exten="s", Priority="1")
     return await recorder.wait_for(ev.Newexten, lambda e: e.channel == channel and e.context == "sim-caller")
-
-
-def seconds(path: Path) -> float:
-    out = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True, timeout=30).stderr
-    return float(re.search(r"Length \(seconds\):\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
 
 
 async def register(api: Api, sms: GatewaySim, plate: str, phone: str, path: str = "/api/public/vehicles") -> None:

@@ -21,10 +21,11 @@ from hotline.ivr.api import ANNOUNCEMENTS, DRIVER, FLOWS
 from hotline.roles import Role
 from hotline.server import FASTAGI
 from hotline.web.keys import SESSIONS, SETTINGS
+from tests.integration.audio import rms_between
 from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.ivr_helpers import Api, IvrCaller, call_row, prompt
+from tests.integration.ivr_helpers import Api, IvrCaller, call_row, plays, prompt
 
 pytestmark = pytest.mark.pbx
 
@@ -69,6 +70,35 @@ async def test_menu_branches_reach_a_seat_with_category_and_path(
         assert caller.heard(prompt(app, "to_seat"))  # "正在为您转接人工服务"
     hand_offs = recorder.of(ev.AGIExecStart, lambda e: e.command.startswith(("EXEC MSet", "SET VARIABLE HOTLINE")))
     assert len(hand_offs) == len(cases) and all(e.command.startswith("EXEC MSet") for e in hand_offs)
+
+
+async def test_the_route_prompt_is_heard_on_the_way_to_the_queue(
+    controller: TestServer, ami: AMIClient, recorder: Recorder, settings: Settings
+) -> None:
+    """The dialplan, not the IVR, plays the route's own prompt (正在为您转接人工服务)
+    once the IVR has handed the call off: the caller hears it, then joins the queue."""
+    app = controller.app
+    to_seat = prompt(app, "to_seat")
+    caller = await IvrCaller(ami, recorder, listen="route-prompt").dial()
+    began = await recorder.wait_for(
+        ev.Newexten,
+        lambda e: e.context == "sim-listener" and e.application == "MixMonitor" and e.caller_id_num == caller.caller,
+        timeout=20,
+    )
+    await caller.wait_prompt(prompt(app, "day_menu"))
+    await caller.press("1")
+    said = await recorder.wait_for(
+        ev.Newexten, lambda e: e.channel == caller.inner and f"Playback({to_seat})" in e.app_data, timeout=30
+    )
+    joined = await caller.queued()
+    await ami.action("Hangup", Channel=caller.inner)
+    heard = settings.recordings_dir / "sim-heard-route-prompt.wav"
+    await eventually(lambda: heard.is_file() and heard.stat().st_size > 44, timeout=15)
+    assert rms_between(heard, began, said, joined) > 0.01
+    # Not over FastAGI: the IVR's last command was the hand-off, which names it.
+    agi = [e.command for e in recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner)]
+    assert not any(plays(c, to_seat) for c in agi) and agi[-1].startswith("EXEC MSet"), agi
+    assert f"HOTLINE_PROMPT={to_seat}," in agi[-1]
 
 
 async def test_no_key_reaches_a_seat(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:

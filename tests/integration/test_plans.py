@@ -24,12 +24,12 @@ from hotline.plans.api import PLANS
 from hotline.roles import Role
 from hotline.sim import call_in
 from hotline.web.keys import SESSIONS, SETTINGS
+from tests.integration.audio import rms_between
 from tests.integration.browser import SHOTS, chromium, sign_in
 from tests.integration.desk import Desk
 from tests.integration.floor import queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, prompt
-from tests.integration.test_carmove import rms_between
 
 pytestmark = pytest.mark.pbx
 

@@ -26,10 +26,10 @@ from hotline.roles import Role
 from hotline.seats import state as st
 from hotline.seats.api import WEBPHONES
 from hotline.web.keys import SETTINGS
+from tests.integration.audio import stamp
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
-from tests.integration.test_carmove import stamp
 
 pytestmark = pytest.mark.pbx
 

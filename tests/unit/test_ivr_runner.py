@@ -100,7 +100,7 @@ def keys_of(ctx: CallContext) -> list[tuple[str, str]]:
 
 def test_key_1_consultation_to_a_seat() -> None:
     route, ctx = call(Caller("1"), DAY)
-    assert route == Route("queue", queue="hotline")
+    assert route == Route("queue", queue="hotline", prompt="/p/to_seat.prompt")
     assert ctx.category == "咨询投诉求助"
     assert ("day_menu", "1") in keys_of(ctx)
 
@@ -118,7 +118,7 @@ def test_key_2_car_moving_queues_for_a_seat() -> None:
 
 def test_key_3_legal_in_lawyer_hours_goes_to_the_lawyer_queue() -> None:
     route, ctx = call(Caller("3"), DAY)
-    assert route == Route("queue", queue="hotline-lawyer")
+    assert route == Route("queue", queue="hotline-lawyer")  # the node says nothing
     assert ctx.category == "法律咨询"
 
 
@@ -258,11 +258,12 @@ class TypingCaller(Caller):
 def test_key_during_the_welcome_chooses_from_the_menu_without_hearing_it() -> None:
     caller = TypingCaller({"/p/welcome.prompt": "1"})
     route, ctx = call(caller, DAY)
-    assert route == Route("queue", queue="hotline")
+    assert route == Route("queue", queue="hotline", prompt="/p/to_seat.prompt")
     assert ctx.category == "咨询投诉求助"
     assert "/p/day_menu.prompt" not in caller.played
-    # What follows the choice still plays: it tells the caller the key was taken.
-    assert caller.played == ["/p/welcome.prompt", "/p/to_seat.prompt"]
+    # What follows the choice still plays (the dialplan plays the route's
+    # prompt): it tells the caller the key was taken.
+    assert caller.played == ["/p/welcome.prompt"]
     assert ("day_menu", "1") in keys_of(ctx)
 
 
