@@ -7,8 +7,15 @@ route, no FastAGI), once through the controller over FastAGI. The controller
 runs both times (it follows the queue over AMI in production either way). Printed per run: CPU
 per call of Asterisk and of the controller, time from answer to the queue;
 then the ratios the targets are set on (DESIGN.md: Asterisk + controller
-<= 1.25x the twin's CPU per call, <= +50 ms to the queue, < 1 ms of
+<= 1.05x the twin's CPU per call, <= +50 ms to the queue, < 1 ms of
 controller CPU per IVR step).
+
+On this virtual machine the hypervisor's steal time inflates a round's CPU
+figures: rounds of the same path read 32-33 ms of Asterisk CPU per call
+with under 1 % of the machine stolen and 38-40 ms with 5-7 %. So each
+round prints its steal, and a round with more than STEAL_LIMIT stolen is
+left out and run again (at most MAX_RETRIES times; then it is kept, and
+the figures say so).
 
     .venv/bin/python -m bench.native_twin [--callers 300]
 """
@@ -32,6 +39,16 @@ from hotline.server import FASTAGI
 from hotline.web.keys import WRITES
 
 TICK = os.sysconf("SC_CLK_TCK")
+STEAL_LIMIT = 0.02
+MAX_RETRIES = 3
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(steal, all) clock ticks of every CPU since boot (/proc/stat)."""
+    fields = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    return fields[7], sum(fields)
+
+
 TWIN_PROMPTS = {"welcome": "twin-welcome", "day_menu": "twin-menu", "to_seat": "twin-to-seat"}
 
 
@@ -48,7 +65,7 @@ async def one_run(
     assert asterisk is not None
     commands0 = agi.commands_total
     batches0 = app[WRITES].batches  # type: ignore[index]
-    ast0, ctl0 = cpu_seconds(asterisk), time.process_time()
+    ast0, ctl0, (steal0, all0) = cpu_seconds(asterisk), time.process_time(), machine_ticks()
     load = await load_report(
         [
             str(Path(__file__).parent / "ivr_callers.py"),
@@ -71,8 +88,10 @@ async def one_run(
     ) or {"callers": callers, "queued": 0, "note": "the load generator did not report"}
     # Let the hang-ups drain through AMI before reading the CPU.
     await asyncio.sleep(3)
+    steal1, all1 = machine_ticks()
     return {
         **load,
+        "steal": (steal1 - steal0) / max(all1 - all0, 1),
         "asterisk_cpu": cpu_seconds(asterisk) - ast0,
         "controller_cpu": time.process_time() - ctl0,
         "agi_commands": agi.commands_total - commands0,
@@ -96,20 +115,32 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
         # twin, ...) so that a drift within the run favours neither.
         runs: dict[str, list[dict[str, object]]] = {"native twin": [], "controller": []}
         channels = {"native twin": "Local/s@hotline-twin", "controller": ""}
+        left_out = kept_over = 0
         for i in range(rounds):
             for name in list(channels)[:: 1 if i % 2 == 0 else -1]:
-                r = await one_run(
-                    settings, pbx, app, callers, channel=channels[name], press_after=press_after, spread=spread
-                )
-                runs[name].append(r)
-                n = max(int(r["queued"]), 1)  # type: ignore[call-overload]
-                print(
-                    f"  round {i + 1} {name:<12} Asterisk {1000 * float(r['asterisk_cpu']) / n:6.2f} ms + "  # type: ignore[arg-type]
-                    f"controller {1000 * float(r['controller_cpu']) / n:5.2f} ms per call"  # type: ignore[arg-type]
-                )
+                for attempt in range(MAX_RETRIES + 1):
+                    r = await one_run(
+                        settings, pbx, app, callers, channel=channels[name], press_after=press_after, spread=spread
+                    )
+                    n = max(int(r["queued"]), 1)  # type: ignore[call-overload]
+                    stolen = float(r["steal"])  # type: ignore[arg-type]
+                    again = stolen > STEAL_LIMIT and attempt < MAX_RETRIES
+                    print(
+                        f"  {time.strftime('%H:%M:%S')} round {i + 1} {name:<12} "
+                        f"Asterisk {1000 * float(r['asterisk_cpu']) / n:6.2f} ms + "  # type: ignore[arg-type]
+                        f"controller {1000 * float(r['controller_cpu']) / n:5.2f} ms per call; "  # type: ignore[arg-type]
+                        f"steal {100 * stolen:4.1f} %{': left out, run again' if again else ''}"
+                    )
+                    if not again:
+                        runs[name].append(r)
+                        kept_over += stolen > STEAL_LIMIT
+                        break
+                    left_out += 1
     print(
         f"callers per run          {callers} over {spread:g} s, {rounds} rounds each, alternating (ABBA); "
-        "each presses 1 once the menu has begun and hangs up once queued"
+        "each presses 1 once the menu has begun and hangs up once queued; "
+        f"{left_out} rounds left out and run again for steal over {100 * STEAL_LIMIT:g} %, "
+        f"{kept_over} kept over it"
     )
     per_call: dict[str, float] = {}
     to_queue: dict[str, float] = {}
@@ -141,9 +172,10 @@ async def run(settings: Settings, pbx: Pbx, callers: int, spread: float, rounds:
             "to_queue_extra_ms": to_queue["controller"] - to_queue["native twin"],
             "controller_ms_per_step": 1000 * ctl_cpu["controller"] / max(steps, 1),
             "lost": callers * rounds * 2 - sum(int(r["queued"]) for rs in runs.values() for r in rs),  # type: ignore[arg-type]
+            "rounds_over_steal_limit": kept_over,
         },
     )
-    print(f"CPU ratio controller/twin {per_call['controller'] / per_call['native twin']:.2f}x  (target <= 1.25x)")
+    print(f"CPU ratio controller/twin {per_call['controller'] / per_call['native twin']:.2f}x  (target <= 1.05x)")
     print(f"to the queue, difference  {to_queue['controller'] - to_queue['native twin']:+.1f} ms  (target <= +50 ms)")
     print(
         f"controller CPU per step   {1000 * ctl_cpu['controller'] / max(steps, 1):.3f} ms in all, "
