@@ -31,13 +31,20 @@ def rms_between(path: Path, start: ev.Event, since: ev.Event | float, until: ev.
     t0 = (since if isinstance(since, float) else stamp(since)) - stamp(start) + 0.25
     t1 = (until if isinstance(until, float) else stamp(until)) - stamp(start) - 0.25
     assert t1 - t0 > 0.4, (t0, t1)
+    return sox_stat(path, t0, t1 - t0)[0]
+
+
+def sox_stat(path: Path, start: float, length: float) -> tuple[float, float]:
+    """(RMS amplitude, rough frequency) of a stretch of a recording."""
     out = subprocess.run(
-        ["sox", str(path), "-n", "trim", f"{t0:.2f}", f"{t1 - t0:.2f}", "stat"],
+        ["sox", str(path), "-n", "trim", f"{start:.2f}", f"{length:.2f}", "stat"],
         capture_output=True,
         text=True,
         timeout=30,
     ).stderr
-    return float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    rms = float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
+    freq = re.search(r"Rough\s+frequency:\s+([0-9.]+)", out)  # silence has none
+    return rms, float(freq.group(1)) if freq else 0.0
 
 
 def seconds(path: Path) -> float:

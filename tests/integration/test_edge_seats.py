@@ -55,7 +55,7 @@ from hotline.server import KEEPER, create_app
 from hotline.web.keys import CLOCK, FASTAGI, SESSIONS, SETTINGS
 from hotline.work.api import WORK
 from tests.conftest import Clock
-from tests.integration.audio import stamp
+from tests.integration.audio import sox_stat, stamp
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
 from tests.integration.conftest import adopt_secrets, connected_client, keep_rotations
 from tests.integration.desk import Desk
@@ -64,7 +64,7 @@ from tests.integration.floor import channel_gone, has_channel, queue_caller
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
 from tests.integration.sip_phone import Baresip
-from tests.integration.test_webphone import _heard, duplex_caller, sox_stat, tone_440
+from tests.integration.test_webphone import _heard, duplex_caller, tone_440
 from tests.integration.test_work import NOISE, events_of, from_gateway, offer_to
 from tests.pg import PostgresServer
 

@@ -10,7 +10,6 @@ back at the front of the queue, where the next agent takes them."""
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ from hotline.roles import Role
 from hotline.seats import state as st
 from hotline.seats.api import WEBPHONES
 from hotline.web.keys import SETTINGS
-from tests.integration.audio import stamp
+from tests.integration.audio import sox_stat, stamp
 from tests.integration.browser import SHOTS, chromium, media_args, sign_in
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api
@@ -69,19 +68,6 @@ def tone_440(tmp_path: Path) -> Path:
     tone.chmod(0o644)
     tmp_path.chmod(0o755)
     return tone
-
-
-def sox_stat(path: Path, start: float, length: float) -> tuple[float, float]:
-    """(RMS amplitude, rough frequency) of a stretch of a recording."""
-    out = subprocess.run(
-        ["sox", str(path), "-n", "trim", f"{start:.2f}", f"{length:.2f}", "stat"],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    ).stderr
-    rms = float(re.search(r"RMS\s+amplitude:\s+([0-9.]+)", out).group(1))  # type: ignore[union-attr]
-    freq = re.search(r"Rough\s+frequency:\s+([0-9.]+)", out)  # silence has none
-    return rms, float(freq.group(1)) if freq else 0.0
 
 
 async def registered(ami: AMIClient, endpoint: str) -> bool:
