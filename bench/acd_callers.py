@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 
 from hotline.ami import events as ev
@@ -18,7 +19,6 @@ from hotline.sim import call_in, watch
 async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--secret", required=True)
     p.add_argument("--callers", type=int, default=300)
     p.add_argument("--press-after", type=float, required=True, help="seconds after the answer the menu has begun")
     p.add_argument("--spread", type=float, default=30.0)
@@ -26,7 +26,9 @@ async def main() -> None:
     args = p.parse_args()
 
     client = AMIClient(
-        AmiSettings(port=args.port, secret=args.secret, action_timeout=30), name="bench-acd", event_filters=[]
+        AmiSettings(port=args.port, secret=os.environ["HOTLINE_BENCH_AMI_SECRET"], action_timeout=30),
+        name="bench-acd",
+        event_filters=[],
     )
     numbers = {str(13100000000 + i) for i in range(args.callers)}
     inner_of: dict[str, str] = {}

@@ -50,7 +50,7 @@ async def run(settings: Settings, pbx: Pbx, callers: int, seats: int, talk_s: in
         peak, stop = [0, 0], asyncio.Event()
         sampler = asyncio.ensure_future(_peak_files(pbx, peak, stop))
         # The callers' own deadline, then a margin for their hang-up and report.
-        load = await load_report(acd_callers(settings, callers, press_after, deadline), deadline + 90) or {
+        load = await load_report(acd_callers(settings, callers, press_after, deadline), deadline + 90, settings) or {
             "callers": callers,
             "completed": 0,
             "lost": 0,

@@ -91,7 +91,7 @@ async def _worker(settings: Settings, index: int, nodes: int, levels: list[int],
             before = len(client.dispatcher.event_lags)
             cpu0, t0 = time.process_time(), time.monotonic()
             load = await load_report(
-                acd_callers(settings, level, press_after, spread + talk + 60, spread), spread + talk + 120
+                acd_callers(settings, level, press_after, spread + talk + 60, spread), spread + talk + 120, settings
             ) or {"completed": 0, "lost": 0, "stuck": level}
             lags = [x * 1000 for x in list(client.dispatcher.event_lags)[before:]]
             wall = time.monotonic() - t0

@@ -251,17 +251,30 @@ def acd_callers(
 ) -> list[str]:
     """The command line of bench/acd_callers.py (IVR -> queue -> seat) against settings' PBX."""
     argv = [str(Path(__file__).parent / "acd_callers.py"), "--port", str(settings.ami.port)]
-    argv += ["--secret", settings.ami.secret, "--callers", str(callers), "--press-after", f"{press_after:.3f}"]
+    argv += ["--callers", str(callers), "--press-after", f"{press_after:.3f}"]
     argv += ["--deadline", str(deadline)] + (["--spread", str(spread)] if spread is not None else [])
     return argv
 
 
-async def load_report(argv: list[str], deadline: float) -> dict[str, Any] | None:
+# Where a load generator finds the AMI secret (bench/ivr_callers.py and the others read it).
+AMI_SECRET_ENV = "HOTLINE_BENCH_AMI_SECRET"
+
+
+def generator_env(settings: Settings) -> dict[str, str]:
+    """A load generator's environment: the AMI secret goes there, not on its
+    command line (readable by anyone in ps, and a secret starting with '-'
+    read as an option)."""
+    return {**os.environ, AMI_SECRET_ENV: settings.ami.secret}
+
+
+async def load_report(argv: list[str], deadline: float, settings: Settings) -> dict[str, Any] | None:
     """Run a load generator (its own process) and read the JSON it prints
     last. Ends by `deadline` whatever happens: a generator that hangs is
     killed and None returned, so a benchmark prints what it has, never
     waits for ever."""
-    proc = await asyncio.create_subprocess_exec(sys.executable, *argv, stdout=subprocess.PIPE)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, *argv, stdout=subprocess.PIPE, env=generator_env(settings)
+    )
     try:
         async with asyncio.timeout(deadline):
             out, _ = await proc.communicate()

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 
 from hotline.ami import events as ev
@@ -25,7 +26,6 @@ from hotline.sim import call_in, watch
 async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--secret", required=True)
     p.add_argument("--callers", type=int, default=200)
     p.add_argument("--press-after", type=float, required=True, help="seconds after the answer the menu has begun")
     p.add_argument("--key", default="1")
@@ -42,7 +42,7 @@ async def main() -> None:
     # Only what it reacts to: an AMI client that takes every event makes
     # Asterisk format and send each one, and that would count as the call's cost.
     client = AMIClient(
-        AmiSettings(port=args.port, secret=args.secret, action_timeout=30),
+        AmiSettings(port=args.port, secret=os.environ["HOTLINE_BENCH_AMI_SECRET"], action_timeout=30),
         name="bench-load",
         event_filters=["NewCallerid", "Newexten", "QueueCallerJoin"],
     )

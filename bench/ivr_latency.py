@@ -37,8 +37,6 @@ async def run(settings: Settings, callers: int) -> None:
                 str(Path(__file__).parent / "ivr_callers.py"),
                 "--port",
                 str(settings.ami.port),
-                "--secret",
-                settings.ami.secret,
                 "--callers",
                 str(callers),
                 "--press-after",
@@ -47,6 +45,7 @@ async def run(settings: Settings, callers: int) -> None:
                 "300",
             ],
             400,
+            settings,
         )
         cpu = time.process_time() - cpu0
         if load is None:

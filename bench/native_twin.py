@@ -86,8 +86,6 @@ async def one_run(
             str(Path(__file__).parent / "ivr_callers.py"),
             "--port",
             str(settings.ami.port),
-            "--secret",
-            settings.ami.secret,
             "--callers",
             str(callers),
             "--press-after",
@@ -100,6 +98,7 @@ async def one_run(
             *(["--channel", channel] if channel else []),
         ],
         330,
+        settings,
     ) or {"callers": callers, "queued": 0, "note": "the load generator did not report"}
     # Let the hang-ups drain through AMI before reading the CPU.
     await asyncio.sleep(3)

@@ -21,7 +21,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import bench_pbx, controller, percentile
+from bench.common import bench_pbx, controller, generator_env, percentile
 from bench.record import record
 from hotline import accounts, eventloop
 from hotline.acd.api import ACD
@@ -50,8 +50,6 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int, spread:
             str(Path(__file__).parent / "screen_pop_load.py"),
             "--port",
             str(settings.ami.port),
-            "--secret",
-            settings.ami.secret,
             "--callers",
             str(callers),
             "--spread",
@@ -60,6 +58,7 @@ async def run(settings: Settings, callers: int, seats: int, talk_s: int, spread:
             f"http://{settings.web.host}:{settings.web.port}/",
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            env=generator_env(settings),
         )
         out, _ = await proc.communicate(json.dumps(agents).encode())
         cpu, wall = time.process_time() - cpu0, time.monotonic() - t0

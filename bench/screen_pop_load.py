@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 
@@ -24,7 +25,6 @@ from hotline.config import AmiSettings
 async def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
-    p.add_argument("--secret", required=True)
     p.add_argument("--url", required=True)
     p.add_argument("--callers", type=int, default=300)
     p.add_argument("--spread", type=float, default=15.0, help="seconds over which the callers arrive")
@@ -65,7 +65,7 @@ async def main() -> None:
     # Only the events it counts: the load process must not eat the CPU the
     # controller is measured on (two cores for Asterisk, controller and load).
     client = AMIClient(
-        AmiSettings(port=args.port, secret=args.secret, action_timeout=30),
+        AmiSettings(port=args.port, secret=os.environ["HOTLINE_BENCH_AMI_SECRET"], action_timeout=30),
         name="bench-pop",
         event_filters=["AgentConnect", "QueueCallerJoin", "AgentComplete"],
     )
