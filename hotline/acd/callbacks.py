@@ -121,7 +121,7 @@ class CallbackService:
             cb_id = result.scalar_one()
         # Into the queue before the caller hangs up: the place is never empty.
         await self._place(cb_id, number, position)
-        await session.command(f'STREAM FILE {self.prompts}/queue-callback-booked ""')
+        await session.play(f"{self.prompts}/queue-callback-booked")
         await session.set_variable("HOTLINE_ROUTE", "callback")
         self.acd.note("callback", "", f"{mask_number(number)} 登记回拨，保留第 {position} 位")
 

@@ -39,6 +39,18 @@ class AGITimeout(AGIError):
     error_id = "agi-timeout"
 
 
+PLAY_KEYS = frozenset("0123456789*#")
+
+
+def _key(result: str) -> str:
+    """AGI reports a key as its ASCII code; 0 means none."""
+    try:
+        code = int(result)
+    except ValueError:
+        return ""
+    return chr(code) if code > 0 else ""
+
+
 @dataclass(slots=True)
 class AGISession:
     env: dict[str, str]
@@ -76,21 +88,37 @@ class AGISession:
         """The n-th argument of AGI(url,arg1,arg2,...), 1-based."""
         return self.env.get(f"agi_arg_{n}", "")
 
-    async def command(self, command: str, *, timeout: float | None = None) -> AGIResult:
-        """Send one AGI command and return its reply (code 200), else raise."""
-        if "\n" in command or "\r" in command:
-            raise AGIError(f"AGI command holds a line break: {command!r}")
+    def _send(self, commands: list[str]) -> None:
+        for command in commands:
+            if "\n" in command or "\r" in command:
+                raise AGIError(f"AGI command holds a line break: {command!r}")
         if self.hung_up:
-            raise AGIHangup(f"{command}: caller has hung up")
-        self.writer.write(command.encode("utf-8") + b"\n")
+            raise AGIHangup(f"{commands[0]}: caller has hung up")
+        self.writer.write(b"".join(c.encode("utf-8") + b"\n" for c in commands))
         if self._reply_at is not None and self.turnarounds is not None:
             delta = time.perf_counter() - self._reply_at
             self.turnarounds.append(delta)
             if self.keyed and self.key_turnarounds is not None:
                 self.key_turnarounds.append(delta)
         self.keyed = False
+        self.commands += len(commands)
+
+    def send_last(self, commands: list[str]) -> None:
+        """Send the session's last commands without waiting for their replies.
+
+        The session ends right after (the server closes the connection);
+        Asterisk runs what it has read before it sees the close, so the
+        commands take effect before the dialplan goes on. For commands whose
+        failure changes nothing the caller hears, such as setting the
+        variables a static route has defaults for: waiting for the reply cost
+        the controller a wake-up on every call (bench/native_twin.py).
+        """
+        self._send(commands)
+
+    async def command(self, command: str, *, timeout: float | None = None) -> AGIResult:
+        """Send one AGI command and return its reply (code 200), else raise."""
+        self._send([command])
         await self.writer.drain()
-        self.commands += 1
         limit = timeout if timeout is not None else self.command_timeout
         try:
             # asyncio.timeout, not wait_for: no task per command (a tenth of
@@ -141,6 +169,25 @@ class AGISession:
             return parse_agi_reply(text)
 
     # -- small helpers used by flows --------------------------------------
+    async def play(self, file: str, digits: str = "") -> str:
+        """Play `file`; a key in `digits` stops it. Returns that key, or ''.
+
+        CONTROL STREAM FILE, not STREAM FILE: Asterisk then plays without
+        polling this connection on every frame (perf on Asterisk put that
+        poll at about 2 % of its CPU in the IVR, bench/native_twin.py). Its
+        fast-forward and rewind keys are set to '-', which no phone sends, so
+        every key in `digits` stops the prompt as STREAM FILE's escape digits
+        do. A prompt under way plays on if the controller goes away; the
+        caller falls through to a seat once it ends or a key stops it.
+        """
+        if not all(c in PLAY_KEYS for c in digits):
+            raise AGIError(f"not keys a caller can press: {digits!r}")
+        return _key((await self.command(f'CONTROL STREAM FILE {file} "{digits}" 0 - -')).result)
+
+    async def wait_digit(self, timeout_ms: int) -> str:
+        """The key the caller presses within timeout_ms, or ''."""
+        return _key((await self.command(f"WAIT FOR DIGIT {timeout_ms}")).result)
+
     async def get_variable(self, name: str) -> str:
         reply = await self.command(f"GET VARIABLE {name}")
         return reply.data if reply.result == "1" else ""

@@ -50,15 +50,6 @@ def _quote(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _key(result: str) -> str:
-    """AGI reports a key as its ASCII code; 0 means none."""
-    try:
-        code = int(result)
-    except ValueError:
-        return ""
-    return chr(code) if code > 0 else ""
-
-
 # Values MSet passes through unchanged (it splits on commas, strips quotes,
 # nests brackets, and EXEC substitutes ${...}): node ids, keys, codes, digits,
 # words in any script (a category: 咨询投诉求助), a prompt's path. Anything
@@ -149,7 +140,7 @@ class IvrDriver:
             pass
         try:
             if route is not None:
-                await self._hand_off(session, ctx, route)
+                self._hand_off(session, ctx, route)
                 self.calls_routed += 1
         finally:
             # Queued before the AGI ends: a seat's screen pop for this call waits for it.
@@ -157,19 +148,17 @@ class IvrDriver:
 
     async def _execute(self, session: AGISession, ins: Any, call_id: str, recorded: list[str]) -> Any:
         if isinstance(ins, Play):
-            escape = _quote(ins.digits)
             for f in ins.files:
-                reply = await session.command(f"STREAM FILE {f} {escape}")
-                key = _key(reply.result)
+                key = await session.play(f, ins.digits)
                 if key:
                     return key
             return ""
         if isinstance(ins, WaitDigit):
-            return _key((await session.command(f"WAIT FOR DIGIT {ins.timeout_ms}")).result)
+            return await session.wait_digit(ins.timeout_ms)
         if isinstance(ins, ReadDigits):
             *lead, last = ins.files or ("silence/1",)
             for f in lead:
-                await session.command(f'STREAM FILE {f} ""')
+                await session.play(f)
             reply = await session.command(f"GET DATA {last} {ins.timeout_ms} {ins.max_digits}")
             return reply.result if ascii_digits(reply.result.lstrip("-")) or reply.result == "" else ""
         if isinstance(ins, Record):
@@ -250,7 +239,7 @@ class IvrDriver:
             )
             self.store_failures += 1
 
-    async def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
+    def _hand_off(self, session: AGISession, ctx: CallContext, route: Route) -> None:
         values = {
             "HOTLINE_CATEGORY": ctx.category,
             "HOTLINE_IVR": path_summary([s.as_dict() for s in ctx.path]),
@@ -273,9 +262,10 @@ class IvrDriver:
         sets.append(("HOTLINE_ROUTE", route.kind))
         if len(sets) > 1 and all(_PLAIN.fullmatch(v) for _, v in sets):
             # One command for all (MSet sets them in order): each command
-            # saved is a round trip and Asterisk's work on every call.
-            reply = await session.command('EXEC MSet "' + ",".join(f"{n}={v}" for n, v in sets) + '"')
-            if reply.result != "-2":  # -2: no such application
-                return
-        for name, value in sets:
-            await session.set_variable(name, value)
+            # saved is Asterisk's work on every call.
+            commands = ['EXEC MSet "' + ",".join(f"{n}={v}" for n, v in sets) + '"']
+        else:
+            commands = [f"SET VARIABLE {n} {_quote(v)}" for n, v in sets]
+        # Not waited for: these cannot fail on a live channel, and the session
+        # ends now; Asterisk runs them before it sees the connection close.
+        session.send_last(commands)

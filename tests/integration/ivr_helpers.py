@@ -77,7 +77,9 @@ class IvrCaller:
 
 def plays(command: str, file: str) -> bool:
     """An AGI command of the IVR's driver (hotline/ivr/agi.py) that plays `file`."""
-    return command.startswith(("STREAM FILE ", "GET DATA ")) and command.split(" ", 3)[2] == file
+    if command.startswith("CONTROL STREAM FILE "):
+        return command.split(" ", 4)[3] == file
+    return command.startswith("GET DATA ") and command.split(" ", 3)[2] == file
 
 
 def prompt(app: Any, node: str, field: str = "prompt") -> str:

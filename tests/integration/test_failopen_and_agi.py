@@ -64,6 +64,40 @@ async def test_controller_dies_mid_ivr_caller_reaches_queue(
     assert loop.time() - died < FAIL_OPEN_DEADLINE + MARGIN
 
 
+async def test_controller_dies_during_a_prompt_it_plays_out_then_the_caller_reaches_queue(
+    ami: AMIClient, recorder: Recorder, settings: Settings
+) -> None:
+    """The IVR's prompts are played with CONTROL STREAM FILE, during which
+    Asterisk does not watch the connection: a prompt under way when the
+    controller dies plays to its end (the caller is never cut off mid-word,
+    never in silence), and then the static route queues the caller."""
+    playing = asyncio.Event()
+
+    async def dying_ivr(session: AGISession) -> None:
+        playing.set()
+        await session.play("silence/3", "0123456789*#")
+        await asyncio.sleep(3600)
+
+    loop = asyncio.get_running_loop()
+    server = FastAGIServer(settings.agi)
+    server.route("ivr", dying_ivr)
+    await server.start()
+    try:
+        await call_in(ami, "13900000005")
+        await asyncio.wait_for(playing.wait(), 10)
+        await recorder.wait_for(
+            ev.AGIExecStart, lambda e: e.command.startswith("CONTROL STREAM FILE silence/3"), timeout=10
+        )
+        began = loop.time()
+    finally:
+        await server.close()  # the controller goes away mid-prompt
+    died = loop.time()
+    joined = await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == "13900000005", timeout=15)
+    assert joined.queue == "hotline"
+    assert loop.time() - began > 2.5  # the 3-s prompt played out
+    assert loop.time() - died < 3 + FAIL_OPEN_DEADLINE + MARGIN
+
+
 async def test_legacy_number_carries_its_tag(ami: AMIClient, recorder: Recorder, settings: Settings) -> None:
     number, tag = next(iter(settings.legacy_numbers.items()))
     seen: dict[str, str] = {}

@@ -146,3 +146,32 @@ async def test_unknown_script_is_refused(server: FastAGIServer) -> None:
         assert line.startswith(b"VERBOSE")
         w.write(b"200 result=1\n")
         assert await r.read() == b""
+
+
+async def test_last_commands_go_out_together_and_the_session_ends_without_their_replies(server: FastAGIServer) -> None:
+    async def ivr(session: AGISession) -> None:
+        session.send_last(['EXEC MSet "A=1,B=2"', 'SET VARIABLE C "x y"'])
+
+    server.route("ivr", ivr)
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        # Both commands, then the close, with no reply sent: Asterisk runs
+        # what it has read before it sees the connection end.
+        assert await asyncio.wait_for(r.read(), 3) == b'EXEC MSet "A=1,B=2"\nSET VARIABLE C "x y"\n'
+    assert server.commands_total == 2 and server.sessions_failed == 0
+
+
+async def test_last_commands_with_a_line_break_are_refused_whole(server: FastAGIServer) -> None:
+    errors: list[str] = []
+
+    async def ivr(session: AGISession) -> None:
+        try:
+            session.send_last(["EXEC MSet A=1", "SET VARIABLE B 2\nHANGUP"])
+        except Exception as exc:  # noqa: BLE001
+            errors.append(getattr(exc, "error_id", ""))
+
+    server.route("ivr", ivr)
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        assert await asyncio.wait_for(r.read(), 3) == b""  # nothing sent, not even the first
+    assert errors == ["agi-error"]
