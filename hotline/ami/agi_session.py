@@ -104,14 +104,18 @@ class AGISession:
         self.commands += len(commands)
 
     def send_last(self, commands: list[str]) -> None:
-        """Send the session's last commands without waiting for their replies.
+        """Send the session's last commands, in one write, without waiting
+        for their replies; the route returns soon after and the server
+        closes the connection.
 
-        The session ends right after (the server closes the connection);
-        Asterisk runs what it has read before it sees the close, so the
-        commands take effect before the dialplan goes on. For commands whose
-        failure changes nothing the caller hears, such as setting the
-        variables a static route has defaults for: waiting for the reply cost
-        the controller a wake-up on every call (bench/native_twin.py).
+        Asterisk reads commands through a stdio buffer and waits on the
+        socket between them: of two commands in one write it runs the first
+        and then waits for more bytes, which never come. Once the connection
+        is closed the socket stays readable, so it runs the rest and then
+        ends the AGI: every command here takes effect before the dialplan
+        goes on. Only for commands that cannot fail on a live channel
+        (setting variables): waiting for a reply cost the controller a
+        wake-up on every call (bench/native_twin.py).
         """
         self._send(commands)
 

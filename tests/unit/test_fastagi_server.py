@@ -175,3 +175,26 @@ async def test_last_commands_with_a_line_break_are_refused_whole(server: FastAGI
         w.write(ENV)
         assert await asyncio.wait_for(r.read(), 3) == b""  # nothing sent, not even the first
     assert errors == ["agi-error"]
+
+
+async def test_a_prompt_is_played_so_that_any_listed_key_stops_it(server: FastAGIServer) -> None:
+    keys: list[str] = []
+
+    async def ivr(session: AGISession) -> None:
+        keys.append(await session.play("hotline/prompts/menu", "0123456789*#"))
+        keys.append(await session.play("hotline/prompts/thanks"))
+        try:
+            await session.play("hotline/prompts/menu", '1" 0 1 2')  # not keys: refused, nothing sent
+        except Exception as exc:  # noqa: BLE001
+            keys.append(getattr(exc, "error_id", ""))
+
+    server.route("ivr", ivr)
+    async with asterisk(server) as (r, w):
+        w.write(ENV)
+        # Fast-forward and rewind on '-', which no phone sends: * and # stop the prompt.
+        assert await r.readline() == b'CONTROL STREAM FILE hotline/prompts/menu "0123456789*#" 0 - -\n'
+        w.write(b"200 result=35 endpos=4200\n")
+        assert await r.readline() == b'CONTROL STREAM FILE hotline/prompts/thanks "" 0 - -\n'
+        w.write(b"200 result=0 endpos=8000\n")
+        assert await asyncio.wait_for(r.read(), 3) == b""
+    assert keys == ["#", "", "agi-error"]
