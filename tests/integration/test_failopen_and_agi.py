@@ -4,12 +4,14 @@ caller the controller cannot serve (DESIGN.md, "Fixed points")."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
 from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
-from hotline.ami.fastagi import AGISession, FastAGIServer
+from hotline.ami.fastagi import AGISession, FastAGIServer, Route
 from hotline.config import Settings
 from hotline.sim import call_in
 from tests.integration.helpers import Recorder
@@ -39,6 +41,18 @@ async def test_controller_down_caller_reaches_queue(ami: AMIClient, recorder: Re
     assert elapsed < FAIL_OPEN_DEADLINE + MARGIN, f"took {elapsed:.2f} s"
 
 
+@contextlib.asynccontextmanager
+async def _dies_on_exit(settings: Settings, ivr: Route) -> AsyncIterator[None]:
+    """A FastAGI server serving `ivr` that closes, sessions and all, when the block ends."""
+    server = FastAGIServer(settings.agi)
+    server.route("ivr", ivr)
+    await server.start()
+    try:
+        yield
+    finally:
+        await server.close()
+
+
 async def test_controller_dies_mid_ivr_caller_reaches_queue(
     ami: AMIClient, recorder: Recorder, settings: Settings
 ) -> None:
@@ -49,14 +63,9 @@ async def test_controller_dies_mid_ivr_caller_reaches_queue(
         entered.set()
         await asyncio.sleep(3600)  # a menu that waits for ever, until the server dies
 
-    server = FastAGIServer(settings.agi)
-    server.route("ivr", dying_ivr)
-    await server.start()
-    try:
+    async with _dies_on_exit(settings, dying_ivr):  # the controller goes away mid-call
         await call_in(ami, "13900000002")
         await asyncio.wait_for(entered.wait(), 10)
-    finally:
-        await server.close()  # the controller goes away mid-call
     loop = asyncio.get_running_loop()
     died = loop.time()
     joined = await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == "13900000002")
@@ -79,18 +88,13 @@ async def test_controller_dies_during_a_prompt_it_plays_out_then_the_caller_reac
         await asyncio.sleep(3600)
 
     loop = asyncio.get_running_loop()
-    server = FastAGIServer(settings.agi)
-    server.route("ivr", dying_ivr)
-    await server.start()
-    try:
+    async with _dies_on_exit(settings, dying_ivr):  # the controller goes away mid-prompt
         await call_in(ami, "13900000005")
         await asyncio.wait_for(playing.wait(), 10)
         await recorder.wait_for(
             ev.AGIExecStart, lambda e: e.command.startswith("CONTROL STREAM FILE silence/3"), timeout=10
         )
         began = loop.time()
-    finally:
-        await server.close()  # the controller goes away mid-prompt
     died = loop.time()
     joined = await recorder.wait_for(ev.QueueCallerJoin, lambda e: e.caller_id_num == "13900000005", timeout=15)
     assert joined.queue == "hotline"
