@@ -57,9 +57,16 @@ class Caller:
         ):
             self.answered = stamp(e)
         elif isinstance(e, ev.AGIExecStart) and e.channel == self.inner:
+            # Over FastAGI (ivr.engine = fastagi).
             if self.path == "key at once" and self.welcome in e.command:
                 await self.key()
             elif self.path == "key after the menu" and e.command.startswith("WAIT FOR DIGIT"):
+                await self.key()
+        elif isinstance(e, ev.Newexten) and e.channel == self.inner and e.priority > 0:
+            # The flow in the dialplan (priority 0 is a key's jump, not a step).
+            if self.path == "key at once" and e.application.lower() == "background" and e.app_data == self.welcome:
+                await self.key()
+            elif self.path == "key after the menu" and e.application == "WaitExten":
                 await self.key()
         elif isinstance(e, ev.QueueCallerJoin) and e.caller_id_num == self.number and not self.queued.done():
             self.queued.set_result(stamp(e) - self.answered)

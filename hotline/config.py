@@ -548,6 +548,10 @@ class IvrSettings(_Section):
     holidays: Dates = Field(default_factory=list, description="YYYY-MM-DD dates")
     workdays: Dates = Field(default_factory=list, description="YYYY-MM-DD weekend days worked (调休)")
     max_message_seconds: int = Field(120, ge=5, le=600)
+    # dialplan: each published flow is also written as dialplan and calls
+    # reach the controller over FastAGI only at nodes that need it (reading
+    # digits, a ticket's status, a message); fastagi: every step over FastAGI.
+    engine: Literal["dialplan", "fastagi"] = Field("dialplan", description="who runs the IVR's steps")
 
     @field_validator("timezone")
     @classmethod

@@ -60,7 +60,7 @@ from hotline.grid import api as grid_api
 from hotline.grid.app import grid_ctx
 from hotline.health import STARTED, health
 from hotline.ivr import api as ivr_api
-from hotline.ivr.app import ivr_ctx
+from hotline.ivr.app import ivr_ctx, ivr_dialplan_ctx
 from hotline.pbx import api as pbx_api
 from hotline.pbx.app import PBX_WATCH, TRUNKS, pbx_ctx
 from hotline.pbx.descriptors import raise_soft_limit
@@ -214,6 +214,7 @@ def create_app(
     app.cleanup_ctx.append(shared_settings_ctx)
     app.cleanup_ctx.append(people_api.people_ctx)
     app.cleanup_ctx.append(fastagi_ctx)
+    app.cleanup_ctx.append(ivr_dialplan_ctx)
     app.on_startup.append(first_admin)
     app.on_startup.append(freeze_startup_objects)
     pages.setup(app)

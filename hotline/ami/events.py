@@ -308,6 +308,20 @@ class HotlineRevisit(UserEvent):
     answer: str = h("Answer")  # 1 satisfied, 2 not, none
 
 
+@user_event("HotlineIvr")
+@dataclass(frozen=True, slots=True)
+class HotlineIvr(UserEvent):
+    """hotline-flow: a call left a flow run by the dialplan (hotline/ivr/dialplan.py)."""
+
+    call_id: str = h("CallId")
+    flow: str = h("Flow")  # the version
+    path: str = h("Path")  # node:key>node>...
+    at: str = h("At")  # each step's epoch, >-separated
+    route: str = h("Route")  # queue, transfer, hangup or hangup-in-ivr
+    tag: str = h("Tag")
+    dialed: str = h("Dialed")
+
+
 @user_event("HotlineCarmove")
 @dataclass(frozen=True, slots=True)
 class HotlineCarmove(UserEvent):

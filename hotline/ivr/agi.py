@@ -28,6 +28,7 @@ from hotline.db.engine import insert_ignore
 from hotline.db.models import Call, Ticket, VoiceMessage, utcnow
 from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.runner import (
+    ALL_KEYS,
     CallContext,
     CurrentAnnouncement,
     LookupTicket,
@@ -41,6 +42,7 @@ from hotline.ivr.runner import (
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import FlowService
+from hotline.ivr.steps import call_row, category_of, parse_steps, started_at
 from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
@@ -107,28 +109,38 @@ class IvrDriver:
         if compiled is None:
             return  # no flow: the static route queues the caller
         call_id = session.arg(1) or session.uniqueid
-        caller = session.env.get("agi_callerid", "")
-        caller = "" if caller == "unknown" else caller
+        ctx = CallContext(now=self.clock, calendar=self.calendar)
+        start = ""
+        if session.arg(5):
+            # The dialplan ran the flow up to a node it hands over (ivr/dialplan.py).
+            version = session.arg(4)
+            compiled = self.flows.serving.version(compiled.flow.name, int(version)) if version.isdigit() else None
+            start = session.arg(5)
+            if compiled is None or start not in compiled.flow.nodes:
+                log.warning("call %s resumed at %s of flow v%s, which is not served here", call_id, start, version)
+                return  # the static route queues the caller
+            ctx.path = parse_steps(compiled, session.arg(6), session.arg(7))
+            ctx.category = category_of(compiled, ctx.path)
+            typed = session.arg(8)
+            ctx.typed_ahead = typed if len(typed) == 1 and typed in ALL_KEYS else ""
         # One row per call, queued once when the caller leaves the IVR; it
         # shares a transaction with the ACD's row of the caller joining the
         # queue (a transaction of its own cost the controller 2 ms of CPU per
         # call, bench/native_twin.py). The screen pop waits for it by call id.
-        row = {
-            "call_id": call_id,
-            "caller": caller,
-            "caller_name": session.env.get("agi_calleridname", "")[:64],
-            "dialed": session.arg(3),
-            "tag": session.arg(2),
-            "flow_name": compiled.flow.name,
-            "flow_version": compiled.version,
-            "started_at": utcnow(),
-        }
+        row = call_row(
+            compiled,
+            call_id=call_id,
+            caller=session.env.get("agi_callerid", ""),
+            caller_name=session.env.get("agi_calleridname", ""),
+            dialed=session.arg(3),
+            tag=session.arg(2),
+            started=started_at(ctx.path) or utcnow(),
+        )
         self.calls_started += 1
-        ctx = CallContext(now=self.clock, calendar=self.calendar)
         route: Route | None = None
         recorded: list[str] = []
         try:
-            gen = run(compiled, ctx)
+            gen = run(compiled, ctx, start)
             instruction = next(gen)
             while True:
                 result = await self._execute(session, instruction, call_id, recorded)

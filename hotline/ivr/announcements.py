@@ -3,6 +3,8 @@ holiday notice), set by the lead or an admin."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from hotline.db.models import Announcement, utcnow
@@ -19,6 +21,15 @@ class AnnouncementService:
         self._file: str | None = None
         self.active = False
         self.text = ""
+        self._hooks: list[Callable[[], None]] = []
+
+    def on_change(self, hook: Callable[[], None]) -> None:
+        """hook() after the notice is switched on, off or changed."""
+        self._hooks.append(hook)
+
+    def _changed(self) -> None:
+        for hook in self._hooks:
+            hook()
 
     async def load(self) -> None:
         async with self.sessions() as db:
@@ -35,6 +46,7 @@ class AnnouncementService:
             return False
         file = await self.prompts.for_text(row.text) if row.active and row.text else None
         self.active, self.text, self._file = row.active, row.text, file
+        self._changed()
         return True
 
     def current_file(self) -> str | None:
@@ -52,6 +64,7 @@ class AnnouncementService:
                 db.add(row)
             row.active, row.text, row.updated_by, row.updated_at = active, text, actor, utcnow()
         self.active, self.text, self._file = active, text, file
+        self._changed()
         return self.view()
 
     def view(self) -> dict[str, object]:

@@ -160,9 +160,11 @@ def _on_the_way(cf: CompiledFlow, nid: str, ctx: CallContext) -> str:
     return files[0] if files and not ctx.typed_ahead else ""
 
 
-def run(cf: CompiledFlow, ctx: CallContext) -> Gen:
+def run(cf: CompiledFlow, ctx: CallContext, start: str = "") -> Gen:
+    """From the flow's start, or from `start` with the path so far in ctx
+    (a call the dialplan ran up to a node it hands over, ivr/dialplan.py)."""
     flow = cf.flow
-    nid = flow.start
+    nid = start or flow.start
     for _ in range(MAX_STEPS):
         node = flow.nodes[nid]
         t = node.type

@@ -96,6 +96,16 @@ class Calendar:
                 return max(opens, local), closes
         return None
 
+    def next_change(self, now: dt.datetime) -> dt.datetime:
+        """The next moment within() or is_holiday() may answer differently:
+        a window's start or end, or local midnight (weekdays and holidays
+        change only there)."""
+        local = self.local(now)
+        midnight = dt.datetime.combine(local.date() + dt.timedelta(days=1), dt.time(0), tzinfo=self.tz)
+        times = {_hm(s.start) for s in self.schedules.values()} | {_hm(s.end) for s in self.schedules.values()}
+        today = [dt.datetime.combine(local.date(), t, tzinfo=self.tz) for t in times]
+        return min([t for t in today if t > local] + [midnight])
+
     def within(self, name: str, now: dt.datetime) -> bool:
         sched = self.schedules.get(name)
         if sched is None:

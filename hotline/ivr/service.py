@@ -19,6 +19,7 @@ from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt
 from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.prompts import PromptStore
 from hotline.ivr.runner import CompiledFlow
+from hotline.ivr.serving import Serving
 from hotline.ivr.validate import slow_path_warnings, validate
 
 log = logging.getLogger(__name__)
@@ -61,7 +62,7 @@ class FlowService:
         self.settings = settings
         self.sessions = sessions
         self.prompts = prompts
-        self._current: dict[str, CompiledFlow] = {}
+        self.serving = Serving()
         self._bad: set[tuple[str, int]] = set()  # versions another controller serves that fail here
 
     # -- checking ------------------------------------------------------------
@@ -125,7 +126,7 @@ class FlowService:
             )
         for row in rows:
             try:
-                self._current[row.flow_name] = await self.prompts.compile(load_yaml(row.document), row.version)
+                self.serving.take(row.flow_name, await self.prompts.compile(load_yaml(row.document), row.version))
             except (FlowInvalid, HotlineError) as exc:
                 # Keep serving: calls fall through to the static route to a seat.
                 log.error("flow %s v%s cannot be loaded: %s", row.flow_name, row.version, exc)
@@ -138,21 +139,22 @@ class FlowService:
             current = (await db.execute(select(IvrFlow.name, IvrFlow.current_version))).all()
         taken = []
         for name, version in current:
-            serving = self._current.get(name)
+            serving = self.serving.current(name)
             if version is None or (serving is not None and serving.version == version) or (name, version) in self._bad:
                 continue
             try:
-                self._current[name] = await self.prompts.compile(load_yaml(await self.version(name, version)), version)
+                compiled = await self.prompts.compile(load_yaml(await self.version(name, version)), version)
             except (FlowInvalid, HotlineError) as exc:
                 self._bad.add((name, version))
                 log.error("flow %s v%s from another controller cannot be loaded: %s", name, version, exc)
                 continue
+            self.serving.take(name, compiled)
             log.info("flow %s v%d taken from the shared database", name, version)
             taken.append(name)
         return taken
 
     def current(self, name: str = MAIN_FLOW) -> CompiledFlow | None:
-        return self._current.get(name)
+        return self.serving.current(name)
 
     # -- drafts ----------------------------------------------------------------
     async def list(self) -> list[dict[str, object]]:
@@ -253,7 +255,7 @@ class FlowService:
             row = await db.get(IvrFlow, name)
             db.add(IvrFlowVersion(flow_name=name, version=version, document=document, published_by=actor))
             await _serve(db, row, version, document, actor, "publish")
-        self._current[name] = compiled
+        self.serving.take(name, compiled)
         log.info("flow %s v%d published by %s", name, version, actor)
         return version
 
@@ -262,7 +264,7 @@ class FlowService:
         compiled = await self.prompts.compile(load_yaml(document), version)
         async with self.sessions() as db, db.begin():
             await _serve(db, await db.get(IvrFlow, name), version, document, actor, "rollback")
-        self._current[name] = compiled
+        self.serving.take(name, compiled)
         return version
 
     async def audit(self, name: str, limit: int = 200) -> list[dict[str, object]]:

@@ -20,7 +20,9 @@ from hotline.ami.replies import AMIError
 from hotline.config import Settings
 from hotline.credentials import ensure_secrets, write_secrets
 from hotline.db.migrate import upgrade
+from hotline.ivr.engine import FLOW_FILE
 from hotline.pbx.install import install
+from hotline.pbx.paths import Paths
 from hotline.pbx.process import Pbx
 from hotline.server import KEEPER, create_app
 from tests.conftest import Clock, make_settings
@@ -76,6 +78,12 @@ async def reset_pbx(settings: Settings) -> None:
         await client.action("Setvar", Variable="SIM_TALK", Value="3600")
         await client.action("Setvar", Variable="SIM_SAY", Value="")
         await client.action("Setvar", Variable="SIM_PSTN_REFUSE", Value="")
+        # The flows a test's controller wrote into the dialplan (ivr.engine):
+        # the next test starts from the static dialplan, as a fresh install.
+        flows = Paths(settings.pbx.instance_dir).etc / FLOW_FILE
+        if flows.is_file() and flows.stat().st_size:
+            flows.write_text("")
+            await client.command("dialplan reload")
         status = await client.list_action("QueueStatus")
         for e in status.events:
             if type(e).__name__ == "QueueMember" and e.membership == "dynamic":
@@ -147,6 +155,17 @@ async def phones_controller(
     Local/seatNN@hotline-seat (the desk phone and the browser phone)."""
     seats = settings.seats.model_copy(update={"phones": "pjsip"})
     async with running_controller(settings, clock, tmp_path, migrated, seats=seats) as server:
+        yield server
+
+
+@pytest.fixture
+async def fastagi_controller(
+    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path
+) -> AsyncIterator[TestServer]:
+    """The controller running every IVR step over FastAGI (ivr.engine =
+    fastagi), as it does at every node the dialplan hands over."""
+    ivr = settings.ivr.model_copy(update={"engine": "fastagi"})
+    async with running_controller(settings, clock, tmp_path, migrated, ivr=ivr) as server:
         yield server
 
 

@@ -15,6 +15,7 @@ from hotline.ami import events as ev
 from hotline.ami.client import AMIClient
 from hotline.db.models import Call
 from hotline.ivr.api import FLOWS
+from hotline.ivr.app import DIALPLAN
 from hotline.roles import Role
 from hotline.sim import call_in
 from hotline.web.keys import SESSIONS
@@ -50,13 +51,23 @@ class IvrCaller:
         return self
 
     def heard(self, file: str) -> bool:
-        """The IVR played `file` over FastAGI, or the dialplan did (the route's
-        prompt, once the IVR has ended). Naming it is not playing it: the
-        hand-off's MSet names the route's prompt too."""
+        """The IVR played `file` over FastAGI, or the dialplan did (a flow
+        compiled to dialplan, or the route's prompt once the IVR has ended).
+        Naming it is not playing it: the hand-off's MSet names the route's
+        prompt too."""
         return bool(
             self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner and plays(e.command, file))
-            or self.rec.of(ev.Newexten, lambda e: e.channel == self.inner and f"Playback({file})" in e.app_data)
+            or self.rec.of(ev.Newexten, lambda e: e.channel == self.inner and dialplan_plays(e, file))
         )
+
+    def times_heard(self, file: str) -> int:
+        """How many times `file` began to play to this caller, by either engine."""
+        return len(self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner and plays(e.command, file))) + len(
+            self.rec.of(ev.Newexten, lambda e: e.channel == self.inner and dialplan_plays(e, file))
+        )
+
+    def agi_commands(self) -> list[str]:
+        return [e.command for e in self.rec.of(ev.AGIExecStart, lambda e: e.channel == self.inner)]
 
     async def wait_prompt(self, file: str, timeout: float = 30) -> None:
         """The IVR plays `file` over FastAGI (AGIExecStart), or the dialplan
@@ -80,6 +91,31 @@ def plays(command: str, file: str) -> bool:
     if command.startswith("CONTROL STREAM FILE "):
         return command.split(" ", 4)[3] == file
     return command.startswith("GET DATA ") and command.split(" ", 3)[2] == file
+
+
+async def set_clock(controller: Any, clock: Any, when: Any) -> None:
+    """Move the controller's clock, and wait until the PBX's dialplan knows
+    which schedule windows are open then (ivr/engine.py)."""
+    clock.now = when
+    await controller.app[DIALPLAN].sync()
+
+
+def first_play(rec: Recorder, channel: str, file: str) -> ev.Event | None:
+    """The event of `file` first playing on `channel`, by either engine."""
+    found = rec.of(ev.AGIExecStart, lambda e: e.channel == channel and plays(e.command, file)) or rec.of(
+        ev.Newexten, lambda e: e.channel == channel and dialplan_plays(e, file)
+    )
+    return found[0] if found else None
+
+
+def dialplan_plays(e: ev.Newexten, file: str) -> bool:
+    """A dialplan step that plays `file`: a compiled flow's Background, or
+    the route's prompt (Playback, perhaps inside an ExecIf). A key that stops
+    a Background moves the channel to that key's extension at priority 0, and
+    Asterisk reports the move with the same application: not a second play."""
+    if e.priority == 0:
+        return False
+    return (e.application.lower() == "background" and e.app_data == file) or f"Playback({file})" in e.app_data
 
 
 def prompt(app: Any, node: str, field: str = "prompt") -> str:

@@ -26,7 +26,7 @@ from tests.integration.audio import rms_between
 from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.ivr_helpers import Api, IvrCaller, call_row, plays, prompt
+from tests.integration.ivr_helpers import Api, IvrCaller, call_row, plays, prompt, set_clock
 
 pytestmark = pytest.mark.pbx
 
@@ -69,8 +69,26 @@ async def test_menu_branches_reach_a_seat_with_category_and_path(
         menu_step = next(s for s in row.ivr_path if s["node"] == "day_menu")
         assert menu_step["key"] == key and menu_step["label"] == "日间主菜单"
         assert caller.heard(prompt(app, "to_seat"))  # "正在为您转接人工服务"
-    hand_offs = recorder.of(ev.AGIExecStart, lambda e: e.command.startswith(("EXEC MSet", "SET VARIABLE HOTLINE")))
-    assert len(hand_offs) == len(cases) and all(e.command.startswith("EXEC MSet") for e in hand_offs)
+        # The common path is the dialplan's own (ivr.engine = dialplan): no FastAGI at all.
+        assert caller.agi_commands() == []
+
+
+async def test_over_fastagi_the_hand_off_is_one_mset(
+    fastagi_controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    """ivr.engine = fastagi: every step over FastAGI, and the route, the
+    category and the path set in one AGI command (MSet), Chinese included."""
+    app = fastagi_controller.app
+    caller = await choose(fastagi_controller, ami, recorder, "1")
+    joined = await caller.queued()
+    assert joined.var("HOTLINE_CATEGORY") == "咨询投诉求助"
+    row = await call_row(app, caller.caller)
+    assert row.route == "queue" and row.category == "咨询投诉求助"
+    agi = caller.agi_commands()
+    assert any(plays(c, prompt(app, "day_menu")) for c in agi), agi
+    hand_offs = [c for c in agi if c.startswith(("EXEC MSet", "SET VARIABLE HOTLINE"))]
+    assert len(hand_offs) == 1 and hand_offs[0].startswith("EXEC MSet"), agi
+    assert f"HOTLINE_PROMPT={prompt(app, 'to_seat')}," in hand_offs[0]
 
 
 async def test_the_route_prompt_is_heard_on_the_way_to_the_queue(
@@ -96,10 +114,7 @@ async def test_the_route_prompt_is_heard_on_the_way_to_the_queue(
     heard = settings.recordings_dir / "sim-heard-route-prompt.wav"
     await eventually(lambda: heard.is_file() and heard.stat().st_size > 44, timeout=15)
     assert rms_between(heard, began, said, joined) > 0.01
-    # Not over FastAGI: the IVR's last command was the hand-off, which names it.
-    agi = [e.command for e in recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner)]
-    assert not any(plays(c, to_seat) for c in agi) and agi[-1].startswith("EXEC MSet"), agi
-    assert f"HOTLINE_PROMPT={to_seat}," in agi[-1]
+    assert not any(plays(c, to_seat) for c in caller.agi_commands())
 
 
 async def test_no_key_reaches_a_seat(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
@@ -128,17 +143,28 @@ async def test_star_and_hash_stop_a_prompt_like_any_key(
     controller: TestServer, ami: AMIClient, recorder: Recorder
 ) -> None:
     """* and # stop the prompt playing and are the caller's answer (a wrong
-    one here): the IVR plays with CONTROL STREAM FILE, whose own keys for
-    skipping ahead and back must never swallow them. Swallowed, * would
-    leave the menu playing on to the seat, and # the wrong-key prompt
-    playing on to the menu again."""
+    one here), as any key does. Swallowed, * would leave the menu playing on
+    to the seat, and # the wrong-key prompt playing on to the menu again."""
+    await star_and_hash(controller, ami, recorder)
+
+
+async def test_star_and_hash_stop_a_prompt_over_fastagi(
+    fastagi_controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    """The same over FastAGI (ivr.engine = fastagi, and every node the
+    dialplan hands over): the IVR plays with CONTROL STREAM FILE, whose own
+    keys for skipping ahead and back must never swallow * and #."""
+    await star_and_hash(fastagi_controller, ami, recorder)
+    assert recorder.of(ev.AGIExecStart, lambda e: e.command.startswith("CONTROL STREAM FILE "))
+
+
+async def star_and_hash(controller: TestServer, ami: AMIClient, recorder: Recorder) -> None:
     app = controller.app
     wrong = prompt(app, "day_menu", "invalid_prompt")
     caller = await choose(controller, ami, recorder, "*")
     await caller.wait_prompt(wrong, timeout=15)
-    plays_wrong = lambda e: e.channel == caller.inner and plays(e.command, wrong)  # noqa: E731
     await caller.press("#")  # during 您的按键有误: a second wrong key
-    await eventually(lambda: len(recorder.of(ev.AGIExecStart, plays_wrong)) == 2, timeout=15)
+    await eventually(lambda: caller.times_heard(wrong) == 2, timeout=15)
     await caller.press("1")
     await caller.queued()
     row = await call_row(app, caller.caller)
@@ -157,8 +183,7 @@ async def test_no_key_is_queued_after_one_menu_round_within_the_bound(
     # A behaviour, not a benchmark: the bound the validator warns about,
     # which this flow meets with room to spare (bench/time_to_queue.py measures it).
     assert loop.time() - answered < settings.ivr.max_seconds_to_seat
-    menu = prompt(app, "day_menu")
-    assert len(recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner and menu in e.command)) == 1
+    assert caller.times_heard(prompt(app, "day_menu")) == 1
     assert not caller.heard(prompt(app, "to_seat"))  # "or wait" was said; nothing more
 
 
@@ -167,16 +192,10 @@ async def test_invalid_keys_retry_then_a_seat(controller: TestServer, ami: AMICl
     caller = await IvrCaller(ami, recorder).dial()
     menu = prompt(app, "day_menu")
     for attempt in range(3):
-        await eventually(
-            lambda: (
-                len(recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner and menu in e.command)) > attempt
-            ),
-            timeout=40,
-        )
+        await eventually(lambda: caller.times_heard(menu) > attempt, timeout=40)
         await caller.press("7")
     await caller.queued()
-    invalid = prompt(app, "day_menu", "invalid_prompt")
-    assert len(recorder.of(ev.AGIExecStart, lambda e: e.channel == caller.inner and invalid in e.command)) == 2
+    assert caller.times_heard(prompt(app, "day_menu", "invalid_prompt")) == 2
     row = await call_row(app, caller.caller)
     assert row.route == "queue" and row.category == ""
 
@@ -199,7 +218,7 @@ async def test_legal_in_lawyer_hours_queues_for_the_lawyers(
 async def test_legal_out_of_hours_leaves_a_message(
     controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock, settings: Settings
 ) -> None:
-    clock.now = SATURDAY
+    await set_clock(controller, clock, SATURDAY)
     caller = await choose(controller, ami, recorder, "3", speak=True)
     await caller.rec.wait_for(
         ev.AGIExecStart, lambda e: e.channel == caller.inner and e.command.startswith("RECORD FILE"), timeout=40
@@ -221,12 +240,12 @@ async def test_the_official_calendar_a_make_up_saturday_is_worked_and_a_spring_f
     app = controller.app
     acd = app[ACD]
     # 2026-02-14, a Saturday worked for the Spring Festival (调休): the day menu, six lines.
-    clock.now = dt.datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI)
+    await set_clock(controller, clock, dt.datetime(2026, 2, 14, 10, 0, tzinfo=SHANGHAI))
     caller = await IvrCaller(ami, recorder).dial()
     await caller.wait_prompt(prompt(app, "day_menu"), timeout=30)
     await eventually(lambda: (acd.lines.window, acd.lines.target) == ("day", 6), timeout=10)
     # 2026-02-17, a Tuesday of the Spring Festival: the holiday branch and the holiday lines.
-    clock.now = dt.datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI)
+    await set_clock(controller, clock, dt.datetime(2026, 2, 17, 10, 0, tzinfo=SHANGHAI))
     rest = await IvrCaller(ami, recorder).dial()
     await rest.wait_prompt(prompt(app, "night_menu"), timeout=30)
     assert not rest.heard(prompt(app, "day_menu"))
@@ -243,7 +262,7 @@ async def test_a_voice_message_is_stored_only_with_its_work_item(
     the item: the message and its item go together, neither is left alone,
     and the recording stays on disk. Before, the work policy sat inside the
     AGI driver and a failure was only logged."""
-    clock.now = SATURDAY
+    await set_clock(controller, clock, SATURDAY)
     driver = controller.app[DRIVER]
 
     async def refuse(_: object) -> None:
@@ -297,7 +316,7 @@ async def test_unknown_ticket_number(controller: TestServer, ami: AMIClient, rec
 async def test_night_variant_under_a_fixed_clock(
     controller: TestServer, ami: AMIClient, recorder: Recorder, clock: Clock
 ) -> None:
-    clock.now = NIGHT
+    await set_clock(controller, clock, NIGHT)
     app = controller.app
     caller = await choose(controller, ami, recorder, "2", menu="night_menu")  # 2 exists by day only
     assert not caller.heard(prompt(app, "day_menu"))
@@ -375,8 +394,10 @@ async def test_publish_during_a_call_changes_nothing_for_it(
 
 
 async def test_killing_fastagi_mid_menu_sends_the_caller_to_the_queue(
-    controller: TestServer, ami: AMIClient, recorder: Recorder
+    fastagi_controller: TestServer, ami: AMIClient, recorder: Recorder
 ) -> None:
+    """ivr.engine = fastagi: the IVR's server dies during the menu."""
+    controller = fastagi_controller
     menu = prompt(controller.app, "day_menu")
     with wave.open(str(controller.app[SETTINGS].prompts_dir / f"{menu.rsplit('/', 1)[-1]}.wav")) as w:
         menu_seconds = w.getnframes() / w.getframerate()
@@ -390,6 +411,28 @@ async def test_killing_fastagi_mid_menu_sends_the_caller_to_the_queue(
     # during CONTROL STREAM FILE), then the static route takes the caller
     # within 2 s; the margin is for a loaded machine.
     assert loop.time() - killed < menu_seconds + 2.0 + 2.0
+
+
+async def test_with_the_controller_stopped_the_flow_in_the_dialplan_goes_on(
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    """The flow written as dialplan serves callers while the controller is
+    down: the menu, the key, the category, the queue. Once the schedule
+    windows it was last told of expire, a time switch asks the controller,
+    and with nobody there the static route queues the caller (never a day
+    menu at night)."""
+    app = controller.app
+    menu = prompt(app, "day_menu")
+    await controller.close()
+    caller = await choose(controller, ami, recorder, "2")
+    joined = await caller.queued()
+    assert joined.var("HOTLINE_CATEGORY") == "挪车"
+    await ami.action("Setvar", Variable="HOTLINE_CAL_UNTIL", Value="1000")  # long past
+    late = await IvrCaller(ami, recorder).dial()
+    joined = await late.queued(timeout=30)
+    assert late.heard(prompt(app, "welcome")) and not late.heard(menu)
+    fallback = await ami.action("Getvar", Channel=joined.channel, Variable="HOTLINE_FALLBACK")
+    assert fallback.get("Value") == "1"
 
 
 async def test_transfer_node_dials_the_outside_number(

@@ -23,7 +23,7 @@ from tests.integration.conftest import SHANGHAI, Clock
 from tests.integration.desk import Desk
 from tests.integration.floor import acd, members
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.ivr_helpers import Api
+from tests.integration.ivr_helpers import Api, set_clock
 from tests.integration.test_ivr import SATURDAY, choose
 from tests.integration.test_work import close_all, offer_to, offered, two_rounds_with
 
@@ -131,7 +131,7 @@ async def test_with_no_lawyer_logged_in_or_out_of_hours_the_message_becomes_a_la
         assert items[0].skill == "lawyer" and items[0].not_before <= clock.now.timestamp()
         assert items[0].due_at == dt.datetime(2026, 11, 25, 17, 0, tzinfo=SHANGHAI).timestamp()
         # Saturday: offered from Monday 09:00, due by its end.
-        clock.now = SATURDAY
+        await set_clock(controller, clock, SATURDAY)
         second = await leave_message(controller, ami, recorder)
         items = await eventually(lambda: _two(legal_items(controller)), timeout=15)
         monday = items[1]
