@@ -110,11 +110,13 @@ def first_play(rec: Recorder, channel: str, file: str) -> ev.Event | None:
 
 def dialplan_plays(e: ev.Newexten, file: str) -> bool:
     """A dialplan step that plays `file`: a compiled flow's Background, or
-    the route's prompt (Playback, perhaps inside an ExecIf). A key that stops
+    the route's prompt (Playback), perhaps inside an ExecIf. A key that stops
     a Background moves the channel to that key's extension at priority 0, and
     Asterisk reports the move with the same application: not a second play."""
     if e.priority == 0:
         return False
+    if e.application == "ExecIf":  # played only when its condition held
+        return e.app_data.startswith("1?") and e.app_data[2:] in (f"Background({file})", f"Playback({file})")
     return (e.application.lower() == "background" and e.app_data == file) or f"Playback({file})" in e.app_data
 
 

@@ -28,7 +28,7 @@ from tests.integration.desk import Desk
 from tests.integration.floor import acd, iface, takers
 from tests.integration.gateway_sim import GatewaySim
 from tests.integration.helpers import Recorder, eventually
-from tests.integration.ivr_helpers import Api
+from tests.integration.ivr_helpers import Api, set_clock
 from tests.integration.test_ivr import SATURDAY, choose
 from tests.integration.test_tickets import department_api
 
@@ -219,7 +219,8 @@ async def test_a_voice_message_from_the_ivr_is_offered_and_the_agent_calls_the_c
     status, body = await admin.request("POST", "/api/ivr/flows/hotline/publish")
     assert status == 200, body
     await admin.close()
-    clock.now = SATURDAY  # out of lawyer hours: key 3 leaves a message
+    # Out of lawyer hours: key 3 leaves a message (the new version and the hour both in the PBX).
+    await set_clock(controller, clock, SATURDAY)
     caller = await choose(controller, ami, recorder, "3", speak=True)
     await caller.rec.wait_for(
         ev.AGIExecStart, lambda e: e.channel == caller.inner and e.command.startswith("RECORD FILE"), timeout=40

@@ -49,13 +49,19 @@ def test_a_menu_answers_its_keys_retries_and_goes_to_its_default() -> None:
     cf = compiled()
     menu = contexts(dialplan.compile_flow(cf, "K", SCHEDULES))["hf1-day_menu"]
     text = "\n".join(menu)
-    for key, target in cf.flow.nodes["day_menu"].options.items():  # type: ignore[union-attr]
-        assert f"exten => {key},1,MSet(HF_PATH=${{HF_PATH}}>day_menu:{key}," in text
-        assert f"Goto(hf1-{target},s,1)" in text
+    for key in cf.flow.nodes["day_menu"].options:  # type: ignore[union-attr]
+        assert f"exten => {key},1,MSet(HF_PATH=${{HF_PATH}}>day_menu:{key}" in text
+    # A move records the steps it passes: 1 is consult (a tag: the category) on the way to the seat.
+    one = next(i for i, line in enumerate(menu) if line.startswith("exten => 1,1,"))
+    assert menu[one] == (
+        "exten => 1,1,MSet(HF_PATH=${HF_PATH}>day_menu:1>consult>to_seat,"
+        "HF_AT=${HF_AT}>${EPOCH}>${EPOCH}>${EPOCH},HOTLINE_CATEGORY=咨询投诉求助)"
+    )
+    assert menu[one + 1] == " same => n,Goto(hf1-to_seat,s,1)"
     assert "exten => _[0-9*#],1,Set(HF_K=${EXTEN})" in text  # any other key is a wrong one
     assert "WaitExten(1)" in text and "GotoIf($[${HF_MISS} > 2]?out)" in text
     # No key at all goes to timeout_next without a retry.
-    assert "exten => t,1,MSet(HF_PATH=${HF_PATH}>day_menu,HF_AT" in text
+    assert "exten => t,1,MSet(HF_PATH=${HF_PATH}>day_menu>waited,HF_AT" in text
     assert text.splitlines()[-1].endswith("Goto(hf1-to_seat,s,1)")  # past the retries
 
 
@@ -63,7 +69,9 @@ def test_a_key_during_a_prompt_is_kept_for_the_next_menu() -> None:
     cf = compiled()
     welcome = contexts(dialplan.compile_flow(cf, "K", SCHEDULES))["hf1-welcome"]
     assert "exten => _[0-9*#],1,Set(HF_TA=${EXTEN})" in welcome
-    assert ' same => n,GotoIf($["${HF_TA}" != ""]?next)' in welcome  # skipped once a key waits
+    assert (
+        welcome[0] == 'exten => s,1,ExecIf($["${HF_TA}" = ""]?Background(/p/welcome.prompt))'
+    )  # skipped once a key waits
 
 
 def test_a_time_switch_trusts_the_windows_only_while_they_hold() -> None:
