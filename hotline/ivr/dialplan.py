@@ -21,33 +21,26 @@ that precedes its Goto. Pure: unit-tested without a PBX.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+from hotline.ivr.dialplan_text import (
+    ENTRY_CONTEXT,
+    KEYS,
+    NOTICE_VAR,
+    ROUTES,
+    SAFE,
+    SCHEDULE_NAME,
+    choose,
+    context_of,
+    gone_context,
+    report,
+    say,
+    switch_branches,
+    then,
+)
 from hotline.ivr.flow import prompts_of
 from hotline.ivr.runner import CompiledFlow
-
-CONTEXT_PREFIX = "hf"
-ENTRY_CONTEXT = "hotline-flow"
-KEYS = "_[0-9*#]"
-# Globals the controller keeps (engine.py).
-NOTICE_VAR = "HOTLINE_NOTICE"
-CALENDAR_VAR = "HOTLINE_CAL_UNTIL"
-HOLIDAY_VAR = "HOTLINE_HOLIDAY"
-SCHEDULE_PREFIX = "HOTLINE_IN_"
-# Text placed in the dialplan verbatim: no comma, quote, bracket, dollar,
-# semicolon or line break can reach an application's arguments.
-SAFE = re.compile(r"[\w:>./+-]*")
-SCHEDULE_NAME = re.compile(r"[A-Za-z0-9_]{1,40}")
-
-
-def context_of(version: int, nid: str) -> str:
-    return f"{CONTEXT_PREFIX}{version}-{nid}"
-
-
-def schedule_var(name: str) -> str:
-    return SCHEDULE_PREFIX + name
 
 
 class _Writer:
@@ -62,15 +55,17 @@ class _Writer:
         return context_of(self.v, nid)
 
     def context(self, nid: str, body: Iterable[str]) -> None:
-        self.lines.append(f"[{self.ctx(nid)}]")
+        self.lines += [f"[{self.ctx(nid)}]", f"include => {gone_context(self.v)}"]
         self.lines.extend(body)
         self.lines.append("")
 
-    def enter(self, target: str, marks: tuple[str, ...] = ()) -> list[str]:
+    def enter(self, target: str, marks: tuple[str, ...] = (), *, fresh: bool = False) -> list[str]:
         """The applications that move the call to `target`, recording `marks`
         (steps taken here) and the steps of the nodes it passes on the way:
-        a tag sets the category and moves on, a play, a route or a menu is
-        entered (a play's and a route's own step is taken here too)."""
+        a tag sets the category and moves on, a play or a menu is entered
+        (a play's own step is taken here), an announcement or a time switch
+        is entered at the branch its globals choose, and a route is taken
+        here and now. `fresh`: the path is still empty (the flow's start)."""
         steps, sets = list(marks), {}
         seen: set[str] = set()
         while target in self.native and target not in seen:
@@ -86,19 +81,43 @@ class _Writer:
             elif node.type == "menu":
                 sets["HF_MISS"] = "0"
             break
+        node = self.cf.flow.nodes.get(target)
+        route = target in self.native and node is not None and node.type in ROUTES
+        if route:
+            path = ">".join(steps)
+            # The route's summary for the seat (HOTLINE_IVR): the path so far
+            # and the steps taken here, at most 250 characters.
+            sep = "" if fresh else '${IF($["${HF_PATH}" = ""]?:>)}'
+            sets["HOTLINE_IVR"] = path[:250] if fresh else f"${{HF_PATH:1:{max(0, 249 - len(path))}}}{sep}{path}"
+            sets["HOTLINE_ROUTE"] = node.type
+            sets |= ROUTES[node.type](node)
         apps = []
         if steps or sets:
             path = "".join(f">{m}" for m in steps)
             stamps = ">${EPOCH}" * len(steps)
             values = [f"HF_PATH=${{HF_PATH}}{path}", f"HF_AT=${{HF_AT}}{stamps}"] if steps else []
             apps.append("MSet(" + ",".join(values + [f"{k}={v}" for k, v in sets.items()]) + ")")
-        return [*apps, f"Goto({self.ctx(target)},s,1)"]
+        if route:
+            return [*apps, *self.hand_off(target, node)]
+        return [*apps, f"Goto({self.ctx(target)},{self.entry(target)},1)"]
 
+    def entry(self, target: str) -> str:
+        """Where a move enters a node: an announcement and a time switch are
+        entered at the branch their globals choose (no step of their own)."""
+        node: Any = self.cf.flow.nodes.get(target)
+        if target in self.native and node.type == "announcement":
+            return choose([(f'"${{{NOTICE_VAR}}}" = ""', "off")], "on")
+        if target in self.native and node.type == "time_switch":
+            return choose(switch_branches(node), "other")
+        return "s"
 
-def _then(apps: list[str], first: str = "") -> Iterator[str]:
-    """Priorities running apps in turn; `first` starts an extension."""
-    for i, app in enumerate(apps):
-        yield f"{first},1,{app}" if i == 0 and first else f" same => n,{app}"
+    def hand_off(self, nid: str, node: Any) -> list[str]:
+        """The route taken: reported (the path set on the way in), the
+        route's own prompt unless the caller typed ahead, then the route."""
+        prompt = self.cf.files(nid, "prompt")
+        # The route's own prompt, skipped when the caller typed ahead.
+        play = [f'ExecIf($["${{HF_TA}}" = ""]?Playback({prompt[0]}))'] if prompt else []
+        return [report(self.v, node.type), *play, f"Goto(hotline-route,{node.type},1)"]
 
 
 def compilable(cf: CompiledFlow, nid: str, schedules: Iterable[str]) -> bool:
@@ -126,79 +145,77 @@ def compile_flow(cf: CompiledFlow, agi_key: str, schedules: Iterable[str]) -> st
     return "\n".join(w.lines)
 
 
-def _report(version: int, route: str) -> str:
-    """The UserEvent from which the controller writes the call's row."""
-    return (
-        f"UserEvent(HotlineIvr,CallId: ${{HOTLINE_CALLID}},Flow: {version},Path: ${{HF_PATH:1}},"
-        f"At: ${{HF_AT:1}},Route: {route},Tag: ${{HOTLINE_TAG}},Dialed: ${{HOTLINE_DIALED}})"
-    )
-
-
 def document(
     serving: CompiledFlow | None, versions: Iterable[CompiledFlow], agi_key: str, schedules: Iterable[str]
 ) -> str:
     """The whole generated file: where hotline-entry sends a new call (the
-    serving version's start, with a hangup handler that reports a caller lost
-    in the IVR), and the contexts of every version a call may still be in."""
+    serving version's start), and the contexts of every version a call may
+    still be in."""
     schedules = tuple(schedules)
     lines = ["; Generated by the controller from the published IVR flows; do not edit.", ""]
     if serving is not None:
-        push = f"Set(CHANNEL(hangup_handler_push)={CONTEXT_PREFIX}gone{serving.version},s,1)"
-        start = _Writer(serving, agi_key, schedules).enter(serving.flow.start)
-        lines += [f"[{ENTRY_CONTEXT}]", *_then([push, *start], "exten => s"), ""]
+        w = _Writer(serving, agi_key, schedules)
+        lines += [f"[{ENTRY_CONTEXT}]", f"include => {gone_context(serving.version)}", *_start(w), ""]
     for cf in versions:
-        gone = [f"[{CONTEXT_PREFIX}gone{cf.version}]", f"exten => s,1,{_report(cf.version, 'hangup-in-ivr')}"]
-        lines += [*gone, " same => n,Return()", "", compile_flow(cf, agi_key, schedules)]
+        # Every context of the version includes it: a caller who hangs up in
+        # the IVR is reported from the context the call is in (its h
+        # extension), unless the call was handed on (HOTLINE_ROUTE) or is
+        # the controller's (HF_AGI). No step on a call's way.
+        gone = f'exten => h,1,ExecIf($["${{HOTLINE_ROUTE}}${{HF_AGI}}" = ""]?{report(cf.version, "hangup-in-ivr")})'
+        lines += [f"[{gone_context(cf.version)}]", gone, "", compile_flow(cf, agi_key, schedules)]
     return "\n".join(lines) + "\n"
+
+
+def _start(w: _Writer) -> list[str]:
+    """The flow's start: the move into it, and a play's or a menu's own
+    applications in place (one Goto fewer per call)."""
+    start = w.cf.flow.start
+    apps = w.enter(start, fresh=True)
+    node: Any = w.cf.flow.nodes[start]
+    if start not in w.native or node.type not in ("play", "menu"):
+        return list(then(apps, "exten => s"))
+    body = list(_NODES[node.type](w, start, node))
+    first = body[0].removeprefix("exten => s,1,")
+    return [*then([*apps[:-1], first], "exten => s"), *body[1:]]
 
 
 # -- nodes ----------------------------------------------------------------------
 
 
-def _say(files: tuple[str, ...]) -> list[str]:
-    """The prompt unless a key is already waiting (typed ahead)."""
-    return [f'ExecIf($["${{HF_TA}}" = ""]?Background({f}))' for f in files]
-
-
 def _typed_ahead(w: _Writer, target: str) -> Iterator[str]:
     """A key during a prompt that asked for none: kept for the next menu."""
-    yield from _then(["Set(HF_TA=${EXTEN})", *w.enter(target)], f"exten => {KEYS}")
+    yield from then(["Set(HF_TA=${EXTEN})", *w.enter(target)], f"exten => {KEYS}")
 
 
 def _play(w: _Writer, nid: str, node: Any) -> Iterator[str]:
     # Its step was taken on the way in (enter).
-    yield from _then([*_say(w.cf.files(nid, "prompt")), *w.enter(node.next)], "exten => s")
+    yield from then([*say(w.cf.files(nid, "prompt")), *w.enter(node.next)], "exten => s")
     yield from _typed_ahead(w, node.next)
 
 
 def _announcement(w: _Writer, nid: str, node: Any) -> Iterator[str]:
-    yield f'exten => s,1,GotoIf($["${{{NOTICE_VAR}}}" = ""]?off,1)'
-    yield f" same => n,MSet(HF_PATH=${{HF_PATH}}>{nid}:on,HF_AT=${{HF_AT}}>${{EPOCH}})"
-    yield from _then([*_say((f"${{{NOTICE_VAR}}}",)), *w.enter(node.next)])
-    yield from _then(w.enter(node.next, (f"{nid}:off",)), "exten => off")
+    # Entered at on or off (enter); s for a call that comes in otherwise.
+    yield f"exten => s,1,Goto({w.entry(nid)},1)"
+    yield f"exten => on,1,MSet(HF_PATH=${{HF_PATH}}>{nid}:on,HF_AT=${{HF_AT}}>${{EPOCH}})"
+    yield from then([*say((f"${{{NOTICE_VAR}}}",)), *w.enter(node.next)])
+    yield from then(w.enter(node.next, (f"{nid}:off",)), "exten => off")
     yield from _typed_ahead(w, node.next)
 
 
 def _tag(w: _Writer, nid: str, node: Any) -> Iterator[str]:
     # Passed through by every move (enter); kept for completeness.
-    yield from _then(w.enter(node.next, (nid,)), "exten => s")
+    yield from then(w.enter(node.next, (nid,)), "exten => s")
 
 
 def _time_switch(w: _Writer, nid: str, node: Any) -> Iterator[str]:
-    # The windows as the controller last said, while they hold (the epoch it
-    # gave); else the controller decides over FastAGI. Compared as text:
-    # unset is less than any epoch, and epochs have ten digits until 2286.
-    yield f'exten => s,1,GotoIf($["${{{CALENDAR_VAR}}}" <= "${{EPOCH}}"]?resume,1)'
-    branches = [(f"case{i}", c.schedule, c.next) for i, c in enumerate(node.cases)]
+    # Entered at the branch the globals choose (enter); s for a call that
+    # comes in otherwise.
+    yield f"exten => s,1,Goto({w.entry(nid)},1)"
+    yield from then(w.enter(node.default, (f"{nid}:其他时间",)), "exten => other")
     if node.holiday:
-        branches.insert(0, ("holiday", "节假日", node.holiday))
-        yield f' same => n,GotoIf($["${{{HOLIDAY_VAR}}}" = "1"]?holiday,1)'
-    for label, schedule, _ in branches:
-        if label != "holiday":
-            yield f' same => n,GotoIf($["${{{schedule_var(schedule)}}}" = "1"]?{label},1)'
-    yield from _then(w.enter(node.default, (f"{nid}:其他时间",)))
-    for label, key, target in branches:
-        yield from _then(w.enter(target, (f"{nid}:{key}",)), f"exten => {label}")
+        yield from then(w.enter(node.holiday, (f"{nid}:节假日",)), "exten => holiday")
+    for i, c in enumerate(node.cases):
+        yield from then(w.enter(c.next, (f"{nid}:{c.schedule}",)), f"exten => case{i}")
     yield from _resume(w, nid, "resume")
 
 
@@ -213,11 +230,11 @@ def _menu(w: _Writer, nid: str, n: Any) -> Iterator[str]:
         yield f" same => n,Background({f})"
     yield f" same => n,WaitExten({n.timeout:g})"
     for key, target in n.options.items():
-        yield from _then(w.enter(target, (f"{nid}:{key}",)), f"exten => {key}")
+        yield from then(w.enter(target, (f"{nid}:{key}",)), f"exten => {key}")
     yield f"exten => {KEYS},1,Set(HF_K=${{EXTEN}})"
     yield " same => n,Goto(miss,1)"
     if n.timeout_next:
-        yield from _then(w.enter(n.timeout_next, (nid,)), "exten => t")
+        yield from then(w.enter(n.timeout_next, (nid,)), "exten => t")
     else:
         yield "exten => t,1,Set(HF_K=)"
         yield " same => n,Goto(miss,1)"
@@ -234,46 +251,23 @@ def _menu(w: _Writer, nid: str, n: Any) -> Iterator[str]:
         yield f" same => n,Background({f})"
     yield " same => n,Goto(s,ask)"
     yield ' same => n(out),ExecIf($["${HF_K}" = ""]?Set(HF_K=timeout))'
-    yield from _then(w.enter(n.default, (f"{nid}:${{HF_K}}",)))
+    yield from then(w.enter(n.default, (f"{nid}:${{HF_K}}",)))
 
 
-def _hand_off(w: _Writer, nid: str, route: str, sets: dict[str, str], dest: str) -> Iterator[str]:
-    # Its step was taken on the way in (enter).
-    values = ",".join(f"{k}={v}" for k, v in sets.items())
-    yield f"exten => s,1,MSet(HOTLINE_IVR=${{HF_PATH:1:250}},HOTLINE_ROUTE={route}{',' + values if values else ''})"
-    yield " same => n,Set(CHANNEL(hangup_handler_pop)=)"
-    yield f" same => n,{_report(w.v, route)}"
-    prompt = w.cf.files(nid, "prompt")
-    if prompt:
-        # The route's own prompt, skipped when the caller typed ahead.
-        yield f' same => n,ExecIf($["${{HF_TA}}" = ""]?Playback({prompt[0]}))'
-    yield f" same => n,{dest}"
-
-
-def _queue(w: _Writer, nid: str, node: Any) -> Iterator[str]:
-    sets = {}
-    if node.queue != "hotline":
-        sets["HOTLINE_QUEUE"] = node.queue
-    if node.skill:
-        sets["HOTLINE_SKILL"] = node.skill
-    if node.priority:
-        sets["HOTLINE_PRIORITY"] = str(node.priority)
-    yield from _hand_off(w, nid, "queue", sets, "Goto(hotline-route,queue,1)")
-
-
-def _transfer(w: _Writer, nid: str, node: Any) -> Iterator[str]:
-    sets = {"HOTLINE_TRANSFER_NUMBER": node.number}
-    yield from _hand_off(w, nid, "transfer", sets, "Goto(hotline-route,transfer,1)")
-
-
-def _hangup(w: _Writer, nid: str, node: Any) -> Iterator[str]:
-    yield from _hand_off(w, nid, "hangup", {}, "Goto(hotline-route,hangup,1)")
+def _route(w: _Writer, nid: str, node: Any) -> Iterator[str]:
+    # Taken by every move into it (enter); kept for a call that comes in
+    # otherwise.
+    sets = {"HOTLINE_IVR": "${HF_PATH:1:250}", "HOTLINE_ROUTE": node.type, **ROUTES[node.type](node)}
+    yield from then(
+        ["MSet(" + ",".join(f"{k}={v}" for k, v in sets.items()) + ")", *w.hand_off(nid, node)], "exten => s"
+    )
 
 
 def _resume(w: _Writer, nid: str, exten: str = "s") -> Iterator[str]:
     """The controller takes over at this node: the interpreter resumes here
-    with the path so far and any key typed ahead (ivr/agi.py)."""
-    yield f"exten => {exten},1,Set(CHANNEL(hangup_handler_pop)=)"
+    with the path so far and any key typed ahead (ivr/agi.py); it reports
+    the call itself from now on (HF_AGI)."""
+    yield f"exten => {exten},1,Set(HF_AGI=1)"
     yield (
         f" same => n,AGI(${{HOTLINE_AGI}}/ivr?key={w.agi_key},${{HOTLINE_CALLID}},${{HOTLINE_TAG}},"
         f"${{HOTLINE_DIALED}},{w.v},{nid},${{HF_PATH:1}},${{HF_AT:1}},${{HF_TA}})"
@@ -287,7 +281,7 @@ _NODES = {
     "tag": _tag,
     "time_switch": _time_switch,
     "menu": _menu,
-    "queue": _queue,
-    "transfer": _transfer,
-    "hangup": _hangup,
+    "queue": _route,
+    "transfer": _route,
+    "hangup": _route,
 }

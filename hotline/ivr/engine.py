@@ -25,7 +25,7 @@ from hotline.config import Settings
 from hotline.db.batch import Row, WriteQueue
 from hotline.db.engine import insert_ignore
 from hotline.db.models import Call
-from hotline.ivr import dialplan
+from hotline.ivr import dialplan, dialplan_text
 from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import MAIN_FLOW, FlowService
@@ -139,24 +139,24 @@ class DialplanFlows:
 
     def _wanted_globals(self) -> dict[str, str]:
         now = self.clock()
-        wanted = {dialplan.NOTICE_VAR: self.announcements.current_file() or ""}
+        wanted = {dialplan_text.NOTICE_VAR: self.announcements.current_file() or ""}
         for name in self.settings.ivr.schedules:
-            if dialplan.SCHEDULE_NAME.fullmatch(name):
-                wanted[dialplan.schedule_var(name)] = "1" if self.calendar.within(name, now) else "0"
-        wanted[dialplan.HOLIDAY_VAR] = "1" if self.calendar.is_holiday(now) else "0"
+            if dialplan_text.SCHEDULE_NAME.fullmatch(name):
+                wanted[dialplan_text.schedule_var(name)] = "1" if self.calendar.within(name, now) else "0"
+        wanted[dialplan_text.HOLIDAY_VAR] = "1" if self.calendar.is_holiday(now) else "0"
         # Last: until when a time switch may trust them, on the PBX's clock.
         # Past it (a controller that stopped), the switch asks over FastAGI,
         # and with nobody there the static route takes the call: never a
         # day menu at night.
         valid = (self.calendar.next_change(now) - now).total_seconds()
-        wanted[dialplan.CALENDAR_VAR] = str(int(time.time() + valid))
+        wanted[dialplan_text.CALENDAR_VAR] = str(int(time.time() + valid))
         return wanted
 
     async def _set_globals(self, wanted: dict[str, str]) -> None:
         for name, value in wanted.items():
             if self._globals.get(name) == value:
                 continue
-            if not dialplan.SAFE.fullmatch(value):
+            if not dialplan_text.SAFE.fullmatch(value):
                 log.error("IVR: %s not set on the PBX: %r is not a plain value", name, value)
                 continue
             await self.client.action("Setvar", Variable=name, Value=value)

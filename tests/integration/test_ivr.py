@@ -435,6 +435,28 @@ async def test_with_the_controller_stopped_the_flow_in_the_dialplan_goes_on(
     assert fallback.get("Value") == "1"
 
 
+async def test_a_caller_who_hangs_up_in_the_ivr_is_recorded_once_with_the_path_so_far(
+    controller: TestServer, ami: AMIClient, recorder: Recorder
+) -> None:
+    app = controller.app
+    gone = await IvrCaller(ami, recorder).dial()
+    await gone.wait_prompt(prompt(app, "day_menu"))
+    await ami.action("Hangup", Channel=gone.outer)
+    row = await call_row(app, gone.caller)
+    assert row.route == "hangup-in-ivr"
+    assert [s["node"] for s in row.ivr_path] == ["welcome", "notice", "shift"]
+    # One handed on to the queue and hanging up there is the queue's: the
+    # IVR reports it once.
+    queued = await choose(controller, ami, recorder, "1")
+    joined = await queued.queued()
+    await ami.action("Hangup", Channel=queued.outer)
+    await queued.hung_up()
+    call_id = joined.var("HOTLINE_CALLID")
+    reports = recorder.of(ev.HotlineIvr, lambda e: e.call_id == call_id)
+    assert [e.route for e in reports] == ["queue"]
+    assert (await call_row(app, queued.caller)).route == "queue"
+
+
 async def test_transfer_node_dials_the_outside_number(
     controller: TestServer, ami: AMIClient, recorder: Recorder, admin: Api
 ) -> None:

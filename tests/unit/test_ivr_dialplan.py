@@ -32,7 +32,14 @@ def contexts(text: str) -> dict[str, list[str]]:
 def test_the_common_path_is_dialplan_and_the_rest_resumes_over_fastagi() -> None:
     cf = compiled()
     ctx = contexts(dialplan.document(cf, [cf], "SECRET", SCHEDULES))
-    assert ctx["hotline-flow"][-1].endswith("Goto(hf1-welcome,s,1)")
+    # The start's own applications in place: the welcome plays from the entry.
+    assert ctx["hotline-flow"][:3] == [
+        "include => hfgone1",
+        "exten => s,1,MSet(HF_PATH=${HF_PATH}>welcome,HF_AT=${HF_AT}>${EPOCH})",
+        ' same => n,ExecIf($["${HF_TA}" = ""]?Background(/p/welcome.prompt))',
+    ]
+    # An announcement is entered at the branch its global chooses.
+    assert ctx["hotline-flow"][3] == ' same => n,Goto(hf1-notice,${IF($["${HOTLINE_NOTICE}" = ""]?off:on)},1)'
     for nid in ("welcome", "notice", "shift", "day_menu", "consult", "to_seat"):
         # A time switch asks over FastAGI only once the windows it was given expire.
         body = "\n".join(ctx[f"hf1-{nid}"]).split("exten => resume,")[0]
@@ -53,31 +60,57 @@ def test_a_menu_answers_its_keys_retries_and_goes_to_its_default() -> None:
         assert f"exten => {key},1,MSet(HF_PATH=${{HF_PATH}}>day_menu:{key}" in text
     # A move records the steps it passes: 1 is consult (a tag: the category) on the way to the seat.
     one = next(i for i, line in enumerate(menu) if line.startswith("exten => 1,1,"))
-    assert menu[one] == (
+    # ... and a route is taken in place: reported, its prompt, the queue.
+    assert menu[one : one + 4] == [
         "exten => 1,1,MSet(HF_PATH=${HF_PATH}>day_menu:1>consult>to_seat,"
-        "HF_AT=${HF_AT}>${EPOCH}>${EPOCH}>${EPOCH},HOTLINE_CATEGORY=咨询投诉求助)"
-    )
-    assert menu[one + 1] == " same => n,Goto(hf1-to_seat,s,1)"
+        "HF_AT=${HF_AT}>${EPOCH}>${EPOCH}>${EPOCH},HOTLINE_CATEGORY=咨询投诉求助,"
+        'HOTLINE_IVR=${HF_PATH:1:223}${IF($["${HF_PATH}" = ""]?:>)}day_menu:1>consult>to_seat,HOTLINE_ROUTE=queue)',
+        " same => n,UserEvent(HotlineIvr,CallId: ${HOTLINE_CALLID},Flow: 1,Path: ${HF_PATH:1},At: ${HF_AT:1},"
+        "Route: queue,Tag: ${HOTLINE_TAG},Dialed: ${HOTLINE_DIALED})",
+        ' same => n,ExecIf($["${HF_TA}" = ""]?Playback(/p/to_seat.prompt))',
+        " same => n,Goto(hotline-route,queue,1)",
+    ]
     assert "exten => _[0-9*#],1,Set(HF_K=${EXTEN})" in text  # any other key is a wrong one
     assert "WaitExten(1)" in text and "GotoIf($[${HF_MISS} > 2]?out)" in text
     # No key at all goes to timeout_next without a retry.
     assert "exten => t,1,MSet(HF_PATH=${HF_PATH}>day_menu>waited,HF_AT" in text
-    assert text.splitlines()[-1].endswith("Goto(hf1-to_seat,s,1)")  # past the retries
+    assert menu[-4].startswith(" same => n,MSet(HF_PATH=${HF_PATH}>day_menu:${HF_K}>to_seat,")  # past the retries
+    assert menu[-1] == " same => n,Goto(hotline-route,queue,1)"
 
 
 def test_a_key_during_a_prompt_is_kept_for_the_next_menu() -> None:
     cf = compiled()
     welcome = contexts(dialplan.compile_flow(cf, "K", SCHEDULES))["hf1-welcome"]
     assert "exten => _[0-9*#],1,Set(HF_TA=${EXTEN})" in welcome
-    assert (
-        welcome[0] == 'exten => s,1,ExecIf($["${HF_TA}" = ""]?Background(/p/welcome.prompt))'
-    )  # skipped once a key waits
+    # Skipped once a key waits.
+    assert welcome[1] == 'exten => s,1,ExecIf($["${HF_TA}" = ""]?Background(/p/welcome.prompt))'
 
 
 def test_a_time_switch_trusts_the_windows_only_while_they_hold() -> None:
     shift = contexts(dialplan.compile_flow(compiled(), "K", SCHEDULES))["hf1-shift"]
-    assert shift[0] == 'exten => s,1,GotoIf($["${HOTLINE_CAL_UNTIL}" <= "${EPOCH}"]?resume,1)'
+    choose = (
+        '${IF($["${HOTLINE_CAL_UNTIL}" <= "${EPOCH}"]?resume:'
+        '${IF($["${HOTLINE_HOLIDAY}" = "1"]?holiday:${IF($["${HOTLINE_IN_day}" = "1"]?case0:other)})})}'
+    )
+    assert shift[1] == f"exten => s,1,Goto({choose},1)"
     assert any("AGI(" in line and ",shift," in line for line in shift)
+    # The move into it goes straight to the branch: no step of its own.
+    notice = contexts(dialplan.compile_flow(compiled(), "K", SCHEDULES))["hf1-notice"]
+    assert notice[notice.index("exten => off,1,MSet(HF_PATH=${HF_PATH}>notice:off,HF_AT=${HF_AT}>${EPOCH})") + 1] == (
+        f" same => n,Goto(hf1-shift,{choose},1)"
+    )
+
+
+def test_a_caller_who_hangs_up_in_the_ivr_is_reported_from_any_context_until_handed_on() -> None:
+    cf = compiled()
+    ctx = contexts(dialplan.document(cf, [cf], "K", SCHEDULES))
+    assert ctx["hfgone1"] == [
+        'exten => h,1,ExecIf($["${HOTLINE_ROUTE}${HF_AGI}" = ""]?UserEvent(HotlineIvr,CallId: ${HOTLINE_CALLID},'
+        "Flow: 1,Path: ${HF_PATH:1},At: ${HF_AT:1},Route: hangup-in-ivr,Tag: ${HOTLINE_TAG},Dialed: ${HOTLINE_DIALED}))"
+    ]
+    assert all(lines[0] == "include => hfgone1" for name, lines in ctx.items() if name != "hfgone1")
+    # The controller reports a call it resumed.
+    assert ctx["hf1-ticket_query"][1] == "exten => s,1,Set(HF_AGI=1)"
 
 
 def test_text_that_is_not_plain_is_never_written_into_the_dialplan() -> None:
