@@ -22,6 +22,8 @@ from hotline.ami.client import AMIClient
 from hotline.config import AmiSettings
 from hotline.sim import call_in, watch
 
+UP = 6  # ChannelState: answered
+
 
 async def main() -> None:
     p = argparse.ArgumentParser()
@@ -40,11 +42,14 @@ async def main() -> None:
     args = p.parse_args()
 
     # Only what it reacts to: an AMI client that takes every event makes
-    # Asterisk format and send each one, and that would count as the call's cost.
+    # Asterisk format and send each one, and that would count as the call's
+    # cost. The answer is read from the channel's state (class call), not
+    # from the dialplan's steps: a listener to the dialplan class (Newexten)
+    # makes Asterisk format an event per step, which no deployed client does.
     client = AMIClient(
         AmiSettings(port=args.port, secret=os.environ["HOTLINE_BENCH_AMI_SECRET"], action_timeout=30),
         name="bench-load",
-        event_filters=["NewCallerid", "Newexten", "QueueCallerJoin"],
+        event_filters=["NewCallerid", "Newstate", "QueueCallerJoin"],
     )
     first = 13000000000
     numbers = {str(first + i) for i in range(args.callers)}
@@ -73,14 +78,13 @@ async def main() -> None:
         await asyncio.sleep(args.press_after)
         await press(channel)
 
-    async def on_exten(e: ev.Newexten) -> None:
-        if e.channel not in inner_of:
+    async def on_state(e: ev.Newstate) -> None:
+        if e.channel not in inner_of or e.channel_state != UP or inner_of[e.channel] in answered:
             return
-        if e.application == "Answer":
-            answered[inner_of[e.channel]] = float(e.raw.get("Timestamp") or 0)
-            timer = asyncio.create_task(press_later(e.channel))
-            timers.add(timer)
-            timer.add_done_callback(timers.discard)
+        answered[inner_of[e.channel]] = float(e.raw.get("Timestamp") or 0)
+        timer = asyncio.create_task(press_later(e.channel))
+        timers.add(timer)
+        timer.add_done_callback(timers.discard)
 
     async def on_join(e: ev.QueueCallerJoin) -> None:
         nonlocal in_ivr
@@ -94,7 +98,7 @@ async def main() -> None:
             if args.hangup_queued:
                 await client.action("Hangup", Channel=e.channel)
 
-    await watch(client, {ev.NewCallerid: on_callerid, ev.Newexten: on_exten, ev.QueueCallerJoin: on_join})
+    await watch(client, {ev.NewCallerid: on_callerid, ev.Newstate: on_state, ev.QueueCallerJoin: on_join})
     started = time.monotonic()
     for number in sorted(numbers):
         if args.channel:

@@ -42,7 +42,7 @@ from hotline.ivr.runner import (
 )
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import FlowService
-from hotline.ivr.steps import call_row, category_of, parse_steps, started_at
+from hotline.ivr.steps import call_row, category_of, ended_row, parse_steps, started_at
 from hotline.numbers import ascii_digits
 
 log = logging.getLogger(__name__)
@@ -206,13 +206,8 @@ class IvrDriver:
         return f.is_file() and f.stat().st_size > 44 + 1600  # header + 0.1 s
 
     async def _finish(self, row: dict[str, Any], ctx: CallContext, route: Route | None, recorded: list[str]) -> None:
-        row = {
-            **row,
-            "ivr_path": [s.as_dict() for s in ctx.path],
-            "category": ctx.category,
-            "survey": ctx.survey,
-            "route": route.kind if route is not None else "hangup-in-ivr",
-        }
+        kind = route.kind if route is not None else "hangup-in-ivr"
+        row = ended_row(row, ctx.path, category=ctx.category, survey=ctx.survey, route=kind)
         if not recorded:
             # Most calls. A call id seen before (an IVR run again on the same
             # call) keeps its first row.

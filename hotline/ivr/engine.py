@@ -29,7 +29,7 @@ from hotline.ivr import dialplan, dialplan_text
 from hotline.ivr.announcements import AnnouncementService
 from hotline.ivr.schedule import Calendar
 from hotline.ivr.service import MAIN_FLOW, FlowService
-from hotline.ivr.steps import call_row, category_of, parse_steps, started_at
+from hotline.ivr.steps import call_row, category_of, ended_row, parse_steps, started_at
 from hotline.pbx.paths import Paths
 from hotline.tasks import TaskSet
 
@@ -64,6 +64,7 @@ class DialplanFlows:
         self.calendar = Calendar.from_settings(settings.ivr)
         self.path = Paths(settings.pbx.instance_dir).etc / FLOW_FILE
         self._written: str | None = None  # the document the PBX has loaded
+        self._stale = True  # the flows changed since it was written
         self._globals: dict[str, str] = {}  # as last set on the PBX
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -72,7 +73,7 @@ class DialplanFlows:
         self.reloads = 0
         client.on(Connected, self._on_connected)
         client.on(ev.HotlineIvr, self._on_ivr)
-        flows.serving.on_change(lambda _name: self._wake.set())
+        flows.serving.on_change(lambda _name: self._flows_changed())
         announcements.on_change(self._wake.set)
 
     async def start(self) -> None:
@@ -86,9 +87,14 @@ class DialplanFlows:
     async def close(self) -> None:
         await self._tasks.close()
 
+    def _flows_changed(self) -> None:
+        self._stale = True
+        self._wake.set()
+
     def _on_connected(self, _e: Connected) -> None:
         # A restarted PBX lost the globals (and may have missed a publish).
         self._written = None
+        self._stale = True
         self._globals.clear()
         self._wake.set()
 
@@ -123,9 +129,20 @@ class DialplanFlows:
         return dialplan.document(serving, versions, self.agi_key, self.settings.ivr.schedules)
 
     async def _write_dialplan(self) -> None:
+        # Built only after a change: the calendar's tick sets globals alone.
+        if not self._stale:
+            return
+        self._stale = False
         text = self.document()
         if text == self._written:
             return
+        try:
+            await self._load(text)
+        except BaseException:
+            self._stale = True
+            raise
+
+    async def _load(self, text: str) -> None:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # it holds the AGI key
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -178,11 +195,6 @@ class DialplanFlows:
             tag=e.tag,
             started=started_at(steps) or self.clock(),
         )
-        row |= {
-            "ivr_path": [s.as_dict() for s in steps],
-            "category": category_of(compiled, steps),
-            "survey": None,
-            "route": e.route,
-        }
+        row = ended_row(row, steps, category=category_of(compiled, steps), survey=None, route=e.route)
         self.writes.put(Row(insert_ignore(self.writes.engine, Call, "call_id"), row, first=True), key=e.call_id)
         self.rows += 1

@@ -61,3 +61,8 @@ def call_row(
         "flow_version": cf.version,
         "started_at": started,
     }
+
+
+def ended_row(row: dict[str, Any], steps: list[Step], *, category: str, survey: Any, route: str) -> dict[str, Any]:
+    """The call's row as it leaves the IVR (by either engine)."""
+    return row | {"ivr_path": [s.as_dict() for s in steps], "category": category, "survey": survey, "route": route}
