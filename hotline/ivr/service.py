@@ -18,6 +18,7 @@ from hotline.errors import HotlineError
 from hotline.ivr.flow import Flow, FlowInvalid, Problem, Prompt
 from hotline.ivr.flow_yaml import load_yaml
 from hotline.ivr.prompts import PromptStore
+from hotline.ivr.recent import recently_replaced
 from hotline.ivr.runner import CompiledFlow
 from hotline.ivr.serving import Serving
 from hotline.ivr.validate import slow_path_warnings, validate
@@ -103,7 +104,8 @@ class FlowService:
 
     # -- start-up --------------------------------------------------------------
     async def load(self) -> None:
-        """Seed the shipped flow on first start, then compile every current version."""
+        """Seed the shipped flow on first start, then compile every current
+        version, and the versions it replaced minutes ago (ivr/recent.py)."""
         async with self.sessions() as db:
             names = (await db.scalars(select(IvrFlow.name))).all()
         if MAIN_FLOW not in names:
@@ -111,25 +113,18 @@ class FlowService:
             await self.save_draft(MAIN_FLOW, document, actor="system")
             await self.publish(MAIN_FLOW, actor="system")
         async with self.sessions() as db:
-            rows = (
-                (
-                    await db.execute(
-                        select(IvrFlowVersion).join(
-                            IvrFlow,
-                            (IvrFlow.name == IvrFlowVersion.flow_name)
-                            & (IvrFlow.current_version == IvrFlowVersion.version),
-                        )
-                    )
-                )
-                .scalars()
-                .all()
-            )
+            current = (IvrFlow.name == IvrFlowVersion.flow_name) & (IvrFlow.current_version == IvrFlowVersion.version)
+            rows = (await db.scalars(select(IvrFlowVersion).join(IvrFlow, current))).all()
+            replaced = {row.flow_name: await recently_replaced(db, row.flow_name, utcnow()) for row in rows}
         for row in rows:
-            try:
-                self.serving.take(row.flow_name, await self.prompts.compile(load_yaml(row.document), row.version))
-            except (FlowInvalid, HotlineError) as exc:
-                # Keep serving: calls fall through to the static route to a seat.
-                log.error("flow %s v%s cannot be loaded: %s", row.flow_name, row.version, exc)
+            for version, document in [*replaced[row.flow_name], (row.version, row.document)]:
+                try:
+                    compiled = await self.prompts.compile(load_yaml(document), version)
+                except (FlowInvalid, HotlineError) as exc:
+                    # Keep serving: calls fall through to the static route to a seat.
+                    log.error("flow %s v%s cannot be loaded: %s", row.flow_name, version, exc)
+                    continue
+                (self.serving.take if version == row.version else self.serving.keep)(row.flow_name, compiled)
 
     async def refresh(self) -> list[str]:
         """Flows published or rolled back at another controller since the

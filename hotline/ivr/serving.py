@@ -22,10 +22,14 @@ class Serving:
 
     def take(self, name: str, compiled: CompiledFlow) -> None:
         self._current[name] = compiled
-        kept = [c for c in self._recent.get(name, []) if c.version != compiled.version]
-        self._recent[name] = [*kept, compiled][-KEPT_VERSIONS:]
+        self.keep(name, compiled)
         for hook in self._hooks:
             hook(name)
+
+    def keep(self, name: str, compiled: CompiledFlow) -> None:
+        """A version calls may still be in, not serving (start-up)."""
+        kept = [c for c in self._recent.get(name, []) if c.version != compiled.version]
+        self._recent[name] = [*kept, compiled][-KEPT_VERSIONS:]
 
     def current(self, name: str) -> CompiledFlow | None:
         return self._current.get(name)

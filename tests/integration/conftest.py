@@ -171,13 +171,15 @@ async def fastagi_controller(
 
 @asynccontextmanager
 async def running_controller(
-    settings: Settings, clock: Clock, tmp_path: Path, migrated: Path, **changes: Any
+    settings: Settings, clock: Clock, tmp_path: Path, migrated: Path, *, restart: bool = False, **changes: Any
 ) -> AsyncIterator[TestServer]:
     """A test's controller with `changes` to the session's settings (a
-    section turned on, the seats as SIP phones), synced with the PBX."""
+    section turned on, the seats as SIP phones), synced with the PBX;
+    `restart`: with the database an earlier one in tmp_path left."""
     own = settings.model_copy(update={"state_dir": tmp_path / "state", **changes})
     adopt_secrets(settings, own)
-    fresh_database(migrated, own)
+    if not restart:
+        fresh_database(migrated, own)
     server = TestServer(create_app(own, clock=clock), host=settings.web.host, port=settings.web.port)
     await server.start_server()
     try:

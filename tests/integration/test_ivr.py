@@ -8,6 +8,8 @@ import datetime as dt
 import time
 import wave
 from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp.test_utils import TestServer
@@ -19,11 +21,14 @@ from hotline.ami.client import AMIClient
 from hotline.config import Settings
 from hotline.db.models import Ticket, VoiceMessage, WorkItem
 from hotline.ivr.api import ANNOUNCEMENTS, DRIVER, FLOWS
+from hotline.ivr.app import DIALPLAN
+from hotline.ivr.service import MAIN_FLOW
+from hotline.pbx.process import Pbx
 from hotline.roles import Role
 from hotline.server import FASTAGI
 from hotline.web.keys import SESSIONS, SETTINGS
 from tests.integration.audio import rms_between
-from tests.integration.conftest import SHANGHAI, Clock
+from tests.integration.conftest import SHANGHAI, Clock, running_controller
 from tests.integration.desk import Desk
 from tests.integration.helpers import Recorder, eventually
 from tests.integration.ivr_helpers import Api, IvrCaller, call_row, plays, prompt, set_clock
@@ -455,6 +460,35 @@ async def test_a_caller_who_hangs_up_in_the_ivr_is_recorded_once_with_the_path_s
     reports = recorder.of(ev.HotlineIvr, lambda e: e.call_id == call_id)
     assert [e.route for e in reports] == ["queue"]
     assert (await call_row(app, queued.caller)).route == "queue"
+
+
+async def test_a_restarted_controller_keeps_the_version_a_caller_is_still_in(
+    pbx: Pbx, settings: Settings, clock: Clock, tmp_path: Path, migrated: Path, ami: AMIClient, recorder: Recorder
+) -> None:
+    async def publish(app: Any, old: str, new: str) -> int:
+        flows = app[FLOWS]
+        draft = (await flows.get(MAIN_FLOW))["draft"]
+        assert old in draft
+        assert await flows.save_draft(MAIN_FLOW, draft.replace(old, new, 1), actor="admin") == []
+        return int(await flows.publish(MAIN_FLOW, actor="admin"))
+
+    async with running_controller(settings, clock, tmp_path, migrated) as first:
+        # A day menu that waits long for a key: the caller is in it across the restart.
+        waiting = await publish(first.app, "    timeout: 1\n", "    timeout: 60\n")
+        caller = await IvrCaller(ami, recorder).dial()
+        await caller.wait_prompt(prompt(first.app, "day_menu"))
+        newer = await publish(first.app, "label: 日间主菜单", "label: 日间服务菜单")
+    async with running_controller(settings, clock, tmp_path, migrated, restart=True) as second:
+        flows = second.app[FLOWS]
+        assert flows.current().version == newer
+        await second.app[DIALPLAN].sync()
+        assert not recorder.of(ev.QueueCallerJoin, lambda e: e.caller_id_num == caller.caller)
+        await caller.press("1")
+        joined = await caller.queued()
+        assert joined.var("HOTLINE_CATEGORY") == "咨询投诉求助"
+        row = await call_row(second.app, caller.caller)
+        assert row.flow_version == waiting and row.route == "queue"
+        assert next(s for s in row.ivr_path if s["node"] == "day_menu")["label"] == "日间主菜单"
 
 
 async def test_transfer_node_dials_the_outside_number(
