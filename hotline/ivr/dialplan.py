@@ -12,11 +12,13 @@ with the path so far (ivr/agi.py). The semantics are the interpreter's
 menu retries with its invalid or timeout prompt, a key during a retry prompt
 is the next choice. What only the controller knows (the notice, the open
 windows, a holiday) it keeps in globals (ivr/engine.py). The path travels in
-HF_PATH (node:key steps) and HF_AT (their epochs); the hand-off reports it in
-one UserEvent (HotlineIvr), as does a hangup handler for a caller lost in
-the IVR. Each dialplan step costs Asterisk a channel snapshot, so a move
-records the steps it passes (a tag's, a play's or a route's own) in the MSet
-that precedes its Goto. Pure: unit-tested without a PBX.
+HF_PATH (node:key steps) and HF_AT (their epochs); a route reports it in
+one UserEvent (HotlineIvr), as does the h extension every context includes
+for a caller lost in the IVR. Each dialplan step costs Asterisk a channel
+snapshot, so a move records the steps it passes (a tag's, a play's or a
+route's own) in the MSet that precedes its Goto, takes a route in place, and
+enters an announcement or a time switch at the branch its globals choose.
+Pure: unit-tested without a PBX.
 """
 
 from __future__ import annotations
